@@ -1,0 +1,872 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SQLite backend.
+ *
+ * DESIGN
+ * - One writer thread owns the only writing connection. Callers hand it a write (a function and
+ *   its argument) through a queue and wait on a condition variable. The writer takes every write
+ *   queued so far, runs them in one transaction, each inside its own SAVEPOINT so that one failing
+ *   write rolls back alone, commits once, and wakes the waiters: many concurrent small writes
+ *   share one commit (group commit).
+ * - Reads use one connection per calling thread, opened on first use and kept until the store
+ *   closes; statements are prepared once per connection and cached.
+ * - WAL journal, synchronous=NORMAL, foreign keys on. Migrations (sqlite_schema.h) run on the
+ *   writer connection at open, each in its own transaction, tracked by PRAGMA user_version.
+ * - ":memory:" opens a private shared-cache in-memory database, so that the writer and the
+ *   readers see the same data.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/sqlite_schema.h"
+#include "store/store_int.h"
+#include "util/cleanup.h"
+#include "util/clock.h"
+#include "util/banned.h"
+
+#define SQLITE_BUSY_MS 10000
+
+/* Every statement, prepared once per connection on first use. */
+#define SQ_STATEMENTS(X)                                                                           \
+    X(ST_NEXT_ID_GET, "SELECT value FROM meta WHERE key = 'next_id'")                              \
+    X(ST_NEXT_ID_SET, "UPDATE meta SET value = ?1 WHERE key = 'next_id'")                          \
+    X(ST_PROJECT_INSERT, "INSERT INTO projects (id, created_at, created_by, name, description) "   \
+                         "VALUES (?1, ?2, ?3, ?4, ?5)")                                            \
+    X(ST_PROJECT_UPDATE, "UPDATE projects SET name = ?2, description = ?3 WHERE id = ?1")          \
+    X(ST_PROJECT_GET, "SELECT id, created_at, created_by, name, description FROM projects "        \
+                      "WHERE id = ?1")                                                             \
+    X(ST_PROJECT_LIST, "SELECT id, created_at, created_by, name, description FROM projects "       \
+                       "ORDER BY id")                                                              \
+    X(ST_PROJECT_DELETE, "DELETE FROM projects WHERE id = ?1")                                     \
+    X(ST_TASK_INSERT,                                                                              \
+      "INSERT INTO tasks (id, project_id, created_at, created_by, name, description, "             \
+      "instruction, requirements, output_json_schema, input_json_schema, thinking_instruction) "   \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")                                     \
+    X(ST_TASK_UPDATE,                                                                              \
+      "UPDATE tasks SET name = ?3, description = ?4, instruction = ?5, requirements = ?6, "        \
+      "output_json_schema = ?7, input_json_schema = ?8, thinking_instruction = ?9 "                \
+      "WHERE id = ?1 AND project_id = ?2")                                                         \
+    X(ST_TASK_GET, "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1 AND project_id = ?2")         \
+    X(ST_TASK_LIST, "SELECT " TASK_COLUMNS " FROM tasks WHERE project_id = ?1 ORDER BY id")        \
+    X(ST_TASK_DELETE, "DELETE FROM tasks WHERE id = ?1 AND project_id = ?2")                       \
+    X(ST_TASK_HAS_SAMPLES, "SELECT 1 FROM samples WHERE task_id = ?1 LIMIT 1")                     \
+    X(ST_PING, "SELECT count(*) FROM meta")
+
+#define TASK_COLUMNS                                                                               \
+    "id, project_id, created_at, created_by, name, description, instruction, requirements, "       \
+    "output_json_schema, input_json_schema, thinking_instruction"
+
+enum sq_stmt {
+#define X(id, sql) id,
+    SQ_STATEMENTS(X)
+#undef X
+        ST_COUNT
+};
+
+static const char *const stmt_sql[] = {
+#define X(id, sql) [id] = sql,
+    SQ_STATEMENTS(X)
+#undef X
+};
+
+struct sq_conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmts[ST_COUNT];
+    struct sq_conn *next;
+};
+
+typedef int (*sq_write_fn)(struct sq_conn *c, void *arg, struct err *e);
+
+struct sq_write {
+    sq_write_fn fn;
+    void *arg;
+    struct err err;
+    int result;
+    bool done;
+    struct sq_write *next;
+};
+
+struct sq_store {
+    struct store base;
+    char *uri;
+    int open_flags;
+    bool memory;
+    int schema_version;
+
+    pthread_key_t reader_key;
+    pthread_mutex_t conns_lock;
+    struct sq_conn *readers;
+
+    struct sq_conn *writer_conn;
+    pthread_t writer;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;  /* the writer waits for work */
+    pthread_cond_t done;  /* callers wait for their write */
+    struct sq_write *head, *tail;
+    bool stopping;
+    atomic_uint_fast64_t pending;
+};
+
+static const struct store_ops sqlite_ops;
+
+static int sq_error(struct err *e, sqlite3 *db, const char *what)
+{
+    int rc = sqlite3_extended_errcode(db);
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return err_set(e, HE_NOT_FOUND, NULL, "%s: a referenced record does not exist", what);
+    if (rc == SQLITE_FULL)
+        return err_set(e, HE_STORE, NULL, "%s: the disk is full", what);
+    return err_set(e, HE_STORE, NULL, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+/* ---- connections ---- */
+
+static int conn_open(struct sq_store *st, bool writer, struct sq_conn **ret, struct err *e)
+{
+    struct sq_conn *c = calloc(1, sizeof(*c));
+    int flags = st->open_flags | SQLITE_OPEN_NOMUTEX;
+    char *errmsg = NULL;
+
+    if (!c)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    if (writer)
+        flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    else
+        flags |= st->memory ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+    if (sqlite3_open_v2(st->uri, &c->db, flags, NULL) != SQLITE_OK) {
+        int r = err_set(e, HE_STORE, "db", "cannot open the database %s: %s", st->uri,
+                        c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        sqlite3_close(c->db);
+        free(c);
+        return r;
+    }
+    sqlite3_busy_timeout(c->db, SQLITE_BUSY_MS);
+    if (sqlite3_exec(c->db,
+                     writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                              "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                            : "PRAGMA foreign_keys=ON; PRAGMA read_uncommitted=0;",
+                     NULL, NULL, &errmsg) != SQLITE_OK) {
+        int r = err_set(e, HE_STORE, "db", "cannot configure the database %s: %s", st->uri,
+                        errmsg ? errmsg : "?");
+        sqlite3_free(errmsg);
+        sqlite3_close(c->db);
+        free(c);
+        return r;
+    }
+    *ret = c;
+    return 0;
+}
+
+static void conn_close(struct sq_conn *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(c->stmts[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* Returns the cached statement, reset and unbound, or NULL with e set. */
+static sqlite3_stmt *stmt(struct sq_conn *c, enum sq_stmt id, struct err *e)
+{
+    sqlite3_stmt *s = c->stmts[id];
+    if (!s) {
+        if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
+            SQLITE_OK) {
+            sq_error(e, c->db, "preparing a statement");
+            return NULL;
+        }
+        c->stmts[id] = s;
+    }
+    return s;
+}
+
+static void stmt_release(sqlite3_stmt **s)
+{
+    if (*s) {
+        sqlite3_reset(*s);
+        sqlite3_clear_bindings(*s);
+    }
+}
+#define _cleanup_stmt_ _cleanup_(stmt_release)
+
+static int reader(struct sq_store *st, struct sq_conn **ret, struct err *e)
+{
+    struct sq_conn *c = pthread_getspecific(st->reader_key);
+    int r;
+
+    if (c) {
+        *ret = c;
+        return 0;
+    }
+    r = conn_open(st, false, &c, e);
+    if (r)
+        return r;
+    pthread_mutex_lock(&st->conns_lock);
+    c->next = st->readers;
+    st->readers = c;
+    pthread_mutex_unlock(&st->conns_lock);
+    pthread_setspecific(st->reader_key, c);
+    *ret = c;
+    return 0;
+}
+
+/* ---- the writer ---- */
+
+static int exec(struct sq_conn *c, const char *sql, struct err *e)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int r = err_set(e, HE_STORE, NULL, "%s: %s", sql, msg ? msg : "?");
+        sqlite3_free(msg);
+        return r;
+    }
+    return 0;
+}
+
+static void run_batch(struct sq_store *st, struct sq_write *batch)
+{
+    struct sq_conn *c = st->writer_conn;
+    struct err e;
+
+    err_clear(&e);
+    if (exec(c, "BEGIN IMMEDIATE", &e) < 0) {
+        for (struct sq_write *w = batch; w; w = w->next)
+            w->result = err_set(&w->err, e.code, NULL, "%s", e.msg);
+        return;
+    }
+    for (struct sq_write *w = batch; w; w = w->next) {
+        struct err ignore;
+        exec(c, "SAVEPOINT w", &w->err);
+        w->result = w->fn(c, w->arg, &w->err);
+        if (w->result < 0)
+            exec(c, "ROLLBACK TO w", &w->err);
+        err_clear(&ignore);
+        exec(c, "RELEASE w", &ignore);
+    }
+    if (exec(c, "COMMIT", &e) < 0) {
+        struct err ignore;
+        err_clear(&ignore);
+        exec(c, "ROLLBACK", &ignore);
+        for (struct sq_write *w = batch; w; w = w->next)
+            if (w->result == 0)
+                w->result = err_set(&w->err, e.code, NULL, "%s", e.msg);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct sq_store *st = arg;
+
+    pthread_mutex_lock(&st->lock);
+    for (;;) {
+        struct sq_write *batch;
+        while (!st->head && !st->stopping)
+            pthread_cond_wait(&st->wake, &st->lock);
+        if (!st->head && st->stopping)
+            break;
+        batch = st->head;
+        st->head = st->tail = NULL;
+        pthread_mutex_unlock(&st->lock);
+
+        run_batch(st, batch);
+
+        pthread_mutex_lock(&st->lock);
+        for (struct sq_write *w = batch, *next; w; w = next) {
+            next = w->next;
+            w->done = true;
+            atomic_fetch_sub(&st->pending, 1);
+        }
+        pthread_cond_broadcast(&st->done);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return NULL;
+}
+
+/* Runs fn(arg) in the writer's next group commit and waits for the commit. */
+static int sq_write(struct sq_store *st, sq_write_fn fn, void *arg, struct err *e)
+{
+    struct sq_write w = {.fn = fn, .arg = arg};
+
+    err_clear(&w.err);
+    pthread_mutex_lock(&st->lock);
+    if (st->stopping) {
+        pthread_mutex_unlock(&st->lock);
+        return err_set(e, HE_UNAVAILABLE, NULL, "the store is closing");
+    }
+    if (st->tail)
+        st->tail->next = &w;
+    else
+        st->head = &w;
+    st->tail = &w;
+    atomic_fetch_add(&st->pending, 1);
+    pthread_cond_signal(&st->wake);
+    while (!w.done)
+        pthread_cond_wait(&st->done, &st->lock);
+    pthread_mutex_unlock(&st->lock);
+    if (w.result < 0)
+        return err_set(e, w.err.code ? w.err.code : w.result, w.err.field[0] ? w.err.field : NULL,
+                       "%s", w.err.msg);
+    return w.result;
+}
+
+/* ---- helpers ---- */
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+static const char *col_str(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}
+
+static void col_id(sqlite3_stmt *s, int i, char out[ID_LEN])
+{
+    id_format((uint64_t)sqlite3_column_int64(s, i), out);
+}
+
+/* Parses an API id; 0 when it is not one the server could have issued. */
+static sqlite3_int64 id_value(const char *id)
+{
+    return id_valid(id) ? (sqlite3_int64)strtoll(id, NULL, 10) : 0;
+}
+
+static int bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
+}
+
+static int step_done(struct sq_conn *c, sqlite3_stmt *s, const char *what, struct err *e)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return sq_error(e, c->db, what);
+    return 0;
+}
+
+/* ---- ids ---- */
+
+struct reserve_args {
+    uint64_t n, first;
+};
+
+static int reserve_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    struct reserve_args *a = arg;
+    _cleanup_stmt_ sqlite3_stmt *get = stmt(c, ST_NEXT_ID_GET, e);
+    _cleanup_stmt_ sqlite3_stmt *set = stmt(c, ST_NEXT_ID_SET, e);
+
+    if (!get || !set)
+        return e->code;
+    if (sqlite3_step(get) != SQLITE_ROW)
+        return sq_error(e, c->db, "reading the next id");
+    a->first = (uint64_t)sqlite3_column_int64(get, 0);
+    sqlite3_bind_int64(set, 1, (sqlite3_int64)(a->first + a->n));
+    return step_done(c, set, "reserving ids", e);
+}
+
+static int sq_reserve_ids(struct store *s, uint64_t n, uint64_t *ret_first, struct err *e)
+{
+    struct reserve_args a = {.n = n};
+    int r = sq_write((struct sq_store *)s, reserve_fn, &a, e);
+    if (r == 0)
+        *ret_first = a.first;
+    return r;
+}
+
+/* ---- projects ---- */
+
+static int project_write_fn(struct sq_conn *c, void *arg, struct err *e, bool insert)
+{
+    const struct project *p = arg;
+    _cleanup_stmt_ sqlite3_stmt *s = stmt(c, insert ? ST_PROJECT_INSERT : ST_PROJECT_UPDATE, e);
+
+    if (!s)
+        return e->code;
+    sqlite3_bind_int64(s, 1, id_value(p->id));
+    if (insert) {
+        sqlite3_bind_int64(s, 2, p->created_at);
+        bind_text(s, 3, p->created_by);
+        bind_text(s, 4, p->name);
+        bind_text(s, 5, p->description ? p->description : "");
+    } else {
+        bind_text(s, 2, p->name);
+        bind_text(s, 3, p->description ? p->description : "");
+    }
+    if (step_done(c, s, "saving the project", e))
+        return e->code;
+    if (!insert && sqlite3_changes(c->db) == 0)
+        return err_set(e, HE_NOT_FOUND, NULL, "project %s not found", p->id);
+    return 0;
+}
+
+static int project_insert_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    return project_write_fn(c, arg, e, true);
+}
+
+static int project_update_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    return project_write_fn(c, arg, e, false);
+}
+
+static int sq_project_insert(struct store *s, const struct project *p, struct err *e)
+{
+    return sq_write((struct sq_store *)s, project_insert_fn, (void *)p, e);
+}
+
+static int sq_project_update(struct store *s, const struct project *p, struct err *e)
+{
+    return sq_write((struct sq_store *)s, project_update_fn, (void *)p, e);
+}
+
+static void project_from_row(sqlite3_stmt *s, struct project *p, bool copy)
+{
+    col_id(s, 0, p->id);
+    p->created_at = sqlite3_column_int64(s, 1);
+    if (copy) {
+        p->created_by = col_dup(s, 2);
+        p->name = col_dup(s, 3);
+        p->description = col_dup(s, 4);
+    } else {
+        p->created_by = (char *)col_str(s, 2);
+        p->name = (char *)col_str(s, 3);
+        p->description = (char *)col_str(s, 4);
+    }
+}
+
+static int sq_project_get(struct store *st, const char *id, struct project *ret, struct err *e)
+{
+    struct sq_conn *c;
+    sqlite3_stmt *s;
+    int rc, r = reader((struct sq_store *)st, &c, e);
+
+    if (r)
+        return r;
+    if (!(s = stmt(c, ST_PROJECT_GET, e)))
+        return e->code;
+    _cleanup_stmt_ sqlite3_stmt *guard = s;
+    sqlite3_bind_int64(s, 1, id_value(id));
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return err_set(e, HE_NOT_FOUND, "project_id", "project %s not found", id);
+    if (rc != SQLITE_ROW)
+        return sq_error(e, c->db, "reading the project");
+    project_from_row(s, ret, true);
+    if (!ret->created_by || !ret->name || !ret->description) {
+        project_done(ret);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
+    return 0;
+}
+
+static int sq_project_list(struct store *st, store_project_cb cb, void *ud, struct err *e)
+{
+    struct sq_conn *c;
+    sqlite3_stmt *s;
+    int rc, r = reader((struct sq_store *)st, &c, e);
+
+    if (r)
+        return r;
+    if (!(s = stmt(c, ST_PROJECT_LIST, e)))
+        return e->code;
+    _cleanup_stmt_ sqlite3_stmt *guard = s;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct project p;
+        project_from_row(s, &p, false);
+        if ((r = cb(ud, &p, e)) < 0)
+            return r;
+    }
+    if (rc != SQLITE_DONE)
+        return sq_error(e, c->db, "listing projects");
+    return 0;
+}
+
+static int project_delete_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    const char *id = arg;
+    _cleanup_stmt_ sqlite3_stmt *s = stmt(c, ST_PROJECT_DELETE, e);
+
+    if (!s)
+        return e->code;
+    sqlite3_bind_int64(s, 1, id_value(id));
+    if (step_done(c, s, "deleting the project", e))
+        return e->code;
+    if (sqlite3_changes(c->db) == 0)
+        return err_set(e, HE_NOT_FOUND, "project_id", "project %s not found", id);
+    return 0;
+}
+
+static int sq_project_delete(struct store *s, const char *id, struct err *e)
+{
+    return sq_write((struct sq_store *)s, project_delete_fn, (void *)id, e);
+}
+
+/* ---- tasks ---- */
+
+struct task_write {
+    const struct task *t;
+    bool schema_changed;
+};
+
+static void bind_task_fields(sqlite3_stmt *s, int first, const struct task *t)
+{
+    bind_text(s, first, t->name);
+    bind_text(s, first + 1, t->description ? t->description : "");
+    bind_text(s, first + 2, t->instruction);
+    bind_text(s, first + 3, t->requirements ? t->requirements : "[]");
+    bind_text(s, first + 4, t->output_json_schema);
+    bind_text(s, first + 5, t->input_json_schema);
+    bind_text(s, first + 6, t->thinking_instruction);
+}
+
+static int task_insert_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    const struct task *t = arg;
+    _cleanup_stmt_ sqlite3_stmt *s = stmt(c, ST_TASK_INSERT, e);
+
+    if (!s)
+        return e->code;
+    sqlite3_bind_int64(s, 1, id_value(t->id));
+    sqlite3_bind_int64(s, 2, id_value(t->project_id));
+    sqlite3_bind_int64(s, 3, t->created_at);
+    bind_text(s, 4, t->created_by);
+    bind_task_fields(s, 5, t);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        if (sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+            return err_set(e, HE_NOT_FOUND, "project_id", "project %s not found", t->project_id);
+        return sq_error(e, c->db, "saving the task");
+    }
+    return 0;
+}
+
+static int task_update_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    const struct task_write *w = arg;
+    const struct task *t = w->t;
+    _cleanup_stmt_ sqlite3_stmt *s = stmt(c, ST_TASK_UPDATE, e);
+
+    if (!s)
+        return e->code;
+    if (w->schema_changed) {
+        _cleanup_stmt_ sqlite3_stmt *has = stmt(c, ST_TASK_HAS_SAMPLES, e);
+        int rc;
+        if (!has)
+            return e->code;
+        sqlite3_bind_int64(has, 1, id_value(t->id));
+        rc = sqlite3_step(has);
+        if (rc == SQLITE_ROW)
+            return err_set(e, HE_CONFLICT, "input_json_schema",
+                           "the schemas of task %s cannot change: it already has samples", t->id);
+        if (rc != SQLITE_DONE)
+            return sq_error(e, c->db, "checking the task's samples");
+    }
+    sqlite3_bind_int64(s, 1, id_value(t->id));
+    sqlite3_bind_int64(s, 2, id_value(t->project_id));
+    bind_task_fields(s, 3, t);
+    if (step_done(c, s, "saving the task", e))
+        return e->code;
+    if (sqlite3_changes(c->db) == 0)
+        return err_set(e, HE_NOT_FOUND, "task_id", "task %s not found in project %s", t->id,
+                       t->project_id);
+    return 0;
+}
+
+static int sq_task_insert(struct store *s, const struct task *t, struct err *e)
+{
+    return sq_write((struct sq_store *)s, task_insert_fn, (void *)t, e);
+}
+
+static int sq_task_update(struct store *s, const struct task *t, bool schema_changed,
+                          struct err *e)
+{
+    struct task_write w = {.t = t, .schema_changed = schema_changed};
+    return sq_write((struct sq_store *)s, task_update_fn, &w, e);
+}
+
+static void task_from_row(sqlite3_stmt *s, struct task *t, bool copy)
+{
+    char *(*get)(sqlite3_stmt *, int) = copy ? col_dup : (char *(*)(sqlite3_stmt *, int))col_str;
+
+    col_id(s, 0, t->id);
+    col_id(s, 1, t->project_id);
+    t->created_at = sqlite3_column_int64(s, 2);
+    t->created_by = get(s, 3);
+    t->name = get(s, 4);
+    t->description = get(s, 5);
+    t->instruction = get(s, 6);
+    t->requirements = get(s, 7);
+    t->output_json_schema = get(s, 8);
+    t->input_json_schema = get(s, 9);
+    t->thinking_instruction = get(s, 10);
+}
+
+static int sq_task_get(struct store *st, const char *project_id, const char *task_id,
+                       struct task *ret, struct err *e)
+{
+    struct sq_conn *c;
+    sqlite3_stmt *s;
+    int rc, r = reader((struct sq_store *)st, &c, e);
+
+    if (r)
+        return r;
+    if (!(s = stmt(c, ST_TASK_GET, e)))
+        return e->code;
+    _cleanup_stmt_ sqlite3_stmt *guard = s;
+    sqlite3_bind_int64(s, 1, id_value(task_id));
+    sqlite3_bind_int64(s, 2, id_value(project_id));
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return err_set(e, HE_NOT_FOUND, "task_id", "task %s not found in project %s", task_id,
+                       project_id);
+    if (rc != SQLITE_ROW)
+        return sq_error(e, c->db, "reading the task");
+    task_from_row(s, ret, true);
+    if (!ret->created_by || !ret->name || !ret->description || !ret->instruction ||
+        !ret->requirements) {
+        task_done(ret);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
+    return 0;
+}
+
+static int sq_task_list(struct store *st, const char *project_id, store_task_cb cb, void *ud,
+                        struct err *e)
+{
+    struct sq_conn *c;
+    sqlite3_stmt *s;
+    int rc, r = reader((struct sq_store *)st, &c, e);
+
+    if (r)
+        return r;
+    if (!(s = stmt(c, ST_TASK_LIST, e)))
+        return e->code;
+    _cleanup_stmt_ sqlite3_stmt *guard = s;
+    sqlite3_bind_int64(s, 1, id_value(project_id));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct task t;
+        task_from_row(s, &t, false);
+        if ((r = cb(ud, &t, e)) < 0)
+            return r;
+    }
+    if (rc != SQLITE_DONE)
+        return sq_error(e, c->db, "listing tasks");
+    return 0;
+}
+
+struct task_key {
+    const char *project_id, *task_id;
+};
+
+static int task_delete_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    const struct task_key *k = arg;
+    _cleanup_stmt_ sqlite3_stmt *s = stmt(c, ST_TASK_DELETE, e);
+
+    if (!s)
+        return e->code;
+    sqlite3_bind_int64(s, 1, id_value(k->task_id));
+    sqlite3_bind_int64(s, 2, id_value(k->project_id));
+    if (step_done(c, s, "deleting the task", e))
+        return e->code;
+    if (sqlite3_changes(c->db) == 0)
+        return err_set(e, HE_NOT_FOUND, "task_id", "task %s not found in project %s", k->task_id,
+                       k->project_id);
+    return 0;
+}
+
+static int sq_task_delete(struct store *s, const char *project_id, const char *task_id,
+                          struct err *e)
+{
+    struct task_key k = {project_id, task_id};
+    return sq_write((struct sq_store *)s, task_delete_fn, &k, e);
+}
+
+/* ---- health, open, close ---- */
+
+static int sq_health(struct store *s, struct store_health *ret, struct err *e)
+{
+    struct sq_store *st = (struct sq_store *)s;
+    struct sq_conn *c;
+    sqlite3_stmt *q;
+    int r = reader(st, &c, e);
+
+    if (r)
+        return r;
+    if (!(q = stmt(c, ST_PING, e)))
+        return e->code;
+    _cleanup_stmt_ sqlite3_stmt *guard = q;
+    if (sqlite3_step(q) != SQLITE_ROW)
+        return sq_error(e, c->db, "checking the database");
+    ret->backend = "sqlite";
+    ret->schema_version = st->schema_version;
+    ret->writable = !st->stopping;
+    ret->pending_writes = atomic_load(&st->pending);
+    return 0;
+}
+
+static int migrate(struct sq_store *st, struct err *e)
+{
+    struct sq_conn *c = st->writer_conn;
+    sqlite3_stmt *s;
+    int version = 0, latest = (int)ARRAY_SIZE(sqlite_migrations);
+
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        return sq_error(e, c->db, "reading the schema version");
+    if (sqlite3_step(s) == SQLITE_ROW)
+        version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (version > latest)
+        return err_set(e, HE_STORE, "db",
+                       "the database has schema version %d, newer than this server's %d; "
+                       "upgrade hetu",
+                       version, latest);
+    for (int v = version; v < latest; v++) {
+        char set[64];
+        int r;
+        snprintf(set, sizeof(set), "PRAGMA user_version = %d", v + 1);
+        if ((r = exec(c, "BEGIN IMMEDIATE", e)) < 0)
+            return r;
+        if ((r = exec(c, sqlite_migrations[v], e)) < 0 || (r = exec(c, set, e)) < 0 ||
+            (r = exec(c, "COMMIT", e)) < 0) {
+            struct err ignore;
+            err_clear(&ignore);
+            exec(c, "ROLLBACK", &ignore);
+            err_prefix(e, "migrating the database to version %d", v + 1);
+            return r;
+        }
+    }
+    st->schema_version = latest;
+    return 0;
+}
+
+static int make_parent_dir(const char *path, struct err *e)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n;
+
+    if (!slash || slash == path)
+        return 0;
+    n = (size_t)(slash - path);
+    if (n >= sizeof(dir))
+        return err_set(e, HE_BAD_REQUEST, "db", "the database path is too long");
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+            return err_set(e, HE_IO, "db", "cannot create %s: %s", dir, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return err_set(e, HE_IO, "db", "cannot create %s: %s", dir, strerror(errno));
+    return 0;
+}
+
+static void sq_close(struct store *s)
+{
+    struct sq_store *st = (struct sq_store *)s;
+
+    if (!st)
+        return;
+    if (st->writer_conn) {
+        pthread_mutex_lock(&st->lock);
+        st->stopping = true;
+        pthread_cond_signal(&st->wake);
+        pthread_mutex_unlock(&st->lock);
+        pthread_join(st->writer, NULL);
+    }
+    for (struct sq_conn *c = st->readers, *next; c; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+    if (st->writer_conn) {
+        struct err ignore;
+        err_clear(&ignore);
+        exec(st->writer_conn, "PRAGMA optimize", &ignore);
+    }
+    conn_close(st->writer_conn);
+    pthread_key_delete(st->reader_key);
+    pthread_mutex_destroy(&st->conns_lock);
+    pthread_mutex_destroy(&st->lock);
+    pthread_cond_destroy(&st->wake);
+    pthread_cond_destroy(&st->done);
+    free(st->uri);
+    free(st);
+}
+
+int store_sqlite_open(const char *path, struct store **ret, struct err *e)
+{
+    static atomic_uint memory_seq;
+    struct sq_store *st = calloc(1, sizeof(*st));
+    char uri[128];
+    int r;
+
+    if (!st)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    st->base.ops = &sqlite_ops;
+    pthread_key_create(&st->reader_key, NULL);
+    pthread_mutex_init(&st->conns_lock, NULL);
+    pthread_mutex_init(&st->lock, NULL);
+    pthread_cond_init(&st->wake, NULL);
+    pthread_cond_init(&st->done, NULL);
+    if (strcmp(path, ":memory:") == 0) {
+        snprintf(uri, sizeof(uri), "file:hetu-memory-%d-%u?mode=memory&cache=shared",
+                 (int)getpid(), atomic_fetch_add(&memory_seq, 1));
+        st->uri = strdup(uri);
+        st->memory = true;
+        st->open_flags = SQLITE_OPEN_URI;
+    } else {
+        if ((r = make_parent_dir(path, e)) < 0) {
+            sq_close(&st->base);
+            return r;
+        }
+        st->uri = strdup(path);
+    }
+    if (!st->uri) {
+        sq_close(&st->base);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
+    if ((r = conn_open(st, true, &st->writer_conn, e)) < 0 || (r = migrate(st, e)) < 0) {
+        sq_close(&st->base);
+        return r;
+    }
+    if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
+        conn_close(take_ptr(st->writer_conn));
+        sq_close(&st->base);
+        return err_set(e, HE_INTERNAL, NULL, "cannot start the store's writer thread");
+    }
+    *ret = &st->base;
+    return 0;
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .health = sq_health,
+    .reserve_ids = sq_reserve_ids,
+    .project_insert = sq_project_insert,
+    .project_update = sq_project_update,
+    .project_get = sq_project_get,
+    .project_list = sq_project_list,
+    .project_delete = sq_project_delete,
+    .task_insert = sq_task_insert,
+    .task_update = sq_task_update,
+    .task_get = sq_task_get,
+    .task_list = sq_task_list,
+    .task_delete = sq_task_delete,
+};

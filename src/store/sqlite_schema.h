@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SQLite schema as forward migrations: migration N takes user_version N-1 to N. Never edit
+ * a released migration; add the next one. Ids are stored as INTEGER (12-digit values), so a
+ * table's id is its rowid and ids handed out in increasing order append to the b-tree.
+ */
+#ifndef HETU_STORE_SQLITE_SCHEMA_H
+#define HETU_STORE_SQLITE_SCHEMA_H
+
+static const char *const sqlite_migrations[] = {
+    /* 1: everything the API stores */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO meta VALUES ('next_id', 100000000001);"
+
+    "CREATE TABLE projects ("
+    "  id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, created_by TEXT NOT NULL,"
+    "  name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '');"
+
+    "CREATE TABLE tasks ("
+    "  id INTEGER PRIMARY KEY,"
+    "  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL, created_by TEXT NOT NULL, name TEXT NOT NULL,"
+    "  description TEXT NOT NULL DEFAULT '', instruction TEXT NOT NULL,"
+    "  requirements TEXT NOT NULL DEFAULT '[]', output_json_schema TEXT,"
+    "  input_json_schema TEXT, thinking_instruction TEXT);"
+    "CREATE INDEX tasks_by_project ON tasks(project_id, id);"
+
+    /* A sample is a TaskRun with its one output. topic_key is the topic path with each segment
+     * followed by U+001F, so a prefix of it selects a subtree. */
+    "CREATE TABLE samples ("
+    "  id INTEGER PRIMARY KEY,"
+    "  task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL, created_by TEXT NOT NULL,"
+    "  input TEXT NOT NULL, input_source_type TEXT NOT NULL, input_source TEXT NOT NULL,"
+    "  output_id INTEGER NOT NULL, output_created_at INTEGER NOT NULL, output TEXT NOT NULL,"
+    "  output_source_type TEXT NOT NULL, output_source TEXT NOT NULL,"
+    "  rating TEXT, rating_score REAL,"
+    "  repair_instructions TEXT, repaired_output TEXT,"
+    "  intermediate_outputs TEXT NOT NULL DEFAULT '{}', tags TEXT NOT NULL DEFAULT '[]',"
+    "  session_id TEXT, topic_key TEXT NOT NULL DEFAULT '',"
+    "  input_tokens INTEGER, output_tokens INTEGER, total_tokens INTEGER, cost REAL,"
+    "  input_hash INTEGER, job_id INTEGER, job_item INTEGER);"
+    "CREATE INDEX samples_by_task ON samples(task_id, id);"
+    "CREATE INDEX samples_by_created ON samples(task_id, created_at);"
+    "CREATE INDEX samples_by_session ON samples(task_id, session_id)"
+    "  WHERE session_id IS NOT NULL;"
+    "CREATE INDEX samples_by_topic ON samples(task_id, topic_key);"
+    "CREATE INDEX samples_by_rating ON samples(task_id, rating_score)"
+    "  WHERE rating_score IS NOT NULL;"
+    "CREATE INDEX samples_by_hash ON samples(task_id, input_hash);"
+    "CREATE UNIQUE INDEX samples_by_job_item ON samples(job_id, job_item)"
+    "  WHERE job_id IS NOT NULL;"
+
+    "CREATE TABLE sample_tags ("
+    "  task_id INTEGER NOT NULL, tag TEXT NOT NULL,"
+    "  sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (task_id, tag, sample_id)) WITHOUT ROWID;"
+    "CREATE INDEX sample_tags_by_sample ON sample_tags(sample_id);"
+
+    /* The topic tree: parent_key is the parent's topic_key ('' for the root's children). */
+    "CREATE TABLE topics ("
+    "  id INTEGER PRIMARY KEY,"
+    "  task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,"
+    "  parent_key TEXT NOT NULL, name TEXT NOT NULL, name_norm TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (task_id, parent_key, name_norm));"
+
+    "CREATE TABLE jobs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL, status TEXT NOT NULL, params TEXT NOT NULL DEFAULT '{}',"
+    "  total INTEGER NOT NULL DEFAULT 0, completed INTEGER NOT NULL DEFAULT 0,"
+    "  failed INTEGER NOT NULL DEFAULT 0, error TEXT,"
+    "  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
+    "  owner TEXT, heartbeat_at INTEGER);"
+    "CREATE INDEX jobs_by_task ON jobs(task_id, id);"
+    "CREATE INDEX jobs_by_status ON jobs(status, id);"
+
+    /* state: 0 pending, 1 done, 2 failed */
+    "CREATE TABLE job_items ("
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0, error TEXT, sample_id INTEGER,"
+    "  PRIMARY KEY (job_id, idx)) WITHOUT ROWID;"
+    "CREATE INDEX job_items_by_state ON job_items(job_id, state, idx);",
+};
+
+#endif

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* The contract between store.c and its backends. */
+#ifndef HETU_STORE_INT_H
+#define HETU_STORE_INT_H
+
+#include "store/store.h"
+
+/* Each backend's opener; it fills in base->ops and returns its struct store. */
+int store_sqlite_open(const char *path, struct store **ret, struct err *e);
+
+#endif
