@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * JSON on json-c: strict parsing with UTF-8 validation and a line/column in every parse error,
+ * JSON on json-c: strict parsing with UTF-8 validation and a line/column in every parse error
+ * (json-c 0.16 strict mode still accepts single-quoted strings; nothing else non-standard),
  * typed field accessors whose errors name the field, compact UTF-8 output, and raw JSON values
  * (already-serialized text embedded as is, with no re-parse).
  */

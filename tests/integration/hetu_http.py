@@ -181,7 +181,7 @@ class Server:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         self.proc.send_signal(sig)
 
     def wait(self, timeout=STOP_TIMEOUT):
@@ -259,7 +259,7 @@ def assert_id(value):
 
 
 def assert_timestamp(value, near=None, slack=600):
-    from datetime import datetime, timezone, timedelta
+    from datetime import datetime, timedelta
     assert isinstance(value, str) and TS_RE.match(value), "bad timestamp %r" % (value,)
     t = datetime.fromisoformat(value)
     assert t.utcoffset() == timedelta(0)

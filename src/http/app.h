@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What handlers share: the store, the provider engine and the server's settings. Built once by
+ * `hetu serve` before the HTTP server starts, read-only afterwards.
+ */
+#ifndef HETU_HTTP_APP_H
+#define HETU_HTTP_APP_H
+
+#include <stddef.h>
+
+struct store;
+struct llm_engine;
+
+struct app {
+    struct store *store;
+    struct llm_engine *engine; /* NULL when no engine runs (tests of the store API alone) */
+    const char *user;          /* created_by of what this server creates */
+};
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The HTTP API as data: every route with its method, path pattern, handler, flags, body limit
+ * and a one-line summary. The paths are the gateway's (see API.md), odd singular/plural forms
+ * included, so existing clients work unchanged.
+ */
+#include "http/routes.h"
+
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+#define P "/api/projects/{project_id}"
+
+const struct route http_routes[] = {
+    {"GET", "/healthz", h_health, 0, 0, "Server and store health"},
+
+    {"POST", "/api/project", h_project_create, ROUTE_JSON, 0, "Create a project"},
+    {"GET", "/api/projects", h_project_list, 0, 0, "List projects"},
+    {"GET", P, h_project_get, 0, 0, "Get a project"},
+    {"PATCH", P, h_project_update, ROUTE_JSON, 0, "Update a project's name or description"},
+    {"DELETE", P, h_project_delete, 0, 0, "Delete a project with its tasks and samples"},
+
+    {"POST", P "/task", h_task_create, ROUTE_JSON, 0, "Create a task"},
+    {"GET", P "/tasks", h_task_list, 0, 0, "List a project's tasks"},
+    {"GET", P "/tasks/{task_id}", h_task_get, 0, 0, "Get a task"},
+    {"PATCH", P "/task/{task_id}", h_task_update, ROUTE_JSON, 0, "Update a task"},
+    {"DELETE", P "/task/{task_id}", h_task_delete, 0, 0, "Delete a task with its samples"},
+};
+
+const size_t http_routes_count = ARRAY_SIZE(http_routes);

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* The route table and the handlers it names (one handler file per resource). */
+#ifndef HETU_HTTP_ROUTES_H
+#define HETU_HTTP_ROUTES_H
+
+#include "http/router.h"
+
+extern const struct route http_routes[];
+extern const size_t http_routes_count;
+
+/* h_health.c */
+int h_health(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_projects.c */
+int h_project_create(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_project_list(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_project_get(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_project_update(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_project_delete(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_tasks.c */
+int h_task_create(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_task_list(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_task_get(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_task_update(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_task_delete(struct http_req *req, struct json_object **ret_body, struct err *e);
+
+#endif

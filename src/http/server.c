@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP server.
+ *
+ * DESIGN
+ * - libmicrohttpd runs a pool of threads, each with its own epoll loop. A request's first call
+ *   into on_access routes it (404/405 are decided here) and checks Content-Length against the
+ *   route's body limit; body chunks are gathered into a bounded buffer; the last call parses a
+ *   JSON body and runs the handler. Answers are queued on a later call than the first, so that
+ *   keep-alive is kept (libmicrohttpd closes a connection answered on the first call).
+ * - Errors become {"detail", "code", "field"} here and only here.
+ * - A handler that waits on other work returns HTTP_PENDING; the connection is then suspended
+ *   (it costs no thread) until http_req_complete() stores the answer and resumes it. The two may
+ *   race: whichever comes second queues the answer, under the request's lock.
+ * - One log line per request, written when libmicrohttpd reports the request complete.
+ */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http/request.h"
+#include "http/routes.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/banned.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct app *app;
+    size_t max_body;
+    unsigned port;
+    atomic_int inflight;
+};
+
+struct http_req {
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    char method[16];
+    char *path;
+    int64_t start_us;
+    int route_rc;
+    struct route_match match;
+    struct buf body;
+    struct json_object *json;
+    unsigned status;
+    char error[ERR_MSG_MAX];
+    bool responded;
+
+    pthread_mutex_t lock;
+    bool pending, suspended, completed;
+    struct json_object *async_body;
+    struct err async_err;
+};
+
+/* ---- answers ---- */
+
+static enum MHD_Result send_text(struct http_req *req, unsigned status, const char *text,
+                                 size_t len, const char *allow)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    ret = MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    req->status = status;
+    req->responded = true;
+    return ret;
+}
+
+static enum MHD_Result send_json(struct http_req *req, struct json_object *body)
+{
+    size_t len;
+    const char *text = json_text(body, &len);
+    enum MHD_Result ret = send_text(req, MHD_HTTP_OK, text, len, NULL);
+    json_object_put(body);
+    return ret;
+}
+
+static enum MHD_Result send_error(struct http_req *req, const struct err *e)
+{
+    struct json_object *o = json_object_new_object();
+    int code = e->code ? e->code : HE_INTERNAL;
+    const char *msg = e->msg[0] ? e->msg : err_text(code);
+    enum MHD_Result ret;
+    size_t len;
+    const char *text;
+
+    if (!o)
+        return MHD_NO;
+    json_object_object_add(o, "detail", json_object_new_string(msg));
+    json_object_object_add(o, "code", json_object_new_string(err_slug(code)));
+    if (e->field[0])
+        json_object_object_add(o, "field", json_object_new_string(e->field));
+    text = json_text(o, &len);
+    snprintf(req->error, sizeof(req->error), "%s", msg);
+    ret = send_text(req, (unsigned)err_http_status(code), text, len,
+                    code == HE_METHOD ? req->match.allow : NULL);
+    json_object_put(o);
+    return ret;
+}
+
+/* ---- requests ---- */
+
+static struct http_req *req_new(struct http_server *srv, struct MHD_Connection *conn,
+                                const char *method, const char *url)
+{
+    struct http_req *req = calloc(1, sizeof(*req));
+
+    if (!req)
+        return NULL;
+    req->path = strdup(url);
+    if (!req->path) {
+        free(req);
+        return NULL;
+    }
+    req->srv = srv;
+    req->conn = conn;
+    req->start_us = clock_mono_us();
+    snprintf(req->method, sizeof(req->method), "%s", method);
+    pthread_mutex_init(&req->lock, NULL);
+    err_clear(&req->async_err);
+    buf_init(&req->body, srv->max_body);
+    atomic_fetch_add(&srv->inflight, 1);
+    return req;
+}
+
+static void req_free(struct http_req *req)
+{
+    if (!req)
+        return;
+    json_object_put(req->json);
+    json_object_put(req->async_body);
+    buf_done(&req->body);
+    pthread_mutex_destroy(&req->lock);
+    free(req->path);
+    free(req);
+}
+
+struct app *http_req_app(struct http_req *req)
+{
+    return req->srv->app;
+}
+
+const char *http_req_param(struct http_req *req, const char *name)
+{
+    return route_param(&req->match, name);
+}
+
+const char *http_req_query(struct http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct json_object *http_req_body(struct http_req *req)
+{
+    return req->json;
+}
+
+void http_req_complete(struct http_req *req, struct json_object *body, const struct err *e)
+{
+    pthread_mutex_lock(&req->lock);
+    if (e && e->code) {
+        req->async_err = *e;
+        json_object_put(body);
+    } else {
+        req->async_body = body;
+    }
+    req->completed = true;
+    if (req->suspended)
+        MHD_resume_connection(req->conn);
+    pthread_mutex_unlock(&req->lock);
+}
+
+static enum MHD_Result send_completed(struct http_req *req)
+{
+    if (req->async_err.code)
+        return send_error(req, &req->async_err);
+    if (!req->async_body) {
+        struct err e;
+        err_clear(&e);
+        err_set(&e, HE_INTERNAL, NULL, "the request finished without an answer");
+        return send_error(req, &e);
+    }
+    return send_json(req, take_ptr(req->async_body));
+}
+
+static enum MHD_Result dispatch(struct http_req *req)
+{
+    const struct route *route = req->match.route;
+    struct json_object *out = NULL;
+    struct err e;
+    int r;
+
+    err_clear(&e);
+    if (req->route_rc == HE_NOT_FOUND) {
+        err_set(&e, HE_NOT_FOUND, NULL, "no such path: %s %s", req->method, req->path);
+        return send_error(req, &e);
+    }
+    if (req->route_rc == HE_METHOD) {
+        err_set(&e, HE_METHOD, NULL, "method %s is not allowed on %s (allowed: %s)", req->method,
+                req->path, req->match.allow);
+        return send_error(req, &e);
+    }
+    if (route->flags & ROUTE_JSON) {
+        if (json_parse(req->body.data ? req->body.data : "", req->body.len, &req->json, &e) < 0)
+            return send_error(req, &e);
+        buf_done(&req->body);
+    }
+    r = route->handler(req, &out, &e);
+    if (r == HTTP_PENDING) {
+        enum MHD_Result ret = MHD_YES;
+        pthread_mutex_lock(&req->lock);
+        req->pending = true;
+        if (req->completed) {
+            ret = send_completed(req);
+        } else {
+            MHD_suspend_connection(req->conn);
+            req->suspended = true;
+        }
+        pthread_mutex_unlock(&req->lock);
+        return ret;
+    }
+    if (r < 0) {
+        json_object_put(out);
+        if (!e.code)
+            err_set(&e, r, NULL, NULL);
+        return send_error(req, &e);
+    }
+    if (!out) {
+        err_set(&e, HE_INTERNAL, NULL, "the handler gave no answer");
+        return send_error(req, &e);
+    }
+    return send_json(req, out);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    struct http_server *srv = cls;
+    struct http_req *req = *con_cls;
+    (void)version;
+
+    if (!req) {
+        const char *cl;
+        req = req_new(srv, conn, method, url);
+        if (!req)
+            return MHD_NO;
+        *con_cls = req;
+        req->route_rc = router_match(http_routes, http_routes_count, method, url, &req->match);
+        if (req->route_rc == 0 && req->match.route->body_limit)
+            req->body.max = req->match.route->body_limit;
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (req->route_rc == 0 && cl && strtoull(cl, NULL, 10) > req->body.max) {
+            struct err e;
+            err_clear(&e);
+            err_set(&e, HE_TOO_LARGE, NULL,
+                    "request body too large: %s bytes, the limit is %zu bytes", cl,
+                    req->body.max);
+            return send_error(req, &e);
+        }
+        return MHD_YES;
+    }
+    if (req->responded) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->pending) {
+        enum MHD_Result ret;
+        pthread_mutex_lock(&req->lock);
+        ret = send_completed(req);
+        pthread_mutex_unlock(&req->lock);
+        return ret;
+    }
+    if (*upload_data_size) {
+        if (req->route_rc == 0) {
+            int r = buf_add(&req->body, upload_data, *upload_data_size);
+            if (r < 0) {
+                struct err e;
+                err_clear(&e);
+                if (r == HE_TOO_LARGE)
+                    err_set(&e, HE_TOO_LARGE, NULL,
+                            "request body too large: the limit is %zu bytes", req->body.max);
+                else
+                    err_set(&e, r, NULL, NULL);
+                *upload_data_size = 0;
+                return send_error(req, &e);
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return dispatch(req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *srv = cls;
+    struct http_req *req = *con_cls;
+    (void)conn;
+
+    if (!req)
+        return;
+    if (log_enabled(LOG_INFO) || (req->status >= 500 && log_enabled(LOG_ERROR))) {
+        char status[16], dur[32];
+        snprintf(status, sizeof(status), "%u", req->status);
+        snprintf(dur, sizeof(dur), "%.3f", (double)(clock_mono_us() - req->start_us) / 1000.0);
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !req->status)
+            snprintf(status, sizeof(status), "%s", "aborted");
+        log_event(req->status >= 500 ? LOG_ERROR : LOG_INFO, "request", "method", req->method,
+                  "path", req->path, "status", status, "duration_ms", dur,
+                  req->error[0] ? "error" : NULL, req->error, NULL);
+    }
+    req_free(req);
+    *con_cls = NULL;
+    atomic_fetch_sub(&srv->inflight, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    size_t n;
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_event(LOG_DEBUG, "http", "detail", msg, NULL);
+}
+
+int http_server_start(const struct http_server_config *cfg, struct app *app,
+                      struct http_server **ret, struct err *e)
+{
+    struct http_server *srv = calloc(1, sizeof(*srv));
+    struct sockaddr_in6 a6 = {0};
+    struct sockaddr_in a4 = {0};
+    struct sockaddr *addr;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    const union MHD_DaemonInfo *info;
+
+    if (!srv)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    srv->app = app;
+    srv->max_body = cfg->max_body;
+    if (inet_pton(AF_INET, cfg->host, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)cfg->port);
+        addr = (struct sockaddr *)&a4;
+    } else if (inet_pton(AF_INET6, cfg->host, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)cfg->port);
+        addr = (struct sockaddr *)&a6;
+        flags |= MHD_USE_IPv6;
+    } else if (strcmp(cfg->host, "localhost") == 0) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)cfg->port);
+        a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr = (struct sockaddr *)&a4;
+    } else {
+        free(srv);
+        return err_set(e, HE_BAD_REQUEST, "host",
+                       "host must be an IPv4 or IPv6 address or localhost, not %s", cfg->host);
+    }
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg->threads ? cfg->threads : 2),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)16384, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, NULL, MHD_OPTION_END);
+    if (!srv->daemon) {
+        free(srv);
+        return err_set(e, HE_IO, "port", "cannot listen on %s port %u (in use, or not allowed)",
+                       cfg->host, cfg->port);
+    }
+    info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : cfg->port;
+    *ret = srv;
+    return 0;
+}
+
+unsigned http_server_port(const struct http_server *srv)
+{
+    return srv->port;
+}
+
+void http_server_stop(struct http_server *srv, int64_t grace_us)
+{
+    MHD_socket fd;
+    int64_t deadline = clock_mono_us() + grace_us;
+
+    if (!srv)
+        return;
+    fd = MHD_quiesce_daemon(srv->daemon);
+    while (atomic_load(&srv->inflight) > 0 && clock_mono_us() < deadline)
+        usleep(10000);
+    MHD_stop_daemon(srv->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    free(srv);
+}

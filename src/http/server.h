@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* The HTTP server: libmicrohttpd with its internal epoll thread pool, driven by the route table. */
+#ifndef HETU_HTTP_SERVER_H
+#define HETU_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/app.h"
+#include "util/err.h"
+
+struct http_server_config {
+    const char *host;
+    unsigned port; /* 0: any free port */
+    unsigned threads;
+    size_t max_body; /* limit of JSON bodies in bytes */
+};
+
+struct http_server;
+
+int http_server_start(const struct http_server_config *cfg, struct app *app,
+                      struct http_server **ret, struct err *e);
+unsigned http_server_port(const struct http_server *srv);
+/*
+ * Stops accepting, waits up to grace_us for requests in flight to finish, then stops the
+ * threads and frees the server.
+ */
+void http_server_stop(struct http_server *srv, int64_t grace_us);
+
+#endif

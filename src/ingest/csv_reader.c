@@ -1,0 +1,574 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DESIGN. A push parser over libcsv (strict RFC 4180: CSV_STRICT | CSV_STRICT_FINI |
+ * CSV_APPEND_NULL, spaces kept). The caller's thread runs it; a reader is not shared.
+ *
+ * libcsv reports neither line nor column, so feed() hands it the input one segment at a time: a
+ * segment ends after a '\n', at the end of the chunk, or after SEG_MAX bytes. Between segments
+ * the reader knows the line (and the column, in characters) of the next byte, so:
+ * - a row starts on the line of the first segment that is not only '\r'/'\n' after the previous
+ *   row ended (libcsv skips blank lines itself);
+ * - a quoting error is at the byte where csv_parse() stopped, inside the current segment;
+ * - a field cannot outgrow max_field by more than one segment before the check after it.
+ * Fields of the current row are copied into one bounded buffer (rowbuf, reused for every row), so
+ * memory is bounded by max_row + max_field + SEG_MAX whatever the file size, with no allocation
+ * per row once the buffers have grown. A UTF-8 BOM at the start is dropped, even when it arrives
+ * split across chunks.
+ *
+ * Invariants: `line` is the line of the next byte handed to libcsv; once `failed` is set, every
+ * call returns it and nothing more is parsed.
+ */
+#include "ingest/csv_reader.h"
+
+#include <csv.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/buf.h"
+#include "util/json.h"
+#include "util/banned.h"
+
+#define SEG_MAX   (64 * 1024)
+#define ERR_FIELD "file"
+
+enum col_kind { COL_INPUT, COL_OUTPUT, COL_TOPIC_PATH, COL_HUMAN_GUIDANCE, COL_TAGS, COL_COUNT };
+
+static const char *const col_names[COL_COUNT] = {"input", "output", "topic_path", "human_guidance",
+                                                 "tags"};
+#define KNOWN_COLUMNS "input, output, topic_path, human_guidance, tags"
+
+static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+
+struct csv_reader {
+    struct csv_parser csv;
+    ingest_row_cb row_cb;
+    void *ud;
+    struct ingest_limits lim;
+    struct err *e;   /* the caller's, during feed() and finish() */
+    int failed;      /* sticky error code, 0 while healthy */
+    bool finished;
+    unsigned bom_len; /* bytes of a possible BOM held back (0..2); 3 once decided */
+
+    size_t line;       /* line of the next byte handed to libcsv */
+    size_t col;        /* characters of that line before it */
+    size_t row_line;   /* line where the current row starts */
+    size_t field_line; /* line where the current field starts */
+    bool row_pending;  /* between rows: the next content starts one */
+
+    bool header_done;
+    size_t ncols;                  /* header columns (all known, each once) */
+    int kind_of[COL_COUNT];        /* column index -> enum col_kind */
+    int col_of[COL_COUNT];         /* enum col_kind -> column index, or -1 */
+    struct buf unknown;            /* unknown header names, for the message */
+    size_t unknown_count;
+
+    size_t nfields;                /* fields of the current row so far */
+    size_t off[COL_COUNT];         /* per column: offset of its text in rowbuf */
+    size_t len[COL_COUNT];         /* per column: its length */
+    struct buf rowbuf;             /* the current row's fields, each NUL-terminated */
+    struct ingest_list topics, tags;
+    size_t rows;
+};
+
+static int no_space(unsigned char c)
+{
+    (void)c;
+    return 0;
+}
+
+/* Records an error from a libcsv callback (or elsewhere) and stops the reader. */
+static int fail(struct csv_reader *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct csv_reader *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!r->failed) {
+        va_start(ap, fmt);
+        r->failed = err_setv(r->e, code, ERR_FIELD, fmt, ap);
+        va_end(ap);
+    }
+    return r->failed;
+}
+
+/*
+ * Returns the offset of the first byte of s[0..len) that is not part of valid UTF-8 or is NUL,
+ * or len. ASCII runs are checked eight bytes at a time.
+ */
+static size_t utf8_check(const unsigned char *s, size_t len)
+{
+    const uint64_t high = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
+    size_t i = 0;
+
+    while (i < len) {
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if ((w & high) || ((w - ones) & ~w & high))
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
+        unsigned c = s[i];
+        if (c < 0x80) {
+            if (c == 0)
+                return i;
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0)
+                lo = 0xA0;
+            else if (c == 0xED)
+                hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0)
+                lo = 0x90;
+            else if (c == 0xF4)
+                hi = 0x8F;
+        } else {
+            return i;
+        }
+        if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k <= n; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+        i += n + 1;
+    }
+    return len;
+}
+
+static size_t count_lines(const char *s, size_t len)
+{
+    size_t n = 0;
+    const char *end = s + len;
+    while ((s = memchr(s, '\n', (size_t)(end - s)))) {
+        n++;
+        s++;
+    }
+    return n;
+}
+
+static const char *column_label(struct csv_reader *r, size_t idx, char *out, size_t size)
+{
+    if (!r->header_done)
+        snprintf(out, size, "header column %zu", idx + 1);
+    else if (idx < r->ncols)
+        snprintf(out, size, "column \"%s\"", col_names[r->kind_of[idx]]);
+    else
+        snprintf(out, size, "column %zu", idx + 1);
+    return out;
+}
+
+static int check_text(struct csv_reader *r, size_t idx, const char *s, size_t len)
+{
+    char label[64];
+    size_t bad = utf8_check((const unsigned char *)s, len);
+
+    if (bad == len)
+        return 0;
+    return fail(r, HE_BAD_REQUEST, "line %zu, %s: %s", r->field_line + count_lines(s, bad),
+                column_label(r, idx, label, sizeof(label)),
+                s[bad] ? "invalid UTF-8 (the file must be UTF-8 encoded)" : "NUL byte in text");
+}
+
+static void trim(const char **s, size_t *len)
+{
+    while (*len && (**s == ' ' || **s == '\t')) {
+        (*s)++;
+        (*len)--;
+    }
+    while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+        (*len)--;
+}
+
+static void header_field(struct csv_reader *r, const char *s, size_t len)
+{
+    size_t idx = r->nfields - 1;
+    int kind;
+
+    if (r->nfields > r->lim.max_columns) {
+        fail(r, HE_BAD_REQUEST, "line %zu: the header has more than %zu columns", r->row_line,
+             r->lim.max_columns);
+        return;
+    }
+    trim(&s, &len);
+    if (len == 0) {
+        fail(r, HE_BAD_REQUEST, "line %zu: header column %zu has no name; the known columns are %s",
+             r->row_line, idx + 1, KNOWN_COLUMNS);
+        return;
+    }
+    for (kind = 0; kind < COL_COUNT; kind++)
+        if (strlen(col_names[kind]) == len && strncasecmp(s, col_names[kind], len) == 0)
+            break;
+    if (kind == COL_COUNT) {
+        /* Collected and reported at the end of the header, all at once. */
+        if (r->unknown_count++ < 8) {
+            if (r->unknown.len)
+                buf_adds(&r->unknown, ", ");
+            buf_addf(&r->unknown, "\"%.*s\"", len > 40 ? 40 : (int)len, s);
+        }
+        return;
+    }
+    if (r->col_of[kind] >= 0) {
+        fail(r, HE_BAD_REQUEST, "line %zu: the header names column \"%s\" twice", r->row_line,
+             col_names[kind]);
+        return;
+    }
+    r->col_of[kind] = (int)idx;
+    r->kind_of[idx] = kind;
+}
+
+static void field_cb(void *data, size_t len, void *ud)
+{
+    struct csv_reader *r = ud;
+    const char *s = data;
+    size_t idx;
+    char label[64];
+    int rc;
+
+    if (r->failed)
+        return;
+    if (r->row_pending) {
+        /* A row that begins after a lone '\r' terminator, on the same line. */
+        r->row_pending = false;
+        r->row_line = r->field_line = r->line;
+    }
+    idx = r->nfields++;
+    if (len > r->lim.max_field) {
+        fail(r, HE_BAD_REQUEST, "line %zu, %s: the field is larger than the limit of %zu bytes",
+             r->field_line, column_label(r, idx, label, sizeof(label)), r->lim.max_field);
+        return;
+    }
+    if (!data) {
+        s = "";
+        len = 0;
+    }
+    if (check_text(r, idx, s, len))
+        return;
+    if (!r->header_done) {
+        header_field(r, s, len);
+    } else if (idx < r->ncols) {
+        r->off[idx] = r->rowbuf.len;
+        r->len[idx] = len;
+        rc = buf_add(&r->rowbuf, s, len + 1);
+        if (rc == HE_TOO_LARGE)
+            fail(r, HE_BAD_REQUEST, "line %zu: the row is larger than the limit of %zu bytes",
+                 r->row_line, r->lim.max_row);
+        else if (rc)
+            fail(r, rc, "out of memory");
+    }
+    r->field_line = r->line;
+}
+
+static void end_header(struct csv_reader *r)
+{
+    if (r->unknown_count) {
+        fail(r, HE_BAD_REQUEST, "line %zu: unknown column%s %s%s; the known columns are %s",
+             r->row_line, r->unknown_count > 1 ? "s" : "", r->unknown.data,
+             r->unknown_count > 8 ? ", ..." : "", KNOWN_COLUMNS);
+        return;
+    }
+    if (r->col_of[COL_INPUT] < 0) {
+        fail(r, HE_BAD_REQUEST,
+             "line %zu: the header has no \"input\" column (the first row must name the columns: "
+             "%s)",
+             r->row_line, KNOWN_COLUMNS);
+        return;
+    }
+    r->ncols = r->nfields;
+    r->header_done = true;
+    buf_done(&r->unknown);
+}
+
+/* Splits s in place on commas into trimmed, non-empty tags. */
+static int split_tags(struct csv_reader *r, char *s)
+{
+    r->tags.count = 0;
+    while (*s) {
+        char *comma = strchr(s, ',');
+        char *end = comma ? comma : s + strlen(s);
+        while (s < end && (*s == ' ' || *s == '\t'))
+            s++;
+        while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if (end > s) {
+            *end = '\0';
+            if (ingest_list_push(&r->tags, s))
+                return fail(r, HE_BAD_REQUEST, "line %zu: tags has more than %zu tags",
+                            r->row_line, r->lim.max_items);
+        }
+        if (!comma)
+            break;
+        s = comma + 1;
+    }
+    return 0;
+}
+
+static char *col_text(struct csv_reader *r, int kind, size_t *ret_len)
+{
+    int idx = r->col_of[kind];
+
+    if (idx < 0) {
+        *ret_len = 0;
+        return NULL;
+    }
+    *ret_len = r->len[idx];
+    return r->rowbuf.data + r->off[idx];
+}
+
+static void deliver_row(struct csv_reader *r)
+{
+    struct ingest_row row = {.line = r->row_line};
+    char *s;
+    size_t len;
+    int rc;
+
+    if (r->nfields != r->ncols) {
+        fail(r, HE_BAD_REQUEST, "line %zu: the row has %zu field%s but the header has %zu",
+             r->row_line, r->nfields, r->nfields == 1 ? "" : "s", r->ncols);
+        return;
+    }
+    row.input = col_text(r, COL_INPUT, &row.input_len);
+    if (row.input_len == 0) {
+        fail(r, HE_BAD_REQUEST, "line %zu: input is empty", r->row_line);
+        return;
+    }
+    s = col_text(r, COL_OUTPUT, &len);
+    if (len) {
+        row.output = s;
+        row.output_len = len;
+    }
+    s = col_text(r, COL_HUMAN_GUIDANCE, &len);
+    if (len)
+        row.human_guidance = s;
+    s = col_text(r, COL_TOPIC_PATH, &len);
+    r->topics.count = 0;
+    if (len) {
+        rc = ingest_split_topic_path(&r->topics, s);
+        if (rc == HE_INVALID) {
+            fail(r, HE_BAD_REQUEST, "line %zu: topic_path has an empty topic", r->row_line);
+            return;
+        } else if (rc) {
+            fail(r, HE_BAD_REQUEST, "line %zu: topic_path has more than %zu topics",
+                 r->row_line, r->lim.max_items);
+            return;
+        }
+    }
+    row.topic_path = r->topics.items;
+    row.topic_path_count = r->topics.count;
+    s = col_text(r, COL_TAGS, &len);
+    r->tags.count = 0;
+    if (len && split_tags(r, s))
+        return;
+    row.tags = r->tags.items;
+    row.tags_count = r->tags.count;
+
+    rc = r->row_cb(r->ud, &row, r->e);
+    if (rc) {
+        if (r->e->code == 0)
+            err_set(r->e, rc < 0 ? rc : HE_INTERNAL, NULL, "line %zu: the row was not accepted",
+                    r->row_line);
+        r->failed = r->e->code;
+        return;
+    }
+    r->rows++;
+}
+
+static void row_end_cb(int c, void *ud)
+{
+    struct csv_reader *r = ud;
+
+    (void)c;
+    if (r->failed)
+        return;
+    if (!r->header_done)
+        end_header(r);
+    else
+        deliver_row(r);
+    r->nfields = 0;
+    buf_reset(&r->rowbuf);
+    r->row_pending = true;
+}
+
+struct csv_reader *csv_reader_new(ingest_row_cb row_cb, void *ud,
+                                  const struct ingest_limits *limits)
+{
+    struct csv_reader *r = calloc(1, sizeof(*r));
+
+    if (!r)
+        return NULL;
+    if (csv_init(&r->csv, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
+        free(r);
+        return NULL;
+    }
+    csv_set_space_func(&r->csv, no_space);
+    r->row_cb = row_cb;
+    r->ud = ud;
+    r->lim = ingest_limits_resolve(limits);
+    r->line = 1;
+    r->row_line = r->field_line = 1;
+    r->row_pending = true;
+    for (int k = 0; k < COL_COUNT; k++)
+        r->col_of[k] = -1;
+    buf_init(&r->unknown, 512);
+    buf_init(&r->rowbuf, r->lim.max_row);
+    ingest_list_init(&r->topics, r->lim.max_items);
+    ingest_list_init(&r->tags, r->lim.max_items);
+    return r;
+}
+
+void csv_reader_free(struct csv_reader *r)
+{
+    if (!r)
+        return;
+    csv_free(&r->csv);
+    buf_done(&r->unknown);
+    buf_done(&r->rowbuf);
+    ingest_list_done(&r->topics);
+    ingest_list_done(&r->tags);
+    free(r);
+}
+
+size_t csv_reader_rows(const struct csv_reader *r)
+{
+    return r->rows;
+}
+
+static int stopped(struct csv_reader *r, struct err *e)
+{
+    return err_set(e, r->failed ? r->failed : HE_INTERNAL, ERR_FIELD,
+                   r->failed ? "the file was rejected at an earlier error"
+                             : "the file was already finished");
+}
+
+static bool only_terminators(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '\n' && s[i] != '\r')
+            return false;
+    return true;
+}
+
+static int parse_error(struct csv_reader *r, const char *seg, size_t at)
+{
+    size_t col = r->col + utf8_length(seg, at) + 1;
+
+    if (csv_error(&r->csv) != CSV_EPARSE)
+        return fail(r, HE_NOMEM, "out of memory");
+    if (seg[at] == '"')
+        return fail(r, HE_BAD_REQUEST,
+                    "line %zu column %zu: a quote inside an unquoted field (quote the whole "
+                    "field and double the quotes inside it)",
+                    r->line, col);
+    return fail(r, HE_BAD_REQUEST,
+                "line %zu column %zu: text after the closing quote of a quoted field (a quote "
+                "inside a quoted field must be doubled)",
+                r->line, col);
+}
+
+/* Hands data to libcsv segment by segment (see DESIGN). */
+static int parse(struct csv_reader *r, const char *p, size_t len)
+{
+    while (len) {
+        size_t n = len < SEG_MAX ? len : SEG_MAX, done;
+        const char *nl = memchr(p, '\n', n);
+
+        if (nl)
+            n = (size_t)(nl - p) + 1;
+        if (r->row_pending && !only_terminators(p, n)) {
+            r->row_pending = false;
+            r->row_line = r->field_line = r->line;
+        }
+        done = csv_parse(&r->csv, p, n, field_cb, row_end_cb, r);
+        if (r->failed)
+            return r->failed;
+        if (done < n)
+            return parse_error(r, p, done);
+        if (r->csv.entry_pos > r->lim.max_field) {
+            char label[64];
+            return fail(r, HE_BAD_REQUEST,
+                        "line %zu, %s: the field is larger than the limit of %zu bytes",
+                        r->field_line, column_label(r, r->nfields, label, sizeof(label)),
+                        r->lim.max_field);
+        }
+        if (nl) {
+            r->line++;
+            r->col = 0;
+        } else {
+            r->col += utf8_length(p, n);
+        }
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+int csv_reader_feed(struct csv_reader *r, const void *data, size_t len, struct err *e)
+{
+    const char *p = data;
+    int rc;
+
+    if (r->failed || r->finished)
+        return stopped(r, e);
+    r->e = e;
+    /* Drop a UTF-8 BOM at the start; hold back a prefix of one until it is decided. */
+    while (r->bom_len < 3 && len) {
+        if ((unsigned char)*p != bom[r->bom_len]) {
+            size_t held = r->bom_len;
+            r->bom_len = 3;
+            if (held && (rc = parse(r, (const char *)bom, held)))
+                return rc;
+            break;
+        }
+        r->bom_len++;
+        p++;
+        len--;
+    }
+    rc = parse(r, p, len);
+    r->e = NULL;
+    return rc;
+}
+
+int csv_reader_finish(struct csv_reader *r, struct err *e)
+{
+    int rc;
+
+    if (r->failed || r->finished)
+        return stopped(r, e);
+    r->e = e;
+    r->finished = true;
+    if (r->bom_len < 3) {
+        size_t held = r->bom_len;
+        r->bom_len = 3;
+        if (held && (rc = parse(r, (const char *)bom, held)))
+            return rc;
+    }
+    if (csv_fini(&r->csv, field_cb, row_end_cb, r) != 0 && !r->failed) {
+        if (csv_error(&r->csv) == CSV_EPARSE)
+            return fail(r, HE_BAD_REQUEST,
+                        "line %zu: a quoted field is never closed (the file ends inside it)",
+                        r->field_line);
+        return fail(r, HE_NOMEM, "out of memory");
+    }
+    if (r->failed)
+        return r->failed;
+    if (r->rows == 0)
+        return fail(r, HE_BAD_REQUEST,
+                    r->header_done ? "the file has no rows (only a header)"
+                                   : "the file has no rows");
+    r->e = NULL;
+    return 0;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Provider settings: the "providers" object of the config file merged with the environment.
+ *
+ * Shape (every key optional):
+ *   "providers": {
+ *     "openai": {                         a row of the providers table, or a named entry
+ *       "type": "openai_compatible",      only for named entries: "openai_compatible" or "vllm"
+ *       "base_url": "https://...",        default: the table's; env HETU_<NAME>_BASE_URL wins
+ *       "api_key": "...",                 default: the table's variables (OPENAI_API_KEY, ...)
+ *       "api_key_env": "MY_KEY_VAR",      read the key from this variable instead
+ *       "concurrency": 64,                window ceiling per model (1..100000)
+ *       "rpm": 500, "tpm": 200000,        requests / tokens per minute per model (0 = no limit)
+ *       "timeout_s": 120,                 per attempt
+ *       "max_attempts": 5,                HTTP attempts per call (429, 5xx, timeouts, drops)
+ *       "schema_retries": 2,              extra tries when the reply fails the schema
+ *       "backoff_base_ms": 500, "backoff_max_ms": 30000,
+ *       "structured_output": "json_schema" | "json_mode" | "prompt" | "tool",
+ *       "anthropic_version": "2023-06-01",
+ *       "price_input_per_mtok": 0.15, "price_output_per_mtok": 0.6,   USD per million tokens
+ *       "models": { "gpt-4o-mini": { concurrency, rpm, tpm, timeout_s, max_attempts,
+ *                                    structured_output, price_input_per_mtok,
+ *                                    price_output_per_mtok } }
+ *     }
+ *   }
+ * The environment wins over the file (as for every server option): HETU_<NAME>_BASE_URL (name
+ * upper-cased, other characters as '_'), the key variables, OLLAMA_BASE_URL for ollama.
+ */
+#ifndef HETU_LLM_CONFIG_H
+#define HETU_LLM_CONFIG_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "llm/provider.h"
+#include "util/err.h"
+
+/* Settings for one (provider, model): provider values with the model's overrides applied. */
+struct llm_limits {
+    int concurrency;
+    int rpm, tpm; /* 0: no limit */
+    int timeout_s;
+    int max_attempts;
+    int schema_retries;
+    int backoff_base_ms, backoff_max_ms;
+    enum llm_so_method so_method;
+    double price_in, price_out; /* per million tokens; negative: unknown */
+};
+
+struct llm_model_cfg {
+    char *name;
+    struct llm_limits lim;
+};
+
+struct llm_provider_cfg {
+    char *name;
+    const struct llm_provider_info *info;
+    char *base_url; /* without trailing '/'; NULL: none configured */
+    char *api_key;  /* NULL: none found */
+    char *key_var;  /* the variable named in the config (api_key_env), or NULL */
+    char *anthropic_version;
+    unsigned caps;
+    struct llm_limits lim;
+    struct llm_model_cfg *models;
+    size_t n_models;
+};
+
+struct llm_config {
+    struct llm_provider_cfg *providers;
+    size_t n_providers;
+};
+
+/* providers_section may be NULL (environment and defaults only). */
+int llm_config_load(struct json_object *providers_section, struct llm_config **ret, struct err *e);
+void llm_config_free(struct llm_config *cfg);
+
+const struct llm_provider_cfg *llm_config_provider(const struct llm_config *cfg, const char *name);
+/* The limits for model under p (the model's overrides or the provider's). */
+void llm_config_limits(const struct llm_provider_cfg *p, const char *model,
+                       struct llm_limits *ret);
+/*
+ * Checks that a call to provider/model can be made: the provider exists (else HE_BAD_REQUEST
+ * listing the known ones, field "provider"), has a base URL and a key where one is needed (else
+ * HE_BAD_REQUEST naming the variables to set), and model is non-empty (field "model_name").
+ */
+int llm_config_check(const struct llm_config *cfg, const char *provider, const char *model,
+                     const struct llm_provider_cfg **ret, struct err *e);
+
+#endif

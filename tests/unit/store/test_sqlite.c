@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SQLite store on :memory: and on a temporary file: records round-trip, cascades, not-found
+ * errors, ids unique under concurrent writers, schema-change guard, reopen keeps data.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/store.h"
+
+static struct store *open_store(const char *url)
+{
+    struct store *s = NULL;
+    struct err e;
+    err_clear(&e);
+    if (store_open(url, &s, &e) != 0)
+        fail_msg("store_open(%s): %s", url, e.msg);
+    return s;
+}
+
+static void make_project(struct store *s, const char *name, struct project *ret)
+{
+    struct err e;
+    err_clear(&e);
+    memset(ret, 0, sizeof(*ret));
+    assert_int_equal(store_new_id(s, ret->id, &e), 0);
+    ret->created_at = 1795515330123456LL;
+    ret->created_by = "tester";
+    ret->name = (char *)name;
+    ret->description = "描述";
+    assert_int_equal(store_project_insert(s, ret, &e), 0);
+}
+
+static void make_task(struct store *s, const char *project_id, struct task *ret)
+{
+    struct err e;
+    err_clear(&e);
+    memset(ret, 0, sizeof(*ret));
+    assert_int_equal(store_new_id(s, ret->id, &e), 0);
+    memcpy(ret->project_id, project_id, ID_LEN);
+    ret->created_at = 1795515330123456LL;
+    ret->created_by = "tester";
+    ret->name = "任务";
+    ret->description = "";
+    ret->instruction = "写一首诗";
+    ret->requirements = "[]";
+    ret->input_json_schema = "{\"type\":\"object\"}";
+    assert_int_equal(store_task_insert(s, ret, &e), 0);
+}
+
+static int count_cb(void *ud, const struct project *p, struct err *e)
+{
+    (void)p;
+    (void)e;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static void projects_round_trip(void **state)
+{
+    struct store *s = open_store(":memory:");
+    struct project p, got = {0};
+    struct err e;
+    int n = 0;
+    (void)state;
+
+    err_clear(&e);
+    make_project(s, "项目一", &p);
+    assert_int_equal(store_project_get(s, p.id, &got, &e), 0);
+    assert_string_equal(got.id, p.id);
+    assert_string_equal(got.name, "项目一");
+    assert_string_equal(got.description, "描述");
+    assert_int_equal(got.created_at, p.created_at);
+    project_done(&got);
+
+    p.name = "renamed";
+    assert_int_equal(store_project_update(s, &p, &e), 0);
+    assert_int_equal(store_project_get(s, p.id, &got, &e), 0);
+    assert_string_equal(got.name, "renamed");
+    project_done(&got);
+
+    assert_int_equal(store_project_list(s, count_cb, &n, &e), 0);
+    assert_int_equal(n, 1);
+    store_close(s);
+}
+
+static void not_found_names_the_id(void **state)
+{
+    struct store *s = open_store(":memory:");
+    struct project got = {0};
+    struct task t = {0};
+    struct err e;
+    (void)state;
+
+    err_clear(&e);
+    assert_int_equal(store_project_get(s, "123456789012", &got, &e), HE_NOT_FOUND);
+    assert_string_equal(e.msg, "project 123456789012 not found");
+    err_clear(&e);
+    assert_int_equal(store_project_get(s, "../../etc", &got, &e), HE_NOT_FOUND);
+    err_clear(&e);
+    assert_int_equal(store_project_delete(s, "123456789012", &e), HE_NOT_FOUND);
+    err_clear(&e);
+    assert_int_equal(store_task_get(s, "123456789012", "223456789012", &t, &e), HE_NOT_FOUND);
+    assert_string_equal(e.msg, "task 223456789012 not found in project 123456789012");
+    store_close(s);
+}
+
+static void deletes_cascade(void **state)
+{
+    struct store *s = open_store(":memory:");
+    struct project p;
+    struct task t, got = {0};
+    struct err e;
+    (void)state;
+
+    err_clear(&e);
+    make_project(s, "p", &p);
+    make_task(s, p.id, &t);
+    assert_int_equal(store_task_get(s, p.id, t.id, &got, &e), 0);
+    assert_string_equal(got.instruction, "写一首诗");
+    assert_string_equal(got.input_json_schema, "{\"type\":\"object\"}");
+    assert_null(got.output_json_schema);
+    task_done(&got);
+    assert_int_equal(store_project_delete(s, p.id, &e), 0);
+    assert_int_equal(store_task_get(s, p.id, t.id, &got, &e), HE_NOT_FOUND);
+    store_close(s);
+}
+
+static void task_must_belong_to_project(void **state)
+{
+    struct store *s = open_store(":memory:");
+    struct project a, b;
+    struct task t, got = {0};
+    struct err e;
+    (void)state;
+
+    err_clear(&e);
+    make_project(s, "a", &a);
+    make_project(s, "b", &b);
+    make_task(s, a.id, &t);
+    assert_int_equal(store_task_get(s, b.id, t.id, &got, &e), HE_NOT_FOUND);
+    err_clear(&e);
+    assert_int_equal(store_task_delete(s, b.id, t.id, &e), HE_NOT_FOUND);
+    err_clear(&e);
+    memcpy(t.project_id, "999999999999", ID_LEN);
+    assert_int_equal(store_new_id(s, t.id, &e), 0);
+    assert_int_equal(store_task_insert(s, &t, &e), HE_NOT_FOUND);
+    store_close(s);
+}
+
+struct writer_arg {
+    struct store *s;
+    int failures;
+};
+
+static void *insert_many(void *p)
+{
+    struct writer_arg *w = p;
+    for (int i = 0; i < 200; i++) {
+        struct project pr = {0};
+        struct err e;
+        err_clear(&e);
+        pr.created_by = "t";
+        pr.name = "concurrent";
+        pr.description = "";
+        if (store_new_id(w->s, pr.id, &e) || store_project_insert(w->s, &pr, &e))
+            w->failures++;
+    }
+    return NULL;
+}
+
+static void concurrent_writers_file_and_reopen(void **state)
+{
+    char dir[] = "/tmp/hetu-store-XXXXXX", path[256];
+    struct writer_arg w[4];
+    pthread_t t[4];
+    struct store *s;
+    struct err e;
+    int n = 0;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "sqlite:%s/sub/dir/hetu.db", dir);
+    s = open_store(path);
+    for (int i = 0; i < 4; i++) {
+        w[i].s = s;
+        w[i].failures = 0;
+        pthread_create(&t[i], NULL, insert_many, &w[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    store_close(s);
+
+    s = open_store(path);
+    err_clear(&e);
+    assert_int_equal(store_project_list(s, count_cb, &n, &e), 0);
+    assert_int_equal(n, 800);
+    {
+        /* ids keep increasing after a reopen: none is handed out twice */
+        struct project p;
+        make_project(s, "after reopen", &p);
+        n = 0;
+        assert_int_equal(store_project_list(s, count_cb, &n, &e), 0);
+        assert_int_equal(n, 801);
+    }
+    store_close(s);
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        assert_int_equal(system(cmd), 0);
+    }
+}
+
+static void schema_change_allowed_without_samples(void **state)
+{
+    struct store *s = open_store(":memory:");
+    struct project p;
+    struct task t, got = {0};
+    struct err e;
+    (void)state;
+
+    err_clear(&e);
+    make_project(s, "p", &p);
+    make_task(s, p.id, &t);
+    t.output_json_schema = "{\"type\":\"object\",\"properties\":{}}";
+    assert_int_equal(store_task_update(s, &t, true, &e), 0);
+    assert_int_equal(store_task_get(s, p.id, t.id, &got, &e), 0);
+    assert_string_equal(got.output_json_schema, "{\"type\":\"object\",\"properties\":{}}");
+    task_done(&got);
+    store_close(s);
+}
+
+static void health_reports_backend(void **state)
+{
+    struct store *s = open_store(":memory:");
+    struct store_health h;
+    struct err e;
+    (void)state;
+    err_clear(&e);
+    assert_int_equal(store_health(s, &h, &e), 0);
+    assert_string_equal(h.backend, "sqlite");
+    assert_true(h.schema_version >= 1);
+    assert_true(h.writable);
+    store_close(s);
+}
+
+static void postgres_url_is_a_clear_error(void **state)
+{
+    struct store *s = NULL;
+    struct err e;
+    (void)state;
+    err_clear(&e);
+    assert_int_equal(store_open("postgresql://localhost/hetu", &s, &e), HE_BAD_REQUEST);
+    assert_string_equal(e.field, "db");
+    assert_null(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(projects_round_trip),
+        cmocka_unit_test(not_found_names_the_id),
+        cmocka_unit_test(deletes_cascade),
+        cmocka_unit_test(task_must_belong_to_project),
+        cmocka_unit_test(concurrent_writers_file_and_reopen),
+        cmocka_unit_test(schema_change_allowed_without_samples),
+        cmocka_unit_test(health_reports_backend),
+        cmocka_unit_test(postgres_url_is_a_clear_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
