@@ -179,7 +179,7 @@ int h_task_create(struct http_req *req, struct json_object **ret_body, struct er
         goto out;
     if ((r = store_new_id(app->store, t.id, e)) < 0)
         goto out;
-    memcpy(t.project_id, p.id, ID_LEN);
+    snprintf(t.project_id, sizeof(t.project_id), "%s", project_id);
     t.created_at = clock_wall_us();
     t.created_by = (char *)app->user;
     t.name = (char *)in.name;

@@ -57,6 +57,7 @@ struct http_req {
     unsigned status;
     char error[ERR_MSG_MAX];
     bool responded;
+    bool too_large; /* the body passed its limit: the rest is read and dropped, then 413 */
 
     pthread_mutex_t lock;
     bool pending, suspended, completed;
@@ -292,22 +293,31 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return ret;
     }
     if (*upload_data_size) {
-        if (req->route_rc == 0) {
+        /* A body without Content-Length (chunked) is only known to be too large once it is:
+         * drop the rest and answer 413 when it ends, since libmicrohttpd cannot answer in the
+         * middle of an upload. Memory stays bounded by the limit. */
+        if (req->route_rc == 0 && !req->too_large) {
             int r = buf_add(&req->body, upload_data, *upload_data_size);
-            if (r < 0) {
+            if (r == HE_TOO_LARGE) {
+                req->too_large = true;
+                buf_done(&req->body);
+            } else if (r < 0) {
                 struct err e;
                 err_clear(&e);
-                if (r == HE_TOO_LARGE)
-                    err_set(&e, HE_TOO_LARGE, NULL,
-                            "request body too large: the limit is %zu bytes", req->body.max);
-                else
-                    err_set(&e, r, NULL, NULL);
+                err_set(&e, r, NULL, NULL);
                 *upload_data_size = 0;
                 return send_error(req, &e);
             }
         }
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (req->too_large) {
+        struct err e;
+        err_clear(&e);
+        err_set(&e, HE_TOO_LARGE, NULL, "request body too large: the limit is %zu bytes",
+                req->body.max);
+        return send_error(req, &e);
     }
     return dispatch(req);
 }

@@ -323,6 +323,9 @@ int json_check_keys(struct json_object *obj, const char *where, const char *cons
 {
     char name[ERR_FIELD_MAX];
 
+    if (!json_object_is_type(obj, json_type_object))
+        return err_set(e, HE_INVALID, where && *where ? where : NULL, "%s must be an object, not %s",
+                       where && *where ? where : "the body", json_type_label(obj));
     json_object_object_foreach(obj, k, v)
     {
         (void)v;

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Provider settings. Loaded once (by the server at start or by `hetu llm ping`) and then only
+ * read, from any thread. Every row of the providers table gets an entry whether or not the file
+ * mentions it, so a provider works from its environment variables alone; named entries
+ * (a "type" of openai_compatible or vllm) are added after them.
+ */
+#include "llm/config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/json.h"
+
+#include "util/banned.h"
+
+#define ANTHROPIC_VERSION "2023-06-01"
+
+static const char *const provider_keys[] = {
+    "type",           "base_url",       "api_key",           "api_key_env",
+    "concurrency",    "rpm",            "tpm",               "timeout_s",
+    "max_attempts",   "schema_retries", "backoff_base_ms",   "backoff_max_ms",
+    "structured_output", "anthropic_version", "price_input_per_mtok", "price_output_per_mtok",
+    "models",         NULL,
+};
+
+static const char *const model_keys[] = {
+    "concurrency", "rpm", "tpm", "timeout_s", "max_attempts", "schema_retries",
+    "structured_output", "price_input_per_mtok", "price_output_per_mtok", NULL,
+};
+
+static char *dup_url(const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == '/')
+        n--;
+    return strndup(s, n);
+}
+
+static const char *env_nonempty(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+static int get_double(struct json_object *obj, const char *where, const char *key, double *ret,
+                      struct err *e)
+{
+    struct json_object *v;
+    char field[ERR_FIELD_MAX];
+
+    if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    json_field_name(field, sizeof(field), where, key);
+    if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+        return err_set(e, HE_BAD_REQUEST, field, "%s must be a number", field);
+    *ret = json_object_get_double(v);
+    if (!isfinite(*ret) || *ret < 0)
+        return err_set(e, HE_BAD_REQUEST, field, "%s must be a non-negative number", field);
+    return 0;
+}
+
+static int get_int(struct json_object *obj, const char *where, const char *key, int64_t min,
+                   int64_t max, int *ret, struct err *e)
+{
+    int64_t v = *ret;
+    int r = json_get_int(obj, where, key, JF_NULLABLE, min, max, &v, e);
+    if (r)
+        return r;
+    *ret = (int)v;
+    return 0;
+}
+
+/* Reads the limit keys shared by provider and model entries into lim. */
+static int read_limits(struct json_object *obj, const char *where, struct llm_limits *lim,
+                       enum llm_flavour flavour, struct err *e)
+{
+    const char *so = NULL;
+    char field[ERR_FIELD_MAX];
+    int r;
+
+    if ((r = get_int(obj, where, "concurrency", 1, 100000, &lim->concurrency, e)) ||
+        (r = get_int(obj, where, "rpm", 0, 100000000, &lim->rpm, e)) ||
+        (r = get_int(obj, where, "tpm", 0, 2000000000, &lim->tpm, e)) ||
+        (r = get_int(obj, where, "timeout_s", 1, 86400, &lim->timeout_s, e)) ||
+        (r = get_int(obj, where, "max_attempts", 1, 100, &lim->max_attempts, e)) ||
+        (r = get_int(obj, where, "schema_retries", 0, 20, &lim->schema_retries, e)) ||
+        (r = get_int(obj, where, "backoff_base_ms", 0, 3600000, &lim->backoff_base_ms, e)) ||
+        (r = get_int(obj, where, "backoff_max_ms", 0, 3600000, &lim->backoff_max_ms, e)) ||
+        (r = get_double(obj, where, "price_input_per_mtok", &lim->price_in, e)) ||
+        (r = get_double(obj, where, "price_output_per_mtok", &lim->price_out, e)) ||
+        (r = json_get_str(obj, where, "structured_output", JF_NULLABLE, 1, 32, &so, e)))
+        return r;
+    if (so) {
+        enum llm_so_method m;
+        json_field_name(field, sizeof(field), where, "structured_output");
+        if (llm_so_parse(so, &m) < 0 || m == LLM_SO_NONE)
+            return err_set(e, HE_BAD_REQUEST, field,
+                           "%s must be one of json_schema, json_mode, prompt, tool", field);
+        if ((m == LLM_SO_TOOL) != (flavour == LLM_ANTHROPIC_MESSAGES) && m != LLM_SO_JSON_MODE &&
+            m != LLM_SO_PROMPT)
+            return err_set(e, HE_BAD_REQUEST, field, "%s: %s is not available for this provider",
+                           field, so);
+        if (m == LLM_SO_JSON_MODE && flavour == LLM_ANTHROPIC_MESSAGES)
+            return err_set(e, HE_BAD_REQUEST, field,
+                           "%s: json_mode is not available for this provider", field);
+        lim->so_method = m;
+    }
+    return 0;
+}
+
+static void provider_done(struct llm_provider_cfg *p)
+{
+    free(p->name);
+    free(p->base_url);
+    if (p->api_key) {
+        explicit_bzero(p->api_key, strlen(p->api_key));
+        free(p->api_key);
+    }
+    free(p->key_var);
+    free(p->anthropic_version);
+    for (size_t i = 0; i < p->n_models; i++)
+        free(p->models[i].name);
+    free(p->models);
+}
+
+void llm_config_free(struct llm_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->n_providers; i++)
+        provider_done(&cfg->providers[i]);
+    free(cfg->providers);
+    free(cfg);
+}
+
+static int provider_init(struct llm_provider_cfg *p, const char *name,
+                         const struct llm_provider_info *info)
+{
+    memset(p, 0, sizeof(*p));
+    p->info = info;
+    p->caps = info->caps;
+    p->name = strdup(name);
+    p->anthropic_version = strdup(ANTHROPIC_VERSION);
+    if (!p->name || !p->anthropic_version)
+        return HE_NOMEM;
+    p->lim = (struct llm_limits){
+        .concurrency = info->concurrency,
+        .timeout_s = 120,
+        .max_attempts = 5,
+        .schema_retries = 2,
+        .backoff_base_ms = 500,
+        .backoff_max_ms = 30000,
+        .so_method = llm_provider_best_method(info->flavour, info->caps),
+        .price_in = -1,
+        .price_out = -1,
+    };
+    return 0;
+}
+
+static int read_entry(struct llm_provider_cfg *p, struct json_object *obj, struct err *e)
+{
+    char where[ERR_FIELD_MAX];
+    const char *s;
+    struct json_object *models = NULL;
+    int r;
+
+    snprintf(where, sizeof(where), "providers.%s", p->name);
+    if (!json_object_is_type(obj, json_type_object))
+        return err_set(e, HE_BAD_REQUEST, where, "%s must be an object", where);
+    if ((r = json_check_keys(obj, where, provider_keys, e)))
+        return r;
+    s = NULL;
+    if ((r = json_get_str(obj, where, "base_url", JF_NULLABLE, 1, 2048, &s, e)))
+        return r;
+    if (s) {
+        if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+            return err_set(e, HE_BAD_REQUEST, where,
+                           "%s.base_url must start with http:// or https://", where);
+        free(p->base_url);
+        if (!(p->base_url = dup_url(s)))
+            return HE_NOMEM;
+    }
+    s = NULL;
+    if ((r = json_get_str(obj, where, "api_key", JF_NULLABLE, 1, 4096, &s, e)))
+        return r;
+    if (s && !(p->api_key = strdup(s)))
+        return HE_NOMEM;
+    s = NULL;
+    if ((r = json_get_str(obj, where, "api_key_env", JF_NULLABLE, 1, 256, &s, e)))
+        return r;
+    if (s && !(p->key_var = strdup(s)))
+        return HE_NOMEM;
+    s = NULL;
+    if ((r = json_get_str(obj, where, "anthropic_version", JF_NULLABLE, 1, 64, &s, e)))
+        return r;
+    if (s) {
+        free(p->anthropic_version);
+        if (!(p->anthropic_version = strdup(s)))
+            return HE_NOMEM;
+    }
+    if ((r = read_limits(obj, where, &p->lim, p->info->flavour, e)))
+        return r;
+    if ((r = json_get_object(obj, where, "models", JF_NULLABLE, &models, e)))
+        return r;
+    if (!models)
+        return 0;
+    p->n_models = 0;
+    p->models = calloc((size_t)json_object_object_length(models) + 1, sizeof(*p->models));
+    if (!p->models)
+        return HE_NOMEM;
+    json_object_object_foreach(models, mname, mobj)
+    {
+        char mwhere[ERR_FIELD_MAX];
+        struct llm_model_cfg *m = &p->models[p->n_models];
+
+        snprintf(mwhere, sizeof(mwhere), "%s.models.%s", where, mname);
+        if (!json_object_is_type(mobj, json_type_object))
+            return err_set(e, HE_BAD_REQUEST, mwhere, "%s must be an object", mwhere);
+        if ((r = json_check_keys(mobj, mwhere, model_keys, e)))
+            return r;
+        if (!(m->name = strdup(mname)))
+            return HE_NOMEM;
+        p->n_models++;
+        m->lim = p->lim; /* provider values (read above) are the defaults */
+        if ((r = read_limits(mobj, mwhere, &m->lim, p->info->flavour, e)))
+            return r;
+    }
+    return 0;
+}
+
+/* Applies the environment: base URL override, then the key. */
+static int apply_env(struct llm_provider_cfg *p)
+{
+    char var[ERR_FIELD_MAX];
+    const char *v;
+
+    llm_provider_url_var(p->name, var, sizeof(var));
+    v = env_nonempty(var);
+    if (!v && strcmp(p->name, "ollama") == 0 && (v = env_nonempty("OLLAMA_BASE_URL"))) {
+        size_t n = strlen(v);
+        while (n > 0 && v[n - 1] == '/')
+            n--;
+        if (n < 3 || memcmp(v + n - 3, "/v1", 3) != 0) {
+            free(p->base_url);
+            if (asprintf(&p->base_url, "%.*s/v1", (int)n, v) < 0) {
+                p->base_url = NULL;
+                return HE_NOMEM;
+            }
+            v = NULL;
+        }
+    }
+    if (v) {
+        free(p->base_url);
+        if (!(p->base_url = dup_url(v)))
+            return HE_NOMEM;
+    }
+    if (!p->base_url && p->info->base_url && !(p->base_url = strdup(p->info->base_url)))
+        return HE_NOMEM;
+
+    if (p->info->key_policy == LLM_KEY_NONE)
+        return 0;
+    v = NULL;
+    if (p->key_var)
+        v = env_nonempty(p->key_var);
+    for (int i = 0; !v && !p->key_var && i < LLM_KEY_VARS_MAX && p->info->key_vars[i]; i++)
+        v = env_nonempty(p->info->key_vars[i]);
+    if (v) {
+        if (p->api_key) {
+            explicit_bzero(p->api_key, strlen(p->api_key));
+            free(p->api_key);
+        }
+        if (!(p->api_key = strdup(v)))
+            return HE_NOMEM;
+    }
+    return 0;
+}
+
+int llm_config_load(struct json_object *section, struct llm_config **ret, struct err *e)
+{
+    struct llm_config *cfg;
+    const struct llm_provider_info *all;
+    size_t n_all, cap;
+    int r = 0;
+
+    all = llm_provider_all(&n_all);
+    if (section && !json_object_is_type(section, json_type_object))
+        return err_set(e, HE_BAD_REQUEST, "providers", "providers must be an object");
+    cap = n_all + (section ? (size_t)json_object_object_length(section) : 0);
+    cfg = calloc(1, sizeof(*cfg));
+    if (!cfg || !(cfg->providers = calloc(cap, sizeof(*cfg->providers)))) {
+        free(cfg);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
+    for (size_t i = 0; i < n_all; i++) {
+        if ((r = provider_init(&cfg->providers[i], all[i].name, &all[i])))
+            goto fail;
+        cfg->n_providers++;
+    }
+    if (section) {
+        json_object_object_foreach(section, name, obj)
+        {
+            const struct llm_provider_info *info = llm_provider_find(name);
+            struct llm_provider_cfg *p;
+            const char *type = NULL;
+            char where[ERR_FIELD_MAX];
+
+            snprintf(where, sizeof(where), "providers.%s", name);
+            if (json_object_is_type(obj, json_type_object) &&
+                (r = json_get_str(obj, where, "type", JF_NULLABLE, 1, 64, &type, e)))
+                goto fail;
+            if (info) {
+                if (type && strcmp(type, name) != 0) {
+                    r = err_set(e, HE_BAD_REQUEST, where,
+                                "%s: \"%s\" is a built-in provider; its type cannot be changed",
+                                where, name);
+                    goto fail;
+                }
+                p = &cfg->providers[info - all];
+            } else {
+                const struct llm_provider_info *t = type ? llm_provider_find(type) : NULL;
+                if (!t || !t->named) {
+                    r = err_set(e, HE_BAD_REQUEST, where,
+                                "%s: unknown provider; a named entry needs \"type\": "
+                                "\"openai_compatible\" or \"vllm\"",
+                                where);
+                    goto fail;
+                }
+                p = &cfg->providers[cfg->n_providers];
+                if ((r = provider_init(p, name, t)))
+                    goto fail;
+                cfg->n_providers++;
+            }
+            if ((r = read_entry(p, obj, e)))
+                goto fail;
+        }
+    }
+    for (size_t i = 0; i < cfg->n_providers; i++)
+        if ((r = apply_env(&cfg->providers[i])))
+            goto fail;
+    *ret = cfg;
+    return 0;
+fail:
+    llm_config_free(cfg);
+    return err_set(e, r ? r : HE_INTERNAL, NULL, NULL);
+}
+
+const struct llm_provider_cfg *llm_config_provider(const struct llm_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_providers; i++)
+        if (strcmp(cfg->providers[i].name, name) == 0)
+            return &cfg->providers[i];
+    return NULL;
+}
+
+void llm_config_limits(const struct llm_provider_cfg *p, const char *model, struct llm_limits *ret)
+{
+    for (size_t i = 0; i < p->n_models; i++)
+        if (strcmp(p->models[i].name, model) == 0) {
+            *ret = p->models[i].lim;
+            return;
+        }
+    *ret = p->lim;
+}
+
+int llm_config_check(const struct llm_config *cfg, const char *provider, const char *model,
+                     const struct llm_provider_cfg **ret, struct err *e)
+{
+    const struct llm_provider_cfg *p;
+    char var[ERR_FIELD_MAX];
+
+    if (!provider || !*provider || !(p = llm_config_provider(cfg, provider))) {
+        struct buf b;
+        int r;
+        buf_init(&b, ERR_MSG_MAX);
+        for (size_t i = 0; i < cfg->n_providers; i++)
+            if (buf_addf(&b, "%s%s", i ? ", " : "", cfg->providers[i].name))
+                break;
+        r = err_set(e, HE_BAD_REQUEST, "provider", "unknown provider \"%s\"; known providers: %s",
+                    provider ? provider : "", b.data ? b.data : "");
+        buf_done(&b);
+        return r;
+    }
+    if (!model || !*model)
+        return err_set(e, HE_BAD_REQUEST, "model_name", "model_name is required");
+    llm_provider_url_var(p->name, var, sizeof(var));
+    if (!p->base_url)
+        return err_set(e, HE_BAD_REQUEST, "provider",
+                       "provider %s has no base URL: set %s or providers.%s.base_url in the "
+                       "config file",
+                       p->name, var, p->name);
+    if (p->info->key_policy == LLM_KEY_REQUIRED && !p->api_key) {
+        if (p->key_var)
+            return err_set(e, HE_BAD_REQUEST, "provider",
+                           "provider %s has no API key: set %s (named by providers.%s.api_key_env)",
+                           p->name, p->key_var, p->name);
+        if (p->info->key_vars[1])
+            return err_set(e, HE_BAD_REQUEST, "provider",
+                           "provider %s has no API key: set %s or %s, or providers.%s.api_key in "
+                           "the config file",
+                           p->name, p->info->key_vars[0], p->info->key_vars[1], p->name);
+        return err_set(e, HE_BAD_REQUEST, "provider",
+                       "provider %s has no API key: set %s, or providers.%s.api_key in the config "
+                       "file",
+                       p->name, p->info->key_vars[0], p->name);
+    }
+    if (ret)
+        *ret = p;
+    return 0;
+}

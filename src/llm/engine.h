@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The provider engine: one thread that drives every call to every model provider. Callers
+ * submit requests from any thread without blocking and are called back, on the engine thread,
+ * once per request with the parsed result or a precise error.
+ */
+#ifndef HETU_LLM_ENGINE_H
+#define HETU_LLM_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "llm/codec.h"
+#include "llm/config.h"
+#include "llm/provider.h"
+#include "util/err.h"
+
+struct llm_engine;
+
+struct llm_request {
+    const char *provider;               /* a providers-table name or a named config entry */
+    const char *model;
+    const struct llm_message *messages; /* system, user and assistant turns, in order */
+    size_t n_messages;
+    struct json_object *schema;         /* JSON schema of the answer, or NULL for text */
+    const char *schema_name;            /* name sent with it; NULL: "output" */
+    bool has_temperature;
+    double temperature;
+    int max_tokens;                     /* 0: the provider's default */
+    bool drop_unsupported_params;       /* step down / drop what a 400 names, then retry */
+    uint64_t group;                     /* cancel group chosen by the caller */
+};
+
+struct llm_usage {
+    int64_t input_tokens, output_tokens, total_tokens; /* -1: unknown; summed over attempts */
+    double cost;                                       /* USD; negative: unknown */
+};
+
+struct llm_result {
+    int code;              /* 0, or HE_PROVIDER, HE_TIMEOUT, HE_CANCELLED, HE_INVALID, ... */
+    struct err err;        /* on failure: "provider P model M: HTTP 429: <provider message>" */
+    const char *provider;
+    const char *model;
+    const char *content;   /* the answer text with <think> blocks removed; NULL on failure */
+    size_t content_len;
+    const char *reasoning; /* <think> blocks, reasoning_content or thinking blocks, or NULL */
+    struct json_object *json; /* the parsed, validated answer when a schema was given; take a
+                                 reference (json_object_get) to keep it past the callback */
+    struct llm_usage usage;
+    int http_status;       /* status of the last HTTP attempt, 0 when none completed */
+    int attempts;          /* HTTP requests made */
+    enum llm_so_method method; /* the structured-output method of the answer (NONE: no schema) */
+    int64_t elapsed_us;    /* from submit to completion */
+};
+
+/*
+ * Runs on the engine thread, exactly once per accepted submission. Must not block; res and
+ * everything it points to are valid during the call only. It may call llm_submit and
+ * llm_cancel_group, never llm_engine_free.
+ */
+typedef void (*llm_done_cb)(void *ud, const struct llm_result *res);
+
+/* How the thread waits for sockets: epoll + curl_multi_socket_action, or curl_multi_poll. */
+enum llm_loop { LLM_LOOP_DEFAULT = 0, LLM_LOOP_SOCKET, LLM_LOOP_POLL };
+
+struct llm_engine_opts {
+    enum llm_loop loop;
+    uint64_t seed; /* jitter seed; 0: from the clock */
+};
+
+/* cfg must outlive the engine. */
+int llm_engine_new(const struct llm_config *cfg, struct llm_engine **ret, struct err *e);
+int llm_engine_new_ex(const struct llm_config *cfg, const struct llm_engine_opts *opts,
+                      struct llm_engine **ret, struct err *e);
+/* Cancels everything still queued or in flight (each callback runs once, with HE_CANCELLED),
+ * then joins the thread. NULL is a no-op. */
+void llm_engine_free(struct llm_engine *eng);
+
+/* Synchronous validation of provider and model (see llm_config_check). Any thread. */
+int llm_check(struct llm_engine *eng, const char *provider, const char *model, struct err *e);
+
+/*
+ * Copies the request and queues it; returns at once. Any thread. Fails (and never calls cb)
+ * when llm_check fails, when there are no messages, when the schema is not an object, or when
+ * the engine is stopping (HE_UNAVAILABLE).
+ */
+int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_cb cb, void *ud,
+               struct err *e);
+
+/* Cancels every call of group submitted before this call; their callbacks get HE_CANCELLED.
+ * Any thread; returns at once. */
+void llm_cancel_group(struct llm_engine *eng, uint64_t group);
+
+struct llm_stats {
+    uint64_t submitted, succeeded, failed, cancelled;
+    uint64_t http_requests;  /* attempts sent */
+    uint64_t retries;        /* attempts after the first, all causes */
+    uint64_t rate_limited;   /* 429 answers */
+    uint64_t window_shrinks; /* AIMD decreases, all lanes */
+    uint64_t in_flight;      /* HTTP requests running now */
+    int64_t cpu_ns;          /* CPU time used by the engine thread */
+};
+
+/* A snapshot; any thread. */
+void llm_engine_stats(struct llm_engine *eng, struct llm_stats *ret);
+/* The current concurrency window of provider/model; -1 when no call has used that lane yet. */
+int llm_engine_window(struct llm_engine *eng, const char *provider, const char *model);
+
+#endif
