@@ -19,7 +19,7 @@
 #define CHUNK 16384
 #define RUNS  3
 
-static const char *const words[] = {"the",  "model", "answer", "问题", "学习", "很重要",
+static const char *const words[] = {"the",  "model", "answer", "问题", "学习",  "很重要",
                                     "data", "topic", "数据集", "训练", "quick", "review"};
 
 static size_t counted;
@@ -113,8 +113,7 @@ static void bench(const char *name, int jsonl, size_t bytes)
         else
             csv_reader_free(r);
         if (rc || counted != rows) {
-            fprintf(stderr, "%s: failed after %zu of %zu rows: %s\n", name, counted, rows,
-                    e.msg);
+            fprintf(stderr, "%s: failed after %zu of %zu rows: %s\n", name, counted, rows, e.msg);
             exit(1);
         }
         double t = now() - t0;

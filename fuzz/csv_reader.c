@@ -91,8 +91,8 @@ static void run(const uint8_t *data, size_t size, const size_t *cuts, size_t ncu
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct ingest_limits tiny = {.max_field = 16, .max_row = 48, .max_columns = 3,
-                                              .max_items = 2};
+    static const struct ingest_limits tiny = {
+        .max_field = 16, .max_row = 48, .max_columns = 3, .max_items = 2};
     struct outcome whole = {0}, split = {0}, small = {0};
     size_t cut = size ? (size_t)data[0] * size / 256 : 0;
     size_t cuts[64], n = 0;

@@ -18,7 +18,10 @@
 
 #include "cli/cli.h"
 #include "http/server.h"
+#include "llm/config.h"
+#include "llm/engine.h"
 #include "store/store.h"
+#include "util/cleanup.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/banned.h"
@@ -168,6 +171,8 @@ int cli_serve(int argc, char **argv)
     enum log_level level;
     enum log_format format;
     struct store *store = NULL;
+    struct llm_config *llm_cfg = NULL;
+    struct llm_engine *engine = NULL;
     struct http_server *srv = NULL;
     struct app app = {0};
     struct err e;
@@ -245,7 +250,18 @@ int cli_serve(int argc, char **argv)
         log_event(LOG_ERROR, "cannot open the store", "db", db, "error", e.msg, NULL);
         goto out;
     }
+    {
+        struct json_object *providers = NULL;
+        if (cfg)
+            json_object_object_get_ex(cfg, "providers", &providers);
+        if (llm_config_load(providers, &llm_cfg, &e) < 0 ||
+            llm_engine_new(llm_cfg, &engine, &e) < 0) {
+            log_event(LOG_ERROR, "cannot start the provider engine", "error", e.msg, NULL);
+            goto out;
+        }
+    }
     app.store = store;
+    app.engine = engine;
     app.user = user;
     {
         struct http_server_config hc = {
@@ -267,12 +283,17 @@ int cli_serve(int argc, char **argv)
     while (sigwait(&sigs, &sig) != 0)
         ;
     log_event(LOG_INFO, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
-    http_server_stop(srv, SHUTDOWN_GRACE_US);
-    srv = NULL;
+    /* Let requests finish, then cancel model calls still running (their requests answer with
+     * an error), then stop. */
+    http_server_drain(srv, SHUTDOWN_GRACE_US);
+    llm_engine_free(take_ptr(engine));
+    http_server_stop(take_ptr(srv), SHUTDOWN_GRACE_US / 2);
     rc = 0;
 out:
     http_server_stop(srv, 0);
+    llm_engine_free(engine);
     store_close(store);
+    llm_config_free(llm_cfg);
     json_object_put(cfg);
     if (rc == 0)
         log_event(LOG_INFO, "stopped", NULL);

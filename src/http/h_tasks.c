@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http/parse.h"
 #include "http/render.h"
 #include "http/request.h"
 #include "http/routes.h"
@@ -222,28 +223,6 @@ int h_task_list(struct http_req *req, struct json_object **ret_body, struct err 
     }
     *ret_body = list;
     return 0;
-}
-
-/* Loads the task named by the path, with a 404 that says whether the project or task is
- * missing. */
-static int load_task(struct http_req *req, struct task *ret, struct err *e)
-{
-    struct app *app = http_req_app(req);
-    const char *project_id = http_req_param(req, "project_id");
-    const char *task_id = http_req_param(req, "task_id");
-    struct project p = {0};
-    int r = store_task_get(app->store, project_id, task_id, ret, e);
-
-    if (r == HE_NOT_FOUND) {
-        struct err pe;
-        err_clear(&pe);
-        if (store_project_get(app->store, project_id, &p, &pe) == HE_NOT_FOUND) {
-            err_clear(e);
-            return err_set(e, HE_NOT_FOUND, "project_id", "project %s not found", project_id);
-        }
-        project_done(&p);
-    }
-    return r;
 }
 
 int h_task_get(struct http_req *req, struct json_object **ret_body, struct err *e)

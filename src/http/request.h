@@ -8,6 +8,7 @@
 #define HETU_HTTP_REQUEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -27,5 +28,20 @@ struct json_object *http_req_body(struct http_req *req);
 
 /* Answers a pending request: 200 with body (taken over), or the error in e when e->code. */
 void http_req_complete(struct http_req *req, struct json_object *body, const struct err *e);
+
+/* Adds a header to the answer (at most HTTP_REQ_MAX_HEADERS; values are copied). */
+#define HTTP_REQ_MAX_HEADERS 4
+void http_req_set_header(struct http_req *req, const char *name, const char *value);
+
+/*
+ * A pending request's cancel hook: called at most once, from the server's watch thread, when
+ * the client disconnects while the request waits. The work should stop and still complete the
+ * request (its answer is then dropped). Set it before returning HTTP_PENDING.
+ */
+typedef void (*http_cancel_cb)(void *ud);
+void http_req_on_cancel(struct http_req *req, http_cancel_cb cb, void *ud);
+
+/* A number unique to this request among all requests of the process (an engine cancel group). */
+uint64_t http_req_serial(struct http_req *req);
 
 #endif

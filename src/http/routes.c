@@ -10,6 +10,7 @@
 #include "util/banned.h"
 
 #define P "/api/projects/{project_id}"
+#define D "/api/dataset/projects/{project_id}/tasks/{task_id}"
 
 const struct route http_routes[] = {
     {"GET", "/healthz", h_health, 0, 0, "Server and store health"},
@@ -25,6 +26,22 @@ const struct route http_routes[] = {
     {"GET", P "/tasks/{task_id}", h_task_get, 0, 0, "Get a task"},
     {"PATCH", P "/task/{task_id}", h_task_update, ROUTE_JSON, 0, "Update a task"},
     {"DELETE", P "/task/{task_id}", h_task_delete, 0, 0, "Delete a task with its samples"},
+
+    {"POST", D "/generate_categories", h_generate_categories, ROUTE_JSON, 0,
+     "Generate subtopics of a topic-tree node"},
+    {"POST", D "/generate_samples", h_generate_samples, ROUTE_JSON, 0,
+     "Generate task inputs for a topic"},
+    {"POST", D "/save_sample", h_save_sample, ROUTE_JSON, 0,
+     "Save one sample, generating its output when it has none"},
+    {"POST", D "/save_samples_batch", h_save_samples_batch, ROUTE_JSON, 0,
+     "Save many samples concurrently"},
+    {"GET", D "/topics", h_topics, 0, 0, "The topic tree with sample counts"},
+
+    {"GET", P "/tasks/{task_id}/runs", h_run_list, 0, 0, "List samples with filters"},
+    {"GET", P "/tasks/{task_id}/runs/{run_id}", h_run_get, 0, 0, "Get a sample"},
+    {"PATCH", P "/tasks/{task_id}/runs/{run_id}", h_run_update, ROUTE_JSON, 0,
+     "Rate or tag a sample"},
+    {"DELETE", P "/tasks/{task_id}/runs/{run_id}", h_run_delete, 0, 0, "Delete a sample"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

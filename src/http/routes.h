@@ -23,4 +23,18 @@ int h_task_get(struct http_req *req, struct json_object **ret_body, struct err *
 int h_task_update(struct http_req *req, struct json_object **ret_body, struct err *e);
 int h_task_delete(struct http_req *req, struct json_object **ret_body, struct err *e);
 
+/* h_generate.c */
+int h_generate_categories(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_generate_samples(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_samples.c */
+int h_save_sample(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_save_samples_batch(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_runs.c */
+int h_run_list(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_run_get(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_run_update(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_run_delete(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_topics.c */
+int h_topics(struct http_req *req, struct json_object **ret_body, struct err *e);
+
 #endif

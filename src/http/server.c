@@ -19,12 +19,14 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http/request.h"
@@ -38,10 +40,19 @@
 
 struct http_server {
     struct MHD_Daemon *daemon;
+    MHD_socket quiesced_fd;
     struct app *app;
     size_t max_body;
     unsigned port;
     atomic_int inflight;
+    atomic_uint_fast64_t serial;
+
+    /* Suspended requests, watched for clients that go away. */
+    pthread_mutex_t watch_lock;
+    pthread_cond_t watch_cond;
+    struct http_req *watched;
+    bool watch_stop;
+    pthread_t watcher;
 };
 
 struct http_req {
@@ -63,6 +74,15 @@ struct http_req {
     bool pending, suspended, completed;
     struct json_object *async_body;
     struct err async_err;
+    uint64_t serial;
+    http_cancel_cb cancel_cb;
+    void *cancel_ud;
+    bool cancelled;
+    struct http_req *watch_prev, *watch_next; /* in srv->watched while suspended */
+    bool watching;
+
+    size_t nheaders;
+    char *header_names[HTTP_REQ_MAX_HEADERS], *header_values[HTTP_REQ_MAX_HEADERS];
 };
 
 /* ---- answers ---- */
@@ -79,6 +99,8 @@ static enum MHD_Result send_text(struct http_req *req, unsigned status, const ch
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    for (size_t i = 0; i < req->nheaders; i++)
+        MHD_add_response_header(resp, req->header_names[i], req->header_values[i]);
     ret = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);
     req->status = status;
@@ -139,6 +161,7 @@ static struct http_req *req_new(struct http_server *srv, struct MHD_Connection *
     pthread_mutex_init(&req->lock, NULL);
     err_clear(&req->async_err);
     buf_init(&req->body, srv->max_body);
+    req->serial = atomic_fetch_add(&srv->serial, 1) + 1;
     atomic_fetch_add(&srv->inflight, 1);
     return req;
 }
@@ -149,6 +172,10 @@ static void req_free(struct http_req *req)
         return;
     json_object_put(req->json);
     json_object_put(req->async_body);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        free(req->header_names[i]);
+        free(req->header_values[i]);
+    }
     buf_done(&req->body);
     pthread_mutex_destroy(&req->lock);
     free(req->path);
@@ -175,8 +202,104 @@ struct json_object *http_req_body(struct http_req *req)
     return req->json;
 }
 
+void http_req_set_header(struct http_req *req, const char *name, const char *value)
+{
+    if (req->nheaders == HTTP_REQ_MAX_HEADERS)
+        return;
+    req->header_names[req->nheaders] = strdup(name);
+    req->header_values[req->nheaders] = strdup(value);
+    if (req->header_names[req->nheaders] && req->header_values[req->nheaders]) {
+        req->nheaders++;
+    } else {
+        free(req->header_names[req->nheaders]);
+        free(req->header_values[req->nheaders]);
+    }
+}
+
+void http_req_on_cancel(struct http_req *req, http_cancel_cb cb, void *ud)
+{
+    req->cancel_cb = cb;
+    req->cancel_ud = ud;
+}
+
+uint64_t http_req_serial(struct http_req *req)
+{
+    return req->serial;
+}
+
+/* ---- watching suspended requests for clients that disconnect ---- */
+
+static void watch_add(struct http_server *srv, struct http_req *req)
+{
+    pthread_mutex_lock(&srv->watch_lock);
+    req->watch_prev = NULL;
+    req->watch_next = srv->watched;
+    if (srv->watched)
+        srv->watched->watch_prev = req;
+    srv->watched = req;
+    req->watching = true;
+    pthread_mutex_unlock(&srv->watch_lock);
+}
+
+static void watch_remove(struct http_server *srv, struct http_req *req)
+{
+    pthread_mutex_lock(&srv->watch_lock);
+    if (req->watching) {
+        if (req->watch_prev)
+            req->watch_prev->watch_next = req->watch_next;
+        else
+            srv->watched = req->watch_next;
+        if (req->watch_next)
+            req->watch_next->watch_prev = req->watch_prev;
+        req->watching = false;
+    }
+    pthread_mutex_unlock(&srv->watch_lock);
+}
+
+static bool client_gone(struct http_req *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct pollfd p;
+
+    if (!ci)
+        return false;
+    p.fd = ci->connect_fd;
+    p.events = POLLRDHUP;
+    p.revents = 0;
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static void *watch_main(void *arg)
+{
+    struct http_server *srv = arg;
+
+    pthread_mutex_lock(&srv->watch_lock);
+    while (!srv->watch_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->watch_cond, &srv->watch_lock, &ts);
+        for (struct http_req *req = srv->watched; req; req = req->watch_next) {
+            if (req->cancelled || !req->cancel_cb || !client_gone(req))
+                continue;
+            req->cancelled = true;
+            /* Safe under watch_lock: the request cannot complete and be freed until it is
+             * removed from this list, which takes the same lock. */
+            req->cancel_cb(req->cancel_ud);
+        }
+    }
+    pthread_mutex_unlock(&srv->watch_lock);
+    return NULL;
+}
+
 void http_req_complete(struct http_req *req, struct json_object *body, const struct err *e)
 {
+    watch_remove(req->srv, req);
     pthread_mutex_lock(&req->lock);
     if (e && e->code) {
         req->async_err = *e;
@@ -235,6 +358,8 @@ static enum MHD_Result dispatch(struct http_req *req)
         } else {
             MHD_suspend_connection(req->conn);
             req->suspended = true;
+            if (req->cancel_cb)
+                watch_add(req->srv, req);
         }
         pthread_mutex_unlock(&req->lock);
         return ret;
@@ -371,6 +496,9 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
 
     if (!srv)
         return err_set(e, HE_NOMEM, NULL, NULL);
+    pthread_mutex_init(&srv->watch_lock, NULL);
+    pthread_cond_init(&srv->watch_cond, NULL);
+    srv->quiesced_fd = MHD_INVALID_SOCKET;
     srv->app = app;
     srv->max_body = cfg->max_body;
     if (inet_pton(AF_INET, cfg->host, &a4.sin_addr) == 1) {
@@ -406,6 +534,11 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
     }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : cfg->port;
+    if (pthread_create(&srv->watcher, NULL, watch_main, srv) != 0) {
+        MHD_stop_daemon(srv->daemon);
+        free(srv);
+        return err_set(e, HE_INTERNAL, NULL, "cannot start the HTTP watch thread");
+    }
     *ret = srv;
     return 0;
 }
@@ -415,18 +548,38 @@ unsigned http_server_port(const struct http_server *srv)
     return srv->port;
 }
 
-void http_server_stop(struct http_server *srv, int64_t grace_us)
+static void wait_inflight(struct http_server *srv, int64_t grace_us)
 {
-    MHD_socket fd;
     int64_t deadline = clock_mono_us() + grace_us;
+    while (atomic_load(&srv->inflight) > 0 && clock_mono_us() < deadline)
+        usleep(5000);
+}
 
+void http_server_drain(struct http_server *srv, int64_t grace_us)
+{
     if (!srv)
         return;
-    fd = MHD_quiesce_daemon(srv->daemon);
-    while (atomic_load(&srv->inflight) > 0 && clock_mono_us() < deadline)
-        usleep(10000);
+    if (srv->quiesced_fd == MHD_INVALID_SOCKET)
+        srv->quiesced_fd = MHD_quiesce_daemon(srv->daemon);
+    wait_inflight(srv, grace_us);
+}
+
+void http_server_stop(struct http_server *srv, int64_t grace_us)
+{
+    if (!srv)
+        return;
+    http_server_drain(srv, grace_us);
+    if (atomic_load(&srv->inflight) > 0)
+        log_event(LOG_WARN, "stopping with requests still in flight", NULL);
     MHD_stop_daemon(srv->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    if (srv->quiesced_fd != MHD_INVALID_SOCKET)
+        close(srv->quiesced_fd);
+    pthread_mutex_lock(&srv->watch_lock);
+    srv->watch_stop = true;
+    pthread_cond_signal(&srv->watch_cond);
+    pthread_mutex_unlock(&srv->watch_lock);
+    pthread_join(srv->watcher, NULL);
+    pthread_mutex_destroy(&srv->watch_lock);
+    pthread_cond_destroy(&srv->watch_cond);
     free(srv);
 }

@@ -21,8 +21,10 @@ struct http_server;
 int http_server_start(const struct http_server_config *cfg, struct app *app,
                       struct http_server **ret, struct err *e);
 unsigned http_server_port(const struct http_server *srv);
+/* Stops accepting and waits up to grace_us for the requests in flight to finish. */
+void http_server_drain(struct http_server *srv, int64_t grace_us);
 /*
- * Stops accepting, waits up to grace_us for requests in flight to finish, then stops the
+ * Waits up to grace_us more for requests in flight (cancel their work first), then stops the
  * threads and frees the server.
  */
 void http_server_stop(struct http_server *srv, int64_t grace_us);

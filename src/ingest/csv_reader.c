@@ -6,14 +6,17 @@
  * libcsv reports neither line nor column, so feed() hands it the input one segment at a time: a
  * segment ends after a '\n', at the end of the chunk, or after SEG_MAX bytes. Between segments
  * the reader knows the line (and the column, in characters) of the next byte, so:
- * - a row starts on the line of the first segment that is not only '\r'/'\n' after the previous
- *   row ended (libcsv skips blank lines itself);
+ * - a row starts on the line of the segment in which libcsv leaves its "row not begun" state
+ *   (pstate 0 in libcsv 3.0) or delivers the row's first field (libcsv skips blank lines);
  * - a quoting error is at the byte where csv_parse() stopped, inside the current segment;
  * - a field cannot outgrow max_field by more than one segment before the check after it.
  * Fields of the current row are copied into one bounded buffer (rowbuf, reused for every row), so
  * memory is bounded by max_row + max_field + SEG_MAX whatever the file size, with no allocation
  * per row once the buffers have grown. A UTF-8 BOM at the start is dropped, even when it arrives
  * split across chunks.
+ *
+ * Lines are counted at '\n' (inside quoted fields too); a lone '\r' ends a row as libcsv has it,
+ * but not a line, so a file with old Mac line ends reports every row on line 1.
  *
  * Invariants: `line` is the line of the next byte handed to libcsv; once `failed` is set, every
  * call returns it and nothing more is parsed.
@@ -49,8 +52,8 @@ struct csv_reader {
     ingest_row_cb row_cb;
     void *ud;
     struct ingest_limits lim;
-    struct err *e;   /* the caller's, during feed() and finish() */
-    int failed;      /* sticky error code, 0 while healthy */
+    struct err *e; /* the caller's, during feed() and finish() */
+    int failed;    /* sticky error code, 0 while healthy */
     bool finished;
     unsigned bom_len; /* bytes of a possible BOM held back (0..2); 3 once decided */
 
@@ -61,16 +64,16 @@ struct csv_reader {
     bool row_pending;  /* between rows: the next content starts one */
 
     bool header_done;
-    size_t ncols;                  /* header columns (all known, each once) */
-    int kind_of[COL_COUNT];        /* column index -> enum col_kind */
-    int col_of[COL_COUNT];         /* enum col_kind -> column index, or -1 */
-    struct buf unknown;            /* unknown header names, for the message */
+    size_t ncols;           /* header columns (all known, each once) */
+    int kind_of[COL_COUNT]; /* column index -> enum col_kind */
+    int col_of[COL_COUNT];  /* enum col_kind -> column index, or -1 */
+    struct buf unknown;     /* unknown header names, for the message */
     size_t unknown_count;
 
-    size_t nfields;                /* fields of the current row so far */
-    size_t off[COL_COUNT];         /* per column: offset of its text in rowbuf */
-    size_t len[COL_COUNT];         /* per column: its length */
-    struct buf rowbuf;             /* the current row's fields, each NUL-terminated */
+    size_t nfields;        /* fields of the current row so far */
+    size_t off[COL_COUNT]; /* per column: offset of its text in rowbuf */
+    size_t len[COL_COUNT]; /* per column: its length */
+    struct buf rowbuf;     /* the current row's fields, each NUL-terminated */
     struct ingest_list topics, tags;
     size_t rows;
     uint64_t u8[256]; /* the UTF-8 DFA */
@@ -103,8 +106,17 @@ static int fail(struct csv_reader *r, int code, const char *fmt, ...)
  * so a byte costs one load and one shift, with no branch. The error state is 0 and absorbing.
  * A field that fails is scanned again by utf8_check() to find the offending byte.
  */
-enum { U8_ERR = 0, U8_ACC = 6, U8_C1 = 12, U8_C2 = 18, U8_C3 = 24, U8_E0 = 30, U8_ED = 36,
-       U8_F0 = 42, U8_F4 = 48 };
+enum {
+    U8_ERR = 0,
+    U8_ACC = 6,
+    U8_C1 = 12,
+    U8_C2 = 18,
+    U8_C3 = 24,
+    U8_E0 = 30,
+    U8_ED = 36,
+    U8_F0 = 42,
+    U8_F4 = 48
+};
 
 static void u8_set(uint64_t *tab, int from, int lo, int hi, int to)
 {
@@ -277,7 +289,9 @@ static void header_field(struct csv_reader *r, const char *s, size_t len)
         return;
     }
     r->col_of[kind] = (int)idx;
-    r->kind_of[idx] = kind;
+    /* Past COL_COUNT columns some name is unknown or repeated: the header fails anyway. */
+    if (idx < COL_COUNT)
+        r->kind_of[idx] = kind;
 }
 
 static void field_cb(void *data, size_t len, void *ud)
@@ -291,7 +305,7 @@ static void field_cb(void *data, size_t len, void *ud)
     if (r->failed)
         return;
     if (r->row_pending) {
-        /* A row that begins after a lone '\r' terminator, on the same line. */
+        /* The row's first field, complete in the segment where the row began. */
         r->row_pending = false;
         r->row_line = r->field_line = r->line;
     }
@@ -356,8 +370,8 @@ static int split_tags(struct csv_reader *r, char *s)
         if (end > s) {
             *end = '\0';
             if (ingest_list_push(&r->tags, s))
-                return fail(r, HE_BAD_REQUEST, "line %zu: tags has more than %zu tags",
-                            r->row_line, r->lim.max_items);
+                return fail(r, HE_BAD_REQUEST, "line %zu: tags has more than %zu tags", r->row_line,
+                            r->lim.max_items);
         }
         if (!comma)
             break;
@@ -411,8 +425,8 @@ static void deliver_row(struct csv_reader *r)
             fail(r, HE_BAD_REQUEST, "line %zu: topic_path has an empty topic", r->row_line);
             return;
         } else if (rc) {
-            fail(r, HE_BAD_REQUEST, "line %zu: topic_path has more than %zu topics",
-                 r->row_line, r->lim.max_items);
+            fail(r, HE_BAD_REQUEST, "line %zu: topic_path has more than %zu topics", r->row_line,
+                 r->lim.max_items);
             return;
         }
     }
@@ -504,14 +518,6 @@ static int stopped(struct csv_reader *r, struct err *e)
                              : "the file was already finished");
 }
 
-static bool only_terminators(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != '\n' && s[i] != '\r')
-            return false;
-    return true;
-}
-
 static int parse_error(struct csv_reader *r, const char *seg, size_t at)
 {
     size_t col = r->col + utf8_length(seg, at) + 1;
@@ -538,21 +544,21 @@ static int parse(struct csv_reader *r, const char *p, size_t len)
 
         if (nl)
             n = (size_t)(nl - p) + 1;
-        if (r->row_pending && !only_terminators(p, n)) {
-            r->row_pending = false;
-            r->row_line = r->field_line = r->line;
-        }
         done = csv_parse(&r->csv, p, n, field_cb, row_end_cb, r);
         if (r->failed)
             return r->failed;
+        if (r->row_pending && r->csv.pstate != 0) {
+            /* A row began in this segment (its first field is not complete yet). */
+            r->row_pending = false;
+            r->row_line = r->field_line = r->line;
+        }
         if (done < n)
             return parse_error(r, p, done);
         if (r->csv.entry_pos > r->lim.max_field) {
             char label[64];
-            return fail(r, HE_BAD_REQUEST,
-                        "line %zu, %s: the field is larger than the limit of %zu bytes",
-                        r->field_line, column_label(r, r->nfields, label, sizeof(label)),
-                        r->lim.max_field);
+            return fail(
+                r, HE_BAD_REQUEST, "line %zu, %s: the field is larger than the limit of %zu bytes",
+                r->field_line, column_label(r, r->nfields, label, sizeof(label)), r->lim.max_field);
         }
         if (nl) {
             r->line++;

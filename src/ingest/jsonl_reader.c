@@ -40,8 +40,8 @@ struct jsonl_reader {
     struct err *e; /* the caller's, during feed() and finish() */
     int failed;    /* sticky error code, 0 while healthy */
     bool finished;
-    size_t line;       /* number of the line being gathered */
-    struct buf part;   /* a line split across chunks */
+    size_t line;        /* number of the line being gathered */
+    struct buf part;    /* a line split across chunks */
     struct buf scratch; /* built text of the current row */
     struct ingest_list topics, tags;
     size_t rows;
@@ -132,8 +132,10 @@ static int content_value(struct jsonl_reader *r, size_t idx, struct json_object 
     if (json_object_is_type(v, json_type_string))
         return string_value(r, name, v, ret);
     if (!json_object_is_type(v, json_type_array))
-        return fail(r, HE_BAD_REQUEST, "line %zu: %s must be a string or a list of text parts, "
-                    "not %s", r->line, name, json_type_label(v));
+        return fail(r, HE_BAD_REQUEST,
+                    "line %zu: %s must be a string or a list of text parts, "
+                    "not %s",
+                    r->line, name, json_type_label(v));
     n = json_object_array_length(v);
     start = r->scratch.len;
     for (size_t i = 0; i < n; i++) {
@@ -242,8 +244,7 @@ static int chat_record(struct jsonl_reader *r, struct json_object *msgs, struct 
     if (message_content(r, msgs, user, input))
         return r->failed;
     if (!input->ptr && !input->in_scratch)
-        return fail(r, HE_BAD_REQUEST, "line %zu: messages[%zu].content is missing", r->line,
-                    user);
+        return fail(r, HE_BAD_REQUEST, "line %zu: messages[%zu].content is missing", r->line, user);
     if (input->len == 0)
         return fail(r, HE_BAD_REQUEST, "line %zu: messages[%zu].content (the input) is empty",
                     r->line, user);
@@ -273,8 +274,10 @@ static int string_list(struct jsonl_reader *r, const char *name, struct json_obj
             return fail(r, HE_BAD_REQUEST, "line %zu: %s[%zu] contains a NUL character", r->line,
                         name, i);
         if (len > r->lim.max_field)
-            return fail(r, HE_BAD_REQUEST, "line %zu: %s[%zu] is larger than the limit of %zu "
-                        "bytes", r->line, name, i, r->lim.max_field);
+            return fail(r, HE_BAD_REQUEST,
+                        "line %zu: %s[%zu] is larger than the limit of %zu "
+                        "bytes",
+                        r->line, name, i, r->lim.max_field);
         if (len == 0) {
             if (drop_empty)
                 continue;
@@ -304,8 +307,8 @@ static int deliver(struct jsonl_reader *r, struct json_object *obj)
     int rc;
 
     if (!json_object_is_type(obj, json_type_object))
-        return fail(r, HE_BAD_REQUEST, "line %zu: each line must be a JSON object, not %s",
-                    r->line, json_type_label(obj));
+        return fail(r, HE_BAD_REQUEST, "line %zu: each line must be a JSON object, not %s", r->line,
+                    json_type_label(obj));
     /* One pass over the keys: each known one is picked up, any other is an error. */
     json_object_object_foreach(obj, k, v)
     {
@@ -341,8 +344,10 @@ static int deliver(struct jsonl_reader *r, struct json_object *obj)
             return r->failed;
     } else {
         if (!has_input || !input)
-            return fail(r, HE_BAD_REQUEST, "line %zu: input is missing (each line needs \"input\" "
-                        "or \"messages\")", r->line);
+            return fail(r, HE_BAD_REQUEST,
+                        "line %zu: input is missing (each line needs \"input\" "
+                        "or \"messages\")",
+                        r->line);
         if (text_or_object(r, "input", input, &in))
             return r->failed;
         if (in.len == 0)
@@ -388,8 +393,8 @@ static int deliver(struct jsonl_reader *r, struct json_object *obj)
         if (rc == HE_INVALID)
             return fail(r, HE_BAD_REQUEST, "line %zu: topic_path has an empty topic", r->line);
         if (rc)
-            return fail(r, HE_BAD_REQUEST, "line %zu: topic_path has more than %zu topics",
-                        r->line, r->lim.max_items);
+            return fail(r, HE_BAD_REQUEST, "line %zu: topic_path has more than %zu topics", r->line,
+                        r->lim.max_items);
     }
 
     row.input = resolve(r, &in);

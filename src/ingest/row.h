@@ -15,18 +15,18 @@
 #include "util/err.h"
 
 struct ingest_row {
-    size_t line;           /* 1-based line of the file where the row starts */
-    const char *input;     /* never NULL nor empty; an object input is compact JSON text */
-    size_t input_len;      /* bytes, without the NUL */
-    bool input_is_json;    /* input was a JSON object (JSONL only) */
-    const char *output;    /* NULL when the row has none; an object output is JSON text */
-    size_t output_len;     /* bytes; 0 when output is NULL */
-    bool output_is_json;   /* output was a JSON object (JSONL only) */
-    const char *system;    /* a chat record's system prompt (JSONL only), or NULL */
-    const char *human_guidance;     /* NULL when absent or empty */
-    const char *const *topic_path;  /* topic_path_count topics, outermost first */
+    size_t line;                   /* 1-based line of the file where the row starts */
+    const char *input;             /* never NULL nor empty; an object input is compact JSON text */
+    size_t input_len;              /* bytes, without the NUL */
+    bool input_is_json;            /* input was a JSON object (JSONL only) */
+    const char *output;            /* NULL when the row has none; an object output is JSON text */
+    size_t output_len;             /* bytes; 0 when output is NULL */
+    bool output_is_json;           /* output was a JSON object (JSONL only) */
+    const char *system;            /* a chat record's system prompt (JSONL only), or NULL */
+    const char *human_guidance;    /* NULL when absent or empty */
+    const char *const *topic_path; /* topic_path_count topics, outermost first */
     size_t topic_path_count;
-    const char *const *tags;        /* tags_count non-empty tags */
+    const char *const *tags; /* tags_count non-empty tags */
     size_t tags_count;
 };
 

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/sqlite_int.h"
 #include "store/sqlite_schema.h"
 #include "store/store_int.h"
 #include "util/cleanup.h"
@@ -33,90 +34,34 @@
 
 #define SQLITE_BUSY_MS 10000
 
-/* Every statement, prepared once per connection on first use. */
-#define SQ_STATEMENTS(X)                                                                           \
-    X(ST_NEXT_ID_GET, "SELECT value FROM meta WHERE key = 'next_id'")                              \
-    X(ST_NEXT_ID_SET, "UPDATE meta SET value = ?1 WHERE key = 'next_id'")                          \
-    X(ST_PROJECT_INSERT, "INSERT INTO projects (id, created_at, created_by, name, description) "   \
-                         "VALUES (?1, ?2, ?3, ?4, ?5)")                                            \
-    X(ST_PROJECT_UPDATE, "UPDATE projects SET name = ?2, description = ?3 WHERE id = ?1")          \
-    X(ST_PROJECT_GET, "SELECT id, created_at, created_by, name, description FROM projects "        \
-                      "WHERE id = ?1")                                                             \
-    X(ST_PROJECT_LIST, "SELECT id, created_at, created_by, name, description FROM projects "       \
-                       "ORDER BY id")                                                              \
-    X(ST_PROJECT_DELETE, "DELETE FROM projects WHERE id = ?1")                                     \
-    X(ST_TASK_INSERT,                                                                              \
-      "INSERT INTO tasks (id, project_id, created_at, created_by, name, description, "             \
-      "instruction, requirements, output_json_schema, input_json_schema, thinking_instruction) "   \
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")                                     \
-    X(ST_TASK_UPDATE,                                                                              \
-      "UPDATE tasks SET name = ?3, description = ?4, instruction = ?5, requirements = ?6, "        \
-      "output_json_schema = ?7, input_json_schema = ?8, thinking_instruction = ?9 "                \
-      "WHERE id = ?1 AND project_id = ?2")                                                         \
-    X(ST_TASK_GET, "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1 AND project_id = ?2")         \
-    X(ST_TASK_LIST, "SELECT " TASK_COLUMNS " FROM tasks WHERE project_id = ?1 ORDER BY id")        \
-    X(ST_TASK_DELETE, "DELETE FROM tasks WHERE id = ?1 AND project_id = ?2")                       \
-    X(ST_TASK_HAS_SAMPLES, "SELECT 1 FROM samples WHERE task_id = ?1 LIMIT 1")                     \
-    X(ST_PING, "SELECT count(*) FROM meta")
-
 #define TASK_COLUMNS                                                                               \
     "id, project_id, created_at, created_by, name, description, instruction, requirements, "       \
     "output_json_schema, input_json_schema, thinking_instruction"
 
-enum sq_stmt {
-#define X(id, sql) id,
-    SQ_STATEMENTS(X)
-#undef X
-        ST_COUNT
-};
-
-static const char *const stmt_sql[] = {
-#define X(id, sql) [id] = sql,
-    SQ_STATEMENTS(X)
-#undef X
-};
-
-struct sq_conn {
-    sqlite3 *db;
-    sqlite3_stmt *stmts[ST_COUNT];
-    struct sq_conn *next;
-};
-
-typedef int (*sq_write_fn)(struct sq_conn *c, void *arg, struct err *e);
-
-struct sq_write {
-    sq_write_fn fn;
-    void *arg;
-    struct err err;
-    int result;
-    bool done;
-    struct sq_write *next;
-};
-
-struct sq_store {
-    struct store base;
-    char *uri;
-    int open_flags;
-    bool memory;
-    int schema_version;
-
-    pthread_key_t reader_key;
-    pthread_mutex_t conns_lock;
-    struct sq_conn *readers;
-
-    struct sq_conn *writer_conn;
-    pthread_t writer;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;  /* the writer waits for work */
-    pthread_cond_t done;  /* callers wait for their write */
-    struct sq_write *head, *tail;
-    bool stopping;
-    atomic_uint_fast64_t pending;
-};
+static const char SQL_NEXT_ID_GET[] = "SELECT value FROM meta WHERE key = 'next_id'";
+static const char SQL_NEXT_ID_SET[] = "UPDATE meta SET value = ?1 WHERE key = 'next_id'";
+static const char SQL_PROJECT_INSERT[] = "INSERT INTO projects (id, created_at, created_by, name, description) " "VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_PROJECT_UPDATE[] = "UPDATE projects SET name = ?2, description = ?3 WHERE id = ?1";
+static const char SQL_PROJECT_GET[] = "SELECT id, created_at, created_by, name, description FROM projects " "WHERE id = ?1";
+static const char SQL_PROJECT_LIST[] = "SELECT id, created_at, created_by, name, description FROM projects " "ORDER BY id";
+static const char SQL_PROJECT_DELETE[] = "DELETE FROM projects WHERE id = ?1";
+static const char SQL_TASK_INSERT[] =
+    "INSERT INTO tasks (id, project_id, created_at, created_by, name, description, instruction, "
+    "requirements, output_json_schema, input_json_schema, thinking_instruction) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+static const char SQL_TASK_UPDATE[] =
+    "UPDATE tasks SET name = ?3, description = ?4, instruction = ?5, requirements = ?6, "
+    "output_json_schema = ?7, input_json_schema = ?8, thinking_instruction = ?9 "
+    "WHERE id = ?1 AND project_id = ?2";
+static const char SQL_TASK_GET[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1 AND project_id = ?2";
+static const char SQL_TASK_LIST[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE project_id = ?1 ORDER BY id";
+static const char SQL_TASK_DELETE[] = "DELETE FROM tasks WHERE id = ?1 AND project_id = ?2";
+static const char SQL_TASK_HAS_SAMPLES[] = "SELECT 1 FROM samples WHERE task_id = ?1 LIMIT 1";
+static const char SQL_PING[] = "SELECT count(*) FROM meta";
 
 static const struct store_ops sqlite_ops;
 
-static int sq_error(struct err *e, sqlite3 *db, const char *what)
+int sq_error(struct err *e, sqlite3 *db, const char *what)
 {
     int rc = sqlite3_extended_errcode(db);
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
@@ -168,37 +113,44 @@ static void conn_close(struct sq_conn *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_finalize(c->stmts[i]);
+    for (int i = 0; i < SQ_STMT_SLOTS; i++)
+        sqlite3_finalize(c->cache[i].stmt);
     sqlite3_close(c->db);
     free(c);
 }
 
-/* Returns the cached statement, reset and unbound, or NULL with e set. */
-static sqlite3_stmt *stmt(struct sq_conn *c, enum sq_stmt id, struct err *e)
+sqlite3_stmt *sq_stmt(struct sq_conn *c, const char *sql, struct err *e)
 {
-    sqlite3_stmt *s = c->stmts[id];
-    if (!s) {
-        if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
-            SQLITE_OK) {
-            sq_error(e, c->db, "preparing a statement");
-            return NULL;
+    size_t i = ((uintptr_t)sql >> 4) % SQ_STMT_SLOTS;
+
+    for (size_t n = 0; n < SQ_STMT_SLOTS; n++, i = (i + 1) % SQ_STMT_SLOTS) {
+        if (c->cache[i].sql == sql)
+            return c->cache[i].stmt;
+        if (!c->cache[i].sql) {
+            sqlite3_stmt *s;
+            if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
+                SQLITE_OK) {
+                sq_error(e, c->db, "preparing a statement");
+                return NULL;
+            }
+            c->cache[i].sql = sql;
+            c->cache[i].stmt = s;
+            return s;
         }
-        c->stmts[id] = s;
     }
-    return s;
+    err_set(e, HE_INTERNAL, NULL, "statement cache full");
+    return NULL;
 }
 
-static void stmt_release(sqlite3_stmt **s)
+void sq_stmt_release(sqlite3_stmt **s)
 {
     if (*s) {
         sqlite3_reset(*s);
         sqlite3_clear_bindings(*s);
     }
 }
-#define _cleanup_stmt_ _cleanup_(stmt_release)
 
-static int reader(struct sq_store *st, struct sq_conn **ret, struct err *e)
+int sq_reader(struct sq_store *st, struct sq_conn **ret, struct err *e)
 {
     struct sq_conn *c = pthread_getspecific(st->reader_key);
     int r;
@@ -279,6 +231,19 @@ static void *writer_main(void *arg)
 
         run_batch(st, batch);
 
+        /* Asynchronous writes are answered here, outside the lock; their callers are gone. */
+        for (struct sq_write **pp = &batch; *pp;) {
+            struct sq_write *w = *pp;
+            if (!w->cb) {
+                pp = &w->next;
+                continue;
+            }
+            *pp = w->next;
+            w->cb(w->ud, w->result, w->result < 0 ? &w->err : NULL);
+            free(w);
+            atomic_fetch_sub(&st->pending, 1);
+        }
+
         pthread_mutex_lock(&st->lock);
         for (struct sq_write *w = batch, *next; w; w = next) {
             next = w->next;
@@ -292,7 +257,7 @@ static void *writer_main(void *arg)
 }
 
 /* Runs fn(arg) in the writer's next group commit and waits for the commit. */
-static int sq_write(struct sq_store *st, sq_write_fn fn, void *arg, struct err *e)
+int sq_write(struct sq_store *st, sq_write_fn fn, void *arg, struct err *e)
 {
     struct sq_write w = {.fn = fn, .arg = arg};
 
@@ -318,9 +283,38 @@ static int sq_write(struct sq_store *st, sq_write_fn fn, void *arg, struct err *
     return w.result;
 }
 
+int sq_write_async(struct sq_store *st, sq_write_fn fn, void *arg, store_done_cb cb, void *ud,
+                   struct err *e)
+{
+    struct sq_write *w = calloc(1, sizeof(*w));
+
+    if (!w)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    w->fn = fn;
+    w->arg = arg;
+    w->cb = cb;
+    w->ud = ud;
+    err_clear(&w->err);
+    pthread_mutex_lock(&st->lock);
+    if (st->stopping) {
+        pthread_mutex_unlock(&st->lock);
+        free(w);
+        return err_set(e, HE_UNAVAILABLE, NULL, "the store is closing");
+    }
+    if (st->tail)
+        st->tail->next = w;
+    else
+        st->head = w;
+    st->tail = w;
+    atomic_fetch_add(&st->pending, 1);
+    pthread_cond_signal(&st->wake);
+    pthread_mutex_unlock(&st->lock);
+    return 0;
+}
+
 /* ---- helpers ---- */
 
-static char *col_dup(sqlite3_stmt *s, int i)
+char *sq_col_dup(sqlite3_stmt *s, int i)
 {
     const unsigned char *t = sqlite3_column_text(s, i);
     return t ? strdup((const char *)t) : NULL;
@@ -331,23 +325,22 @@ static const char *col_str(sqlite3_stmt *s, int i)
     return (const char *)sqlite3_column_text(s, i);
 }
 
-static void col_id(sqlite3_stmt *s, int i, char out[ID_LEN])
+void sq_col_id(sqlite3_stmt *s, int i, char out[ID_LEN])
 {
     id_format((uint64_t)sqlite3_column_int64(s, i), out);
 }
 
-/* Parses an API id; 0 when it is not one the server could have issued. */
-static sqlite3_int64 id_value(const char *id)
+sqlite3_int64 sq_id_value(const char *id)
 {
     return id_valid(id) ? (sqlite3_int64)strtoll(id, NULL, 10) : 0;
 }
 
-static int bind_text(sqlite3_stmt *s, int i, const char *v)
+int sq_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
     return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
 }
 
-static int step_done(struct sq_conn *c, sqlite3_stmt *s, const char *what, struct err *e)
+int sq_step_done(struct sq_conn *c, sqlite3_stmt *s, const char *what, struct err *e)
 {
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
@@ -364,8 +357,8 @@ struct reserve_args {
 static int reserve_fn(struct sq_conn *c, void *arg, struct err *e)
 {
     struct reserve_args *a = arg;
-    _cleanup_stmt_ sqlite3_stmt *get = stmt(c, ST_NEXT_ID_GET, e);
-    _cleanup_stmt_ sqlite3_stmt *set = stmt(c, ST_NEXT_ID_SET, e);
+    _cleanup_stmt_ sqlite3_stmt *get = sq_stmt(c, SQL_NEXT_ID_GET, e);
+    _cleanup_stmt_ sqlite3_stmt *set = sq_stmt(c, SQL_NEXT_ID_SET, e);
 
     if (!get || !set)
         return e->code;
@@ -373,7 +366,7 @@ static int reserve_fn(struct sq_conn *c, void *arg, struct err *e)
         return sq_error(e, c->db, "reading the next id");
     a->first = (uint64_t)sqlite3_column_int64(get, 0);
     sqlite3_bind_int64(set, 1, (sqlite3_int64)(a->first + a->n));
-    return step_done(c, set, "reserving ids", e);
+    return sq_step_done(c, set, "reserving ids", e);
 }
 
 static int sq_reserve_ids(struct store *s, uint64_t n, uint64_t *ret_first, struct err *e)
@@ -390,21 +383,21 @@ static int sq_reserve_ids(struct store *s, uint64_t n, uint64_t *ret_first, stru
 static int project_write_fn(struct sq_conn *c, void *arg, struct err *e, bool insert)
 {
     const struct project *p = arg;
-    _cleanup_stmt_ sqlite3_stmt *s = stmt(c, insert ? ST_PROJECT_INSERT : ST_PROJECT_UPDATE, e);
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, insert ? SQL_PROJECT_INSERT : SQL_PROJECT_UPDATE, e);
 
     if (!s)
         return e->code;
-    sqlite3_bind_int64(s, 1, id_value(p->id));
+    sqlite3_bind_int64(s, 1, sq_id_value(p->id));
     if (insert) {
         sqlite3_bind_int64(s, 2, p->created_at);
-        bind_text(s, 3, p->created_by);
-        bind_text(s, 4, p->name);
-        bind_text(s, 5, p->description ? p->description : "");
+        sq_bind_text(s, 3, p->created_by);
+        sq_bind_text(s, 4, p->name);
+        sq_bind_text(s, 5, p->description ? p->description : "");
     } else {
-        bind_text(s, 2, p->name);
-        bind_text(s, 3, p->description ? p->description : "");
+        sq_bind_text(s, 2, p->name);
+        sq_bind_text(s, 3, p->description ? p->description : "");
     }
-    if (step_done(c, s, "saving the project", e))
+    if (sq_step_done(c, s, "saving the project", e))
         return e->code;
     if (!insert && sqlite3_changes(c->db) == 0)
         return err_set(e, HE_NOT_FOUND, NULL, "project %s not found", p->id);
@@ -433,12 +426,12 @@ static int sq_project_update(struct store *s, const struct project *p, struct er
 
 static void project_from_row(sqlite3_stmt *s, struct project *p, bool copy)
 {
-    col_id(s, 0, p->id);
+    sq_col_id(s, 0, p->id);
     p->created_at = sqlite3_column_int64(s, 1);
     if (copy) {
-        p->created_by = col_dup(s, 2);
-        p->name = col_dup(s, 3);
-        p->description = col_dup(s, 4);
+        p->created_by = sq_col_dup(s, 2);
+        p->name = sq_col_dup(s, 3);
+        p->description = sq_col_dup(s, 4);
     } else {
         p->created_by = (char *)col_str(s, 2);
         p->name = (char *)col_str(s, 3);
@@ -450,14 +443,14 @@ static int sq_project_get(struct store *st, const char *id, struct project *ret,
 {
     struct sq_conn *c;
     sqlite3_stmt *s;
-    int rc, r = reader((struct sq_store *)st, &c, e);
+    int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)
         return r;
-    if (!(s = stmt(c, ST_PROJECT_GET, e)))
+    if (!(s = sq_stmt(c, SQL_PROJECT_GET, e)))
         return e->code;
     _cleanup_stmt_ sqlite3_stmt *guard = s;
-    sqlite3_bind_int64(s, 1, id_value(id));
+    sqlite3_bind_int64(s, 1, sq_id_value(id));
     rc = sqlite3_step(s);
     if (rc == SQLITE_DONE)
         return err_set(e, HE_NOT_FOUND, "project_id", "project %s not found", id);
@@ -475,11 +468,11 @@ static int sq_project_list(struct store *st, store_project_cb cb, void *ud, stru
 {
     struct sq_conn *c;
     sqlite3_stmt *s;
-    int rc, r = reader((struct sq_store *)st, &c, e);
+    int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)
         return r;
-    if (!(s = stmt(c, ST_PROJECT_LIST, e)))
+    if (!(s = sq_stmt(c, SQL_PROJECT_LIST, e)))
         return e->code;
     _cleanup_stmt_ sqlite3_stmt *guard = s;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -496,12 +489,12 @@ static int sq_project_list(struct store *st, store_project_cb cb, void *ud, stru
 static int project_delete_fn(struct sq_conn *c, void *arg, struct err *e)
 {
     const char *id = arg;
-    _cleanup_stmt_ sqlite3_stmt *s = stmt(c, ST_PROJECT_DELETE, e);
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_PROJECT_DELETE, e);
 
     if (!s)
         return e->code;
-    sqlite3_bind_int64(s, 1, id_value(id));
-    if (step_done(c, s, "deleting the project", e))
+    sqlite3_bind_int64(s, 1, sq_id_value(id));
+    if (sq_step_done(c, s, "deleting the project", e))
         return e->code;
     if (sqlite3_changes(c->db) == 0)
         return err_set(e, HE_NOT_FOUND, "project_id", "project %s not found", id);
@@ -522,26 +515,26 @@ struct task_write {
 
 static void bind_task_fields(sqlite3_stmt *s, int first, const struct task *t)
 {
-    bind_text(s, first, t->name);
-    bind_text(s, first + 1, t->description ? t->description : "");
-    bind_text(s, first + 2, t->instruction);
-    bind_text(s, first + 3, t->requirements ? t->requirements : "[]");
-    bind_text(s, first + 4, t->output_json_schema);
-    bind_text(s, first + 5, t->input_json_schema);
-    bind_text(s, first + 6, t->thinking_instruction);
+    sq_bind_text(s, first, t->name);
+    sq_bind_text(s, first + 1, t->description ? t->description : "");
+    sq_bind_text(s, first + 2, t->instruction);
+    sq_bind_text(s, first + 3, t->requirements ? t->requirements : "[]");
+    sq_bind_text(s, first + 4, t->output_json_schema);
+    sq_bind_text(s, first + 5, t->input_json_schema);
+    sq_bind_text(s, first + 6, t->thinking_instruction);
 }
 
 static int task_insert_fn(struct sq_conn *c, void *arg, struct err *e)
 {
     const struct task *t = arg;
-    _cleanup_stmt_ sqlite3_stmt *s = stmt(c, ST_TASK_INSERT, e);
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_TASK_INSERT, e);
 
     if (!s)
         return e->code;
-    sqlite3_bind_int64(s, 1, id_value(t->id));
-    sqlite3_bind_int64(s, 2, id_value(t->project_id));
+    sqlite3_bind_int64(s, 1, sq_id_value(t->id));
+    sqlite3_bind_int64(s, 2, sq_id_value(t->project_id));
     sqlite3_bind_int64(s, 3, t->created_at);
-    bind_text(s, 4, t->created_by);
+    sq_bind_text(s, 4, t->created_by);
     bind_task_fields(s, 5, t);
     if (sqlite3_step(s) != SQLITE_DONE) {
         if (sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
@@ -555,16 +548,16 @@ static int task_update_fn(struct sq_conn *c, void *arg, struct err *e)
 {
     const struct task_write *w = arg;
     const struct task *t = w->t;
-    _cleanup_stmt_ sqlite3_stmt *s = stmt(c, ST_TASK_UPDATE, e);
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_TASK_UPDATE, e);
 
     if (!s)
         return e->code;
     if (w->schema_changed) {
-        _cleanup_stmt_ sqlite3_stmt *has = stmt(c, ST_TASK_HAS_SAMPLES, e);
+        _cleanup_stmt_ sqlite3_stmt *has = sq_stmt(c, SQL_TASK_HAS_SAMPLES, e);
         int rc;
         if (!has)
             return e->code;
-        sqlite3_bind_int64(has, 1, id_value(t->id));
+        sqlite3_bind_int64(has, 1, sq_id_value(t->id));
         rc = sqlite3_step(has);
         if (rc == SQLITE_ROW)
             return err_set(e, HE_CONFLICT, "input_json_schema",
@@ -572,10 +565,10 @@ static int task_update_fn(struct sq_conn *c, void *arg, struct err *e)
         if (rc != SQLITE_DONE)
             return sq_error(e, c->db, "checking the task's samples");
     }
-    sqlite3_bind_int64(s, 1, id_value(t->id));
-    sqlite3_bind_int64(s, 2, id_value(t->project_id));
+    sqlite3_bind_int64(s, 1, sq_id_value(t->id));
+    sqlite3_bind_int64(s, 2, sq_id_value(t->project_id));
     bind_task_fields(s, 3, t);
-    if (step_done(c, s, "saving the task", e))
+    if (sq_step_done(c, s, "saving the task", e))
         return e->code;
     if (sqlite3_changes(c->db) == 0)
         return err_set(e, HE_NOT_FOUND, "task_id", "task %s not found in project %s", t->id,
@@ -597,10 +590,10 @@ static int sq_task_update(struct store *s, const struct task *t, bool schema_cha
 
 static void task_from_row(sqlite3_stmt *s, struct task *t, bool copy)
 {
-    char *(*get)(sqlite3_stmt *, int) = copy ? col_dup : (char *(*)(sqlite3_stmt *, int))col_str;
+    char *(*get)(sqlite3_stmt *, int) = copy ? sq_col_dup : (char *(*)(sqlite3_stmt *, int))col_str;
 
-    col_id(s, 0, t->id);
-    col_id(s, 1, t->project_id);
+    sq_col_id(s, 0, t->id);
+    sq_col_id(s, 1, t->project_id);
     t->created_at = sqlite3_column_int64(s, 2);
     t->created_by = get(s, 3);
     t->name = get(s, 4);
@@ -617,15 +610,15 @@ static int sq_task_get(struct store *st, const char *project_id, const char *tas
 {
     struct sq_conn *c;
     sqlite3_stmt *s;
-    int rc, r = reader((struct sq_store *)st, &c, e);
+    int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)
         return r;
-    if (!(s = stmt(c, ST_TASK_GET, e)))
+    if (!(s = sq_stmt(c, SQL_TASK_GET, e)))
         return e->code;
     _cleanup_stmt_ sqlite3_stmt *guard = s;
-    sqlite3_bind_int64(s, 1, id_value(task_id));
-    sqlite3_bind_int64(s, 2, id_value(project_id));
+    sqlite3_bind_int64(s, 1, sq_id_value(task_id));
+    sqlite3_bind_int64(s, 2, sq_id_value(project_id));
     rc = sqlite3_step(s);
     if (rc == SQLITE_DONE)
         return err_set(e, HE_NOT_FOUND, "task_id", "task %s not found in project %s", task_id,
@@ -646,14 +639,14 @@ static int sq_task_list(struct store *st, const char *project_id, store_task_cb 
 {
     struct sq_conn *c;
     sqlite3_stmt *s;
-    int rc, r = reader((struct sq_store *)st, &c, e);
+    int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)
         return r;
-    if (!(s = stmt(c, ST_TASK_LIST, e)))
+    if (!(s = sq_stmt(c, SQL_TASK_LIST, e)))
         return e->code;
     _cleanup_stmt_ sqlite3_stmt *guard = s;
-    sqlite3_bind_int64(s, 1, id_value(project_id));
+    sqlite3_bind_int64(s, 1, sq_id_value(project_id));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct task t;
         task_from_row(s, &t, false);
@@ -672,13 +665,13 @@ struct task_key {
 static int task_delete_fn(struct sq_conn *c, void *arg, struct err *e)
 {
     const struct task_key *k = arg;
-    _cleanup_stmt_ sqlite3_stmt *s = stmt(c, ST_TASK_DELETE, e);
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_TASK_DELETE, e);
 
     if (!s)
         return e->code;
-    sqlite3_bind_int64(s, 1, id_value(k->task_id));
-    sqlite3_bind_int64(s, 2, id_value(k->project_id));
-    if (step_done(c, s, "deleting the task", e))
+    sqlite3_bind_int64(s, 1, sq_id_value(k->task_id));
+    sqlite3_bind_int64(s, 2, sq_id_value(k->project_id));
+    if (sq_step_done(c, s, "deleting the task", e))
         return e->code;
     if (sqlite3_changes(c->db) == 0)
         return err_set(e, HE_NOT_FOUND, "task_id", "task %s not found in project %s", k->task_id,
@@ -700,11 +693,11 @@ static int sq_health(struct store *s, struct store_health *ret, struct err *e)
     struct sq_store *st = (struct sq_store *)s;
     struct sq_conn *c;
     sqlite3_stmt *q;
-    int r = reader(st, &c, e);
+    int r = sq_reader(st, &c, e);
 
     if (r)
         return r;
-    if (!(q = stmt(c, ST_PING, e)))
+    if (!(q = sq_stmt(c, SQL_PING, e)))
         return e->code;
     _cleanup_stmt_ sqlite3_stmt *guard = q;
     if (sqlite3_step(q) != SQLITE_ROW)
@@ -869,4 +862,14 @@ static const struct store_ops sqlite_ops = {
     .task_get = sq_task_get,
     .task_list = sq_task_list,
     .task_delete = sq_task_delete,
+    .run_insert = sq_run_insert,
+    .run_insert_async = sq_run_insert_async,
+    .run_get = sq_run_get,
+    .run_list = sq_run_list,
+    .run_update = sq_run_update,
+    .run_delete = sq_run_delete,
+    .topic_add = sq_topic_add,
+    .topic_add_async = sq_topic_add_async,
+    .topic_list = sq_topic_list,
+    .topic_counts = sq_topic_counts,
 };

@@ -84,3 +84,27 @@ void task_done(struct task *t)
     free(t->thinking_instruction);
     memset(t, 0, sizeof(*t));
 }
+
+void run_done(struct run *r)
+{
+    if (!r)
+        return;
+    free(r->created_by);
+    free(r->input);
+    free(r->input_source_type);
+    free(r->input_source);
+    free(r->output);
+    free(r->output_source_type);
+    free(r->output_source);
+    free(r->rating);
+    free(r->repair_instructions);
+    free(r->repaired_output);
+    free(r->intermediate_outputs);
+    free(r->tags);
+    for (size_t i = 0; i < r->ntags; i++)
+        free(r->tag_list[i]);
+    free(r->tag_list);
+    free(r->session_id);
+    free(r->topic_key);
+    memset(r, 0, sizeof(*r));
+}

@@ -39,6 +39,61 @@ struct task {
     char *thinking_instruction; /* or NULL */
 };
 
+/*
+ * A sample: a TaskRun with its one output. Text fields holding JSON say so. On insert, `tags`
+ * is ignored and tag_list/ntags are stored; records read back carry `tags` (JSON text) only.
+ */
+struct run {
+    char id[ID_LEN];
+    char task_id[ID_LEN];
+    int64_t created_at;
+    char *created_by;
+    char *input;              /* JSON text when the task has an input schema */
+    char *input_source_type;  /* "human", "synthetic" or "file_import" */
+    char *input_source;       /* JSON object: the DataSource properties */
+    char output_id[ID_LEN];
+    int64_t output_created_at;
+    char *output;
+    char *output_source_type;
+    char *output_source;      /* JSON object: the DataSource properties */
+    char *rating;             /* JSON object or NULL */
+    double rating_score;      /* 1..5 (pass 5, fail 1), NaN when unrated */
+    char *repair_instructions;  /* or NULL */
+    char *repaired_output;      /* JSON object (a TaskOutput) or NULL */
+    char *intermediate_outputs; /* JSON object, "{}" when none */
+    char *tags;                 /* JSON list (read) */
+    char **tag_list;            /* (insert) */
+    size_t ntags;
+    char *session_id;           /* or NULL */
+    char *topic_key;            /* topic path, each segment followed by U+001F; "" for none */
+    int64_t input_tokens, output_tokens, total_tokens; /* -1: unknown */
+    double cost;                                       /* NaN: unknown */
+    int64_t job_id;   /* 0: not from a job */
+    int64_t job_item; /* index within the job */
+};
+
+struct run_filter {
+    const char *task_id;
+    const char *topic_prefix; /* a topic key prefix, or NULL */
+    const char *session_id;
+    const char *tag;
+    double min_rating;        /* NaN: no minimum */
+    const char *source_type;  /* input source type, or NULL */
+    const char *after_id;     /* cursor: only ids after this one (in list order), or NULL */
+    size_t limit;             /* 0: all */
+    bool best_first;          /* highest rating first, repaired outputs first, then newest */
+};
+
+struct run_update {
+    const char *task_id, *run_id;
+    bool set_rating;
+    const char *rating; /* JSON object or NULL to clear */
+    double rating_score;
+    bool set_tags;
+    char **tag_list;
+    size_t ntags;
+};
+
 struct store_health {
     const char *backend;   /* static string */
     int schema_version;
@@ -48,6 +103,16 @@ struct store_health {
 
 typedef int (*store_project_cb)(void *ud, const struct project *p, struct err *e);
 typedef int (*store_task_cb)(void *ud, const struct task *t, struct err *e);
+typedef int (*store_run_cb)(void *ud, const struct run *r, struct err *e);
+/* A topic-tree node: parent_key is the parent's topic key ("" for the root's children). */
+typedef int (*store_topic_cb)(void *ud, const char *parent_key, const char *name, struct err *e);
+/* The number of samples whose topic key is exactly `topic_key`. */
+typedef int (*store_topic_count_cb)(void *ud, const char *topic_key, int64_t count,
+                                    struct err *e);
+
+/* Completion of an asynchronous write; runs on the store's writer thread and must not block on
+ * the store. e is NULL on success. */
+typedef void (*store_done_cb)(void *ud, int result, const struct err *e);
 
 struct store;
 
@@ -73,6 +138,30 @@ struct store_ops {
                      struct err *e);
     int (*task_delete)(struct store *s, const char *project_id, const char *task_id,
                        struct err *e);
+
+    /* Inserts all runs in one transaction: all or none. */
+    int (*run_insert)(struct store *s, struct run *const *runs, size_t n, struct err *e);
+    /* The same without waiting; runs (and what they point to) must stay valid until cb. */
+    int (*run_insert_async)(struct store *s, struct run *const *runs, size_t n,
+                            store_done_cb cb, void *ud, struct err *e);
+    int (*run_get)(struct store *s, const char *task_id, const char *run_id, struct run *ret,
+                   struct err *e);
+    int (*run_list)(struct store *s, const struct run_filter *f, store_run_cb cb, void *ud,
+                    struct err *e);
+    int (*run_update)(struct store *s, const struct run_update *u, struct err *e);
+    int (*run_delete)(struct store *s, const char *task_id, const char *run_id, struct err *e);
+
+    /* Adds children under parent_key; names already there (case- and space-insensitively)
+     * are skipped. */
+    int (*topic_add)(struct store *s, const char *task_id, const char *parent_key,
+                     const char *const *names, size_t n, struct err *e);
+    int (*topic_add_async)(struct store *s, const char *task_id, const char *parent_key,
+                           const char *const *names, size_t n, store_done_cb cb, void *ud,
+                           struct err *e);
+    int (*topic_list)(struct store *s, const char *task_id, store_topic_cb cb, void *ud,
+                      struct err *e);
+    int (*topic_counts)(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
+                        struct err *e);
 };
 
 struct store {
@@ -93,6 +182,61 @@ int store_new_id(struct store *s, char out[ID_LEN], struct err *e);
 
 void project_done(struct project *p);
 void task_done(struct task *t);
+void run_done(struct run *r);
+
+/* Topic keys: the path segments, each followed by STORE_TOPIC_SEP. */
+#define STORE_TOPIC_SEP "\x1f"
+
+static inline int store_run_insert(struct store *s, struct run *const *runs, size_t n,
+                                   struct err *e)
+{
+    return s->ops->run_insert(s, runs, n, e);
+}
+static inline int store_run_insert_async(struct store *s, struct run *const *runs, size_t n,
+                                         store_done_cb cb, void *ud, struct err *e)
+{
+    return s->ops->run_insert_async(s, runs, n, cb, ud, e);
+}
+static inline int store_topic_add_async(struct store *s, const char *task_id,
+                                        const char *parent_key, const char *const *names,
+                                        size_t n, store_done_cb cb, void *ud, struct err *e)
+{
+    return s->ops->topic_add_async(s, task_id, parent_key, names, n, cb, ud, e);
+}
+static inline int store_run_get(struct store *s, const char *task_id, const char *run_id,
+                                struct run *ret, struct err *e)
+{
+    return s->ops->run_get(s, task_id, run_id, ret, e);
+}
+static inline int store_run_list(struct store *s, const struct run_filter *f, store_run_cb cb,
+                                 void *ud, struct err *e)
+{
+    return s->ops->run_list(s, f, cb, ud, e);
+}
+static inline int store_run_update(struct store *s, const struct run_update *u, struct err *e)
+{
+    return s->ops->run_update(s, u, e);
+}
+static inline int store_run_delete(struct store *s, const char *task_id, const char *run_id,
+                                   struct err *e)
+{
+    return s->ops->run_delete(s, task_id, run_id, e);
+}
+static inline int store_topic_add(struct store *s, const char *task_id, const char *parent_key,
+                                  const char *const *names, size_t n, struct err *e)
+{
+    return s->ops->topic_add(s, task_id, parent_key, names, n, e);
+}
+static inline int store_topic_list(struct store *s, const char *task_id, store_topic_cb cb,
+                                   void *ud, struct err *e)
+{
+    return s->ops->topic_list(s, task_id, cb, ud, e);
+}
+static inline int store_topic_counts(struct store *s, const char *task_id,
+                                     store_topic_count_cb cb, void *ud, struct err *e)
+{
+    return s->ops->topic_counts(s, task_id, cb, ud, e);
+}
 
 static inline int store_health(struct store *s, struct store_health *ret, struct err *e)
 {

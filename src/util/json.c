@@ -83,8 +83,8 @@ int json_parse(const char *data, size_t len, struct json_object **ret, struct er
         /* The text ended inside a value: let the tokener see the end of input. */
         obj = json_tokener_parse_ex(tok, "", 1);
         jerr = json_tokener_get_error(tok);
-        if (jerr == json_tokener_success && obj) {
-            *ret = obj;
+        if (jerr == json_tokener_success) {
+            *ret = obj; /* NULL for the JSON value null */
             return 0;
         }
         json_object_put(obj);

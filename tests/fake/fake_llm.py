@@ -1077,9 +1077,8 @@ class App:
 
 
 def _response_bytes(status, headers, body, keep_alive, content_length=None):
-    lines = ["HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" % (
+    lines = ["HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % (
         status, REASONS.get(status, "Unknown"),
-        "application/json" if body[:1] in (b"{", b"[") else "text/html",
         len(body) if content_length is None else content_length)]
     for k, v in headers:
         lines.append("%s: %s\r\n" % (k, v))

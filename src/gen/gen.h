@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Data generation: topic-tree growth, input generation and output generation, each an
+ * asynchronous operation on the provider engine. Entry points validate synchronously (unknown
+ * provider, missing key) and return an error at once; otherwise they return 0 and call the
+ * callback exactly once later, on the engine's or the store's thread. Callbacks must not block.
+ */
+#ifndef HETU_GEN_GEN_H
+#define HETU_GEN_GEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "gen/prompt.h"
+#include "store/store.h"
+#include "util/err.h"
+
+struct llm_engine;
+
+struct gen_env {
+    struct store *store;
+    struct llm_engine *engine;
+    const char *user;
+};
+
+#define GEN_MAX_COUNT   100 /* subtopics or samples per call */
+#define GEN_MAX_FOLLOWUPS 3 /* extra calls to make up a short or repetitive answer */
+
+/* The result is a TaskRun JSON (taken over by the callee), or e is set. */
+typedef void (*gen_done_cb)(void *ud, struct json_object *taskrun, const struct err *e);
+
+struct gen_list_params {
+    struct json_object *path;     /* JSON list of strings (a reference is taken) */
+    size_t count;
+    const char *provider, *model;
+    const char *guidance;         /* or NULL */
+    struct json_object *existing; /* categories: names not to repeat (a reference is taken) */
+    bool drop_unsupported;
+    uint64_t group;               /* engine cancel group */
+};
+
+/* Exactly p->count new distinct subtopics of p->path, stored in the task's topic tree. */
+int gen_categories(const struct gen_env *env, const struct task *t,
+                   const struct gen_list_params *p, gen_done_cb cb, void *ud, struct err *e);
+/* Exactly p->count distinct task inputs (strings, or objects valid against the input schema). */
+int gen_samples(const struct gen_env *env, const struct task *t, const struct gen_list_params *p,
+                gen_done_cb cb, void *ud, struct err *e);
+
+/* One sample to save: its input, and either its output or how to generate one. */
+struct gen_sample {
+    char *input;              /* text; JSON text for structured tasks */
+    char *output;             /* NULL: generate with output_provider/output_model */
+    char **topic;             /* topic path names */
+    size_t n_topic;
+    char *input_model, *input_provider, *output_model, *output_provider;
+    enum prompt_method method;
+    char *guidance;
+    char *source_type;        /* input source: NULL means synthetic; "file_import" for imports */
+    char *file_name;          /* file_import: the file's name */
+    char **tags;              /* tags besides the defaults */
+    size_t ntags;
+    bool drop_unsupported;
+    int64_t job_id, job_item; /* job_id 0: not from a job */
+};
+void gen_sample_free(struct gen_sample *s);
+
+/* Examples for few-shot prompt methods, loaded once per batch. */
+struct gen_examples {
+    struct prompt_example *items;
+    size_t n;
+};
+int gen_examples_load(struct store *store, const char *task_id, enum prompt_method m,
+                      struct gen_examples *ret, struct err *e);
+void gen_examples_done(struct gen_examples *x);
+
+/* The finished run (owned by the callee: free with run_done + free), or e set. */
+typedef void (*gen_run_cb)(void *ud, struct run *run, const struct err *e);
+
+/*
+ * Builds the run of one sample: calls the output model when the sample has no output (one call,
+ * two for chain-of-thought methods), or takes the output as given. Does not store it.
+ * `examples` must stay valid until cb.
+ */
+int gen_output(const struct gen_env *env, const struct task *t, const struct gen_sample *s,
+               const struct gen_examples *examples, const char *session_id, uint64_t group,
+               gen_run_cb cb, void *ud, struct err *e);
+
+/*
+ * The end of a batch: runs[i] is the stored run of sample i, or NULL with errs[i] set. When
+ * storing failed, store_err is set and no run was stored. Runs on the engine's or the store's
+ * thread; everything is freed after it returns.
+ */
+typedef void (*gen_batch_cb)(void *ud, struct run *const *runs, const struct err *errs,
+                             size_t n, const struct err *store_err);
+
+/*
+ * Builds every sample's run concurrently (gen_output), then stores the successful ones in one
+ * write. Takes over the samples (freed when done). Examples are loaded once per prompt method.
+ */
+int gen_save_batch(const struct gen_env *env, const struct task *t, struct gen_sample *samples,
+                   size_t n, const char *session_id, uint64_t group, gen_batch_cb cb, void *ud,
+                   struct err *e);
+
+/* Checks a sample's providers and models before any call is made. */
+int gen_sample_check(const struct gen_env *env, const struct gen_sample *s, const char *where,
+                     struct err *e);
+
+#endif

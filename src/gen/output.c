@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Output generation for one sample: the prompt method's system prompt (task, examples,
+ * guidance), the input as the user turn, one call, or two for chain-of-thought methods (think,
+ * then answer with the thinking in the conversation). A task with an output schema gets a
+ * schema-validated JSON answer (the engine validates and retries); others get text.
+ *
+ * The operation is driven by engine callbacks and ends by handing a complete run record to the
+ * caller; it stores nothing.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen/gen.h"
+#include "gen/taskrun.h"
+#include "llm/engine.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/banned.h"
+
+#define ADAPTER_NAME "hetu_llm_engine"
+
+void gen_sample_free(struct gen_sample *s)
+{
+    if (!s)
+        return;
+    free(s->input);
+    free(s->output);
+    for (size_t i = 0; i < s->n_topic; i++)
+        free(s->topic[i]);
+    free(s->topic);
+    free(s->input_model);
+    free(s->input_provider);
+    free(s->output_model);
+    free(s->output_provider);
+    free(s->guidance);
+    free(s->source_type);
+    free(s->file_name);
+    for (size_t i = 0; i < s->ntags; i++)
+        free(s->tags[i]);
+    free(s->tags);
+    memset(s, 0, sizeof(*s));
+}
+
+/* ---- examples ---- */
+
+struct example_scan {
+    struct gen_examples *x;
+    size_t max;
+};
+
+static char *output_of_repair(const char *repaired)
+{
+    struct json_object *o = NULL, *v;
+    struct err e;
+    char *out = NULL;
+
+    err_clear(&e);
+    if (json_parse(repaired, strlen(repaired), &o, &e) == 0 &&
+        json_object_object_get_ex(o, "output", &v) && json_object_is_type(v, json_type_string))
+        out = strdup(json_object_get_string(v));
+    json_object_put(o);
+    return out;
+}
+
+static int add_example(void *ud, const struct run *r, struct err *e)
+{
+    struct example_scan *sc = ud;
+    struct prompt_example *x;
+
+    if (sc->x->n == sc->max)
+        return 0;
+    x = &sc->x->items[sc->x->n];
+    memset(x, 0, sizeof(*x));
+    x->input = strdup(r->input);
+    if (r->repaired_output && (x->output = output_of_repair(r->repaired_output))) {
+        x->original_output = strdup(r->output);
+        x->repair_instructions = r->repair_instructions ? strdup(r->repair_instructions) : NULL;
+    } else {
+        x->output = strdup(r->output);
+    }
+    sc->x->n++;
+    if (!x->input || !x->output)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    return 0;
+}
+
+int gen_examples_load(struct store *store, const char *task_id, enum prompt_method m,
+                      struct gen_examples *ret, struct err *e)
+{
+    struct run_filter f = {.task_id = task_id, .min_rating = 4.0, .best_first = true};
+    struct example_scan sc = {ret, prompt_method_examples(m)};
+    int r;
+
+    memset(ret, 0, sizeof(*ret));
+    if (sc.max == 0)
+        return 0;
+    ret->items = calloc(sc.max, sizeof(*ret->items));
+    if (!ret->items)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    f.limit = sc.max;
+    if ((r = store_run_list(store, &f, add_example, &sc, e)) < 0)
+        gen_examples_done(ret);
+    return r;
+}
+
+void gen_examples_done(struct gen_examples *x)
+{
+    for (size_t i = 0; x->items && i < x->n; i++) {
+        free(x->items[i].input);
+        free(x->items[i].output);
+        free(x->items[i].repair_instructions);
+        free(x->items[i].original_output);
+    }
+    free(x->items);
+    memset(x, 0, sizeof(*x));
+}
+
+/* ---- one output ---- */
+
+int gen_sample_check(const struct gen_env *env, const struct gen_sample *s, const char *where,
+                     struct err *e)
+{
+    char field[ERR_FIELD_MAX];
+    int r;
+
+    if (s->output)
+        return 0;
+    if (!s->output_provider || !s->output_model) {
+        json_field_name(field, sizeof(field), where,
+                        s->output_provider ? "output_model_name" : "output_provider");
+        return err_set(e, HE_INVALID, field,
+                       "%s is required when the sample has no output to keep", field);
+    }
+    if ((r = llm_check(env->engine, s->output_provider, s->output_model, e)) < 0) {
+        json_field_name(field, sizeof(field), where,
+                        strcmp(e->field, "model_name") == 0 ? "output_model_name"
+                                                            : "output_provider");
+        snprintf(e->field, sizeof(e->field), "%s", field);
+    }
+    return r;
+}
+
+struct out_op {
+    struct gen_env env;
+    struct run *run; /* built up, handed to the caller */
+    char *system;
+    char *input;
+    char *thinking;
+    char *think_instruction; /* chain-of-thought methods */
+    struct json_object *schema;
+    char *provider, *model;
+    bool cot, drop;
+    uint64_t group;
+    struct llm_usage usage;
+    gen_run_cb cb;
+    void *ud;
+};
+
+static void out_free(struct out_op *op)
+{
+    free(op->system);
+    free(op->input);
+    free(op->thinking);
+    free(op->think_instruction);
+    json_object_put(op->schema);
+    free(op->provider);
+    free(op->model);
+    if (op->run) {
+        run_done(op->run);
+        free(op->run);
+    }
+    free(op);
+}
+
+static void out_fail(struct out_op *op, const struct err *e)
+{
+    op->cb(op->ud, NULL, e);
+    out_free(op);
+}
+
+static void on_output(void *ud, const struct llm_result *res);
+static void on_thinking(void *ud, const struct llm_result *res);
+
+static int out_submit(struct out_op *op, bool thinking_call, struct err *e)
+{
+    struct llm_message msgs[4];
+    struct llm_request req = {0};
+    struct buf user;
+    size_t n = 0;
+    int r;
+
+    buf_init(&user, PROMPT_MAX);
+    msgs[n++] = (struct llm_message){LLM_ROLE_SYSTEM, op->system};
+    if (thinking_call) {
+        if (buf_addf(&user, "%s\n\n---\n%s Do not give your final answer yet.", op->input,
+                     op->think_instruction) < 0) {
+            buf_done(&user);
+            return err_set(e, HE_TOO_LARGE, "input", "the input is too large for a prompt");
+        }
+        msgs[n++] = (struct llm_message){LLM_ROLE_USER, user.data};
+    } else {
+        msgs[n++] = (struct llm_message){LLM_ROLE_USER, op->input};
+        if (op->thinking) {
+            msgs[n++] = (struct llm_message){LLM_ROLE_ASSISTANT, op->thinking};
+            msgs[n++] = (struct llm_message){LLM_ROLE_USER, prompt_cot_final};
+        }
+        req.schema = op->schema;
+        req.schema_name = "task_output";
+    }
+    req.provider = op->provider;
+    req.model = op->model;
+    req.messages = msgs;
+    req.n_messages = n;
+    req.drop_unsupported_params = op->drop;
+    req.group = op->group;
+    r = llm_submit(op->env.engine, &req, thinking_call ? on_thinking : on_output, op, e);
+    buf_done(&user);
+    return r;
+}
+
+static void sum_usage(struct llm_usage *sum, const struct llm_usage *u)
+{
+    if (u->input_tokens >= 0)
+        sum->input_tokens = (sum->input_tokens < 0 ? 0 : sum->input_tokens) + u->input_tokens;
+    if (u->output_tokens >= 0)
+        sum->output_tokens = (sum->output_tokens < 0 ? 0 : sum->output_tokens) + u->output_tokens;
+    if (u->total_tokens >= 0)
+        sum->total_tokens = (sum->total_tokens < 0 ? 0 : sum->total_tokens) + u->total_tokens;
+    if (u->cost >= 0)
+        sum->cost = (sum->cost < 0 ? 0 : sum->cost) + u->cost;
+}
+
+static void on_thinking(void *ud, const struct llm_result *res)
+{
+    struct out_op *op = ud;
+    struct err e;
+
+    sum_usage(&op->usage, &res->usage);
+    if (res->code < 0) {
+        out_fail(op, &res->err);
+        return;
+    }
+    err_clear(&e);
+    op->thinking = strdup(res->content && *res->content ? res->content
+                                                        : (res->reasoning ? res->reasoning : ""));
+    if (!op->thinking) {
+        err_set(&e, HE_NOMEM, NULL, NULL);
+        out_fail(op, &e);
+        return;
+    }
+    if (out_submit(op, false, &e) < 0)
+        out_fail(op, &e);
+}
+
+static void on_output(void *ud, const struct llm_result *res)
+{
+    struct out_op *op = ud;
+    struct run *run = op->run;
+    struct json_object *inter;
+    struct err e;
+
+    err_clear(&e);
+    sum_usage(&op->usage, &res->usage);
+    if (res->code < 0) {
+        out_fail(op, &res->err);
+        return;
+    }
+    free(run->output);
+    run->output = strdup(res->json ? json_text(res->json, NULL) : (res->content ? res->content : ""));
+    inter = json_object_new_object();
+    if (op->thinking)
+        json_object_object_add(inter, "chain_of_thought", json_object_new_string(op->thinking));
+    if (res->reasoning)
+        json_object_object_add(inter, "reasoning", json_object_new_string(res->reasoning));
+    free(run->intermediate_outputs);
+    run->intermediate_outputs = strdup(json_text(inter, NULL));
+    json_object_put(inter);
+    run->output_created_at = clock_wall_us();
+    run->input_tokens = op->usage.input_tokens;
+    run->output_tokens = op->usage.output_tokens;
+    run->total_tokens = op->usage.total_tokens;
+    run->cost = op->usage.cost < 0 ? NAN : op->usage.cost;
+    if (!run->output || !run->intermediate_outputs) {
+        err_set(&e, HE_NOMEM, NULL, NULL);
+        out_fail(op, &e);
+        return;
+    }
+    op->run = NULL;
+    op->cb(op->ud, run, NULL);
+    out_free(op);
+}
+
+static char **tag_list(const char *session_id, const struct gen_sample *s, size_t *ret_n)
+{
+    size_t n = 0, max = 2 + s->ntags + (s->source_type ? 2 : 0);
+    char **tags = calloc(max, sizeof(*tags));
+    char buf[512];
+
+    if (!tags)
+        return NULL;
+    if (s->source_type && strcmp(s->source_type, "file_import") == 0) {
+        tags[n++] = strdup("imported");
+        if (session_id) {
+            snprintf(buf, sizeof(buf), "imported_%s", session_id);
+            tags[n++] = strdup(buf);
+        }
+    } else {
+        tags[n++] = strdup("synthetic");
+        if (session_id) {
+            snprintf(buf, sizeof(buf), "synthetic_session_%s", session_id);
+            tags[n++] = strdup(buf);
+        }
+    }
+    for (size_t i = 0; i < s->ntags; i++)
+        tags[n++] = strdup(s->tags[i]);
+    for (size_t i = 0; i < n; i++)
+        if (!tags[i]) {
+            for (size_t j = 0; j < n; j++)
+                free(tags[j]);
+            free(tags);
+            return NULL;
+        }
+    *ret_n = n;
+    return tags;
+}
+
+static struct run *run_new(const struct gen_env *env, const struct task *t,
+                           const struct gen_sample *s, const char *session_id, struct err *e)
+{
+    struct run *r = calloc(1, sizeof(*r));
+    char *topic_str = NULL;
+    bool imported = s->source_type && strcmp(s->source_type, "file_import") == 0;
+
+    if (!r)
+        return NULL;
+    if (store_new_id(env->store, r->id, e) < 0 || store_new_id(env->store, r->output_id, e) < 0)
+        goto fail;
+    memcpy(r->task_id, t->id, ID_LEN);
+    r->created_at = clock_wall_us();
+    r->output_created_at = r->created_at;
+    r->created_by = strdup(env->user);
+    r->input = strdup(s->input);
+    r->topic_key = taskrun_topic_key(s->topic, s->n_topic);
+    topic_str = r->topic_key ? taskrun_topic_string(r->topic_key) : NULL;
+    if (imported) {
+        r->input_source_type = strdup("file_import");
+        r->input_source = taskrun_props("file_name", s->file_name, "model_name", s->input_model,
+                                        "model_provider", s->input_provider, "topic_path",
+                                        topic_str && *topic_str ? topic_str : NULL, NULL);
+    } else if (s->input_model || s->input_provider) {
+        r->input_source_type = strdup("synthetic");
+        r->input_source = taskrun_props(
+            "model_name", s->input_model, "model_provider", s->input_provider, "adapter_name",
+            "kiln_data_gen", "topic_path", topic_str && *topic_str ? topic_str : NULL, NULL);
+    } else {
+        r->input_source_type = strdup("human");
+        r->input_source = taskrun_props("created_by", env->user, "topic_path",
+                                        topic_str && *topic_str ? topic_str : NULL, NULL);
+    }
+    if (s->output) {
+        r->output = strdup(s->output);
+        r->output_source_type = strdup(imported ? "file_import" : "human");
+        r->output_source = imported ? taskrun_props("file_name", s->file_name, "model_name",
+                                                    s->output_model, "model_provider",
+                                                    s->output_provider, NULL)
+                                    : taskrun_props("created_by", env->user, NULL);
+    } else {
+        r->output_source_type = strdup("synthetic");
+        r->output_source = taskrun_props("model_name", s->output_model, "model_provider",
+                                         s->output_provider, "adapter_name", ADAPTER_NAME,
+                                         "prompt_id", prompt_method_name(s->method), NULL);
+    }
+    r->intermediate_outputs = strdup("{}");
+    r->session_id = session_id ? strdup(session_id) : NULL;
+    r->tag_list = tag_list(session_id, s, &r->ntags);
+    r->rating_score = NAN;
+    r->cost = NAN;
+    r->input_tokens = r->output_tokens = r->total_tokens = -1;
+    r->job_id = s->job_id;
+    r->job_item = s->job_item;
+    free(topic_str);
+    if (!r->created_by || !r->input || !r->topic_key || !r->input_source_type ||
+        !r->input_source || !r->output_source_type || !r->output_source ||
+        !r->intermediate_outputs || !r->tag_list || (session_id && !r->session_id) ||
+        (s->output && !r->output)) {
+        err_set(e, HE_NOMEM, NULL, NULL);
+        goto fail;
+    }
+    return r;
+fail:
+    free(topic_str);
+    run_done(r);
+    free(r);
+    return NULL;
+}
+
+int gen_output(const struct gen_env *env, const struct task *t, const struct gen_sample *s,
+               const struct gen_examples *examples, const char *session_id, uint64_t group,
+               gen_run_cb cb, void *ud, struct err *e)
+{
+    struct out_op *op;
+    struct buf system;
+    struct run *run = run_new(env, t, s, session_id, e);
+    int r;
+
+    if (!run)
+        return e->code ? e->code : err_set(e, HE_NOMEM, NULL, NULL);
+    if (s->output) {
+        cb(ud, run, NULL);
+        return 0;
+    }
+    op = calloc(1, sizeof(*op));
+    if (!op) {
+        run_done(run);
+        free(run);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
+    op->env = *env;
+    op->run = run;
+    op->cb = cb;
+    op->ud = ud;
+    op->group = group;
+    op->drop = s->drop_unsupported;
+    op->cot = prompt_method_cot(s->method);
+    op->usage = (struct llm_usage){-1, -1, -1, -1};
+    op->input = strdup(s->input);
+    op->provider = strdup(s->output_provider);
+    op->model = strdup(s->output_model);
+    buf_init(&system, PROMPT_MAX);
+    r = prompt_output_system(t, s->method, examples ? examples->items : NULL,
+                             examples ? examples->n : 0, s->guidance, &system);
+    op->system = buf_take(&system);
+    if (r < 0) {
+        out_free(op);
+        return err_set(e, r, "input", "the prompt is too large");
+    }
+    if (!op->input || !op->provider || !op->model || !op->system) {
+        out_free(op);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
+    if (t->output_json_schema) {
+        struct err pe;
+        err_clear(&pe);
+        if (json_parse(t->output_json_schema, strlen(t->output_json_schema), &op->schema, &pe) <
+            0) {
+            out_free(op);
+            return err_set(e, HE_INTERNAL, NULL, "the task's output schema does not parse: %s",
+                           pe.msg);
+        }
+    }
+    if (op->cot && !(op->think_instruction = strdup(prompt_thinking_instruction(t)))) {
+        out_free(op);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
+    if ((r = out_submit(op, op->cot, e)) < 0) {
+        out_free(op);
+        return r;
+    }
+    return 0;
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * POST .../save_sample and .../save_samples_batch. Every sample is validated before any model
+ * is called (a bad one fails the request with its index named); then gen/ builds all outputs
+ * concurrently and stores the successful runs in one write.
+ *
+ * Partial failure of a batch keeps the gateway's list shape: the list holds the saved runs, and
+ * the headers X-Hetu-Failed (how many failed) and X-Hetu-First-Error say what went wrong;
+ * ?detailed=true answers {"runs": [...], "errors": [{"index", "detail"}]} instead. When every
+ * sample fails the answer is the first failure's status with the first reasons in detail.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen/gen.h"
+#include "gen/taskrun.h"
+#include "http/parse.h"
+#include "http/request.h"
+#include "http/routes.h"
+#include "llm/engine.h"
+#include "util/buf.h"
+#include "util/json.h"
+#include "util/banned.h"
+
+#define BATCH_MAX      10000
+#define SESSION_MAX    200
+#define DETAIL_REASONS 3
+
+struct save_ctx {
+    struct http_req *req;
+    bool single, detailed;
+};
+
+static void on_cancel(void *ud)
+{
+    struct http_req *req = ud;
+    llm_cancel_group(http_req_app(req)->engine, http_req_serial(req));
+}
+
+static void on_batch(void *ud, struct run *const *runs, const struct err *errs, size_t n,
+                     const struct err *store_err)
+{
+    struct save_ctx *ctx = ud;
+    struct json_object *list = json_object_new_array(), *errors = json_object_new_array();
+    size_t failed = 0, first_failed = n;
+    struct err e;
+
+    err_clear(&e);
+    for (size_t i = 0; i < n; i++) {
+        if (runs[i]) {
+            json_object_array_add(list, taskrun_render(runs[i]));
+            continue;
+        }
+        if (failed++ == 0)
+            first_failed = i;
+        {
+            struct json_object *x = json_object_new_object();
+            json_object_object_add(x, "index", json_object_new_int64((int64_t)i));
+            json_object_object_add(x, "detail", json_object_new_string(errs[i].msg));
+            json_object_array_add(errors, x);
+        }
+    }
+    if (store_err) {
+        json_object_put(list);
+        json_object_put(errors);
+        http_req_complete(ctx->req, NULL, store_err);
+    } else if (failed == n) {
+        /* All failed: the first failure's status, with the first reasons. */
+        if (ctx->single) {
+            e = errs[0];
+        } else {
+            struct buf b;
+            buf_init(&b, ERR_MSG_MAX);
+            buf_addf(&b, "all %zu samples failed:", n);
+            for (size_t i = 0; i < n && i < DETAIL_REASONS; i++)
+                buf_addf(&b, " [%zu] %s;", i, errs[i].msg);
+            err_set(&e, errs[first_failed].code, NULL, "%s", b.data ? b.data : "");
+            buf_done(&b);
+        }
+        json_object_put(list);
+        json_object_put(errors);
+        http_req_complete(ctx->req, NULL, &e);
+    } else if (ctx->single) {
+        struct json_object *run = json_object_get(json_object_array_get_idx(list, 0));
+        json_object_put(list);
+        json_object_put(errors);
+        http_req_complete(ctx->req, run, NULL);
+    } else {
+        char count[32];
+        snprintf(count, sizeof(count), "%zu", failed);
+        http_req_set_header(ctx->req, "X-Hetu-Failed", count);
+        if (failed) {
+            char first[ERR_MSG_MAX + 32];
+            snprintf(first, sizeof(first), "[%zu] %s", first_failed, errs[first_failed].msg);
+            http_req_set_header(ctx->req, "X-Hetu-First-Error", first);
+        }
+        if (ctx->detailed) {
+            struct json_object *o = json_object_new_object();
+            json_object_object_add(o, "runs", list);
+            json_object_object_add(o, "errors", errors);
+            http_req_complete(ctx->req, o, NULL);
+        } else {
+            json_object_put(errors);
+            http_req_complete(ctx->req, list, NULL);
+        }
+    }
+    free(ctx);
+}
+
+static int check_session(const char *s, struct err *e)
+{
+    if (s && (strlen(s) > SESSION_MAX || strpbrk(s, "\r\n")))
+        return err_set(e, HE_INVALID, "session_id",
+                       "session_id must be at most %d characters on one line", SESSION_MAX);
+    return 0;
+}
+
+static int start(struct http_req *req, const struct task *t, struct gen_sample *samples, size_t n,
+                 const char *session_id, bool single, struct err *e)
+{
+    struct app *app = http_req_app(req);
+    struct gen_env env = {app->store, app->engine, app->user};
+    struct save_ctx *ctx = calloc(1, sizeof(*ctx));
+    const char *detailed = http_req_query(req, "detailed");
+    int r;
+
+    if (!ctx) {
+        for (size_t i = 0; i < n; i++)
+            gen_sample_free(&samples[i]);
+        free(samples);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
+    ctx->req = req;
+    ctx->single = single;
+    ctx->detailed = detailed && (strcmp(detailed, "true") == 0 || strcmp(detailed, "1") == 0);
+    http_req_on_cancel(req, on_cancel, req);
+    r = gen_save_batch(&env, t, samples, n, session_id, http_req_serial(req), on_batch, ctx, e);
+    if (r < 0) {
+        free(ctx);
+        return r;
+    }
+    return HTTP_PENDING;
+}
+
+int h_save_sample(struct http_req *req, struct json_object **ret_body, struct err *e)
+{
+    struct app *app = http_req_app(req);
+    struct gen_env env = {app->store, app->engine, app->user};
+    const char *session_id = http_req_query(req, "session_id");
+    struct gen_sample *s = NULL;
+    struct task t = {0};
+    int r;
+    (void)ret_body;
+
+    if (session_id && !*session_id)
+        session_id = NULL;
+    if ((r = load_task(req, &t, e)) < 0 || (r = check_session(session_id, e)) < 0)
+        goto out;
+    if (!(s = calloc(1, sizeof(*s)))) {
+        r = err_set(e, HE_NOMEM, NULL, NULL);
+        goto out;
+    }
+    if ((r = parse_sample(&env, &t, http_req_body(req), NULL, s, e)) < 0) {
+        free(s);
+        goto out;
+    }
+    r = start(req, &t, s, 1, session_id, true, e);
+out:
+    task_done(&t);
+    return r;
+}
+
+/* Parses body.samples into a new array; shared with import_samples_async. */
+int parse_samples(struct http_req *req, const struct task *t, struct gen_sample **ret,
+                  size_t *ret_n, const char **ret_session, struct err *e)
+{
+    static const char *const fields[] = {"samples", "session_id", NULL};
+    struct app *app = http_req_app(req);
+    struct gen_env env = {app->store, app->engine, app->user};
+    struct json_object *body = http_req_body(req), *list = NULL;
+    const char *session_id = http_req_query(req, "session_id");
+    struct gen_sample *samples;
+    size_t n;
+    int r;
+
+    if ((r = json_check_keys(body, NULL, fields, e)) < 0 ||
+        (r = json_get_array(body, NULL, "samples", JF_REQUIRED, BATCH_MAX, &list, e)) < 0 ||
+        (r = json_get_str(body, NULL, "session_id", JF_NULLABLE, 0, SESSION_MAX, &session_id,
+                          e)) < 0 ||
+        (r = check_session(session_id, e)) < 0)
+        return r;
+    n = json_object_array_length(list);
+    if (n == 0)
+        return err_set(e, HE_INVALID, "samples", "samples must not be empty");
+    samples = calloc(n, sizeof(*samples));
+    if (!samples)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    for (size_t i = 0; i < n; i++) {
+        char where[32];
+        snprintf(where, sizeof(where), "samples[%zu]", i);
+        if ((r = parse_sample(&env, t, json_object_array_get_idx(list, i), where, &samples[i],
+                              e)) < 0) {
+            for (size_t j = 0; j < i; j++)
+                gen_sample_free(&samples[j]);
+            free(samples);
+            return r;
+        }
+    }
+    *ret = samples;
+    *ret_n = n;
+    *ret_session = session_id && *session_id ? session_id : NULL;
+    return 0;
+}
+
+int h_save_samples_batch(struct http_req *req, struct json_object **ret_body, struct err *e)
+{
+    struct gen_sample *samples = NULL;
+    const char *session_id = NULL;
+    struct task t = {0};
+    size_t n = 0;
+    int r;
+    (void)ret_body;
+
+    if ((r = load_task(req, &t, e)) == 0 &&
+        (r = parse_samples(req, &t, &samples, &n, &session_id, e)) == 0)
+        r = start(req, &t, samples, n, session_id, false, e);
+    task_done(&t);
+    return r;
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * GET /api/dataset/projects/{p}/tasks/{t}/topics: the topic tree as nested JSON,
+ * {"name": "root", "path": [], "sample_count": N, "children": [...]}, where each node's
+ * sample_count counts the samples under it and under its descendants. Topic paths that samples
+ * carry but the tree lacks (saved with an arbitrary topic_path) appear as nodes too.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen/taskrun.h"
+#include "http/parse.h"
+#include "http/request.h"
+#include "http/routes.h"
+#include "util/json.h"
+#include "util/banned.h"
+
+#define TREE_MAX_NODES 200000
+
+struct node {
+    char *key; /* topic key of this node ("" for the root) */
+    const char *name;
+    int64_t count;
+    struct node *children, *last, *next;
+};
+
+struct tree {
+    struct node root;
+    size_t nodes;
+    bool too_big;
+};
+
+static struct node *child(struct tree *t, struct node *parent, const char *name, size_t len,
+                          bool create)
+{
+    struct node *n;
+    size_t plen = strlen(parent->key);
+
+    for (n = parent->children; n; n = n->next)
+        if (strlen(n->key) == plen + len + 1 && memcmp(n->key + plen, name, len) == 0)
+            return n;
+    if (!create || t->nodes >= TREE_MAX_NODES) {
+        t->too_big = create;
+        return NULL;
+    }
+    n = calloc(1, sizeof(*n));
+    if (!n || !(n->key = malloc(plen + len + 2))) {
+        free(n);
+        return NULL;
+    }
+    memcpy(n->key, parent->key, plen);
+    memcpy(n->key + plen, name, len);
+    n->key[plen + len] = STORE_TOPIC_SEP[0];
+    n->key[plen + len + 1] = '\0';
+    n->name = n->key + plen;
+    if (parent->last)
+        parent->last->next = n;
+    else
+        parent->children = n;
+    parent->last = n;
+    t->nodes++;
+    return n;
+}
+
+/* Walks (creating) the nodes of a topic key; adds count to each on the way. */
+static struct node *walk(struct tree *t, const char *key, int64_t count)
+{
+    struct node *n = &t->root;
+    const char *seg = key;
+
+    n->count += count;
+    for (const char *p = key; *p && n; p++) {
+        if (*p != STORE_TOPIC_SEP[0])
+            continue;
+        n = child(t, n, seg, (size_t)(p - seg), true);
+        if (n)
+            n->count += count;
+        seg = p + 1;
+    }
+    return n;
+}
+
+static int add_topic(void *ud, const char *parent_key, const char *name, struct err *e)
+{
+    struct tree *t = ud;
+    struct node *parent = walk(t, parent_key, 0);
+    (void)e;
+    if (parent)
+        child(t, parent, name, strlen(name), true);
+    return 0;
+}
+
+static int add_count(void *ud, const char *key, int64_t count, struct err *e)
+{
+    (void)e;
+    walk(ud, key, count);
+    return 0;
+}
+
+static struct json_object *render(const struct node *n)
+{
+    struct json_object *o = json_object_new_object(), *kids = json_object_new_array();
+    size_t len = strlen(n->name);
+
+    json_object_object_add(o, "name", n->key[0] ? json_object_new_string_len(n->name, (int)len - 1)
+                                                : json_object_new_string("root"));
+    json_object_object_add(o, "path", taskrun_topic_list(n->key));
+    json_object_object_add(o, "sample_count", json_object_new_int64(n->count));
+    for (const struct node *c = n->children; c; c = c->next)
+        json_object_array_add(kids, render(c));
+    json_object_object_add(o, "children", kids);
+    return o;
+}
+
+static void free_nodes(struct node *n)
+{
+    for (struct node *c = n->children, *next; c; c = next) {
+        next = c->next;
+        free_nodes(c);
+        free(c->key);
+        free(c);
+    }
+}
+
+int h_topics(struct http_req *req, struct json_object **ret_body, struct err *e)
+{
+    struct app *app = http_req_app(req);
+    struct tree t = {.root = {.key = "", .name = ""}};
+    struct task task = {0};
+    int r;
+
+    if ((r = load_task(req, &task, e)) < 0)
+        return r;
+    if ((r = store_topic_list(app->store, task.id, add_topic, &t, e)) == 0 &&
+        (r = store_topic_counts(app->store, task.id, add_count, &t, e)) == 0) {
+        if (t.too_big)
+            r = err_set(e, HE_TOO_LARGE, NULL, "the topic tree has more than %d nodes",
+                        TREE_MAX_NODES);
+        else
+            *ret_body = render(&t.root);
+    }
+    free_nodes(&t.root);
+    task_done(&task);
+    return r;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals shared by the SQLite backend's files: sqlite.c (connections, the writer, projects
+ * and tasks), sqlite_runs.c (samples and the topic tree). Nothing outside store/ includes this.
+ */
+#ifndef HETU_STORE_SQLITE_INT_H
+#define HETU_STORE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "store/store.h"
+#include "util/cleanup.h"
+
+#define SQ_STMT_SLOTS 64
+
+/* A connection and its prepared statements, cached by the address of their SQL text. */
+struct sq_conn {
+    sqlite3 *db;
+    struct {
+        const char *sql;
+        sqlite3_stmt *stmt;
+    } cache[SQ_STMT_SLOTS];
+    struct sq_conn *next;
+};
+
+typedef int (*sq_write_fn)(struct sq_conn *c, void *arg, struct err *e);
+
+struct sq_write {
+    sq_write_fn fn;
+    void *arg;
+    store_done_cb cb; /* asynchronous writes: called by the writer after the commit */
+    void *ud;
+    struct err err;
+    int result;
+    bool done;
+    struct sq_write *next;
+};
+
+struct sq_store {
+    struct store base;
+    char *uri;
+    int open_flags;
+    bool memory;
+    int schema_version;
+
+    pthread_key_t reader_key;
+    pthread_mutex_t conns_lock;
+    struct sq_conn *readers;
+
+    struct sq_conn *writer_conn;
+    pthread_t writer;
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* the writer waits for work */
+    pthread_cond_t done; /* callers wait for their write */
+    struct sq_write *head, *tail;
+    bool stopping;
+    atomic_uint_fast64_t pending;
+};
+
+/* The statement for `sql` (a static string: its address is the cache key), reset on release. */
+sqlite3_stmt *sq_stmt(struct sq_conn *c, const char *sql, struct err *e);
+void sq_stmt_release(sqlite3_stmt **s);
+#define _cleanup_stmt_ _cleanup_(sq_stmt_release)
+
+/* The calling thread's read connection. */
+int sq_reader(struct sq_store *st, struct sq_conn **ret, struct err *e);
+/* Runs fn(arg) inside the writer's next group commit and waits until it has committed. */
+int sq_write(struct sq_store *st, sq_write_fn fn, void *arg, struct err *e);
+/* The same without waiting: cb(ud, result, err) runs on the writer thread after the commit. */
+int sq_write_async(struct sq_store *st, sq_write_fn fn, void *arg, store_done_cb cb, void *ud,
+                   struct err *e);
+
+int sq_error(struct err *e, sqlite3 *db, const char *what);
+int sq_step_done(struct sq_conn *c, sqlite3_stmt *s, const char *what, struct err *e);
+char *sq_col_dup(sqlite3_stmt *s, int i);
+void sq_col_id(sqlite3_stmt *s, int i, char out[ID_LEN]);
+int sq_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* An API id as stored; 0 when it is not one the server could have issued. */
+sqlite3_int64 sq_id_value(const char *id);
+
+/* sqlite_runs.c: the ops it implements. */
+int sq_run_insert(struct store *s, struct run *const *runs, size_t n, struct err *e);
+int sq_run_insert_async(struct store *s, struct run *const *runs, size_t n, store_done_cb cb,
+                        void *ud, struct err *e);
+int sq_topic_add_async(struct store *s, const char *task_id, const char *parent_key,
+                       const char *const *names, size_t n, store_done_cb cb, void *ud,
+                       struct err *e);
+int sq_run_get(struct store *s, const char *task_id, const char *run_id, struct run *ret,
+               struct err *e);
+int sq_run_list(struct store *s, const struct run_filter *f, store_run_cb cb, void *ud,
+                struct err *e);
+int sq_run_update(struct store *s, const struct run_update *u, struct err *e);
+int sq_run_delete(struct store *s, const char *task_id, const char *run_id, struct err *e);
+int sq_topic_add(struct store *s, const char *task_id, const char *parent_key,
+                 const char *const *names, size_t n, struct err *e);
+int sq_topic_list(struct store *s, const char *task_id, store_topic_cb cb, void *ud,
+                  struct err *e);
+int sq_topic_counts(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
+                    struct err *e);
+
+#endif

@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SQLite backend: samples (TaskRuns with their output) and the topic tree.
+ *
+ * Tags live twice: as a JSON list in the sample row (what the API returns) and as rows of
+ * sample_tags (what the tag filter uses), written together in one transaction. Listing builds
+ * its SQL from the filter, with every value bound as a parameter.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/sqlite_int.h"
+#include "util/buf.h"
+#include "util/json.h"
+#include "util/text.h"
+#include "util/banned.h"
+
+#define RUN_COLUMNS                                                                                \
+    "id, task_id, created_at, created_by, input, input_source_type, input_source, output_id, "    \
+    "output_created_at, output, output_source_type, output_source, rating, rating_score, "         \
+    "repair_instructions, repaired_output, intermediate_outputs, tags, session_id, topic_key, "    \
+    "input_tokens, output_tokens, total_tokens, cost, job_id, job_item"
+
+static const char SQL_RUN_INSERT[] =
+    "INSERT INTO samples (" RUN_COLUMNS ", input_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+    "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
+    "?27)";
+static const char SQL_TAG_INSERT[] =
+    "INSERT OR IGNORE INTO sample_tags (task_id, tag, sample_id) VALUES (?1, ?2, ?3)";
+static const char SQL_TAG_DELETE[] = "DELETE FROM sample_tags WHERE sample_id = ?1";
+static const char SQL_RUN_GET[] =
+    "SELECT " RUN_COLUMNS " FROM samples WHERE id = ?1 AND task_id = ?2";
+static const char SQL_RUN_SET_RATING[] =
+    "UPDATE samples SET rating = ?3, rating_score = ?4 WHERE id = ?1 AND task_id = ?2";
+static const char SQL_RUN_SET_TAGS[] =
+    "UPDATE samples SET tags = ?3 WHERE id = ?1 AND task_id = ?2";
+static const char SQL_RUN_EXISTS[] = "SELECT 1 FROM samples WHERE id = ?1 AND task_id = ?2";
+static const char SQL_RUN_DELETE[] = "DELETE FROM samples WHERE id = ?1 AND task_id = ?2";
+static const char SQL_TOPIC_INSERT[] =
+    "INSERT OR IGNORE INTO topics (task_id, parent_key, name, name_norm, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_TOPIC_LIST[] =
+    "SELECT parent_key, name FROM topics WHERE task_id = ?1 ORDER BY id";
+static const char SQL_TOPIC_COUNTS[] =
+    "SELECT topic_key, count(*) FROM samples WHERE task_id = ?1 GROUP BY topic_key";
+
+static char *tags_json(char **tags, size_t n)
+{
+    struct json_object *a = json_object_new_array();
+    char *out;
+
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_string(tags[i]));
+    out = strdup(json_text(a, NULL));
+    json_object_put(a);
+    return out;
+}
+
+static void bind_opt_int(sqlite3_stmt *s, int i, int64_t v)
+{
+    if (v < 0)
+        sqlite3_bind_null(s, i);
+    else
+        sqlite3_bind_int64(s, i, v);
+}
+
+static void bind_opt_double(sqlite3_stmt *s, int i, double v)
+{
+    if (isnan(v))
+        sqlite3_bind_null(s, i);
+    else
+        sqlite3_bind_double(s, i, v);
+}
+
+static int insert_tags(struct sq_conn *c, sqlite3_int64 task_id, sqlite3_int64 run_id,
+                       char **tags, size_t n, struct err *e)
+{
+    sqlite3_stmt *s = sq_stmt(c, SQL_TAG_INSERT, e);
+
+    if (!s)
+        return e->code;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, task_id);
+        sqlite3_bind_text(s, 2, tags[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, run_id);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            sq_stmt_release(&s);
+            return sq_error(e, c->db, "saving tags");
+        }
+    }
+    sq_stmt_release(&s);
+    return 0;
+}
+
+struct run_batch {
+    struct run *const *runs;
+    size_t n;
+};
+
+static int run_insert_one(struct sq_conn *c, sqlite3_stmt *s, const struct run *r,
+                          struct err *e)
+{
+    sqlite3_int64 id = sq_id_value(r->id), task = sq_id_value(r->task_id);
+    char *tags = tags_json(r->tag_list, r->ntags);
+    int rc;
+
+    if (!tags)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, task);
+    sqlite3_bind_int64(s, 3, r->created_at);
+    sq_bind_text(s, 4, r->created_by);
+    sq_bind_text(s, 5, r->input);
+    sq_bind_text(s, 6, r->input_source_type);
+    sq_bind_text(s, 7, r->input_source ? r->input_source : "{}");
+    sqlite3_bind_int64(s, 8, sq_id_value(r->output_id));
+    sqlite3_bind_int64(s, 9, r->output_created_at);
+    sq_bind_text(s, 10, r->output);
+    sq_bind_text(s, 11, r->output_source_type);
+    sq_bind_text(s, 12, r->output_source ? r->output_source : "{}");
+    sq_bind_text(s, 13, r->rating);
+    bind_opt_double(s, 14, r->rating_score);
+    sq_bind_text(s, 15, r->repair_instructions);
+    sq_bind_text(s, 16, r->repaired_output);
+    sq_bind_text(s, 17, r->intermediate_outputs ? r->intermediate_outputs : "{}");
+    sqlite3_bind_text(s, 18, tags, -1, SQLITE_STATIC);
+    sq_bind_text(s, 19, r->session_id);
+    sq_bind_text(s, 20, r->topic_key ? r->topic_key : "");
+    bind_opt_int(s, 21, r->input_tokens);
+    bind_opt_int(s, 22, r->output_tokens);
+    bind_opt_int(s, 23, r->total_tokens);
+    bind_opt_double(s, 24, r->cost);
+    if (r->job_id) {
+        sqlite3_bind_int64(s, 25, r->job_id);
+        sqlite3_bind_int64(s, 26, r->job_item);
+    } else {
+        sqlite3_bind_null(s, 25);
+        sqlite3_bind_null(s, 26);
+    }
+    sqlite3_bind_int64(s, 27, (sqlite3_int64)text_hash(r->input, strlen(r->input)));
+    rc = sqlite3_step(s);
+    free(tags);
+    if (rc != SQLITE_DONE) {
+        int ext = sqlite3_extended_errcode(c->db);
+        if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+            return err_set(e, HE_NOT_FOUND, "task_id", "task %s not found", r->task_id);
+        if (ext == SQLITE_CONSTRAINT_UNIQUE && r->job_id)
+            return err_set(e, HE_CONFLICT, NULL, "job %lld item %lld already has a sample",
+                           (long long)r->job_id, (long long)r->job_item);
+        return sq_error(e, c->db, "saving a sample");
+    }
+    return insert_tags(c, task, id, r->tag_list, r->ntags, e);
+}
+
+static int run_insert_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    struct run_batch *b = arg;
+    sqlite3_stmt *s = sq_stmt(c, SQL_RUN_INSERT, e);
+    int r = 0;
+
+    if (!s)
+        return e->code;
+    for (size_t i = 0; i < b->n && r == 0; i++)
+        r = run_insert_one(c, s, b->runs[i], e);
+    sq_stmt_release(&s);
+    return r;
+}
+
+int sq_run_insert(struct store *s, struct run *const *runs, size_t n, struct err *e)
+{
+    struct run_batch b = {runs, n};
+    if (n == 0)
+        return 0;
+    return sq_write((struct sq_store *)s, run_insert_fn, &b, e);
+}
+
+/* An asynchronous write owns its arguments until its callback, then frees them. */
+struct async_batch {
+    struct run_batch b;
+    store_done_cb cb;
+    void *ud;
+};
+
+static int run_insert_async_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    return run_insert_fn(c, &((struct async_batch *)arg)->b, e);
+}
+
+static void async_done(void *ud, int result, const struct err *e)
+{
+    struct async_batch *a = ud;
+    a->cb(a->ud, result, e);
+    free(a);
+}
+
+int sq_run_insert_async(struct store *s, struct run *const *runs, size_t n, store_done_cb cb,
+                        void *ud, struct err *e)
+{
+    struct async_batch *a = calloc(1, sizeof(*a));
+    int r;
+
+    if (!a)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    a->b.runs = runs;
+    a->b.n = n;
+    a->cb = cb;
+    a->ud = ud;
+    r = sq_write_async((struct sq_store *)s, run_insert_async_fn, a, async_done, a, e);
+    if (r < 0)
+        free(a);
+    return r;
+}
+
+static int64_t col_opt_int(sqlite3_stmt *s, int i)
+{
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, i);
+}
+
+static double col_opt_double(sqlite3_stmt *s, int i)
+{
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? NAN : sqlite3_column_double(s, i);
+}
+
+/* Fills r from a row of RUN_COLUMNS; strings are copies when copy, else borrowed. */
+static int run_from_row(sqlite3_stmt *s, struct run *r, bool copy)
+{
+    char *(*get)(sqlite3_stmt *, int) =
+        copy ? sq_col_dup : (char *(*)(sqlite3_stmt *, int))sqlite3_column_text;
+
+    memset(r, 0, sizeof(*r));
+    sq_col_id(s, 0, r->id);
+    sq_col_id(s, 1, r->task_id);
+    r->created_at = sqlite3_column_int64(s, 2);
+    r->created_by = get(s, 3);
+    r->input = get(s, 4);
+    r->input_source_type = get(s, 5);
+    r->input_source = get(s, 6);
+    sq_col_id(s, 7, r->output_id);
+    r->output_created_at = sqlite3_column_int64(s, 8);
+    r->output = get(s, 9);
+    r->output_source_type = get(s, 10);
+    r->output_source = get(s, 11);
+    r->rating = get(s, 12);
+    r->rating_score = col_opt_double(s, 13);
+    r->repair_instructions = get(s, 14);
+    r->repaired_output = get(s, 15);
+    r->intermediate_outputs = get(s, 16);
+    r->tags = get(s, 17);
+    r->session_id = get(s, 18);
+    r->topic_key = get(s, 19);
+    r->input_tokens = col_opt_int(s, 20);
+    r->output_tokens = col_opt_int(s, 21);
+    r->total_tokens = col_opt_int(s, 22);
+    r->cost = col_opt_double(s, 23);
+    r->job_id = sqlite3_column_type(s, 24) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 24);
+    r->job_item = col_opt_int(s, 25);
+    if (copy && (!r->created_by || !r->input || !r->output || !r->input_source ||
+                 !r->output_source || !r->intermediate_outputs || !r->tags || !r->topic_key))
+        return HE_NOMEM;
+    return 0;
+}
+
+int sq_run_get(struct store *st, const char *task_id, const char *run_id, struct run *ret,
+               struct err *e)
+{
+    struct sq_conn *c;
+    sqlite3_stmt *s;
+    int rc, r = sq_reader((struct sq_store *)st, &c, e);
+
+    if (r)
+        return r;
+    if (!(s = sq_stmt(c, SQL_RUN_GET, e)))
+        return e->code;
+    _cleanup_stmt_ sqlite3_stmt *guard = s;
+    sqlite3_bind_int64(s, 1, sq_id_value(run_id));
+    sqlite3_bind_int64(s, 2, sq_id_value(task_id));
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return err_set(e, HE_NOT_FOUND, "run_id", "sample %s not found in task %s", run_id,
+                       task_id);
+    if (rc != SQLITE_ROW)
+        return sq_error(e, c->db, "reading the sample");
+    if (run_from_row(s, ret, true) < 0) {
+        run_done(ret);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
+    return 0;
+}
+
+int sq_run_list(struct store *st, const struct run_filter *f, store_run_cb cb, void *ud,
+                struct err *e)
+{
+    struct sq_conn *c;
+    sqlite3_stmt *s = NULL;
+    struct buf sql;
+    char *upper = NULL;
+    int rc, n = 1, r = sq_reader((struct sq_store *)st, &c, e);
+
+    if (r)
+        return r;
+    buf_init(&sql, 4096);
+    buf_adds(&sql, "SELECT " RUN_COLUMNS " FROM samples WHERE task_id = ?1");
+    if (f->topic_prefix && *f->topic_prefix) {
+        size_t len = strlen(f->topic_prefix);
+        /* keys under the prefix sort between it and the prefix with its last byte raised */
+        upper = strdup(f->topic_prefix);
+        if (!upper) {
+            buf_done(&sql);
+            return err_set(e, HE_NOMEM, NULL, NULL);
+        }
+        upper[len - 1] = (char)(upper[len - 1] + 1);
+        buf_adds(&sql, " AND topic_key >= ?2 AND topic_key < ?3");
+    }
+    if (f->session_id)
+        buf_adds(&sql, " AND session_id = ?4");
+    if (f->tag)
+        buf_adds(&sql,
+                 " AND id IN (SELECT sample_id FROM sample_tags WHERE task_id = ?1 AND tag = ?5)");
+    if (!isnan(f->min_rating))
+        buf_adds(&sql, " AND rating_score >= ?6");
+    if (f->source_type)
+        buf_adds(&sql, " AND input_source_type = ?7");
+    if (f->after_id && !f->best_first)
+        buf_adds(&sql, " AND id > ?8");
+    if (f->best_first)
+        buf_adds(&sql, " ORDER BY rating_score DESC, repaired_output IS NOT NULL DESC, id DESC");
+    else
+        buf_adds(&sql, " ORDER BY id");
+    if (f->limit)
+        buf_adds(&sql, " LIMIT ?9");
+    if (sqlite3_prepare_v2(c->db, sql.data, -1, &s, NULL) != SQLITE_OK) {
+        r = sq_error(e, c->db, "listing samples");
+        goto out;
+    }
+    sqlite3_bind_int64(s, 1, sq_id_value(f->task_id));
+    if (upper) {
+        sqlite3_bind_text(s, 2, f->topic_prefix, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, upper, -1, SQLITE_STATIC);
+    }
+    sq_bind_text(s, 4, f->session_id);
+    sq_bind_text(s, 5, f->tag);
+    if (!isnan(f->min_rating))
+        sqlite3_bind_double(s, 6, f->min_rating);
+    sq_bind_text(s, 7, f->source_type);
+    if (f->after_id)
+        sqlite3_bind_int64(s, 8, sq_id_value(f->after_id));
+    if (f->limit)
+        sqlite3_bind_int64(s, 9, (sqlite3_int64)f->limit);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct run row;
+        run_from_row(s, &row, false);
+        if ((r = cb(ud, &row, e)) < 0)
+            goto out;
+        n++;
+    }
+    if (rc != SQLITE_DONE)
+        r = sq_error(e, c->db, "listing samples");
+out:
+    sqlite3_finalize(s);
+    free(upper);
+    buf_done(&sql);
+    return r;
+}
+
+static int run_exists(struct sq_conn *c, sqlite3_int64 id, sqlite3_int64 task, const char *run_id,
+                      const char *task_id, struct err *e)
+{
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_RUN_EXISTS, e);
+    int rc;
+
+    if (!s)
+        return e->code;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, task);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return err_set(e, HE_NOT_FOUND, "run_id", "sample %s not found in task %s", run_id,
+                       task_id);
+    return rc == SQLITE_ROW ? 0 : sq_error(e, c->db, "reading the sample");
+}
+
+static int run_update_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    const struct run_update *u = arg;
+    sqlite3_int64 id = sq_id_value(u->run_id), task = sq_id_value(u->task_id);
+    int r = run_exists(c, id, task, u->run_id, u->task_id, e);
+
+    if (r)
+        return r;
+    if (u->set_rating) {
+        _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_RUN_SET_RATING, e);
+        if (!s)
+            return e->code;
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_int64(s, 2, task);
+        sq_bind_text(s, 3, u->rating);
+        bind_opt_double(s, 4, u->rating ? u->rating_score : NAN);
+        if ((r = sq_step_done(c, s, "rating the sample", e)) < 0)
+            return r;
+    }
+    if (u->set_tags) {
+        _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_RUN_SET_TAGS, e);
+        _cleanup_stmt_ sqlite3_stmt *d = sq_stmt(c, SQL_TAG_DELETE, e);
+        char *tags = tags_json(u->tag_list, u->ntags);
+        if (!s || !d || !tags) {
+            free(tags);
+            return e->code ? e->code : err_set(e, HE_NOMEM, NULL, NULL);
+        }
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_int64(s, 2, task);
+        sqlite3_bind_text(s, 3, tags, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(d, 1, id);
+        r = sq_step_done(c, s, "tagging the sample", e);
+        free(tags);
+        if (r < 0 || (r = sq_step_done(c, d, "tagging the sample", e)) < 0)
+            return r;
+        if ((r = insert_tags(c, task, id, u->tag_list, u->ntags, e)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+int sq_run_update(struct store *s, const struct run_update *u, struct err *e)
+{
+    return sq_write((struct sq_store *)s, run_update_fn, (void *)u, e);
+}
+
+struct run_key {
+    const char *task_id, *run_id;
+};
+
+static int run_delete_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    const struct run_key *k = arg;
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_RUN_DELETE, e);
+
+    if (!s)
+        return e->code;
+    sqlite3_bind_int64(s, 1, sq_id_value(k->run_id));
+    sqlite3_bind_int64(s, 2, sq_id_value(k->task_id));
+    if (sq_step_done(c, s, "deleting the sample", e) < 0)
+        return e->code;
+    if (sqlite3_changes(c->db) == 0)
+        return err_set(e, HE_NOT_FOUND, "run_id", "sample %s not found in task %s", k->run_id,
+                       k->task_id);
+    return 0;
+}
+
+int sq_run_delete(struct store *s, const char *task_id, const char *run_id, struct err *e)
+{
+    struct run_key k = {task_id, run_id};
+    return sq_write((struct sq_store *)s, run_delete_fn, &k, e);
+}
+
+struct topic_batch {
+    const char *task_id, *parent_key;
+    const char *const *names;
+    size_t n;
+    int64_t now;
+};
+
+static int topic_add_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    struct topic_batch *b = arg;
+    sqlite3_stmt *s = sq_stmt(c, SQL_TOPIC_INSERT, e);
+    int r = 0;
+
+    if (!s)
+        return e->code;
+    for (size_t i = 0; i < b->n && r == 0; i++) {
+        char *norm = text_norm_key(b->names[i]);
+        if (!norm) {
+            r = err_set(e, HE_NOMEM, NULL, NULL);
+            break;
+        }
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, sq_id_value(b->task_id));
+        sqlite3_bind_text(s, 2, b->parent_key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, b->names[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, norm, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 5, b->now);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            r = sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_FOREIGNKEY
+                    ? err_set(e, HE_NOT_FOUND, "task_id", "task %s not found", b->task_id)
+                    : sq_error(e, c->db, "saving topics");
+        free(norm);
+    }
+    sq_stmt_release(&s);
+    return r;
+}
+
+int sq_topic_add(struct store *s, const char *task_id, const char *parent_key,
+                 const char *const *names, size_t n, struct err *e)
+{
+    struct timespec ts;
+    struct topic_batch b = {task_id, parent_key, names, n, 0};
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    b.now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    if (n == 0)
+        return 0;
+    return sq_write((struct sq_store *)s, topic_add_fn, &b, e);
+}
+
+struct async_topics {
+    struct topic_batch b;
+    store_done_cb cb;
+    void *ud;
+};
+
+static int topic_add_async_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    return topic_add_fn(c, &((struct async_topics *)arg)->b, e);
+}
+
+static void topics_done(void *ud, int result, const struct err *e)
+{
+    struct async_topics *a = ud;
+    a->cb(a->ud, result, e);
+    free(a);
+}
+
+int sq_topic_add_async(struct store *s, const char *task_id, const char *parent_key,
+                       const char *const *names, size_t n, store_done_cb cb, void *ud,
+                       struct err *e)
+{
+    struct async_topics *a = calloc(1, sizeof(*a));
+    struct timespec ts;
+    int r;
+
+    if (!a)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    a->b = (struct topic_batch){task_id, parent_key, names, n,
+                                (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000};
+    a->cb = cb;
+    a->ud = ud;
+    r = sq_write_async((struct sq_store *)s, topic_add_async_fn, a, topics_done, a, e);
+    if (r < 0)
+        free(a);
+    return r;
+}
+
+int sq_topic_list(struct store *st, const char *task_id, store_topic_cb cb, void *ud,
+                  struct err *e)
+{
+    struct sq_conn *c;
+    sqlite3_stmt *s;
+    int rc, r = sq_reader((struct sq_store *)st, &c, e);
+
+    if (r)
+        return r;
+    if (!(s = sq_stmt(c, SQL_TOPIC_LIST, e)))
+        return e->code;
+    _cleanup_stmt_ sqlite3_stmt *guard = s;
+    sqlite3_bind_int64(s, 1, sq_id_value(task_id));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if ((r = cb(ud, (const char *)sqlite3_column_text(s, 0),
+                    (const char *)sqlite3_column_text(s, 1), e)) < 0)
+            return r;
+    return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "reading topics");
+}
+
+int sq_topic_counts(struct store *st, const char *task_id, store_topic_count_cb cb, void *ud,
+                    struct err *e)
+{
+    struct sq_conn *c;
+    sqlite3_stmt *s;
+    int rc, r = sq_reader((struct sq_store *)st, &c, e);
+
+    if (r)
+        return r;
+    if (!(s = sq_stmt(c, SQL_TOPIC_COUNTS, e)))
+        return e->code;
+    _cleanup_stmt_ sqlite3_stmt *guard = s;
+    sqlite3_bind_int64(s, 1, sq_id_value(task_id));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if ((r = cb(ud, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
+                    e)) < 0)
+            return r;
+    return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "counting samples by topic");
+}
