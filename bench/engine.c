@@ -67,16 +67,21 @@ static void done_cb(void *ud, const struct llm_result *res)
     pthread_mutex_unlock(&b->mu);
 }
 
-static int run(struct llm_engine *eng, struct bench *b, const char *model, long calls,
-               long window, struct json_object *schema)
+static int run(struct llm_engine *eng, struct bench *b, const char *model, long calls, long window,
+               struct json_object *schema)
 {
     static const struct llm_message msgs[] = {
         {LLM_ROLE_SYSTEM, "You write short product reviews for a test data set."},
         {LLM_ROLE_USER, "Write one review of a kettle, with a rating."},
     };
-    struct llm_request req = {.provider = "openai", .model = model, .messages = msgs,
-                              .n_messages = 2, .schema = schema, .schema_name = "review",
-                              .has_temperature = true, .temperature = 0.7};
+    struct llm_request req = {.provider = "openai",
+                              .model = model,
+                              .messages = msgs,
+                              .n_messages = 2,
+                              .schema = schema,
+                              .schema_name = "review",
+                              .has_temperature = true,
+                              .temperature = 0.7};
 
     pthread_mutex_lock(&b->mu);
     b->eng = eng;
@@ -93,9 +98,12 @@ static int run(struct llm_engine *eng, struct bench *b, const char *model, long 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"base-url", required_argument, NULL, 'u'}, {"calls", required_argument, NULL, 'n'},
-        {"window", required_argument, NULL, 'w'},   {"latency-ms", required_argument, NULL, 'l'},
-        {"loop", required_argument, NULL, 'p'},     {"warmup", required_argument, NULL, 'm'},
+        {"base-url", required_argument, NULL, 'u'},
+        {"calls", required_argument, NULL, 'n'},
+        {"window", required_argument, NULL, 'w'},
+        {"latency-ms", required_argument, NULL, 'l'},
+        {"loop", required_argument, NULL, 'p'},
+        {"warmup", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
     const char *base_url = NULL;

@@ -9,7 +9,8 @@
  *                      "schema", "schema_name", "temperature", "max_tokens",
  *                      "drop_unsupported_params", "group", "repeat"}],
  *        "cancel": [{"group": G, "after_ms": T}], "check": [{"provider", "model"}],
- *        "windows": [{"provider", "model"}], "quiet": false}
+ *        "windows": [{"provider", "model"}], "quiet": false,
+ *        "free_after_ms": T (free the engine at T, with calls in flight)}
  * `llm-driver ping ARGS...` runs `hetu llm ping ARGS...` instead.
  */
 #include <pthread.h>
@@ -58,15 +59,13 @@ static void done_cb(void *ud, const struct llm_result *res)
         json_object_object_add(o, "field", json_str_or_null(res->code ? res->err.field : NULL));
         json_object_object_add(o, "provider", json_str_or_null(res->provider));
         json_object_object_add(o, "model", json_str_or_null(res->model));
-        json_object_object_add(o, "content",
-                               res->content ? json_object_new_string_len(res->content,
-                                                                         (int)res->content_len)
-                                            : NULL);
+        json_object_object_add(
+            o, "content",
+            res->content ? json_object_new_string_len(res->content, (int)res->content_len) : NULL);
         json_object_object_add(o, "reasoning", json_str_or_null(res->reasoning));
         json_object_object_add(o, "json", res->json ? json_object_get(res->json) : NULL);
         json_object_object_add(u, "input_tokens", json_object_new_int64(res->usage.input_tokens));
-        json_object_object_add(u, "output_tokens",
-                               json_object_new_int64(res->usage.output_tokens));
+        json_object_object_add(u, "output_tokens", json_object_new_int64(res->usage.output_tokens));
         json_object_object_add(u, "total_tokens", json_object_new_int64(res->usage.total_tokens));
         json_object_object_add(u, "cost", json_object_new_double(res->usage.cost));
         json_object_object_add(o, "usage", u);
@@ -164,8 +163,8 @@ int main(int argc, char **argv)
     if (json_object_object_get_ex(plan, "quiet", &v))
         st.quiet = json_object_get_boolean(v);
     if (json_object_object_get_ex(plan, "loop", &v))
-        opts.loop = strcmp(json_object_get_string(v), "poll") == 0 ? LLM_LOOP_POLL
-                                                                   : LLM_LOOP_SOCKET;
+        opts.loop =
+            strcmp(json_object_get_string(v), "poll") == 0 ? LLM_LOOP_POLL : LLM_LOOP_SOCKET;
     if (llm_config_load(section, &cfg, &e) < 0) {
         print_err("config_error", &e);
         json_object_put(plan);
@@ -263,6 +262,18 @@ int main(int argc, char **argv)
             llm_cancel_group(eng, (uint64_t)json_object_get_int64(g));
         }
     }
+    if (json_object_object_get_ex(plan, "free_after_ms", &v)) {
+        /* stop the engine with calls in flight: every callback must still run, once */
+        sleep_until(t0 + json_object_get_int64(v) * 1000);
+        llm_engine_free(eng);
+        eng = NULL;
+        pthread_mutex_lock(&st.mu);
+        printf("{\"freed\":true,\"outstanding\":%ld}\n", st.outstanding);
+        pthread_mutex_unlock(&st.mu);
+        llm_config_free(cfg);
+        json_object_put(plan);
+        return 0;
+    }
     pthread_mutex_lock(&st.mu);
     while (st.outstanding > 0)
         pthread_cond_wait(&st.cond, &st.mu);
@@ -284,10 +295,10 @@ int main(int argc, char **argv)
         json_object_object_add(s, "window_shrinks",
                                json_object_new_int64((int64_t)stats.window_shrinks));
         json_object_object_add(s, "wall_s", json_object_new_double(wall));
-        json_object_object_add(
-            s, "cpu_us_per_call",
-            json_object_new_double(submitted ? ((double)stats.cpu_ns - cpu0) / 1e3 / (double)submitted
-                                             : 0));
+        json_object_object_add(s, "cpu_us_per_call",
+                               json_object_new_double(submitted ? ((double)stats.cpu_ns - cpu0) /
+                                                                      1e3 / (double)submitted
+                                                                : 0));
         if (json_object_object_get_ex(plan, "windows", &v)) {
             for (size_t i = 0; i < json_object_array_length(v); i++) {
                 struct json_object *c = json_object_array_get_idx(v, i), *p, *m;
@@ -296,10 +307,10 @@ int main(int argc, char **argv)
                 json_object_object_get_ex(c, "model", &m);
                 snprintf(key, sizeof(key), "%s/%s", json_object_get_string(p),
                          json_object_get_string(m));
-                json_object_object_add(w, key,
-                                       json_object_new_int(llm_engine_window(
-                                           eng, json_object_get_string(p),
-                                           json_object_get_string(m))));
+                json_object_object_add(
+                    w, key,
+                    json_object_new_int(llm_engine_window(eng, json_object_get_string(p),
+                                                          json_object_get_string(m))));
             }
         }
         json_object_object_add(s, "windows", w);

@@ -108,9 +108,12 @@ static void done_cb(void *ud, const struct llm_result *res)
 int cli_llm_ping(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"provider", required_argument, NULL, 'p'}, {"model", required_argument, NULL, 'm'},
-        {"config", required_argument, NULL, 'c'},   {"prompt", required_argument, NULL, 't'},
-        {"schema", required_argument, NULL, 's'},   {"help", no_argument, NULL, 'h'},
+        {"provider", required_argument, NULL, 'p'},
+        {"model", required_argument, NULL, 'm'},
+        {"config", required_argument, NULL, 'c'},
+        {"prompt", required_argument, NULL, 't'},
+        {"schema", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *provider = NULL, *model = NULL, *config = NULL, *schema_path = NULL;

@@ -14,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "http/server.h"
+#include "jobs/jobs.h"
 #include "llm/config.h"
 #include "llm/engine.h"
 #include "store/store.h"
@@ -32,6 +34,7 @@
 
 struct serve_opts {
     const char *host, *port, *db, *config, *log_level, *log_format, *max_body, *threads, *user;
+    const char *max_upload, *spool_dir, *job_window;
 };
 
 static const char usage[] =
@@ -49,6 +52,12 @@ static const char usage[] =
     "  --log-format FORMAT    text or json (HETU_LOG_FORMAT, log_format) [text]\n"
     "  --max-body-size BYTES  limit of JSON request bodies (HETU_MAX_BODY_SIZE, max_body_size)\n"
     "                         [16777216]\n"
+    "  --max-upload-size BYTES  limit of uploaded files (HETU_MAX_UPLOAD_SIZE, max_upload_size)\n"
+    "                         [1073741824]\n"
+    "  --spool-dir DIR        where file imports keep rows until loaded (HETU_SPOOL_DIR,\n"
+    "                         spool_dir) [a spool/ folder beside the database]\n"
+    "  --job-window N         items of a job in flight at once (HETU_JOB_WINDOW, job_window)\n"
+    "                         [1000]\n"
     "  --threads N            HTTP threads (HETU_THREADS, threads) [number of CPUs, at least 2]\n"
     "  --user NAME            created_by of what this server creates (HETU_USER, user)\n"
     "                         [$USER]\n"
@@ -160,14 +169,19 @@ int cli_serve(int argc, char **argv)
         {"max-body-size", required_argument, NULL, 'm'},
         {"threads", required_argument, NULL, 't'},
         {"user", required_argument, NULL, 'u'},
+        {"max-upload-size", required_argument, NULL, 'U'},
+        {"spool-dir", required_argument, NULL, 'S'},
+        {"job-window", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     struct serve_opts o = {0};
     struct json_object *cfg = NULL;
-    char s1[32], s2[32], s3[32];
+    char s1[32], s2[32], s3[32], s4[32], s5[32], spool_default[4096];
     const char *host, *port_s, *db, *level_s, *format_s, *body_s, *threads_s, *user;
-    unsigned long long port, max_body, threads;
+    const char *upload_s, *spool_dir, *window_s;
+    unsigned long long port, max_body, threads, max_upload, window;
+    struct jobs *jobs = NULL;
     enum log_level level;
     enum log_format format;
     struct store *store = NULL;
@@ -192,6 +206,9 @@ int cli_serve(int argc, char **argv)
         case 'm': o.max_body = optarg; break;
         case 't': o.threads = optarg; break;
         case 'u': o.user = optarg; break;
+        case 'U': o.max_upload = optarg; break;
+        case 'S': o.spool_dir = optarg; break;
+        case 'w': o.job_window = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
         }
@@ -217,13 +234,31 @@ int cli_serve(int argc, char **argv)
     threads_s = pick(o.threads, "HETU_THREADS", cfg, "threads", s3, s3, sizeof(s3));
     user = pick(o.user, "HETU_USER", cfg, "user", getenv("USER") ? getenv("USER") : "hetu",
                 NULL, 0);
-    if (!host || !port_s || !db || !level_s || !format_s || !body_s || !threads_s || !user) {
+    upload_s = pick(o.max_upload, "HETU_MAX_UPLOAD_SIZE", cfg, "max_upload_size", "1073741824",
+                    s4, sizeof(s4));
+    window_s = pick(o.job_window, "HETU_JOB_WINDOW", cfg, "job_window", "1000", s5, sizeof(s5));
+    {
+        const char *path = strncmp(db, "sqlite:", 7) == 0 ? db + 7 : db;
+        const char *slash = strrchr(path, '/');
+        if (strcmp(path, ":memory:") == 0)
+            snprintf(spool_default, sizeof(spool_default), "/tmp");
+        else if (slash)
+            snprintf(spool_default, sizeof(spool_default), "%.*s/spool", (int)(slash - path),
+                     path);
+        else
+            snprintf(spool_default, sizeof(spool_default), "spool");
+    }
+    spool_dir = pick(o.spool_dir, "HETU_SPOOL_DIR", cfg, "spool_dir", spool_default, NULL, 0);
+    if (!host || !port_s || !db || !level_s || !format_s || !body_s || !threads_s || !user ||
+        !upload_s || !spool_dir || !window_s) {
         fprintf(stderr, "hetu serve: config file values must be strings or integers\n");
         goto out;
     }
     if (parse_uint("port", port_s, 65535, &port) < 0 ||
         parse_uint("max-body-size", body_s, 1ULL << 40, &max_body) < 0 ||
-        parse_uint("threads", threads_s, 256, &threads) < 0)
+        parse_uint("threads", threads_s, 256, &threads) < 0 ||
+        parse_uint("max-upload-size", upload_s, 1ULL << 44, &max_upload) < 0 ||
+        parse_uint("job-window", window_s, 100000, &window) < 0)
         goto out;
     if (log_level_parse(level_s, &level) < 0) {
         fprintf(stderr, "hetu serve: log level must be debug, info, warn or error, not '%s'\n",
@@ -260,8 +295,22 @@ int cli_serve(int argc, char **argv)
             goto out;
         }
     }
+    if (mkdir(spool_dir, 0755) < 0 && errno != EEXIST) {
+        log_event(LOG_ERROR, "cannot create the spool directory", "dir", spool_dir, "error",
+                  strerror(errno), NULL);
+        goto out;
+    }
+    {
+        struct gen_env env = {store, engine, user};
+        struct jobs_config jc = {.window = (size_t)window, .spool_dir = spool_dir};
+        if (jobs_start(&env, &jc, &jobs, &e) < 0) {
+            log_event(LOG_ERROR, "cannot start the job runner", "error", e.msg, NULL);
+            goto out;
+        }
+    }
     app.store = store;
     app.engine = engine;
+    app.jobs = jobs;
     app.user = user;
     {
         struct http_server_config hc = {
@@ -269,6 +318,7 @@ int cli_serve(int argc, char **argv)
             .port = (unsigned)port,
             .threads = (unsigned)threads,
             .max_body = (size_t)max_body,
+            .max_upload = (size_t)max_upload,
         };
         if (http_server_start(&hc, &app, &srv, &e) < 0) {
             log_event(LOG_ERROR, "cannot start the HTTP server", "error", e.msg, NULL);
@@ -286,11 +336,13 @@ int cli_serve(int argc, char **argv)
     /* Let requests finish, then cancel model calls still running (their requests answer with
      * an error), then stop. */
     http_server_drain(srv, SHUTDOWN_GRACE_US);
+    jobs_stop(take_ptr(jobs));
     llm_engine_free(take_ptr(engine));
     http_server_stop(take_ptr(srv), SHUTDOWN_GRACE_US / 2);
     rc = 0;
 out:
     http_server_stop(srv, 0);
+    jobs_stop(jobs);
     llm_engine_free(engine);
     store_close(store);
     llm_config_free(llm_cfg);

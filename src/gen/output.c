@@ -377,6 +377,13 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
     r->intermediate_outputs = strdup("{}");
     r->session_id = session_id ? strdup(session_id) : NULL;
     r->tag_list = tag_list(session_id, s, &r->ntags);
+    if (r->tag_list) {
+        struct json_object *a = json_object_new_array();
+        for (size_t i = 0; i < r->ntags; i++)
+            json_object_array_add(a, json_object_new_string(r->tag_list[i]));
+        r->tags = strdup(json_text(a, NULL));
+        json_object_put(a);
+    }
     r->rating_score = NAN;
     r->cost = NAN;
     r->input_tokens = r->output_tokens = r->total_tokens = -1;
@@ -385,7 +392,7 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
     free(topic_str);
     if (!r->created_by || !r->input || !r->topic_key || !r->input_source_type ||
         !r->input_source || !r->output_source_type || !r->output_source ||
-        !r->intermediate_outputs || !r->tag_list || (session_id && !r->session_id) ||
+        !r->intermediate_outputs || !r->tag_list || !r->tags || (session_id && !r->session_id) ||
         (s->output && !r->output)) {
         err_set(e, HE_NOMEM, NULL, NULL);
         goto fail;

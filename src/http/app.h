@@ -10,11 +10,13 @@
 
 struct store;
 struct llm_engine;
+struct jobs;
 
 struct app {
     struct store *store;
     struct llm_engine *engine; /* NULL when no engine runs (tests of the store API alone) */
-    const char *user;          /* created_by of what this server creates */
+    struct jobs *jobs;
+    const char *user; /* created_by of what this server creates */
 };
 
 #endif

@@ -47,7 +47,7 @@ static int generate(struct http_req *req, bool categories, struct err *e)
     if ((r = load_task(req, &t, e)) < 0 ||
         (r = json_check_keys(body, NULL, categories ? categories_fields : samples_fields, e)) <
             0 ||
-        (r = parse_topic_path(body, NULL, categories ? "node_path" : "topic", true, &path, e)) <
+        (r = gen_parse_topic_path(body, NULL, categories ? "node_path" : "topic", true, &path, e)) <
             0 ||
         (r = json_get_int(body, NULL, categories ? "num_subtopics" : "num_samples", JF_NULLABLE,
                           1, GEN_MAX_COUNT, &count, e)) < 0 ||
@@ -61,7 +61,7 @@ static int generate(struct http_req *req, bool categories, struct err *e)
                            &p.drop_unsupported, e)) < 0)
         goto out;
     if (categories &&
-        (r = parse_string_list(body, NULL, "existing_topics", EXISTING_MAX, TOPIC_MAX_CHARS,
+        (r = gen_parse_string_list(body, NULL, "existing_topics", EXISTING_MAX, TOPIC_MAX_CHARS,
                                &existing, e)) < 0)
         goto out;
     p.path = path;

@@ -66,7 +66,7 @@ static char *topic_prefix(const char *path)
 
     err_clear(&e);
     json_object_object_add(body, "topic_path", json_object_new_string(path));
-    if (parse_topic_path(body, NULL, "topic_path", false, &list, &e) == 0) {
+    if (gen_parse_topic_path(body, NULL, "topic_path", false, &list, &e) == 0) {
         n = json_object_array_length(list);
         names = calloc(n + 1, sizeof(*names));
         for (size_t i = 0; names && i < n; i++)
@@ -230,7 +230,7 @@ int h_run_update(struct http_req *req, struct json_object **ret_body, struct err
         u.rating = rating;
     }
     if (json_object_object_get_ex(body, "tags", NULL)) {
-        if ((r = parse_string_list(body, NULL, "tags", 100, 200, &tags, e)) < 0)
+        if ((r = gen_parse_string_list(body, NULL, "tags", 100, 200, &tags, e)) < 0)
             goto out;
         u.set_tags = true;
         u.ntags = json_object_array_length(tags);

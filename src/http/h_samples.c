@@ -161,7 +161,7 @@ int h_save_sample(struct http_req *req, struct json_object **ret_body, struct er
         r = err_set(e, HE_NOMEM, NULL, NULL);
         goto out;
     }
-    if ((r = parse_sample(&env, &t, http_req_body(req), NULL, s, e)) < 0) {
+    if ((r = gen_parse_sample(&env, &t, http_req_body(req), NULL, s, e)) < 0) {
         free(s);
         goto out;
     }
@@ -199,7 +199,7 @@ int parse_samples(struct http_req *req, const struct task *t, struct gen_sample 
     for (size_t i = 0; i < n; i++) {
         char where[32];
         snprintf(where, sizeof(where), "samples[%zu]", i);
-        if ((r = parse_sample(&env, t, json_object_array_get_idx(list, i), where, &samples[i],
+        if ((r = gen_parse_sample(&env, t, json_object_array_get_idx(list, i), where, &samples[i],
                               e)) < 0) {
             for (size_t j = 0; j < i; j++)
                 gen_sample_free(&samples[j]);

@@ -111,8 +111,11 @@ static int parse_schema(struct json_object *body, const char *key, bool *ret_pre
         *ret = NULL;
         return 0;
     }
-    if ((r = json_get_str(body, NULL, key, 0, 1, SCHEMA_MAX_CHARS, &text, e)) < 0)
+    if ((r = json_get_str(body, NULL, key, 0, 0, SCHEMA_MAX_CHARS, &text, e)) < 0)
         return r;
+    if (!*text)
+        return err_set(e, HE_BAD_REQUEST, key,
+                       "%s must be JSON text holding a JSON Schema object, not empty text", key);
     err_clear(&perr);
     if (json_parse(text, strlen(text), &schema, &perr) < 0)
         return err_set(e, HE_BAD_REQUEST, key, "%s must be JSON text holding a JSON Schema: %s",

@@ -16,6 +16,7 @@
 #include "util/err.h"
 
 #define HTTP_PENDING 1
+#define HTTP_STREAM  2
 
 struct http_req;
 
@@ -40,6 +41,20 @@ void http_req_set_header(struct http_req *req, const char *name, const char *val
  */
 typedef void (*http_cancel_cb)(void *ud);
 void http_req_on_cancel(struct http_req *req, http_cancel_cb cb, void *ud);
+
+/* Per-request state of a handler across calls (multipart parts, then the handler); freed
+ * with free_fn when the request ends. */
+void http_req_set_ctx(struct http_req *req, void *ctx, void (*free_fn)(void *));
+void *http_req_ctx(struct http_req *req);
+
+/*
+ * A streamed answer (text/event-stream): set it and return HTTP_STREAM. read is called on the
+ * server's threads to fill buf: it returns the bytes written, 0 when it has nothing yet (it is
+ * asked again about 250 ms later), or -1 when the stream is over. free_fn(ud) runs at the end.
+ */
+typedef long (*http_stream_fn)(void *ud, char *buf, size_t max);
+void http_req_set_stream(struct http_req *req, http_stream_fn read, void *ud,
+                         void (*free_fn)(void *));
 
 /* A number unique to this request among all requests of the process (an engine cancel group). */
 uint64_t http_req_serial(struct http_req *req);

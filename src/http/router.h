@@ -24,17 +24,26 @@ struct json_object;
 typedef int (*http_handler_fn)(struct http_req *req, struct json_object **ret_body,
                                struct err *e);
 
+/*
+ * For ROUTE_MULTIPART routes: called with each piece of each part of a multipart/form-data body
+ * as it arrives (never the whole body at once). An error ends the upload: the rest of the body
+ * is read and dropped and the request is answered with that error.
+ */
+typedef int (*http_part_fn)(struct http_req *req, const char *name, const char *filename,
+                            const char *data, size_t len, struct err *e);
+
 /* Route flags */
-#define ROUTE_JSON   0x1 /* the body is a JSON value, parsed before the handler runs */
-#define ROUTE_STREAM 0x2 /* the handler consumes the body itself, as it arrives */
+#define ROUTE_JSON      0x1 /* the body is a JSON value, parsed before the handler runs */
+#define ROUTE_MULTIPART 0x2 /* the body is multipart/form-data, streamed to route->part */
 
 struct route {
     const char *method;
     const char *pattern;
     http_handler_fn handler;
     unsigned flags;
-    size_t body_limit; /* 0: the server's default for JSON bodies */
+    size_t body_limit; /* 0: the server's default (JSON bodies, or uploads) */
     const char *summary;
+    http_part_fn part;
 };
 
 struct route_match {

@@ -42,15 +42,17 @@ struct http_server {
     struct MHD_Daemon *daemon;
     MHD_socket quiesced_fd;
     struct app *app;
-    size_t max_body;
+    size_t max_body, max_upload;
     unsigned port;
     atomic_int inflight;
+    atomic_bool draining; /* streamed answers end early */
     atomic_uint_fast64_t serial;
 
     /* Suspended requests, watched for clients that go away. */
     pthread_mutex_t watch_lock;
     pthread_cond_t watch_cond;
     struct http_req *watched;
+    struct http_req *idle_streams; /* suspended until they have more to say */
     bool watch_stop;
     pthread_t watcher;
 };
@@ -83,6 +85,18 @@ struct http_req {
 
     size_t nheaders;
     char *header_names[HTTP_REQ_MAX_HEADERS], *header_values[HTTP_REQ_MAX_HEADERS];
+
+    void *ctx;
+    void (*ctx_free)(void *);
+    struct MHD_PostProcessor *pp;
+    size_t uploaded;
+    struct err upload_err;
+
+    http_stream_fn stream_read;
+    void *stream_ud;
+    void (*stream_free)(void *);
+    struct http_req *idle_next;
+    bool idle;
 };
 
 /* ---- answers ---- */
@@ -160,6 +174,7 @@ static struct http_req *req_new(struct http_server *srv, struct MHD_Connection *
     snprintf(req->method, sizeof(req->method), "%s", method);
     pthread_mutex_init(&req->lock, NULL);
     err_clear(&req->async_err);
+    err_clear(&req->upload_err);
     buf_init(&req->body, srv->max_body);
     req->serial = atomic_fetch_add(&srv->serial, 1) + 1;
     atomic_fetch_add(&srv->inflight, 1);
@@ -176,6 +191,10 @@ static void req_free(struct http_req *req)
         free(req->header_names[i]);
         free(req->header_values[i]);
     }
+    if (req->pp)
+        MHD_destroy_post_processor(req->pp);
+    if (req->ctx_free)
+        req->ctx_free(req->ctx);
     buf_done(&req->body);
     pthread_mutex_destroy(&req->lock);
     free(req->path);
@@ -214,6 +233,25 @@ void http_req_set_header(struct http_req *req, const char *name, const char *val
         free(req->header_names[req->nheaders]);
         free(req->header_values[req->nheaders]);
     }
+}
+
+void http_req_set_ctx(struct http_req *req, void *ctx, void (*free_fn)(void *))
+{
+    req->ctx = ctx;
+    req->ctx_free = free_fn;
+}
+
+void *http_req_ctx(struct http_req *req)
+{
+    return req->ctx;
+}
+
+void http_req_set_stream(struct http_req *req, http_stream_fn read, void *ud,
+                         void (*free_fn)(void *))
+{
+    req->stream_read = read;
+    req->stream_ud = ud;
+    req->stream_free = free_fn;
 }
 
 void http_req_on_cancel(struct http_req *req, http_cancel_cb cb, void *ud)
@@ -284,6 +322,12 @@ static void *watch_main(void *arg)
             ts.tv_nsec -= 1000000000L;
         }
         pthread_cond_timedwait(&srv->watch_cond, &srv->watch_lock, &ts);
+        while (srv->idle_streams) {
+            struct http_req *req = srv->idle_streams;
+            srv->idle_streams = req->idle_next;
+            req->idle = false;
+            MHD_resume_connection(req->conn);
+        }
         for (struct http_req *req = srv->watched; req; req = req->watch_next) {
             if (req->cancelled || !req->cancel_cb || !client_gone(req))
                 continue;
@@ -326,6 +370,103 @@ static enum MHD_Result send_completed(struct http_req *req)
     return send_json(req, take_ptr(req->async_body));
 }
 
+/* ---- streamed answers ---- */
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct http_req *req = cls;
+    long n;
+    (void)pos;
+
+    if (atomic_load(&req->srv->draining))
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    n = req->stream_read(req->stream_ud, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == 0) {
+        /* Nothing yet: park the connection; the watch thread resumes it shortly. */
+        struct http_server *srv = req->srv;
+        pthread_mutex_lock(&srv->watch_lock);
+        if (!req->idle) {
+            MHD_suspend_connection(req->conn);
+            req->idle = true;
+            req->idle_next = srv->idle_streams;
+            srv->idle_streams = req;
+        }
+        pthread_mutex_unlock(&srv->watch_lock);
+        return 0;
+    }
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    struct http_req *req = cls;
+    if (req->stream_free)
+        req->stream_free(req->stream_ud);
+    req->stream_free = NULL;
+}
+
+static enum MHD_Result send_stream(struct http_req *req)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, req, stream_free);
+    enum MHD_Result ret;
+
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    ret = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    req->status = MHD_HTTP_OK;
+    req->responded = true;
+    return ret;
+}
+
+/* ---- multipart uploads ---- */
+
+static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *filename, const char *content_type,
+                               const char *transfer_encoding, const char *data, uint64_t off,
+                               size_t size)
+{
+    struct http_req *req = cls;
+    (void)kind;
+    (void)content_type;
+    (void)transfer_encoding;
+    (void)off;
+
+    if (req->upload_err.code)
+        return MHD_YES;
+    if (req->match.route->part(req, key ? key : "", filename, data, size, &req->upload_err) < 0 &&
+        !req->upload_err.code)
+        err_set(&req->upload_err, HE_INTERNAL, NULL, NULL);
+    return MHD_YES;
+}
+
+static void upload_chunk(struct http_req *req, const char *data, size_t size)
+{
+    req->uploaded += size;
+    if (req->upload_err.code)
+        return;
+    if (req->uploaded > req->body.max) {
+        err_set(&req->upload_err, HE_TOO_LARGE, NULL,
+                "upload too large: the limit is %zu bytes", req->body.max);
+        return;
+    }
+    if (!req->pp) {
+        req->pp = MHD_create_post_processor(req->conn, 64 * 1024, on_part, req);
+        if (!req->pp) {
+            err_set(&req->upload_err, HE_UNSUPPORTED_MEDIA, NULL,
+                    "the body must be multipart/form-data with a part named file");
+            return;
+        }
+    }
+    if (MHD_post_process(req->pp, data, size) != MHD_YES && !req->upload_err.code)
+        err_set(&req->upload_err, HE_BAD_REQUEST, NULL, "malformed multipart body");
+}
+
 static enum MHD_Result dispatch(struct http_req *req)
 {
     const struct route *route = req->match.route;
@@ -348,7 +489,16 @@ static enum MHD_Result dispatch(struct http_req *req)
             return send_error(req, &e);
         buf_done(&req->body);
     }
+    if (route->flags & ROUTE_MULTIPART) {
+        if (!req->pp && !req->upload_err.code)
+            err_set(&req->upload_err, HE_BAD_REQUEST, NULL,
+                    "the body must be multipart/form-data with a part named file");
+        if (req->upload_err.code)
+            return send_error(req, &req->upload_err);
+    }
     r = route->handler(req, &out, &e);
+    if (r == HTTP_STREAM)
+        return send_stream(req);
     if (r == HTTP_PENDING) {
         enum MHD_Result ret = MHD_YES;
         pthread_mutex_lock(&req->lock);
@@ -395,6 +545,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         req->route_rc = router_match(http_routes, http_routes_count, method, url, &req->match);
         if (req->route_rc == 0 && req->match.route->body_limit)
             req->body.max = req->match.route->body_limit;
+        else if (req->route_rc == 0 && (req->match.route->flags & ROUTE_MULTIPART))
+            req->body.max = srv->max_upload;
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (req->route_rc == 0 && cl && strtoull(cl, NULL, 10) > req->body.max) {
             struct err e;
@@ -416,6 +568,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         ret = send_completed(req);
         pthread_mutex_unlock(&req->lock);
         return ret;
+    }
+    if (*upload_data_size && req->route_rc == 0 && (req->match.route->flags & ROUTE_MULTIPART)) {
+        upload_chunk(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
     }
     if (*upload_data_size) {
         /* A body without Content-Length (chunked) is only known to be too large once it is:
@@ -501,6 +658,7 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
     srv->quiesced_fd = MHD_INVALID_SOCKET;
     srv->app = app;
     srv->max_body = cfg->max_body;
+    srv->max_upload = cfg->max_upload ? cfg->max_upload : (size_t)1 << 30;
     if (inet_pton(AF_INET, cfg->host, &a4.sin_addr) == 1) {
         a4.sin_family = AF_INET;
         a4.sin_port = htons((uint16_t)cfg->port);
@@ -561,6 +719,7 @@ void http_server_drain(struct http_server *srv, int64_t grace_us)
         return;
     if (srv->quiesced_fd == MHD_INVALID_SOCKET)
         srv->quiesced_fd = MHD_quiesce_daemon(srv->daemon);
+    atomic_store(&srv->draining, true);
     wait_inflight(srv, grace_us);
 }
 

@@ -13,7 +13,8 @@ struct http_server_config {
     const char *host;
     unsigned port; /* 0: any free port */
     unsigned threads;
-    size_t max_body; /* limit of JSON bodies in bytes */
+    size_t max_body;   /* limit of JSON bodies in bytes */
+    size_t max_upload; /* limit of file uploads in bytes; 0: 1 GiB */
 };
 
 struct http_server;

@@ -19,7 +19,7 @@
 
 #include "util/banned.h"
 
-#define SCHEMA_PROMPT                                                                              \
+#define SCHEMA_PROMPT \
     "Answer with a single JSON value and no other text. It must conform to this JSON Schema:\n"
 
 static const char hex[] = "0123456789abcdef";
@@ -177,8 +177,8 @@ static int encode_openai(const struct llm_encode *q, struct buf *out)
     if (q->send_temperature && (r = buf_addf(out, ",\"temperature\":%.17g", q->temperature)))
         return r;
     if (q->max_tokens > 0 &&
-        (r = buf_addf(out, ",\"%s\":%d",
-                      q->max_tokens_name ? q->max_tokens_name : "max_tokens", q->max_tokens)))
+        (r = buf_addf(out, ",\"%s\":%d", q->max_tokens_name ? q->max_tokens_name : "max_tokens",
+                      q->max_tokens)))
         return r;
     return buf_adds(out, "}");
 }
@@ -408,8 +408,8 @@ static int decode_anthropic(struct json_object *root, struct llm_reply *ret, str
     return 0;
 }
 
-int llm_decode_reply(enum llm_flavour flavour, const char *body, size_t len,
-                     struct llm_reply *ret, struct err *e)
+int llm_decode_reply(enum llm_flavour flavour, const char *body, size_t len, struct llm_reply *ret,
+                     struct err *e)
 {
     struct json_object *root = NULL;
     struct err pe = {0};

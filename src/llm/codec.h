@@ -50,17 +50,17 @@ int llm_encode_request(const struct llm_encode *q, struct buf *out, struct err *
 int llm_json_escape(struct buf *out, const char *s, size_t len);
 
 struct llm_reply {
-    char *content;                 /* text of the answer (malloc'd), or NULL */
+    char *content; /* text of the answer (malloc'd), or NULL */
     size_t content_len;
-    char *reasoning;               /* reasoning_content / reasoning / thinking blocks, or NULL */
+    char *reasoning;                /* reasoning_content / reasoning / thinking blocks, or NULL */
     struct json_object *tool_input; /* arguments of the first tool call (owned), or NULL */
-    char *finish_reason;           /* "stop", "length", "end_turn", "tool_use", ... or NULL */
+    char *finish_reason;            /* "stop", "length", "end_turn", "tool_use", ... or NULL */
     int64_t input_tokens, output_tokens, total_tokens; /* -1: unknown */
 };
 
 /* Decodes a 2xx body. HE_PROVIDER naming what is wrong when it is not a well-formed reply. */
-int llm_decode_reply(enum llm_flavour flavour, const char *body, size_t len,
-                     struct llm_reply *ret, struct err *e);
+int llm_decode_reply(enum llm_flavour flavour, const char *body, size_t len, struct llm_reply *ret,
+                     struct err *e);
 void llm_reply_done(struct llm_reply *r);
 
 /*

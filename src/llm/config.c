@@ -21,16 +21,37 @@
 #define ANTHROPIC_VERSION "2023-06-01"
 
 static const char *const provider_keys[] = {
-    "type",           "base_url",       "api_key",           "api_key_env",
-    "concurrency",    "rpm",            "tpm",               "timeout_s",
-    "max_attempts",   "schema_retries", "backoff_base_ms",   "backoff_max_ms",
-    "structured_output", "anthropic_version", "price_input_per_mtok", "price_output_per_mtok",
-    "models",         NULL,
+    "type",
+    "base_url",
+    "api_key",
+    "api_key_env",
+    "concurrency",
+    "rpm",
+    "tpm",
+    "timeout_s",
+    "max_attempts",
+    "schema_retries",
+    "backoff_base_ms",
+    "backoff_max_ms",
+    "structured_output",
+    "anthropic_version",
+    "price_input_per_mtok",
+    "price_output_per_mtok",
+    "models",
+    NULL,
 };
 
 static const char *const model_keys[] = {
-    "concurrency", "rpm", "tpm", "timeout_s", "max_attempts", "schema_retries",
-    "structured_output", "price_input_per_mtok", "price_output_per_mtok", NULL,
+    "concurrency",
+    "rpm",
+    "tpm",
+    "timeout_s",
+    "max_attempts",
+    "schema_retries",
+    "structured_output",
+    "price_input_per_mtok",
+    "price_output_per_mtok",
+    NULL,
 };
 
 static char *dup_url(const char *s)

@@ -77,8 +77,7 @@ void llm_config_free(struct llm_config *cfg);
 
 const struct llm_provider_cfg *llm_config_provider(const struct llm_config *cfg, const char *name);
 /* The limits for model under p (the model's overrides or the provider's). */
-void llm_config_limits(const struct llm_provider_cfg *p, const char *model,
-                       struct llm_limits *ret);
+void llm_config_limits(const struct llm_provider_cfg *p, const char *model, struct llm_limits *ret);
 /*
  * Checks that a call to provider/model can be made: the provider exists (else HE_BAD_REQUEST
  * listing the known ones, field "provider"), has a base URL and a key where one is needed (else

@@ -66,7 +66,7 @@ struct xfer {
 };
 
 struct call {
-    struct call *next;               /* incoming queue / lane FIFO */
+    struct call *next;                /* incoming queue / lane FIFO */
     struct call *all_prev, *all_next; /* every live call, for cancel and shutdown */
     enum call_state state;
     uint64_t seq, group;
@@ -95,7 +95,7 @@ struct call {
     size_t heap_idx;
     uint64_t epoch;
     double tokens_reserved;
-    struct xfer *x; /* the HTTP attempt running (or just finished) */
+    struct xfer *x;  /* the HTTP attempt running (or just finished) */
     size_t body_len; /* size of the last request body, for the token estimate */
     /* headers of the current attempt */
     int64_t retry_after_us, reset_req_us, reset_tok_us;
@@ -156,6 +156,7 @@ struct llm_engine {
     struct curl_slist **headers; /* per provider index */
     uint64_t rng;
     long maxconnects;
+    bool self_woken; /* a callback submitted or cancelled: do not sleep before looking */
 
     _Atomic uint64_t st_submitted, st_succeeded, st_failed, st_cancelled, st_http, st_retries,
         st_429, st_shrinks, st_in_flight;
@@ -578,7 +579,6 @@ static struct xfer *xfer_get(struct llm_engine *eng)
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_USERAGENT, "hetu/0.1");
     if (eng->loop == LLM_LOOP_SOCKET) {
@@ -588,8 +588,7 @@ static struct xfer *xfer_get(struct llm_engine *eng)
     return x;
 }
 
-static struct curl_slist *provider_headers(struct llm_engine *eng,
-                                           const struct llm_provider_cfg *p)
+static struct curl_slist *provider_headers(struct llm_engine *eng, const struct llm_provider_cfg *p)
 {
     size_t i = (size_t)(p - eng->cfg->providers);
     return eng->headers[i];
@@ -641,6 +640,9 @@ static int start(struct llm_engine *eng, struct call *c, int64_t now)
     snprintf(url, sizeof(url), "%s%s", c->prov->base_url,
              q.flavour == LLM_ANTHROPIC_MESSAGES ? "/messages" : "/chat/completions");
     curl_easy_setopt(h, CURLOPT_URL, url);
+    /* over TLS, wait for a connection being set up that may turn out to multiplex (HTTP/2)
+     * rather than open one more; plain http is HTTP/1.1, where waiting would serialise calls */
+    curl_easy_setopt(h, CURLOPT_PIPEWAIT, (long)(strncmp(url, "https:", 6) == 0));
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->x->body.data);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->x->body.len);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, provider_headers(eng, c->prov));
@@ -768,11 +770,10 @@ static void add_usage(struct call *c, const struct llm_reply *r)
         u->output_tokens = (u->output_tokens > 0 ? u->output_tokens : 0) + r->output_tokens;
     if (r->total_tokens >= 0)
         u->total_tokens = (u->total_tokens > 0 ? u->total_tokens : 0) + r->total_tokens;
-    if (lim->price_in >= 0 && lim->price_out >= 0 && u->input_tokens >= 0 &&
-        u->output_tokens >= 0)
-        u->cost = ((double)u->input_tokens * lim->price_in +
-                   (double)u->output_tokens * lim->price_out) /
-                  1e6;
+    if (lim->price_in >= 0 && lim->price_out >= 0 && u->input_tokens >= 0 && u->output_tokens >= 0)
+        u->cost =
+            ((double)u->input_tokens * lim->price_in + (double)u->output_tokens * lim->price_out) /
+            1e6;
     if (c->tokens_reserved > 0 && r->total_tokens >= 0)
         llm_bucket_take(&c->lane->tpm, (double)r->total_tokens - c->tokens_reserved);
     c->tokens_reserved = 0;
@@ -966,7 +967,8 @@ static void on_done(struct llm_engine *eng, struct call *c, CURLcode rc)
         if (rc == CURLE_OPERATION_TIMEDOUT) {
             snprintf(msg, sizeof(msg), "timed out after %d s", l->lim.timeout_s);
             transient(eng, c, HE_TIMEOUT, msg);
-        } else if (rc == CURLE_WRITE_ERROR && c->x->resp.len + CURL_MAX_WRITE_SIZE > c->x->resp.max) {
+        } else if (rc == CURLE_WRITE_ERROR &&
+                   c->x->resp.len + CURL_MAX_WRITE_SIZE > c->x->resp.max) {
             fail(eng, c, HE_PROVIDER, "provider %s model %s: reply larger than %u bytes",
                  c->provider, c->model, RESP_BODY_MAX);
         } else {
@@ -1024,8 +1026,10 @@ static void wake(struct llm_engine *eng)
 {
     /* the engine thread itself (a callback submitting more) looks at the queue before it
      * sleeps again */
-    if (eng->thread_started && pthread_equal(pthread_self(), eng->thread))
+    if (eng->thread_started && pthread_equal(pthread_self(), eng->thread)) {
+        eng->self_woken = true;
         return;
+    }
     if (eng->loop == LLM_LOOP_POLL) {
         curl_multi_wakeup(eng->multi);
     } else {
@@ -1064,8 +1068,7 @@ static bool take_incoming(struct llm_engine *eng)
         eng->all = c;
         c->lane = lane_get(eng, c->prov, c->model);
         if (!c->lane) {
-            fail(eng, c, HE_NOMEM, "provider %s model %s: out of memory", c->provider,
-                 c->model);
+            fail(eng, c, HE_NOMEM, "provider %s model %s: out of memory", c->provider, c->model);
             continue;
         }
         if (c->drop && c->schema && c->lane->learned > c->method)
@@ -1220,7 +1223,8 @@ static void loop_socket(struct llm_engine *eng)
             next = earliest(next, eng->heap[0]->wake_us);
         next = earliest(next, eng->curl_deadline_us);
         int n = epoll_wait(eng->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])),
-                           wait_ms(next, clock_mono_us()));
+                           eng->self_woken ? 0 : wait_ms(next, clock_mono_us()));
+        eng->self_woken = false;
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd, flags = 0;
             if (fd == eng->evfd) {
@@ -1267,7 +1271,9 @@ static void loop_poll(struct llm_engine *eng)
             next = earliest(next, clock_mono_us() + curl_ms * 1000);
         /* a submission made since take_incoming has called curl_multi_wakeup, which makes
          * this return at once */
-        curl_multi_poll(eng->multi, NULL, 0, wait_ms(next, clock_mono_us()), NULL);
+        curl_multi_poll(eng->multi, NULL, 0, eng->self_woken ? 0 : wait_ms(next, clock_mono_us()),
+                        NULL);
+        eng->self_woken = false;
     }
 }
 
@@ -1301,12 +1307,12 @@ static int build_headers(struct llm_engine *eng, struct err *e)
         char *line = NULL;
         bool ok = true;
 
-#define ADD(s)                                                                                     \
-    do {                                                                                           \
-        if (ok && !(t = curl_slist_append(h, (s))))                                                \
-            ok = false;                                                                            \
-        else if (ok)                                                                               \
-            h = t;                                                                                 \
+#define ADD(s)                                      \
+    do {                                            \
+        if (ok && !(t = curl_slist_append(h, (s)))) \
+            ok = false;                             \
+        else if (ok)                                \
+            h = t;                                  \
     } while (0)
         ADD("Content-Type: application/json");
         ADD("Accept: application/json");
@@ -1477,7 +1483,8 @@ int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_c
     if (req->n_messages == 0 || !req->messages)
         return err_set(e, HE_BAD_REQUEST, "messages", "a model call needs at least one message");
     if (req->schema && !json_object_is_type(req->schema, json_type_object))
-        return err_set(e, HE_BAD_REQUEST, "output_json_schema", "the JSON schema must be an object");
+        return err_set(e, HE_BAD_REQUEST, "output_json_schema",
+                       "the JSON schema must be an object");
     plen = strlen(req->provider) + 1;
     mlen = strlen(req->model) + 1;
     if (req->schema_name)
@@ -1485,8 +1492,7 @@ int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_c
     size = sizeof(*c) + plen + mlen + nlen + req->n_messages * sizeof(struct llm_message);
     for (size_t i = 0; i < req->n_messages; i++) {
         if (!req->messages[i].content || !role_ok(req->messages[i].role))
-            return err_set(e, HE_BAD_REQUEST, "messages", "message %zu has no content or role",
-                           i);
+            return err_set(e, HE_BAD_REQUEST, "messages", "message %zu has no content or role", i);
         size += strlen(req->messages[i].content) + 1;
     }
     c = calloc(1, size);

@@ -21,17 +21,17 @@
 struct llm_engine;
 
 struct llm_request {
-    const char *provider;               /* a providers-table name or a named config entry */
+    const char *provider; /* a providers-table name or a named config entry */
     const char *model;
     const struct llm_message *messages; /* system, user and assistant turns, in order */
     size_t n_messages;
-    struct json_object *schema;         /* JSON schema of the answer, or NULL for text */
-    const char *schema_name;            /* name sent with it; NULL: "output" */
+    struct json_object *schema; /* JSON schema of the answer, or NULL for text */
+    const char *schema_name;    /* name sent with it; NULL: "output" */
     bool has_temperature;
     double temperature;
-    int max_tokens;                     /* 0: the provider's default */
-    bool drop_unsupported_params;       /* step down / drop what a 400 names, then retry */
-    uint64_t group;                     /* cancel group chosen by the caller */
+    int max_tokens;               /* 0: the provider's default */
+    bool drop_unsupported_params; /* step down / drop what a 400 names, then retry */
+    uint64_t group;               /* cancel group chosen by the caller */
 };
 
 struct llm_usage {
@@ -40,20 +40,20 @@ struct llm_usage {
 };
 
 struct llm_result {
-    int code;              /* 0, or HE_PROVIDER, HE_TIMEOUT, HE_CANCELLED, HE_INVALID, ... */
-    struct err err;        /* on failure: "provider P model M: HTTP 429: <provider message>" */
+    int code;       /* 0, or HE_PROVIDER, HE_TIMEOUT, HE_CANCELLED, HE_INVALID, ... */
+    struct err err; /* on failure: "provider P model M: HTTP 429: <provider message>" */
     const char *provider;
     const char *model;
-    const char *content;   /* the answer text with <think> blocks removed; NULL on failure */
+    const char *content; /* the answer text with <think> blocks removed; NULL on failure */
     size_t content_len;
-    const char *reasoning; /* <think> blocks, reasoning_content or thinking blocks, or NULL */
+    const char *reasoning;    /* <think> blocks, reasoning_content or thinking blocks, or NULL */
     struct json_object *json; /* the parsed, validated answer when a schema was given; take a
                                  reference (json_object_get) to keep it past the callback */
     struct llm_usage usage;
-    int http_status;       /* status of the last HTTP attempt, 0 when none completed */
-    int attempts;          /* HTTP requests made */
+    int http_status;           /* status of the last HTTP attempt, 0 when none completed */
+    int attempts;              /* HTTP requests made */
     enum llm_so_method method; /* the structured-output method of the answer (NONE: no schema) */
-    int64_t elapsed_us;    /* from submit to completion */
+    int64_t elapsed_us;        /* from submit to completion */
 };
 
 /*

@@ -24,7 +24,8 @@ struct llm_bucket {
 void llm_bucket_init(struct llm_bucket *b, double per_minute, int64_t now_us);
 /* Refills up to now. */
 void llm_bucket_refill(struct llm_bucket *b, int64_t now_us);
-/* True when a start needing `need` units may go now (tokens: need > 0 lets the level go below 0). */
+/* True when a start needing `need` units may go now (tokens: need > 0 lets the level go below 0).
+ */
 bool llm_bucket_ready(struct llm_bucket *b, double need, int64_t now_us);
 /* Takes n units (negative: gives back, up to the cap). */
 void llm_bucket_take(struct llm_bucket *b, double n);

@@ -872,4 +872,13 @@ static const struct store_ops sqlite_ops = {
     .topic_add_async = sq_topic_add_async,
     .topic_list = sq_topic_list,
     .topic_counts = sq_topic_counts,
+    .job_create = sq_job_create,
+    .job_get = sq_job_get,
+    .job_list = sq_job_list,
+    .job_set_status = sq_job_set_status,
+    .job_request_cancel = sq_job_request_cancel,
+    .job_pending = sq_job_pending,
+    .job_errors = sq_job_errors,
+    .job_items_done_async = sq_job_items_done_async,
+    .job_load = sq_job_load,
 };

@@ -101,4 +101,23 @@ int sq_topic_list(struct store *s, const char *task_id, store_topic_cb cb, void 
 int sq_topic_counts(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
                     struct err *e);
 
+/* sqlite_jobs.c */
+int sq_job_create(struct store *s, const struct job *j, const char *const *payloads, size_t n,
+                  struct err *e);
+int sq_job_get(struct store *s, const char *job_id, struct job *ret, struct err *e);
+int sq_job_list(struct store *s, const char *task_id, store_job_cb cb, void *ud, struct err *e);
+int sq_job_set_status(struct store *s, const char *job_id, const char *status, const char *error,
+                      struct err *e);
+int sq_job_request_cancel(struct store *s, const char *job_id, struct err *e);
+int sq_job_pending(struct store *s, const char *job_id, int64_t after, size_t limit,
+                   store_item_cb cb, void *ud, struct err *e);
+int sq_job_errors(struct store *s, const char *job_id, size_t limit, store_item_error_cb cb,
+                  void *ud, struct err *e);
+int sq_job_items_done_async(struct store *s, const struct job_item_result *results, size_t n,
+                            store_done_cb cb, void *ud, struct err *e);
+int sq_job_load(struct store *s, const struct job_load *l, struct err *e);
+
+/* sqlite_runs.c, for the job writes that store runs */
+int sq_run_insert_rows(struct sq_conn *c, struct run *const *runs, size_t n, struct err *e);
+
 #endif

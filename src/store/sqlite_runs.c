@@ -157,18 +157,23 @@ static int run_insert_one(struct sq_conn *c, sqlite3_stmt *s, const struct run *
     return insert_tags(c, task, id, r->tag_list, r->ntags, e);
 }
 
-static int run_insert_fn(struct sq_conn *c, void *arg, struct err *e)
+int sq_run_insert_rows(struct sq_conn *c, struct run *const *runs, size_t n, struct err *e)
 {
-    struct run_batch *b = arg;
     sqlite3_stmt *s = sq_stmt(c, SQL_RUN_INSERT, e);
     int r = 0;
 
     if (!s)
         return e->code;
-    for (size_t i = 0; i < b->n && r == 0; i++)
-        r = run_insert_one(c, s, b->runs[i], e);
+    for (size_t i = 0; i < n && r == 0; i++)
+        r = run_insert_one(c, s, runs[i], e);
     sq_stmt_release(&s);
     return r;
+}
+
+static int run_insert_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    struct run_batch *b = arg;
+    return sq_run_insert_rows(c, b->runs, b->n, e);
 }
 
 int sq_run_insert(struct store *s, struct run *const *runs, size_t n, struct err *e)

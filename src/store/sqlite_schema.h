@@ -73,7 +73,7 @@ static const char *const sqlite_migrations[] = {
     "  failed INTEGER NOT NULL DEFAULT 0, error TEXT,"
     "  cancel_requested INTEGER NOT NULL DEFAULT 0,"
     "  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
-    "  owner TEXT, heartbeat_at INTEGER);"
+    "  owner TEXT, heartbeat_at INTEGER, cursor INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX jobs_by_task ON jobs(task_id, id);"
     "CREATE INDEX jobs_by_status ON jobs(status, id);"
 

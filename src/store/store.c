@@ -108,3 +108,14 @@ void run_done(struct run *r)
     free(r->topic_key);
     memset(r, 0, sizeof(*r));
 }
+
+void job_done(struct job *j)
+{
+    if (!j)
+        return;
+    free(j->kind);
+    free(j->status);
+    free(j->params);
+    free(j->error);
+    memset(j, 0, sizeof(*j));
+}

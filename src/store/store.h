@@ -94,6 +94,44 @@ struct run_update {
     size_t ntags;
 };
 
+/* A durable job. Items live in the store too; counters change in the same commit as items. */
+struct job {
+    char id[ID_LEN];
+    char task_id[ID_LEN];
+    char *kind;   /* "import_samples", "import_file" */
+    char *status; /* queued, running, completed, completed_with_errors, failed, cancelled */
+    char *params; /* JSON object */
+    int64_t total, completed, failed;
+    char *error;  /* why the job stopped, or NULL */
+    bool cancel_requested;
+    int64_t created_at, started_at, finished_at; /* 0: not yet */
+    int64_t cursor; /* kind-specific progress mark (rows of a file already loaded) */
+};
+
+/* A job item's result: run stored (may be NULL when failed) and the item's new state. */
+struct job_item_result {
+    const char *job_id;
+    int64_t idx;
+    struct run *run; /* NULL: failed with error */
+    const char *error;
+};
+
+/* Rows loaded by a file import's fast path: runs with outputs, and items (payload JSON) that
+ * still need one. cursor is the job's new progress mark. */
+struct job_load {
+    const char *job_id;
+    struct run *const *runs;
+    size_t n_runs;
+    const int64_t *item_idx;
+    const char *const *item_payloads;
+    size_t n_items;
+    int64_t cursor;
+};
+
+typedef int (*store_job_cb)(void *ud, const struct job *j, struct err *e);
+typedef int (*store_item_cb)(void *ud, int64_t idx, const char *payload, struct err *e);
+typedef int (*store_item_error_cb)(void *ud, int64_t idx, const char *error, struct err *e);
+
 struct store_health {
     const char *backend;   /* static string */
     int schema_version;
@@ -162,6 +200,27 @@ struct store_ops {
                       struct err *e);
     int (*topic_counts)(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
                         struct err *e);
+
+    /* Creates the job and its items (payloads[i] is item i) in one write. */
+    int (*job_create)(struct store *s, const struct job *j, const char *const *payloads,
+                      size_t n, struct err *e);
+    int (*job_get)(struct store *s, const char *job_id, struct job *ret, struct err *e);
+    /* Jobs of a task (newest first), or with task_id NULL those not finished (oldest first). */
+    int (*job_list)(struct store *s, const char *task_id, store_job_cb cb, void *ud,
+                    struct err *e);
+    /* Sets status (and error when not NULL); stamps started_at / finished_at as fitting. */
+    int (*job_set_status)(struct store *s, const char *job_id, const char *status,
+                          const char *error, struct err *e);
+    int (*job_request_cancel)(struct store *s, const char *job_id, struct err *e);
+    /* Pending items with idx > after, in order, at most limit. */
+    int (*job_pending)(struct store *s, const char *job_id, int64_t after, size_t limit,
+                       store_item_cb cb, void *ud, struct err *e);
+    int (*job_errors)(struct store *s, const char *job_id, size_t limit, store_item_error_cb cb,
+                      void *ud, struct err *e);
+    /* Records item results (samples and item states and job counters) in one write. */
+    int (*job_items_done_async)(struct store *s, const struct job_item_result *results, size_t n,
+                                store_done_cb cb, void *ud, struct err *e);
+    int (*job_load)(struct store *s, const struct job_load *l, struct err *e);
 };
 
 struct store {
@@ -183,6 +242,7 @@ int store_new_id(struct store *s, char out[ID_LEN], struct err *e);
 void project_done(struct project *p);
 void task_done(struct task *t);
 void run_done(struct run *r);
+void job_done(struct job *j);
 
 /* Topic keys: the path segments, each followed by STORE_TOPIC_SEP. */
 #define STORE_TOPIC_SEP "\x1f"
@@ -231,6 +291,50 @@ static inline int store_topic_list(struct store *s, const char *task_id, store_t
                                    void *ud, struct err *e)
 {
     return s->ops->topic_list(s, task_id, cb, ud, e);
+}
+static inline int store_job_create(struct store *s, const struct job *j,
+                                   const char *const *payloads, size_t n, struct err *e)
+{
+    return s->ops->job_create(s, j, payloads, n, e);
+}
+static inline int store_job_get(struct store *s, const char *job_id, struct job *ret,
+                                struct err *e)
+{
+    return s->ops->job_get(s, job_id, ret, e);
+}
+static inline int store_job_list(struct store *s, const char *task_id, store_job_cb cb, void *ud,
+                                 struct err *e)
+{
+    return s->ops->job_list(s, task_id, cb, ud, e);
+}
+static inline int store_job_set_status(struct store *s, const char *job_id, const char *status,
+                                       const char *error, struct err *e)
+{
+    return s->ops->job_set_status(s, job_id, status, error, e);
+}
+static inline int store_job_request_cancel(struct store *s, const char *job_id, struct err *e)
+{
+    return s->ops->job_request_cancel(s, job_id, e);
+}
+static inline int store_job_pending(struct store *s, const char *job_id, int64_t after,
+                                    size_t limit, store_item_cb cb, void *ud, struct err *e)
+{
+    return s->ops->job_pending(s, job_id, after, limit, cb, ud, e);
+}
+static inline int store_job_errors(struct store *s, const char *job_id, size_t limit,
+                                   store_item_error_cb cb, void *ud, struct err *e)
+{
+    return s->ops->job_errors(s, job_id, limit, cb, ud, e);
+}
+static inline int store_job_items_done_async(struct store *s,
+                                             const struct job_item_result *results, size_t n,
+                                             store_done_cb cb, void *ud, struct err *e)
+{
+    return s->ops->job_items_done_async(s, results, n, cb, ud, e);
+}
+static inline int store_job_load(struct store *s, const struct job_load *l, struct err *e)
+{
+    return s->ops->job_load(s, l, e);
 }
 static inline int store_topic_counts(struct store *s, const char *task_id,
                                      store_topic_count_cb cb, void *ud, struct err *e)

@@ -114,8 +114,17 @@ int json_parse(const char *data, size_t len, struct json_object **ret, struct er
     return 0;
 }
 
+static pthread_once_t format_once = PTHREAD_ONCE_INIT;
+
+static void format_init(void)
+{
+    /* Shortest form that round-trips what we write (costs, rates), not json-c's %.17g. */
+    json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
+}
+
 const char *json_text(struct json_object *obj, size_t *ret_len)
 {
+    pthread_once(&format_once, format_init);
     return json_object_to_json_string_length(
         obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, ret_len);
 }

@@ -52,6 +52,9 @@ def server(hetu_bin, tmp_path_factory):
 
 @pytest.fixture
 def client(server):
+    if not server.running():
+        pytest.fail("hetu died earlier in this module (exit %r); see the first failure\n%s"
+                    % (server.proc.poll(), server.describe(tail=3000)))
     return server.client
 
 

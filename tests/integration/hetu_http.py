@@ -20,7 +20,7 @@ STOP_TIMEOUT = float(os.environ.get("HETU_TEST_STOP_TIMEOUT", "20"))
 
 
 def hetu_binary():
-    return Path(os.environ.get("HETU_BIN", str(REPO / "build" / "hetu")))
+    return Path(os.environ.get("HETU_BIN", str(REPO / "build" / "hetu"))).resolve()
 
 
 class Response:

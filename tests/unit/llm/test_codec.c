@@ -11,8 +11,9 @@
 #include "llm/codec.h"
 #include "util/json.h"
 
-static const char schema[] = "{\"type\":\"object\",\"properties\":{\"topics\":{\"type\":"
-                             "\"array\",\"items\":{\"type\":\"string\"}}},\"required\":[\"topics\"]}";
+static const char schema[] =
+    "{\"type\":\"object\",\"properties\":{\"topics\":{\"type\":"
+    "\"array\",\"items\":{\"type\":\"string\"}}},\"required\":[\"topics\"]}";
 
 static const struct llm_message msgs[] = {
     {LLM_ROLE_SYSTEM, "You are a helpful \"assistant\".\n"},
@@ -57,10 +58,16 @@ static const char *str_at(struct json_object *o, const char *path)
 
 static void openai_json_schema(void **state)
 {
-    struct llm_encode q = {.flavour = LLM_OPENAI_CHAT, .model = "gpt-4o-mini", .messages = msgs,
-                           .n_messages = 2, .schema_text = schema, .schema_name = "topic list!",
-                           .method = LLM_SO_JSON_SCHEMA, .send_temperature = true,
-                           .temperature = 0.7, .max_tokens = 500,
+    struct llm_encode q = {.flavour = LLM_OPENAI_CHAT,
+                           .model = "gpt-4o-mini",
+                           .messages = msgs,
+                           .n_messages = 2,
+                           .schema_text = schema,
+                           .schema_name = "topic list!",
+                           .method = LLM_SO_JSON_SCHEMA,
+                           .send_temperature = true,
+                           .temperature = 0.7,
+                           .max_tokens = 500,
                            .max_tokens_name = "max_completion_tokens"};
     struct json_object *o = encode(&q);
     (void)state;
@@ -80,8 +87,11 @@ static void openai_json_schema(void **state)
 
 static void openai_json_mode_puts_schema_in_system(void **state)
 {
-    struct llm_encode q = {.flavour = LLM_OPENAI_CHAT, .model = "deepseek-chat",
-                           .messages = msgs, .n_messages = 2, .schema_text = schema,
+    struct llm_encode q = {.flavour = LLM_OPENAI_CHAT,
+                           .model = "deepseek-chat",
+                           .messages = msgs,
+                           .n_messages = 2,
+                           .schema_text = schema,
                            .method = LLM_SO_JSON_MODE};
     struct json_object *o = encode(&q);
     const char *sys;
@@ -98,8 +108,12 @@ static void openai_json_mode_puts_schema_in_system(void **state)
 
 static void openai_prompt_without_system_adds_one(void **state)
 {
-    struct llm_encode q = {.flavour = LLM_OPENAI_CHAT, .model = "m", .messages = msgs + 1,
-                           .n_messages = 1, .schema_text = schema, .method = LLM_SO_PROMPT};
+    struct llm_encode q = {.flavour = LLM_OPENAI_CHAT,
+                           .model = "m",
+                           .messages = msgs + 1,
+                           .n_messages = 1,
+                           .schema_text = schema,
+                           .method = LLM_SO_PROMPT};
     struct llm_message extra[2] = {{LLM_ROLE_ASSISTANT, "{\"topics\": 3}"},
                                    {LLM_ROLE_USER, "fix it"}};
     struct json_object *o;
@@ -117,9 +131,13 @@ static void openai_prompt_without_system_adds_one(void **state)
 
 static void anthropic_forced_tool(void **state)
 {
-    struct llm_encode q = {.flavour = LLM_ANTHROPIC_MESSAGES, .model = "claude-3-5-haiku-latest",
-                           .messages = msgs, .n_messages = 2, .schema_text = schema,
-                           .schema_name = "topics", .method = LLM_SO_TOOL};
+    struct llm_encode q = {.flavour = LLM_ANTHROPIC_MESSAGES,
+                           .model = "claude-3-5-haiku-latest",
+                           .messages = msgs,
+                           .n_messages = 2,
+                           .schema_text = schema,
+                           .schema_name = "topics",
+                           .method = LLM_SO_TOOL};
     struct json_object *o = encode(&q);
     (void)state;
     assert_string_equal(str_at(o, "system"), msgs[0].content);
@@ -135,9 +153,13 @@ static void anthropic_forced_tool(void **state)
 
 static void anthropic_prompt_method(void **state)
 {
-    struct llm_encode q = {.flavour = LLM_ANTHROPIC_MESSAGES, .model = "claude",
-                           .messages = msgs + 1, .n_messages = 1, .schema_text = schema,
-                           .method = LLM_SO_PROMPT, .max_tokens = 64};
+    struct llm_encode q = {.flavour = LLM_ANTHROPIC_MESSAGES,
+                           .model = "claude",
+                           .messages = msgs + 1,
+                           .n_messages = 1,
+                           .schema_text = schema,
+                           .method = LLM_SO_PROMPT,
+                           .max_tokens = 64};
     struct json_object *o = encode(&q);
     (void)state;
     assert_non_null(strstr(str_at(o, "system"), schema));
@@ -191,8 +213,7 @@ static void decodes_openai(void **state)
     struct llm_reply r;
     struct err e = {0};
     (void)state;
-    assert_int_equal(llm_decode_reply(LLM_OPENAI_CHAT, openai_reply, strlen(openai_reply), &r,
-                                      &e),
+    assert_int_equal(llm_decode_reply(LLM_OPENAI_CHAT, openai_reply, strlen(openai_reply), &r, &e),
                      0);
     assert_string_equal(r.content, "{\"topics\":[\"天气\",\"旅行\"]}");
     assert_int_equal(r.content_len, strlen(r.content));
@@ -204,16 +225,14 @@ static void decodes_openai(void **state)
     assert_int_equal(r.total_tokens, 63);
     llm_reply_done(&r);
 
-    assert_int_equal(llm_decode_reply(LLM_OPENAI_CHAT, deepseek_reply, strlen(deepseek_reply),
-                                      &r, &e),
-                     0);
+    assert_int_equal(
+        llm_decode_reply(LLM_OPENAI_CHAT, deepseek_reply, strlen(deepseek_reply), &r, &e), 0);
     assert_string_equal(r.content, "42");
     assert_string_equal(r.reasoning, "Six times seven.");
     llm_reply_done(&r);
 
-    assert_int_equal(llm_decode_reply(LLM_OPENAI_CHAT, openai_tool_reply,
-                                      strlen(openai_tool_reply), &r, &e),
-                     0);
+    assert_int_equal(
+        llm_decode_reply(LLM_OPENAI_CHAT, openai_tool_reply, strlen(openai_tool_reply), &r, &e), 0);
     assert_null(r.content);
     assert_non_null(r.tool_input);
     assert_string_equal(json_text(r.tool_input, NULL), "{\"topics\":[\"a\"]}");
@@ -226,9 +245,9 @@ static void decodes_anthropic(void **state)
     struct llm_reply r;
     struct err e = {0};
     (void)state;
-    assert_int_equal(llm_decode_reply(LLM_ANTHROPIC_MESSAGES, anthropic_reply,
-                                      strlen(anthropic_reply), &r, &e),
-                     0);
+    assert_int_equal(
+        llm_decode_reply(LLM_ANTHROPIC_MESSAGES, anthropic_reply, strlen(anthropic_reply), &r, &e),
+        0);
     assert_string_equal(r.reasoning, "Let me list.");
     assert_string_equal(json_text(r.tool_input, NULL), "{\"topics\":[\"雨\",\"雪\"]}");
     assert_string_equal(r.finish_reason, "tool_use");
@@ -327,11 +346,9 @@ static void durations_and_retry_after(void **state)
     assert_int_equal(llm_parse_retry_after("2026-11-24T10:15:40Z", 20, 1795515330000000LL),
                      10000000);
     /* HTTP date in the past: no wait */
-    assert_int_equal(llm_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 29,
-                                           1795515330000000LL),
+    assert_int_equal(llm_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 29, 1795515330000000LL),
                      0);
-    assert_int_equal(llm_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 29,
-                                           1445412470000000LL),
+    assert_int_equal(llm_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 29, 1445412470000000LL),
                      10000000);
     assert_int_equal(llm_parse_retry_after("later", 5, 0), -1);
 }

@@ -14,11 +14,26 @@
 #include "util/json.h"
 
 static const char *const key_vars[] = {
-    "OPENAI_API_KEY",   "TOGETHERAI_API_KEY", "TOGETHER_API_KEY",    "OPENROUTER_API_KEY",
-    "GROQ_API_KEY",     "FIREWORKS_API_KEY",  "DEEPSEEK_API_KEY",    "MISTRAL_API_KEY",
-    "GEMINI_API_KEY",   "SILICONFLOW_API_KEY", "DASHSCOPE_API_KEY",  "ANTHROPIC_API_KEY",
-    "OLLAMA_BASE_URL",  "HETU_OPENAI_BASE_URL", "HETU_TOGETHER_AI_BASE_URL",
-    "HETU_ANTHROPIC_BASE_URL", "HETU_VLLM_BASE_URL", "HETU_MY_VLLM_BASE_URL", "MY_KEY", NULL,
+    "OPENAI_API_KEY",
+    "TOGETHERAI_API_KEY",
+    "TOGETHER_API_KEY",
+    "OPENROUTER_API_KEY",
+    "GROQ_API_KEY",
+    "FIREWORKS_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "MISTRAL_API_KEY",
+    "GEMINI_API_KEY",
+    "SILICONFLOW_API_KEY",
+    "DASHSCOPE_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OLLAMA_BASE_URL",
+    "HETU_OPENAI_BASE_URL",
+    "HETU_TOGETHER_AI_BASE_URL",
+    "HETU_ANTHROPIC_BASE_URL",
+    "HETU_VLLM_BASE_URL",
+    "HETU_MY_VLLM_BASE_URL",
+    "MY_KEY",
+    NULL,
 };
 
 static int clean_env(void **state)
@@ -40,9 +55,9 @@ static struct json_object *parse(const char *s)
 static void table_has_every_provider(void **state)
 {
     static const char *const names[] = {
-        "openai",     "together_ai",    "openrouter", "groq",      "fireworks_ai",
-        "deepseek",   "mistral",        "gemini_api", "siliconflow_cn", "dashscope",
-        "anthropic",  "ollama",         "vllm",       "openai_compatible",
+        "openai",  "together_ai",       "openrouter",     "groq",      "fireworks_ai", "deepseek",
+        "mistral", "gemini_api",        "siliconflow_cn", "dashscope", "anthropic",    "ollama",
+        "vllm",    "openai_compatible",
     };
     const struct llm_provider_info *p;
     size_t n;
@@ -171,16 +186,16 @@ static void config_file_shape(void **state)
     const struct llm_provider_cfg *p;
     struct llm_limits lim;
     struct err e = {0};
-    struct json_object *o = parse(
-        "{\"openai\": {\"api_key\": \"sk-file\", \"concurrency\": 8, \"rpm\": 600,"
-        "  \"timeout_s\": 30, \"max_attempts\": 3, \"price_input_per_mtok\": 0.15,"
-        "  \"price_output_per_mtok\": 0.6,"
-        "  \"models\": {\"gpt-4o\": {\"concurrency\": 2, \"tpm\": 30000,"
-        "                            \"price_input_per_mtok\": 2.5}}},"
-        " \"my_vllm\": {\"type\": \"vllm\", \"base_url\": \"http://10.0.0.5:8000/v1\","
-        "  \"structured_output\": \"json_mode\"},"
-        " \"corp\": {\"type\": \"openai_compatible\", \"base_url\": \"https://llm.corp/v1\","
-        "  \"api_key_env\": \"MY_KEY\"}}");
+    struct json_object *o =
+        parse("{\"openai\": {\"api_key\": \"sk-file\", \"concurrency\": 8, \"rpm\": 600,"
+              "  \"timeout_s\": 30, \"max_attempts\": 3, \"price_input_per_mtok\": 0.15,"
+              "  \"price_output_per_mtok\": 0.6,"
+              "  \"models\": {\"gpt-4o\": {\"concurrency\": 2, \"tpm\": 30000,"
+              "                            \"price_input_per_mtok\": 2.5}}},"
+              " \"my_vllm\": {\"type\": \"vllm\", \"base_url\": \"http://10.0.0.5:8000/v1\","
+              "  \"structured_output\": \"json_mode\"},"
+              " \"corp\": {\"type\": \"openai_compatible\", \"base_url\": \"https://llm.corp/v1\","
+              "  \"api_key_env\": \"MY_KEY\"}}");
     (void)state;
     setenv("MY_KEY", "corp-key", 1);
     setenv("HETU_MY_VLLM_BASE_URL", "http://override:1/v1", 1);
@@ -217,8 +232,8 @@ static void config_errors_name_the_field(void **state)
         {"{\"openai\": {\"bogus\": 1}}", "providers.openai.bogus", "bogus"},
         {"{\"mine\": {\"base_url\": \"http://x\"}}", "providers.mine", "named entry"},
         {"{\"openai\": {\"base_url\": \"ftp://x\"}}", "providers.openai", "http://"},
-        {"{\"openai\": {\"structured_output\": \"grammar\"}}",
-         "providers.openai.structured_output", "json_schema"},
+        {"{\"openai\": {\"structured_output\": \"grammar\"}}", "providers.openai.structured_output",
+         "json_schema"},
         {"{\"openai\": {\"models\": {\"m\": {\"price_input_per_mtok\": -1}}}}",
          "providers.openai.models.m.price_input_per_mtok", "non-negative"},
         {"{\"anthropic\": {\"type\": \"vllm\"}}", "providers.anthropic", "built-in"},

@@ -52,7 +52,7 @@ static void token_bucket_allows_debt_and_refunds(void **state)
     llm_bucket_init(&b, 6000, 0); /* 100 tokens per second, cap 100 */
     assert_true(llm_bucket_ready(&b, 500, 0));
     llm_bucket_take(&b, 500); /* a big call may start; the bucket goes into debt */
-    assert_false(llm_bucket_ready(&b, 2, 1000000));   /* -400 + 100 */
+    assert_false(llm_bucket_ready(&b, 2, 1000000));                 /* -400 + 100 */
     assert_int_equal(llm_bucket_wait(&b, 2, 1000000), 3000000 + 1); /* level > 0 after 4 s */
     llm_bucket_take(&b, -300); /* the call used 200: give 300 back */
     assert_true(llm_bucket_ready(&b, 2, 1000001));
@@ -101,7 +101,7 @@ static void backoff_doubles_with_equal_jitter(void **state)
     assert_int_equal(llm_backoff_us(1, 500, 30000, 0.999999), 499999);
     assert_int_equal(llm_backoff_us(2, 500, 30000, 0), 500000);
     assert_int_equal(llm_backoff_us(3, 500, 30000, 0.5), 1500000);
-    assert_int_equal(llm_backoff_us(10, 500, 30000, 0), 15000000); /* capped */
+    assert_int_equal(llm_backoff_us(10, 500, 30000, 0), 15000000);   /* capped */
     assert_int_equal(llm_backoff_us(60, 500, 30000, 1.5), 29999985); /* u clamped below 1 */
     assert_int_equal(llm_backoff_us(3, 0, 30000, 0.7), 0);
 }

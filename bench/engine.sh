@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Benchmark "engine": 10,000 calls with a JSON schema through the provider engine against the
+# fake provider (tests/fake/fake_llm.py --no-log) answering after 200 ms, at most 1,000 in flight.
+# Prints "engine: figure = value unit" lines: wall time against the ideal 10,000 / 1,000 x 0.2 s,
+# their ratio, the engine thread's CPU time per call and the peak RSS, for the default event loop
+# (epoll + curl_multi_socket_action); then the same run with curl_multi_poll as poll_* lines.
+# Connections start cold (the run opens its 1,000 connections); the warm_* lines repeat it on a
+# warmed-up connection pool. Exits non-zero only when something failed, never for a missed target.
+# Environment: HETU_BENCH_BUILD (build directory, default build), HETU_BENCH_CALLS (10000),
+# HETU_BENCH_WINDOW (1000), HETU_BENCH_LATENCY_MS (200).
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${HETU_BENCH_BUILD:-$root/build}"
+calls="${HETU_BENCH_CALLS:-10000}"
+window="${HETU_BENCH_WINDOW:-1000}"
+latency="${HETU_BENCH_LATENCY_MS:-200}"
+name=engine
+
+if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" "$root" >&2
+fi
+ninja -C "$build" bench/bench-engine >&2
+
+tmp="$(mktemp -d)"
+fake_pid=""
+cleanup() {
+    if [ -n "$fake_pid" ]; then
+        kill -TERM "$fake_pid" 2>/dev/null || true
+        wait "$fake_pid" 2>/dev/null || true
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# the fake keeps one socket per call in flight
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+/usr/bin/python3 "$root/tests/fake/fake_llm.py" --port 0 --port-file "$tmp/port" --no-log \
+    >"$tmp/fake.log" 2>&1 &
+fake_pid=$!
+for _ in $(seq 1 200); do
+    [ -s "$tmp/port" ] && break
+    kill -0 "$fake_pid" 2>/dev/null || { cat "$tmp/fake.log" >&2; exit 1; }
+    sleep 0.05
+done
+[ -s "$tmp/port" ] || { echo "$name: error: the fake provider did not start" >&2; exit 1; }
+url="http://127.0.0.1:$(cat "$tmp/port")/v1"
+
+run() { # LOOP WARMUP PREFIX
+    "$build/bench/bench-engine" --base-url "$url" --calls "$calls" --window "$window" \
+        --latency-ms "$latency" --loop "$1" --warmup "$2" >"$tmp/out"
+    if [ -z "$3" ]; then
+        grep -E '^engine: (wall_time|ideal|ratio|cpu_per_call|peak_rss|failed_calls) ' "$tmp/out"
+    else
+        grep -E '^engine: (wall_time|ratio|cpu_per_call) ' "$tmp/out" | sed "s/^engine: /engine: $3/"
+    fi
+}
+
+# a first run the fake needs for itself (its first thousand connections and code paths), not
+# counted; every counted run then opens its own connections unless it says warm_
+"$build/bench/bench-engine" --base-url "$url" --calls "$window" --window "$window" \
+    --latency-ms "$latency" --warmup 0 >/dev/null
+run socket 0 ""
+run poll 0 "poll_"
+run socket "$window" "warm_"

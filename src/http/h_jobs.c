@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Jobs of a task: list, get, cancel, and a text/event-stream of progress.
+ *
+ * The event stream sends `event: progress` with the job's JSON whenever its counts or status
+ * change (checked about four times a second, with a comment line every 15 s to keep proxies
+ * from closing an idle stream), then `event: end` with the final JSON, then closes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/parse.h"
+#include "http/request.h"
+#include "http/routes.h"
+#include "jobs/jobs.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/banned.h"
+
+#define KEEPALIVE_US (15 * 1000000LL)
+
+/* The job named by the path, which must belong to the path's task. */
+static int load_job(struct http_req *req, struct job *ret, struct err *e)
+{
+    const char *job_id = http_req_param(req, "job_id");
+    struct task t = {0};
+    int r;
+
+    if ((r = load_task(req, &t, e)) < 0)
+        return r;
+    r = store_job_get(http_req_app(req)->store, job_id, ret, e);
+    if (r == 0 && strcmp(ret->task_id, t.id) != 0) {
+        job_done(ret);
+        r = err_set(e, HE_NOT_FOUND, "job_id", "job %s not found in task %s", job_id, t.id);
+    }
+    task_done(&t);
+    return r;
+}
+
+struct list_ctx {
+    struct store *store;
+    struct json_object *list;
+};
+
+static int add_job(void *ud, const struct job *j, struct err *e)
+{
+    struct list_ctx *c = ud;
+    struct json_object *o;
+    int r = jobs_render(c->store, j, &o, e);
+    if (r == 0)
+        json_object_array_add(c->list, o);
+    return r;
+}
+
+int h_job_list(struct http_req *req, struct json_object **ret_body, struct err *e)
+{
+    struct list_ctx c = {http_req_app(req)->store, json_object_new_array()};
+    struct task t = {0};
+    int r;
+
+    if ((r = load_task(req, &t, e)) == 0)
+        r = store_job_list(c.store, t.id, add_job, &c, e);
+    task_done(&t);
+    if (r < 0) {
+        json_object_put(c.list);
+        return r;
+    }
+    *ret_body = json_object_new_object();
+    json_object_object_add(*ret_body, "jobs", c.list);
+    return 0;
+}
+
+int h_job_get(struct http_req *req, struct json_object **ret_body, struct err *e)
+{
+    struct job j;
+    int r = load_job(req, &j, e);
+
+    if (r < 0)
+        return r;
+    r = jobs_render(http_req_app(req)->store, &j, ret_body, e);
+    job_done(&j);
+    return r;
+}
+
+static bool final_status(const char *s)
+{
+    return strcmp(s, "queued") != 0 && strcmp(s, "running") != 0;
+}
+
+int h_job_cancel(struct http_req *req, struct json_object **ret_body, struct err *e)
+{
+    struct app *app = http_req_app(req);
+    struct job j;
+    int r = load_job(req, &j, e);
+
+    if (r < 0)
+        return r;
+    if (!final_status(j.status)) {
+        job_done(&j);
+        if ((r = store_job_request_cancel(app->store, http_req_param(req, "job_id"), e)) < 0)
+            return r;
+        jobs_notify(app->jobs);
+        if ((r = store_job_get(app->store, http_req_param(req, "job_id"), &j, e)) < 0)
+            return r;
+    }
+    r = jobs_render(app->store, &j, ret_body, e);
+    job_done(&j);
+    return r;
+}
+
+/* ---- the event stream ---- */
+
+struct events {
+    struct store *store;
+    char job_id[ID_LEN];
+    struct buf out;   /* frames not yet sent */
+    size_t sent;      /* bytes of out already sent */
+    char *last;       /* the last JSON sent */
+    int64_t last_write_us, last_check_us;
+    bool ended, closing;
+};
+
+static void events_free(void *p)
+{
+    struct events *ev = p;
+    buf_done(&ev->out);
+    free(ev->last);
+    free(ev);
+}
+
+static void frame(struct events *ev, const char *event, const char *json)
+{
+    buf_addf(&ev->out, "event: %s\ndata: %s\n\n", event, json);
+}
+
+/* Looks at the job; queues a frame when something changed. */
+static void check(struct events *ev)
+{
+    struct job j;
+    struct json_object *o = NULL;
+    struct err e;
+    const char *text;
+
+    err_clear(&e);
+    if (store_job_get(ev->store, ev->job_id, &j, &e) < 0) {
+        buf_addf(&ev->out, "event: error\ndata: {\"detail\":\"job %s is gone\"}\n\n", ev->job_id);
+        ev->ended = true;
+        return;
+    }
+    if (jobs_render(ev->store, &j, &o, &e) == 0) {
+        bool done = final_status(j.status);
+        text = json_text(o, NULL);
+        if (done || !ev->last || strcmp(ev->last, text) != 0) {
+            /* rate changes every time; compare without it by comparing counts and status */
+            frame(ev, done ? "end" : "progress", text);
+            free(ev->last);
+            ev->last = strdup(text);
+        }
+        ev->ended = done;
+        json_object_put(o);
+    }
+    job_done(&j);
+}
+
+static long events_read(void *ud, char *buf, size_t max)
+{
+    struct events *ev = ud;
+    int64_t now = clock_mono_us();
+    size_t n;
+
+    if (ev->sent == ev->out.len) {
+        buf_reset(&ev->out);
+        ev->sent = 0;
+        if (ev->closing)
+            return -1;
+        if (ev->ended) {
+            ev->closing = true;
+            return -1;
+        }
+        if (now - ev->last_check_us >= 250000) {
+            ev->last_check_us = now;
+            check(ev);
+        }
+        if (ev->out.len == 0 && now - ev->last_write_us >= KEEPALIVE_US)
+            buf_adds(&ev->out, ": keep-alive\n\n");
+        if (ev->out.len == 0)
+            return 0;
+    }
+    n = ev->out.len - ev->sent;
+    if (n > max)
+        n = max;
+    memcpy(buf, ev->out.data + ev->sent, n);
+    ev->sent += n;
+    ev->last_write_us = now;
+    return (long)n;
+}
+
+int h_job_events(struct http_req *req, struct json_object **ret_body, struct err *e)
+{
+    struct events *ev;
+    struct job j;
+    int r = load_job(req, &j, e);
+    (void)ret_body;
+
+    if (r < 0)
+        return r;
+    ev = calloc(1, sizeof(*ev));
+    if (!ev) {
+        job_done(&j);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
+    ev->store = http_req_app(req)->store;
+    memcpy(ev->job_id, j.id, ID_LEN);
+    buf_init(&ev->out, 1024 * 1024);
+    ev->last_write_us = clock_mono_us();
+    job_done(&j);
+    check(ev);
+    http_req_set_stream(req, events_read, ev, events_free);
+    return HTTP_STREAM;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* The Job JSON of the API: counts, rate, timestamps and the first failures. */
+#include <stdlib.h>
+
+#include "jobs/jobs.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/banned.h"
+
+#define FIRST_ERRORS 10
+
+static struct json_object *ts_or_null(int64_t us)
+{
+    char ts[CLOCK_ISO_LEN];
+    if (!us)
+        return NULL;
+    clock_iso8601(us, ts);
+    return json_object_new_string(ts);
+}
+
+static int add_error(void *ud, int64_t idx, const char *error, struct err *e)
+{
+    struct json_object *o = json_object_new_object();
+    (void)e;
+    json_object_object_add(o, "index", json_object_new_int64(idx));
+    json_object_object_add(o, "detail", json_object_new_string(error ? error : ""));
+    json_object_array_add(ud, o);
+    return 0;
+}
+
+int jobs_render(struct store *store, const struct job *j, struct json_object **ret,
+                struct err *e)
+{
+    struct json_object *o = json_object_new_object(), *errors = json_object_new_array();
+    int64_t end = j->finished_at ? j->finished_at : clock_wall_us();
+    double secs = j->started_at ? (double)(end - j->started_at) / 1e6 : 0;
+    double rate = secs > 0 ? (double)(j->completed + j->failed) / secs : 0;
+    int r;
+
+    if ((r = store_job_errors(store, j->id, FIRST_ERRORS, add_error, errors, e)) < 0) {
+        json_object_put(o);
+        json_object_put(errors);
+        return r;
+    }
+    json_object_object_add(o, "id", json_object_new_string(j->id));
+    json_object_object_add(o, "kind", json_object_new_string(j->kind));
+    json_object_object_add(o, "status", json_object_new_string(j->status));
+    json_object_object_add(o, "total", json_object_new_int64(j->total));
+    json_object_object_add(o, "completed", json_object_new_int64(j->completed));
+    json_object_object_add(o, "failed", json_object_new_int64(j->failed));
+    json_object_object_add(o, "rate", json_object_new_double((double)(int64_t)(rate * 10) / 10));
+    json_object_object_add(o, "created_at", ts_or_null(j->created_at));
+    json_object_object_add(o, "started_at", ts_or_null(j->started_at));
+    json_object_object_add(o, "finished_at", ts_or_null(j->finished_at));
+    json_object_object_add(o, "error", json_str_or_null(j->error));
+    json_object_object_add(o, "errors", errors);
+    *ret = o;
+    return 0;
+}

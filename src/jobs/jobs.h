@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Durable jobs: imports that run in the background, survive restarts and report progress.
+ *
+ * A job and its items are rows in the store. The runner (one thread) claims pending items,
+ * keeps a window of them in flight in the engine, and records each result with its item's new
+ * state in one commit; at start it resumes every job left queued or running. A file import
+ * first loads its rows from a spool file (rows with an output become samples at once, the rest
+ * become items), recording how far it got in the same commits.
+ */
+#ifndef HETU_JOBS_JOBS_H
+#define HETU_JOBS_JOBS_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "gen/gen.h"
+#include "store/store.h"
+#include "util/err.h"
+
+#define JOBS_DEFAULT_WINDOW 1000
+
+struct jobs_config {
+    size_t window;         /* items in flight per job */
+    const char *spool_dir; /* where file imports keep their rows until loaded */
+};
+
+struct jobs;
+
+int jobs_start(const struct gen_env *env, const struct jobs_config *cfg, struct jobs **ret,
+               struct err *e);
+/* Wakes the runner: a job was created or a cancel was requested. Any thread. */
+void jobs_notify(struct jobs *j);
+/* Stops the runner; work in flight is cancelled and stays pending for the next start. */
+void jobs_stop(struct jobs *j);
+
+const char *jobs_spool_dir(const struct jobs *j);
+
+/* The job as the API shows it, with its first errors. */
+int jobs_render(struct store *store, const struct job *j, struct json_object **ret,
+                struct err *e);
+
+#endif

@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The job runner.
+ *
+ * DESIGN
+ * - One thread owns the list of active jobs. It wakes on notify, on each finished item, and
+ *   every 200 ms. Each pass: pick up jobs the store lists as queued or running; load file rows
+ *   (a slice at a time, so jobs share the thread); top every job up to its window of items in
+ *   flight; finish jobs with nothing left; honour cancel requests.
+ * - Items go through gen_output (the engine) and their results through one asynchronous store
+ *   write each; group commit turns a burst of results into one transaction. The writer's
+ *   callback updates the in-memory counters under the runner's lock and wakes the runner.
+ * - Crash safety comes from the store: an item's sample and its state change commit together,
+ *   and a repeated result is ignored. Items in flight at a crash are pending again at restart.
+ * - A job whose first items all fail with the same reason stops early with that reason.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobs/jobs.h"
+#include "llm/engine.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/banned.h"
+
+#define EARLY_STOP_FAILURES 10
+#define LOAD_BATCH          10000
+#define LOAD_LINE_MAX       (8u * 1024 * 1024)
+#define GROUP_BIT           (1ULL << 62) /* engine groups of jobs, apart from HTTP requests */
+
+struct active {
+    struct job job;
+    struct task task;
+    char *session_id, *file_name, *spool, *source_type;
+    int64_t next_idx;  /* claims continue after this item */
+    size_t inflight;
+    int64_t successes, same_failures;
+    char *last_error;
+    bool cancelling, stopping_early, loaded, no_more;
+    struct active *next;
+};
+
+struct jobs {
+    struct gen_env env;
+    struct jobs_config cfg;
+    char *spool_dir;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stop, kicked;
+    struct active *list;
+    size_t inflight; /* all jobs */
+};
+
+struct item_ctx {
+    struct jobs *j;
+    struct active *a;
+    struct job_item_result res;
+    char job_id[ID_LEN];
+    char *error;
+};
+
+static uint64_t group_of(const struct active *a)
+{
+    return GROUP_BIT | (uint64_t)strtoull(a->job.id, NULL, 10);
+}
+
+static void active_free(struct active *a)
+{
+    job_done(&a->job);
+    task_done(&a->task);
+    free(a->session_id);
+    free(a->file_name);
+    free(a->spool);
+    free(a->source_type);
+    free(a->last_error);
+    free(a);
+}
+
+/* ---- results ---- */
+
+static void on_recorded(void *ud, int result, const struct err *e)
+{
+    struct item_ctx *x = ud;
+    struct jobs *j = x->j;
+    struct active *a = x->a;
+
+    pthread_mutex_lock(&j->lock);
+    if (result < 0) {
+        /* The store refused the result: the item stays pending and runs again later. */
+        log_event(LOG_ERROR, "job item result not saved", "job", a->job.id, "error",
+                  e ? e->msg : "", NULL);
+    } else if (x->res.run) {
+        a->successes++;
+        a->same_failures = 0;
+    } else {
+        if (a->last_error && strcmp(a->last_error, x->error) == 0) {
+            a->same_failures++;
+        } else {
+            free(a->last_error);
+            a->last_error = strdup(x->error);
+            a->same_failures = 1;
+        }
+    }
+    a->inflight--;
+    j->inflight--;
+    pthread_cond_signal(&j->wake);
+    pthread_mutex_unlock(&j->lock);
+    if (x->res.run) {
+        run_done(x->res.run);
+        free(x->res.run);
+    }
+    free(x->error);
+    free(x);
+}
+
+static void record(struct item_ctx *x, struct run *run, const char *error)
+{
+    struct err e;
+
+    err_clear(&e);
+    x->res.job_id = x->job_id;
+    x->res.run = run;
+    x->error = strdup(error ? error : "");
+    x->res.error = x->error;
+    if (store_job_items_done_async(x->j->env.store, &x->res, 1, on_recorded, x, &e) < 0)
+        on_recorded(x, e.code, &e);
+}
+
+static void on_output(void *ud, struct run *run, const struct err *e)
+{
+    struct item_ctx *x = ud;
+
+    if (!run && e->code == HE_CANCELLED) {
+        /* Cancelled (job cancelled or server stopping): the item stays pending. */
+        struct jobs *j = x->j;
+        pthread_mutex_lock(&j->lock);
+        x->a->inflight--;
+        j->inflight--;
+        pthread_cond_signal(&j->wake);
+        pthread_mutex_unlock(&j->lock);
+        free(x);
+        return;
+    }
+    record(x, run, run ? NULL : e->msg);
+}
+
+/* ---- claiming items ---- */
+
+struct claim {
+    struct jobs *j;
+    struct active *a;
+    size_t started;
+};
+
+static int sample_of(struct jobs *j, struct active *a, const char *payload, int64_t idx,
+                     struct gen_sample *s, struct err *e)
+{
+    struct json_object *o = NULL;
+    char where[32];
+    int r;
+
+    snprintf(where, sizeof(where), "item %lld", (long long)idx);
+    if ((r = json_parse(payload, strlen(payload), &o, e)) < 0)
+        return r;
+    r = gen_parse_sample(&j->env, &a->task, o, where, s, e);
+    json_object_put(o);
+    if (r < 0)
+        return r;
+    s->job_id = (int64_t)strtoll(a->job.id, NULL, 10);
+    s->job_item = idx;
+    if (a->source_type) {
+        s->source_type = strdup(a->source_type);
+        s->file_name = a->file_name ? strdup(a->file_name) : NULL;
+    }
+    return 0;
+}
+
+static int claim_item(void *ud, int64_t idx, const char *payload, struct err *ignored)
+{
+    struct claim *c = ud;
+    struct jobs *j = c->j;
+    struct active *a = c->a;
+    struct item_ctx *x = calloc(1, sizeof(*x));
+    struct gen_sample s;
+    struct err e;
+    (void)ignored;
+
+    if (!x)
+        return HE_NOMEM;
+    x->j = j;
+    x->a = a;
+    x->res.idx = idx;
+    memcpy(x->job_id, a->job.id, ID_LEN);
+    a->next_idx = idx;
+    pthread_mutex_lock(&j->lock);
+    a->inflight++;
+    j->inflight++;
+    pthread_mutex_unlock(&j->lock);
+    c->started++;
+    err_clear(&e);
+    if (sample_of(j, a, payload, idx, &s, &e) < 0) {
+        record(x, NULL, e.msg);
+        return 0;
+    }
+    if (gen_output(&j->env, &a->task, &s, NULL, a->session_id, group_of(a), on_output, x, &e) <
+        0)
+        record(x, NULL, e.msg);
+    gen_sample_free(&s);
+    return 0;
+}
+
+/* ---- file loading (the fast path of file imports) ---- */
+
+struct load_state {
+    struct run **runs;
+    char **payloads;
+    int64_t *idx;
+    size_t n_runs, n_items;
+};
+
+static void load_state_reset(struct load_state *l)
+{
+    for (size_t i = 0; i < l->n_runs; i++) {
+        run_done(l->runs[i]);
+        free(l->runs[i]);
+    }
+    for (size_t i = 0; i < l->n_items; i++)
+        free(l->payloads[i]);
+    l->n_runs = l->n_items = 0;
+}
+
+static void on_given(void *ud, struct run *run, const struct err *e)
+{
+    struct load_state *l = ud;
+    (void)e;
+    if (run)
+        l->runs[l->n_runs++] = run;
+}
+
+/* Loads up to LOAD_BATCH rows of the spool file from the job's cursor; 1 when all are in. */
+static int load_slice(struct jobs *j, struct active *a, struct err *e)
+{
+    struct load_state l = {0};
+    FILE *f = fopen(a->spool, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    int64_t row = 0;
+    ssize_t len;
+    int r = 0;
+
+    if (!f)
+        return err_set(e, HE_IO, NULL, "cannot open the import's spool file %s: %s", a->spool,
+                       strerror(errno));
+    l.runs = calloc(LOAD_BATCH, sizeof(*l.runs));
+    l.payloads = calloc(LOAD_BATCH, sizeof(*l.payloads));
+    l.idx = calloc(LOAD_BATCH, sizeof(*l.idx));
+    if (!l.runs || !l.payloads || !l.idx) {
+        r = err_set(e, HE_NOMEM, NULL, NULL);
+        goto out;
+    }
+    /* Skip what is loaded. (The spool holds one row a line.) */
+    while (row < a->job.cursor && (len = getline(&line, &cap, f)) >= 0)
+        row++;
+    while (l.n_runs + l.n_items < LOAD_BATCH && (len = getline(&line, &cap, f)) >= 0) {
+        struct json_object *o = NULL, *out = NULL;
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if ((r = json_parse(line, (size_t)len, &o, e)) < 0)
+            goto out;
+        if (json_object_object_get_ex(o, "output", &out) && out) {
+            struct gen_sample s;
+            char where[32];
+            snprintf(where, sizeof(where), "row %lld", (long long)row + 1);
+            r = gen_parse_sample(&j->env, &a->task, o, where, &s, e);
+            json_object_put(o);
+            if (r < 0)
+                goto out;
+            s.job_id = (int64_t)strtoll(a->job.id, NULL, 10);
+            s.job_item = row;
+            s.source_type = strdup("file_import");
+            s.file_name = a->file_name ? strdup(a->file_name) : NULL;
+            r = gen_output(&j->env, &a->task, &s, NULL, a->session_id, 0, on_given, &l, e);
+            gen_sample_free(&s);
+            if (r < 0)
+                goto out;
+        } else {
+            json_object_put(o);
+            l.idx[l.n_items] = row;
+            if (!(l.payloads[l.n_items] = strdup(line))) {
+                r = err_set(e, HE_NOMEM, NULL, NULL);
+                goto out;
+            }
+            l.n_items++;
+        }
+        row++;
+    }
+    {
+        struct job_load jl = {
+            .job_id = a->job.id,
+            .runs = l.runs,
+            .n_runs = l.n_runs,
+            .item_idx = l.idx,
+            .item_payloads = (const char *const *)l.payloads,
+            .n_items = l.n_items,
+            .cursor = row,
+        };
+        if ((r = store_job_load(j->env.store, &jl, e)) < 0)
+            goto out;
+        a->job.cursor = row;
+        a->job.completed += (int64_t)l.n_runs;
+    }
+    r = row >= a->job.total ? 1 : 0;
+out:
+    load_state_reset(&l);
+    free(l.runs);
+    free(l.payloads);
+    free(l.idx);
+    free(line);
+    fclose(f);
+    return r;
+}
+
+/* ---- the loop ---- */
+
+static int str_param(struct json_object *params, const char *key, char **ret)
+{
+    struct json_object *v;
+    if (json_object_object_get_ex(params, key, &v) && json_object_is_type(v, json_type_string)) {
+        *ret = strdup(json_object_get_string(v));
+        return *ret ? 0 : HE_NOMEM;
+    }
+    return 0;
+}
+
+static int adopt(void *ud, const struct job *job, struct err *e)
+{
+    struct jobs *j = ud;
+    struct active *a;
+    struct json_object *params = NULL;
+    char *project_id = NULL;
+    struct err pe;
+    int r;
+
+    for (a = j->list; a; a = a->next)
+        if (strcmp(a->job.id, job->id) == 0)
+            return 0;
+    a = calloc(1, sizeof(*a));
+    if (!a)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    a->job = *job;
+    a->job.kind = strdup(job->kind);
+    a->job.status = strdup(job->status);
+    a->job.params = strdup(job->params);
+    a->job.error = NULL;
+    a->next_idx = -1;
+    err_clear(&pe);
+    if (!a->job.kind || !a->job.status || !a->job.params ||
+        json_parse(job->params, strlen(job->params), &params, &pe) < 0) {
+        active_free(a);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
+    r = str_param(params, "project_id", &project_id);
+    if (r == 0)
+        r = str_param(params, "session_id", &a->session_id);
+    if (r == 0)
+        r = str_param(params, "file_name", &a->file_name);
+    if (r == 0)
+        r = str_param(params, "spool", &a->spool);
+    if (r == 0)
+        r = str_param(params, "source_type", &a->source_type);
+    json_object_put(params);
+    if (r == 0 && project_id)
+        r = store_task_get(j->env.store, project_id, job->task_id, &a->task, &pe);
+    free(project_id);
+    if (r < 0 || !a->task.instruction) {
+        /* The task is gone (or the params are broken): the job cannot go on. */
+        store_job_set_status(j->env.store, job->id, "failed",
+                             pe.code ? pe.msg : "the job's parameters are incomplete", &pe);
+        active_free(a);
+        return 0;
+    }
+    a->loaded = !a->spool;
+    if (strcmp(job->status, "queued") == 0) {
+        err_clear(&pe);
+        store_job_set_status(j->env.store, job->id, "running", NULL, &pe);
+    }
+    log_event(LOG_INFO, "job running", "job", job->id, "kind", job->kind, NULL);
+    a->next = j->list;
+    j->list = a;
+    return 0;
+}
+
+static void finish(struct jobs *j, struct active *a, const char *status, const char *error)
+{
+    struct err e;
+
+    err_clear(&e);
+    if (store_job_set_status(j->env.store, a->job.id, status, error, &e) < 0)
+        log_event(LOG_ERROR, "cannot finish the job", "job", a->job.id, "error", e.msg, NULL);
+    if (a->spool)
+        unlink(a->spool);
+    log_event(LOG_INFO, "job finished", "job", a->job.id, "status", status, NULL);
+}
+
+/* One pass over a job; returns true when the job is over and can be dropped. */
+static bool step(struct jobs *j, struct active *a)
+{
+    struct job now = {0};
+    struct err e;
+    size_t inflight;
+
+    err_clear(&e);
+    if (store_job_get(j->env.store, a->job.id, &now, &e) < 0) {
+        job_done(&now);
+        if (e.code == HE_NOT_FOUND) { /* deleted with its task */
+            llm_cancel_group(j->env.engine, group_of(a));
+            pthread_mutex_lock(&j->lock);
+            inflight = a->inflight;
+            pthread_mutex_unlock(&j->lock);
+            return inflight == 0;
+        }
+        return false;
+    }
+    pthread_mutex_lock(&j->lock);
+    inflight = a->inflight;
+    pthread_mutex_unlock(&j->lock);
+
+    if (now.cancel_requested && !a->cancelling) {
+        a->cancelling = true;
+        llm_cancel_group(j->env.engine, group_of(a));
+    }
+    if (a->cancelling || a->stopping_early) {
+        if (inflight == 0) {
+            if (a->cancelling)
+                finish(j, a, "cancelled", NULL);
+            else {
+                char reason[ERR_MSG_MAX + 64];
+                snprintf(reason, sizeof(reason),
+                         "stopped after %lld items failed with the same error: %s",
+                         (long long)a->same_failures, a->last_error ? a->last_error : "");
+                finish(j, a, "failed", reason);
+            }
+            job_done(&now);
+            return true;
+        }
+        job_done(&now);
+        return false;
+    }
+    if (a->successes == 0 && a->same_failures >= EARLY_STOP_FAILURES) {
+        a->stopping_early = true;
+        llm_cancel_group(j->env.engine, group_of(a));
+        job_done(&now);
+        return false;
+    }
+    if (!a->loaded) {
+        int r;
+        a->job.cursor = now.cursor;
+        a->job.completed = now.completed;
+        r = load_slice(j, a, &e);
+        if (r < 0) {
+            finish(j, a, "failed", e.msg);
+            job_done(&now);
+            return true;
+        }
+        if (r == 1) {
+            a->loaded = true;
+            unlink(a->spool);
+        }
+        job_done(&now);
+        return false;
+    }
+    if (inflight < j->cfg.window && !a->no_more) {
+        struct claim c = {j, a, 0};
+        store_job_pending(j->env.store, a->job.id, a->next_idx, j->cfg.window - inflight,
+                          claim_item, &c, &e);
+        if (c.started == 0 && inflight == 0)
+            a->no_more = true;
+    }
+    pthread_mutex_lock(&j->lock);
+    inflight = a->inflight;
+    pthread_mutex_unlock(&j->lock);
+    if (a->no_more && inflight == 0) {
+        /* Nothing pending after next_idx: look once more from the start (items that failed to
+         * save went back to pending), then finish. */
+        struct claim c = {j, a, 0};
+        store_job_pending(j->env.store, a->job.id, -1, j->cfg.window, claim_item, &c, &e);
+        if (c.started == 0) {
+            struct job fin = {0};
+            const char *status = "completed";
+            err_clear(&e);
+            if (store_job_get(j->env.store, a->job.id, &fin, &e) == 0 && fin.failed > 0)
+                status = fin.completed > 0 ? "completed_with_errors" : "failed";
+            finish(j, a, status,
+                   strcmp(status, "failed") == 0 ? "every item failed; see errors" : NULL);
+            job_done(&fin);
+            job_done(&now);
+            return true;
+        }
+        a->no_more = false;
+    }
+    job_done(&now);
+    return false;
+}
+
+static void *runner_main(void *arg)
+{
+    struct jobs *j = arg;
+
+    pthread_mutex_lock(&j->lock);
+    while (!j->stop) {
+        struct err e;
+        bool busy = false;
+
+        pthread_mutex_unlock(&j->lock);
+        err_clear(&e);
+        store_job_list(j->env.store, NULL, adopt, j, &e);
+        for (struct active **pp = &j->list; *pp;) {
+            struct active *a = *pp;
+            if (step(j, a)) {
+                *pp = a->next;
+                active_free(a);
+            } else {
+                busy = busy || !a->loaded;
+                pp = &a->next;
+            }
+        }
+        pthread_mutex_lock(&j->lock);
+        if (!busy && !j->kicked && !j->stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 200 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&j->wake, &j->lock, &ts);
+        }
+        j->kicked = false;
+    }
+    pthread_mutex_unlock(&j->lock);
+    return NULL;
+}
+
+int jobs_start(const struct gen_env *env, const struct jobs_config *cfg, struct jobs **ret,
+               struct err *e)
+{
+    struct jobs *j = calloc(1, sizeof(*j));
+
+    if (!j)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    j->env = *env;
+    j->cfg = *cfg;
+    if (!j->cfg.window)
+        j->cfg.window = JOBS_DEFAULT_WINDOW;
+    j->spool_dir = strdup(cfg->spool_dir ? cfg->spool_dir : "/tmp");
+    j->cfg.spool_dir = j->spool_dir;
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->wake, NULL);
+    if (!j->spool_dir || pthread_create(&j->thread, NULL, runner_main, j) != 0) {
+        free(j->spool_dir);
+        free(j);
+        return err_set(e, HE_INTERNAL, NULL, "cannot start the job runner");
+    }
+    *ret = j;
+    return 0;
+}
+
+void jobs_notify(struct jobs *j)
+{
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->lock);
+    j->kicked = true;
+    pthread_cond_signal(&j->wake);
+    pthread_mutex_unlock(&j->lock);
+}
+
+const char *jobs_spool_dir(const struct jobs *j)
+{
+    return j->spool_dir;
+}
+
+void jobs_stop(struct jobs *j)
+{
+    int64_t deadline;
+
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->lock);
+    j->stop = true;
+    pthread_cond_signal(&j->wake);
+    pthread_mutex_unlock(&j->lock);
+    pthread_join(j->thread, NULL);
+    /* Cancel what is in flight; results still arriving are recorded (or the items stay
+     * pending for the next start). */
+    for (struct active *a = j->list; a; a = a->next)
+        llm_cancel_group(j->env.engine, group_of(a));
+    deadline = clock_mono_us() + 10 * 1000000LL;
+    pthread_mutex_lock(&j->lock);
+    while (j->inflight > 0 && clock_mono_us() < deadline) {
+        pthread_mutex_unlock(&j->lock);
+        usleep(5000);
+        pthread_mutex_lock(&j->lock);
+    }
+    pthread_mutex_unlock(&j->lock);
+    for (struct active *a = j->list, *next; a; a = next) {
+        next = a->next;
+        active_free(a);
+    }
+    pthread_mutex_destroy(&j->lock);
+    pthread_cond_destroy(&j->wake);
+    free(j->spool_dir);
+    free(j);
+}
