@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/llm_ping.h"
 
 static const char usage[] =
     "Usage: hetu COMMAND [OPTIONS]\n"
@@ -13,12 +15,37 @@ static const char usage[] =
     "Commands:\n"
     "  serve       run the server (hetu serve --help)\n"
     "\n"
+    "Client commands (each speaks the HTTP API of a running server; hetu COMMAND --help):\n"
+    "  projects    list, create, show, update, delete projects\n"
+    "  tasks       list, create, show, update, delete a project's tasks\n"
+    "  gen         gen categories: subtopics of a topic; gen samples: inputs for a topic\n"
+    "  save        save one sample, or a JSON array / JSONL batch from a file or stdin\n"
+    "  import      upload a CSV or JSONL file and follow the import with a progress bar\n"
+    "  jobs        list, show, watch, cancel a task's jobs\n"
+    "  runs        list (with filters), show, rate, tag, delete samples\n"
+    "  topics      print the topic tree with sample counts\n"
+    "  llm ping    send one short prompt to a provider and print the answer and usage\n"
+    "              (hetu llm ping --provider P --model M [--config FILE]); checks a setup\n"
+    "\n"
     "Options:\n"
     "  -h, --help  this help\n"
     "  --version   print the version\n"
     "\n"
-    "Example:\n"
-    "  hetu serve --port 8000\n";
+    "Client options (every client command):\n"
+    "  --server URL      the server (HETU_URL) [" CLIENT_DEFAULT_URL "]\n"
+    "  --api-key KEY     sent as Authorization: Bearer KEY (HETU_API_KEY)\n"
+    "  -p, --project ID  the project (HETU_PROJECT); -t, --task ID the task (HETU_TASK)\n"
+    "  --json            print the server's JSON unchanged instead of a table\n"
+    "  -q, --quiet       no progress output\n"
+    "\n"
+    "Exit status of client commands: 0 success, 1 the work failed (a local file, a failed\n"
+    "job or sample), 2 usage error, 3 the server answered with an error (4xx/5xx), 4 the\n"
+    "server is unreachable.\n"
+    "\n"
+    "Examples:\n"
+    "  hetu serve --port 8000\n"
+    "  hetu projects create demo\n"
+    "  hetu import samples.csv --project 123456789012 --task 234567890123\n";
 
 int main(int argc, char **argv)
 {
@@ -37,6 +64,32 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0)
         return cli_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "llm") == 0) {
+        if (argc >= 3 && strcmp(argv[2], "ping") == 0)
+            return cli_llm_ping(argc - 2, argv + 2);
+        fputs("Usage: hetu llm ping --provider P --model M [--config FILE] [--prompt TEXT]\n",
+              argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)
+                  ? stdout
+                  : stderr);
+        return argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) ? 0
+                                                                                          : 2;
+    }
+    if (strcmp(argv[1], "projects") == 0)
+        return cmd_projects(argc - 1, argv + 1);
+    if (strcmp(argv[1], "tasks") == 0)
+        return cmd_tasks(argc - 1, argv + 1);
+    if (strcmp(argv[1], "gen") == 0)
+        return cmd_gen(argc - 1, argv + 1);
+    if (strcmp(argv[1], "save") == 0)
+        return cmd_save(argc - 1, argv + 1);
+    if (strcmp(argv[1], "import") == 0)
+        return cmd_import(argc - 1, argv + 1);
+    if (strcmp(argv[1], "jobs") == 0)
+        return cmd_jobs(argc - 1, argv + 1);
+    if (strcmp(argv[1], "runs") == 0)
+        return cmd_runs(argc - 1, argv + 1);
+    if (strcmp(argv[1], "topics") == 0)
+        return cmd_topics(argc - 1, argv + 1);
     fprintf(stderr, "hetu: unknown command '%s'\n\n%s", argv[1], usage);
     return 2;
 }

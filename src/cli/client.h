@@ -185,6 +185,9 @@ int cmd_jobs(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_topics(int argc, char **argv);
 
+/* Prints TaskRuns (a JSON array) as a table: ID, CREATED, TOPIC, RATING, INPUT, OUTPUT. */
+int cli_runs_table(struct json_object *runs);
+
 /* Follows a job to its end with progress on stderr; shared by `import` and `jobs watch`. */
 int cli_watch_job(struct cli *cli, const char *job_id);
 

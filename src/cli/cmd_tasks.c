@@ -75,8 +75,9 @@ static int show_task(struct cli *cli, struct json_object *t)
             struct json_object *q = json_object_array_get_idx(reqs, i), *n = NULL, *in = NULL;
             json_object_object_get_ex(q, "name", &n);
             json_object_object_get_ex(q, "instruction", &in);
-            printf("%s %s: %s\n", i == 0 ? "requirements " : "             ", cli_cell(n),
-                   cli_cell(in));
+            /* aligned with the fields above: the widest key is thinking_instruction */
+            printf("%-*s  %s: %s\n", (int)sizeof("thinking_instruction"),
+                   i == 0 ? "requirements" : "", cli_cell(n), cli_cell(in));
         }
     }
     return CLI_EXIT_OK;

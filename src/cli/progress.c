@@ -129,7 +129,8 @@ static void draw(struct progress *p)
         return;
     }
     width = term_width(p->out);
-    room = width - (int)strlen(p->label) - (int)strlen(counts) - 5;
+    /* the bar keeps its width while the counts grow (up to 40 columns of them) */
+    room = width - (int)strlen(p->label) - (strlen(counts) > 40 ? (int)strlen(counts) : 40) - 5;
     if (room > BAR_MAX)
         room = BAR_MAX;
     if (room >= BAR_MIN) {

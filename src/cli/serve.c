@@ -232,8 +232,8 @@ int cli_serve(int argc, char **argv)
     body_s = pick(o.max_body, "HETU_MAX_BODY_SIZE", cfg, "max_body_size", "16777216", s2,
                   sizeof(s2));
     threads_s = pick(o.threads, "HETU_THREADS", cfg, "threads", s3, s3, sizeof(s3));
-    user = pick(o.user, "HETU_USER", cfg, "user", getenv("USER") ? getenv("USER") : "hetu",
-                NULL, 0);
+    user = pick(o.user, "HETU_USER", cfg, "user",
+                getenv("USER") && *getenv("USER") ? getenv("USER") : "hetu", NULL, 0);
     upload_s = pick(o.max_upload, "HETU_MAX_UPLOAD_SIZE", cfg, "max_upload_size", "1073741824",
                     s4, sizeof(s4));
     window_s = pick(o.job_window, "HETU_JOB_WINDOW", cfg, "job_window", "1000", s5, sizeof(s5));

@@ -135,6 +135,10 @@ int gen_parse_topic_path(struct json_object *body, const char *where, const char
 int gen_parse_sample(const struct gen_env *env, const struct task *t, struct json_object *obj,
                  const char *where, struct gen_sample *ret, struct err *e);
 
+/* The error to report for a failed model call (an answer still invalid after retries is a
+ * provider failure, 502). */
+void gen_model_error(const struct err *model, struct err *ret);
+
 /* Checks a sample's providers and models before any call is made. */
 int gen_sample_check(const struct gen_env *env, const struct gen_sample *s, const char *where,
                      struct err *e);

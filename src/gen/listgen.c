@@ -13,6 +13,8 @@
  * that saves the new names into the topic tree.
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,11 +83,26 @@ struct list_op {
     struct llm_usage usage;
     char *reasoning;
     const char **new_names; /* categories: what the topic tree is given (read by the writer) */
+    char *turn_key;         /* categories: the node this op has (or waits for) the turn of */
+    struct list_op *turn_next;
     char output_id[ID_LEN];
     int64_t started_at;
     gen_done_cb cb;
     void *ud;
 };
+
+/*
+ * Subtopic calls on one node take turns (in this process): each reads the node's children when
+ * it begins, so a second concurrent call would not see the names the first one is adding.
+ */
+struct node_turn {
+    char *key; /* task id, then the node's topic key */
+    struct list_op *head, *tail;
+    struct node_turn *next;
+};
+
+static pthread_mutex_t turns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct node_turn *turns;
 
 static void op_free(struct list_op *op)
 {
@@ -94,6 +111,7 @@ static void op_free(struct list_op *op)
     json_object_put(op->schema);
     json_object_put(op->items);
     free(op->new_names);
+    free(op->turn_key);
     free(op->task.instruction);
     free(op->task.requirements);
     free(op->task.input_json_schema);
@@ -107,10 +125,88 @@ static void op_free(struct list_op *op)
     free(op);
 }
 
+static int begin(struct list_op *op, struct err *e);
+static void fail(struct list_op *op, const struct err *e);
+
+/* Takes the node's turn, or queues op behind the op that has it. Returns true when op may
+ * begin now. */
+static bool turn_take(struct list_op *op)
+{
+    struct node_turn *t;
+
+    pthread_mutex_lock(&turns_lock);
+    for (t = turns; t; t = t->next)
+        if (strcmp(t->key, op->turn_key) == 0)
+            break;
+    if (t) {
+        if (t->tail)
+            t->tail->turn_next = op;
+        else
+            t->head = op;
+        t->tail = op;
+        pthread_mutex_unlock(&turns_lock);
+        return false;
+    }
+    t = calloc(1, sizeof(*t));
+    if (t && (t->key = strdup(op->turn_key))) {
+        t->next = turns;
+        turns = t;
+    } else {
+        free(t);
+    }
+    pthread_mutex_unlock(&turns_lock);
+    return true;
+}
+
+/* Passes the node's turn to the next op waiting for it (begun here), or frees the turn. */
+static void turn_pass(const char *key)
+{
+    for (;;) {
+        struct node_turn **pp, *t;
+        struct list_op *next = NULL;
+        struct err e;
+
+        pthread_mutex_lock(&turns_lock);
+        for (pp = &turns; *pp; pp = &(*pp)->next)
+            if (strcmp((*pp)->key, key) == 0)
+                break;
+        t = *pp;
+        if (t && t->head) {
+            next = t->head;
+            t->head = next->turn_next;
+            if (!t->head)
+                t->tail = NULL;
+        } else if (t) {
+            *pp = t->next;
+            free(t->key);
+            free(t);
+        }
+        pthread_mutex_unlock(&turns_lock);
+        if (!next)
+            return;
+        err_clear(&e);
+        if (begin(next, &e) == 0)
+            return;
+        /* It could not begin: answer it, and offer the turn to the one after it. */
+        next->cb(next->ud, NULL, &e);
+        op_free(next);
+    }
+}
+
+static void op_end(struct list_op *op)
+{
+    char *key = op->turn_key ? strdup(op->turn_key) : NULL;
+    op_free(op);
+    if (key) {
+        turn_pass(key);
+        free(key);
+    }
+}
+
 static void fail(struct list_op *op, const struct err *e)
 {
     op->cb(op->ud, NULL, e);
-    op_free(op);
+    op_end(op);
 }
 
 static void fail_msg(struct list_op *op, int code, const char *msg)
@@ -258,7 +354,8 @@ static void on_reply(void *ud, const struct llm_result *res)
     err_clear(&e);
     add_usage(&op->usage, &res->usage);
     if (res->code < 0) {
-        fail(op, &res->err);
+        gen_model_error(&res->err, &e);
+        fail(op, &e);
         return;
     }
     if (res->reasoning && !op->reasoning)
@@ -382,7 +479,7 @@ static void finish(struct list_op *op)
     json_object_put(out);
     free(in_props);
     free(out_props);
-    op_free(op);
+    op_end(op);
 }
 
 struct child_scan {
@@ -455,11 +552,39 @@ static int start(const struct gen_env *env, enum list_kind kind, const struct ta
     op->schema = build_schema(kind, op->task.input_json_schema);
     if ((r = store_new_id(env->store, op->output_id, e)) < 0)
         goto fail;
-    if (kind == LIST_CATEGORIES) {
+    if (kind == LIST_SAMPLES) {
+        if ((r = begin(op, e)) < 0)
+            goto fail;
+        return 0;
+    }
+    if (!(op->turn_key = malloc(strlen(t->id) + strlen(op->parent_key) + 2))) {
+        r = err_set(e, HE_NOMEM, NULL, NULL);
+        goto fail;
+    }
+    snprintf(op->turn_key, strlen(t->id) + strlen(op->parent_key) + 2, "%s/%s", t->id,
+             op->parent_key);
+    if (!turn_take(op))
+        return 0; /* begins when the op ahead of it on this node ends */
+    if ((r = begin(op, e)) < 0) {
+        op_end(op);
+        return r;
+    }
+    return 0;
+fail:
+    op_free(op);
+    return r;
+}
+
+/* Reads what the model must not repeat (categories), then makes the first call. */
+static int begin(struct list_op *op, struct err *e)
+{
+    int r;
+
+    if (op->kind == LIST_CATEGORIES) {
         struct child_scan scan = {op->parent_key, op};
         size_t n = op->existing ? json_object_array_length(op->existing) : 0;
-        if ((r = store_topic_list(env->store, t->id, add_child, &scan, e)) < 0)
-            goto fail;
+        if ((r = store_topic_list(op->env.store, op->task.id, add_child, &scan, e)) < 0)
+            return r;
         for (size_t i = 0; i < n; i++) {
             const char *name = json_object_get_string(json_object_array_get_idx(op->existing, i));
             char *k = text_norm_key(name);
@@ -468,18 +593,12 @@ static int start(const struct gen_env *env, enum list_kind kind, const struct ta
             if (!strv_has(&op->keys, k) &&
                 (strv_push(&op->keys, k) < 0 || strv_push(&op->exclude, name) < 0)) {
                 free(k);
-                r = err_set(e, HE_NOMEM, NULL, NULL);
-                goto fail;
+                return err_set(e, HE_NOMEM, NULL, NULL);
             }
             free(k);
         }
     }
-    if ((r = submit(op, e)) < 0)
-        goto fail;
-    return 0;
-fail:
-    op_free(op);
-    return r;
+    return submit(op, e);
 }
 
 int gen_categories(const struct gen_env *env, const struct task *t,

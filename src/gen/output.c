@@ -45,6 +45,16 @@ void gen_sample_free(struct gen_sample *s)
     memset(s, 0, sizeof(*s));
 }
 
+void gen_model_error(const struct err *model, struct err *ret)
+{
+    /* An answer that stayed invalid after the retries is the model's failure, not the
+     * client's: a bad gateway, whatever code the engine gave it. */
+    int code = model->code == HE_INVALID ? HE_PROVIDER : model->code;
+    err_clear(ret);
+    err_set(ret, code ? code : HE_PROVIDER, model->field[0] ? model->field : NULL, "%s",
+            model->msg);
+}
+
 /* ---- examples ---- */
 
 struct example_scan {
@@ -239,12 +249,13 @@ static void on_thinking(void *ud, const struct llm_result *res)
     struct out_op *op = ud;
     struct err e;
 
+    err_clear(&e);
     sum_usage(&op->usage, &res->usage);
     if (res->code < 0) {
-        out_fail(op, &res->err);
+        gen_model_error(&res->err, &e);
+        out_fail(op, &e);
         return;
     }
-    err_clear(&e);
     op->thinking = strdup(res->content && *res->content ? res->content
                                                         : (res->reasoning ? res->reasoning : ""));
     if (!op->thinking) {
@@ -266,7 +277,8 @@ static void on_output(void *ud, const struct llm_result *res)
     err_clear(&e);
     sum_usage(&op->usage, &res->usage);
     if (res->code < 0) {
-        out_fail(op, &res->err);
+        gen_model_error(&res->err, &e);
+        out_fail(op, &e);
         return;
     }
     free(run->output);

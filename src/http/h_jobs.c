@@ -132,7 +132,7 @@ static void events_free(void *p)
 
 static void frame(struct events *ev, const char *event, const char *json)
 {
-    buf_addf(&ev->out, "event: %s\ndata: %s\n\n", event, json);
+    buf_addf(&ev->out, "event: %s\ndata: %s\n\n", event, json ? json : "{}");
 }
 
 /* Looks at the job; queues a frame when something changed. */

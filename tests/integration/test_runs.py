@@ -3,6 +3,7 @@
 (five-star and pass/fail) and tags through PATCH, delete, and the topic tree's sample counts.
 Samples here carry their outputs, so no model is called."""
 
+import json
 import urllib.parse
 
 import pytest
@@ -224,7 +225,6 @@ def test_topic_tree_merges_generated_and_sample_nodes(gen):
                    {"node_path": ["root", "x"], "num_subtopics": 2, "model_name": model,
                     "provider": "together_ai"})
     assert r.status == 200, r
-    import json
     names = json.loads(r.json()["output"]["output"])["subtopics"]
     save(gen, pid, tid, input="s1", topic_path=["x", names[0]])
     save(gen, pid, tid, input="s2", topic_path=["x", names[0]])

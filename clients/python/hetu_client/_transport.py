@@ -166,9 +166,7 @@ class Transport:
         except (socket.timeout, TimeoutError) as exc:
             raise HetuConnectionError("no answer from %s within %s s" % (self.base_url, t),
                                       method=method, url=url) from exc
-        except (ConnectionError, OSError) as exc:
-            if isinstance(exc, HetuAPIError):
-                raise
+        except OSError as exc:  # reset, broken pipe while sending
             raise HetuConnectionError("connection to %s failed: %s" % (self.base_url, exc),
                                       method=method, url=url) from exc
         if not raw:

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* `hetu topics`: the task's topic tree with the number of samples under each node. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/client.h"
+#include "util/json.h"
+
+#include "util/banned.h"
+
+#define TREE_DEPTH_MAX 64
+
+static const char usage[] =
+    "Usage: hetu topics --project ID --task ID [OPTIONS]\n"
+    "\n"
+    "Prints the task's topic tree, each node with the number of samples under it (its own and\n"
+    "its descendants'):\n"
+    "  root (42)\n"
+    "  ├── 旅行 (30)\n"
+    "  │   └── 酒店 (10)\n"
+    "  └── 美食 (12)\n"
+    "\n";
+
+static const char example[] = "\n"
+                              "Examples:\n"
+                              "  hetu topics -p 123456789012 -t 234567890123\n"
+                              "  hetu topics --json | jq '.children[].name'\n";
+
+static struct json_object *get(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+
+    if (o && json_object_is_type(o, json_type_object))
+        json_object_object_get_ex(o, key, &v);
+    return v;
+}
+
+/* prefix holds, for each ancestor level, whether it was the last child. */
+static void print_node(struct json_object *node, bool *last, int depth)
+{
+    struct json_object *children = get(node, "children");
+    size_t n = children && json_object_is_type(children, json_type_array)
+                   ? json_object_array_length(children)
+                   : 0;
+
+    for (int i = 1; i < depth; i++)
+        fputs(last[i] ? "    " : "\xe2\x94\x82   ", stdout); /* │ */
+    if (depth > 0)
+        fputs(last[depth] ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 "  /* └── */
+                          : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 ", /* ├── */
+              stdout);
+    printf("%s (%lld)\n", cli_cell(get(node, "name")),
+           (long long)json_object_get_int64(get(node, "sample_count")));
+    if (depth + 1 >= TREE_DEPTH_MAX) {
+        if (n)
+            printf("%*s...\n", 4 * depth + 4, "");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        last[depth + 1] = i + 1 == n;
+        print_node(json_object_array_get_idx(children, i), last, depth + 1);
+    }
+}
+
+static int show_tree(struct cli *cli, struct json_object *root)
+{
+    bool last[TREE_DEPTH_MAX + 1] = {false};
+
+    (void)cli;
+    print_node(root, last, 0);
+    return CLI_EXIT_OK;
+}
+
+int cmd_topics(int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS, {NULL, 0, NULL, 0}};
+    struct cli cli;
+    int c, r;
+
+    cli_init(&cli, "topics");
+    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1) {
+        if (cli_common_opt(&cli, c, optarg))
+            continue;
+        if (c == 'h') {
+            printf("%s%s%s", usage, cli_common_help, example);
+            return CLI_EXIT_OK;
+        }
+        return cli_bad_option(&cli);
+    }
+    if (optind < argc)
+        return cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+    if ((r = cli_connect(&cli)) != 0 || (r = cli_need_task(&cli)) != 0)
+        return cli_finish(&cli, r);
+    return cli_call(&cli, "GET", cli_path(&cli, "/api/dataset/projects/%P/tasks/%T/topics"),
+                    NULL, show_tree);
+}
