@@ -145,8 +145,8 @@ static int http_error(struct client *c, const struct client_resp *r, struct err 
     c->fail = CLIENT_FAIL_HTTP;
     err_clear(&pe);
     if (r->body.len && json_parse(r->body.data, r->body.len, &obj, &pe) == 0 &&
-        json_object_is_type(obj, json_type_object) && json_object_object_get_ex(obj, "detail", &v) &&
-        json_object_is_type(v, json_type_string)) {
+        json_object_is_type(obj, json_type_object) &&
+        json_object_object_get_ex(obj, "detail", &v) && json_object_is_type(v, json_type_string)) {
         const char *field = NULL;
         struct json_object *f;
         if (json_object_object_get_ex(obj, "field", &f) && json_object_is_type(f, json_type_string))
@@ -229,8 +229,8 @@ static int perform(struct client *c, struct sink *s, struct err *e)
     if (cc != CURLE_OK)
         return cc == CURLE_READ_ERROR || cc == CURLE_OUT_OF_MEMORY
                    ? (c->fail = CLIENT_FAIL_LOCAL,
-                      err_set(e, HE_IO, NULL, "%s", errbuf && *errbuf ? errbuf
-                                                                      : curl_easy_strerror(cc)))
+                      err_set(e, HE_IO, NULL, "%s",
+                              errbuf && *errbuf ? errbuf : curl_easy_strerror(cc)))
                    : transport_error(c, cc, errbuf ? errbuf : "", e);
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &s->resp->status);
     c->status = s->resp->status;
@@ -408,8 +408,7 @@ static int sse_line(struct sse *s, const char *l, size_t n)
 
     if (n == 0) { /* end of an event */
         if (s->data.len || s->event[0]) {
-            r = s->cb(s->event[0] ? s->event : "message", s->data.data ? s->data.data : "",
-                      s->ud);
+            r = s->cb(s->event[0] ? s->event : "message", s->data.data ? s->data.data : "", s->ud);
             buf_reset(&s->data);
             s->event[0] = '\0';
             return r;
@@ -483,8 +482,7 @@ static size_t sse_cb(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-int client_events(struct client *c, const char *path, client_event_cb cb, void *ud,
-                  struct err *e)
+int client_events(struct client *c, const char *path, client_event_cb cb, void *ud, struct err *e)
 {
     struct sse s = {.c = c, .cb = cb, .ud = ud};
     struct curl_slist *h;

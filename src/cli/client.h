@@ -79,8 +79,7 @@ int client_upload(struct client *c, const char *path, const char *field, const c
  * code to stop with that error.
  */
 typedef int (*client_event_cb)(const char *event, const char *data, void *ud);
-int client_events(struct client *c, const char *path, client_event_cb cb, void *ud,
-                  struct err *e);
+int client_events(struct client *c, const char *path, client_event_cb cb, void *ud, struct err *e);
 
 /* URL-escapes s into a new string (caller frees), or NULL when out of memory. */
 char *client_escape(struct client *c, const char *s);
@@ -104,13 +103,15 @@ enum {
 };
 
 /* The shared long options; put CLI_COMMON_OPTS first in a command's table. */
-#define CLI_COMMON_OPTS                                                                            \
-    {"server", required_argument, NULL, CLI_OPT_SERVER},                                           \
-        {"api-key", required_argument, NULL, CLI_OPT_API_KEY},                                     \
-        {"project", required_argument, NULL, 'p'}, {"task", required_argument, NULL, 't'},        \
-        {"json", no_argument, NULL, CLI_OPT_JSON}, {"quiet", no_argument, NULL, 'q'},              \
-        {"help", no_argument, NULL, 'h'}
-#define CLI_COMMON_SHORT "hqp:t:"
+#define CLI_COMMON_OPTS                                                                    \
+    {"server", required_argument, NULL, CLI_OPT_SERVER},                                   \
+        {"api-key", required_argument, NULL, CLI_OPT_API_KEY},                             \
+        {"project", required_argument, NULL, 'p'}, {"task", required_argument, NULL, 't'}, \
+        {"json", no_argument, NULL, CLI_OPT_JSON}, {"quiet", no_argument, NULL, 'q'},      \
+    {                                                                                      \
+        "help", no_argument, NULL, 'h'                                                     \
+    }
+#define CLI_COMMON_SHORT ":hqp:t:" /* leading ':': missing values are reported as ':' */
 
 /* Help text of the shared options, for the commands' --help. */
 extern const char cli_common_help[];
@@ -145,8 +146,8 @@ int cli_finish(struct cli *cli, int code);
  */
 char *cli_path(struct cli *cli, const char *fmt, ...);
 
-/* After getopt_long returned '?' (it printed why): the hint; returns CLI_EXIT_USAGE. */
-int cli_bad_option(struct cli *cli);
+/* After getopt_long returned '?' or ':' (opt): says which option and why; CLI_EXIT_USAGE. */
+int cli_bad_option(struct cli *cli, int opt, char **argv);
 
 /* Prints "key: value" lines of obj for the keys given (NULL-terminated), aligned. */
 void cli_print_fields(struct json_object *obj, const char *const *keys);
@@ -155,8 +156,7 @@ void cli_print_fields(struct json_object *obj, const char *const *keys);
 const char *cli_cell(struct json_object *v);
 
 /* Prints a table of the objects of array, one column per key (NULL-terminated keys/headers). */
-int cli_print_table(struct json_object *array, const char *const *keys,
-                    const char *const *headers);
+int cli_print_table(struct json_object *array, const char *const *keys, const char *const *headers);
 
 /* GET/POST... path with an optional body; --json prints the answer unchanged, otherwise
  * show(cli, parsed) prints it for people. Returns the exit code. */

@@ -33,31 +33,19 @@ void cli_init(struct cli *cli, const char *cmd)
     memset(cli, 0, sizeof(*cli));
     cli->cmd = cmd;
     err_clear(&cli->err);
+    opterr = 0; /* cli_bad_option reports, with the command's name */
 }
 
 bool cli_common_opt(struct cli *cli, int opt, const char *arg)
 {
     switch (opt) {
-    case CLI_OPT_SERVER:
-        cli->server = arg;
-        return true;
-    case CLI_OPT_API_KEY:
-        cli->api_key = arg;
-        return true;
-    case 'p':
-        cli->project = arg;
-        return true;
-    case 't':
-        cli->task = arg;
-        return true;
-    case CLI_OPT_JSON:
-        cli->json = true;
-        return true;
-    case 'q':
-        cli->quiet = true;
-        return true;
-    default:
-        return false;
+    case CLI_OPT_SERVER: cli->server = arg; return true;
+    case CLI_OPT_API_KEY: cli->api_key = arg; return true;
+    case 'p': cli->project = arg; return true;
+    case 't': cli->task = arg; return true;
+    case CLI_OPT_JSON: cli->json = true; return true;
+    case 'q': cli->quiet = true; return true;
+    default: return false;
     }
 }
 
@@ -125,12 +113,9 @@ int cli_fail(struct cli *cli, int rc)
 
     fprintf(stderr, "hetu %s: %s\n", cli->cmd, msg);
     switch (cli->client.fail) {
-    case CLIENT_FAIL_HTTP:
-        return CLI_EXIT_SERVER;
-    case CLIENT_FAIL_TRANSPORT:
-        return CLI_EXIT_UNREACHABLE;
-    default:
-        return CLI_EXIT_FAILED;
+    case CLIENT_FAIL_HTTP: return CLI_EXIT_SERVER;
+    case CLIENT_FAIL_TRANSPORT: return CLI_EXIT_UNREACHABLE;
+    default: return CLI_EXIT_FAILED;
     }
 }
 
@@ -256,10 +241,17 @@ struct json_object *cli_topic_list(const char *path)
     return list;
 }
 
-int cli_bad_option(struct cli *cli)
+int cli_bad_option(struct cli *cli, int opt, char **argv)
 {
-    fprintf(stderr, "Try 'hetu %s --help'.\n", cli->cmd);
-    return CLI_EXIT_USAGE;
+    const char *arg = optind > 0 ? argv[optind - 1] : "";
+    char shortopt[3] = {'-', (char)optopt, '\0'};
+
+    /* getopt leaves optopt 0 for an unknown long option; the argument is then argv[optind-1] */
+    if (optopt && strncmp(arg, "--", 2) != 0)
+        arg = shortopt;
+    if (opt == ':')
+        return cli_usage_error(cli, "option '%s' needs a value", arg);
+    return cli_usage_error(cli, "unknown option '%s'", arg);
 }
 
 const char *cli_cell(struct json_object *v)
@@ -286,8 +278,7 @@ void cli_print_fields(struct json_object *obj, const char *const *keys)
     }
 }
 
-int cli_print_table(struct json_object *array, const char *const *keys,
-                    const char *const *headers)
+int cli_print_table(struct json_object *array, const char *const *keys, const char *const *headers)
 {
     struct table t;
     const char *cells[TABLE_MAX_COLS];
@@ -326,8 +317,8 @@ int cli_call(struct cli *cli, const char *method, char *path, struct json_object
         fprintf(stderr, "hetu %s: out of memory\n", cli->cmd);
         return cli_finish(cli, CLI_EXIT_FAILED);
     }
-    rc = client_json(&cli->client, method, path, body, &resp, cli->json ? NULL : &answer,
-                     &cli->err);
+    rc =
+        client_json(&cli->client, method, path, body, &resp, cli->json ? NULL : &answer, &cli->err);
     free(path);
     json_object_put(body);
     if (rc < 0)

@@ -107,37 +107,24 @@ int cmd_gen(int argc, char **argv)
         if (cli_common_opt(&cli, c, optarg))
             continue;
         switch (c) {
-        case 'h':
-            printf("%s%s%s", usage, cli_common_help, example);
-            return CLI_EXIT_OK;
-        case OPT_MODEL:
-            model = optarg;
-            break;
-        case OPT_PROVIDER:
-            provider = optarg;
-            break;
-        case OPT_TOPIC:
-            topic = optarg;
-            break;
+        case 'h': printf("%s%s%s", usage, cli_common_help, example); return CLI_EXIT_OK;
+        case OPT_MODEL: model = optarg; break;
+        case OPT_PROVIDER: provider = optarg; break;
+        case OPT_TOPIC: topic = optarg; break;
         case 'n':
             num = strtol(optarg, &end, 10);
             if (*end || end == optarg || num < 1 || num > 100)
                 return cli_usage_error(&cli, "--num must be a number from 1 to 100, not '%s'",
                                        optarg);
             break;
-        case OPT_GUIDANCE:
-            guidance = optarg;
-            break;
+        case OPT_GUIDANCE: guidance = optarg; break;
         case OPT_EXISTING:
             if (nexisting == MAX_EXISTING)
                 return cli_usage_error(&cli, "at most %d --existing", MAX_EXISTING);
             existing[nexisting++] = optarg;
             break;
-        case OPT_DROP:
-            drop = true;
-            break;
-        default:
-            return cli_bad_option(&cli);
+        case OPT_DROP: drop = true; break;
+        default: return cli_bad_option(&cli, c, argv);
         }
     }
     if (optind >= argc)
@@ -178,8 +165,8 @@ int cmd_gen(int argc, char **argv)
         json_object_object_add(body, "drop_unsupported_params", json_object_new_boolean(1));
     gen_ctx.list_key = categories ? "subtopics" : "generated_samples";
     return cli_call(&cli, "POST",
-                    cli_path(&cli,
-                             categories ? "/api/dataset/projects/%P/tasks/%T/generate_categories"
-                                        : "/api/dataset/projects/%P/tasks/%T/generate_samples"),
+                    cli_path(&cli, categories
+                                       ? "/api/dataset/projects/%P/tasks/%T/generate_categories"
+                                       : "/api/dataset/projects/%P/tasks/%T/generate_samples"),
                     body, show_items);
 }

@@ -109,14 +109,9 @@ int cmd_import(int argc, char **argv)
             continue;
         }
         switch (c) {
-        case 'h':
-            printf("%s%s%s", usage, cli_common_help, example);
-            return CLI_EXIT_OK;
-        case OPT_NO_WAIT:
-            no_wait = true;
-            break;
-        default:
-            return cli_bad_option(&cli);
+        case 'h': printf("%s%s%s", usage, cli_common_help, example); return CLI_EXIT_OK;
+        case OPT_NO_WAIT: no_wait = true; break;
+        default: return cli_bad_option(&cli, c, argv);
         }
     }
     if (optind >= argc)

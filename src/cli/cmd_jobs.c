@@ -17,9 +17,9 @@
 
 #include "util/banned.h"
 
-#define POLL_US          500000L
-#define STREAM_RETRIES   5
-#define SHOW_ERRORS      5
+#define POLL_US        500000L
+#define STREAM_RETRIES 5
+#define SHOW_ERRORS    5
 
 static const char usage[] =
     "Usage: hetu jobs ACTION --project ID --task ID [OPTIONS]\n"
@@ -81,8 +81,8 @@ static int show_job(struct cli *cli, struct json_object *job)
 
 static int show_list(struct cli *cli, struct json_object *answer)
 {
-    static const char *const heads[] = {"ID", "KIND", "STATUS", "DONE", "FAILED", "RATE",
-                                        "CREATED"};
+    static const char *const heads[] = {"ID",     "KIND", "STATUS", "DONE",
+                                        "FAILED", "RATE", "CREATED"};
     struct json_object *jobs = get(answer, "jobs");
     struct table t;
     int r = table_init(&t, 7, heads);
@@ -146,7 +146,8 @@ static int event_cb(const char *event, const char *data, void *ud)
     struct err e;
 
     err_clear(&e);
-    if (json_parse(data, strlen(data), &job, &e) < 0 || !json_object_is_type(job, json_type_object)) {
+    if (json_parse(data, strlen(data), &job, &e) < 0 ||
+        !json_object_is_type(job, json_type_object)) {
         json_object_put(job);
         return 0; /* not a frame of ours: skip it */
     }
@@ -272,7 +273,7 @@ int cmd_jobs(int argc, char **argv)
             printf("%s%s%s", usage, cli_common_help, example);
             return CLI_EXIT_OK;
         }
-        return cli_bad_option(&cli);
+        return cli_bad_option(&cli, c, argv);
     }
     if (optind >= argc)
         return cli_usage_error(&cli, "missing ACTION (list, show, watch, cancel)");
@@ -280,8 +281,7 @@ int cmd_jobs(int argc, char **argv)
     if (strcmp(action, "list") != 0) {
         if (strcmp(action, "show") != 0 && strcmp(action, "watch") != 0 &&
             strcmp(action, "cancel") != 0)
-            return cli_usage_error(&cli, "unknown action '%s' (list, show, watch, cancel)",
-                                   action);
+            return cli_usage_error(&cli, "unknown action '%s' (list, show, watch, cancel)", action);
         if (optind >= argc)
             return cli_usage_error(&cli, "%s needs a job ID", action);
         id = argv[optind++];
@@ -291,8 +291,8 @@ int cmd_jobs(int argc, char **argv)
     if ((r = cli_connect(&cli)) != 0 || (r = cli_need_task(&cli)) != 0)
         return cli_finish(&cli, r);
     if (strcmp(action, "list") == 0)
-        return cli_call(&cli, "GET", cli_path(&cli, "/api/dataset/projects/%P/tasks/%T/jobs"),
-                        NULL, show_list);
+        return cli_call(&cli, "GET", cli_path(&cli, "/api/dataset/projects/%P/tasks/%T/jobs"), NULL,
+                        show_list);
     if (strcmp(action, "show") == 0)
         return cli_call(&cli, "GET",
                         cli_path(&cli, "/api/dataset/projects/%P/tasks/%T/jobs/%s", id), NULL,

@@ -82,17 +82,10 @@ int cmd_projects(int argc, char **argv)
         if (cli_common_opt(&cli, c, optarg))
             continue;
         switch (c) {
-        case 'h':
-            printf("%s%s%s", usage, cli_common_help, example);
-            return CLI_EXIT_OK;
-        case OPT_NAME:
-            name = optarg;
-            break;
-        case OPT_DESCRIPTION:
-            description = optarg;
-            break;
-        default:
-            return cli_bad_option(&cli);
+        case 'h': printf("%s%s%s", usage, cli_common_help, example); return CLI_EXIT_OK;
+        case OPT_NAME: name = optarg; break;
+        case OPT_DESCRIPTION: description = optarg; break;
+        default: return cli_bad_option(&cli, c, argv);
         }
     }
     if (optind >= argc)

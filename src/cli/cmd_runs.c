@@ -19,7 +19,8 @@ static const char usage[] =
     "Usage: hetu runs ACTION --project ID --task ID [OPTIONS]\n"
     "\n"
     "Actions:\n"
-    "  list                 the task's samples in the server's order, as a table (one page; --all)\n"
+    "  list                 the task's samples in the server's order, as a table (one page; "
+    "--all)\n"
     "  show ID              one sample: input, output, sources, rating, tags\n"
     "  rate ID RATING       rate a sample: 1-5 stars, pass, fail, or none (clears it)\n"
     "  tag ID TAG...        replace a sample's tags\n"
@@ -92,7 +93,8 @@ int cli_runs_table(struct json_object *runs)
     for (size_t i = 0; runs && r == 0 && i < json_object_array_length(runs); i++) {
         struct json_object *run = json_object_array_get_idx(runs, i);
         struct json_object *out = get(run, "output");
-        const char *topic = cli_cell(get(get(get(run, "input_source"), "properties"), "topic_path"));
+        const char *topic =
+            cli_cell(get(get(get(run, "input_source"), "properties"), "topic_path"));
         char created[20] = "", rating[16];
         const char *cells[6];
         struct buf tp;
@@ -130,10 +132,9 @@ int cli_runs_table(struct json_object *runs)
 
 static int show_run(struct cli *cli, struct json_object *run)
 {
-    static const char *const keys[] = {"id",           "created_at",    "created_by",
-                                       "input",        "output",        "rating",
-                                       "tags",         "input_source",  "output_source",
-                                       "intermediate", "usage",         NULL};
+    static const char *const keys[] = {
+        "id",   "created_at",   "created_by",    "input",        "output", "rating",
+        "tags", "input_source", "output_source", "intermediate", "usage",  NULL};
     struct json_object *out = get(run, "output"), *view = json_object_new_object();
     struct json_object *inter = get(run, "intermediate_outputs");
     char rating[16];
@@ -308,35 +309,16 @@ int cmd_runs(int argc, char **argv)
         if (cli_common_opt(&cli, c, optarg))
             continue;
         switch (c) {
-        case 'h':
-            printf("%s%s%s", usage, cli_common_help, example);
-            return CLI_EXIT_OK;
-        case OPT_TOPIC:
-            f.topic = optarg;
-            break;
-        case OPT_SESSION:
-            f.session = optarg;
-            break;
-        case OPT_TAG:
-            f.tag = optarg;
-            break;
-        case OPT_RATING:
-            f.rating = optarg;
-            break;
-        case OPT_SOURCE:
-            f.source = optarg;
-            break;
-        case OPT_LIMIT:
-            f.limit = optarg;
-            break;
-        case OPT_CURSOR:
-            f.cursor = optarg;
-            break;
-        case OPT_ALL:
-            f.all = true;
-            break;
-        default:
-            return cli_bad_option(&cli);
+        case 'h': printf("%s%s%s", usage, cli_common_help, example); return CLI_EXIT_OK;
+        case OPT_TOPIC: f.topic = optarg; break;
+        case OPT_SESSION: f.session = optarg; break;
+        case OPT_TAG: f.tag = optarg; break;
+        case OPT_RATING: f.rating = optarg; break;
+        case OPT_SOURCE: f.source = optarg; break;
+        case OPT_LIMIT: f.limit = optarg; break;
+        case OPT_CURSOR: f.cursor = optarg; break;
+        case OPT_ALL: f.all = true; break;
+        default: return cli_bad_option(&cli, c, argv);
         }
     }
     if (optind >= argc)
@@ -357,16 +339,15 @@ int cmd_runs(int argc, char **argv)
         if (strcmp(action, "tag") == 0 && argc - optind > MAX_TAGS)
             return cli_usage_error(&cli, "at most %d tags", MAX_TAGS);
     } else {
-        return cli_usage_error(&cli, "unknown action '%s' (list, show, rate, tag, delete)",
-                               action);
+        return cli_usage_error(&cli, "unknown action '%s' (list, show, rate, tag, delete)", action);
     }
     if ((r = cli_connect(&cli)) != 0 || (r = cli_need_task(&cli)) != 0)
         return cli_finish(&cli, r);
     if (strcmp(action, "list") == 0)
         return list_runs(&cli, &f);
     if (strcmp(action, "show") == 0)
-        return cli_call(&cli, "GET", cli_path(&cli, "/api/projects/%P/tasks/%T/runs/%s", id),
-                        NULL, show_run);
+        return cli_call(&cli, "GET", cli_path(&cli, "/api/projects/%P/tasks/%T/runs/%s", id), NULL,
+                        show_run);
     if (strcmp(action, "delete") == 0)
         return cli_call(&cli, "DELETE", cli_path(&cli, "/api/projects/%P/tasks/%T/runs/%s", id),
                         NULL, show_message);

@@ -58,9 +58,11 @@ enum {
 };
 
 /* JSON keys of the sample options, by option value - OPT_INPUT (topic_path handled apart). */
-static const char *const keys[] = {"input",           "output",         "topic_path",
-                                   "input_model_name", "input_provider", "output_model_name",
-                                   "output_provider", "prompt_method",  "human_guidance"};
+static const char *const keys[] = {"input",           "output",
+                                   "topic_path",      "input_model_name",
+                                   "input_provider",  "output_model_name",
+                                   "output_provider", "prompt_method",
+                                   "human_guidance"};
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 /* A text value as JSON: an object/array when it parses as one (structured data), else a string. */
@@ -181,8 +183,7 @@ static int save_batch(struct cli *cli, const char *file, char **vals, const char
     n = json_object_array_length(list);
     if (n == 0 || n > BATCH_MAX) {
         json_object_put(list);
-        fprintf(stderr, "hetu save: %s: %s\n", file,
-                n ? "more than 100000 samples" : "no samples");
+        fprintf(stderr, "hetu save: %s: %s\n", file, n ? "more than 100000 samples" : "no samples");
         return cli_finish(cli, CLI_EXIT_FAILED);
     }
     for (size_t i = 0; i < n; i++) {
@@ -255,14 +256,9 @@ int cmd_save(int argc, char **argv)
             continue;
         }
         switch (c) {
-        case 'h':
-            printf("%s%s%s", usage, cli_common_help, example);
-            return CLI_EXIT_OK;
-        case OPT_SESSION:
-            session = optarg;
-            break;
-        default:
-            return cli_bad_option(&cli);
+        case 'h': printf("%s%s%s", usage, cli_common_help, example); return CLI_EXIT_OK;
+        case OPT_SESSION: session = optarg; break;
+        default: return cli_bad_option(&cli, c, argv);
         }
     }
     if (optind < argc)

@@ -156,8 +156,8 @@ static struct json_object *task_body(struct cli *cli, const struct task_args *a)
         for (size_t i = 0; i < a->nreq; i++) {
             const char *eq = strchr(a->req[i], '=');
             struct json_object *q = json_object_new_object();
-            json_object_object_add(q, "name", json_object_new_string_len(a->req[i],
-                                                                          (int)(eq - a->req[i])));
+            json_object_object_add(q, "name",
+                                   json_object_new_string_len(a->req[i], (int)(eq - a->req[i])));
             json_object_object_add(q, "instruction", json_object_new_string(eq + 1));
             json_object_array_add(reqs, q);
         }
@@ -195,9 +195,7 @@ int cmd_tasks(int argc, char **argv)
             continue;
         }
         switch (c) {
-        case 'h':
-            printf("%s%s%s", usage, cli_common_help, example);
-            return CLI_EXIT_OK;
+        case 'h': printf("%s%s%s", usage, cli_common_help, example); return CLI_EXIT_OK;
         case OPT_REQUIREMENT:
             if (!strchr(optarg, '=') || optarg[0] == '=')
                 return cli_usage_error(&cli, "--requirement takes NAME=INSTRUCTION, not '%s'",
@@ -206,11 +204,8 @@ int cmd_tasks(int argc, char **argv)
                 return cli_usage_error(&cli, "at most %d requirements", MAX_REQUIREMENTS);
             a.req[a.nreq++] = optarg;
             break;
-        case OPT_DATA:
-            a.data = optarg;
-            break;
-        default:
-            return cli_bad_option(&cli);
+        case OPT_DATA: a.data = optarg; break;
+        default: return cli_bad_option(&cli, c, argv);
         }
     }
     if (optind >= argc)
@@ -251,16 +246,12 @@ int cmd_tasks(int argc, char **argv)
             return cli_finish(&cli, CLI_EXIT_FAILED);
         }
         if (action[0] == 'c')
-            return cli_call(&cli, "POST", cli_path(&cli, "/api/projects/%P/task"), body,
-                            show_task);
-        return cli_call(&cli, "PATCH", cli_path(&cli, "/api/projects/%P/task/%T"), body,
-                        show_task);
+            return cli_call(&cli, "POST", cli_path(&cli, "/api/projects/%P/task"), body, show_task);
+        return cli_call(&cli, "PATCH", cli_path(&cli, "/api/projects/%P/task/%T"), body, show_task);
     }
     if ((r = cli_need_task(&cli)) != 0)
         return cli_finish(&cli, r);
     if (strcmp(action, "show") == 0)
-        return cli_call(&cli, "GET", cli_path(&cli, "/api/projects/%P/tasks/%T"), NULL,
-                        show_task);
-    return cli_call(&cli, "DELETE", cli_path(&cli, "/api/projects/%P/task/%T"), NULL,
-                    show_message);
+        return cli_call(&cli, "GET", cli_path(&cli, "/api/projects/%P/tasks/%T"), NULL, show_task);
+    return cli_call(&cli, "DELETE", cli_path(&cli, "/api/projects/%P/task/%T"), NULL, show_message);
 }

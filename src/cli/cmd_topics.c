@@ -85,12 +85,12 @@ int cmd_topics(int argc, char **argv)
             printf("%s%s%s", usage, cli_common_help, example);
             return CLI_EXIT_OK;
         }
-        return cli_bad_option(&cli);
+        return cli_bad_option(&cli, c, argv);
     }
     if (optind < argc)
         return cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
     if ((r = cli_connect(&cli)) != 0 || (r = cli_need_task(&cli)) != 0)
         return cli_finish(&cli, r);
-    return cli_call(&cli, "GET", cli_path(&cli, "/api/dataset/projects/%P/tasks/%T/topics"),
-                    NULL, show_tree);
+    return cli_call(&cli, "GET", cli_path(&cli, "/api/dataset/projects/%P/tasks/%T/topics"), NULL,
+                    show_tree);
 }

@@ -17,15 +17,15 @@
 struct progress {
     FILE *out;
     bool tty, quiet;
-    const char *label;      /* "import", "upload", ... shown before the bar */
-    const char *unit;       /* "" for items, or "B" for bytes (shown scaled) */
-    int64_t start_us;       /* monotonic, at init */
-    int64_t last_us;        /* when the last bar or line was written, 0 for never */
-    int64_t interval_us;    /* between two writes */
-    int64_t done, total;    /* latest figures */
-    int64_t printed_done;   /* done of the last written line, -1 for none */
-    double rate;            /* items per second, < 0 when unknown */
-    bool drawn;             /* a bar is on the current terminal line */
+    const char *label;    /* "import", "upload", ... shown before the bar */
+    const char *unit;     /* "" for items, or "B" for bytes (shown scaled) */
+    int64_t start_us;     /* monotonic, at init */
+    int64_t last_us;      /* when the last bar or line was written, 0 for never */
+    int64_t interval_us;  /* between two writes */
+    int64_t done, total;  /* latest figures */
+    int64_t printed_done; /* done of the last written line, -1 for none */
+    double rate;          /* items per second, < 0 when unknown */
+    bool drawn;           /* a bar is on the current terminal line */
 };
 
 /* out is normally stderr; tty is isatty(fileno(out)). */

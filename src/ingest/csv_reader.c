@@ -615,8 +615,9 @@ int csv_reader_finish(struct csv_reader *r, struct err *e)
     if (csv_fini(&r->csv, field_cb, row_end_cb, r) != 0 && !r->failed) {
         if (csv_error(&r->csv) == CSV_EPARSE)
             return fail(r, HE_BAD_REQUEST,
-                        "line %zu: a quoted field is never closed (the file ends inside it)",
-                        r->field_line);
+                        "line %zu column %zu: a quoted field is never closed (the file ends "
+                        "inside it)",
+                        r->field_line, r->nfields + 1);
         return fail(r, HE_NOMEM, "out of memory");
     }
     if (r->failed)

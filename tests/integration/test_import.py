@@ -412,7 +412,7 @@ def test_100_rows_inline_101_rows_job(plain):
 def read_events(srv, path, timeout=120):
     """The frames of an event stream, read until the server closes it: [(event, data)]."""
     conn = http.client.HTTPConnection(srv.host, srv.port, timeout=timeout)
-    conn.request("GET", path)
+    conn.request("GET", path, headers={"Accept": "text/event-stream"})
     r = conn.getresponse()
     assert r.status == 200, (r.status, r.read()[:300])
     assert r.getheader("Content-Type", "").startswith("text/event-stream")
@@ -420,7 +420,7 @@ def read_events(srv, path, timeout=120):
     deadline = time.monotonic() + timeout
     while True:
         assert time.monotonic() < deadline, "event stream still open after %d s" % timeout
-        line = r.fp.readline()
+        line = r.readline()  # decodes the chunked framing
         if not line:
             break
         line = line.decode("utf-8").rstrip("\r\n")

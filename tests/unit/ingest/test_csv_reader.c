@@ -211,8 +211,8 @@ static void quoting_errors_name_line_and_column(void **state)
 {
     (void)state;
     assert_csv("input,output\nq,\"never closed\n\nmore\n",
-               "ERR bad_request: line 2: a quoted field is never closed (the file ends inside "
-               "it)");
+               "ERR bad_request: line 2 column 2: a quoted field is never closed (the file ends "
+               "inside it)");
     assert_csv("input,output\nok,ok\n\"x\",\"y\n\"z\n",
                "L2 in=[ok] out=[ok]\n"
                "ERR bad_request: line 4 column 2: text after the closing quote of a quoted field "
