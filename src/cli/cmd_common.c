@@ -274,7 +274,10 @@ void cli_print_fields(struct json_object *obj, const char *const *keys)
         struct json_object *v = NULL;
         if (!json_object_object_get_ex(obj, keys[i], &v))
             continue;
-        printf("%-*s  %s\n", (int)w + 1, keys[i], cli_cell(v));
+        if (*cli_cell(v))
+            printf("%-*s  %s\n", (int)w + 1, keys[i], cli_cell(v));
+        else
+            printf("%s\n", keys[i]);
     }
 }
 

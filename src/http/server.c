@@ -52,7 +52,7 @@ struct http_server {
     pthread_mutex_t watch_lock;
     pthread_cond_t watch_cond;
     struct http_req *watched;
-    struct http_req *idle_streams; /* suspended until they have more to say */
+    struct stream *idle_streams; /* suspended until they have more to say */
     bool watch_stop;
     pthread_t watcher;
 };
@@ -95,7 +95,16 @@ struct http_req {
     http_stream_fn stream_read;
     void *stream_ud;
     void (*stream_free)(void *);
-    struct http_req *idle_next;
+};
+
+/* A streamed answer. It belongs to the libmicrohttpd response, which outlives the request. */
+struct stream {
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    http_stream_fn read;
+    void *ud;
+    void (*free_fn)(void *);
+    struct stream *idle_next;
     bool idle;
 };
 
@@ -195,6 +204,8 @@ static void req_free(struct http_req *req)
         MHD_destroy_post_processor(req->pp);
     if (req->ctx_free)
         req->ctx_free(req->ctx);
+    if (req->stream_free)
+        req->stream_free(req->stream_ud);
     buf_done(&req->body);
     pthread_mutex_destroy(&req->lock);
     free(req->path);
@@ -323,10 +334,10 @@ static void *watch_main(void *arg)
         }
         pthread_cond_timedwait(&srv->watch_cond, &srv->watch_lock, &ts);
         while (srv->idle_streams) {
-            struct http_req *req = srv->idle_streams;
-            srv->idle_streams = req->idle_next;
-            req->idle = false;
-            MHD_resume_connection(req->conn);
+            struct stream *st = srv->idle_streams;
+            srv->idle_streams = st->idle_next;
+            st->idle = false;
+            MHD_resume_connection(st->conn);
         }
         for (struct http_req *req = srv->watched; req; req = req->watch_next) {
             if (req->cancelled || !req->cancel_cb || !client_gone(req))
@@ -374,24 +385,24 @@ static enum MHD_Result send_completed(struct http_req *req)
 
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
-    struct http_req *req = cls;
+    struct stream *st = cls;
+    struct http_server *srv = st->srv;
     long n;
     (void)pos;
 
-    if (atomic_load(&req->srv->draining))
+    if (atomic_load(&srv->draining))
         return MHD_CONTENT_READER_END_OF_STREAM;
-    n = req->stream_read(req->stream_ud, buf, max);
+    n = st->read(st->ud, buf, max);
     if (n < 0)
         return MHD_CONTENT_READER_END_OF_STREAM;
     if (n == 0) {
         /* Nothing yet: park the connection; the watch thread resumes it shortly. */
-        struct http_server *srv = req->srv;
         pthread_mutex_lock(&srv->watch_lock);
-        if (!req->idle) {
-            MHD_suspend_connection(req->conn);
-            req->idle = true;
-            req->idle_next = srv->idle_streams;
-            srv->idle_streams = req;
+        if (!st->idle) {
+            MHD_suspend_connection(st->conn);
+            st->idle = true;
+            st->idle_next = srv->idle_streams;
+            srv->idle_streams = st;
         }
         pthread_mutex_unlock(&srv->watch_lock);
         return 0;
@@ -401,20 +412,32 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 
 static void stream_free(void *cls)
 {
-    struct http_req *req = cls;
-    if (req->stream_free)
-        req->stream_free(req->stream_ud);
-    req->stream_free = NULL;
+    struct stream *st = cls;
+    if (st->free_fn)
+        st->free_fn(st->ud);
+    free(st);
 }
 
 static enum MHD_Result send_stream(struct http_req *req)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, req, stream_free);
+    struct stream *st = calloc(1, sizeof(*st));
+    struct MHD_Response *resp;
     enum MHD_Result ret;
 
-    if (!resp)
+    if (!st)
         return MHD_NO;
+    st->srv = req->srv;
+    st->conn = req->conn;
+    st->read = req->stream_read;
+    st->ud = req->stream_ud;
+    st->free_fn = req->stream_free;
+    req->stream_free = NULL; /* the stream owns ud now */
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, st,
+                                             stream_free);
+    if (!resp) {
+        stream_free(st);
+        return MHD_NO;
+    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     ret = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);

@@ -113,6 +113,8 @@ static void conn_close(struct sq_conn *c)
 {
     if (!c)
         return;
+    for (int i = 0; i < SQ_TASK_CACHE; i++)
+        task_done(&c->tasks[i].rec);
     for (int i = 0; i < SQ_STMT_SLOTS; i++)
         sqlite3_finalize(c->cache[i].stmt);
     sqlite3_close(c->db);
@@ -230,6 +232,7 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&st->lock);
 
         run_batch(st, batch);
+        atomic_fetch_add(&st->version, 1); /* before anyone learns of the commit */
 
         /* Asynchronous writes are answered here, outside the lock; their callers are gone. */
         for (struct sq_write **pp = &batch; *pp;) {
@@ -605,15 +608,47 @@ static void task_from_row(sqlite3_stmt *s, struct task *t, bool copy)
     t->thinking_instruction = get(s, 10);
 }
 
+static int task_copy(struct task *dst, const struct task *src)
+{
+    *dst = *src;
+    dst->created_by = strdup(src->created_by);
+    dst->name = strdup(src->name);
+    dst->description = strdup(src->description);
+    dst->instruction = strdup(src->instruction);
+    dst->requirements = strdup(src->requirements);
+    dst->output_json_schema = src->output_json_schema ? strdup(src->output_json_schema) : NULL;
+    dst->input_json_schema = src->input_json_schema ? strdup(src->input_json_schema) : NULL;
+    dst->thinking_instruction =
+        src->thinking_instruction ? strdup(src->thinking_instruction) : NULL;
+    if (!dst->created_by || !dst->name || !dst->description || !dst->instruction ||
+        !dst->requirements || (src->output_json_schema && !dst->output_json_schema) ||
+        (src->input_json_schema && !dst->input_json_schema) ||
+        (src->thinking_instruction && !dst->thinking_instruction)) {
+        task_done(dst);
+        return HE_NOMEM;
+    }
+    return 0;
+}
+
 static int sq_task_get(struct store *st, const char *project_id, const char *task_id,
                        struct task *ret, struct err *e)
 {
     struct sq_conn *c;
     sqlite3_stmt *s;
+    uint64_t version = atomic_load(&((struct sq_store *)st)->version);
+    sqlite3_int64 key = sq_id_value(task_id);
+    size_t slot = (size_t)key % SQ_TASK_CACHE;
     int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)
         return r;
+    if (key && c->tasks[slot].version == version &&
+        strcmp(c->tasks[slot].rec.id, task_id) == 0 &&
+        strcmp(c->tasks[slot].rec.project_id, project_id) == 0) {
+        if (task_copy(ret, &c->tasks[slot].rec) < 0)
+            return err_set(e, HE_NOMEM, NULL, NULL);
+        return 0;
+    }
     if (!(s = sq_stmt(c, SQL_TASK_GET, e)))
         return e->code;
     _cleanup_stmt_ sqlite3_stmt *guard = s;
@@ -631,6 +666,12 @@ static int sq_task_get(struct store *st, const char *project_id, const char *tas
         task_done(ret);
         return err_set(e, HE_NOMEM, NULL, NULL);
     }
+    /* Keep a copy for the next read at the same version (the version was read before the
+     * query, so the copy is never newer than the version it is filed under). */
+    task_done(&c->tasks[slot].rec);
+    c->tasks[slot].version = 0;
+    if (task_copy(&c->tasks[slot].rec, ret) == 0)
+        c->tasks[slot].version = version;
     return 0;
 }
 
@@ -812,6 +853,7 @@ int store_sqlite_open(const char *path, struct store **ret, struct err *e)
     if (!st)
         return err_set(e, HE_NOMEM, NULL, NULL);
     st->base.ops = &sqlite_ops;
+    atomic_store(&st->version, 1);
     pthread_key_create(&st->reader_key, NULL);
     pthread_mutex_init(&st->conns_lock, NULL);
     pthread_mutex_init(&st->lock, NULL);

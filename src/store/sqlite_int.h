@@ -16,13 +16,23 @@
 
 #define SQ_STMT_SLOTS 64
 
-/* A connection and its prepared statements, cached by the address of their SQL text. */
+#define SQ_TASK_CACHE 8
+
+/*
+ * A connection and its prepared statements, cached by the address of their SQL text. A reader
+ * also keeps the tasks it read last, valid while the store's version (bumped by every commit)
+ * is the one they were read at: tasks are read by nearly every request and rarely written.
+ */
 struct sq_conn {
     sqlite3 *db;
     struct {
         const char *sql;
         sqlite3_stmt *stmt;
     } cache[SQ_STMT_SLOTS];
+    struct {
+        uint64_t version; /* 0: empty */
+        struct task rec;
+    } tasks[SQ_TASK_CACHE];
     struct sq_conn *next;
 };
 
@@ -58,6 +68,7 @@ struct sq_store {
     struct sq_write *head, *tail;
     bool stopping;
     atomic_uint_fast64_t pending;
+    atomic_uint_fast64_t version; /* commits so far, starting at 1 */
 };
 
 /* The statement for `sql` (a static string: its address is the cache key), reset on release. */

@@ -32,12 +32,35 @@ void clock_iso8601(int64_t us, char out[CLOCK_ISO_LEN])
         frac += 1000000;
         secs -= 1;
     }
-    char tmp[96];
+    int year;
+    char *p = out;
 
     gmtime_r(&secs, &tm);
-    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06ld+00:00", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-    snprintf(out, CLOCK_ISO_LEN, "%s", tmp);
+    year = tm.tm_year + 1900;
+    if (year < 0 || year > 9999) {
+        snprintf(out, CLOCK_ISO_LEN, "%s", "0000-01-01T00:00:00.000000+00:00");
+        return;
+    }
+    /* Written digit by digit: this runs for every timestamp of every answer. */
+#define D2(v) (*p++ = (char)('0' + (v) / 10), *p++ = (char)('0' + (v) % 10))
+    D2(year / 100);
+    D2(year % 100);
+    *p++ = '-';
+    D2(tm.tm_mon + 1);
+    *p++ = '-';
+    D2(tm.tm_mday);
+    *p++ = 'T';
+    D2(tm.tm_hour);
+    *p++ = ':';
+    D2(tm.tm_min);
+    *p++ = ':';
+    D2(tm.tm_sec);
+    *p++ = '.';
+    D2((int)(frac / 10000));
+    D2((int)(frac / 100 % 100));
+    D2((int)(frac % 100));
+#undef D2
+    memcpy(p, "+00:00", 7);
 }
 
 static int digits(const char *s, int n, int *ret)

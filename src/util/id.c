@@ -63,7 +63,11 @@ int id_gen_next(struct id_gen *g, uint64_t *ret_id, struct err *e)
 
 void id_format(uint64_t id, char out[ID_LEN])
 {
-    snprintf(out, ID_LEN, "%012llu", (unsigned long long)id);
+    for (int i = ID_DIGITS - 1; i >= 0; i--) {
+        out[i] = (char)('0' + id % 10);
+        id /= 10;
+    }
+    out[ID_DIGITS] = '\0';
 }
 
 bool id_valid(const char *s)

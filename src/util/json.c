@@ -145,8 +145,13 @@ static void raw_delete(struct json_object *obj, void *ud)
 
 struct json_object *json_raw_new(const char *text)
 {
-    struct json_object *obj;
     char *copy = strdup(text);
+    return copy ? json_raw_take(copy) : NULL;
+}
+
+struct json_object *json_raw_take(char *copy)
+{
+    struct json_object *obj;
 
     if (!copy)
         return NULL;

@@ -26,6 +26,8 @@ const char *json_text(struct json_object *obj, size_t *ret_len);
 
 /* A value that serializes as the given JSON text, which must already be valid JSON. */
 struct json_object *json_raw_new(const char *text);
+/* The same, taking over the malloc'd text (freed with the value, or now on failure). */
+struct json_object *json_raw_take(char *text);
 
 /* A string, or JSON null when s is NULL. */
 struct json_object *json_str_or_null(const char *s);

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A JSON writer for hot answers: appends compact JSON straight into a bounded buffer, with
+ * strings escaped as json-c would (raw UTF-8, no escaped '/'). Use it where building a json-c
+ * object only to serialize it again would cost more than the work itself; the caller keeps the
+ * shape right (keys, commas) through the begin/end calls.
+ */
+#ifndef HETU_UTIL_JSONW_H
+#define HETU_UTIL_JSONW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+#define JSONW_MAX_DEPTH 32
+
+struct jsonw {
+    struct buf *out;
+    int depth;
+    bool first[JSONW_MAX_DEPTH]; /* no value written yet at this depth */
+    int err;                     /* the first error (HE_TOO_LARGE, HE_NOMEM), else 0 */
+};
+
+void jsonw_init(struct jsonw *w, struct buf *out);
+void jsonw_obj(struct jsonw *w);     /* { */
+void jsonw_arr(struct jsonw *w);     /* [ */
+void jsonw_end_obj(struct jsonw *w); /* } */
+void jsonw_end_arr(struct jsonw *w); /* ] */
+void jsonw_key(struct jsonw *w, const char *key);
+void jsonw_str(struct jsonw *w, const char *s); /* NULL writes null */
+void jsonw_int(struct jsonw *w, int64_t v);
+void jsonw_null(struct jsonw *w);
+void jsonw_raw(struct jsonw *w, const char *json); /* already valid JSON text */
+
+/* Key and value in one call. */
+void jsonw_kstr(struct jsonw *w, const char *key, const char *s);
+void jsonw_kint(struct jsonw *w, const char *key, int64_t v);
+void jsonw_kraw(struct jsonw *w, const char *key, const char *json);
+
+#endif
