@@ -68,11 +68,9 @@ int main(int argc, char **argv)
         if (argc >= 3 && strcmp(argv[2], "ping") == 0)
             return cli_llm_ping(argc - 2, argv + 2);
         fputs("Usage: hetu llm ping --provider P --model M [--config FILE] [--prompt TEXT]\n",
-              argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)
-                  ? stdout
-                  : stderr);
-        return argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) ? 0
-                                                                                          : 2;
+              argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) ? stdout
+                                                                                          : stderr);
+        return argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) ? 0 : 2;
     }
     if (strcmp(argv[1], "projects") == 0)
         return cmd_projects(argc - 1, argv + 1);

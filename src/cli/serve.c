@@ -68,8 +68,8 @@ static const char usage[] =
     "  hetu serve --port 8080 --db sqlite:/var/lib/hetu/hetu.db --log-format json\n";
 
 /* The value of a setting: flag, else environment, else config file key, else default. */
-static const char *pick(const char *flag, const char *env, struct json_object *cfg,
-                        const char *key, const char *def, char *scratch, size_t size)
+static const char *pick(const char *flag, const char *env, struct json_object *cfg, const char *key,
+                        const char *def, char *scratch, size_t size)
 {
     struct json_object *v;
 
@@ -97,8 +97,8 @@ static int parse_uint(const char *name, const char *s, unsigned long long max,
     errno = 0;
     v = strtoull(s, &end, 10);
     if (errno || end == s || *end || s[0] == '-' || v > max) {
-        fprintf(stderr, "hetu serve: %s must be a whole number up to %llu, not '%s'\n", name,
-                max, s);
+        fprintf(stderr, "hetu serve: %s must be a whole number up to %llu, not '%s'\n", name, max,
+                s);
         return -1;
     }
     *ret = v;
@@ -116,8 +116,7 @@ static int load_config_file(const char *path, struct json_object **ret)
     err_clear(&e);
     f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "hetu serve: cannot read the config file %s: %s\n", path,
-                strerror(errno));
+        fprintf(stderr, "hetu serve: cannot read the config file %s: %s\n", path, strerror(errno));
         return -1;
     }
     fseek(f, 0, SEEK_END);
@@ -229,13 +228,13 @@ int cli_serve(int argc, char **argv)
     db = pick(o.db, "HETU_DB", cfg, "db", DEFAULT_DB, NULL, 0);
     level_s = pick(o.log_level, "HETU_LOG_LEVEL", cfg, "log_level", "info", NULL, 0);
     format_s = pick(o.log_format, "HETU_LOG_FORMAT", cfg, "log_format", "text", NULL, 0);
-    body_s = pick(o.max_body, "HETU_MAX_BODY_SIZE", cfg, "max_body_size", "16777216", s2,
-                  sizeof(s2));
+    body_s =
+        pick(o.max_body, "HETU_MAX_BODY_SIZE", cfg, "max_body_size", "16777216", s2, sizeof(s2));
     threads_s = pick(o.threads, "HETU_THREADS", cfg, "threads", s3, s3, sizeof(s3));
     user = pick(o.user, "HETU_USER", cfg, "user",
                 getenv("USER") && *getenv("USER") ? getenv("USER") : "hetu", NULL, 0);
-    upload_s = pick(o.max_upload, "HETU_MAX_UPLOAD_SIZE", cfg, "max_upload_size", "1073741824",
-                    s4, sizeof(s4));
+    upload_s = pick(o.max_upload, "HETU_MAX_UPLOAD_SIZE", cfg, "max_upload_size", "1073741824", s4,
+                    sizeof(s4));
     window_s = pick(o.job_window, "HETU_JOB_WINDOW", cfg, "job_window", "1000", s5, sizeof(s5));
     {
         const char *path = strncmp(db, "sqlite:", 7) == 0 ? db + 7 : db;
@@ -243,8 +242,7 @@ int cli_serve(int argc, char **argv)
         if (strcmp(path, ":memory:") == 0)
             snprintf(spool_default, sizeof(spool_default), "/tmp");
         else if (slash)
-            snprintf(spool_default, sizeof(spool_default), "%.*s/spool", (int)(slash - path),
-                     path);
+            snprintf(spool_default, sizeof(spool_default), "%.*s/spool", (int)(slash - path), path);
         else
             snprintf(spool_default, sizeof(spool_default), "spool");
     }

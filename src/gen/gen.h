@@ -26,41 +26,41 @@ struct gen_env {
     const char *user;
 };
 
-#define GEN_MAX_COUNT   100 /* subtopics or samples per call */
-#define GEN_MAX_FOLLOWUPS 3 /* extra calls to make up a short or repetitive answer */
+#define GEN_MAX_COUNT     100 /* subtopics or samples per call */
+#define GEN_MAX_FOLLOWUPS 3   /* extra calls to make up a short or repetitive answer */
 
 /* The result is a TaskRun JSON (taken over by the callee), or e is set. */
 typedef void (*gen_done_cb)(void *ud, struct json_object *taskrun, const struct err *e);
 
 struct gen_list_params {
-    struct json_object *path;     /* JSON list of strings (a reference is taken) */
+    struct json_object *path; /* JSON list of strings (a reference is taken) */
     size_t count;
     const char *provider, *model;
     const char *guidance;         /* or NULL */
     struct json_object *existing; /* categories: names not to repeat (a reference is taken) */
     bool drop_unsupported;
-    uint64_t group;               /* engine cancel group */
+    uint64_t group; /* engine cancel group */
 };
 
 /* Exactly p->count new distinct subtopics of p->path, stored in the task's topic tree. */
-int gen_categories(const struct gen_env *env, const struct task *t,
-                   const struct gen_list_params *p, gen_done_cb cb, void *ud, struct err *e);
+int gen_categories(const struct gen_env *env, const struct task *t, const struct gen_list_params *p,
+                   gen_done_cb cb, void *ud, struct err *e);
 /* Exactly p->count distinct task inputs (strings, or objects valid against the input schema). */
 int gen_samples(const struct gen_env *env, const struct task *t, const struct gen_list_params *p,
                 gen_done_cb cb, void *ud, struct err *e);
 
 /* One sample to save: its input, and either its output or how to generate one. */
 struct gen_sample {
-    char *input;              /* text; JSON text for structured tasks */
-    char *output;             /* NULL: generate with output_provider/output_model */
-    char **topic;             /* topic path names */
+    char *input;  /* text; JSON text for structured tasks */
+    char *output; /* NULL: generate with output_provider/output_model */
+    char **topic; /* topic path names */
     size_t n_topic;
     char *input_model, *input_provider, *output_model, *output_provider;
     enum prompt_method method;
     char *guidance;
-    char *source_type;        /* input source: NULL means synthetic; "file_import" for imports */
-    char *file_name;          /* file_import: the file's name */
-    char **tags;              /* tags besides the defaults */
+    char *source_type; /* input source: NULL means synthetic; "file_import" for imports */
+    char *file_name;   /* file_import: the file's name */
+    char **tags;       /* tags besides the defaults */
     size_t ntags;
     bool drop_unsupported;
     int64_t job_id, job_item; /* job_id 0: not from a job */
@@ -93,8 +93,8 @@ int gen_output(const struct gen_env *env, const struct task *t, const struct gen
  * storing failed, store_err is set and no run was stored. Runs on the engine's or the store's
  * thread; everything is freed after it returns.
  */
-typedef void (*gen_batch_cb)(void *ud, struct run *const *runs, const struct err *errs,
-                             size_t n, const struct err *store_err);
+typedef void (*gen_batch_cb)(void *ud, struct run *const *runs, const struct err *errs, size_t n,
+                             const struct err *store_err);
 
 /*
  * Builds every sample's run concurrently (gen_output), then stores the successful ones in one
@@ -116,8 +116,8 @@ int gen_save_batch(const struct gen_env *env, const struct task *t, struct gen_s
  * *ret. Each string at most max_chars, at most max_items of them.
  */
 int gen_parse_string_list(struct json_object *body, const char *where, const char *key,
-                      size_t max_items, size_t max_chars, struct json_object **ret,
-                      struct err *e);
+                          size_t max_items, size_t max_chars, struct json_object **ret,
+                          struct err *e);
 
 /*
  * A topic path at body[key]: a list of names, or a string split on ">>>>>" when it holds one,
@@ -125,7 +125,7 @@ int gen_parse_string_list(struct json_object *body, const char *where, const cha
  * when drop_root. Returns a new array in *ret.
  */
 int gen_parse_topic_path(struct json_object *body, const char *where, const char *key,
-                     bool drop_root, struct json_object **ret, struct err *e);
+                         bool drop_root, struct json_object **ret, struct err *e);
 
 /*
  * One sample of save_sample / save_samples_batch / import_samples_async into *ret (fields
@@ -133,7 +133,7 @@ int gen_parse_topic_path(struct json_object *body, const char *where, const char
  * schemas, the prompt method, and the providers when an output must be generated.
  */
 int gen_parse_sample(const struct gen_env *env, const struct task *t, struct json_object *obj,
-                 const char *where, struct gen_sample *ret, struct err *e);
+                     const char *where, struct gen_sample *ret, struct err *e);
 
 /* The error to report for a failed model call (an answer still invalid after retries is a
  * provider failure, 502). */

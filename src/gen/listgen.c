@@ -242,12 +242,10 @@ static struct json_object *build_schema(enum list_kind kind, const char *input_s
     json_object_object_add(arr, "type", json_object_new_string("array"));
     json_object_object_add(arr, "items", item);
     props = json_object_new_object();
-    json_object_object_add(props, kind == LIST_CATEGORIES ? "subtopics" : "generated_samples",
-                           arr);
+    json_object_object_add(props, kind == LIST_CATEGORIES ? "subtopics" : "generated_samples", arr);
     req = json_object_new_array();
-    json_object_array_add(req, json_object_new_string(kind == LIST_CATEGORIES
-                                                          ? "subtopics"
-                                                          : "generated_samples"));
+    json_object_array_add(
+        req, json_object_new_string(kind == LIST_CATEGORIES ? "subtopics" : "generated_samples"));
     o = json_object_new_object();
     json_object_object_add(o, "type", json_object_new_string("object"));
     json_object_object_add(o, "properties", props);
@@ -269,8 +267,8 @@ static int submit(struct list_op *op, struct err *e)
     buf_init(&system, PROMPT_MAX);
     buf_init(&user, PROMPT_MAX);
     r = op->kind == LIST_CATEGORIES
-            ? prompt_categories(&op->task, op->path, op->count - have, op->guidance,
-                                op->exclude.v, op->exclude.n, &system, &user)
+            ? prompt_categories(&op->task, op->path, op->count - have, op->guidance, op->exclude.v,
+                                op->exclude.n, &system, &user)
             : prompt_samples(&op->task, op->path, op->count - have, op->guidance, op->exclude.v,
                              op->exclude.n, &system, &user);
     if (r < 0) {
@@ -362,9 +360,9 @@ static void on_reply(void *ud, const struct llm_result *res)
         op->reasoning = strdup(res->reasoning);
     if (!json_object_object_get_ex(res->json, key, &list) ||
         !json_object_is_type(list, json_type_array)) {
-        fail_msg(op, HE_PROVIDER, op->kind == LIST_CATEGORIES
-                                      ? "the model's answer has no subtopics list"
-                                      : "the model's answer has no generated_samples list");
+        fail_msg(op, HE_PROVIDER,
+                 op->kind == LIST_CATEGORIES ? "the model's answer has no subtopics list"
+                                             : "the model's answer has no generated_samples list");
         return;
     }
     n = json_object_array_length(list);
@@ -381,8 +379,7 @@ static void on_reply(void *ud, const struct llm_result *res)
                 s++;
                 len--;
             }
-            if (len == 0 ||
-                (op->kind == LIST_CATEGORIES && utf8_length(s, len) > ITEM_MAX_CHARS))
+            if (len == 0 || (op->kind == LIST_CATEGORIES && utf8_length(s, len) > ITEM_MAX_CHARS))
                 continue;
             item = json_object_new_string_len(s, (int)len);
         } else {
@@ -443,9 +440,9 @@ static void finish(struct list_op *op)
     }
     json_object_object_add(in, "human_guidance", json_str_or_null(op->guidance));
     in_props = taskrun_props("created_by", op->env.user, NULL);
-    out_props = taskrun_props("model_name", op->model, "model_provider", op->provider,
-                              "adapter_name", "hetu_data_gen", "prompt_id",
-                              "simple_prompt_builder", NULL);
+    out_props =
+        taskrun_props("model_name", op->model, "model_provider", op->provider, "adapter_name",
+                      "hetu_data_gen", "prompt_id", "simple_prompt_builder", NULL);
     memset(&r, 0, sizeof(r));
     memcpy(r.task_id, op->task.id, ID_LEN);
     memcpy(r.output_id, op->output_id, ID_LEN);
@@ -601,8 +598,8 @@ static int begin(struct list_op *op, struct err *e)
     return submit(op, e);
 }
 
-int gen_categories(const struct gen_env *env, const struct task *t,
-                   const struct gen_list_params *p, gen_done_cb cb, void *ud, struct err *e)
+int gen_categories(const struct gen_env *env, const struct task *t, const struct gen_list_params *p,
+                   gen_done_cb cb, void *ud, struct err *e)
 {
     return start(env, LIST_CATEGORIES, t, p, cb, ud, e);
 }

@@ -142,8 +142,8 @@ int gen_sample_check(const struct gen_env *env, const struct gen_sample *s, cons
     if (!s->output_provider || !s->output_model) {
         json_field_name(field, sizeof(field), where,
                         s->output_provider ? "output_model_name" : "output_provider");
-        return err_set(e, HE_INVALID, field,
-                       "%s is required when the sample has no output to keep", field);
+        return err_set(e, HE_INVALID, field, "%s is required when the sample has no output to keep",
+                       field);
     }
     if ((r = llm_check(env->engine, s->output_provider, s->output_model, e)) < 0) {
         json_field_name(field, sizeof(field), where,
@@ -282,7 +282,8 @@ static void on_output(void *ud, const struct llm_result *res)
         return;
     }
     free(run->output);
-    run->output = strdup(res->json ? json_text(res->json, NULL) : (res->content ? res->content : ""));
+    run->output =
+        strdup(res->json ? json_text(res->json, NULL) : (res->content ? res->content : ""));
     inter = json_object_new_object();
     if (op->thinking)
         json_object_object_add(inter, "chain_of_thought", json_object_new_string(op->thinking));
@@ -376,10 +377,10 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
     if (s->output) {
         r->output = strdup(s->output);
         r->output_source_type = strdup(imported ? "file_import" : "human");
-        r->output_source = imported ? taskrun_props("file_name", s->file_name, "model_name",
-                                                    s->output_model, "model_provider",
-                                                    s->output_provider, NULL)
-                                    : taskrun_props("created_by", env->user, NULL);
+        r->output_source =
+            imported ? taskrun_props("file_name", s->file_name, "model_name", s->output_model,
+                                     "model_provider", s->output_provider, NULL)
+                     : taskrun_props("created_by", env->user, NULL);
     } else {
         r->output_source_type = strdup("synthetic");
         r->output_source = taskrun_props("model_name", s->output_model, "model_provider",
@@ -402,10 +403,9 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
     r->job_id = s->job_id;
     r->job_item = s->job_item;
     free(topic_str);
-    if (!r->created_by || !r->input || !r->topic_key || !r->input_source_type ||
-        !r->input_source || !r->output_source_type || !r->output_source ||
-        !r->intermediate_outputs || !r->tag_list || !r->tags || (session_id && !r->session_id) ||
-        (s->output && !r->output)) {
+    if (!r->created_by || !r->input || !r->topic_key || !r->input_source_type || !r->input_source ||
+        !r->output_source_type || !r->output_source || !r->intermediate_outputs || !r->tag_list ||
+        !r->tags || (session_id && !r->session_id) || (s->output && !r->output)) {
         err_set(e, HE_NOMEM, NULL, NULL);
         goto fail;
     }

@@ -167,8 +167,8 @@ int prompt_categories(const struct task *t, struct json_object *path, size_t cou
 }
 
 int prompt_samples(const struct task *t, struct json_object *path, size_t count,
-                   const char *guidance, char *const *exclude, size_t n_exclude,
-                   struct buf *system, struct buf *user)
+                   const char *guidance, char *const *exclude, size_t n_exclude, struct buf *system,
+                   struct buf *user)
 {
     int r = dataset_system(t, system);
 
@@ -185,12 +185,10 @@ int prompt_samples(const struct task *t, struct json_object *path, size_t count,
                      "the others.\n",
                      count);
     if (r == 0 && t->input_json_schema)
-        r = buf_addf(user,
-                     "Each input is a JSON object that matches this JSON schema:\n%s\n",
+        r = buf_addf(user, "Each input is a JSON object that matches this JSON schema:\n%s\n",
                      t->input_json_schema);
     if (r == 0)
-        r = exclusions("These inputs already exist; do not repeat them:", exclude, n_exclude,
-                       user);
+        r = exclusions("These inputs already exist; do not repeat them:", exclude, n_exclude, user);
     if (r == 0)
         r = prompt_guidance(guidance, user);
     if (r == 0)

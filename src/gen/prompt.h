@@ -53,8 +53,8 @@ int prompt_categories(const struct task *t, struct json_object *path, size_t cou
 
 /* System and user messages asking for `count` task inputs about topic `path`. */
 int prompt_samples(const struct task *t, struct json_object *path, size_t count,
-                   const char *guidance, char *const *exclude, size_t n_exclude,
-                   struct buf *system, struct buf *user);
+                   const char *guidance, char *const *exclude, size_t n_exclude, struct buf *system,
+                   struct buf *user);
 
 /* A saved example for few-shot prompts: its input and the output to show. */
 struct prompt_example {

@@ -14,8 +14,8 @@
 #include "util/banned.h"
 
 int gen_parse_string_list(struct json_object *body, const char *where, const char *key,
-                      size_t max_items, size_t max_chars, struct json_object **ret,
-                      struct err *e)
+                          size_t max_items, size_t max_chars, struct json_object **ret,
+                          struct err *e)
 {
     struct json_object *arr = NULL, *out;
     char field[ERR_FIELD_MAX];
@@ -61,8 +61,9 @@ static int split_into(struct json_object *out, const char *s, const char *sep, c
         size_t len = next ? (size_t)(next - s) : strlen(s);
         if (len > 0) {
             if (utf8_length(s, len) > TOPIC_MAX_CHARS)
-                return err_set(e, HE_INVALID, field, "%s: a topic name is longer than %d characters",
-                               field, TOPIC_MAX_CHARS);
+                return err_set(e, HE_INVALID, field,
+                               "%s: a topic name is longer than %d characters", field,
+                               TOPIC_MAX_CHARS);
             json_object_array_add(out, json_object_new_string_len(s, (int)len));
         }
         if (!next)
@@ -73,7 +74,7 @@ static int split_into(struct json_object *out, const char *s, const char *sep, c
 }
 
 int gen_parse_topic_path(struct json_object *body, const char *where, const char *key,
-                     bool drop_root, struct json_object **ret, struct err *e)
+                         bool drop_root, struct json_object **ret, struct err *e)
 {
     struct json_object *v = NULL, *out = NULL;
     char field[ERR_FIELD_MAX];
@@ -91,13 +92,12 @@ int gen_parse_topic_path(struct json_object *body, const char *where, const char
             return r;
         }
     } else if ((r = gen_parse_string_list(body, where, key, TOPIC_MAX_DEPTH, TOPIC_MAX_CHARS, &out,
-                                      e)) < 0) {
+                                          e)) < 0) {
         return r;
     }
     if (json_object_array_length(out) > TOPIC_MAX_DEPTH) {
         json_object_put(out);
-        return err_set(e, HE_INVALID, field, "%s is deeper than %d levels", field,
-                       TOPIC_MAX_DEPTH);
+        return err_set(e, HE_INVALID, field, "%s is deeper than %d levels", field, TOPIC_MAX_DEPTH);
     }
     if (drop_root && json_object_array_length(out) > 0 &&
         strcmp(json_object_get_string(json_object_array_get_idx(out, 0)), "root") == 0)
@@ -106,10 +106,18 @@ int gen_parse_topic_path(struct json_object *body, const char *where, const char
     return 0;
 }
 
-static const char *const sample_fields[] = {
-    "input",           "topic_path",   "input_model_name", "input_provider", "output_model_name",
-    "output_provider", "prompt_method", "human_guidance", "output", "drop_unsupported_params",
-    "tags", NULL};
+static const char *const sample_fields[] = {"input",
+                                            "topic_path",
+                                            "input_model_name",
+                                            "input_provider",
+                                            "output_model_name",
+                                            "output_provider",
+                                            "prompt_method",
+                                            "human_guidance",
+                                            "output",
+                                            "drop_unsupported_params",
+                                            "tags",
+                                            NULL};
 
 static char *dup_opt(const char *s)
 {
@@ -168,7 +176,7 @@ static int text_or_object(struct json_object *obj, const char *where, const char
 }
 
 int gen_parse_sample(const struct gen_env *env, const struct task *t, struct json_object *obj,
-                 const char *where, struct gen_sample *ret, struct err *e)
+                     const char *where, struct gen_sample *ret, struct err *e)
 {
     const char *input_model = NULL, *input_provider = NULL, *output_model = NULL;
     const char *output_provider = NULL, *method = NULL, *guidance = NULL;
@@ -203,10 +211,9 @@ int gen_parse_sample(const struct gen_env *env, const struct task *t, struct jso
     }
     ret->method = (enum prompt_method)m;
     ret->drop_unsupported = drop;
-    if ((r = text_or_object(obj, where, "input", t->input_json_schema, true, &ret->input, e)) <
+    if ((r = text_or_object(obj, where, "input", t->input_json_schema, true, &ret->input, e)) < 0 ||
+        (r = text_or_object(obj, where, "output", t->output_json_schema, false, &ret->output, e)) <
             0 ||
-        (r = text_or_object(obj, where, "output", t->output_json_schema, false, &ret->output,
-                            e)) < 0 ||
         (r = gen_parse_topic_path(obj, where, "topic_path", false, &topic, e)) < 0 ||
         (r = gen_parse_string_list(obj, where, "tags", 100, 200, &tags, e)) < 0)
         goto fail;
@@ -239,4 +246,3 @@ fail:
     gen_sample_free(ret);
     return r;
 }
-

@@ -15,7 +15,6 @@
 #include "util/json.h"
 #include "util/banned.h"
 
-
 static void add_head(struct json_object *o, const char *id, int64_t created_at,
                      const char *created_by)
 {

@@ -16,11 +16,11 @@
 #define EXISTING_MAX 1000
 
 static const char *const categories_fields[] = {
-    "node_path", "num_subtopics", "model_name", "provider", "human_guidance", "existing_topics",
-    "drop_unsupported_params", NULL};
+    "node_path",       "num_subtopics",           "model_name", "provider", "human_guidance",
+    "existing_topics", "drop_unsupported_params", NULL};
 static const char *const samples_fields[] = {
-    "topic", "num_samples", "model_name", "provider", "human_guidance",
-    "drop_unsupported_params", NULL};
+    "topic", "num_samples", "model_name", "provider", "human_guidance", "drop_unsupported_params",
+    NULL};
 
 static void on_done(void *ud, struct json_object *taskrun, const struct err *e)
 {
@@ -45,24 +45,22 @@ static int generate(struct http_req *req, bool categories, struct err *e)
     int r;
 
     if ((r = load_task(req, &t, e)) < 0 ||
-        (r = json_check_keys(body, NULL, categories ? categories_fields : samples_fields, e)) <
-            0 ||
+        (r = json_check_keys(body, NULL, categories ? categories_fields : samples_fields, e)) < 0 ||
         (r = gen_parse_topic_path(body, NULL, categories ? "node_path" : "topic", true, &path, e)) <
             0 ||
-        (r = json_get_int(body, NULL, categories ? "num_subtopics" : "num_samples", JF_NULLABLE,
-                          1, GEN_MAX_COUNT, &count, e)) < 0 ||
-        (r = json_get_str(body, NULL, "model_name", JF_REQUIRED, 1, MODEL_MAX_CHARS, &p.model,
-                          e)) < 0 ||
+        (r = json_get_int(body, NULL, categories ? "num_subtopics" : "num_samples", JF_NULLABLE, 1,
+                          GEN_MAX_COUNT, &count, e)) < 0 ||
+        (r = json_get_str(body, NULL, "model_name", JF_REQUIRED, 1, MODEL_MAX_CHARS, &p.model, e)) <
+            0 ||
         (r = json_get_str(body, NULL, "provider", JF_REQUIRED, 1, MODEL_MAX_CHARS, &p.provider,
                           e)) < 0 ||
         (r = json_get_str(body, NULL, "human_guidance", JF_NULLABLE, 0, GUIDANCE_MAX_CHARS,
                           &guidance, e)) < 0 ||
-        (r = json_get_bool(body, NULL, "drop_unsupported_params", JF_NULLABLE,
-                           &p.drop_unsupported, e)) < 0)
+        (r = json_get_bool(body, NULL, "drop_unsupported_params", JF_NULLABLE, &p.drop_unsupported,
+                           e)) < 0)
         goto out;
-    if (categories &&
-        (r = gen_parse_string_list(body, NULL, "existing_topics", EXISTING_MAX, TOPIC_MAX_CHARS,
-                               &existing, e)) < 0)
+    if (categories && (r = gen_parse_string_list(body, NULL, "existing_topics", EXISTING_MAX,
+                                                 TOPIC_MAX_CHARS, &existing, e)) < 0)
         goto out;
     p.path = path;
     p.count = (size_t)count;

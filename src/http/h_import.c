@@ -181,8 +181,8 @@ static int on_row(void *ud, const struct ingest_row *row, struct err *e)
         json_parse(row->input, row->input_len, &in, &se);
         json_object_object_add(o, "input", in);
     } else {
-        json_object_object_add(o, "input", json_object_new_string_len(row->input,
-                                                                     (int)row->input_len));
+        json_object_object_add(o, "input",
+                               json_object_new_string_len(row->input, (int)row->input_len));
     }
     if (row->output) {
         if (row->output_is_json) {
@@ -190,8 +190,8 @@ static int on_row(void *ud, const struct ingest_row *row, struct err *e)
             json_parse(row->output, row->output_len, &out, &se);
             json_object_object_add(o, "output", out);
         } else {
-            json_object_object_add(
-                o, "output", json_object_new_string_len(row->output, (int)row->output_len));
+            json_object_object_add(o, "output",
+                                   json_object_new_string_len(row->output, (int)row->output_len));
         }
     }
     topic = json_object_new_array();
@@ -221,8 +221,7 @@ static int on_row(void *ud, const struct ingest_row *row, struct err *e)
     text = json_text(o, &len);
     if (fwrite(text, 1, len, u->spool) != len || fputc('\n', u->spool) == EOF) {
         json_object_put(o);
-        return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s",
-                       strerror(errno));
+        return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
     }
     json_object_put(o);
     u->rows++;
@@ -231,8 +230,7 @@ static int on_row(void *ud, const struct ingest_row *row, struct err *e)
     return 0;
 }
 
-static int start_file(struct http_req *req, struct upload *u, const char *filename,
-                      struct err *e)
+static int start_file(struct http_req *req, struct upload *u, const char *filename, struct err *e)
 {
     const char *dot = strrchr(filename, '.');
     const char *dir = jobs_spool_dir(http_req_app(req)->jobs);
@@ -318,7 +316,8 @@ int h_import_file_part(struct http_req *req, const char *name, const char *filen
         return r;
     if (len == 0)
         return 0;
-    return u->csv ? csv_reader_feed(u->csv, data, len, e) : jsonl_reader_feed(u->jsonl, data, len, e);
+    return u->csv ? csv_reader_feed(u->csv, data, len, e)
+                  : jsonl_reader_feed(u->jsonl, data, len, e);
 }
 
 struct inline_ctx {
@@ -355,8 +354,8 @@ static void on_inline_done(void *ud, struct run *const *runs, const struct err *
         if (ok == n)
             snprintf(msg, sizeof(msg), "imported %zu samples", ok);
         else
-            snprintf(msg, sizeof(msg), "imported %zu of %zu samples; %zu failed (row %zu: %s)",
-                     ok, n, n - ok, first + 1, errs[first].msg);
+            snprintf(msg, sizeof(msg), "imported %zu of %zu samples; %zu failed (row %zu: %s)", ok,
+                     n, n - ok, first + 1, errs[first].msg);
         json_object_object_add(o, "message", json_object_new_string(msg));
         json_object_object_add(o, "failed_count", json_object_new_int64((int64_t)(n - ok)));
         http_req_complete(c->req, o, NULL);
@@ -414,8 +413,7 @@ fail:
     return r;
 }
 
-int h_import_samples_from_file(struct http_req *req, struct json_object **ret_body,
-                               struct err *e)
+int h_import_samples_from_file(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
     struct app *app = http_req_app(req);
     struct upload *u = http_req_ctx(req);
@@ -429,8 +427,7 @@ int h_import_samples_from_file(struct http_req *req, struct json_object **ret_bo
     if ((r = u->csv ? csv_reader_finish(u->csv, e) : jsonl_reader_finish(u->jsonl, e)) < 0)
         return r;
     if (fflush(u->spool) != 0)
-        return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s",
-                       strerror(errno));
+        return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
     if (u->rows <= IMPORT_INLINE_MAX)
         return import_inline(req, u, e);
 
@@ -439,8 +436,7 @@ int h_import_samples_from_file(struct http_req *req, struct json_object **ret_bo
         return r;
     snprintf(path, sizeof(path), "%s/import-%s.jsonl", jobs_spool_dir(app->jobs), job.id);
     if (fsync(fileno(u->spool)) != 0 || rename(u->spool_path, path) != 0)
-        return err_set(e, HE_IO, NULL, "cannot keep the import's spool file: %s",
-                       strerror(errno));
+        return err_set(e, HE_IO, NULL, "cannot keep the import's spool file: %s", strerror(errno));
     free(u->spool_path);
     u->spool_path = NULL;
     memcpy(job.task_id, u->task.id, ID_LEN);

@@ -115,9 +115,9 @@ int h_job_cancel(struct http_req *req, struct json_object **ret_body, struct err
 struct events {
     struct store *store;
     char job_id[ID_LEN];
-    struct buf out;   /* frames not yet sent */
-    size_t sent;      /* bytes of out already sent */
-    char *last;       /* the last JSON sent */
+    struct buf out; /* frames not yet sent */
+    size_t sent;    /* bytes of out already sent */
+    char *last;     /* the last JSON sent */
     int64_t last_write_us, last_check_us;
     bool ended, closing;
 };

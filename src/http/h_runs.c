@@ -39,8 +39,8 @@ static int add_run(void *ud, const struct run *r, struct err *e)
     return 0;
 }
 
-static int query_number(struct http_req *req, const char *name, double min, double max,
-                        double *ret, struct err *e)
+static int query_number(struct http_req *req, const char *name, double min, double max, double *ret,
+                        struct err *e)
 {
     const char *s = http_req_query(req, name);
     char *end;
@@ -167,8 +167,10 @@ static int parse_rating(struct json_object *v, char **ret, double *ret_score, st
     if (!json_object_object_get_ex(v, "value", &value) || !value)
         return err_set(e, HE_INVALID, "rating.value", "rating.value is required");
     if (strcmp(type, "five_star") == 0) {
-        if (!json_object_is_type(value, json_type_int) && !json_object_is_type(value, json_type_double))
-            return err_set(e, HE_INVALID, "rating.value", "rating.value must be a number from 1 to 5");
+        if (!json_object_is_type(value, json_type_int) &&
+            !json_object_is_type(value, json_type_double))
+            return err_set(e, HE_INVALID, "rating.value",
+                           "rating.value must be a number from 1 to 5");
         score = json_object_get_double(value);
         if (score < 1 || score > 5 || score != (double)(int)score)
             return err_set(e, HE_INVALID, "rating.value",

@@ -186,8 +186,8 @@ int parse_samples(struct http_req *req, const struct task *t, struct gen_sample 
 
     if ((r = json_check_keys(body, NULL, fields, e)) < 0 ||
         (r = json_get_array(body, NULL, "samples", JF_REQUIRED, BATCH_MAX, &list, e)) < 0 ||
-        (r = json_get_str(body, NULL, "session_id", JF_NULLABLE, 0, SESSION_MAX, &session_id,
-                          e)) < 0 ||
+        (r = json_get_str(body, NULL, "session_id", JF_NULLABLE, 0, SESSION_MAX, &session_id, e)) <
+            0 ||
         (r = check_session(session_id, e)) < 0)
         return r;
     n = json_object_array_length(list);
@@ -200,7 +200,7 @@ int parse_samples(struct http_req *req, const struct task *t, struct gen_sample 
         char where[32];
         snprintf(where, sizeof(where), "samples[%zu]", i);
         if ((r = gen_parse_sample(&env, t, json_object_array_get_idx(list, i), where, &samples[i],
-                              e)) < 0) {
+                                  e)) < 0) {
             for (size_t j = 0; j < i; j++)
                 gen_sample_free(&samples[j]);
             free(samples);

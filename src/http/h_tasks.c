@@ -25,9 +25,14 @@
 #define SCHEMA_MAX_CHARS      (1024 * 1024)
 #define REQUIREMENTS_MAX      100
 
-static const char *const task_fields[] = {
-    "name", "description", "instruction", "requirements", "input_json_schema",
-    "output_json_schema", "thinking_instruction", NULL};
+static const char *const task_fields[] = {"name",
+                                          "description",
+                                          "instruction",
+                                          "requirements",
+                                          "input_json_schema",
+                                          "output_json_schema",
+                                          "thinking_instruction",
+                                          NULL};
 static const char *const requirement_fields[] = {"id",       "name", "description", "instruction",
                                                  "priority", "type", NULL};
 static const char *const requirement_types[] = {"five_star", "pass_fail", "pass_fail_critical",
@@ -57,8 +62,7 @@ static int parse_requirements(struct store *store, struct json_object *list, cha
         }
         if ((r = json_check_keys(in, where, requirement_fields, e)) < 0 ||
             (r = json_get_str(in, where, "id", JF_NULLABLE, 1, 64, &id, e)) < 0 ||
-            (r = json_get_str(in, where, "name", JF_REQUIRED, 1, NAME_MAX_CHARS, &name, e)) <
-                0 ||
+            (r = json_get_str(in, where, "name", JF_REQUIRED, 1, NAME_MAX_CHARS, &name, e)) < 0 ||
             (r = json_get_str(in, where, "description", JF_NULLABLE, 0, DESCRIPTION_MAX_CHARS,
                               &description, e)) < 0 ||
             (r = json_get_str(in, where, "instruction", JF_REQUIRED, 1, INSTRUCTION_MAX_CHARS,
@@ -148,8 +152,8 @@ static int parse_task(struct store *store, struct json_object *body, bool create
                           &in->description, e)) < 0 ||
         (r = json_get_str(body, NULL, "instruction", req_flag, 1, INSTRUCTION_MAX_CHARS,
                           &in->instruction, e)) < 0 ||
-        (r = json_get_array(body, NULL, "requirements", JF_NULLABLE, REQUIREMENTS_MAX, &reqs,
-                            e)) < 0)
+        (r = json_get_array(body, NULL, "requirements", JF_NULLABLE, REQUIREMENTS_MAX, &reqs, e)) <
+            0)
         return r;
     if (json_object_object_get_ex(body, "thinking_instruction", NULL)) {
         in->has_thinking = true;
@@ -157,10 +161,10 @@ static int parse_task(struct store *store, struct json_object *body, bool create
                               INSTRUCTION_MAX_CHARS, &in->thinking_instruction, e)) < 0)
             return r;
     }
-    if ((r = parse_schema(body, "input_json_schema", &in->has_input_schema, &in->input_schema,
-                          e)) < 0 ||
-        (r = parse_schema(body, "output_json_schema", &in->has_output_schema,
-                          &in->output_schema, e)) < 0)
+    if ((r = parse_schema(body, "input_json_schema", &in->has_input_schema, &in->input_schema, e)) <
+            0 ||
+        (r = parse_schema(body, "output_json_schema", &in->has_output_schema, &in->output_schema,
+                          e)) < 0)
         return r;
     if (reqs && (r = parse_requirements(store, reqs, &in->requirements, e)) < 0)
         return r;

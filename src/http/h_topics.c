@@ -102,8 +102,9 @@ static struct json_object *render(const struct node *n)
     struct json_object *o = json_object_new_object(), *kids = json_object_new_array();
     size_t len = strlen(n->name);
 
-    json_object_object_add(o, "name", n->key[0] ? json_object_new_string_len(n->name, (int)len - 1)
-                                                : json_object_new_string("root"));
+    json_object_object_add(o, "name",
+                           n->key[0] ? json_object_new_string_len(n->name, (int)len - 1)
+                                     : json_object_new_string("root"));
     json_object_object_add(o, "path", taskrun_topic_list(n->key));
     json_object_object_add(o, "sample_count", json_object_new_int64(n->count));
     for (const struct node *c = n->children; c; c = c->next)

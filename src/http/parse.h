@@ -9,7 +9,6 @@
 #include "store/store.h"
 #include "util/err.h"
 
-
 /* body.samples (and session_id, body or query) of a batch, each sample parsed; h_samples.c. */
 struct http_req;
 int parse_samples(struct http_req *req, const struct task *t, struct gen_sample **ret,

@@ -18,8 +18,7 @@
 
 /* Projects and tasks are written with the JSON writer: they are what the hottest reads
  * answer, and a json-c object built only to be serialized costs several times more. */
-static void write_head(struct jsonw *w, const char *id, int64_t created_at,
-                       const char *created_by)
+static void write_head(struct jsonw *w, const char *id, int64_t created_at, const char *created_by)
 {
     char ts[CLOCK_ISO_LEN];
 

@@ -21,8 +21,7 @@ struct json_object;
 
 /* A handler returns 0 with *ret_body set (answered 200), a negative HE code with e set, or
  * HTTP_PENDING after arranging a later http_req_complete(). */
-typedef int (*http_handler_fn)(struct http_req *req, struct json_object **ret_body,
-                               struct err *e);
+typedef int (*http_handler_fn)(struct http_req *req, struct json_object **ret_body, struct err *e);
 
 /*
  * For ROUTE_MULTIPART routes: called with each piece of each part of a multipart/form-data body
@@ -49,7 +48,7 @@ struct route {
 struct route_match {
     const struct route *route;
     size_t nparams;
-    const char *names[ROUTER_MAX_PARAMS];     /* point into the pattern (not NUL-terminated) */
+    const char *names[ROUTER_MAX_PARAMS]; /* point into the pattern (not NUL-terminated) */
     size_t name_lens[ROUTER_MAX_PARAMS];
     char values[ROUTER_MAX_PARAMS][ROUTER_PARAM_MAX];
     char allow[128]; /* with HE_METHOD: the methods the path accepts, "GET, POST" */

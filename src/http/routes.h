@@ -36,8 +36,7 @@ int h_run_update(struct http_req *req, struct json_object **ret_body, struct err
 int h_run_delete(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_import.c */
 int h_import_samples_async(struct http_req *req, struct json_object **ret_body, struct err *e);
-int h_import_samples_from_file(struct http_req *req, struct json_object **ret_body,
-                               struct err *e);
+int h_import_samples_from_file(struct http_req *req, struct json_object **ret_body, struct err *e);
 int h_import_file_part(struct http_req *req, const char *name, const char *filename,
                        const char *data, size_t len, struct err *e);
 /* h_jobs.c */

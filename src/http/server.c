@@ -432,8 +432,8 @@ static enum MHD_Result send_stream(struct http_req *req)
     st->ud = req->stream_ud;
     st->free_fn = req->stream_free;
     req->stream_free = NULL; /* the stream owns ud now */
-    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, st,
-                                             stream_free);
+    resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, st, stream_free);
     if (!resp) {
         stream_free(st);
         return MHD_NO;
@@ -474,8 +474,8 @@ static void upload_chunk(struct http_req *req, const char *data, size_t size)
     if (req->upload_err.code)
         return;
     if (req->uploaded > req->body.max) {
-        err_set(&req->upload_err, HE_TOO_LARGE, NULL,
-                "upload too large: the limit is %zu bytes", req->body.max);
+        err_set(&req->upload_err, HE_TOO_LARGE, NULL, "upload too large: the limit is %zu bytes",
+                req->body.max);
         return;
     }
     if (!req->pp) {
@@ -551,9 +551,8 @@ static enum MHD_Result dispatch(struct http_req *req)
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
     struct http_server *srv = cls;
     struct http_req *req = *con_cls;
@@ -575,8 +574,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             struct err e;
             err_clear(&e);
             err_set(&e, HE_TOO_LARGE, NULL,
-                    "request body too large: %s bytes, the limit is %zu bytes", cl,
-                    req->body.max);
+                    "request body too large: %s bytes, the limit is %zu bytes", cl, req->body.max);
             return send_error(req, &e);
         }
         return MHD_YES;
@@ -670,8 +668,8 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
     struct sockaddr_in6 a6 = {0};
     struct sockaddr_in a4 = {0};
     struct sockaddr *addr;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                     MHD_USE_TURBO;
     const union MHD_DaemonInfo *info;
 
     if (!srv)
@@ -706,8 +704,8 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg->threads ? cfg->threads : 2),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)16384, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, NULL, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        NULL, MHD_OPTION_END);
     if (!srv->daemon) {
         free(srv);
         return err_set(e, HE_IO, "port", "cannot listen on %s port %u (in use, or not allowed)",

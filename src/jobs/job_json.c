@@ -28,8 +28,7 @@ static int add_error(void *ud, int64_t idx, const char *error, struct err *e)
     return 0;
 }
 
-int jobs_render(struct store *store, const struct job *j, struct json_object **ret,
-                struct err *e)
+int jobs_render(struct store *store, const struct job *j, struct json_object **ret, struct err *e)
 {
     struct json_object *o = json_object_new_object(), *errors = json_object_new_array();
     int64_t end = j->finished_at ? j->finished_at : clock_wall_us();

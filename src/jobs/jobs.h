@@ -38,7 +38,6 @@ void jobs_stop(struct jobs *j);
 const char *jobs_spool_dir(const struct jobs *j);
 
 /* The job as the API shows it, with its first errors. */
-int jobs_render(struct store *store, const struct job *j, struct json_object **ret,
-                struct err *e);
+int jobs_render(struct store *store, const struct job *j, struct json_object **ret, struct err *e);
 
 #endif

@@ -38,7 +38,7 @@ struct active {
     struct job job;
     struct task task;
     char *session_id, *file_name, *spool, *source_type;
-    int64_t next_idx;  /* claims continue after this item */
+    int64_t next_idx; /* claims continue after this item */
     size_t inflight;
     int64_t successes, same_failures;
     char *last_error;
@@ -209,8 +209,7 @@ static int claim_item(void *ud, int64_t idx, const char *payload, struct err *ig
         record(x, NULL, e.msg);
         return 0;
     }
-    if (gen_output(&j->env, &a->task, &s, NULL, a->session_id, group_of(a), on_output, x, &e) <
-        0)
+    if (gen_output(&j->env, &a->task, &s, NULL, a->session_id, group_of(a), on_output, x, &e) < 0)
         record(x, NULL, e.msg);
     gen_sample_free(&s);
     return 0;

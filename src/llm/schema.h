@@ -20,8 +20,7 @@
  * Errors are HE_BAD_REQUEST with `field` as the error's field and a message naming the
  * offending keyword path, e.g. "output_json_schema: properties.name.type must be a string".
  */
-int schema_check(struct json_object *schema, bool require_object, const char *field,
-                 struct err *e);
+int schema_check(struct json_object *schema, bool require_object, const char *field, struct err *e);
 
 /*
  * Validates value against schema. On failure: HE_INVALID with a message naming the JSON path of

@@ -34,16 +34,23 @@
 
 #define SQLITE_BUSY_MS 10000
 
-#define TASK_COLUMNS                                                                               \
-    "id, project_id, created_at, created_by, name, description, instruction, requirements, "       \
+#define TASK_COLUMNS                                                                         \
+    "id, project_id, created_at, created_by, name, description, instruction, requirements, " \
     "output_json_schema, input_json_schema, thinking_instruction"
 
 static const char SQL_NEXT_ID_GET[] = "SELECT value FROM meta WHERE key = 'next_id'";
 static const char SQL_NEXT_ID_SET[] = "UPDATE meta SET value = ?1 WHERE key = 'next_id'";
-static const char SQL_PROJECT_INSERT[] = "INSERT INTO projects (id, created_at, created_by, name, description) " "VALUES (?1, ?2, ?3, ?4, ?5)";
-static const char SQL_PROJECT_UPDATE[] = "UPDATE projects SET name = ?2, description = ?3 WHERE id = ?1";
-static const char SQL_PROJECT_GET[] = "SELECT id, created_at, created_by, name, description FROM projects " "WHERE id = ?1";
-static const char SQL_PROJECT_LIST[] = "SELECT id, created_at, created_by, name, description FROM projects " "ORDER BY id";
+static const char SQL_PROJECT_INSERT[] =
+    "INSERT INTO projects (id, created_at, created_by, name, description) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_PROJECT_UPDATE[] =
+    "UPDATE projects SET name = ?2, description = ?3 WHERE id = ?1";
+static const char SQL_PROJECT_GET[] =
+    "SELECT id, created_at, created_by, name, description FROM projects "
+    "WHERE id = ?1";
+static const char SQL_PROJECT_LIST[] =
+    "SELECT id, created_at, created_by, name, description FROM projects "
+    "ORDER BY id";
 static const char SQL_PROJECT_DELETE[] = "DELETE FROM projects WHERE id = ?1";
 static const char SQL_TASK_INSERT[] =
     "INSERT INTO tasks (id, project_id, created_at, created_by, name, description, instruction, "
@@ -53,8 +60,10 @@ static const char SQL_TASK_UPDATE[] =
     "UPDATE tasks SET name = ?3, description = ?4, instruction = ?5, requirements = ?6, "
     "output_json_schema = ?7, input_json_schema = ?8, thinking_instruction = ?9 "
     "WHERE id = ?1 AND project_id = ?2";
-static const char SQL_TASK_GET[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1 AND project_id = ?2";
-static const char SQL_TASK_LIST[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE project_id = ?1 ORDER BY id";
+static const char SQL_TASK_GET[] =
+    "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1 AND project_id = ?2";
+static const char SQL_TASK_LIST[] =
+    "SELECT " TASK_COLUMNS " FROM tasks WHERE project_id = ?1 ORDER BY id";
 static const char SQL_TASK_DELETE[] = "DELETE FROM tasks WHERE id = ?1 AND project_id = ?2";
 static const char SQL_TASK_HAS_SAMPLES[] = "SELECT 1 FROM samples WHERE task_id = ?1 LIMIT 1";
 static const char SQL_PING[] = "SELECT count(*) FROM meta";
@@ -386,7 +395,8 @@ static int sq_reserve_ids(struct store *s, uint64_t n, uint64_t *ret_first, stru
 static int project_write_fn(struct sq_conn *c, void *arg, struct err *e, bool insert)
 {
     const struct project *p = arg;
-    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, insert ? SQL_PROJECT_INSERT : SQL_PROJECT_UPDATE, e);
+    _cleanup_stmt_ sqlite3_stmt *s =
+        sq_stmt(c, insert ? SQL_PROJECT_INSERT : SQL_PROJECT_UPDATE, e);
 
     if (!s)
         return e->code;
@@ -584,8 +594,7 @@ static int sq_task_insert(struct store *s, const struct task *t, struct err *e)
     return sq_write((struct sq_store *)s, task_insert_fn, (void *)t, e);
 }
 
-static int sq_task_update(struct store *s, const struct task *t, bool schema_changed,
-                          struct err *e)
+static int sq_task_update(struct store *s, const struct task *t, bool schema_changed, struct err *e)
 {
     struct task_write w = {.t = t, .schema_changed = schema_changed};
     return sq_write((struct sq_store *)s, task_update_fn, &w, e);
@@ -642,8 +651,7 @@ static int sq_task_get(struct store *st, const char *project_id, const char *tas
 
     if (r)
         return r;
-    if (key && c->tasks[slot].version == version &&
-        strcmp(c->tasks[slot].rec.id, task_id) == 0 &&
+    if (key && c->tasks[slot].version == version && strcmp(c->tasks[slot].rec.id, task_id) == 0 &&
         strcmp(c->tasks[slot].rec.project_id, project_id) == 0) {
         if (task_copy(ret, &c->tasks[slot].rec) < 0)
             return err_set(e, HE_NOMEM, NULL, NULL);
@@ -860,8 +868,8 @@ int store_sqlite_open(const char *path, struct store **ret, struct err *e)
     pthread_cond_init(&st->wake, NULL);
     pthread_cond_init(&st->done, NULL);
     if (strcmp(path, ":memory:") == 0) {
-        snprintf(uri, sizeof(uri), "file:hetu-memory-%d-%u?mode=memory&cache=shared",
-                 (int)getpid(), atomic_fetch_add(&memory_seq, 1));
+        snprintf(uri, sizeof(uri), "file:hetu-memory-%d-%u?mode=memory&cache=shared", (int)getpid(),
+                 atomic_fetch_add(&memory_seq, 1));
         st->uri = strdup(uri);
         st->memory = true;
         st->open_flags = SQLITE_OPEN_URI;

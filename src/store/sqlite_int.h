@@ -107,8 +107,7 @@ int sq_run_update(struct store *s, const struct run_update *u, struct err *e);
 int sq_run_delete(struct store *s, const char *task_id, const char *run_id, struct err *e);
 int sq_topic_add(struct store *s, const char *task_id, const char *parent_key,
                  const char *const *names, size_t n, struct err *e);
-int sq_topic_list(struct store *s, const char *task_id, store_topic_cb cb, void *ud,
-                  struct err *e);
+int sq_topic_list(struct store *s, const char *task_id, store_topic_cb cb, void *ud, struct err *e);
 int sq_topic_counts(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
                     struct err *e);
 

@@ -15,8 +15,8 @@
 #include "store/sqlite_int.h"
 #include "util/banned.h"
 
-#define JOB_COLUMNS                                                                                \
-    "id, task_id, kind, status, params, total, completed, failed, error, cancel_requested, "      \
+#define JOB_COLUMNS                                                                          \
+    "id, task_id, kind, status, params, total, completed, failed, error, cancel_requested, " \
     "created_at, started_at, finished_at, cursor"
 
 static const char SQL_JOB_INSERT[] =
@@ -197,8 +197,8 @@ int sq_job_pending(struct store *st, const char *job_id, int64_t after, size_t l
     sqlite3_bind_int64(s, 2, after);
     sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if ((r = cb(ud, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
-                    e)) < 0)
+        if ((r = cb(ud, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1), e)) <
+            0)
             return r;
     return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "reading the job's items");
 }
@@ -218,8 +218,8 @@ int sq_job_errors(struct store *st, const char *job_id, size_t limit, store_item
     sqlite3_bind_int64(s, 1, sq_id_value(job_id));
     sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if ((r = cb(ud, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
-                    e)) < 0)
+        if ((r = cb(ud, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1), e)) <
+            0)
             return r;
     return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "reading the job's errors");
 }

@@ -18,10 +18,10 @@
 #include "util/text.h"
 #include "util/banned.h"
 
-#define RUN_COLUMNS                                                                                \
-    "id, task_id, created_at, created_by, input, input_source_type, input_source, output_id, "    \
-    "output_created_at, output, output_source_type, output_source, rating, rating_score, "         \
-    "repair_instructions, repaired_output, intermediate_outputs, tags, session_id, topic_key, "    \
+#define RUN_COLUMNS                                                                             \
+    "id, task_id, created_at, created_by, input, input_source_type, input_source, output_id, "  \
+    "output_created_at, output, output_source_type, output_source, rating, rating_score, "      \
+    "repair_instructions, repaired_output, intermediate_outputs, tags, session_id, topic_key, " \
     "input_tokens, output_tokens, total_tokens, cost, job_id, job_item"
 
 static const char SQL_RUN_INSERT[] =
@@ -75,8 +75,8 @@ static void bind_opt_double(sqlite3_stmt *s, int i, double v)
         sqlite3_bind_double(s, i, v);
 }
 
-static int insert_tags(struct sq_conn *c, sqlite3_int64 task_id, sqlite3_int64 run_id,
-                       char **tags, size_t n, struct err *e)
+static int insert_tags(struct sq_conn *c, sqlite3_int64 task_id, sqlite3_int64 run_id, char **tags,
+                       size_t n, struct err *e)
 {
     sqlite3_stmt *s = sq_stmt(c, SQL_TAG_INSERT, e);
 
@@ -101,8 +101,7 @@ struct run_batch {
     size_t n;
 };
 
-static int run_insert_one(struct sq_conn *c, sqlite3_stmt *s, const struct run *r,
-                          struct err *e)
+static int run_insert_one(struct sq_conn *c, sqlite3_stmt *s, const struct run *r, struct err *e)
 {
     sqlite3_int64 id = sq_id_value(r->id), task = sq_id_value(r->task_id);
     char *tags = tags_json(r->tag_list, r->ntags);
@@ -551,8 +550,7 @@ int sq_topic_add_async(struct store *s, const char *task_id, const char *parent_
     return r;
 }
 
-int sq_topic_list(struct store *st, const char *task_id, store_topic_cb cb, void *ud,
-                  struct err *e)
+int sq_topic_list(struct store *st, const char *task_id, store_topic_cb cb, void *ud, struct err *e)
 {
     struct sq_conn *c;
     sqlite3_stmt *s;
@@ -585,8 +583,8 @@ int sq_topic_counts(struct store *st, const char *task_id, store_topic_count_cb 
     _cleanup_stmt_ sqlite3_stmt *guard = s;
     sqlite3_bind_int64(s, 1, sq_id_value(task_id));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if ((r = cb(ud, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
-                    e)) < 0)
+        if ((r = cb(ud, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1), e)) <
+            0)
             return r;
     return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "counting samples by topic");
 }

@@ -33,9 +33,9 @@ struct task {
     char *name;
     char *description;
     char *instruction;
-    char *requirements;       /* JSON text: a list of requirement objects ("[]" when none) */
-    char *output_json_schema; /* JSON text or NULL */
-    char *input_json_schema;  /* JSON text or NULL */
+    char *requirements;         /* JSON text: a list of requirement objects ("[]" when none) */
+    char *output_json_schema;   /* JSON text or NULL */
+    char *input_json_schema;    /* JSON text or NULL */
     char *thinking_instruction; /* or NULL */
 };
 
@@ -48,28 +48,28 @@ struct run {
     char task_id[ID_LEN];
     int64_t created_at;
     char *created_by;
-    char *input;              /* JSON text when the task has an input schema */
-    char *input_source_type;  /* "human", "synthetic" or "file_import" */
-    char *input_source;       /* JSON object: the DataSource properties */
+    char *input;             /* JSON text when the task has an input schema */
+    char *input_source_type; /* "human", "synthetic" or "file_import" */
+    char *input_source;      /* JSON object: the DataSource properties */
     char output_id[ID_LEN];
     int64_t output_created_at;
     char *output;
     char *output_source_type;
-    char *output_source;      /* JSON object: the DataSource properties */
-    char *rating;             /* JSON object or NULL */
-    double rating_score;      /* 1..5 (pass 5, fail 1), NaN when unrated */
+    char *output_source;        /* JSON object: the DataSource properties */
+    char *rating;               /* JSON object or NULL */
+    double rating_score;        /* 1..5 (pass 5, fail 1), NaN when unrated */
     char *repair_instructions;  /* or NULL */
     char *repaired_output;      /* JSON object (a TaskOutput) or NULL */
     char *intermediate_outputs; /* JSON object, "{}" when none */
     char *tags;                 /* JSON list (read) */
     char **tag_list;            /* (insert) */
     size_t ntags;
-    char *session_id;           /* or NULL */
-    char *topic_key;            /* topic path, each segment followed by U+001F; "" for none */
+    char *session_id; /* or NULL */
+    char *topic_key;  /* topic path, each segment followed by U+001F; "" for none */
     int64_t input_tokens, output_tokens, total_tokens; /* -1: unknown */
     double cost;                                       /* NaN: unknown */
-    int64_t job_id;   /* 0: not from a job */
-    int64_t job_item; /* index within the job */
+    int64_t job_id;                                    /* 0: not from a job */
+    int64_t job_item;                                  /* index within the job */
 };
 
 struct run_filter {
@@ -77,11 +77,11 @@ struct run_filter {
     const char *topic_prefix; /* a topic key prefix, or NULL */
     const char *session_id;
     const char *tag;
-    double min_rating;        /* NaN: no minimum */
-    const char *source_type;  /* input source type, or NULL */
-    const char *after_id;     /* cursor: only ids after this one (in list order), or NULL */
-    size_t limit;             /* 0: all */
-    bool best_first;          /* highest rating first, repaired outputs first, then newest */
+    double min_rating;       /* NaN: no minimum */
+    const char *source_type; /* input source type, or NULL */
+    const char *after_id;    /* cursor: only ids after this one (in list order), or NULL */
+    size_t limit;            /* 0: all */
+    bool best_first;         /* highest rating first, repaired outputs first, then newest */
 };
 
 struct run_update {
@@ -102,7 +102,7 @@ struct job {
     char *status; /* queued, running, completed, completed_with_errors, failed, cancelled */
     char *params; /* JSON object */
     int64_t total, completed, failed;
-    char *error;  /* why the job stopped, or NULL */
+    char *error; /* why the job stopped, or NULL */
     bool cancel_requested;
     int64_t created_at, started_at, finished_at; /* 0: not yet */
     int64_t cursor; /* kind-specific progress mark (rows of a file already loaded) */
@@ -133,7 +133,7 @@ typedef int (*store_item_cb)(void *ud, int64_t idx, const char *payload, struct 
 typedef int (*store_item_error_cb)(void *ud, int64_t idx, const char *error, struct err *e);
 
 struct store_health {
-    const char *backend;   /* static string */
+    const char *backend; /* static string */
     int schema_version;
     bool writable;
     uint64_t pending_writes;
@@ -145,8 +145,7 @@ typedef int (*store_run_cb)(void *ud, const struct run *r, struct err *e);
 /* A topic-tree node: parent_key is the parent's topic key ("" for the root's children). */
 typedef int (*store_topic_cb)(void *ud, const char *parent_key, const char *name, struct err *e);
 /* The number of samples whose topic key is exactly `topic_key`. */
-typedef int (*store_topic_count_cb)(void *ud, const char *topic_key, int64_t count,
-                                    struct err *e);
+typedef int (*store_topic_count_cb)(void *ud, const char *topic_key, int64_t count, struct err *e);
 
 /* Completion of an asynchronous write; runs on the store's writer thread and must not block on
  * the store. e is NULL on success. */
@@ -168,20 +167,18 @@ struct store_ops {
 
     int (*task_insert)(struct store *s, const struct task *t, struct err *e);
     /* With schema_changed, fails with HE_CONFLICT when the task has samples. */
-    int (*task_update)(struct store *s, const struct task *t, bool schema_changed,
-                       struct err *e);
-    int (*task_get)(struct store *s, const char *project_id, const char *task_id,
-                    struct task *ret, struct err *e);
+    int (*task_update)(struct store *s, const struct task *t, bool schema_changed, struct err *e);
+    int (*task_get)(struct store *s, const char *project_id, const char *task_id, struct task *ret,
+                    struct err *e);
     int (*task_list)(struct store *s, const char *project_id, store_task_cb cb, void *ud,
                      struct err *e);
-    int (*task_delete)(struct store *s, const char *project_id, const char *task_id,
-                       struct err *e);
+    int (*task_delete)(struct store *s, const char *project_id, const char *task_id, struct err *e);
 
     /* Inserts all runs in one transaction: all or none. */
     int (*run_insert)(struct store *s, struct run *const *runs, size_t n, struct err *e);
     /* The same without waiting; runs (and what they point to) must stay valid until cb. */
-    int (*run_insert_async)(struct store *s, struct run *const *runs, size_t n,
-                            store_done_cb cb, void *ud, struct err *e);
+    int (*run_insert_async)(struct store *s, struct run *const *runs, size_t n, store_done_cb cb,
+                            void *ud, struct err *e);
     int (*run_get)(struct store *s, const char *task_id, const char *run_id, struct run *ret,
                    struct err *e);
     int (*run_list)(struct store *s, const struct run_filter *f, store_run_cb cb, void *ud,
@@ -202,12 +199,11 @@ struct store_ops {
                         struct err *e);
 
     /* Creates the job and its items (payloads[i] is item i) in one write. */
-    int (*job_create)(struct store *s, const struct job *j, const char *const *payloads,
-                      size_t n, struct err *e);
+    int (*job_create)(struct store *s, const struct job *j, const char *const *payloads, size_t n,
+                      struct err *e);
     int (*job_get)(struct store *s, const char *job_id, struct job *ret, struct err *e);
     /* Jobs of a task (newest first), or with task_id NULL those not finished (oldest first). */
-    int (*job_list)(struct store *s, const char *task_id, store_job_cb cb, void *ud,
-                    struct err *e);
+    int (*job_list)(struct store *s, const char *task_id, store_job_cb cb, void *ud, struct err *e);
     /* Sets status (and error when not NULL); stamps started_at / finished_at as fitting. */
     int (*job_set_status)(struct store *s, const char *job_id, const char *status,
                           const char *error, struct err *e);
@@ -258,8 +254,8 @@ static inline int store_run_insert_async(struct store *s, struct run *const *run
     return s->ops->run_insert_async(s, runs, n, cb, ud, e);
 }
 static inline int store_topic_add_async(struct store *s, const char *task_id,
-                                        const char *parent_key, const char *const *names,
-                                        size_t n, store_done_cb cb, void *ud, struct err *e)
+                                        const char *parent_key, const char *const *names, size_t n,
+                                        store_done_cb cb, void *ud, struct err *e)
 {
     return s->ops->topic_add_async(s, task_id, parent_key, names, n, cb, ud, e);
 }
@@ -297,8 +293,7 @@ static inline int store_job_create(struct store *s, const struct job *j,
 {
     return s->ops->job_create(s, j, payloads, n, e);
 }
-static inline int store_job_get(struct store *s, const char *job_id, struct job *ret,
-                                struct err *e)
+static inline int store_job_get(struct store *s, const char *job_id, struct job *ret, struct err *e)
 {
     return s->ops->job_get(s, job_id, ret, e);
 }
@@ -326,9 +321,8 @@ static inline int store_job_errors(struct store *s, const char *job_id, size_t l
 {
     return s->ops->job_errors(s, job_id, limit, cb, ud, e);
 }
-static inline int store_job_items_done_async(struct store *s,
-                                             const struct job_item_result *results, size_t n,
-                                             store_done_cb cb, void *ud, struct err *e)
+static inline int store_job_items_done_async(struct store *s, const struct job_item_result *results,
+                                             size_t n, store_done_cb cb, void *ud, struct err *e)
 {
     return s->ops->job_items_done_async(s, results, n, cb, ud, e);
 }
@@ -336,8 +330,8 @@ static inline int store_job_load(struct store *s, const struct job_load *l, stru
 {
     return s->ops->job_load(s, l, e);
 }
-static inline int store_topic_counts(struct store *s, const char *task_id,
-                                     store_topic_count_cb cb, void *ud, struct err *e)
+static inline int store_topic_counts(struct store *s, const char *task_id, store_topic_count_cb cb,
+                                     void *ud, struct err *e)
 {
     return s->ops->topic_counts(s, task_id, cb, ud, e);
 }
@@ -359,8 +353,7 @@ static inline int store_project_get(struct store *s, const char *id, struct proj
 {
     return s->ops->project_get(s, id, ret, e);
 }
-static inline int store_project_list(struct store *s, store_project_cb cb, void *ud,
-                                     struct err *e)
+static inline int store_project_list(struct store *s, store_project_cb cb, void *ud, struct err *e)
 {
     return s->ops->project_list(s, cb, ud, e);
 }

@@ -16,19 +16,19 @@ static inline void freep(void *p)
 }
 #define _cleanup_free_ _cleanup_(freep)
 
-#define take_ptr(p)                                                                                \
-    ({                                                                                             \
-        __typeof__(p) _tp = (p);                                                                   \
-        (p) = NULL;                                                                                \
-        _tp;                                                                                       \
+#define take_ptr(p)              \
+    ({                           \
+        __typeof__(p) _tp = (p); \
+        (p) = NULL;              \
+        _tp;                     \
     })
 
 /* Declares name##p(type **) that calls fn on a non-NULL pointer, for use with _cleanup_. */
-#define DEFINE_FREEP(type, fn)                                                                     \
-    static inline void fn##p(type **p)                                                             \
-    {                                                                                              \
-        if (*p)                                                                                    \
-            fn(*p);                                                                                \
+#define DEFINE_FREEP(type, fn)         \
+    static inline void fn##p(type **p) \
+    {                                  \
+        if (*p)                        \
+            fn(*p);                    \
     }
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -15,10 +15,9 @@ static const struct {
     int status;
     const char *slug;
     const char *text;
-} table[] = {
-    [0] = {200, "ok", "ok"},
+} table[] = {[0] = {200, "ok", "ok"},
 #define X(name, status, slug, text) [HE_IDX_##name] = {status, slug, text},
-    HETU_ERRORS(X)
+             HETU_ERRORS(X)
 #undef X
 };
 

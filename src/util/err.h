@@ -11,23 +11,23 @@
 #include <stddef.h>
 
 /* X(name, http status, slug, default text) */
-#define HETU_ERRORS(X)                                                                             \
-    X(NOMEM, 500, "out_of_memory", "out of memory")                                                \
-    X(INTERNAL, 500, "internal", "internal error")                                                 \
-    X(BAD_JSON, 400, "bad_json", "malformed JSON")                                                 \
-    X(BAD_REQUEST, 400, "bad_request", "bad request")                                              \
-    X(INVALID, 422, "invalid", "invalid value")                                                    \
-    X(NOT_FOUND, 404, "not_found", "not found")                                                    \
-    X(METHOD, 405, "method_not_allowed", "method not allowed")                                     \
-    X(CONFLICT, 409, "conflict", "conflict")                                                       \
-    X(TOO_LARGE, 413, "too_large", "request body too large")                                       \
-    X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type", "unsupported media type")                  \
-    X(UNAUTHORIZED, 401, "unauthorized", "unauthorized")                                           \
-    X(UNAVAILABLE, 503, "unavailable", "service unavailable")                                      \
-    X(STORE, 500, "store", "storage error")                                                        \
-    X(PROVIDER, 502, "provider_error", "model provider error")                                     \
-    X(TIMEOUT, 504, "timeout", "timed out")                                                        \
-    X(CANCELLED, 499, "cancelled", "cancelled")                                                    \
+#define HETU_ERRORS(X)                                                            \
+    X(NOMEM, 500, "out_of_memory", "out of memory")                               \
+    X(INTERNAL, 500, "internal", "internal error")                                \
+    X(BAD_JSON, 400, "bad_json", "malformed JSON")                                \
+    X(BAD_REQUEST, 400, "bad_request", "bad request")                             \
+    X(INVALID, 422, "invalid", "invalid value")                                   \
+    X(NOT_FOUND, 404, "not_found", "not found")                                   \
+    X(METHOD, 405, "method_not_allowed", "method not allowed")                    \
+    X(CONFLICT, 409, "conflict", "conflict")                                      \
+    X(TOO_LARGE, 413, "too_large", "request body too large")                      \
+    X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type", "unsupported media type") \
+    X(UNAUTHORIZED, 401, "unauthorized", "unauthorized")                          \
+    X(UNAVAILABLE, 503, "unavailable", "service unavailable")                     \
+    X(STORE, 500, "store", "storage error")                                       \
+    X(PROVIDER, 502, "provider_error", "model provider error")                    \
+    X(TIMEOUT, 504, "timeout", "timed out")                                       \
+    X(CANCELLED, 499, "cancelled", "cancelled")                                   \
     X(IO, 500, "io", "input/output error")
 
 enum he_index {
@@ -35,7 +35,7 @@ enum he_index {
 #define X(name, status, slug, text) HE_IDX_##name,
     HETU_ERRORS(X)
 #undef X
-    HE_IDX_COUNT
+        HE_IDX_COUNT
 };
 
 /* The codes functions return: 0, or the negated index (HE_NOMEM == -1, ...). */
@@ -50,9 +50,9 @@ enum he_code {
 #define ERR_FIELD_MAX 128
 
 struct err {
-    int code;                   /* 0 while unset; a negative HE code once set */
-    char field[ERR_FIELD_MAX];  /* the request field or location, or "" */
-    char msg[ERR_MSG_MAX];      /* one line, no trailing newline */
+    int code;                  /* 0 while unset; a negative HE code once set */
+    char field[ERR_FIELD_MAX]; /* the request field or location, or "" */
+    char msg[ERR_MSG_MAX];     /* one line, no trailing newline */
 };
 
 /* Resets e to "no error". */

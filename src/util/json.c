@@ -90,13 +90,12 @@ int json_parse(const char *data, size_t len, struct json_object **ret, struct er
         json_object_put(obj);
         line_col(data, len, &line, &col);
         return err_set(e, HE_BAD_JSON, NULL,
-                       "malformed JSON at line %zu column %zu: unexpected end of input", line,
-                       col);
+                       "malformed JSON at line %zu column %zu: unexpected end of input", line, col);
     }
     if (jerr != json_tokener_success) {
         line_col(data, end < len ? end : len, &line, &col);
-        return err_set(e, HE_BAD_JSON, NULL, "malformed JSON at line %zu column %zu: %s", line,
-                       col, json_tokener_error_desc(jerr));
+        return err_set(e, HE_BAD_JSON, NULL, "malformed JSON at line %zu column %zu: %s", line, col,
+                       json_tokener_error_desc(jerr));
     }
     /* Only whitespace may follow the value. */
     for (size_t i = end; i < len; i++) {
@@ -251,10 +250,9 @@ int json_get_str(struct json_object *obj, const char *where, const char *key, un
         return err_set(e, HE_INVALID, name, "%s must not contain NUL characters", name);
     chars = utf8_length(s, len);
     if (chars < min_len)
-        return min_len == 1
-                   ? err_set(e, HE_INVALID, name, "%s must not be empty", name)
-                   : err_set(e, HE_INVALID, name, "%s must be at least %zu characters", name,
-                             min_len);
+        return min_len == 1 ? err_set(e, HE_INVALID, name, "%s must not be empty", name)
+                            : err_set(e, HE_INVALID, name, "%s must be at least %zu characters",
+                                      name, min_len);
     if (chars > max_len)
         return err_set(e, HE_INVALID, name, "%s must be at most %zu characters (got %zu)", name,
                        max_len, chars);
@@ -338,8 +336,9 @@ int json_check_keys(struct json_object *obj, const char *where, const char *cons
     char name[ERR_FIELD_MAX];
 
     if (!json_object_is_type(obj, json_type_object))
-        return err_set(e, HE_INVALID, where && *where ? where : NULL, "%s must be an object, not %s",
-                       where && *where ? where : "the body", json_type_label(obj));
+        return err_set(e, HE_INVALID, where && *where ? where : NULL,
+                       "%s must be an object, not %s", where && *where ? where : "the body",
+                       json_type_label(obj));
     json_object_object_foreach(obj, k, v)
     {
         (void)v;

@@ -22,9 +22,8 @@ static void matches_with_params(void **state)
     assert_string_equal(route_param(&m, "task_id"), "223456789012");
     assert_null(route_param(&m, "run_id"));
 
-    assert_int_equal(router_match(http_routes, http_routes_count, "PATCH",
-                                  "/api/projects/1/task/2", &m),
-                     0);
+    assert_int_equal(
+        router_match(http_routes, http_routes_count, "PATCH", "/api/projects/1/task/2", &m), 0);
     assert_ptr_equal(m.route->handler, h_task_update);
 }
 
@@ -56,10 +55,8 @@ static void head_and_trailing_slash(void **state)
 {
     struct route_match m;
     (void)state;
-    assert_int_equal(router_match(http_routes, http_routes_count, "HEAD", "/api/projects", &m),
-                     0);
-    assert_int_equal(router_match(http_routes, http_routes_count, "GET", "/api/projects/", &m),
-                     0);
+    assert_int_equal(router_match(http_routes, http_routes_count, "HEAD", "/api/projects", &m), 0);
+    assert_int_equal(router_match(http_routes, http_routes_count, "GET", "/api/projects/", &m), 0);
     assert_ptr_equal(m.route->handler, h_project_list);
 }
 

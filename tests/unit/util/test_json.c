@@ -59,7 +59,8 @@ static void output_is_raw_utf8_and_ordered(void **state)
 
 static void accessors_name_fields(void **state)
 {
-    const char *text = "{\"name\": 5, \"s\": \"abcdé\", \"n\": 200, \"b\": \"yes\", \"arr\": [1,2,3]}";
+    const char *text =
+        "{\"name\": 5, \"s\": \"abcdé\", \"n\": 200, \"b\": \"yes\", \"arr\": [1,2,3]}";
     struct json_object *o = NULL, *arr = NULL;
     const char *s = NULL;
     int64_t n = 0;
