@@ -385,7 +385,8 @@ static int adopt(void *ud, const struct job *job, struct err *e)
         active_free(a);
         return 0;
     }
-    a->loaded = !a->spool;
+    /* A file import is loaded once its cursor reached the last row (the spool may be gone). */
+    a->loaded = !a->spool || job->cursor >= job->total;
     if (strcmp(job->status, "queued") == 0) {
         err_clear(&pe);
         store_job_set_status(j->env.store, job->id, "running", NULL, &pe);

@@ -25,6 +25,14 @@ def fake_env(fake_llm):
     return {"HETU_TOGETHER_AI_BASE_URL": fake_llm + "/v1", "TOGETHERAI_API_KEY": "k"}
 
 
+def provider_config(directory, concurrency=2000):
+    """--config args raising the provider's per-model concurrency (32 by default) so a job's
+    window, not the provider limit, decides how many items are in flight."""
+    path = directory / "hetu-config.json"
+    path.write_text(json.dumps({"providers": {"together_ai": {"concurrency": concurrency}}}))
+    return ["--config", str(path)]
+
+
 def unique_model(tag, directives=""):
     return "imp-%s-%s%s" % (tag, uuid.uuid4().hex[:8], directives)
 
@@ -438,8 +446,9 @@ def read_events(srv, path, timeout=120):
     return frames
 
 
-def test_events_stream_progress_then_end(start_server, fake_llm):
-    imp = Imp(start_server(env=fake_env(fake_llm), args=["--job-window", "50"]))
+def test_events_stream_progress_then_end(start_server, fake_llm, tmp_path):
+    imp = Imp(start_server(env=fake_env(fake_llm),
+                           args=["--job-window", "50"] + provider_config(tmp_path)))
     model = unique_model("ev", "+latency=20")
     n = 1500
     r = imp.upload("ev.csv", csv_bytes(["input"], [["事件 %d" % i] for i in range(n)]),
@@ -544,8 +553,9 @@ def test_100000_rows_with_outputs(start_server, fake_llm):
     print("100000-row import: %.1f s" % took)
 
 
-def test_10000_rows_without_outputs_through_fake(start_server, fake_llm):
-    imp = Imp(start_server(env=fake_env(fake_llm), args=["--job-window", "1000"]))
+def test_10000_rows_without_outputs_through_fake(start_server, fake_llm, tmp_path):
+    imp = Imp(start_server(env=fake_env(fake_llm),
+                           args=["--job-window", "1000"] + provider_config(tmp_path)))
     model = unique_model("10k", "+latency=5")
     n = 10000
     data = jsonl_bytes({"input": "生成输出 %d" % i} for i in range(n))

@@ -14,18 +14,22 @@ import pytest
 
 from hetu_http import assert_error
 from test_import import (END_STATUSES, Imp, check_job, csv_bytes, fake_env,
-                         unique_model)
+                         provider_config, unique_model)
 
-# Rows of the crash and cancel tests (the figure is 100,000; the default keeps the suite
-# quick, the mechanism under test is the same).
-CRASH_ROWS = int(os.environ.get("HETU_TEST_CRASH_ROWS", "20000"))
-LATENCY_MS = 200
-WINDOW = 500
-ASYNC_MAX = 10000  # samples in one import_samples_async request
+# The crash and cancel tests: a file of the 100,000 rows, and an import_samples_async
+# batch of 10,000 (the most one request may carry). HETU_TEST_CRASH_ROWS lowers the file's rows.
+CRASH_ROWS = int(os.environ.get("HETU_TEST_CRASH_ROWS", "100000"))
+ASYNC_MAX = 10000
+SETUP = {"file": (50, 1000), "async": (200, 500)}  # fake latency in ms, job window
 
 
-def provider_args(spool):
-    return ["--job-window", str(WINDOW), "--spool-dir", str(spool)]
+def rows_for(kind):
+    return CRASH_ROWS if kind == "file" else min(CRASH_ROWS, ASYNC_MAX)
+
+
+def provider_args(spool, kind):
+    return (["--job-window", str(SETUP[kind][1]), "--spool-dir", str(spool)] +
+            provider_config(spool.parent))
 
 
 def all_inputs(imp):
@@ -37,10 +41,6 @@ def all_inputs(imp):
         cursor = page["next_cursor"]
         if not cursor:
             return out
-
-
-def rows_for(kind):
-    return CRASH_ROWS if kind == "file" else min(CRASH_ROWS, ASYNC_MAX)
 
 
 def start_job(imp, kind, n, model, session):
@@ -72,8 +72,8 @@ def wait_progress(imp, job_id, lo, hi):
         time.sleep(0.02)
 
 
-def reopen(start_server, fake_llm, first, spool):
-    srv = start_server(env=fake_env(fake_llm), db=first.srv.db, args=provider_args(spool))
+def reopen(start_server, fake_llm, first, spool, kind):
+    srv = start_server(env=fake_env(fake_llm), db=first.srv.db, args=provider_args(spool, kind))
     imp = Imp.__new__(Imp)
     imp.srv, imp.c, imp.pid, imp.tid = srv, srv.client, first.pid, first.tid
     imp.c.timeout = 120
@@ -84,14 +84,14 @@ def reopen(start_server, fake_llm, first, spool):
 def test_kill_9_mid_import_then_resume_exactly_once(start_server, fake_llm, tmp_path, kind):
     spool = tmp_path / "spool"
     n = rows_for(kind)
-    imp = Imp(start_server(env=fake_env(fake_llm), args=provider_args(spool)))
-    model = unique_model("crash", "+latency=%d" % LATENCY_MS)
+    imp = Imp(start_server(env=fake_env(fake_llm), args=provider_args(spool, kind)))
+    model = unique_model("crash", "+latency=%d" % SETUP[kind][0])
     job_id = start_job(imp, kind, n, model, "crash")
     before = wait_progress(imp, job_id, n // 5, n * 4 // 5)
     imp.srv.stop(signal.SIGKILL)
     assert imp.srv.returncode == -signal.SIGKILL
 
-    imp2 = reopen(start_server, fake_llm, imp, spool)
+    imp2 = reopen(start_server, fake_llm, imp, spool, kind)
     j = imp2.job(job_id)
     assert j["completed"] >= before["completed"], (before, j)  # nothing committed was lost
     j = imp2.wait_job(job_id, timeout=120)
@@ -111,8 +111,8 @@ def test_kill_9_mid_import_then_resume_exactly_once(start_server, fake_llm, tmp_
 def test_cancel_mid_way_stays_cancelled_after_restart(start_server, fake_llm, tmp_path, kind):
     spool = tmp_path / "spool"
     n = rows_for(kind)
-    imp = Imp(start_server(env=fake_env(fake_llm), args=provider_args(spool)))
-    model = unique_model("cancel", "+latency=%d" % LATENCY_MS)
+    imp = Imp(start_server(env=fake_env(fake_llm), args=provider_args(spool, kind)))
+    model = unique_model("cancel", "+latency=%d" % SETUP[kind][0])
     job_id = start_job(imp, kind, n, model, "cancel")
     wait_progress(imp, job_id, n // 5, n * 4 // 5)
     r = imp.c.post(imp.ds("jobs/%s/cancel" % job_id))
@@ -135,7 +135,7 @@ def test_cancel_mid_way_stays_cancelled_after_restart(start_server, fake_llm, tm
     assert imp.job(job_id)["status"] == "cancelled"
 
     imp.srv.stop(signal.SIGKILL)
-    imp2 = reopen(start_server, fake_llm, imp, spool)
+    imp2 = reopen(start_server, fake_llm, imp, spool, kind)
     time.sleep(1.5)  # the runner has had several passes
     j2 = imp2.job(job_id)
     assert j2["status"] == "cancelled" and j2["completed"] == j["completed"], (j, j2)

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ceiling of benchmark "import": the fastest a minimal program stores the rows of an import
+ * file in SQLite. It reads a JSONL file of {"input", "output", "topic_path"} lines (json-c, as
+ * the server does), and inserts each row into a table with the columns of the server's samples
+ * table through one prepared statement, in WAL mode with synchronous=NORMAL, committing every
+ * 10,000 rows. By default the table carries the server's indexes and each row its two tags
+ * (what the server must maintain for every sample); --bare drops both (the table alone).
+ *
+ *   bench-import-ceiling [--bare] FILE.jsonl DB
+ *
+ * Prints "rows=N seconds=S rows_per_s=R".
+ */
+#include <json-c/json.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COMMIT_EVERY 10000
+
+static const char *const schema =
+    "CREATE TABLE samples (id INTEGER PRIMARY KEY, task_id INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL, created_by TEXT NOT NULL, input TEXT NOT NULL,"
+    " input_source_type TEXT NOT NULL, input_source TEXT NOT NULL,"
+    " output_id INTEGER NOT NULL, output_created_at INTEGER NOT NULL, output TEXT NOT NULL,"
+    " output_source_type TEXT NOT NULL, output_source TEXT NOT NULL,"
+    " rating TEXT, rating_score REAL, repair_instructions TEXT, repaired_output TEXT,"
+    " intermediate_outputs TEXT NOT NULL DEFAULT '{}', tags TEXT NOT NULL DEFAULT '[]',"
+    " session_id TEXT, topic_key TEXT NOT NULL DEFAULT '', input_tokens INTEGER,"
+    " output_tokens INTEGER, total_tokens INTEGER, cost REAL, input_hash INTEGER,"
+    " job_id INTEGER, job_item INTEGER);";
+
+static const char *const indexes =
+    "CREATE INDEX samples_by_task ON samples(task_id, id);"
+    "CREATE INDEX samples_by_created ON samples(task_id, created_at);"
+    "CREATE INDEX samples_by_session ON samples(task_id, session_id)"
+    "  WHERE session_id IS NOT NULL;"
+    "CREATE INDEX samples_by_topic ON samples(task_id, topic_key);"
+    "CREATE INDEX samples_by_hash ON samples(task_id, input_hash);"
+    "CREATE UNIQUE INDEX samples_by_job_item ON samples(job_id, job_item)"
+    "  WHERE job_id IS NOT NULL;"
+    "CREATE TABLE sample_tags (task_id INTEGER NOT NULL, tag TEXT NOT NULL,"
+    "  sample_id INTEGER NOT NULL, PRIMARY KEY (task_id, tag, sample_id)) WITHOUT ROWID;"
+    "CREATE INDEX sample_tags_by_sample ON sample_tags(sample_id);";
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(sqlite3 *db, const char *what)
+{
+    fprintf(stderr, "bench-import-ceiling: %s: %s\n", what, db ? sqlite3_errmsg(db) : "");
+    exit(1);
+}
+
+static void exec(sqlite3 *db, const char *sql)
+{
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        die(db, sql);
+}
+
+static uint64_t fnv(const char *s, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+int main(int argc, char **argv)
+{
+    int bare = argc > 1 && strcmp(argv[1], "--bare") == 0;
+    const char *path, *dbpath;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *ins = NULL, *tag = NULL;
+    FILE *f;
+    char *line = NULL, topic_key[4096], source[8192];
+    size_t cap = 0, rows = 0;
+    ssize_t len;
+    int64_t id = 1000000000000LL;
+    double t0, secs;
+
+    if (argc != 3 + bare) {
+        fprintf(stderr, "usage: bench-import-ceiling [--bare] FILE.jsonl DB\n");
+        return 2;
+    }
+    path = argv[1 + bare];
+    dbpath = argv[2 + bare];
+    unlink(dbpath);
+    if (!(f = fopen(path, "r"))) {
+        perror(path);
+        return 1;
+    }
+    if (sqlite3_open(dbpath, &db) != SQLITE_OK)
+        die(db, "open");
+    exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    exec(db, schema);
+    if (!bare)
+        exec(db, indexes);
+    if (sqlite3_prepare_v2(
+            db,
+            "INSERT INTO samples (id, task_id, created_at, created_by, input, input_source_type,"
+            " input_source, output_id, output_created_at, output, output_source_type,"
+            " output_source, intermediate_outputs, tags, session_id, topic_key, input_hash,"
+            " job_id, job_item) VALUES (?1, 1, ?2, 'bench', ?3, 'file_import', ?4, ?5, ?2, ?6,"
+            " 'file_import', ?7, '{}', '[\"imported\",\"imported_bench\"]', 'bench', ?8, ?9,"
+            " 7, ?10)",
+            -1, &ins, NULL) != SQLITE_OK)
+        die(db, "prepare");
+    if (!bare && sqlite3_prepare_v2(db,
+                                    "INSERT INTO sample_tags (task_id, tag, sample_id) VALUES "
+                                    "(1, ?1, ?2)",
+                                    -1, &tag, NULL) != SQLITE_OK)
+        die(db, "prepare tags");
+
+    t0 = now_s();
+    exec(db, "BEGIN");
+    while ((len = getline(&line, &cap, f)) > 0) {
+        struct json_object *o = json_tokener_parse(line), *in, *out, *tp;
+        const char *input, *output;
+        size_t klen = 0, slen;
+        struct timespec ts;
+        int64_t us;
+
+        if (!o || !json_object_object_get_ex(o, "input", &in) ||
+            !json_object_object_get_ex(o, "output", &out)) {
+            fprintf(stderr, "bench-import-ceiling: bad line %zu\n", rows + 1);
+            return 1;
+        }
+        input = json_object_get_string(in);
+        output = json_object_get_string(out);
+        topic_key[0] = '\0';
+        if (json_object_object_get_ex(o, "topic_path", &tp) && json_object_is_type(tp, json_type_array))
+            for (size_t i = 0; i < json_object_array_length(tp); i++)
+                klen += (size_t)snprintf(topic_key + klen, sizeof(topic_key) - klen, "%s\x1f",
+                                         json_object_get_string(json_object_array_get_idx(tp, i)));
+        slen = (size_t)snprintf(source, sizeof(source), "{\"file_name\":\"bench.jsonl\"}");
+        clock_gettime(CLOCK_REALTIME, &ts);
+        us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        sqlite3_bind_int64(ins, 1, ++id);
+        sqlite3_bind_int64(ins, 2, us);
+        sqlite3_bind_text(ins, 3, input, json_object_get_string_len(in), SQLITE_STATIC);
+        sqlite3_bind_text(ins, 4, source, (int)slen, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 5, ++id);
+        sqlite3_bind_text(ins, 6, output, json_object_get_string_len(out), SQLITE_STATIC);
+        sqlite3_bind_text(ins, 7, source, (int)slen, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 8, topic_key, (int)strlen(topic_key), SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 9, (int64_t)(fnv(input, strlen(input)) >> 1));
+        sqlite3_bind_int64(ins, 10, (int64_t)rows);
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            die(db, "insert");
+        sqlite3_reset(ins);
+        for (int t = 0; tag && t < 2; t++) {
+            sqlite3_bind_text(tag, 1, t ? "imported_bench" : "imported", -1, SQLITE_STATIC);
+            sqlite3_bind_int64(tag, 2, id - 1);
+            if (sqlite3_step(tag) != SQLITE_DONE)
+                die(db, "insert tag");
+            sqlite3_reset(tag);
+        }
+        json_object_put(o);
+        if (++rows % COMMIT_EVERY == 0) {
+            exec(db, "COMMIT");
+            exec(db, "BEGIN");
+        }
+    }
+    exec(db, "COMMIT");
+    secs = now_s() - t0;
+    printf("rows=%zu seconds=%.3f rows_per_s=%.0f\n", rows, secs, (double)rows / secs);
+    free(line);
+    fclose(f);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(tag);
+    sqlite3_close(db);
+    return 0;
+}
