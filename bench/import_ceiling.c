@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/banned.h"
+
 #define COMMIT_EVERY 10000
 
 static const char *const schema =
@@ -137,7 +139,8 @@ int main(int argc, char **argv)
         input = json_object_get_string(in);
         output = json_object_get_string(out);
         topic_key[0] = '\0';
-        if (json_object_object_get_ex(o, "topic_path", &tp) && json_object_is_type(tp, json_type_array))
+        if (json_object_object_get_ex(o, "topic_path", &tp) &&
+            json_object_is_type(tp, json_type_array))
             for (size_t i = 0; i < json_object_array_length(tp); i++)
                 klen += (size_t)snprintf(topic_key + klen, sizeof(topic_key) - klen, "%s\x1f",
                                          json_object_get_string(json_object_array_get_idx(tp, i)));

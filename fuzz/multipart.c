@@ -33,6 +33,7 @@
 #include "ingest/jsonl_reader.h"
 #include "store/store.h"
 #include "util/json.h"
+#include "util/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -127,8 +128,7 @@ static int on_row(void *ud, const struct ingest_row *row, struct err *e)
         json_object_array_add(topic, json_object_new_string(row->topic_path[i]));
     json_object_object_add(obj, "topic_path", topic);
     if (row->human_guidance)
-        json_object_object_add(obj, "human_guidance",
-                               json_object_new_string(row->human_guidance));
+        json_object_object_add(obj, "human_guidance", json_object_new_string(row->human_guidance));
     if (row->tags_count) {
         struct json_object *tags = json_object_new_array();
         for (size_t i = 0; i < row->tags_count; i++)
@@ -216,9 +216,8 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **req_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **req_cls)
 {
     struct upload *u = cls;
     struct MHD_Response *resp;
@@ -380,10 +379,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                      "--%s\r\nContent-Disposition: form-data; name=\"note\"\r\n"
                                      "\r\nnot the file\r\n",
                                      boundary);
-        blen += (size_t)snprintf((char *)body + blen, cap - blen,
-                                 "--%s\r\nContent-Disposition: form-data; name=\"file\"; "
-                                 "filename=\"%s\"\r\nContent-Type: application/octet-stream\r\n\r\n",
-                                 boundary, name);
+        blen +=
+            (size_t)snprintf((char *)body + blen, cap - blen,
+                             "--%s\r\nContent-Disposition: form-data; name=\"file\"; "
+                             "filename=\"%s\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+                             boundary, name);
         memcpy(body + blen, content, clen);
         blen += clen;
         blen += (size_t)snprintf((char *)body + blen, cap - blen, "\r\n--%s--\r\n", boundary);

@@ -135,6 +135,10 @@ int gen_parse_topic_path(struct json_object *body, const char *where, const char
 int gen_parse_sample(const struct gen_env *env, const struct task *t, struct json_object *obj,
                      const char *where, struct gen_sample *ret, struct err *e);
 
+/* Adds a call's usage to a sum (unknown parts stay unknown until some call knows them). */
+struct llm_usage;
+void gen_usage_add(struct llm_usage *sum, const struct llm_usage *u);
+
 /* The error to report for a failed model call (an answer still invalid after retries is a
  * provider failure, 502). */
 void gen_model_error(const struct err *model, struct err *ret);

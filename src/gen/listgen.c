@@ -293,18 +293,6 @@ out:
     return r;
 }
 
-static void add_usage(struct llm_usage *sum, const struct llm_usage *u)
-{
-    if (u->input_tokens >= 0)
-        sum->input_tokens = (sum->input_tokens < 0 ? 0 : sum->input_tokens) + u->input_tokens;
-    if (u->output_tokens >= 0)
-        sum->output_tokens = (sum->output_tokens < 0 ? 0 : sum->output_tokens) + u->output_tokens;
-    if (u->total_tokens >= 0)
-        sum->total_tokens = (sum->total_tokens < 0 ? 0 : sum->total_tokens) + u->total_tokens;
-    if (u->cost >= 0)
-        sum->cost = (sum->cost < 0 ? 0 : sum->cost) + u->cost;
-}
-
 static void finish(struct list_op *op);
 
 static void on_topics_saved(void *ud, int result, const struct err *e)
@@ -350,7 +338,7 @@ static void on_reply(void *ud, const struct llm_result *res)
     struct err e;
 
     err_clear(&e);
-    add_usage(&op->usage, &res->usage);
+    gen_usage_add(&op->usage, &res->usage);
     if (res->code < 0) {
         gen_model_error(&res->err, &e);
         fail(op, &e);

@@ -232,7 +232,7 @@ static int out_submit(struct out_op *op, bool thinking_call, struct err *e)
     return r;
 }
 
-static void sum_usage(struct llm_usage *sum, const struct llm_usage *u)
+void gen_usage_add(struct llm_usage *sum, const struct llm_usage *u)
 {
     if (u->input_tokens >= 0)
         sum->input_tokens = (sum->input_tokens < 0 ? 0 : sum->input_tokens) + u->input_tokens;
@@ -244,18 +244,27 @@ static void sum_usage(struct llm_usage *sum, const struct llm_usage *u)
         sum->cost = (sum->cost < 0 ? 0 : sum->cost) + u->cost;
 }
 
+/* The start of both replies' handling: usage summed, and a failed call ends the op. */
+static bool reply_failed(struct out_op *op, const struct llm_result *res)
+{
+    struct err e;
+
+    gen_usage_add(&op->usage, &res->usage);
+    if (res->code >= 0)
+        return false;
+    gen_model_error(&res->err, &e);
+    out_fail(op, &e);
+    return true;
+}
+
 static void on_thinking(void *ud, const struct llm_result *res)
 {
     struct out_op *op = ud;
     struct err e;
 
-    err_clear(&e);
-    sum_usage(&op->usage, &res->usage);
-    if (res->code < 0) {
-        gen_model_error(&res->err, &e);
-        out_fail(op, &e);
+    if (reply_failed(op, res))
         return;
-    }
+    err_clear(&e);
     op->thinking = strdup(res->content && *res->content ? res->content
                                                         : (res->reasoning ? res->reasoning : ""));
     if (!op->thinking) {
@@ -274,13 +283,9 @@ static void on_output(void *ud, const struct llm_result *res)
     struct json_object *inter;
     struct err e;
 
-    err_clear(&e);
-    sum_usage(&op->usage, &res->usage);
-    if (res->code < 0) {
-        gen_model_error(&res->err, &e);
-        out_fail(op, &e);
+    if (reply_failed(op, res))
         return;
-    }
+    err_clear(&e);
     free(run->output);
     run->output =
         strdup(res->json ? json_text(res->json, NULL) : (res->content ? res->content : ""));

@@ -326,12 +326,7 @@ static void *watch_main(void *arg)
     pthread_mutex_lock(&srv->watch_lock);
     while (!srv->watch_stop) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        clock_deadline(200, &ts);
         pthread_cond_timedwait(&srv->watch_cond, &srv->watch_lock, &ts);
         while (srv->idle_streams) {
             struct stream *st = srv->idle_streams;

@@ -534,12 +534,7 @@ static void *runner_main(void *arg)
         pthread_mutex_lock(&j->lock);
         if (!busy && !j->kicked && !j->stop) {
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 200 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            clock_deadline(200, &ts);
             pthread_cond_timedwait(&j->wake, &j->lock, &ts);
         }
         j->kicked = false;

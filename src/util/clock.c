@@ -22,6 +22,17 @@ int64_t clock_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+void clock_deadline(int64_t ms, struct timespec *ret)
+{
+    clock_gettime(CLOCK_REALTIME, ret);
+    ret->tv_sec += (time_t)(ms / 1000);
+    ret->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ret->tv_nsec >= 1000000000L) {
+        ret->tv_sec++;
+        ret->tv_nsec -= 1000000000L;
+    }
+}
+
 void clock_iso8601(int64_t us, char out[CLOCK_ISO_LEN])
 {
     time_t secs = (time_t)(us / 1000000);

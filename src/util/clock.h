@@ -11,6 +11,10 @@ int64_t clock_wall_us(void);
 /* Microseconds on the monotonic clock, for durations and deadlines. */
 int64_t clock_mono_us(void);
 
+/* The CLOCK_REALTIME time ms milliseconds from now, for pthread_cond_timedwait. */
+struct timespec;
+void clock_deadline(int64_t ms, struct timespec *ret);
+
 /* "2026-11-24T10:15:30.123456+00:00": 32 characters plus NUL. */
 #define CLOCK_ISO_LEN 33
 /* Writes wall-clock microseconds `us` as ISO 8601 UTC with microseconds into out. */
