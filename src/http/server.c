@@ -713,6 +713,7 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
         free(srv);
         return err_set(e, HE_INTERNAL, NULL, "cannot start the HTTP watch thread");
     }
+    pthread_setname_np(srv->watcher, "hetu-watch");
     *ret = srv;
     return 0;
 }

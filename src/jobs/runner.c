@@ -38,6 +38,8 @@ struct active {
     struct job job;
     struct task task;
     char *session_id, *file_name, *spool, *source_type;
+    FILE *spool_file;     /* open while loading, positioned at row spool_row */
+    int64_t spool_row;
     int64_t next_idx; /* claims continue after this item */
     size_t inflight;
     int64_t successes, same_failures;
@@ -73,6 +75,8 @@ static uint64_t group_of(const struct active *a)
 
 static void active_free(struct active *a)
 {
+    if (a->spool_file)
+        fclose(a->spool_file);
     job_done(&a->job);
     task_done(&a->task);
     free(a->session_id);
@@ -247,16 +251,20 @@ static void on_given(void *ud, struct run *run, const struct err *e)
 static int load_slice(struct jobs *j, struct active *a, struct err *e)
 {
     struct load_state l = {0};
-    FILE *f = fopen(a->spool, "r");
+    FILE *f;
     char *line = NULL;
     size_t cap = 0;
-    int64_t row = 0;
+    int64_t row;
     ssize_t len;
     int r = 0;
 
-    if (!f)
-        return err_set(e, HE_IO, NULL, "cannot open the import's spool file %s: %s", a->spool,
-                       strerror(errno));
+    if (!a->spool_file) {
+        if (!(a->spool_file = fopen(a->spool, "r")))
+            return err_set(e, HE_IO, NULL, "cannot open the import's spool file %s: %s",
+                           a->spool, strerror(errno));
+        a->spool_row = 0;
+    }
+    f = a->spool_file;
     l.runs = calloc(LOAD_BATCH, sizeof(*l.runs));
     l.payloads = calloc(LOAD_BATCH, sizeof(*l.payloads));
     l.idx = calloc(LOAD_BATCH, sizeof(*l.idx));
@@ -264,9 +272,10 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
         r = err_set(e, HE_NOMEM, NULL, NULL);
         goto out;
     }
-    /* Skip what is loaded. (The spool holds one row a line.) */
-    while (row < a->job.cursor && (len = getline(&line, &cap, f)) >= 0)
-        row++;
+    /* Skip what is loaded (after a restart; the spool holds one row a line). */
+    while (a->spool_row < a->job.cursor && (len = getline(&line, &cap, f)) >= 0)
+        a->spool_row++;
+    row = a->spool_row;
     while (l.n_runs + l.n_items < LOAD_BATCH && (len = getline(&line, &cap, f)) >= 0) {
         struct json_object *o = NULL, *out = NULL;
         if (len > 0 && line[len - 1] == '\n')
@@ -313,16 +322,20 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
         if ((r = store_job_load(j->env.store, &jl, e)) < 0)
             goto out;
         a->job.cursor = row;
+        a->spool_row = row;
         a->job.completed += (int64_t)l.n_runs;
     }
     r = row >= a->job.total ? 1 : 0;
 out:
+    if (r != 0 && a->spool_file) { /* done, or failed: a later slice starts afresh */
+        fclose(a->spool_file);
+        a->spool_file = NULL;
+    }
     load_state_reset(&l);
     free(l.runs);
     free(l.payloads);
     free(l.idx);
     free(line);
-    fclose(f);
     return r;
 }
 
@@ -563,6 +576,7 @@ int jobs_start(const struct gen_env *env, const struct jobs_config *cfg, struct 
         free(j);
         return err_set(e, HE_INTERNAL, NULL, "cannot start the job runner");
     }
+    pthread_setname_np(j->thread, "hetu-jobs");
     *ret = j;
     return 0;
 }

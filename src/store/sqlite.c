@@ -10,7 +10,10 @@
  *   share one commit (group commit).
  * - Reads use one connection per calling thread, opened on first use and kept until the store
  *   closes; statements are prepared once per connection and cached.
- * - WAL journal, synchronous=NORMAL, foreign keys on. Migrations (sqlite_schema.h) run on the
+ * - WAL journal, synchronous=NORMAL, foreign keys on. The writer never checkpoints: after a
+ *   commit that leaves the WAL past CKPT_FRAMES frames it wakes the checkpoint thread, which
+ *   copies the WAL back into the database (PASSIVE, so it never blocks the writer) on a
+ *   connection of its own; bulk writes and checkpoints then use both cores. Migrations (sqlite_schema.h) run on the
  *   writer connection at open, each in its own transaction, tracked by PRAGMA user_version.
  * - ":memory:" opens a private shared-cache in-memory database, so that the writer and the
  *   readers see the same data.
@@ -33,6 +36,7 @@
 #include "util/banned.h"
 
 #define SQLITE_BUSY_MS 10000
+#define CKPT_FRAMES    2000 /* about 8 MB of WAL */
 
 #define TASK_COLUMNS                                                                         \
     "id, project_id, created_at, created_by, name, description, instruction, requirements, " \
@@ -105,6 +109,8 @@ static int conn_open(struct sq_store *st, bool writer, struct sq_conn **ret, str
     if (sqlite3_exec(c->db,
                      writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                               "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                              "PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;"
+                              "PRAGMA journal_size_limit=67108864;"
                             : "PRAGMA foreign_keys=ON; PRAGMA read_uncommitted=0;",
                      NULL, NULL, &errmsg) != SQLITE_OK) {
         int r = err_set(e, HE_STORE, "db", "cannot configure the database %s: %s", st->uri,
@@ -223,6 +229,41 @@ static void run_batch(struct sq_store *st, struct sq_write *batch)
             if (w->result == 0)
                 w->result = err_set(&w->err, e.code, NULL, "%s", e.msg);
     }
+}
+
+static int wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
+{
+    struct sq_store *st = ud;
+    (void)db;
+    (void)name;
+    if (frames >= CKPT_FRAMES) {
+        pthread_mutex_lock(&st->lock);
+        st->ckpt_due = true;
+        pthread_cond_signal(&st->ckpt_wake);
+        pthread_mutex_unlock(&st->lock);
+    }
+    return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+    struct sq_store *st = arg;
+
+    pthread_mutex_lock(&st->lock);
+    while (!st->stopping) {
+        struct timespec ts;
+        clock_deadline(1000, &ts);
+        if (!st->ckpt_due)
+            pthread_cond_timedwait(&st->ckpt_wake, &st->lock, &ts);
+        st->ckpt_due = false;
+        pthread_mutex_unlock(&st->lock);
+        /* Also once a second when idle, so the WAL is folded back between bursts. */
+        sqlite3_wal_checkpoint_v2(st->ckpt_conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                  NULL);
+        pthread_mutex_lock(&st->lock);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return NULL;
 }
 
 static void *writer_main(void *arg)
@@ -825,13 +866,16 @@ static void sq_close(struct store *s)
 
     if (!st)
         return;
-    if (st->writer_conn) {
-        pthread_mutex_lock(&st->lock);
-        st->stopping = true;
-        pthread_cond_signal(&st->wake);
-        pthread_mutex_unlock(&st->lock);
+    pthread_mutex_lock(&st->lock);
+    st->stopping = true;
+    pthread_cond_signal(&st->wake);
+    pthread_cond_signal(&st->ckpt_wake);
+    pthread_mutex_unlock(&st->lock);
+    if (st->writer_started)
         pthread_join(st->writer, NULL);
-    }
+    if (st->ckpt_started)
+        pthread_join(st->ckpt, NULL);
+    conn_close(st->ckpt_conn);
     for (struct sq_conn *c = st->readers, *next; c; c = next) {
         next = c->next;
         conn_close(c);
@@ -840,6 +884,9 @@ static void sq_close(struct store *s)
         struct err ignore;
         err_clear(&ignore);
         exec(st->writer_conn, "PRAGMA optimize", &ignore);
+        if (!st->memory) /* fold the WAL back, so a copied database file is complete */
+            sqlite3_wal_checkpoint_v2(st->writer_conn->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+                                      NULL);
     }
     conn_close(st->writer_conn);
     pthread_key_delete(st->reader_key);
@@ -847,6 +894,7 @@ static void sq_close(struct store *s)
     pthread_mutex_destroy(&st->lock);
     pthread_cond_destroy(&st->wake);
     pthread_cond_destroy(&st->done);
+    pthread_cond_destroy(&st->ckpt_wake);
     free(st->uri);
     free(st);
 }
@@ -867,6 +915,7 @@ int store_sqlite_open(const char *path, struct store **ret, struct err *e)
     pthread_mutex_init(&st->lock, NULL);
     pthread_cond_init(&st->wake, NULL);
     pthread_cond_init(&st->done, NULL);
+    pthread_cond_init(&st->ckpt_wake, NULL);
     if (strcmp(path, ":memory:") == 0) {
         snprintf(uri, sizeof(uri), "file:hetu-memory-%d-%u?mode=memory&cache=shared", (int)getpid(),
                  atomic_fetch_add(&memory_seq, 1));
@@ -888,11 +937,27 @@ int store_sqlite_open(const char *path, struct store **ret, struct err *e)
         sq_close(&st->base);
         return r;
     }
+    if (!st->memory) {
+        if ((r = conn_open(st, true, &st->ckpt_conn, e)) < 0) {
+            sq_close(&st->base);
+            return r;
+        }
+        sqlite3_wal_hook(st->writer_conn->db, wal_hook, st);
+        if (pthread_create(&st->ckpt, NULL, ckpt_main, st) != 0) {
+            conn_close(take_ptr(st->ckpt_conn));
+            sq_close(&st->base);
+            return err_set(e, HE_INTERNAL, NULL, "cannot start the store's checkpoint thread");
+        }
+        st->ckpt_started = true;
+        pthread_setname_np(st->ckpt, "hetu-ckpt");
+    }
     if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
         conn_close(take_ptr(st->writer_conn));
         sq_close(&st->base);
         return err_set(e, HE_INTERNAL, NULL, "cannot start the store's writer thread");
     }
+    st->writer_started = true;
+    pthread_setname_np(st->writer, "hetu-store");
     *ret = &st->base;
     return 0;
 }

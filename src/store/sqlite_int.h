@@ -69,6 +69,13 @@ struct sq_store {
     bool stopping;
     atomic_uint_fast64_t pending;
     atomic_uint_fast64_t version; /* commits so far, starting at 1 */
+
+    /* Checkpoints run on their own thread and connection, so commits never wait for one. */
+    struct sq_conn *ckpt_conn;
+    pthread_t ckpt;
+    pthread_cond_t ckpt_wake;
+    bool ckpt_due;
+    bool writer_started, ckpt_started;
 };
 
 /* The statement for `sql` (a static string: its address is the cache key), reset on release. */

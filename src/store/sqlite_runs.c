@@ -25,12 +25,13 @@
     "input_tokens, output_tokens, total_tokens, cost, job_id, job_item"
 
 static const char SQL_RUN_INSERT[] =
-    "INSERT INTO samples (" RUN_COLUMNS ", input_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-    "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
-    "?27)";
+    "INSERT INTO samples (" RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+    "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)";
 static const char SQL_TAG_INSERT[] =
     "INSERT OR IGNORE INTO sample_tags (task_id, tag, sample_id) VALUES (?1, ?2, ?3)";
-static const char SQL_TAG_DELETE[] = "DELETE FROM sample_tags WHERE sample_id = ?1";
+static const char SQL_TAG_DELETE[] =
+    "DELETE FROM sample_tags WHERE task_id = ?2 AND sample_id = ?1 AND tag IN "
+    "(SELECT value FROM json_each((SELECT tags FROM samples WHERE id = ?1)))";
 static const char SQL_RUN_GET[] =
     "SELECT " RUN_COLUMNS " FROM samples WHERE id = ?1 AND task_id = ?2";
 static const char SQL_RUN_SET_RATING[] =
@@ -141,7 +142,6 @@ static int run_insert_one(struct sq_conn *c, sqlite3_stmt *s, const struct run *
         sqlite3_bind_null(s, 25);
         sqlite3_bind_null(s, 26);
     }
-    sqlite3_bind_int64(s, 27, (sqlite3_int64)text_hash(r->input, strlen(r->input)));
     rc = sqlite3_step(s);
     free(tags);
     if (rc != SQLITE_DONE) {
@@ -419,9 +419,13 @@ static int run_update_fn(struct sq_conn *c, void *arg, struct err *e)
         sqlite3_bind_int64(s, 2, task);
         sqlite3_bind_text(s, 3, tags, -1, SQLITE_STATIC);
         sqlite3_bind_int64(d, 1, id);
-        r = sq_step_done(c, s, "tagging the sample", e);
+        sqlite3_bind_int64(d, 2, task);
+        /* the old tags' rows go first, found through the old list */
+        r = sq_step_done(c, d, "tagging the sample", e);
+        if (r == 0)
+            r = sq_step_done(c, s, "tagging the sample", e);
         free(tags);
-        if (r < 0 || (r = sq_step_done(c, d, "tagging the sample", e)) < 0)
+        if (r < 0)
             return r;
         if ((r = insert_tags(c, task, id, u->tag_list, u->ntags, e)) < 0)
             return r;

@@ -39,23 +39,26 @@ static const char *const sqlite_migrations[] = {
     "  intermediate_outputs TEXT NOT NULL DEFAULT '{}', tags TEXT NOT NULL DEFAULT '[]',"
     "  session_id TEXT, topic_key TEXT NOT NULL DEFAULT '',"
     "  input_tokens INTEGER, output_tokens INTEGER, total_tokens INTEGER, cost REAL,"
-    "  input_hash INTEGER, job_id INTEGER, job_item INTEGER);"
+    "  job_id INTEGER, job_item INTEGER);"
+    /* ids increase with creation, so (task_id, id) also orders by creation time */
     "CREATE INDEX samples_by_task ON samples(task_id, id);"
-    "CREATE INDEX samples_by_created ON samples(task_id, created_at);"
     "CREATE INDEX samples_by_session ON samples(task_id, session_id)"
     "  WHERE session_id IS NOT NULL;"
     "CREATE INDEX samples_by_topic ON samples(task_id, topic_key);"
     "CREATE INDEX samples_by_rating ON samples(task_id, rating_score)"
     "  WHERE rating_score IS NOT NULL;"
-    "CREATE INDEX samples_by_hash ON samples(task_id, input_hash);"
     "CREATE UNIQUE INDEX samples_by_job_item ON samples(job_id, job_item)"
     "  WHERE job_id IS NOT NULL;"
 
+    /* Tags again, for the tag filter. A sample's rows here are found through its own tags list
+     * (primary-key lookups), so no second index is kept up to date on every insert. */
     "CREATE TABLE sample_tags ("
-    "  task_id INTEGER NOT NULL, tag TEXT NOT NULL,"
-    "  sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,"
+    "  task_id INTEGER NOT NULL, tag TEXT NOT NULL, sample_id INTEGER NOT NULL,"
     "  PRIMARY KEY (task_id, tag, sample_id)) WITHOUT ROWID;"
-    "CREATE INDEX sample_tags_by_sample ON sample_tags(sample_id);"
+    "CREATE TRIGGER samples_untag AFTER DELETE ON samples BEGIN"
+    "  DELETE FROM sample_tags WHERE task_id = old.task_id AND sample_id = old.id"
+    "    AND tag IN (SELECT value FROM json_each(old.tags));"
+    "END;"
 
     /* The topic tree: parent_key is the parent's topic_key ('' for the root's children). */
     "CREATE TABLE topics ("
