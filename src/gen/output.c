@@ -395,13 +395,8 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
     r->intermediate_outputs = strdup("{}");
     r->session_id = session_id ? strdup(session_id) : NULL;
     r->tag_list = tag_list(session_id, s, &r->ntags);
-    if (r->tag_list) {
-        struct json_object *a = json_object_new_array();
-        for (size_t i = 0; i < r->ntags; i++)
-            json_object_array_add(a, json_object_new_string(r->tag_list[i]));
-        r->tags = strdup(json_text(a, NULL));
-        json_object_put(a);
-    }
+    if (r->tag_list)
+        r->tags = taskrun_string_list(r->tag_list, r->ntags);
     r->rating_score = NAN;
     r->cost = NAN;
     r->input_tokens = r->output_tokens = r->total_tokens = -1;

@@ -13,6 +13,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "util/jsonw.h"
 #include "util/banned.h"
 
 static void add_head(struct json_object *o, const char *id, int64_t created_at,
@@ -75,20 +76,44 @@ struct json_object *taskrun_render(const struct run *r)
 
 char *taskrun_props(const char *key, ...)
 {
-    struct json_object *o = json_object_new_object();
+    struct buf b;
+    struct jsonw w;
     va_list ap;
-    char *text;
 
+    buf_init(&b, 16u * 1024 * 1024);
+    jsonw_init(&w, &b);
+    jsonw_obj(&w);
     va_start(ap, key);
     for (const char *k = key; k; k = va_arg(ap, const char *)) {
         const char *v = va_arg(ap, const char *);
         if (v)
-            json_object_object_add(o, k, json_object_new_string(v));
+            jsonw_kstr(&w, k, v);
     }
     va_end(ap);
-    text = strdup(json_text(o, NULL));
-    json_object_put(o);
-    return text;
+    jsonw_end_obj(&w);
+    if (w.err) {
+        buf_done(&b);
+        return NULL;
+    }
+    return buf_take(&b);
+}
+
+char *taskrun_string_list(char *const *items, size_t n)
+{
+    struct buf b;
+    struct jsonw w;
+
+    buf_init(&b, 16u * 1024 * 1024);
+    jsonw_init(&w, &b);
+    jsonw_arr(&w);
+    for (size_t i = 0; i < n; i++)
+        jsonw_str(&w, items[i]);
+    jsonw_end_arr(&w);
+    if (w.err) {
+        buf_done(&b);
+        return NULL;
+    }
+    return buf_take(&b);
 }
 
 char *taskrun_topic_string(const char *key)

@@ -14,6 +14,9 @@ struct json_object *taskrun_render(const struct run *r);
  * left out), ended by a NULL key. */
 char *taskrun_props(const char *key, ...) __attribute__((sentinel));
 
+/* A JSON list of strings as text (malloc'd). */
+char *taskrun_string_list(char *const *items, size_t n);
+
 /* "a>>>>>b" from a topic key (malloc'd). */
 char *taskrun_topic_string(const char *topic_key);
 /* The topic key of a list of names (malloc'd); "" for an empty list. */

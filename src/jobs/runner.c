@@ -24,13 +24,15 @@
 
 #include "jobs/jobs.h"
 #include "llm/engine.h"
+#include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/banned.h"
 
 #define EARLY_STOP_FAILURES 10
-#define LOAD_BATCH          10000
+#define LOAD_BATCH          5000
+#define LOADS_IN_FLIGHT     2 /* slices being written while the next one is read */
 #define LOAD_LINE_MAX       (8u * 1024 * 1024)
 #define GROUP_BIT           (1ULL << 62) /* engine groups of jobs, apart from HTTP requests */
 
@@ -38,9 +40,11 @@ struct active {
     struct job job;
     struct task task;
     char *session_id, *file_name, *spool, *source_type;
-    FILE *spool_file;     /* open while loading, positioned at row spool_row */
-    int64_t spool_row;
-    int64_t next_idx; /* claims continue after this item */
+    FILE *spool_file;  /* open while loading, positioned at row spool_row */
+    int64_t spool_row; /* rows read from the spool and handed to the store */
+    size_t loads;      /* slices handed to the store, not yet committed */
+    char *load_error;  /* why a slice could not be stored */
+    int64_t next_idx;  /* claims continue after this item */
     size_t inflight;
     int64_t successes, same_failures;
     char *last_error;
@@ -77,6 +81,7 @@ static void active_free(struct active *a)
 {
     if (a->spool_file)
         fclose(a->spool_file);
+    free(a->load_error);
     job_done(&a->job);
     task_done(&a->task);
     free(a->session_id);
@@ -219,16 +224,24 @@ static int claim_item(void *ud, int64_t idx, const char *payload, struct err *ig
     return 0;
 }
 
-/* ---- file loading (the fast path of file imports) ---- */
+/* ---- file loading (the fast path of file imports) ----
+ *
+ * The runner reads a slice of the spool (rows with an output become runs, the others items)
+ * and hands it to the store as one asynchronous write that also moves the job's cursor; while
+ * the store writes it, the runner reads the next. Writes commit in the order they are handed
+ * over, so the cursor only moves forward over rows that are stored. */
 
-struct load_state {
+struct load {
+    struct jobs *j;
+    struct active *a;
     struct run **runs;
     char **payloads;
     int64_t *idx;
     size_t n_runs, n_items;
+    struct job_load jl;
 };
 
-static void load_state_reset(struct load_state *l)
+static void load_free(struct load *l)
 {
     for (size_t i = 0; i < l->n_runs; i++) {
         run_done(l->runs[i]);
@@ -236,21 +249,46 @@ static void load_state_reset(struct load_state *l)
     }
     for (size_t i = 0; i < l->n_items; i++)
         free(l->payloads[i]);
-    l->n_runs = l->n_items = 0;
+    free(l->runs);
+    free(l->payloads);
+    free(l->idx);
+    free(l);
 }
 
 static void on_given(void *ud, struct run *run, const struct err *e)
 {
-    struct load_state *l = ud;
+    struct load *l = ud;
     (void)e;
     if (run)
         l->runs[l->n_runs++] = run;
 }
 
-/* Loads up to LOAD_BATCH rows of the spool file from the job's cursor; 1 when all are in. */
+static void on_loaded(void *ud, int result, const struct err *e)
+{
+    struct load *l = ud;
+    struct jobs *j = l->j;
+    struct active *a = l->a;
+
+    pthread_mutex_lock(&j->lock);
+    if (result < 0) {
+        if (!a->load_error)
+            a->load_error = strdup(e ? e->msg : "the store refused the rows");
+    } else {
+        a->job.cursor = l->jl.cursor;
+        a->job.completed += (int64_t)l->n_runs;
+    }
+    a->loads--;
+    j->inflight--;
+    pthread_cond_signal(&j->wake);
+    pthread_mutex_unlock(&j->lock);
+    load_free(l);
+}
+
+/* Reads up to LOAD_BATCH rows of the spool and hands them to the store; 1 when the spool is
+ * read to its end. */
 static int load_slice(struct jobs *j, struct active *a, struct err *e)
 {
-    struct load_state l = {0};
+    struct load *l = calloc(1, sizeof(*l));
     FILE *f;
     char *line = NULL;
     size_t cap = 0;
@@ -258,30 +296,39 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
     ssize_t len;
     int r = 0;
 
+    if (!l)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    l->j = j;
+    l->a = a;
     if (!a->spool_file) {
-        if (!(a->spool_file = fopen(a->spool, "r")))
-            return err_set(e, HE_IO, NULL, "cannot open the import's spool file %s: %s",
-                           a->spool, strerror(errno));
+        if (!(a->spool_file = fopen(a->spool, "r"))) {
+            free(l);
+            return err_set(e, HE_IO, NULL, "cannot open the import's spool file %s: %s", a->spool,
+                           strerror(errno));
+        }
         a->spool_row = 0;
     }
     f = a->spool_file;
-    l.runs = calloc(LOAD_BATCH, sizeof(*l.runs));
-    l.payloads = calloc(LOAD_BATCH, sizeof(*l.payloads));
-    l.idx = calloc(LOAD_BATCH, sizeof(*l.idx));
-    if (!l.runs || !l.payloads || !l.idx) {
+    l->runs = calloc(LOAD_BATCH, sizeof(*l->runs));
+    l->payloads = calloc(LOAD_BATCH, sizeof(*l->payloads));
+    l->idx = calloc(LOAD_BATCH, sizeof(*l->idx));
+    if (!l->runs || !l->payloads || !l->idx) {
         r = err_set(e, HE_NOMEM, NULL, NULL);
-        goto out;
+        goto fail;
     }
-    /* Skip what is loaded (after a restart; the spool holds one row a line). */
-    while (a->spool_row < a->job.cursor && (len = getline(&line, &cap, f)) >= 0)
+    /* Skip what is stored already (after a restart; the spool holds one row a line). */
+    pthread_mutex_lock(&j->lock);
+    row = a->job.cursor;
+    pthread_mutex_unlock(&j->lock);
+    while (a->spool_row < row && (len = getline(&line, &cap, f)) >= 0)
         a->spool_row++;
     row = a->spool_row;
-    while (l.n_runs + l.n_items < LOAD_BATCH && (len = getline(&line, &cap, f)) >= 0) {
+    while (l->n_runs + l->n_items < LOAD_BATCH && (len = getline(&line, &cap, f)) >= 0) {
         struct json_object *o = NULL, *out = NULL;
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
         if ((r = json_parse(line, (size_t)len, &o, e)) < 0)
-            goto out;
+            goto fail;
         if (json_object_object_get_ex(o, "output", &out) && out) {
             struct gen_sample s;
             char where[32];
@@ -289,53 +336,60 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
             r = gen_parse_sample(&j->env, &a->task, o, where, &s, e);
             json_object_put(o);
             if (r < 0)
-                goto out;
-            s.job_id = (int64_t)strtoll(a->job.id, NULL, 10);
-            s.job_item = row;
+                goto fail;
             s.source_type = strdup("file_import");
             s.file_name = a->file_name ? strdup(a->file_name) : NULL;
-            r = gen_output(&j->env, &a->task, &s, NULL, a->session_id, 0, on_given, &l, e);
+            r = gen_output(&j->env, &a->task, &s, NULL, a->session_id, 0, on_given, l, e);
             gen_sample_free(&s);
             if (r < 0)
-                goto out;
+                goto fail;
         } else {
             json_object_put(o);
-            l.idx[l.n_items] = row;
-            if (!(l.payloads[l.n_items] = strdup(line))) {
+            l->idx[l->n_items] = row;
+            if (!(l->payloads[l->n_items] = strdup(line))) {
                 r = err_set(e, HE_NOMEM, NULL, NULL);
-                goto out;
+                goto fail;
             }
-            l.n_items++;
+            l->n_items++;
         }
         row++;
     }
-    {
-        struct job_load jl = {
-            .job_id = a->job.id,
-            .runs = l.runs,
-            .n_runs = l.n_runs,
-            .item_idx = l.idx,
-            .item_payloads = (const char *const *)l.payloads,
-            .n_items = l.n_items,
-            .cursor = row,
-        };
-        if ((r = store_job_load(j->env.store, &jl, e)) < 0)
-            goto out;
-        a->job.cursor = row;
-        a->spool_row = row;
-        a->job.completed += (int64_t)l.n_runs;
+    free(line);
+    line = NULL;
+    a->spool_row = row;
+    l->jl = (struct job_load){
+        .job_id = a->job.id,
+        .runs = l->runs,
+        .n_runs = l->n_runs,
+        .item_idx = l->idx,
+        .item_payloads = (const char *const *)l->payloads,
+        .n_items = l->n_items,
+        .cursor = row,
+    };
+    pthread_mutex_lock(&j->lock);
+    a->loads++;
+    j->inflight++;
+    pthread_mutex_unlock(&j->lock);
+    if ((r = store_job_load_async(j->env.store, &l->jl, on_loaded, l, e)) < 0) {
+        pthread_mutex_lock(&j->lock);
+        a->loads--;
+        j->inflight--;
+        pthread_mutex_unlock(&j->lock);
+        goto fail;
     }
-    r = row >= a->job.total ? 1 : 0;
-out:
-    if (r != 0 && a->spool_file) { /* done, or failed: a later slice starts afresh */
+    if (row >= a->job.total) {
+        fclose(a->spool_file);
+        a->spool_file = NULL;
+        return 1;
+    }
+    return 0;
+fail:
+    free(line);
+    load_free(l);
+    if (a->spool_file) { /* a later attempt starts from the stored cursor */
         fclose(a->spool_file);
         a->spool_file = NULL;
     }
-    load_state_reset(&l);
-    free(l.runs);
-    free(l.payloads);
-    free(l.idx);
-    free(line);
     return r;
 }
 
@@ -473,16 +527,38 @@ static bool step(struct jobs *j, struct active *a)
         return false;
     }
     if (!a->loaded) {
-        int r;
-        a->job.cursor = now.cursor;
-        a->job.completed = now.completed;
-        r = load_slice(j, a, &e);
-        if (r < 0) {
-            finish(j, a, "failed", e.msg);
-            job_done(&now);
-            return true;
-        }
-        if (r == 1) {
+        size_t loads;
+        char *load_error;
+        pthread_mutex_lock(&j->lock);
+        loads = a->loads;
+        load_error = take_ptr(a->load_error);
+        pthread_mutex_unlock(&j->lock);
+        if (load_error) {
+            if (loads == 0) {
+                finish(j, a, "failed", load_error);
+                free(load_error);
+                job_done(&now);
+                return true;
+            }
+            pthread_mutex_lock(&j->lock);
+            a->load_error = load_error; /* report it once the other slices are back */
+            pthread_mutex_unlock(&j->lock);
+        } else if (a->spool_row < a->job.total || a->spool_row == 0) {
+            if (loads < LOADS_IN_FLIGHT) {
+                if (a->spool_row == 0) {
+                    pthread_mutex_lock(&j->lock);
+                    a->job.cursor = now.cursor;
+                    a->job.completed = now.completed;
+                    pthread_mutex_unlock(&j->lock);
+                }
+                if (load_slice(j, a, &e) < 0) {
+                    pthread_mutex_lock(&j->lock);
+                    if (!a->load_error)
+                        a->load_error = strdup(e.msg);
+                    pthread_mutex_unlock(&j->lock);
+                }
+            }
+        } else if (loads == 0) {
             a->loaded = true;
             unlink(a->spool);
         }
@@ -540,7 +616,9 @@ static void *runner_main(void *arg)
                 *pp = a->next;
                 active_free(a);
             } else {
-                busy = busy || !a->loaded;
+                pthread_mutex_lock(&j->lock);
+                busy = busy || (!a->loaded && a->loads < LOADS_IN_FLIGHT);
+                pthread_mutex_unlock(&j->lock);
                 pp = &a->next;
             }
         }

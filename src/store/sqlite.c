@@ -13,8 +13,9 @@
  * - WAL journal, synchronous=NORMAL, foreign keys on. The writer never checkpoints: after a
  *   commit that leaves the WAL past CKPT_FRAMES frames it wakes the checkpoint thread, which
  *   copies the WAL back into the database (PASSIVE, so it never blocks the writer) on a
- *   connection of its own; bulk writes and checkpoints then use both cores. Migrations (sqlite_schema.h) run on the
- *   writer connection at open, each in its own transaction, tracked by PRAGMA user_version.
+ *   connection of its own; bulk writes and checkpoints then use both cores. Migrations
+ * (sqlite_schema.h) run on the writer connection at open, each in its own transaction, tracked by
+ * PRAGMA user_version.
  * - ":memory:" opens a private shared-cache in-memory database, so that the writer and the
  *   readers see the same data.
  */
@@ -258,8 +259,7 @@ static void *ckpt_main(void *arg)
         st->ckpt_due = false;
         pthread_mutex_unlock(&st->lock);
         /* Also once a second when idle, so the WAL is folded back between bursts. */
-        sqlite3_wal_checkpoint_v2(st->ckpt_conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-                                  NULL);
+        sqlite3_wal_checkpoint_v2(st->ckpt_conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         pthread_mutex_lock(&st->lock);
     }
     pthread_mutex_unlock(&st->lock);
@@ -996,4 +996,5 @@ static const struct store_ops sqlite_ops = {
     .job_errors = sq_job_errors,
     .job_items_done_async = sq_job_items_done_async,
     .job_load = sq_job_load,
+    .job_load_async = sq_job_load_async,
 };

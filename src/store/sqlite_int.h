@@ -133,6 +133,8 @@ int sq_job_errors(struct store *s, const char *job_id, size_t limit, store_item_
 int sq_job_items_done_async(struct store *s, const struct job_item_result *results, size_t n,
                             store_done_cb cb, void *ud, struct err *e);
 int sq_job_load(struct store *s, const struct job_load *l, struct err *e);
+int sq_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
+                      struct err *e);
 
 /* sqlite_runs.c, for the job writes that store runs */
 int sq_run_insert_rows(struct sq_conn *c, struct run *const *runs, size_t n, struct err *e);

@@ -386,3 +386,9 @@ int sq_job_load(struct store *s, const struct job_load *l, struct err *e)
 {
     return sq_write((struct sq_store *)s, load_fn, (void *)l, e);
 }
+
+int sq_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
+                      struct err *e)
+{
+    return sq_write_async((struct sq_store *)s, load_fn, (void *)l, cb, ud, e);
+}

@@ -15,6 +15,7 @@
 #include "store/sqlite_int.h"
 #include "util/buf.h"
 #include "util/json.h"
+#include "util/jsonw.h"
 #include "util/text.h"
 #include "util/banned.h"
 
@@ -50,14 +51,20 @@ static const char SQL_TOPIC_COUNTS[] =
 
 static char *tags_json(char **tags, size_t n)
 {
-    struct json_object *a = json_object_new_array();
-    char *out;
+    struct buf b;
+    struct jsonw w;
 
+    buf_init(&b, 1024 * 1024);
+    jsonw_init(&w, &b);
+    jsonw_arr(&w);
     for (size_t i = 0; i < n; i++)
-        json_object_array_add(a, json_object_new_string(tags[i]));
-    out = strdup(json_text(a, NULL));
-    json_object_put(a);
-    return out;
+        jsonw_str(&w, tags[i]);
+    jsonw_end_arr(&w);
+    if (w.err) {
+        buf_done(&b);
+        return NULL;
+    }
+    return buf_take(&b);
 }
 
 static void bind_opt_int(sqlite3_stmt *s, int i, int64_t v)
@@ -105,7 +112,8 @@ struct run_batch {
 static int run_insert_one(struct sq_conn *c, sqlite3_stmt *s, const struct run *r, struct err *e)
 {
     sqlite3_int64 id = sq_id_value(r->id), task = sq_id_value(r->task_id);
-    char *tags = tags_json(r->tag_list, r->ntags);
+    char *made = r->tags ? NULL : tags_json(r->tag_list, r->ntags);
+    const char *tags = r->tags ? r->tags : made;
     int rc;
 
     if (!tags)
@@ -143,7 +151,7 @@ static int run_insert_one(struct sq_conn *c, sqlite3_stmt *s, const struct run *
         sqlite3_bind_null(s, 26);
     }
     rc = sqlite3_step(s);
-    free(tags);
+    free(made);
     if (rc != SQLITE_DONE) {
         int ext = sqlite3_extended_errcode(c->db);
         if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)

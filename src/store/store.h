@@ -40,8 +40,9 @@ struct task {
 };
 
 /*
- * A sample: a TaskRun with its one output. Text fields holding JSON say so. On insert, `tags`
- * is ignored and tag_list/ntags are stored; records read back carry `tags` (JSON text) only.
+ * A sample: a TaskRun with its one output. Text fields holding JSON say so. On insert, the
+ * tags are tag_list/ntags (and `tags`, their JSON list, when the caller has it already);
+ * records read back carry `tags` only.
  */
 struct run {
     char id[ID_LEN];
@@ -217,6 +218,9 @@ struct store_ops {
     int (*job_items_done_async)(struct store *s, const struct job_item_result *results, size_t n,
                                 store_done_cb cb, void *ud, struct err *e);
     int (*job_load)(struct store *s, const struct job_load *l, struct err *e);
+    /* The same without waiting; l (and what it points to) must stay valid until cb. */
+    int (*job_load_async)(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
+                          struct err *e);
 };
 
 struct store {
@@ -329,6 +333,11 @@ static inline int store_job_items_done_async(struct store *s, const struct job_i
 static inline int store_job_load(struct store *s, const struct job_load *l, struct err *e)
 {
     return s->ops->job_load(s, l, e);
+}
+static inline int store_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb,
+                                       void *ud, struct err *e)
+{
+    return s->ops->job_load_async(s, l, cb, ud, e);
 }
 static inline int store_topic_counts(struct store *s, const char *task_id, store_topic_count_cb cb,
                                      void *ud, struct err *e)
