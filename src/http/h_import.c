@@ -29,6 +29,7 @@
 #include "llm/engine.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "util/jsonw.h"
 #include "util/banned.h"
 
 #define IMPORT_INLINE_MAX 100
@@ -133,6 +134,9 @@ struct upload {
     size_t rows, with_output;
     const char *prompt_method, *input_model, *input_provider, *output_model, *output_provider;
     const char *session_id;
+    bool models_checked; /* the output model was checked (once, for the first row without an
+                            output) */
+    struct buf line;     /* the spool line being written */
 };
 
 static void upload_free(void *p)
@@ -148,6 +152,7 @@ static void upload_free(void *p)
         unlink(u->spool_path);
     free(u->spool_path);
     free(u->file_name);
+    buf_done(&u->line);
     task_done(&u->task);
     free(u);
 }
@@ -164,17 +169,106 @@ static void add_str(struct json_object *o, const char *key, const char *v)
         json_object_object_add(o, key, json_object_new_string(v));
 }
 
+static void wkstr(struct jsonw *w, const char *key, const char *v)
+{
+    if (v)
+        jsonw_kstr(w, key, v);
+}
+
+static int row_list_check(const char *const *items, size_t n, size_t max_items, size_t max_chars,
+                          const char *what, size_t line, struct err *e)
+{
+    if (n > max_items)
+        return err_set(e, HE_INVALID, what, "line %zu: %s has more than %zu items", line, what,
+                       max_items);
+    for (size_t i = 0; i < n; i++)
+        if (utf8_length(items[i], strlen(items[i])) > max_chars)
+            return err_set(e, HE_INVALID, what, "line %zu: %s[%zu] is longer than %zu characters",
+                           line, what, i, max_chars);
+    return 0;
+}
+
+/*
+ * The common row, for a task without schemas: the same checks gen_parse_sample makes, done on
+ * the row as the reader delivers it, and the spool line written straight from it.
+ */
+static int on_plain_row(struct upload *u, const struct ingest_row *row, struct err *e)
+{
+    struct jsonw w;
+    int r;
+
+    if (row->input_is_json || row->output_is_json)
+        return err_set(e, HE_INVALID, row->input_is_json ? "input" : "output",
+                       "line %zu: %s must be a string: the task has no schema for it", row->line,
+                       row->input_is_json ? "input" : "output");
+    if ((r = row_list_check(row->topic_path, row->topic_path_count, TOPIC_MAX_DEPTH,
+                            TOPIC_MAX_CHARS, "topic_path", row->line, e)) < 0 ||
+        (r = row_list_check(row->tags, row->tags_count, 100, 200, "tags", row->line, e)) < 0)
+        return r;
+    if (row->human_guidance &&
+        utf8_length(row->human_guidance, strlen(row->human_guidance)) > GUIDANCE_MAX_CHARS)
+        return err_set(e, HE_INVALID, "human_guidance",
+                       "line %zu: human_guidance is longer than %d characters", row->line,
+                       GUIDANCE_MAX_CHARS);
+    if (!row->output && !u->models_checked) {
+        struct gen_sample probe = {.output_model = (char *)u->output_model,
+                                   .output_provider = (char *)u->output_provider};
+        struct err se;
+        err_clear(&se);
+        if (gen_sample_check(&u->env, &probe, NULL, &se) < 0)
+            return err_set(e, se.code, se.field, "line %zu: %s", row->line, se.msg);
+        u->models_checked = true;
+    }
+    buf_reset(&u->line);
+    jsonw_init(&w, &u->line);
+    jsonw_obj(&w);
+    jsonw_kstr(&w, "input", row->input);
+    if (row->output)
+        jsonw_kstr(&w, "output", row->output);
+    jsonw_key(&w, "topic_path");
+    jsonw_arr(&w);
+    for (size_t i = 0; i < row->topic_path_count; i++)
+        jsonw_str(&w, row->topic_path[i]);
+    jsonw_end_arr(&w);
+    wkstr(&w, "human_guidance", row->human_guidance);
+    if (row->tags_count) {
+        jsonw_key(&w, "tags");
+        jsonw_arr(&w);
+        for (size_t i = 0; i < row->tags_count; i++)
+            jsonw_str(&w, row->tags[i]);
+        jsonw_end_arr(&w);
+    }
+    wkstr(&w, "input_model_name", u->input_model);
+    wkstr(&w, "input_provider", u->input_provider);
+    wkstr(&w, "output_model_name", u->output_model);
+    wkstr(&w, "output_provider", u->output_provider);
+    wkstr(&w, "prompt_method", u->prompt_method);
+    jsonw_end_obj(&w);
+    if (w.err)
+        return err_set(e, w.err, NULL, "line %zu: the row is too large", row->line);
+    if (buf_add(&u->line, "\n", 1) < 0 ||
+        fwrite(u->line.data, 1, u->line.len, u->spool) != u->line.len)
+        return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
+    u->rows++;
+    if (row->output)
+        u->with_output++;
+    return 0;
+}
+
 /* A row: checked as a sample would be, then written to the spool as one JSON line. */
 static int on_row(void *ud, const struct ingest_row *row, struct err *e)
 {
     struct upload *u = ud;
-    struct json_object *o = json_object_new_object(), *topic, *tags;
+    struct json_object *o, *topic, *tags;
     struct gen_sample s;
     struct err se;
     const char *text;
     size_t len;
     int r;
 
+    if (!u->task.input_json_schema && !u->task.output_json_schema)
+        return on_plain_row(u, row, e);
+    o = json_object_new_object();
     err_clear(&se);
     if (row->input_is_json) {
         struct json_object *in = NULL;
@@ -253,6 +347,8 @@ static int start_file(struct http_req *req, struct upload *u, const char *filena
                        strerror(errno));
     u->spool_path = strdup(path);
     u->spool = fdopen(fd, "w");
+    if (u->spool)
+        setvbuf(u->spool, NULL, _IOFBF, 1 << 20);
     if (!u->spool || !u->spool_path) {
         if (!u->spool)
             close(fd);
@@ -281,6 +377,7 @@ static int upload_ctx(struct http_req *req, struct upload **ret, struct err *e)
     if (!u)
         return err_set(e, HE_NOMEM, NULL, NULL);
     http_req_set_ctx(req, u, upload_free);
+    buf_init(&u->line, 8u * 1024 * 1024);
     u->req = req;
     u->env = (struct gen_env){app->store, app->engine, app->user};
     u->prompt_method = query(req, "prompt_method");
