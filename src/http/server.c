@@ -40,12 +40,11 @@
 
 struct http_server {
     struct MHD_Daemon *daemon;
-    MHD_socket quiesced_fd;
     struct app *app;
     size_t max_body, max_upload;
     unsigned port;
     atomic_int inflight;
-    atomic_bool draining; /* streamed answers end early */
+    atomic_bool draining; /* stopping: new requests get 503, streamed answers end */
     atomic_uint_fast64_t serial;
 
     /* Suspended requests, watched for clients that go away. */
@@ -559,6 +558,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         if (!req)
             return MHD_NO;
         *con_cls = req;
+        if (atomic_load(&srv->draining)) {
+            struct err e;
+            err_clear(&e);
+            err_set(&e, HE_UNAVAILABLE, NULL, "the server is shutting down");
+            return send_error(req, &e);
+        }
         req->route_rc = router_match(http_routes, http_routes_count, method, url, &req->match);
         if (req->route_rc == 0 && req->match.route->body_limit)
             req->body.max = req->match.route->body_limit;
@@ -645,6 +650,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     size_t n;
@@ -671,7 +679,6 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
         return err_set(e, HE_NOMEM, NULL, NULL);
     pthread_mutex_init(&srv->watch_lock, NULL);
     pthread_cond_init(&srv->watch_cond, NULL);
-    srv->quiesced_fd = MHD_INVALID_SOCKET;
     srv->app = app;
     srv->max_body = cfg->max_body;
     srv->max_upload = cfg->max_upload ? cfg->max_upload : (size_t)1 << 30;
@@ -734,8 +741,9 @@ void http_server_drain(struct http_server *srv, int64_t grace_us)
 {
     if (!srv)
         return;
-    if (srv->quiesced_fd == MHD_INVALID_SOCKET)
-        srv->quiesced_fd = MHD_quiesce_daemon(srv->daemon);
+    /* libmicrohttpd's MHD_quiesce_daemon races with its epoll thread pool (it can abort the
+     * process), so the listening socket stays open while draining and new requests are turned
+     * away with 503 instead. */
     atomic_store(&srv->draining, true);
     wait_inflight(srv, grace_us);
 }
@@ -748,8 +756,6 @@ void http_server_stop(struct http_server *srv, int64_t grace_us)
     if (atomic_load(&srv->inflight) > 0)
         log_event(LOG_WARN, "stopping with requests still in flight", NULL);
     MHD_stop_daemon(srv->daemon);
-    if (srv->quiesced_fd != MHD_INVALID_SOCKET)
-        close(srv->quiesced_fd);
     pthread_mutex_lock(&srv->watch_lock);
     srv->watch_stop = true;
     pthread_cond_signal(&srv->watch_cond);

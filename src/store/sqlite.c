@@ -496,14 +496,13 @@ static void project_from_row(sqlite3_stmt *s, struct project *p, bool copy)
 static int sq_project_get(struct store *st, const char *id, struct project *ret, struct err *e)
 {
     struct sq_conn *c;
-    sqlite3_stmt *s;
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)
         return r;
     if (!(s = sq_stmt(c, SQL_PROJECT_GET, e)))
         return e->code;
-    _cleanup_stmt_ sqlite3_stmt *guard = s;
     sqlite3_bind_int64(s, 1, sq_id_value(id));
     rc = sqlite3_step(s);
     if (rc == SQLITE_DONE)
@@ -521,14 +520,13 @@ static int sq_project_get(struct store *st, const char *id, struct project *ret,
 static int sq_project_list(struct store *st, store_project_cb cb, void *ud, struct err *e)
 {
     struct sq_conn *c;
-    sqlite3_stmt *s;
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)
         return r;
     if (!(s = sq_stmt(c, SQL_PROJECT_LIST, e)))
         return e->code;
-    _cleanup_stmt_ sqlite3_stmt *guard = s;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct project p;
         project_from_row(s, &p, false);
@@ -684,7 +682,7 @@ static int sq_task_get(struct store *st, const char *project_id, const char *tas
                        struct task *ret, struct err *e)
 {
     struct sq_conn *c;
-    sqlite3_stmt *s;
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
     uint64_t version = atomic_load(&((struct sq_store *)st)->version);
     sqlite3_int64 key = sq_id_value(task_id);
     size_t slot = (size_t)key % SQ_TASK_CACHE;
@@ -700,7 +698,6 @@ static int sq_task_get(struct store *st, const char *project_id, const char *tas
     }
     if (!(s = sq_stmt(c, SQL_TASK_GET, e)))
         return e->code;
-    _cleanup_stmt_ sqlite3_stmt *guard = s;
     sqlite3_bind_int64(s, 1, sq_id_value(task_id));
     sqlite3_bind_int64(s, 2, sq_id_value(project_id));
     rc = sqlite3_step(s);
@@ -735,7 +732,6 @@ static int sq_task_list(struct store *st, const char *project_id, store_task_cb 
         return r;
     if (!(s = sq_stmt(c, SQL_TASK_LIST, e)))
         return e->code;
-    _cleanup_stmt_ sqlite3_stmt *guard = s;
     sqlite3_bind_int64(s, 1, sq_id_value(project_id));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct task t;
@@ -782,14 +778,13 @@ static int sq_health(struct store *s, struct store_health *ret, struct err *e)
 {
     struct sq_store *st = (struct sq_store *)s;
     struct sq_conn *c;
-    sqlite3_stmt *q;
+    _cleanup_stmt_ sqlite3_stmt *q = NULL;
     int r = sq_reader(st, &c, e);
 
     if (r)
         return r;
     if (!(q = sq_stmt(c, SQL_PING, e)))
         return e->code;
-    _cleanup_stmt_ sqlite3_stmt *guard = q;
     if (sqlite3_step(q) != SQLITE_ROW)
         return sq_error(e, c->db, "checking the database");
     ret->backend = "sqlite";

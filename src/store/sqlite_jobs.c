@@ -138,14 +138,13 @@ static int job_from_row(sqlite3_stmt *s, struct job *j, bool copy)
 int sq_job_get(struct store *st, const char *job_id, struct job *ret, struct err *e)
 {
     struct sq_conn *c;
-    sqlite3_stmt *s;
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)
         return r;
     if (!(s = sq_stmt(c, SQL_JOB_GET, e)))
         return e->code;
-    _cleanup_stmt_ sqlite3_stmt *guard = s;
     sqlite3_bind_int64(s, 1, sq_id_value(job_id));
     rc = sqlite3_step(s);
     if (rc == SQLITE_DONE)
@@ -162,14 +161,13 @@ int sq_job_get(struct store *st, const char *job_id, struct job *ret, struct err
 int sq_job_list(struct store *st, const char *task_id, store_job_cb cb, void *ud, struct err *e)
 {
     struct sq_conn *c;
-    sqlite3_stmt *s;
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)
         return r;
     if (!(s = sq_stmt(c, task_id ? SQL_JOB_LIST_TASK : SQL_JOB_LIST_ACTIVE, e)))
         return e->code;
-    _cleanup_stmt_ sqlite3_stmt *guard = s;
     if (task_id)
         sqlite3_bind_int64(s, 1, sq_id_value(task_id));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -192,7 +190,6 @@ int sq_job_pending(struct store *st, const char *job_id, int64_t after, size_t l
         return r;
     if (!(s = sq_stmt(c, SQL_ITEMS_PENDING, e)))
         return e->code;
-    _cleanup_stmt_ sqlite3_stmt *guard = s;
     sqlite3_bind_int64(s, 1, sq_id_value(job_id));
     sqlite3_bind_int64(s, 2, after);
     sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
@@ -214,7 +211,6 @@ int sq_job_errors(struct store *st, const char *job_id, size_t limit, store_item
         return r;
     if (!(s = sq_stmt(c, SQL_ITEMS_FAILED, e)))
         return e->code;
-    _cleanup_stmt_ sqlite3_stmt *guard = s;
     sqlite3_bind_int64(s, 1, sq_id_value(job_id));
     sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)

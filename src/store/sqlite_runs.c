@@ -281,14 +281,13 @@ int sq_run_get(struct store *st, const char *task_id, const char *run_id, struct
                struct err *e)
 {
     struct sq_conn *c;
-    sqlite3_stmt *s;
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)
         return r;
     if (!(s = sq_stmt(c, SQL_RUN_GET, e)))
         return e->code;
-    _cleanup_stmt_ sqlite3_stmt *guard = s;
     sqlite3_bind_int64(s, 1, sq_id_value(run_id));
     sqlite3_bind_int64(s, 2, sq_id_value(task_id));
     rc = sqlite3_step(s);
@@ -565,14 +564,13 @@ int sq_topic_add_async(struct store *s, const char *task_id, const char *parent_
 int sq_topic_list(struct store *st, const char *task_id, store_topic_cb cb, void *ud, struct err *e)
 {
     struct sq_conn *c;
-    sqlite3_stmt *s;
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)
         return r;
     if (!(s = sq_stmt(c, SQL_TOPIC_LIST, e)))
         return e->code;
-    _cleanup_stmt_ sqlite3_stmt *guard = s;
     sqlite3_bind_int64(s, 1, sq_id_value(task_id));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         if ((r = cb(ud, (const char *)sqlite3_column_text(s, 0),
@@ -592,7 +590,6 @@ int sq_topic_counts(struct store *st, const char *task_id, store_topic_count_cb 
         return r;
     if (!(s = sq_stmt(c, SQL_TOPIC_COUNTS, e)))
         return e->code;
-    _cleanup_stmt_ sqlite3_stmt *guard = s;
     sqlite3_bind_int64(s, 1, sq_id_value(task_id));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         if ((r = cb(ud, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1), e)) <

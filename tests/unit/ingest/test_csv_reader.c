@@ -339,8 +339,8 @@ static void limits_name_the_line(void **state)
         "input,topic_path\nq,a>>>>>b>>>>>c\n",
     };
     static const char *const want[] = {
-        "L2 in=[short]\nERR bad_request: line 3, column \"input\": the field is larger than the "
-        "limit of 16 bytes",
+        ("L2 in=[short]\nERR bad_request: line 3, column \"input\": the field is larger than the "
+         "limit of 16 bytes"),
         "ERR bad_request: line 2: the row is larger than the limit of 24 bytes",
         "ERR bad_request: line 1: the header has more than 2 columns",
         "ERR bad_request: line 2: tags has more than 2 tags",
