@@ -142,8 +142,12 @@ sqlite3_stmt *sq_stmt(struct sq_conn *c, const char *sql, struct err *e)
     size_t i = ((uintptr_t)sql >> 4) % SQ_STMT_SLOTS;
 
     for (size_t n = 0; n < SQ_STMT_SLOTS; n++, i = (i + 1) % SQ_STMT_SLOTS) {
-        if (c->cache[i].sql == sql)
+        if (c->cache[i].sql == sql) {
+            /* Reset here too: a statement a caller forgot to release must not keep its old
+             * bindings (sqlite3_bind fails on a statement that is not reset). */
+            sqlite3_reset(c->cache[i].stmt);
             return c->cache[i].stmt;
+        }
         if (!c->cache[i].sql) {
             sqlite3_stmt *s;
             if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
@@ -725,7 +729,7 @@ static int sq_task_list(struct store *st, const char *project_id, store_task_cb 
                         struct err *e)
 {
     struct sq_conn *c;
-    sqlite3_stmt *s;
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)

@@ -183,7 +183,7 @@ int sq_job_pending(struct store *st, const char *job_id, int64_t after, size_t l
                    store_item_cb cb, void *ud, struct err *e)
 {
     struct sq_conn *c;
-    sqlite3_stmt *s;
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)
@@ -204,7 +204,7 @@ int sq_job_errors(struct store *st, const char *job_id, size_t limit, store_item
                   void *ud, struct err *e)
 {
     struct sq_conn *c;
-    sqlite3_stmt *s;
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)

@@ -583,7 +583,7 @@ int sq_topic_counts(struct store *st, const char *task_id, store_topic_count_cb 
                     struct err *e)
 {
     struct sq_conn *c;
-    sqlite3_stmt *s;
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
     int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)

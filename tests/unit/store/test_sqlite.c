@@ -255,6 +255,54 @@ static void health_reports_backend(void **state)
     store_close(s);
 }
 
+static int count_task(void *ud, const struct task *t, struct err *e)
+{
+    (void)t;
+    (void)e;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static int count_topic(void *ud, const char *key, int64_t n, struct err *e)
+{
+    (void)key;
+    (void)e;
+    *(int64_t *)ud += n;
+    return 0;
+}
+
+/* Every read can be repeated: each statement is reset after use, whatever path it left by. */
+static void reads_repeat(void **state)
+{
+    struct store *s = open_store(":memory:");
+    struct project p, q;
+    struct task t;
+    struct err e;
+    (void)state;
+
+    /* Different arguments each time: a statement left unreset keeps its old bindings. */
+    err_clear(&e);
+    make_project(s, "p", &p);
+    make_project(s, "q", &q);
+    make_task(s, p.id, &t);
+    make_task(s, p.id, &t);
+    make_task(s, q.id, &t);
+    for (int round = 0; round < 3; round++) {
+        int tasks_p = 0, tasks_q = 0, projects = 0;
+        int64_t samples = 0;
+        assert_int_equal(store_task_list(s, p.id, count_task, &tasks_p, &e), 0);
+        assert_int_equal(store_task_list(s, q.id, count_task, &tasks_q, &e), 0);
+        assert_int_equal(tasks_p, 2);
+        assert_int_equal(tasks_q, 1);
+        assert_int_equal(store_project_list(s, count_cb, &projects, &e), 0);
+        assert_int_equal(projects, 2);
+        assert_int_equal(store_topic_counts(s, round % 2 ? t.id : p.id, count_topic, &samples, &e),
+                         0);
+        assert_int_equal(samples, 0);
+    }
+    store_close(s);
+}
+
 static void postgres_url_is_a_clear_error(void **state)
 {
     struct store *s = NULL;
@@ -276,6 +324,7 @@ int main(void)
         cmocka_unit_test(concurrent_writers_file_and_reopen),
         cmocka_unit_test(schema_change_allowed_without_samples),
         cmocka_unit_test(health_reports_backend),
+        cmocka_unit_test(reads_repeat),
         cmocka_unit_test(postgres_url_is_a_clear_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
