@@ -33,21 +33,21 @@ static const char *const schema =
     " rating TEXT, rating_score REAL, repair_instructions TEXT, repaired_output TEXT,"
     " intermediate_outputs TEXT NOT NULL DEFAULT '{}', tags TEXT NOT NULL DEFAULT '[]',"
     " session_id TEXT, topic_key TEXT NOT NULL DEFAULT '', input_tokens INTEGER,"
-    " output_tokens INTEGER, total_tokens INTEGER, cost REAL, input_hash INTEGER,"
+    " output_tokens INTEGER, total_tokens INTEGER, cost REAL,"
     " job_id INTEGER, job_item INTEGER);";
 
+/* The indexes the server's store keeps (store/sqlite_schema.h), for the indexed ceiling. */
 static const char *const indexes =
     "CREATE INDEX samples_by_task ON samples(task_id, id);"
-    "CREATE INDEX samples_by_created ON samples(task_id, created_at);"
     "CREATE INDEX samples_by_session ON samples(task_id, session_id)"
     "  WHERE session_id IS NOT NULL;"
     "CREATE INDEX samples_by_topic ON samples(task_id, topic_key);"
-    "CREATE INDEX samples_by_hash ON samples(task_id, input_hash);"
+    "CREATE INDEX samples_by_rating ON samples(task_id, rating_score)"
+    "  WHERE rating_score IS NOT NULL;"
     "CREATE UNIQUE INDEX samples_by_job_item ON samples(job_id, job_item)"
     "  WHERE job_id IS NOT NULL;"
     "CREATE TABLE sample_tags (task_id INTEGER NOT NULL, tag TEXT NOT NULL,"
-    "  sample_id INTEGER NOT NULL, PRIMARY KEY (task_id, tag, sample_id)) WITHOUT ROWID;"
-    "CREATE INDEX sample_tags_by_sample ON sample_tags(sample_id);";
+    "  sample_id INTEGER NOT NULL, PRIMARY KEY (task_id, tag, sample_id)) WITHOUT ROWID;";
 
 static double now_s(void)
 {
@@ -66,14 +66,6 @@ static void exec(sqlite3 *db, const char *sql)
 {
     if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
         die(db, sql);
-}
-
-static uint64_t fnv(const char *s, size_t n)
-{
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
 }
 
 int main(int argc, char **argv)
@@ -110,10 +102,9 @@ int main(int argc, char **argv)
             db,
             "INSERT INTO samples (id, task_id, created_at, created_by, input, input_source_type,"
             " input_source, output_id, output_created_at, output, output_source_type,"
-            " output_source, intermediate_outputs, tags, session_id, topic_key, input_hash,"
-            " job_id, job_item) VALUES (?1, 1, ?2, 'bench', ?3, 'file_import', ?4, ?5, ?2, ?6,"
-            " 'file_import', ?7, '{}', '[\"imported\",\"imported_bench\"]', 'bench', ?8, ?9,"
-            " 7, ?10)",
+            " output_source, intermediate_outputs, tags, session_id, topic_key)"
+            " VALUES (?1, 1, ?2, 'bench', ?3, 'file_import', ?4, ?5, ?2, ?6,"
+            " 'file_import', ?7, '{}', '[\"imported\",\"imported_bench\"]', 'bench', ?8)",
             -1, &ins, NULL) != SQLITE_OK)
         die(db, "prepare");
     if (!bare && sqlite3_prepare_v2(db,
@@ -155,8 +146,6 @@ int main(int argc, char **argv)
         sqlite3_bind_text(ins, 6, output, json_object_get_string_len(out), SQLITE_STATIC);
         sqlite3_bind_text(ins, 7, source, (int)slen, SQLITE_STATIC);
         sqlite3_bind_text(ins, 8, topic_key, (int)strlen(topic_key), SQLITE_STATIC);
-        sqlite3_bind_int64(ins, 9, (int64_t)(fnv(input, strlen(input)) >> 1));
-        sqlite3_bind_int64(ins, 10, (int64_t)rows);
         if (sqlite3_step(ins) != SQLITE_DONE)
             die(db, "insert");
         sqlite3_reset(ins);
