@@ -206,30 +206,63 @@ static int exec(struct sq_conn *c, const char *sql, struct err *e)
     return 0;
 }
 
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT w";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO w";
+static const char SQL_RELEASE[] = "RELEASE w";
+
+/* A transaction-control statement, prepared once like the others (they run for every write). */
+static int control(struct sq_conn *c, const char *sql, struct err *e)
+{
+    sqlite3_stmt *s = sq_stmt(c, sql, e);
+    int rc;
+
+    if (!s)
+        return e->code;
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return err_set(e, HE_STORE, NULL, "%s: %s", sql, sqlite3_errmsg(c->db));
+    return 0;
+}
+
 static void run_batch(struct sq_store *st, struct sq_write *batch)
 {
     struct sq_conn *c = st->writer_conn;
+    bool alone = batch && !batch->next;
     struct err e;
 
     err_clear(&e);
-    if (exec(c, "BEGIN IMMEDIATE", &e) < 0) {
+    if (control(c, SQL_BEGIN, &e) < 0) {
         for (struct sq_write *w = batch; w; w = w->next)
             w->result = err_set(&w->err, e.code, NULL, "%s", e.msg);
         return;
     }
     for (struct sq_write *w = batch; w; w = w->next) {
         struct err ignore;
-        exec(c, "SAVEPOINT w", &w->err);
+        if (alone) { /* nothing to keep apart: a failure rolls the transaction back */
+            w->result = w->fn(c, w->arg, &w->err);
+            break;
+        }
+        control(c, SQL_SAVEPOINT, &w->err);
         w->result = w->fn(c, w->arg, &w->err);
         if (w->result < 0)
-            exec(c, "ROLLBACK TO w", &w->err);
+            control(c, SQL_ROLLBACK_TO, &w->err);
         err_clear(&ignore);
-        exec(c, "RELEASE w", &ignore);
+        control(c, SQL_RELEASE, &ignore);
     }
-    if (exec(c, "COMMIT", &e) < 0) {
+    if (alone && batch->result < 0) {
         struct err ignore;
         err_clear(&ignore);
-        exec(c, "ROLLBACK", &ignore);
+        control(c, SQL_ROLLBACK, &ignore);
+        return;
+    }
+    if (control(c, SQL_COMMIT, &e) < 0) {
+        struct err ignore;
+        err_clear(&ignore);
+        control(c, SQL_ROLLBACK, &ignore);
         for (struct sq_write *w = batch; w; w = w->next)
             if (w->result == 0)
                 w->result = err_set(&w->err, e.code, NULL, "%s", e.msg);
