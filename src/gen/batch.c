@@ -43,7 +43,7 @@ static void batch_free(struct batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         gen_sample_free(&b->samples[i]);
-        if (b->runs[i]) {
+        if (b->runs && b->runs[i]) {
             run_done(b->runs[i]);
             free(b->runs[i]);
         }

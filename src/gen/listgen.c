@@ -217,6 +217,14 @@ static void fail_msg(struct list_op *op, int code, const char *msg)
     fail(op, &e);
 }
 
+static bool has_control(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20)
+            return true;
+    return false;
+}
+
 /* The comparison key of an item: names compare loosely, objects by their JSON text. */
 static char *item_key(struct json_object *item)
 {
@@ -367,7 +375,8 @@ static void on_reply(void *ud, const struct llm_result *res)
                 s++;
                 len--;
             }
-            if (len == 0 || (op->kind == LIST_CATEGORIES && utf8_length(s, len) > ITEM_MAX_CHARS))
+            if (len == 0 || (op->kind == LIST_CATEGORIES &&
+                             (utf8_length(s, len) > ITEM_MAX_CHARS || has_control(s, len))))
                 continue;
             item = json_object_new_string_len(s, (int)len);
         } else {
@@ -512,8 +521,14 @@ static int start(const struct gen_env *env, enum list_kind kind, const struct ta
     op->task.instruction = strdup(t->instruction);
     op->task.requirements = strdup(t->requirements ? t->requirements : "[]");
     op->task.input_json_schema = t->input_json_schema ? strdup(t->input_json_schema) : NULL;
-    op->path = json_object_get(p->path);
-    op->existing = p->existing ? json_object_get(p->existing) : NULL;
+    /* Copies, not references: the op lives on other threads, and json-c's reference counts
+     * are not atomic. */
+    if (json_object_deep_copy(p->path, &op->path, NULL) != 0 ||
+        (p->existing && json_object_deep_copy(p->existing, &op->existing, NULL) != 0)) {
+        op_free(op);
+        free(names);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
     op->items = json_object_new_array();
     op->count = p->count;
     op->provider = strdup(p->provider);

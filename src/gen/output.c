@@ -333,8 +333,13 @@ static char **tag_list(const char *session_id, const struct gen_sample *s, size_
             tags[n++] = strdup(buf);
         }
     }
-    for (size_t i = 0; i < s->ntags; i++)
-        tags[n++] = strdup(s->tags[i]);
+    for (size_t i = 0; i < s->ntags; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = tags[j] && strcmp(tags[j], s->tags[i]) == 0;
+        if (!seen)
+            tags[n++] = strdup(s->tags[i]);
+    }
     for (size_t i = 0; i < n; i++)
         if (!tags[i]) {
             for (size_t j = 0; j < n; j++)

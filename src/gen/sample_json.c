@@ -45,6 +45,12 @@ int gen_parse_string_list(struct json_object *body, const char *where, const cha
                                     : "%s must be at most %zu characters without NUL",
                            field, max_chars);
         }
+        for (size_t k = 0; k < len; k++)
+            if ((unsigned char)s[k] < 0x20) {
+                json_object_put(out);
+                return err_set(e, HE_INVALID, field,
+                               "%s must be one line without control characters", field);
+            }
         json_object_array_add(out, json_object_get(v));
     }
     *ret = out;
@@ -60,6 +66,10 @@ static int split_into(struct json_object *out, const char *s, const char *sep, c
         const char *next = strstr(s, sep);
         size_t len = next ? (size_t)(next - s) : strlen(s);
         if (len > 0) {
+            for (size_t k = 0; k < len; k++)
+                if ((unsigned char)s[k] < 0x20)
+                    return err_set(e, HE_INVALID, field,
+                                   "%s: topic names must not hold control characters", field);
             if (utf8_length(s, len) > TOPIC_MAX_CHARS)
                 return err_set(e, HE_INVALID, field,
                                "%s: a topic name is longer than %d characters", field,
@@ -164,6 +174,12 @@ static int text_or_object(struct json_object *obj, const char *where, const char
                        json_type_label(v));
     }
     err_clear(&perr);
+    if (json_object_is_type(v, json_type_object) &&
+        strlen(json_text(parsed, NULL)) > (size_t)TEXT_MAX_CHARS * 4) {
+        json_object_put(parsed);
+        return err_set(e, HE_INVALID, field, "%s is larger than the limit of %d bytes", field,
+                       TEXT_MAX_CHARS * 4);
+    }
     if (json_parse(schema_text, strlen(schema_text), &schema, &perr) == 0 &&
         schema_validate(schema, parsed, &perr) < 0)
         r = err_set(e, HE_INVALID, field, "%s does not match the task's schema: %s", field,
@@ -214,7 +230,7 @@ int gen_parse_sample(const struct gen_env *env, const struct task *t, struct jso
     if ((r = text_or_object(obj, where, "input", t->input_json_schema, true, &ret->input, e)) < 0 ||
         (r = text_or_object(obj, where, "output", t->output_json_schema, false, &ret->output, e)) <
             0 ||
-        (r = gen_parse_topic_path(obj, where, "topic_path", false, &topic, e)) < 0 ||
+        (r = gen_parse_topic_path(obj, where, "topic_path", true, &topic, e)) < 0 ||
         (r = gen_parse_string_list(obj, where, "tags", 100, 200, &tags, e)) < 0)
         goto fail;
     ret->n_topic = json_object_array_length(topic);

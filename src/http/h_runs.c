@@ -22,20 +22,25 @@
 
 #define PAGE_DEFAULT 100
 #define PAGE_MAX     1000
+#define PAGE_BYTES   (32u * 1024 * 1024) /* a page ends early rather than grow past this */
 
 struct page {
     struct json_object *list;
-    char last_id[ID_LEN];
-    size_t n;
+    size_t n, bytes;
+    bool full; /* the byte budget ended the page */
 };
 
 static int add_run(void *ud, const struct run *r, struct err *e)
 {
     struct page *p = ud;
     (void)e;
-    json_object_array_add(p->list, taskrun_render(r));
-    memcpy(p->last_id, r->id, ID_LEN);
     p->n++;
+    if (p->full)
+        return 0;
+    json_object_array_add(p->list, taskrun_render(r));
+    p->bytes += strlen(r->input) + strlen(r->output) + strlen(r->intermediate_outputs) + 1024;
+    if (p->bytes >= PAGE_BYTES)
+        p->full = true;
     return 0;
 }
 
@@ -66,7 +71,7 @@ static char *topic_prefix(const char *path)
 
     err_clear(&e);
     json_object_object_add(body, "topic_path", json_object_new_string(path));
-    if (gen_parse_topic_path(body, NULL, "topic_path", false, &list, &e) == 0) {
+    if (gen_parse_topic_path(body, NULL, "topic_path", true, &list, &e) == 0) {
         n = json_object_array_length(list);
         names = calloc(n + 1, sizeof(*names));
         for (size_t i = 0; names && i < n; i++)
@@ -117,11 +122,14 @@ int h_run_list(struct http_req *req, struct json_object **ret_body, struct err *
     }
     {
         struct json_object *o = json_object_new_object();
-        bool more = p.n > (size_t)limit;
-        if (more) {
-            struct json_object *last;
+        size_t shown = json_object_array_length(p.list);
+
+        if (shown > (size_t)limit) { /* the extra row only told that there is more */
             json_object_array_del_idx(p.list, (size_t)limit, 1);
-            last = json_object_array_get_idx(p.list, (size_t)limit - 1);
+            shown = (size_t)limit;
+        }
+        if (p.n > shown) {
+            struct json_object *last = json_object_array_get_idx(p.list, shown - 1);
             json_object_object_add(
                 o, "next_cursor",
                 json_object_new_string(json_object_get_string(json_object_object_get(last, "id"))));
@@ -172,7 +180,7 @@ static int parse_rating(struct json_object *v, char **ret, double *ret_score, st
             return err_set(e, HE_INVALID, "rating.value",
                            "rating.value must be a number from 1 to 5");
         score = json_object_get_double(value);
-        if (score < 1 || score > 5 || score != (double)(int)score)
+        if (!isfinite(score) || score < 1 || score > 5 || score != (double)(int)score)
             return err_set(e, HE_INVALID, "rating.value",
                            "rating.value must be a whole number from 1 to 5");
     } else if (strcmp(type, "pass_fail") == 0 || strcmp(type, "pass_fail_critical") == 0) {

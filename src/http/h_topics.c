@@ -13,46 +13,87 @@
 #include "http/request.h"
 #include "http/routes.h"
 #include "util/json.h"
+#include "util/text.h"
 #include "util/banned.h"
 
 #define TREE_MAX_NODES 200000
 
 struct node {
     char *key; /* topic key of this node ("" for the root) */
+    size_t key_len;
     const char *name;
     int64_t count;
     struct node *children, *last, *next;
+    struct node *hash_next; /* in the tree's hash of keys */
 };
 
+/* Nodes are found by their whole key through a hash, so a node with many children costs no
+ * more to fill than one with few. */
 struct tree {
     struct node root;
     size_t nodes;
     bool too_big;
+    struct node **buckets;
+    size_t nbuckets; /* a power of two */
 };
+
+static size_t key_hash(const char *key, size_t len)
+{
+    return (size_t)text_hash(key, len);
+}
+
+static int grow(struct tree *t)
+{
+    size_t n = t->nbuckets ? t->nbuckets * 2 : 1024;
+    struct node **b = calloc(n, sizeof(*b));
+
+    if (!b)
+        return HE_NOMEM;
+    for (size_t i = 0; i < t->nbuckets; i++)
+        for (struct node *x = t->buckets[i], *next; x; x = next) {
+            size_t h = key_hash(x->key, x->key_len) & (n - 1);
+            next = x->hash_next;
+            x->hash_next = b[h];
+            b[h] = x;
+        }
+    free(t->buckets);
+    t->buckets = b;
+    t->nbuckets = n;
+    return 0;
+}
 
 static struct node *child(struct tree *t, struct node *parent, const char *name, size_t len,
                           bool create)
 {
+    size_t plen = parent->key_len, klen = plen + len + 1;
     struct node *n;
-    size_t plen = strlen(parent->key);
+    char *key;
+    size_t h;
 
-    for (n = parent->children; n; n = n->next)
-        if (strlen(n->key) == plen + len + 1 && memcmp(n->key + plen, name, len) == 0)
+    if (t->nodes >= t->nbuckets && grow(t) < 0)
+        return NULL;
+    if (!(key = malloc(klen + 1)))
+        return NULL;
+    memcpy(key, parent->key, plen);
+    memcpy(key + plen, name, len);
+    key[plen + len] = STORE_TOPIC_SEP[0];
+    key[klen] = '\0';
+    h = key_hash(key, klen) & (t->nbuckets - 1);
+    for (n = t->buckets[h]; n; n = n->hash_next)
+        if (n->key_len == klen && memcmp(n->key, key, klen) == 0) {
+            free(key);
             return n;
-    if (!create || t->nodes >= TREE_MAX_NODES) {
-        t->too_big = create;
+        }
+    if (!create || t->nodes >= TREE_MAX_NODES || !(n = calloc(1, sizeof(*n)))) {
+        t->too_big = create && t->nodes >= TREE_MAX_NODES;
+        free(key);
         return NULL;
     }
-    n = calloc(1, sizeof(*n));
-    if (!n || !(n->key = malloc(plen + len + 2))) {
-        free(n);
-        return NULL;
-    }
-    memcpy(n->key, parent->key, plen);
-    memcpy(n->key + plen, name, len);
-    n->key[plen + len] = STORE_TOPIC_SEP[0];
-    n->key[plen + len + 1] = '\0';
+    n->key = key;
+    n->key_len = klen;
     n->name = n->key + plen;
+    n->hash_next = t->buckets[h];
+    t->buckets[h] = n;
     if (parent->last)
         parent->last->next = n;
     else
@@ -141,6 +182,7 @@ int h_topics(struct http_req *req, struct json_object **ret_body, struct err *e)
             *ret_body = render(&t.root);
     }
     free_nodes(&t.root);
+    free(t.buckets);
     task_done(&task);
     return r;
 }

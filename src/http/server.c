@@ -189,10 +189,13 @@ static struct http_req *req_new(struct http_server *srv, struct MHD_Connection *
     return req;
 }
 
+static void watch_remove(struct http_server *srv, struct http_req *req);
+
 static void req_free(struct http_req *req)
 {
     if (!req)
         return;
+    watch_remove(req->srv, req); /* a no-op unless it ended while suspended */
     json_object_put(req->json);
     json_object_put(req->async_body);
     for (size_t i = 0; i < req->nheaders; i++) {
@@ -348,8 +351,9 @@ static void *watch_main(void *arg)
 
 void http_req_complete(struct http_req *req, struct json_object *body, const struct err *e)
 {
-    watch_remove(req->srv, req);
     pthread_mutex_lock(&req->lock);
+    /* Under the request's lock, so dispatch cannot add it to the watch list afterwards. */
+    watch_remove(req->srv, req);
     if (e && e->code) {
         req->async_err = *e;
         json_object_put(body);
