@@ -141,7 +141,6 @@ static void check(struct events *ev)
     struct job j;
     struct json_object *o = NULL;
     struct err e;
-    const char *text;
 
     err_clear(&e);
     if (store_job_get(ev->store, ev->job_id, &j, &e) < 0) {
@@ -151,12 +150,14 @@ static void check(struct events *ev)
     }
     if (jobs_render(ev->store, &j, &o, &e) == 0) {
         bool done = final_status(j.status);
-        text = json_text(o, NULL);
-        if (done || !ev->last || strcmp(ev->last, text) != 0) {
-            /* rate changes every time; compare without it by comparing counts and status */
-            frame(ev, done ? "end" : "progress", text);
+        char key[ERR_MSG_MAX + 128];
+        /* What counts as a change: status and counts (the rate moves with the clock alone). */
+        snprintf(key, sizeof(key), "%s %lld %lld %s", j.status, (long long)j.completed,
+                 (long long)j.failed, j.error ? j.error : "");
+        if (done || !ev->last || strcmp(ev->last, key) != 0) {
+            frame(ev, done ? "end" : "progress", json_text(o, NULL));
             free(ev->last);
-            ev->last = strdup(text);
+            ev->last = strdup(key);
         }
         ev->ended = done;
         json_object_put(o);

@@ -108,7 +108,7 @@ static void on_recorded(void *ud, int result, const struct err *e)
     } else if (x->res.run) {
         a->successes++;
         a->same_failures = 0;
-    } else {
+    } else if (x->error) {
         if (a->last_error && strcmp(a->last_error, x->error) == 0) {
             a->same_failures++;
         } else {
@@ -137,7 +137,9 @@ static void record(struct item_ctx *x, struct run *run, const char *error)
     x->res.job_id = x->job_id;
     x->res.run = run;
     x->error = strdup(error ? error : "");
-    x->res.error = x->error;
+    if (!x->error)
+        x->error = strdup("out of memory");
+    x->res.error = x->error ? x->error : "out of memory";
     if (store_job_items_done_async(x->j->env.store, &x->res, 1, on_recorded, x, &e) < 0)
         on_recorded(x, e.code, &e);
 }
@@ -276,6 +278,7 @@ static void on_loaded(void *ud, int result, const struct err *e)
     } else {
         a->job.cursor = l->jl.cursor;
         a->job.completed += (int64_t)l->n_runs;
+        a->successes += (int64_t)l->n_runs;
     }
     a->loads--;
     j->inflight--;
@@ -356,6 +359,11 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
     }
     free(line);
     line = NULL;
+    if (row == a->spool_row && row < a->job.total) {
+        r = err_set(e, HE_IO, NULL, "the spool file %s ends at row %lld of %lld", a->spool,
+                    (long long)row, (long long)a->job.total);
+        goto fail;
+    }
     a->spool_row = row;
     l->jl = (struct job_load){
         .job_id = a->job.id,
@@ -476,6 +484,17 @@ static void finish(struct jobs *j, struct active *a, const char *status, const c
     log_event(LOG_INFO, "job finished", "job", a->job.id, "status", status, NULL);
 }
 
+/* Items in the engine plus file slices in the store: an active job is freed only at zero, since
+ * their callbacks point to it. */
+static size_t outstanding(struct jobs *j, struct active *a)
+{
+    size_t n;
+    pthread_mutex_lock(&j->lock);
+    n = a->inflight + a->loads;
+    pthread_mutex_unlock(&j->lock);
+    return n;
+}
+
 /* One pass over a job; returns true when the job is over and can be dropped. */
 static bool step(struct jobs *j, struct active *a)
 {
@@ -488,10 +507,16 @@ static bool step(struct jobs *j, struct active *a)
         job_done(&now);
         if (e.code == HE_NOT_FOUND) { /* deleted with its task */
             llm_cancel_group(j->env.engine, group_of(a));
-            pthread_mutex_lock(&j->lock);
-            inflight = a->inflight;
-            pthread_mutex_unlock(&j->lock);
-            return inflight == 0;
+            if (outstanding(j, a) > 0)
+                return false;
+            if (a->spool) {
+                if (a->spool_file) {
+                    fclose(a->spool_file);
+                    a->spool_file = NULL;
+                }
+                unlink(a->spool);
+            }
+            return true;
         }
         return false;
     }
@@ -504,7 +529,7 @@ static bool step(struct jobs *j, struct active *a)
         llm_cancel_group(j->env.engine, group_of(a));
     }
     if (a->cancelling || a->stopping_early) {
-        if (inflight == 0) {
+        if (outstanding(j, a) == 0) {
             if (a->cancelling)
                 finish(j, a, "cancelled", NULL);
             else {
@@ -695,6 +720,13 @@ void jobs_stop(struct jobs *j)
         pthread_mutex_unlock(&j->lock);
         usleep(5000);
         pthread_mutex_lock(&j->lock);
+    }
+    if (j->inflight > 0) {
+        /* Callbacks still to come point into these objects: keep them (the process is
+         * stopping) rather than free them under those callbacks. */
+        pthread_mutex_unlock(&j->lock);
+        log_event(LOG_WARN, "job runner stopped with work outstanding", NULL);
+        return;
     }
     pthread_mutex_unlock(&j->lock);
     for (struct active *a = j->list, *next; a; a = next) {

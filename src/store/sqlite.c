@@ -108,11 +108,12 @@ static int conn_open(struct sq_store *st, bool writer, struct sq_conn **ret, str
     }
     sqlite3_busy_timeout(c->db, SQLITE_BUSY_MS);
     if (sqlite3_exec(c->db,
-                     writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                              "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-                              "PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;"
-                              "PRAGMA journal_size_limit=67108864;"
-                            : "PRAGMA foreign_keys=ON; PRAGMA read_uncommitted=0;",
+                     writer       ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                                    "PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;"
+                                    "PRAGMA journal_size_limit=67108864;"
+                     : st->memory ? "PRAGMA foreign_keys=ON; PRAGMA read_uncommitted=1;"
+                                  : "PRAGMA foreign_keys=ON;",
                      NULL, NULL, &errmsg) != SQLITE_OK) {
         int r = err_set(e, HE_STORE, "db", "cannot configure the database %s: %s", st->uri,
                         errmsg ? errmsg : "?");
@@ -250,6 +251,16 @@ static void run_batch(struct sq_store *st, struct sq_write *batch)
         w->result = w->fn(c, w->arg, &w->err);
         if (w->result < 0)
             control(c, SQL_ROLLBACK_TO, &w->err);
+        if (sqlite3_get_autocommit(c->db)) {
+            /* SQLite rolled the whole transaction back by itself (disk full, I/O error): every
+             * write of the batch is undone, none may be reported stored. */
+            for (struct sq_write *x = batch; x; x = x->next)
+                if (x->result == 0 || x == w)
+                    x->result =
+                        err_set(&x->err, HE_STORE, NULL, "the transaction was rolled back: %s",
+                                sqlite3_errmsg(c->db));
+            return;
+        }
         err_clear(&ignore);
         control(c, SQL_RELEASE, &ignore);
     }
@@ -750,10 +761,11 @@ static int sq_task_get(struct store *st, const char *project_id, const char *tas
         return err_set(e, HE_NOMEM, NULL, NULL);
     }
     /* Keep a copy for the next read at the same version (the version was read before the
-     * query, so the copy is never newer than the version it is filed under). */
+     * query, so the copy is never newer than the version it is filed under). Not from inside
+     * another read, whose snapshot may be older than that version. */
     task_done(&c->tasks[slot].rec);
     c->tasks[slot].version = 0;
-    if (task_copy(&c->tasks[slot].rec, ret) == 0)
+    if (sqlite3_get_autocommit(c->db) && task_copy(&c->tasks[slot].rec, ret) == 0)
         c->tasks[slot].version = version;
     return 0;
 }

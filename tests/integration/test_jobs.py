@@ -13,7 +13,7 @@ import time
 import pytest
 
 from hetu_http import assert_error
-from test_import import (END_STATUSES, Imp, check_job, csv_bytes, fake_env,
+from test_import import (END_STATUSES, Imp, check_job, csv_bytes, fake_env, jsonl_bytes,
                          provider_config, unique_model)
 
 # The crash and cancel tests: a file of the issue's 100,000 rows, and an import_samples_async
@@ -242,3 +242,23 @@ def test_cancel_finished_job_keeps_it_completed(start_server, fake_llm):
     j = imp.job(job_id)
     assert j["status"] == "completed" and j["completed"] == 3, j
     assert j["status"] in END_STATUSES
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3])
+def test_task_deleted_while_its_file_import_loads(start_server, fake_llm, tmp_path, delay):
+    """Deleting the task under a loading import ends the job without touching freed memory
+    (the server stays up, exits cleanly, and leaves no spool file behind)."""
+    spool = tmp_path / "spool"
+    imp = Imp(start_server(env=fake_env(fake_llm), args=["--spool-dir", str(spool)]))
+    rows = [{"input": "删除 %d" % i, "output": "输出 %d" % i} for i in range(60000)]
+    r = imp.upload("big.jsonl", jsonl_bytes(rows))
+    assert r.status == 200 and r.json()["status"] == "import_started", r
+    time.sleep(delay)
+    r = imp.c.delete("/api/projects/%s/task/%s" % (imp.pid, imp.tid))
+    assert r.status == 200, r
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(p.name.startswith("import-")
+                                              for p in spool.iterdir()):
+        time.sleep(0.1)
+    assert not [p.name for p in spool.iterdir() if p.name.startswith("import-")]
+    assert imp.c.get("/healthz").status == 200
