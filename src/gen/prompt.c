@@ -213,6 +213,7 @@ int prompt_output_system(const struct task *t, enum prompt_method m,
                               : "\n\nHere are examples of inputs and their ideal outputs:\n");
         for (size_t i = 0; i < n_examples && r == 0; i++) {
             const struct prompt_example *x = &examples[i];
+            size_t mark = out->len;
             r = buf_addf(out, "\n## Example %zu\n\nInput: %s\n", i + 1, x->input);
             if (r == 0 && m == PM_REPAIRS && x->repair_instructions && x->original_output)
                 r = buf_addf(out, "\nEarlier output: %s\n\nCorrection asked for: %s\n",
@@ -222,6 +223,12 @@ int prompt_output_system(const struct task *t, enum prompt_method m,
                              m == PM_REPAIRS && x->repair_instructions ? "Corrected output"
                                                                        : "Output",
                              x->output);
+            if (r == HE_TOO_LARGE) { /* the examples that fit are enough: drop this one */
+                out->len = mark;
+                out->data[mark] = '\0';
+                r = 0;
+                break;
+            }
         }
     }
     if (r == 0)

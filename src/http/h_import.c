@@ -12,6 +12,7 @@
  * the others become items the output model fills).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,6 +535,14 @@ int h_import_samples_from_file(struct http_req *req, struct json_object **ret_bo
     snprintf(path, sizeof(path), "%s/import-%s.jsonl", jobs_spool_dir(app->jobs), job.id);
     if (fsync(fileno(u->spool)) != 0 || rename(u->spool_path, path) != 0)
         return err_set(e, HE_IO, NULL, "cannot keep the import's spool file: %s", strerror(errno));
+    {
+        /* the rename must survive a crash as the job that names the file will */
+        int dfd = open(jobs_spool_dir(app->jobs), O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
     free(u->spool_path);
     u->spool_path = NULL;
     memcpy(job.task_id, u->task.id, ID_LEN);

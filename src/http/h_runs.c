@@ -192,10 +192,12 @@ static int parse_rating(struct json_object *v, char **ret, double *ret_score, st
             x = json_object_get_double(value);
         else
             x = -1;
-        if (x != 0.0 && x != 1.0)
+        if (x != 0.0 && x != 1.0 && !(x == -1.0 && strcmp(type, "pass_fail_critical") == 0))
             return err_set(e, HE_INVALID, "rating.value",
-                           "rating.value must be true/false (or 1/0) for a %s rating", type);
-        score = x == 1.0 ? 5.0 : 1.0;
+                           "rating.value must be true/false (or 1/0%s) for a %s rating",
+                           strcmp(type, "pass_fail_critical") == 0 ? ", or -1 for critical" : "",
+                           type);
+        score = x == 1.0 ? 5.0 : x == 0.0 ? 1.0 : 0.0;
     } else {
         return err_set(e, HE_INVALID, "rating.type",
                        "rating.type must be five_star, pass_fail or pass_fail_critical");
@@ -203,9 +205,10 @@ static int parse_rating(struct json_object *v, char **ret, double *ret_score, st
     o = json_object_new_object();
     json_object_object_add(o, "v", json_object_new_int(1));
     json_object_object_add(o, "value",
-                           json_object_new_double(strcmp(type, "five_star") == 0
-                                                      ? score
-                                                      : (score == 5.0 ? 1.0 : 0.0)));
+                           json_object_new_double(strcmp(type, "five_star") == 0 ? score
+                                                  : score == 5.0                 ? 1.0
+                                                  : score == 1.0                 ? 0.0
+                                                                                 : -1.0));
     json_object_object_add(o, "type", json_object_new_string(type));
     json_object_object_add(o, "requirement_ratings", json_object_new_object());
     *ret = strdup(json_text(o, NULL));

@@ -244,9 +244,26 @@ int h_task_get(struct http_req *req, struct json_object **ret_body, struct err *
     return 0;
 }
 
+/* Two schema texts differ when their JSON does (spacing and escapes aside). */
 static bool text_differs(const char *a, const char *b)
 {
-    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+    struct json_object *x = NULL, *y = NULL;
+    struct err e;
+    bool differs;
+
+    if ((a == NULL) != (b == NULL))
+        return true;
+    if (!a || strcmp(a, b) == 0)
+        return false;
+    err_clear(&e);
+    if (json_parse(a, strlen(a), &x, &e) < 0 || json_parse(b, strlen(b), &y, &e) < 0) {
+        json_object_put(x);
+        return true;
+    }
+    differs = strcmp(json_text(x, NULL), json_text(y, NULL)) != 0;
+    json_object_put(x);
+    json_object_put(y);
+    return differs;
 }
 
 int h_task_update(struct http_req *req, struct json_object **ret_body, struct err *e)
