@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -39,7 +40,8 @@ struct gen_list_params {
     const char *guidance;         /* or NULL */
     struct json_object *existing; /* categories: names not to repeat (a reference is taken) */
     bool drop_unsupported;
-    uint64_t group; /* engine cancel group */
+    uint64_t group;               /* engine cancel group */
+    const atomic_bool *cancelled; /* or NULL: when set, calls not yet made are not made */
 };
 
 /* Exactly p->count new distinct subtopics of p->path, stored in the task's topic tree. */

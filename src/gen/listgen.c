@@ -77,6 +77,7 @@ struct list_op {
     char *provider, *model, *guidance, *parent_key;
     bool drop;
     uint64_t group;
+    const atomic_bool *cancelled;
     struct strv exclude; /* shown to the model: present names, then those taken */
     struct strv keys;    /* comparison keys of everything present or taken */
     int calls;
@@ -266,6 +267,8 @@ static void on_reply(void *ud, const struct llm_result *res);
 
 static int submit(struct list_op *op, struct err *e)
 {
+    if (op->cancelled && atomic_load(op->cancelled))
+        return err_set(e, HE_CANCELLED, NULL, "the client went away");
     size_t have = json_object_array_length(op->items);
     struct buf system, user;
     struct llm_message msgs[2];
@@ -536,6 +539,7 @@ static int start(const struct gen_env *env, enum list_kind kind, const struct ta
     op->guidance = p->guidance && *p->guidance ? strdup(p->guidance) : NULL;
     op->drop = p->drop_unsupported;
     op->group = p->group;
+    op->cancelled = p->cancelled;
     op->usage = (struct llm_usage){-1, -1, -1, -1};
     op->started_at = clock_wall_us();
     op->cb = cb;

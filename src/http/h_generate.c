@@ -67,6 +67,7 @@ static int generate(struct http_req *req, bool categories, struct err *e)
     p.guidance = guidance;
     p.existing = existing;
     p.group = http_req_serial(req);
+    p.cancelled = http_req_cancelled(req);
     http_req_on_cancel(req, on_cancel, req);
     r = categories ? gen_categories(&env, &t, &p, on_done, req, e)
                    : gen_samples(&env, &t, &p, on_done, req, e);

@@ -8,6 +8,7 @@
 #define HETU_HTTP_REQUEST_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -55,6 +56,10 @@ void *http_req_ctx(struct http_req *req);
 typedef long (*http_stream_fn)(void *ud, char *buf, size_t max);
 void http_req_set_stream(struct http_req *req, http_stream_fn read, void *ud,
                          void (*free_fn)(void *));
+
+/* Set (by the watch thread) when the client disconnected while the request waited; valid
+ * until the request is completed. Work that starts later checks it. */
+const atomic_bool *http_req_cancelled(struct http_req *req);
 
 /* A number unique to this request among all requests of the process (an engine cancel group). */
 uint64_t http_req_serial(struct http_req *req);

@@ -78,7 +78,7 @@ struct http_req {
     uint64_t serial;
     http_cancel_cb cancel_cb;
     void *cancel_ud;
-    bool cancelled;
+    atomic_bool cancelled;                    /* the client went away while the request waited */
     struct http_req *watch_prev, *watch_next; /* in srv->watched while suspended */
     bool watching;
 
@@ -273,6 +273,11 @@ void http_req_on_cancel(struct http_req *req, http_cancel_cb cb, void *ud)
     req->cancel_ud = ud;
 }
 
+const atomic_bool *http_req_cancelled(struct http_req *req)
+{
+    return &req->cancelled;
+}
+
 uint64_t http_req_serial(struct http_req *req)
 {
     return req->serial;
@@ -337,9 +342,9 @@ static void *watch_main(void *arg)
             MHD_resume_connection(st->conn);
         }
         for (struct http_req *req = srv->watched; req; req = req->watch_next) {
-            if (req->cancelled || !req->cancel_cb || !client_gone(req))
+            if (atomic_load(&req->cancelled) || !req->cancel_cb || !client_gone(req))
                 continue;
-            req->cancelled = true;
+            atomic_store(&req->cancelled, true);
             /* Safe under watch_lock: the request cannot complete and be freed until it is
              * removed from this list, which takes the same lock. */
             req->cancel_cb(req->cancel_ud);
