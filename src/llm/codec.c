@@ -16,50 +16,16 @@
 
 #include "util/clock.h"
 #include "util/json.h"
+#include "util/jsonw.h"
 
 #include "util/banned.h"
 
 #define SCHEMA_PROMPT \
     "Answer with a single JSON value and no other text. It must conform to this JSON Schema:\n"
 
-static const char hex[] = "0123456789abcdef";
-
-/* Escapes s without the surrounding quotes. */
 static int escape_body(struct buf *out, const char *s, size_t len)
 {
-    size_t run = 0;
-    int r;
-
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[7];
-        size_t n;
-
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        if ((r = buf_add(out, s + run, i - run)))
-            return r;
-        run = i + 1;
-        esc[0] = '\\';
-        n = 2;
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        }
-        if ((r = buf_add(out, esc, n)))
-            return r;
-    }
-    return buf_add(out, s + run, len - run);
+    return jsonw_escape(out, s, len);
 }
 
 int llm_json_escape(struct buf *out, const char *s, size_t len)

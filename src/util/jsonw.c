@@ -69,20 +69,22 @@ void jsonw_end_arr(struct jsonw *w)
     close_(w, ']');
 }
 
-static void escaped(struct jsonw *w, const char *s)
+int jsonw_escape(struct buf *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    const char *run = s;
+    size_t run = 0;
+    int r;
 
-    put(w, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
         char esc[6];
         size_t n = 2;
 
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        put(w, run, (size_t)(s - run));
+        if ((r = buf_add(out, s + run, i - run)) < 0)
+            return r;
+        run = i + 1;
         esc[0] = '\\';
         switch (c) {
         case '"': esc[1] = '"'; break;
@@ -100,10 +102,19 @@ static void escaped(struct jsonw *w, const char *s)
             esc[5] = hex[c & 15];
             n = 6;
         }
-        put(w, esc, n);
-        run = s + 1;
+        if ((r = buf_add(out, esc, n)) < 0)
+            return r;
     }
-    put(w, run, (size_t)(s - run));
+    return buf_add(out, s + run, len - run);
+}
+
+static void escaped(struct jsonw *w, const char *s)
+{
+    int r;
+
+    put(w, "\"", 1);
+    if (!w->err && (r = jsonw_escape(w->out, s, strlen(s))) < 0)
+        w->err = r;
     put(w, "\"", 1);
 }
 

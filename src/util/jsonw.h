@@ -24,6 +24,8 @@ struct jsonw {
 };
 
 void jsonw_init(struct jsonw *w, struct buf *out);
+/* Appends s[0..len) escaped for the inside of a JSON string (no quotes). */
+int jsonw_escape(struct buf *out, const char *s, size_t len);
 void jsonw_obj(struct jsonw *w);     /* { */
 void jsonw_arr(struct jsonw *w);     /* [ */
 void jsonw_end_obj(struct jsonw *w); /* } */
