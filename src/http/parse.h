@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Request-body pieces several handlers share: string lists, topic paths, samples. */
+/* What several handlers share: the samples of a batch body, and the task of the path. */
 #ifndef HETU_HTTP_PARSE_H
 #define HETU_HTTP_PARSE_H
 
@@ -15,7 +15,6 @@ int parse_samples(struct http_req *req, const struct task *t, struct gen_sample 
                   size_t *ret_n, const char **ret_session, struct err *e);
 
 /* Loads the task named by the request path with a 404 that names what is missing. */
-struct http_req;
 int load_task(struct http_req *req, struct task *ret, struct err *e);
 
 #endif

@@ -341,6 +341,8 @@ static void *writer_main(void *arg)
             }
             *pp = w->next;
             w->cb(w->ud, w->result, w->result < 0 ? &w->err : NULL);
+            if (w->free_arg)
+                free(w->arg);
             free(w);
             atomic_fetch_sub(&st->pending, 1);
         }
@@ -384,21 +386,27 @@ int sq_write(struct sq_store *st, sq_write_fn fn, void *arg, struct err *e)
     return w.result;
 }
 
-int sq_write_async(struct sq_store *st, sq_write_fn fn, void *arg, store_done_cb cb, void *ud,
-                   struct err *e)
+int sq_write_async(struct sq_store *st, sq_write_fn fn, void *arg, bool free_arg, store_done_cb cb,
+                   void *ud, struct err *e)
 {
     struct sq_write *w = calloc(1, sizeof(*w));
 
-    if (!w)
+    if (!w) {
+        if (free_arg)
+            free(arg);
         return err_set(e, HE_NOMEM, NULL, NULL);
+    }
     w->fn = fn;
     w->arg = arg;
+    w->free_arg = free_arg;
     w->cb = cb;
     w->ud = ud;
     err_clear(&w->err);
     pthread_mutex_lock(&st->lock);
     if (st->stopping) {
         pthread_mutex_unlock(&st->lock);
+        if (free_arg)
+            free(arg);
         free(w);
         return err_set(e, HE_UNAVAILABLE, NULL, "the store is closing");
     }
@@ -1039,6 +1047,5 @@ static const struct store_ops sqlite_ops = {
     .job_pending = sq_job_pending,
     .job_errors = sq_job_errors,
     .job_items_done_async = sq_job_items_done_async,
-    .job_load = sq_job_load,
     .job_load_async = sq_job_load_async,
 };

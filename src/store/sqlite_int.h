@@ -43,6 +43,7 @@ struct sq_write {
     void *arg;
     store_done_cb cb; /* asynchronous writes: called by the writer after the commit */
     void *ud;
+    bool free_arg; /* asynchronous writes: arg is malloc'd and freed after cb */
     struct err err;
     int result;
     bool done;
@@ -87,9 +88,12 @@ void sq_stmt_release(sqlite3_stmt **s);
 int sq_reader(struct sq_store *st, struct sq_conn **ret, struct err *e);
 /* Runs fn(arg) inside the writer's next group commit and waits until it has committed. */
 int sq_write(struct sq_store *st, sq_write_fn fn, void *arg, struct err *e);
-/* The same without waiting: cb(ud, result, err) runs on the writer thread after the commit. */
-int sq_write_async(struct sq_store *st, sq_write_fn fn, void *arg, store_done_cb cb, void *ud,
-                   struct err *e);
+/*
+ * The same without waiting: cb(ud, result, err) runs on the writer thread after the commit.
+ * With free_arg, arg was malloc'd by the caller and is freed after cb (also when queueing fails).
+ */
+int sq_write_async(struct sq_store *st, sq_write_fn fn, void *arg, bool free_arg, store_done_cb cb,
+                   void *ud, struct err *e);
 
 int sq_error(struct err *e, sqlite3 *db, const char *what);
 int sq_step_done(struct sq_conn *c, sqlite3_stmt *s, const char *what, struct err *e);
@@ -132,7 +136,6 @@ int sq_job_errors(struct store *s, const char *job_id, size_t limit, store_item_
                   void *ud, struct err *e);
 int sq_job_items_done_async(struct store *s, const struct job_item_result *results, size_t n,
                             store_done_cb cb, void *ud, struct err *e);
-int sq_job_load(struct store *s, const struct job_load *l, struct err *e);
 int sq_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
                       struct err *e);
 

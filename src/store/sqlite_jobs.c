@@ -274,8 +274,6 @@ int sq_job_request_cancel(struct store *s, const char *job_id, struct err *e)
 struct done_args {
     const struct job_item_result *results;
     size_t n;
-    store_done_cb cb;
-    void *ud;
 };
 
 static int items_done_fn(struct sq_conn *c, void *arg, struct err *e)
@@ -320,29 +318,15 @@ static int items_done_fn(struct sq_conn *c, void *arg, struct err *e)
     return r;
 }
 
-static void items_done_cb(void *ud, int result, const struct err *e)
-{
-    struct done_args *a = ud;
-    a->cb(a->ud, result, e);
-    free(a);
-}
-
 int sq_job_items_done_async(struct store *s, const struct job_item_result *results, size_t n,
                             store_done_cb cb, void *ud, struct err *e)
 {
-    struct done_args *a = calloc(1, sizeof(*a));
-    int r;
+    struct done_args *a = malloc(sizeof(*a));
 
     if (!a)
         return err_set(e, HE_NOMEM, NULL, NULL);
-    a->results = results;
-    a->n = n;
-    a->cb = cb;
-    a->ud = ud;
-    r = sq_write_async((struct sq_store *)s, items_done_fn, a, items_done_cb, a, e);
-    if (r < 0)
-        free(a);
-    return r;
+    *a = (struct done_args){results, n};
+    return sq_write_async((struct sq_store *)s, items_done_fn, a, true, cb, ud, e);
 }
 
 static int load_fn(struct sq_conn *c, void *arg, struct err *e)
@@ -378,13 +362,8 @@ static int load_fn(struct sq_conn *c, void *arg, struct err *e)
     return sq_step_done(c, loaded, "recording the import's progress", e);
 }
 
-int sq_job_load(struct store *s, const struct job_load *l, struct err *e)
-{
-    return sq_write((struct sq_store *)s, load_fn, (void *)l, e);
-}
-
 int sq_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
                       struct err *e)
 {
-    return sq_write_async((struct sq_store *)s, load_fn, (void *)l, cb, ud, e);
+    return sq_write_async((struct sq_store *)s, load_fn, (void *)l, false, cb, ud, e);
 }

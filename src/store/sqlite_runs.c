@@ -191,41 +191,15 @@ int sq_run_insert(struct store *s, struct run *const *runs, size_t n, struct err
     return sq_write((struct sq_store *)s, run_insert_fn, &b, e);
 }
 
-/* An asynchronous write owns its arguments until its callback, then frees them. */
-struct async_batch {
-    struct run_batch b;
-    store_done_cb cb;
-    void *ud;
-};
-
-static int run_insert_async_fn(struct sq_conn *c, void *arg, struct err *e)
-{
-    return run_insert_fn(c, &((struct async_batch *)arg)->b, e);
-}
-
-static void async_done(void *ud, int result, const struct err *e)
-{
-    struct async_batch *a = ud;
-    a->cb(a->ud, result, e);
-    free(a);
-}
-
 int sq_run_insert_async(struct store *s, struct run *const *runs, size_t n, store_done_cb cb,
                         void *ud, struct err *e)
 {
-    struct async_batch *a = calloc(1, sizeof(*a));
-    int r;
+    struct run_batch *b = malloc(sizeof(*b));
 
-    if (!a)
+    if (!b)
         return err_set(e, HE_NOMEM, NULL, NULL);
-    a->b.runs = runs;
-    a->b.n = n;
-    a->cb = cb;
-    a->ud = ud;
-    r = sq_write_async((struct sq_store *)s, run_insert_async_fn, a, async_done, a, e);
-    if (r < 0)
-        free(a);
-    return r;
+    *b = (struct run_batch){runs, n};
+    return sq_write_async((struct sq_store *)s, run_insert_fn, b, true, cb, ud, e);
 }
 
 static int64_t col_opt_int(sqlite3_stmt *s, int i)
@@ -522,43 +496,19 @@ int sq_topic_add(struct store *s, const char *task_id, const char *parent_key,
     return sq_write((struct sq_store *)s, topic_add_fn, &b, e);
 }
 
-struct async_topics {
-    struct topic_batch b;
-    store_done_cb cb;
-    void *ud;
-};
-
-static int topic_add_async_fn(struct sq_conn *c, void *arg, struct err *e)
-{
-    return topic_add_fn(c, &((struct async_topics *)arg)->b, e);
-}
-
-static void topics_done(void *ud, int result, const struct err *e)
-{
-    struct async_topics *a = ud;
-    a->cb(a->ud, result, e);
-    free(a);
-}
-
 int sq_topic_add_async(struct store *s, const char *task_id, const char *parent_key,
                        const char *const *names, size_t n, store_done_cb cb, void *ud,
                        struct err *e)
 {
-    struct async_topics *a = calloc(1, sizeof(*a));
+    struct topic_batch *b = malloc(sizeof(*b));
     struct timespec ts;
-    int r;
 
-    if (!a)
+    if (!b)
         return err_set(e, HE_NOMEM, NULL, NULL);
     clock_gettime(CLOCK_REALTIME, &ts);
-    a->b = (struct topic_batch){task_id, parent_key, names, n,
-                                (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000};
-    a->cb = cb;
-    a->ud = ud;
-    r = sq_write_async((struct sq_store *)s, topic_add_async_fn, a, topics_done, a, e);
-    if (r < 0)
-        free(a);
-    return r;
+    *b = (struct topic_batch){task_id, parent_key, names, n,
+                              (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000};
+    return sq_write_async((struct sq_store *)s, topic_add_fn, b, true, cb, ud, e);
 }
 
 int sq_topic_list(struct store *st, const char *task_id, store_topic_cb cb, void *ud, struct err *e)

@@ -217,8 +217,7 @@ struct store_ops {
     /* Records item results (samples and item states and job counters) in one write. */
     int (*job_items_done_async)(struct store *s, const struct job_item_result *results, size_t n,
                                 store_done_cb cb, void *ud, struct err *e);
-    int (*job_load)(struct store *s, const struct job_load *l, struct err *e);
-    /* The same without waiting; l (and what it points to) must stay valid until cb. */
+    /* Stores a slice of a file import; l (and what it points to) must stay valid until cb. */
     int (*job_load_async)(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
                           struct err *e);
 };
@@ -329,10 +328,6 @@ static inline int store_job_items_done_async(struct store *s, const struct job_i
                                              size_t n, store_done_cb cb, void *ud, struct err *e)
 {
     return s->ops->job_items_done_async(s, results, n, cb, ud, e);
-}
-static inline int store_job_load(struct store *s, const struct job_load *l, struct err *e)
-{
-    return s->ops->job_load(s, l, e);
 }
 static inline int store_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb,
                                        void *ud, struct err *e)

@@ -143,12 +143,6 @@ void jsonw_int(struct jsonw *w, int64_t v)
     put(w, num, (size_t)n);
 }
 
-void jsonw_null(struct jsonw *w)
-{
-    sep(w);
-    put(w, "null", 4);
-}
-
 void jsonw_raw(struct jsonw *w, const char *json)
 {
     sep(w);

@@ -33,7 +33,6 @@ void jsonw_end_arr(struct jsonw *w); /* ] */
 void jsonw_key(struct jsonw *w, const char *key);
 void jsonw_str(struct jsonw *w, const char *s); /* NULL writes null */
 void jsonw_int(struct jsonw *w, int64_t v);
-void jsonw_null(struct jsonw *w);
 void jsonw_raw(struct jsonw *w, const char *json); /* already valid JSON text */
 
 /* Key and value in one call. */
