@@ -3,6 +3,7 @@
  * The SQLite store on :memory: and on a temporary file: records round-trip, cascades, not-found
  * errors, ids unique under concurrent writers, schema-change guard, reopen keeps data.
  */
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -303,6 +304,127 @@ static void reads_repeat(void **state)
     store_close(s);
 }
 
+static void fill_run(struct store *s, const struct task *t, struct run *r, const char *input,
+                     const char *topic_key, const char *session, char **tags, size_t ntags)
+{
+    struct err e;
+    err_clear(&e);
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(store_new_id(s, r->id, &e), 0);
+    assert_int_equal(store_new_id(s, r->output_id, &e), 0);
+    memcpy(r->task_id, t->id, ID_LEN);
+    r->created_by = "tester";
+    r->input = (char *)input;
+    r->input_source_type = "human";
+    r->input_source = "{}";
+    r->output = "答";
+    r->output_source_type = "human";
+    r->output_source = "{}";
+    r->rating_score = NAN;
+    r->cost = NAN;
+    r->input_tokens = r->output_tokens = r->total_tokens = -1;
+    r->topic_key = (char *)topic_key;
+    r->session_id = (char *)session;
+    r->tag_list = tags;
+    r->ntags = ntags;
+}
+
+static int count_run(void *ud, const struct run *r, struct err *e)
+{
+    (void)r;
+    (void)e;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static int list_count(struct store *s, const struct run_filter *f)
+{
+    struct err e;
+    int n = 0;
+    err_clear(&e);
+    assert_int_equal(store_run_list(s, f, count_run, &n, &e), 0);
+    return n;
+}
+
+/* Samples: filters by topic subtree, session and tag; the tag filter follows tag updates. */
+static void runs_filter_and_tags(void **state)
+{
+    struct store *s = open_store(":memory:");
+    char *tags_a[] = {"synthetic", "x"}, *tags_b[] = {"synthetic"}, *new_tags[] = {"y"};
+    struct run a, b, c;
+    struct run *all[] = {&a, &b, &c};
+    struct project p;
+    struct task t;
+    struct err e;
+    (void)state;
+
+    err_clear(&e);
+    make_project(s, "p", &p);
+    make_task(s, p.id, &t);
+    fill_run(s, &t, &a, "一",
+             "a\x1f"
+             "b\x1f",
+             "s1", tags_a, 2);
+    fill_run(s, &t, &b, "二", "a\x1f", NULL, tags_b, 1);
+    fill_run(s, &t, &c, "三", "ab\x1f", "s1", tags_b, 1);
+    assert_int_equal(store_run_insert(s, all, 3, &e), 0);
+
+    struct run_filter f = {.task_id = t.id, .min_rating = NAN};
+    assert_int_equal(list_count(s, &f), 3);
+    f.topic_prefix = "a\x1f";
+    assert_int_equal(list_count(s, &f), 2); /* a and a/b, not ab */
+    f.topic_prefix = NULL;
+    f.session_id = "s1";
+    assert_int_equal(list_count(s, &f), 2);
+    f.session_id = NULL;
+    f.tag = "x";
+    assert_int_equal(list_count(s, &f), 1);
+
+    struct run_update u = {
+        .task_id = t.id, .run_id = a.id, .set_tags = true, .tag_list = new_tags, .ntags = 1};
+    assert_int_equal(store_run_update(s, &u, &e), 0);
+    assert_int_equal(list_count(s, &f), 0); /* the old tag's row went with the old list */
+    f.tag = "y";
+    assert_int_equal(list_count(s, &f), 1);
+    assert_int_equal(store_run_delete(s, t.id, a.id, &e), 0);
+    assert_int_equal(list_count(s, &f), 0);
+    f.tag = "synthetic";
+    assert_int_equal(list_count(s, &f), 2);
+    store_close(s);
+}
+
+static int count_children(void *ud, const char *parent_key, const char *name, struct err *e)
+{
+    (void)name;
+    (void)e;
+    if (strcmp(parent_key, "") == 0)
+        (*(int *)ud)++;
+    return 0;
+}
+
+/* The topic tree keeps names distinct per node, case- and space-insensitively. */
+static void topics_are_distinct_per_node(void **state)
+{
+    struct store *s = open_store(":memory:");
+    const char *first[] = {"Machine Learning", "数学"};
+    const char *again[] = {"machine  learning", "数学", "Physics"};
+    struct project p;
+    struct task t;
+    struct err e;
+    int n = 0;
+    (void)state;
+
+    err_clear(&e);
+    make_project(s, "p", &p);
+    make_task(s, p.id, &t);
+    assert_int_equal(store_topic_add(s, t.id, "", first, 2, &e), 0);
+    assert_int_equal(store_topic_add(s, t.id, "", again, 3, &e), 0);
+    assert_int_equal(store_topic_add(s, t.id, "数学\x1f", again, 1, &e), 0);
+    assert_int_equal(store_topic_list(s, t.id, count_children, &n, &e), 0);
+    assert_int_equal(n, 3);
+    store_close(s);
+}
+
 static void postgres_url_is_a_clear_error(void **state)
 {
     struct store *s = NULL;
@@ -325,6 +447,8 @@ int main(void)
         cmocka_unit_test(schema_change_allowed_without_samples),
         cmocka_unit_test(health_reports_backend),
         cmocka_unit_test(reads_repeat),
+        cmocka_unit_test(runs_filter_and_tags),
+        cmocka_unit_test(topics_are_distinct_per_node),
         cmocka_unit_test(postgres_url_is_a_clear_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
