@@ -68,7 +68,7 @@ static void done_cb(void *ud, const struct llm_result *res)
 }
 
 static int run(struct llm_engine *eng, struct bench *b, const char *model, long calls, long window,
-               struct json_object *schema)
+               struct schema *schema)
 {
     static const struct llm_message msgs[] = {
         {LLM_ROLE_SYSTEM, "You write short product reviews for a test data set."},
@@ -109,7 +109,8 @@ int main(int argc, char **argv)
     const char *base_url = NULL;
     long calls = 10000, window = 1000, latency = 200, warmup = -1;
     struct llm_engine_opts eopts = {.loop = LLM_LOOP_SOCKET};
-    struct json_object *section, *prov, *schema = NULL;
+    struct json_object *section, *prov;
+    struct schema *schema = NULL;
     struct llm_config *cfg = NULL;
     struct llm_engine *eng = NULL;
     struct llm_stats s0, s1;
@@ -156,7 +157,7 @@ int main(int argc, char **argv)
     json_object_object_add(prov, "api_key", json_object_new_string("sk-bench"));
     json_object_object_add(prov, "concurrency", json_object_new_int((int)window));
     json_object_object_add(section, "openai", prov);
-    if (json_parse(schema_text, sizeof(schema_text) - 1, &schema, &e) < 0 ||
+    if (!(schema = schema_from_text(schema_text, &e)) ||
         llm_config_load(section, &cfg, &e) < 0 || llm_engine_new_ex(cfg, &eopts, &eng, &e) < 0) {
         fprintf(stderr, "engine: %s\n", e.msg);
         return 1;
@@ -191,7 +192,7 @@ int main(int argc, char **argv)
     llm_engine_free(eng);
     llm_config_free(cfg);
     json_object_put(section);
-    json_object_put(schema);
+    schema_unref(schema);
     if (b.bad || b.ok != calls) {
         fprintf(stderr, "engine: %ld of %ld calls failed; first: %s\n", b.bad, calls,
                 b.first_error);

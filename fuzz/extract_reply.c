@@ -31,7 +31,12 @@ static void schema_pair(const char *text, size_t size)
         err_clear(&e);
         schema_check(schema, false, "schema", &e);
         err_clear(&e);
-        schema_validate(schema, value, &e);
+        struct schema *compiled = schema_compile(schema, &e);
+        if (compiled) {
+            err_clear(&e);
+            schema_validate(compiled, value, &e);
+            schema_unref(compiled);
+        }
         json_object_put(value);
     }
     json_object_put(schema);

@@ -216,7 +216,11 @@ int main(int argc, char **argv)
             }
         }
         req.messages = m;
-        json_object_object_get_ex(r, "schema", &req.schema);
+        if (json_object_object_get_ex(r, "schema", &v) &&
+            !(req.schema = schema_compile(v, &e))) {
+            print_err("submit_error", &e);
+            continue;
+        }
         if (json_object_object_get_ex(r, "schema_name", &v))
             req.schema_name = json_object_get_string(v);
         if (json_object_object_get_ex(r, "temperature", &v)) {
@@ -252,6 +256,7 @@ int main(int argc, char **argv)
             }
             submitted++;
         }
+        schema_unref(req.schema); /* each call holds its own reference */
     }
     if (json_object_object_get_ex(plan, "cancel", &v)) {
         for (size_t i = 0; i < json_object_array_length(v); i++) {

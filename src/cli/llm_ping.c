@@ -119,6 +119,7 @@ int cli_llm_ping(int argc, char **argv)
     const char *provider = NULL, *model = NULL, *config = NULL, *schema_path = NULL;
     const char *prompt = "Say hello in five words.";
     struct json_object *conf = NULL, *section = NULL, *schema = NULL;
+    struct schema *compiled = NULL;
     struct llm_config *cfg = NULL;
     struct llm_engine *eng = NULL;
     struct err e = {0};
@@ -151,7 +152,9 @@ int cli_llm_ping(int argc, char **argv)
         }
         json_object_object_get_ex(conf, "providers", &section);
     }
-    if (schema_path && read_json_file(schema_path, &schema, &e) < 0)
+    if (schema_path && (read_json_file(schema_path, &schema, &e) < 0 ||
+                        schema_check(schema, false, "--schema", &e) < 0 ||
+                        !(compiled = schema_compile(schema, &e))))
         goto out;
     if (llm_config_load(section, &cfg, &e) < 0 || llm_engine_new(cfg, &eng, &e) < 0 ||
         llm_check(eng, provider, model, &e) < 0)
@@ -163,7 +166,7 @@ int cli_llm_ping(int argc, char **argv)
             .model = model,
             .messages = &msg,
             .n_messages = 1,
-            .schema = schema,
+            .schema = compiled,
             .schema_name = "answer",
             .max_tokens = schema ? 0 : 200,
             .drop_unsupported_params = true,
@@ -183,5 +186,6 @@ out:
     llm_config_free(cfg);
     json_object_put(conf);
     json_object_put(schema);
+    schema_unref(compiled);
     return status;
 }

@@ -72,7 +72,8 @@ struct list_op {
     struct gen_env env;
     enum list_kind kind;
     struct task task; /* the fields the prompts use, copied */
-    struct json_object *path, *existing, *schema, *items;
+    struct json_object *path, *existing, *items;
+    struct schema *schema;
     size_t count;
     char *provider, *model, *guidance, *parent_key;
     bool drop;
@@ -109,7 +110,7 @@ static void op_free(struct list_op *op)
 {
     json_object_put(op->path);
     json_object_put(op->existing);
-    json_object_put(op->schema);
+    schema_unref(op->schema);
     json_object_put(op->items);
     free(op->new_names);
     free(op->turn_key);
@@ -553,7 +554,15 @@ static int start(const struct gen_env *env, enum list_kind kind, const struct ta
         op_free(op);
         return err_set(e, HE_NOMEM, NULL, NULL);
     }
-    op->schema = build_schema(kind, op->task.input_json_schema);
+    {
+        struct json_object *schema = build_schema(kind, op->task.input_json_schema);
+        op->schema = schema_compile(schema, e);
+        json_object_put(schema);
+    }
+    if (!op->schema) {
+        r = e->code;
+        goto fail;
+    }
     if ((r = store_new_id(env->store, op->output_id, e)) < 0)
         goto fail;
     if (kind == LIST_SAMPLES) {

@@ -161,7 +161,7 @@ struct out_op {
     char *input;
     char *thinking;
     char *think_instruction; /* chain-of-thought methods */
-    struct json_object *schema;
+    struct schema *schema;
     char *provider, *model;
     bool cot, drop;
     uint64_t group;
@@ -176,7 +176,7 @@ static void out_free(struct out_op *op)
     free(op->input);
     free(op->thinking);
     free(op->think_instruction);
-    json_object_put(op->schema);
+    schema_unref(op->schema);
     free(op->provider);
     free(op->model);
     if (op->run) {
@@ -469,8 +469,7 @@ int gen_output(const struct gen_env *env, const struct task *t, const struct gen
     if (t->output_json_schema) {
         struct err pe;
         err_clear(&pe);
-        if (json_parse(t->output_json_schema, strlen(t->output_json_schema), &op->schema, &pe) <
-            0) {
+        if (!(op->schema = schema_from_text(t->output_json_schema, &pe))) {
             out_free(op);
             return err_set(e, HE_INTERNAL, NULL, "the task's output schema does not parse: %s",
                            pe.msg);

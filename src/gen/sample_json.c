@@ -139,7 +139,8 @@ static int text_or_object(struct json_object *obj, const char *where, const char
                           const char *schema_text, bool required, char **ret, struct err *e)
 {
     char field[ERR_FIELD_MAX];
-    struct json_object *v = NULL, *parsed = NULL, *schema = NULL;
+    struct json_object *v = NULL, *parsed = NULL;
+    struct schema *schema;
     struct err perr;
     int r = 0;
 
@@ -180,14 +181,14 @@ static int text_or_object(struct json_object *obj, const char *where, const char
         return err_set(e, HE_INVALID, field, "%s is larger than the limit of %d bytes", field,
                        TEXT_MAX_CHARS * 4);
     }
-    if (json_parse(schema_text, strlen(schema_text), &schema, &perr) == 0 &&
+    if ((schema = schema_from_text(schema_text, &perr)) &&
         schema_validate(schema, parsed, &perr) < 0)
         r = err_set(e, HE_INVALID, field, "%s does not match the task's schema: %s", field,
                     perr.msg);
     if (r == 0 && !(*ret = strdup(json_text(parsed, NULL))))
         r = err_set(e, HE_NOMEM, NULL, NULL);
     json_object_put(parsed);
-    json_object_put(schema);
+    schema_unref(schema);
     return r;
 }
 

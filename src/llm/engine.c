@@ -79,8 +79,7 @@ struct call {
     size_t n_msgs;
     struct llm_message extra[2]; /* schema re-ask turns (malloc'd contents) */
     size_t n_extra;
-    struct json_object *schema; /* private deep copy */
-    char *schema_text;
+    struct schema *schema; /* a reference */
     char *schema_name;
     bool has_temperature, drop;
     double temperature;
@@ -192,8 +191,7 @@ static void call_free(struct call *c)
 {
     for (size_t i = 0; i < c->n_extra; i++)
         free((char *)c->extra[i].content);
-    json_object_put(c->schema);
-    free(c->schema_text);
+    schema_unref(c->schema);
     free(c);
 }
 
@@ -612,7 +610,7 @@ static int start(struct llm_engine *eng, struct call *c, int64_t now)
         .n_messages = c->n_msgs,
         .extra = c->extra,
         .n_extra = c->n_extra,
-        .schema_text = c->schema_text,
+        .schema_text = c->schema ? schema_text(c->schema) : NULL,
         .schema_name = c->schema_name,
         .method = c->schema ? c->method : LLM_SO_NONE,
         .send_temperature = c->has_temperature && !(c->dropped & LLM_PARAM_TEMPERATURE),
@@ -1482,9 +1480,6 @@ int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_c
         return err_set(e, HE_INTERNAL, NULL, "llm_submit: no callback");
     if (req->n_messages == 0 || !req->messages)
         return err_set(e, HE_BAD_REQUEST, "messages", "a model call needs at least one message");
-    if (req->schema && !json_object_is_type(req->schema, json_type_object))
-        return err_set(e, HE_BAD_REQUEST, "output_json_schema",
-                       "the JSON schema must be an object");
     plen = strlen(req->provider) + 1;
     mlen = strlen(req->model) + 1;
     if (req->schema_name)
@@ -1527,32 +1522,12 @@ int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_c
     c->usage = (struct llm_usage){-1, -1, -1, -1};
     c->submitted_us = clock_mono_us();
     if (req->schema) {
-        struct json_object *copy = NULL;
-        const char *text;
-        if (json_object_deep_copy(req->schema, &copy, NULL) < 0 || !copy) {
-            call_free(c);
-            return err_set(e, HE_NOMEM, NULL, NULL);
-        }
-        c->schema = copy;
-        text = json_object_to_json_string_ext(copy, JSON_C_TO_STRING_PLAIN |
-                                                        JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (!text || !(c->schema_text = strdup(text))) {
-            call_free(c);
-            return err_set(e, HE_NOMEM, NULL, NULL);
-        }
-        c->method = prov->lim.so_method;
-        {
-            struct llm_limits lim;
-            llm_config_limits(prov, req->model, &lim);
-            c->method = lim.so_method;
-        }
-        if (c->method == LLM_SO_TOOL) {
-            struct json_object *t = NULL;
-            if (!json_object_object_get_ex(copy, "type", &t) ||
-                !json_object_is_type(t, json_type_string) ||
-                strcmp(json_object_get_string(t), "object") != 0)
-                c->method = llm_so_next(prov->info->flavour, LLM_SO_TOOL);
-        }
+        struct llm_limits lim;
+        c->schema = schema_ref(req->schema);
+        llm_config_limits(prov, req->model, &lim);
+        c->method = lim.so_method;
+        if (c->method == LLM_SO_TOOL && !schema_wants_object(c->schema))
+            c->method = llm_so_next(prov->info->flavour, LLM_SO_TOOL);
     }
     pthread_mutex_lock(&eng->mu);
     if (eng->stopping) {

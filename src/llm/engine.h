@@ -16,6 +16,7 @@
 #include "llm/codec.h"
 #include "llm/config.h"
 #include "llm/provider.h"
+#include "llm/schema.h"
 #include "util/err.h"
 
 struct llm_engine;
@@ -25,7 +26,8 @@ struct llm_request {
     const char *model;
     const struct llm_message *messages; /* system, user and assistant turns, in order */
     size_t n_messages;
-    struct json_object *schema; /* JSON schema of the answer, or NULL for text */
+    struct schema *schema;      /* JSON schema of the answer, or NULL for text; the call
+                                   takes its own reference */
     const char *schema_name;    /* name sent with it; NULL: "output" */
     bool has_temperature;
     double temperature;
@@ -84,8 +86,8 @@ int llm_check(struct llm_engine *eng, const char *provider, const char *model, s
 
 /*
  * Copies the request and queues it; returns at once. Any thread. Fails (and never calls cb)
- * when llm_check fails, when there are no messages, when the schema is not an object, or when
- * the engine is stopping (HE_UNAVAILABLE).
+ * when llm_check fails, when there are no messages, or when the engine is stopping
+ * (HE_UNAVAILABLE).
  */
 int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_cb cb, void *ud,
                struct err *e);

@@ -6,10 +6,12 @@
  * keyword path inside the schema ("properties.name.type") or the JSONPath-like location inside
  * the value ("$.subtopics[2]").
  *
- * Validation only reads the schema and the value, and never serializes either (json-c caches
- * serialized text inside the object), so one checked schema can be shared by threads that
- * validate at the same time. It expects a schema that passed schema_check; on an unchecked one
- * it never fails or crashes because of the schema, it skips keywords of the wrong type.
+ * Validation runs on a compiled schema (struct schema): the keywords of every schema object are
+ * looked up once, when it is compiled, into a tree of plain structs; numbers and enum values stay
+ * in a private copy of the schema's JSON that is serialized once, at compile time, and only read
+ * afterwards (json-c caches serialized text inside objects), so threads share a compiled schema.
+ * On an unchecked schema validation never fails or crashes because of the schema: keywords of
+ * the wrong type are skipped.
  *
  * Supported: type (a name or a list of names), properties, required, items, enum,
  * additionalProperties (bool or schema), minItems/maxItems, minLength/maxLength (code points),
@@ -20,12 +22,16 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/json.h"
+#include "util/text.h"
 #include "util/banned.h"
 
 #define SCHEMA_MAX_DEPTH 64
@@ -252,21 +258,6 @@ static const char *type_label(const char *name)
     return NULL;
 }
 
-static bool type_matches(const char *name, struct json_object *v)
-{
-    switch (json_object_get_type(v)) {
-    case json_type_null: return strcmp(name, "null") == 0;
-    case json_type_boolean: return strcmp(name, "boolean") == 0;
-    case json_type_object: return strcmp(name, "object") == 0;
-    case json_type_array: return strcmp(name, "array") == 0;
-    case json_type_string: return strcmp(name, "string") == 0;
-    case json_type_int: return strcmp(name, "integer") == 0 || strcmp(name, "number") == 0;
-    case json_type_double:
-        return strcmp(name, "number") == 0 || (strcmp(name, "integer") == 0 && is_integral(v));
-    }
-    return false;
-}
-
 /* ---- schema_check --------------------------------------------------------------------------- */
 
 struct checker {
@@ -468,6 +459,369 @@ int schema_check(struct json_object *schema, bool require_object, const char *fi
     return check_schema(&c, schema, 1);
 }
 
+/* ---- compiled schemas ----------------------------------------------------------------------- */
+
+/* Type names as bits, so a value's type is checked with one AND. */
+enum {
+    TY_OBJECT = 1 << 0,
+    TY_ARRAY = 1 << 1,
+    TY_STRING = 1 << 2,
+    TY_INTEGER = 1 << 3,
+    TY_NUMBER = 1 << 4,
+    TY_BOOLEAN = 1 << 5,
+    TY_NULL = 1 << 6,
+};
+
+static unsigned type_bit(const char *name)
+{
+    for (size_t i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
+        if (strcmp(name, type_names[i].name) == 0)
+            return 1u << i;
+    return 0;
+}
+
+/* The type bits a value satisfies: an integral double is an integer too, as JSON Schema says. */
+static unsigned value_types(struct json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_null: return TY_NULL;
+    case json_type_boolean: return TY_BOOLEAN;
+    case json_type_object: return TY_OBJECT;
+    case json_type_array: return TY_ARRAY;
+    case json_type_string: return TY_STRING;
+    case json_type_int: return TY_INTEGER | TY_NUMBER;
+    case json_type_double: return TY_NUMBER | (is_integral(v) ? TY_INTEGER : 0);
+    }
+    return 0;
+}
+
+enum node_kind {
+    NODE_ANY,  /* true, or not a schema at all: anything goes */
+    NODE_NONE, /* false: nothing is allowed */
+    NODE_DEEP, /* nested deeper than SCHEMA_MAX_DEPTH */
+    NODE_RULES,
+};
+
+enum extra_kind { EXTRA_ANY, EXTRA_NONE, EXTRA_SCHEMA };
+
+struct node;
+
+struct prop {
+    const char *name; /* points into the schema's JSON */
+    struct node *node;
+};
+
+/* One schema object with its keywords looked up once; numbers and enum values stay in the
+ * schema's JSON, which the compiled schema owns and never changes. */
+struct node {
+    enum node_kind kind;
+    unsigned types; /* TY_* accepted; 0: no type keyword in effect */
+    char *want;     /* the accepted types as the messages name them */
+    struct json_object *enum_list;
+    const char **required;
+    size_t n_required;
+    struct prop *props; /* sorted by name */
+    size_t n_props;
+    enum extra_kind extra;
+    struct node *extra_node, *items;
+    bool has_min_items, has_max_items, has_min_length, has_max_length;
+    uint64_t min_items, max_items, min_length, max_length;
+    struct json_object *minimum, *maximum;
+};
+
+struct schema {
+    atomic_int refs;
+    struct json_object *json; /* private, never serialized again after text is taken */
+    char *text;               /* compact JSON, as sent to providers */
+    char *source;             /* the text it was compiled from (cached schemas) */
+    size_t source_len;
+    uint64_t source_hash;
+    bool wants_object;
+    struct node *root;
+};
+
+static void node_free(struct node *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->n_props; i++)
+        node_free(n->props[i].node);
+    free(n->props);
+    free(n->required);
+    free(n->want);
+    node_free(n->extra_node);
+    node_free(n->items);
+    free(n);
+}
+
+static int prop_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct prop *)a)->name, ((const struct prop *)b)->name);
+}
+
+/* "a string", or "a string, an integer or null" for a list; NULL (no constraint) when no name
+ * is known. Sets *bits to the names' TY_* bits. */
+static char *type_want(struct json_object *type, unsigned *bits)
+{
+    char want[160], tail[160];
+    size_t o = 0, shown = 0;
+
+    want[0] = '\0';
+    *bits = 0;
+    if (json_object_is_type(type, json_type_string)) {
+        const char *label = type_label(json_object_get_string(type));
+        if (!label)
+            return NULL;
+        *bits = type_bit(json_object_get_string(type));
+        return strdup(label);
+    }
+    if (!json_object_is_type(type, json_type_array))
+        return NULL;
+    for (size_t i = 0, n = json_object_array_length(type); i < n; i++) {
+        struct json_object *t = json_object_array_get_idx(type, i);
+        const char *name = json_object_get_string(t), *label;
+        if (!json_object_is_type(t, json_type_string) || !(label = type_label(name)))
+            continue;
+        *bits |= type_bit(name);
+        int k = snprintf(want + o, sizeof(want) - o, "%s%s", shown ? ", " : "", label);
+        if (k > 0 && (size_t)k < sizeof(want) - o)
+            o += (size_t)k;
+        shown++;
+    }
+    if (o == 0) {
+        *bits = 0;
+        return NULL;
+    }
+    char *last = strrchr(want, ','); /* "a, b, c" -> "a, b or c" */
+    if (last) {
+        snprintf(tail, sizeof(tail), " or%s", last + 1);
+        snprintf(last, sizeof(want) - (size_t)(last - want), "%s", tail);
+    }
+    return strdup(want);
+}
+
+static struct node *compile_node(struct json_object *js, int depth);
+
+static int compile_object_rules(struct node *n, struct json_object *js, int depth)
+{
+    struct json_object *k;
+
+    if (json_object_object_get_ex(js, "required", &k) && json_object_is_type(k, json_type_array)) {
+        size_t len = json_object_array_length(k);
+        if (len && !(n->required = calloc(len, sizeof(*n->required))))
+            return -1;
+        for (size_t i = 0; i < len; i++) {
+            struct json_object *name = json_object_array_get_idx(k, i);
+            if (json_object_is_type(name, json_type_string))
+                n->required[n->n_required++] = json_object_get_string(name);
+        }
+    }
+    if (json_object_object_get_ex(js, "properties", &k) &&
+        json_object_is_type(k, json_type_object)) {
+        size_t len = (size_t)json_object_object_length(k);
+        if (len && !(n->props = calloc(len, sizeof(*n->props))))
+            return -1;
+        json_object_object_foreach(k, name, sub)
+        {
+            n->props[n->n_props].name = name;
+            if (!(n->props[n->n_props++].node = compile_node(sub, depth + 1)))
+                return -1;
+        }
+        qsort(n->props, n->n_props, sizeof(*n->props), prop_cmp);
+    }
+    if (json_object_object_get_ex(js, "additionalProperties", &k)) {
+        if (json_object_is_type(k, json_type_boolean)) {
+            n->extra = json_object_get_boolean(k) ? EXTRA_ANY : EXTRA_NONE;
+        } else if (json_object_is_type(k, json_type_object)) {
+            n->extra = EXTRA_SCHEMA;
+            if (!(n->extra_node = compile_node(k, depth + 1)))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static struct node *compile_node(struct json_object *js, int depth)
+{
+    struct node *n = calloc(1, sizeof(*n));
+    struct json_object *k;
+
+    if (!n)
+        return NULL;
+    if (json_object_is_type(js, json_type_boolean)) {
+        n->kind = json_object_get_boolean(js) ? NODE_ANY : NODE_NONE;
+        return n;
+    }
+    if (!json_object_is_type(js, json_type_object))
+        return n; /* NODE_ANY: keywords of an unchecked schema with the wrong type are skipped */
+    if (depth > SCHEMA_MAX_DEPTH) {
+        n->kind = NODE_DEEP;
+        return n;
+    }
+    n->kind = NODE_RULES;
+    if (json_object_object_get_ex(js, "type", &k) && (n->want = type_want(k, &n->types)) == NULL &&
+        n->types) {
+        node_free(n);
+        return NULL;
+    }
+    if (json_object_object_get_ex(js, "enum", &k) && json_object_is_type(k, json_type_array))
+        n->enum_list = k;
+    n->has_min_items = json_object_object_get_ex(js, "minItems", &k) && get_count(k, &n->min_items);
+    n->has_max_items = json_object_object_get_ex(js, "maxItems", &k) && get_count(k, &n->max_items);
+    n->has_min_length =
+        json_object_object_get_ex(js, "minLength", &k) && get_count(k, &n->min_length);
+    n->has_max_length =
+        json_object_object_get_ex(js, "maxLength", &k) && get_count(k, &n->max_length);
+    if (json_object_object_get_ex(js, "minimum", &k) && is_number(k))
+        n->minimum = k;
+    if (json_object_object_get_ex(js, "maximum", &k) && is_number(k))
+        n->maximum = k;
+    if (json_object_object_get_ex(js, "items", &k) && !(n->items = compile_node(k, depth + 1))) {
+        node_free(n);
+        return NULL;
+    }
+    if (compile_object_rules(n, js, depth) < 0) {
+        node_free(n);
+        return NULL;
+    }
+    return n;
+}
+
+struct schema *schema_compile(struct json_object *json, struct err *e)
+{
+    struct schema *s = calloc(1, sizeof(*s));
+    struct json_object *type;
+    const char *text;
+
+    if (!s) {
+        err_set(e, HE_NOMEM, NULL, NULL);
+        return NULL;
+    }
+    atomic_init(&s->refs, 1);
+    if (json && (json_object_deep_copy(json, &s->json, NULL) < 0 || !s->json))
+        goto nomem;
+    text = json_object_to_json_string_ext(s->json, JSON_C_TO_STRING_PLAIN |
+                                                       JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!text || !(s->text = strdup(text)) || !(s->root = compile_node(s->json, 1)))
+        goto nomem;
+    s->wants_object = json_object_object_get_ex(s->json, "type", &type) &&
+                      json_object_is_type(type, json_type_string) &&
+                      strcmp(json_object_get_string(type), "object") == 0;
+    return s;
+nomem:
+    schema_unref(s);
+    err_set(e, HE_NOMEM, NULL, NULL);
+    return NULL;
+}
+
+struct schema *schema_ref(struct schema *s)
+{
+    if (s)
+        atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void schema_unref(struct schema *s)
+{
+    if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    node_free(s->root);
+    json_object_put(s->json);
+    free(s->text);
+    free(s->source);
+    free(s);
+}
+
+const char *schema_text(const struct schema *s)
+{
+    return s->text;
+}
+
+bool schema_wants_object(const struct schema *s)
+{
+    return s->wants_object;
+}
+
+/* ---- schemas from text, compiled once ---------------------------------------------------- */
+
+/* The schemas most recently compiled from text, so a task's schema is parsed and compiled once
+ * however many calls and samples use it. Each slot holds a reference. */
+#define CACHE_SLOTS 32
+
+static struct {
+    pthread_mutex_t mu;
+    struct schema *slot[CACHE_SLOTS];
+    uint64_t used[CACHE_SLOTS];
+    uint64_t tick;
+} cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static struct schema *cache_find(const char *text, size_t len, uint64_t hash)
+{
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        struct schema *s = cache.slot[i];
+        if (s && s->source_hash == hash && s->source_len == len &&
+            memcmp(s->source, text, len) == 0) {
+            cache.used[i] = ++cache.tick;
+            return schema_ref(s);
+        }
+    }
+    return NULL;
+}
+
+/* Puts s in the least recently used slot (the cache takes a reference). */
+static void cache_put(struct schema *s)
+{
+    size_t victim = 0;
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        if (!cache.slot[i]) {
+            victim = i;
+            break;
+        }
+        if (cache.used[i] < cache.used[victim])
+            victim = i;
+    }
+    schema_unref(cache.slot[victim]);
+    cache.slot[victim] = schema_ref(s);
+    cache.used[victim] = ++cache.tick;
+}
+
+struct schema *schema_from_text(const char *text, struct err *e)
+{
+    size_t len = strlen(text);
+    uint64_t hash = text_hash(text, len);
+    struct json_object *json = NULL;
+    struct schema *s, *found;
+
+    pthread_mutex_lock(&cache.mu);
+    s = cache_find(text, len, hash);
+    pthread_mutex_unlock(&cache.mu);
+    if (s)
+        return s;
+    if (json_parse(text, len, &json, e) < 0)
+        return NULL;
+    s = schema_compile(json, e);
+    json_object_put(json);
+    if (!s)
+        return NULL;
+    if (!(s->source = malloc(len + 1))) {
+        schema_unref(s);
+        err_set(e, HE_NOMEM, NULL, NULL);
+        return NULL;
+    }
+    memcpy(s->source, text, len + 1);
+    s->source_len = len;
+    s->source_hash = hash;
+    pthread_mutex_lock(&cache.mu);
+    if ((found = cache_find(text, len, hash))) { /* compiled meanwhile by another thread */
+        schema_unref(s);
+        s = found;
+    } else {
+        cache_put(s);
+    }
+    pthread_mutex_unlock(&cache.mu);
+    return s;
+}
+
 /* ---- schema_validate ------------------------------------------------------------------------ */
 
 struct validator {
@@ -488,55 +842,13 @@ static int invalid(struct validator *v, const char *fmt, ...)
     return err_set(v->e, HE_INVALID, v->path.s, "%s: %s", v->path.s, what);
 }
 
-static int validate_node(struct validator *v, struct json_object *schema, struct json_object *value,
-                         int depth);
-
-static int validate_type(struct validator *v, struct json_object *type, struct json_object *value)
-{
-    char want[160];
-    size_t n, o = 0;
-
-    if (json_object_is_type(type, json_type_string)) {
-        const char *name = json_object_get_string(type);
-        if (!type_label(name) || type_matches(name, value))
-            return 0;
-        return invalid(v, "expected %s, got %s", type_label(name), json_type_label(value));
-    }
-    if (!json_object_is_type(type, json_type_array))
-        return 0;
-    n = json_object_array_length(type);
-    want[0] = '\0';
-    for (size_t i = 0, shown = 0; i < n; i++) {
-        struct json_object *t = json_object_array_get_idx(type, i);
-        const char *name = json_object_get_string(t), *label;
-        if (!json_object_is_type(t, json_type_string) || !(label = type_label(name)))
-            continue;
-        if (type_matches(name, value))
-            return 0;
-        /* "a, b or c": the separator before the last shown name is fixed up below. */
-        int k = snprintf(want + o, sizeof(want) - o, "%s%s", shown ? ", " : "", label);
-        if (k > 0 && (size_t)k < sizeof(want) - o)
-            o += (size_t)k;
-        shown++;
-    }
-    if (o == 0)
-        return 0;
-    char *last = strrchr(want, ',');
-    if (last) {
-        char tail[160];
-        snprintf(tail, sizeof(tail), " or%s", last + 1);
-        snprintf(last, sizeof(want) - (size_t)(last - want), "%s", tail);
-    }
-    return invalid(v, "expected %s, got %s", want, json_type_label(value));
-}
+static int validate_node(struct validator *v, const struct node *n, struct json_object *value);
 
 static int validate_enum(struct validator *v, struct json_object *list, struct json_object *value)
 {
     char got[SNIPPET_MAX + 8], opts[300];
     size_t n, o = 0;
 
-    if (!json_object_is_type(list, json_type_array))
-        return 0;
     n = json_object_array_length(list);
     for (size_t i = 0; i < n; i++)
         if (values_equal(json_object_array_get_idx(list, i), value))
@@ -557,145 +869,138 @@ static int validate_enum(struct validator *v, struct json_object *list, struct j
     return invalid(v, "expected one of %s, got %s", opts, got);
 }
 
-static int validate_object(struct validator *v, struct json_object *schema,
-                           struct json_object *value, int depth)
+static const struct node *find_prop(const struct node *n, const char *key)
 {
-    struct json_object *required, *props = NULL, *extra = NULL, *sub;
+    size_t lo = 0, hi = n->n_props;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(key, n->props[mid].name);
+        if (c == 0)
+            return n->props[mid].node;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+static int validate_object(struct validator *v, const struct node *n, struct json_object *value)
+{
+    const struct node *sub;
     int r;
 
-    if (json_object_object_get_ex(schema, "required", &required) &&
-        json_object_is_type(required, json_type_array)) {
-        size_t n = json_object_array_length(required);
-        for (size_t i = 0; i < n; i++) {
-            struct json_object *name = json_object_array_get_idx(required, i);
-            if (json_object_is_type(name, json_type_string) &&
-                !json_object_object_get_ex(value, json_object_get_string(name), NULL))
-                return invalid(v, "missing required property \"%s\"", json_object_get_string(name));
-        }
-    }
-    json_object_object_get_ex(schema, "properties", &props);
-    if (!json_object_is_type(props, json_type_object))
-        props = NULL;
-    json_object_object_get_ex(schema, "additionalProperties", &extra);
+    for (size_t i = 0; i < n->n_required; i++)
+        if (!json_object_object_get_ex(value, n->required[i], NULL))
+            return invalid(v, "missing required property \"%s\"", n->required[i]);
     json_object_object_foreach(value, key, member)
     {
         size_t old;
-        if (props && json_object_object_get_ex(props, key, &sub)) {
-            /* a listed property */
-        } else if (json_object_is_type(extra, json_type_boolean)) {
-            if (!json_object_get_boolean(extra))
+        if (!(sub = find_prop(n, key))) {
+            if (n->extra == EXTRA_NONE)
                 return invalid(v, "unexpected property \"%s\" (additionalProperties is false)",
                                key);
-            continue;
-        } else if (json_object_is_type(extra, json_type_object)) {
-            sub = extra;
-        } else {
-            continue;
+            if (n->extra == EXTRA_ANY)
+                continue;
+            sub = n->extra_node;
         }
         old = path_add_key(&v->path, key);
-        r = validate_node(v, sub, member, depth + 1);
-        if (r)
+        if ((r = validate_node(v, sub, member)))
             return r;
         path_cut(&v->path, old);
     }
     return 0;
 }
 
-static int validate_array(struct validator *v, struct json_object *schema,
-                          struct json_object *value, int depth)
+static int validate_array(struct validator *v, const struct node *n, struct json_object *value)
 {
-    size_t n = json_object_array_length(value);
-    struct json_object *k, *items;
-    uint64_t bound;
+    size_t len = json_object_array_length(value);
     int r;
 
-    if (json_object_object_get_ex(schema, "minItems", &k) && get_count(k, &bound) && n < bound)
-        return invalid(v, "expected at least %" PRIu64 " item%s, got %zu", bound,
-                       bound == 1 ? "" : "s", n);
-    if (json_object_object_get_ex(schema, "maxItems", &k) && get_count(k, &bound) && n > bound)
-        return invalid(v, "expected at most %" PRIu64 " item%s, got %zu", bound,
-                       bound == 1 ? "" : "s", n);
-    if (!json_object_object_get_ex(schema, "items", &items))
+    if (n->has_min_items && len < n->min_items)
+        return invalid(v, "expected at least %" PRIu64 " item%s, got %zu", n->min_items,
+                       n->min_items == 1 ? "" : "s", len);
+    if (n->has_max_items && len > n->max_items)
+        return invalid(v, "expected at most %" PRIu64 " item%s, got %zu", n->max_items,
+                       n->max_items == 1 ? "" : "s", len);
+    if (!n->items)
         return 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < len; i++) {
         size_t old = path_addf(&v->path, "[%zu]", i);
-        r = validate_node(v, items, json_object_array_get_idx(value, i), depth + 1);
-        if (r)
+        if ((r = validate_node(v, n->items, json_object_array_get_idx(value, i))))
             return r;
         path_cut(&v->path, old);
     }
     return 0;
 }
 
-static int validate_string(struct validator *v, struct json_object *schema,
-                           struct json_object *value)
+static int validate_string(struct validator *v, const struct node *n, struct json_object *value)
 {
-    size_t n =
-        utf8_length(json_object_get_string(value), (size_t)json_object_get_string_len(value));
-    struct json_object *k;
-    uint64_t bound;
+    size_t len;
 
-    if (json_object_object_get_ex(schema, "minLength", &k) && get_count(k, &bound) && n < bound)
-        return invalid(v, "expected at least %" PRIu64 " character%s, got %zu", bound,
-                       bound == 1 ? "" : "s", n);
-    if (json_object_object_get_ex(schema, "maxLength", &k) && get_count(k, &bound) && n > bound)
-        return invalid(v, "expected at most %" PRIu64 " character%s, got %zu", bound,
-                       bound == 1 ? "" : "s", n);
+    if (!n->has_min_length && !n->has_max_length)
+        return 0;
+    len = utf8_length(json_object_get_string(value), (size_t)json_object_get_string_len(value));
+    if (n->has_min_length && len < n->min_length)
+        return invalid(v, "expected at least %" PRIu64 " character%s, got %zu", n->min_length,
+                       n->min_length == 1 ? "" : "s", len);
+    if (n->has_max_length && len > n->max_length)
+        return invalid(v, "expected at most %" PRIu64 " character%s, got %zu", n->max_length,
+                       n->max_length == 1 ? "" : "s", len);
     return 0;
 }
 
-static int validate_number(struct validator *v, struct json_object *schema,
-                           struct json_object *value)
+static int validate_number(struct validator *v, const struct node *n, struct json_object *value)
 {
     char want[40], got[40];
-    struct json_object *k;
-    long double x = number_value(value);
+    long double x;
 
-    if (json_object_object_get_ex(schema, "minimum", &k) && is_number(k) && x < number_value(k)) {
-        format_number(k, want, sizeof(want));
+    if (!n->minimum && !n->maximum)
+        return 0;
+    x = number_value(value);
+    if (n->minimum && x < number_value(n->minimum)) {
+        format_number(n->minimum, want, sizeof(want));
         format_number(value, got, sizeof(got));
         return invalid(v, "expected at least %s, got %s", want, got);
     }
-    if (json_object_object_get_ex(schema, "maximum", &k) && is_number(k) && x > number_value(k)) {
-        format_number(k, want, sizeof(want));
+    if (n->maximum && x > number_value(n->maximum)) {
+        format_number(n->maximum, want, sizeof(want));
         format_number(value, got, sizeof(got));
         return invalid(v, "expected at most %s, got %s", want, got);
     }
     return 0;
 }
 
-static int validate_node(struct validator *v, struct json_object *schema, struct json_object *value,
-                         int depth)
+static int validate_node(struct validator *v, const struct node *n, struct json_object *value)
 {
-    struct json_object *k;
     int r;
 
-    if (json_object_is_type(schema, json_type_boolean))
-        return json_object_get_boolean(schema) ? 0 : invalid(v, "no value is allowed here");
-    if (!json_object_is_type(schema, json_type_object))
-        return 0;
-    if (depth > SCHEMA_MAX_DEPTH)
-        return invalid(v, "nests more than %d levels deep", SCHEMA_MAX_DEPTH);
-    if (json_object_object_get_ex(schema, "type", &k) && (r = validate_type(v, k, value)))
-        return r;
-    if (json_object_object_get_ex(schema, "enum", &k) && (r = validate_enum(v, k, value)))
+    switch (n->kind) {
+    case NODE_ANY: return 0;
+    case NODE_NONE: return invalid(v, "no value is allowed here");
+    case NODE_DEEP: return invalid(v, "nests more than %d levels deep", SCHEMA_MAX_DEPTH);
+    case NODE_RULES: break;
+    }
+    if (n->types && !(n->types & value_types(value)))
+        return invalid(v, "expected %s, got %s", n->want, json_type_label(value));
+    if (n->enum_list && (r = validate_enum(v, n->enum_list, value)))
         return r;
     switch (json_object_get_type(value)) {
-    case json_type_object: return validate_object(v, schema, value, depth);
-    case json_type_array: return validate_array(v, schema, value, depth);
-    case json_type_string: return validate_string(v, schema, value);
+    case json_type_object: return validate_object(v, n, value);
+    case json_type_array: return validate_array(v, n, value);
+    case json_type_string: return validate_string(v, n, value);
     case json_type_int:
-    case json_type_double: return validate_number(v, schema, value);
+    case json_type_double: return validate_number(v, n, value);
     case json_type_null:
     case json_type_boolean: break;
     }
     return 0;
 }
 
-int schema_validate(struct json_object *schema, struct json_object *value, struct err *e)
+int schema_validate(const struct schema *s, struct json_object *value, struct err *e)
 {
     struct validator v = {.e = e};
 
     path_addf(&v.path, "$");
-    return validate_node(&v, schema, value, 1);
+    return validate_node(&v, s->root, value);
 }
