@@ -157,8 +157,8 @@ int main(int argc, char **argv)
     json_object_object_add(prov, "api_key", json_object_new_string("sk-bench"));
     json_object_object_add(prov, "concurrency", json_object_new_int((int)window));
     json_object_object_add(section, "openai", prov);
-    if (!(schema = schema_from_text(schema_text, &e)) ||
-        llm_config_load(section, &cfg, &e) < 0 || llm_engine_new_ex(cfg, &eopts, &eng, &e) < 0) {
+    if (!(schema = schema_from_text(schema_text, &e)) || llm_config_load(section, &cfg, &e) < 0 ||
+        llm_engine_new_ex(cfg, &eopts, &eng, &e) < 0) {
         fprintf(stderr, "engine: %s\n", e.msg);
         return 1;
     }

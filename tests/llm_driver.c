@@ -216,8 +216,7 @@ int main(int argc, char **argv)
             }
         }
         req.messages = m;
-        if (json_object_object_get_ex(r, "schema", &v) &&
-            !(req.schema = schema_compile(v, &e))) {
+        if (json_object_object_get_ex(r, "schema", &v) && !(req.schema = schema_compile(v, &e))) {
             print_err("submit_error", &e);
             continue;
         }

@@ -26,9 +26,8 @@ struct llm_request {
     const char *model;
     const struct llm_message *messages; /* system, user and assistant turns, in order */
     size_t n_messages;
-    struct schema *schema;      /* JSON schema of the answer, or NULL for text; the call
-                                   takes its own reference */
-    const char *schema_name;    /* name sent with it; NULL: "output" */
+    struct schema *schema;   /* JSON schema of the answer (the call takes a reference), or NULL */
+    const char *schema_name; /* name sent with it; NULL: "output" */
     bool has_temperature;
     double temperature;
     int max_tokens;               /* 0: the provider's default */

@@ -700,8 +700,8 @@ struct schema *schema_compile(struct json_object *json, struct err *e)
     atomic_init(&s->refs, 1);
     if (json && (json_object_deep_copy(json, &s->json, NULL) < 0 || !s->json))
         goto nomem;
-    text = json_object_to_json_string_ext(s->json, JSON_C_TO_STRING_PLAIN |
-                                                       JSON_C_TO_STRING_NOSLASHESCAPE);
+    text = json_object_to_json_string_ext(s->json,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     if (!text || !(s->text = strdup(text)) || !(s->root = compile_node(s->json, 1)))
         goto nomem;
     s->wants_object = json_object_object_get_ex(s->json, "type", &type) &&
