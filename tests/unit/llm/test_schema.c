@@ -437,6 +437,46 @@ static void unchecked_schemas_do_not_break_validation(void **state)
     valid("{\"maxLength\": -1}", "\"abc\"");
 }
 
+/* ---- compiled schemas from text ---- */
+
+static void schemas_from_text_are_shared(void **state)
+{
+    static const char text[] = "{ \"type\": \"object\", \"required\": [\"a\"] }";
+    struct schema *a, *b, *other;
+    struct json_object *v = parse("{\"b\": 1}");
+    struct err e;
+    char buf[64];
+
+    (void)state;
+    err_clear(&e);
+    a = schema_from_text(text, &e);
+    b = schema_from_text(text, &e);
+    assert_non_null(a);
+    assert_ptr_equal(a, b); /* compiled once */
+    assert_string_equal(schema_text(a), "{\"type\":\"object\",\"required\":[\"a\"]}");
+    assert_true(schema_wants_object(a));
+    assert_int_equal(schema_validate(a, v, &e), HE_INVALID);
+    assert_string_equal(e.msg, "$: missing required property \"a\"");
+    /* more distinct texts than the cache holds: each still compiles right, and a reference
+     * held outside the cache stays valid after its slot is reused */
+    for (int i = 0; i < 100; i++) {
+        snprintf(buf, sizeof(buf), "{\"type\": \"integer\", \"maximum\": %d}", i);
+        err_clear(&e);
+        other = schema_from_text(buf, &e);
+        assert_non_null(other);
+        assert_false(schema_wants_object(other));
+        schema_unref(other);
+    }
+    err_clear(&e);
+    assert_int_equal(schema_validate(a, v, &e), HE_INVALID);
+    schema_unref(a);
+    schema_unref(b);
+    err_clear(&e);
+    assert_null(schema_from_text("{\"type\": ", &e));
+    assert_int_equal(e.code, HE_BAD_JSON);
+    json_object_put(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +496,7 @@ int main(void)
         cmocka_unit_test(validate_enum_structurally),
         cmocka_unit_test(first_error_wins),
         cmocka_unit_test(unchecked_schemas_do_not_break_validation),
+        cmocka_unit_test(schemas_from_text_are_shared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
