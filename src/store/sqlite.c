@@ -37,7 +37,8 @@
 #include "util/banned.h"
 
 #define SQLITE_BUSY_MS 10000
-#define CKPT_FRAMES    2000 /* about 8 MB of WAL */
+#define CKPT_FRAMES    2000  /* about 8 MB of WAL */
+#define RESTART_FRAMES 16000 /* about 64 MB, journal_size_limit: see restart_wal */
 
 #define TASK_COLUMNS                                                                         \
     "id, project_id, created_at, created_by, name, description, instruction, requirements, " \
@@ -285,6 +286,7 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
     struct sq_store *st = ud;
     (void)db;
     (void)name;
+    st->wal_frames = frames;
     if (frames >= CKPT_FRAMES) {
         pthread_mutex_lock(&st->lock);
         st->ckpt_due = true;
@@ -314,6 +316,26 @@ static void *ckpt_main(void *arg)
     return NULL;
 }
 
+/*
+ * Under a steady stream of commits the checkpoint thread never copies the WAL to its end before
+ * the next transaction starts, so the WAL never starts over: it grows by everything written
+ * (gigabytes for a large import), and every page the writer looks up searches a longer WAL
+ * index. Past RESTART_FRAMES the writer copies, between two transactions, the frames the thread
+ * has not copied yet, so that the next transaction writes the WAL from its start. PASSIVE: when
+ * the thread is checkpointing, this returns at once and the next batch tries again.
+ */
+static void restart_wal(struct sq_store *st)
+{
+    int log = 0, copied = 0;
+
+    if (st->wal_frames < RESTART_FRAMES)
+        return;
+    if (sqlite3_wal_checkpoint_v2(st->writer_conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                  &copied) == SQLITE_OK &&
+        copied == log)
+        st->wal_frames = 0;
+}
+
 static void *writer_main(void *arg)
 {
     struct sq_store *st = arg;
@@ -329,6 +351,7 @@ static void *writer_main(void *arg)
         st->head = st->tail = NULL;
         pthread_mutex_unlock(&st->lock);
 
+        restart_wal(st);
         run_batch(st, batch);
         atomic_fetch_add(&st->version, 1); /* before anyone learns of the commit */
 
@@ -460,6 +483,7 @@ int sq_step_done(struct sq_conn *c, sqlite3_stmt *s, const char *what, struct er
 /* ---- ids ---- */
 
 struct reserve_args {
+    struct sq_store *st;
     uint64_t n, first;
 };
 
@@ -478,13 +502,76 @@ static int reserve_fn(struct sq_conn *c, void *arg, struct err *e)
     return sq_step_done(c, set, "reserving ids", e);
 }
 
+/* The background refill has committed: its block is the next spare. */
+static void on_spare_reserved(void *ud, int result, const struct err *e)
+{
+    struct reserve_args *a = ud;
+    struct sq_store *st = a->st;
+
+    (void)e;
+    pthread_mutex_lock(&st->ids_lock);
+    if (result == 0) {
+        st->spare_first = a->first;
+        st->spare_n = a->n;
+    }
+    st->spare_refilling = false;
+    pthread_cond_broadcast(&st->ids_cond);
+    pthread_mutex_unlock(&st->ids_lock);
+}
+
+static void refill_spare(struct sq_store *st, uint64_t n)
+{
+    struct reserve_args *a = malloc(sizeof(*a));
+    struct err ignore;
+
+    if (!a)
+        return;
+    *a = (struct reserve_args){.st = st, .n = n};
+    err_clear(&ignore);
+    pthread_mutex_lock(&st->ids_lock);
+    if (st->spare_refilling) {
+        pthread_mutex_unlock(&st->ids_lock);
+        free(a);
+        return;
+    }
+    st->spare_refilling = true;
+    pthread_mutex_unlock(&st->ids_lock);
+    if (sq_write_async(st, reserve_fn, a, true, on_spare_reserved, a, &ignore) < 0) {
+        pthread_mutex_lock(&st->ids_lock);
+        st->spare_refilling = false;
+        pthread_cond_broadcast(&st->ids_cond);
+        pthread_mutex_unlock(&st->ids_lock);
+    }
+}
+
+/*
+ * Hands out the spare block when there is one (its reservation has committed), else reserves
+ * one and waits; either way the next spare is reserved in the background. Blocks are handed out
+ * in the order they were reserved (a refill on its way is waited for, not overtaken), so ids
+ * keep increasing. A restart loses at most the spare block: ids may skip, never repeat.
+ */
 static int sq_reserve_ids(struct store *s, uint64_t n, uint64_t *ret_first, struct err *e)
 {
-    struct reserve_args a = {.n = n};
-    int r = sq_write((struct sq_store *)s, reserve_fn, &a, e);
-    if (r == 0)
-        *ret_first = a.first;
-    return r;
+    struct sq_store *st = (struct sq_store *)s;
+    struct reserve_args a = {.st = st, .n = n};
+    bool spare;
+    int r = 0;
+
+    pthread_mutex_lock(&st->ids_lock);
+    while (st->spare_n == 0 && st->spare_refilling)
+        pthread_cond_wait(&st->ids_cond, &st->ids_lock);
+    spare = st->spare_n == n;
+    if (spare)
+        a.first = st->spare_first;
+    st->spare_n = 0;
+    pthread_mutex_unlock(&st->ids_lock);
+    if (!spare)
+        r = sq_write(st, reserve_fn, &a, e);
+    if (r < 0)
+        return r;
+    refill_spare(st, n);
+    *ret_first = a.first;
+    return 0;
 }
 
 /* ---- projects ---- */
@@ -944,6 +1031,8 @@ static void sq_close(struct store *s)
     pthread_key_delete(st->reader_key);
     pthread_mutex_destroy(&st->conns_lock);
     pthread_mutex_destroy(&st->lock);
+    pthread_mutex_destroy(&st->ids_lock);
+    pthread_cond_destroy(&st->ids_cond);
     pthread_cond_destroy(&st->wake);
     pthread_cond_destroy(&st->done);
     pthread_cond_destroy(&st->ckpt_wake);
@@ -965,6 +1054,8 @@ int store_sqlite_open(const char *path, struct store **ret, struct err *e)
     pthread_key_create(&st->reader_key, NULL);
     pthread_mutex_init(&st->conns_lock, NULL);
     pthread_mutex_init(&st->lock, NULL);
+    pthread_mutex_init(&st->ids_lock, NULL);
+    pthread_cond_init(&st->ids_cond, NULL);
     pthread_cond_init(&st->wake, NULL);
     pthread_cond_init(&st->done, NULL);
     pthread_cond_init(&st->ckpt_wake, NULL);

@@ -62,6 +62,7 @@ struct sq_store {
     struct sq_conn *readers;
 
     struct sq_conn *writer_conn;
+    int wal_frames; /* frames in the WAL after the last commit; the writer thread's */
     pthread_t writer;
     pthread_mutex_t lock;
     pthread_cond_t wake; /* the writer waits for work */
@@ -77,6 +78,13 @@ struct sq_store {
     pthread_cond_t ckpt_wake;
     bool ckpt_due;
     bool writer_started, ckpt_started;
+
+    /* A block of ids reserved ahead (committed), so that a bulk load rarely waits for the writer
+     * to reserve the next one; refilled in the background when taken. */
+    pthread_mutex_t ids_lock;
+    pthread_cond_t ids_cond;       /* a refill has landed */
+    uint64_t spare_first, spare_n; /* spare_n 0: none */
+    bool spare_refilling;
 };
 
 /* The statement for `sql` (a static string: its address is the cache key), reset on release. */

@@ -11,6 +11,9 @@
 #include "store/store_int.h"
 #include "util/banned.h"
 
+/* Ids reserved at a time: a bulk load of a million samples takes two million. */
+#define ID_BLOCK 65536
+
 static int reserve_cb(void *ud, uint64_t n, uint64_t *ret_first, struct err *e)
 {
     struct store *s = ud;
@@ -33,7 +36,7 @@ int store_open(const char *url, struct store **ret, struct err *e)
     r = store_sqlite_open(url, &s, e);
     if (r)
         return r;
-    s->ids = id_gen_new(reserve_cb, s, 4096);
+    s->ids = id_gen_new(reserve_cb, s, ID_BLOCK);
     if (!s->ids) {
         s->ops->close(s);
         return err_set(e, HE_NOMEM, NULL, NULL);

@@ -3,6 +3,7 @@
  * The SQLite store on :memory: and on a temporary file: records round-trip, cascades, not-found
  * errors, ids unique under concurrent writers, schema-change guard, reopen keeps data.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -221,6 +222,34 @@ static void concurrent_writers_file_and_reopen(void **state)
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         assert_int_equal(system(cmd), 0);
     }
+}
+
+/* Ids increase across many reserved blocks (each taken while the next is reserved in the
+ * background) and after a reopen. */
+static void ids_increase_across_blocks(void **state)
+{
+    char dir[] = "/tmp/hetu-store-XXXXXX", path[256], id[ID_LEN], cmd[300];
+    uint64_t last = 0, v;
+    struct store *s;
+    struct err e;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "sqlite:%s/hetu.db", dir);
+    for (int round = 0; round < 2; round++) {
+        s = open_store(path);
+        for (int i = 0; i < 300000; i++) {
+            err_clear(&e);
+            assert_int_equal(store_new_id(s, id, &e), 0);
+            v = strtoull(id, NULL, 10);
+            if (v <= last)
+                fail_msg("id %" PRIu64 " after %" PRIu64 " (round %d, id %d)", v, last, round, i);
+            last = v;
+        }
+        store_close(s);
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void schema_change_allowed_without_samples(void **state)
@@ -444,6 +473,7 @@ int main(void)
         cmocka_unit_test(deletes_cascade),
         cmocka_unit_test(task_must_belong_to_project),
         cmocka_unit_test(concurrent_writers_file_and_reopen),
+        cmocka_unit_test(ids_increase_across_blocks),
         cmocka_unit_test(schema_change_allowed_without_samples),
         cmocka_unit_test(health_reports_backend),
         cmocka_unit_test(reads_repeat),
