@@ -7,7 +7,7 @@
  * unit" lines. Every call must succeed with a validated answer, or the run fails.
  *
  * usage: bench-engine --base-url URL [--calls N] [--window W] [--latency-ms L]
- *                     [--loop socket|poll] [--warmup N]
+ *                     [--loop socket|poll] [--warmup N] [--shards S]
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -98,13 +98,10 @@ static int run(struct llm_engine *eng, struct bench *b, const char *model, long 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"base-url", required_argument, NULL, 'u'},
-        {"calls", required_argument, NULL, 'n'},
-        {"window", required_argument, NULL, 'w'},
-        {"latency-ms", required_argument, NULL, 'l'},
-        {"loop", required_argument, NULL, 'p'},
-        {"warmup", required_argument, NULL, 'm'},
-        {NULL, 0, NULL, 0},
+        {"base-url", required_argument, NULL, 'u'}, {"calls", required_argument, NULL, 'n'},
+        {"window", required_argument, NULL, 'w'},   {"latency-ms", required_argument, NULL, 'l'},
+        {"loop", required_argument, NULL, 'p'},     {"warmup", required_argument, NULL, 'm'},
+        {"shards", required_argument, NULL, 's'},   {NULL, 0, NULL, 0},
     };
     const char *base_url = NULL;
     long calls = 10000, window = 1000, latency = 200, warmup = -1;
@@ -135,13 +132,14 @@ int main(int argc, char **argv)
         case 'w': window = strtol(optarg, NULL, 10); break;
         case 'l': latency = strtol(optarg, NULL, 10); break;
         case 'm': warmup = strtol(optarg, NULL, 10); break;
+        case 's': eopts.shards = (int)strtol(optarg, NULL, 10); break;
         case 'p': eopts.loop = strcmp(optarg, "poll") == 0 ? LLM_LOOP_POLL : LLM_LOOP_SOCKET; break;
         default: return 2;
         }
     }
     if (!base_url || calls < 1 || window < 1) {
         fprintf(stderr, "usage: bench-engine --base-url URL [--calls N] [--window W] "
-                        "[--latency-ms L] [--loop socket|poll] [--warmup N]\n");
+                        "[--latency-ms L] [--loop socket|poll] [--warmup N] [--shards S]\n");
         return 2;
     }
     if (warmup < 0)

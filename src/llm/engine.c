@@ -49,6 +49,8 @@
 #define REQ_BODY_MAX       (32u << 20) /* request body we build */
 #define RESP_BODY_MAX      (16u << 20) /* reply we accept */
 #define EASY_POOL_MAX      4096
+#define SHARDS_MAX         16 /* multi handles in socket mode */
+#define SHARDS_DEFAULT     16
 #define XFER_KEEP          (256u << 10) /* pooled buffers larger than this are freed */
 #define CONNECT_TIMEOUT_MS 15000
 #define HOLD_MAX_US        (600LL * 1000000) /* longest Retry-After we honour */
@@ -59,10 +61,25 @@ enum call_state { CS_QUEUED, CS_WAITING, CS_RUNNING, CS_DELAYED, CS_DONE };
 
 struct lane;
 
-/* What one HTTP attempt needs, pooled: an easy handle and the two bodies. */
+/* What one HTTP attempt needs, pooled: an easy handle (for good in one shard) and the bodies. */
 struct xfer {
     CURL *easy;
+    struct shard *sh;
     struct buf body, resp;
+};
+
+/*
+ * A curl multi handle with its own connection cache. libcurl 7.88 finds a connection to reuse,
+ * and the connection of a transfer it removes, by walking the host's whole connection list, so
+ * with a thousand connections to one provider that walk dominates the cost of a call. Transfers
+ * are spread over a few multi handles instead (each easy handle stays in one), which divides the
+ * walk; every multi shares the engine's epoll set, and one share object keeps the DNS cache and
+ * TLS sessions common to all.
+ */
+struct shard {
+    struct llm_engine *eng;
+    CURLM *multi;
+    int64_t deadline_us; /* socket mode: when curl wants a timeout call; -1 none */
 };
 
 struct call {
@@ -142,11 +159,12 @@ struct llm_engine {
     struct lane *lanes;
 
     /* engine thread only */
-    CURLM *multi;
+    struct shard shards[SHARDS_MAX];
+    size_t n_shards, next_shard;
+    CURLSH *share; /* DNS and TLS sessions, for every shard (one thread: no locks) */
     int epfd, evfd;
     struct fd_slot *fds; /* socket mode: registration per socket number */
     size_t n_fds;
-    int64_t curl_deadline_us; /* socket mode: when curl wants a timeout call; -1 none */
     struct call *all;
     struct call **heap;
     size_t n_heap, cap_heap;
@@ -291,7 +309,8 @@ static struct lane *lane_get(struct llm_engine *eng, const struct llm_provider_c
     eng->lanes = l;
     pthread_mutex_unlock(&eng->lanes_mu);
     eng->maxconnects += l->lim.concurrency;
-    curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, eng->maxconnects);
+    for (size_t i = 0; i < eng->n_shards; i++)
+        curl_multi_setopt(eng->shards[i].multi, CURLMOPT_MAXCONNECTS, eng->maxconnects);
     return l;
 }
 
@@ -440,7 +459,7 @@ static void detach(struct llm_engine *eng, struct call *c)
 {
     if (!c->x || c->state != CS_RUNNING)
         return;
-    curl_multi_remove_handle(eng->multi, c->x->easy);
+    curl_multi_remove_handle(c->x->sh->multi, c->x->easy);
     call_set_state(c, CS_WAITING); /* no longer in curl; the caller decides what is next */
     c->lane->win.in_flight--;
     count(&eng->st_in_flight, (uint64_t)-1);
@@ -564,11 +583,13 @@ static struct xfer *xfer_get(struct llm_engine *eng)
         return NULL;
     buf_init(&x->body, REQ_BODY_MAX);
     buf_init(&x->resp, RESP_BODY_MAX);
+    x->sh = &eng->shards[eng->next_shard++ % eng->n_shards];
     x->easy = h = curl_easy_init();
     if (!h) {
         free(x);
         return NULL;
     }
+    curl_easy_setopt(h, CURLOPT_SHARE, eng->share);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
@@ -655,7 +676,7 @@ static int start(struct llm_engine *eng, struct call *c, int64_t now)
     llm_bucket_take(&l->rpm, 1);
     llm_bucket_take(&l->tpm, c->tokens_reserved);
     (void)now;
-    mrc = curl_multi_add_handle(eng->multi, h);
+    mrc = curl_multi_add_handle(c->x->sh->multi, h);
     if (mrc != CURLM_OK) {
         release(eng, c);
         fail(eng, c, HE_INTERNAL, "provider %s model %s: %s", c->provider, c->model,
@@ -1008,13 +1029,15 @@ static void drain_done(struct llm_engine *eng)
 {
     CURLMsg *m;
     int left;
-    while ((m = curl_multi_info_read(eng->multi, &left))) {
-        struct call *c = NULL;
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-        if (c)
-            on_done(eng, c, m->data.result);
+    for (size_t i = 0; i < eng->n_shards; i++) {
+        while ((m = curl_multi_info_read(eng->shards[i].multi, &left))) {
+            struct call *c = NULL;
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+            if (c)
+                on_done(eng, c, m->data.result);
+        }
     }
 }
 
@@ -1029,7 +1052,7 @@ static void wake(struct llm_engine *eng)
         return;
     }
     if (eng->loop == LLM_LOOP_POLL) {
-        curl_multi_wakeup(eng->multi);
+        curl_multi_wakeup(eng->shards[0].multi);
     } else {
         uint64_t one = 1;
         ssize_t n = write(eng->evfd, &one, sizeof(one));
@@ -1108,8 +1131,9 @@ static void fire_timers(struct llm_engine *eng, int64_t now)
  * socket curl closes, so a new socket that reuses the number is added afresh.
  */
 struct fd_slot {
-    uint8_t reg;  /* events registered in epoll (EPOLLIN/EPOLLOUT bits as CURL_POLL_*), 0: none */
-    uint8_t want; /* what curl wants now; 0: idle */
+    uint8_t reg;   /* events registered in epoll (EPOLLIN/EPOLLOUT bits as CURL_POLL_*), 0: none */
+    uint8_t want;  /* what curl wants now; 0: idle */
+    uint8_t shard; /* the multi handle whose connection it is */
 };
 
 static struct fd_slot *fd_slot(struct llm_engine *eng, curl_socket_t s)
@@ -1133,7 +1157,8 @@ static struct fd_slot *fd_slot(struct llm_engine *eng, curl_socket_t s)
 
 static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
-    struct llm_engine *eng = userp;
+    struct shard *sh = userp;
+    struct llm_engine *eng = sh->eng;
     struct fd_slot *f = fd_slot(eng, s);
     struct epoll_event ev = {0};
     (void)easy;
@@ -1146,6 +1171,7 @@ static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *soc
         return 0;
     }
     f->want = (uint8_t)what;
+    f->shard = (uint8_t)(sh - eng->shards);
     if (f->reg == f->want)
         return 0;
     ev.data.fd = s;
@@ -1163,7 +1189,7 @@ static int close_cb(void *clientp, curl_socket_t s)
 {
     struct llm_engine *eng = clientp;
     if (s >= 0 && (size_t)s < eng->n_fds)
-        eng->fds[s] = (struct fd_slot){0, 0};
+        eng->fds[s] = (struct fd_slot){0, 0, 0};
     return close(s);
 }
 
@@ -1179,9 +1205,9 @@ static bool idle_event(struct llm_engine *eng, int fd)
 
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-    struct llm_engine *eng = userp;
+    struct shard *sh = userp;
     (void)multi;
-    eng->curl_deadline_us = timeout_ms < 0 ? -1 : clock_mono_us() + timeout_ms * 1000;
+    sh->deadline_us = timeout_ms < 0 ? -1 : clock_mono_us() + timeout_ms * 1000;
     return 0;
 }
 
@@ -1219,7 +1245,8 @@ static void loop_socket(struct llm_engine *eng)
         next = schedule(eng, now);
         if (eng->n_heap > 0)
             next = earliest(next, eng->heap[0]->wake_us);
-        next = earliest(next, eng->curl_deadline_us);
+        for (size_t i = 0; i < eng->n_shards; i++)
+            next = earliest(next, eng->shards[i].deadline_us);
         int n = epoll_wait(eng->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])),
                            eng->self_woken ? 0 : wait_ms(next, clock_mono_us()));
         eng->self_woken = false;
@@ -1239,11 +1266,14 @@ static void loop_socket(struct llm_engine *eng)
                 flags |= CURL_CSELECT_OUT;
             if (evs[i].events & (EPOLLERR | EPOLLHUP))
                 flags |= CURL_CSELECT_ERR;
-            curl_multi_socket_action(eng->multi, fd, flags, &running);
+            curl_multi_socket_action(eng->shards[eng->fds[fd].shard].multi, fd, flags, &running);
         }
-        if (eng->curl_deadline_us >= 0 && eng->curl_deadline_us <= clock_mono_us()) {
-            eng->curl_deadline_us = -1;
-            curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        for (size_t i = 0; i < eng->n_shards; i++) {
+            struct shard *sh = &eng->shards[i];
+            if (sh->deadline_us >= 0 && sh->deadline_us <= clock_mono_us()) {
+                sh->deadline_us = -1;
+                curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+            }
         }
         drain_done(eng);
     }
@@ -1262,15 +1292,15 @@ static void loop_poll(struct llm_engine *eng)
         next = schedule(eng, now);
         if (eng->n_heap > 0)
             next = earliest(next, eng->heap[0]->wake_us);
-        curl_multi_perform(eng->multi, &running);
+        curl_multi_perform(eng->shards[0].multi, &running);
         drain_done(eng);
-        curl_multi_timeout(eng->multi, &curl_ms);
+        curl_multi_timeout(eng->shards[0].multi, &curl_ms);
         if (curl_ms >= 0)
             next = earliest(next, clock_mono_us() + curl_ms * 1000);
         /* a submission made since take_incoming has called curl_multi_wakeup, which makes
          * this return at once */
-        curl_multi_poll(eng->multi, NULL, 0, eng->self_woken ? 0 : wait_ms(next, clock_mono_us()),
-                        NULL);
+        curl_multi_poll(eng->shards[0].multi, NULL, 0,
+                        eng->self_woken ? 0 : wait_ms(next, clock_mono_us()), NULL);
         eng->self_woken = false;
     }
 }
@@ -1357,8 +1387,10 @@ static void engine_destroy(struct llm_engine *eng)
     for (size_t i = 0; i < eng->n_pool; i++)
         xfer_free(eng->pool[i]);
     free(eng->pool);
-    if (eng->multi)
-        curl_multi_cleanup(eng->multi);
+    for (size_t i = 0; i < eng->n_shards; i++)
+        curl_multi_cleanup(eng->shards[i].multi);
+    if (eng->share)
+        curl_share_cleanup(eng->share);
     while (eng->lanes) {
         struct lane *l = eng->lanes;
         eng->lanes = l->next;
@@ -1392,21 +1424,43 @@ int llm_engine_new_ex(const struct llm_config *cfg, const struct llm_engine_opts
         return err_set(e, HE_NOMEM, NULL, NULL);
     eng->cfg = cfg;
     eng->epfd = eng->evfd = -1;
-    eng->curl_deadline_us = -1;
     eng->loop = opts && opts->loop ? opts->loop : LLM_LOOP_SOCKET;
     eng->rng = opts && opts->seed ? opts->seed : (uint64_t)clock_wall_us() | 1;
     eng->next_seq = 1;
     pthread_mutex_init(&eng->mu, NULL);
     pthread_mutex_init(&eng->lanes_mu, NULL);
     eng->pool = calloc(EASY_POOL_MAX, sizeof(*eng->pool));
-    eng->multi = curl_multi_init();
-    if (!eng->pool || !eng->multi) {
+    eng->share = curl_share_init();
+    if (!eng->pool || !eng->share ||
+        curl_share_setopt(eng->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
         engine_destroy(eng);
         return err_set(e, HE_NOMEM, NULL, NULL);
     }
+    /* a libcurl without TLS has no sessions to share (CURLSHE_NOT_BUILT_IN): nothing lost */
+    curl_share_setopt(eng->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     eng->maxconnects = 64;
-    curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, eng->maxconnects);
-    curl_multi_setopt(eng->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    /* curl_multi_poll waits on one multi handle: the poll loop has one shard */
+    size_t n = eng->loop == LLM_LOOP_POLL                               ? 1
+               : opts && opts->shards > 0 && opts->shards <= SHARDS_MAX ? (size_t)opts->shards
+                                                                        : SHARDS_DEFAULT;
+    while (eng->n_shards < n) {
+        struct shard *sh = &eng->shards[eng->n_shards];
+        if (!(sh->multi = curl_multi_init())) {
+            engine_destroy(eng);
+            return err_set(e, HE_NOMEM, NULL, NULL);
+        }
+        eng->n_shards++;
+        sh->eng = eng;
+        sh->deadline_us = -1;
+        curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, eng->maxconnects);
+        curl_multi_setopt(sh->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+        if (eng->loop == LLM_LOOP_SOCKET) {
+            curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+            curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
+            curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+            curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
+        }
+    }
     if (eng->loop == LLM_LOOP_SOCKET) {
         struct epoll_event ev = {.events = EPOLLIN};
         eng->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1418,10 +1472,6 @@ int llm_engine_new_ex(const struct llm_config *cfg, const struct llm_engine_opts
             engine_destroy(eng);
             return r;
         }
-        curl_multi_setopt(eng->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-        curl_multi_setopt(eng->multi, CURLMOPT_SOCKETDATA, eng);
-        curl_multi_setopt(eng->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-        curl_multi_setopt(eng->multi, CURLMOPT_TIMERDATA, eng);
     }
     if ((r = build_headers(eng, e)) < 0) {
         engine_destroy(eng);

@@ -70,6 +70,7 @@ enum llm_loop { LLM_LOOP_DEFAULT = 0, LLM_LOOP_SOCKET, LLM_LOOP_POLL };
 struct llm_engine_opts {
     enum llm_loop loop;
     uint64_t seed; /* jitter seed; 0: from the clock */
+    int shards;    /* socket mode: curl multi handles the transfers are spread over; 0: 16 */
 };
 
 /* cfg must outlive the engine. */
