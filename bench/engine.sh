@@ -4,7 +4,8 @@
 # fake provider (tests/fake/fake_llm.py --no-log) answering after 200 ms, at most 1,000 in flight.
 # Prints "engine: figure = value unit" lines: wall time against the ideal 10,000 / 1,000 x 0.2 s,
 # their ratio, the engine thread's CPU time per call and the peak RSS, for the default event loop
-# (epoll + curl_multi_socket_action); then the same run with curl_multi_poll as poll_* lines.
+# (epoll + curl_multi_socket_action), the median of three runs; then the same run with
+# curl_multi_poll as poll_* lines, and with one curl multi handle as one_multi_* lines.
 # Connections start cold (the run opens its 1,000 connections); the warm_* lines repeat it on a
 # warmed-up connection pool. Exits non-zero only when something failed, never for a missed target.
 # Environment: HETU_BENCH_BUILD (build directory, default build), HETU_BENCH_CALLS (10000),
@@ -47,9 +48,9 @@ done
 [ -s "$tmp/port" ] || { echo "$name: error: the fake provider did not start" >&2; exit 1; }
 url="http://127.0.0.1:$(cat "$tmp/port")/v1"
 
-run() { # LOOP WARMUP PREFIX
+run() { # LOOP WARMUP PREFIX [SHARDS]
     "$build/bench/bench-engine" --base-url "$url" --calls "$calls" --window "$window" \
-        --latency-ms "$latency" --loop "$1" --warmup "$2" >"$tmp/out"
+        --latency-ms "$latency" --loop "$1" --warmup "$2" ${4:+--shards "$4"} >"$tmp/out"
     if [ -z "$3" ]; then
         grep -E '^engine: (wall_time|ideal|ratio|cpu_per_call|peak_rss|failed_calls) ' "$tmp/out"
     else
@@ -57,10 +58,25 @@ run() { # LOOP WARMUP PREFIX
     fi
 }
 
+# The counted run three times, reported by its median CPU per call (the figure drifts 10-20 %
+# from run to run on a shared 2-core machine), with all three CPU figures.
+median_run() { # LOOP WARMUP PREFIX
+    for i in 1 2 3; do
+        run "$1" "$2" "$3" >"$tmp/run$i"
+        cpu="$(sed -n "s/^engine: ${3}cpu_per_call = \([0-9.]*\) us/\1/p" "$tmp/run$i")"
+        echo "${cpu:-0} $i" >>"$tmp/cpus$3"
+    done
+    mid="$(sort -n "$tmp/cpus$3" | sed -n 2p | cut -d' ' -f2)"
+    cat "$tmp/run$mid"
+    echo "engine: ${3}cpu_per_call_runs = $(cut -d' ' -f1 "$tmp/cpus$3" | paste -sd' ') us"
+}
+
 # a first run the fake needs for itself (its first thousand connections and code paths), not
 # counted; every counted run then opens its own connections unless it says warm_
 "$build/bench/bench-engine" --base-url "$url" --calls "$window" --window "$window" \
     --latency-ms "$latency" --warmup 0 >/dev/null
-run socket 0 ""
+median_run socket 0 ""
 run poll 0 "poll_"
 run socket "$window" "warm_"
+# the same as the first, with the transfers in one curl multi handle (see SHARDS in engine.c)
+run socket 0 "one_multi_" 1
