@@ -32,7 +32,8 @@
 
 #define EARLY_STOP_FAILURES 10
 #define LOAD_BATCH          5000
-#define LOADS_IN_FLIGHT     2 /* slices being written while the next one is read */
+#define LOADS_IN_FLIGHT     2   /* slices being written while the next one is read */
+#define LIST_EVERY_MS       200 /* how often the store is asked for jobs to adopt */
 #define LOAD_LINE_MAX       (8u * 1024 * 1024)
 #define GROUP_BIT           (1ULL << 62) /* engine groups of jobs, apart from HTTP requests */
 
@@ -645,15 +646,25 @@ static void *runner_main(void *arg)
 {
     struct jobs *j = arg;
 
+    int64_t listed_at = -1;
+
     pthread_mutex_lock(&j->lock);
     while (!j->stop) {
         struct err e;
-        bool busy = false;
+        bool busy = false, kicked = j->kicked;
+        int64_t now;
 
+        j->kicked = false;
         pthread_mutex_unlock(&j->lock);
         free_spent_loads(j);
-        err_clear(&e);
-        store_job_list(j->env.store, NULL, adopt, j, &e);
+        /* Jobs to adopt: at once when told of one, else at every poll interval (not after each
+         * stored slice, which wakes this loop hundreds of times in a large import). */
+        now = clock_mono_us();
+        if (kicked || listed_at < 0 || now - listed_at >= LIST_EVERY_MS * 1000) {
+            err_clear(&e);
+            store_job_list(j->env.store, NULL, adopt, j, &e);
+            listed_at = now;
+        }
         for (struct active **pp = &j->list; *pp;) {
             struct active *a = *pp;
             if (step(j, a)) {
@@ -669,10 +680,9 @@ static void *runner_main(void *arg)
         pthread_mutex_lock(&j->lock);
         if (!busy && !j->kicked && !j->stop) {
             struct timespec ts;
-            clock_deadline(200, &ts);
+            clock_deadline(LIST_EVERY_MS, &ts);
             pthread_cond_timedwait(&j->wake, &j->lock, &ts);
         }
-        j->kicked = false;
     }
     pthread_mutex_unlock(&j->lock);
     return NULL;
