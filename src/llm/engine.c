@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * DESIGN. One engine thread owns a curl multi handle, every call object, every lane and every
- * timer; other threads touch only the submission queue and the cancel list (one mutex) and
- * wake the thread (an eventfd in socket mode, curl_multi_wakeup in poll mode).
+ * DESIGN. One engine thread owns the curl multi handles (see struct shard), every call object,
+ * every lane and every timer; other threads touch only the submission queue and the cancel list
+ * (one mutex) and wake the thread (an eventfd in socket mode, curl_multi_wakeup in poll mode).
  *
  * A call is a small state machine with one setter (call_set_state):
  *   QUEUED (submitted, not yet seen) -> WAITING (in its lane's FIFO) -> RUNNING (an HTTP
@@ -15,10 +15,11 @@
  * from Retry-After / x-ratelimit-* headers, and a FIFO of waiting calls. The scheduler starts
  * calls from a lane while its window is open and its buckets allow.
  *
- * The loop (socket mode, the default): epoll over curl's sockets plus the eventfd, with
- * curl_multi_socket_action for the ready sockets only, so the cost of a wake-up does not grow
- * with the number of calls in flight. Poll mode (curl_multi_poll + curl_multi_perform) is
- * kept for comparison; the bench measures both.
+ * The loop (socket mode, the default): epoll over the sockets of every multi handle plus the
+ * eventfd, with curl_multi_socket_action on the socket's own multi for the ready sockets only,
+ * so the cost of a wake-up does not grow with the number of calls in flight. Poll mode
+ * (curl_multi_poll + curl_multi_perform on one multi handle) is kept for comparison; the bench
+ * measures both.
  *
  * Callbacks run on this thread and never inside a curl callback; a call is freed only after
  * its callback returned.
