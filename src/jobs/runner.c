@@ -31,9 +31,10 @@
 #include "util/banned.h"
 
 #define EARLY_STOP_FAILURES 10
-#define LOAD_BATCH          5000
-#define LOADS_IN_FLIGHT     2   /* slices being written while the next one is read */
-#define LIST_EVERY_MS       200 /* how often the store is asked for jobs to adopt */
+#define LOAD_BATCH          4000
+#define LOAD_BYTES          (4u << 20) /* spool text a slice holds, about */
+#define LOADS_IN_FLIGHT     3          /* slices being written while the next one is read */
+#define LIST_EVERY_MS       200        /* how often the store is asked for jobs to adopt */
 #define LOAD_LINE_MAX       (8u * 1024 * 1024)
 #define GROUP_BIT           (1ULL << 62) /* engine groups of jobs, apart from HTTP requests */
 
@@ -306,8 +307,8 @@ static void free_spent_loads(struct jobs *j)
     }
 }
 
-/* Reads up to LOAD_BATCH rows of the spool and hands them to the store; 1 when the spool is
- * read to its end. */
+/* Reads up to LOAD_BATCH rows (at most about LOAD_BYTES of them, so that long rows do not make
+ * a slice large) of the spool and hands them to the store; 1 when the spool is read to its end. */
 static int load_slice(struct jobs *j, struct active *a, struct err *e)
 {
     struct load *l = calloc(1, sizeof(*l));
@@ -316,6 +317,7 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
     size_t cap = 0;
     int64_t row;
     ssize_t len;
+    size_t bytes = 0;
     int r = 0;
 
     if (!l)
@@ -345,7 +347,9 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
     while (a->spool_row < row && (len = getline(&line, &cap, f)) >= 0)
         a->spool_row++;
     row = a->spool_row;
-    while (l->n_runs + l->n_items < LOAD_BATCH && (len = getline(&line, &cap, f)) >= 0) {
+    while (l->n_runs + l->n_items < LOAD_BATCH && bytes < LOAD_BYTES &&
+           (len = getline(&line, &cap, f)) >= 0) {
+        bytes += (size_t)len;
         struct json_object *o = NULL, *out = NULL;
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
