@@ -3,6 +3,8 @@
 #include "util/jsonw.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,22 +71,43 @@ void jsonw_end_arr(struct jsonw *w)
     close_(w, ']');
 }
 
+/* Whether any of the 8 bytes of w is a control character, '"' or '\\' (bytes >= 0x80, the
+ * rest of UTF-8, are not): the classic "has a byte less than n" and "has a zero byte" tests. */
+static bool word_needs_escape(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
+
+    return (((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((slash - ones) & ~slash)) &
+           highs;
+}
+
 int jsonw_escape(struct buf *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t run = 0;
+    size_t run = 0, i = 0;
     int r;
 
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
+    while (i < len) {
+        unsigned char c;
         char esc[6];
         size_t n = 2;
+        uint64_t w;
 
+        /* text without anything to escape goes eight bytes at a time */
+        if (len - i >= 8) {
+            memcpy(&w, s + i, 8);
+            if (!word_needs_escape(w)) {
+                i += 8;
+                continue;
+            }
+        }
+        c = (unsigned char)s[i++];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        if ((r = buf_add(out, s + run, i - run)) < 0)
+        if ((r = buf_add(out, s + run, i - 1 - run)) < 0)
             return r;
-        run = i + 1;
+        run = i;
         esc[0] = '\\';
         switch (c) {
         case '"': esc[1] = '"'; break;

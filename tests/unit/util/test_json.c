@@ -8,7 +8,9 @@
 
 #include <cmocka.h>
 
+#include "util/buf.h"
 #include "util/json.h"
+#include "util/jsonw.h"
 
 static void parse_fail(const char *text, const char *want)
 {
@@ -121,6 +123,62 @@ static void nul_in_string_is_rejected(void **state)
     json_object_put(o);
 }
 
+/* The escaper against a byte-at-a-time reference: every byte value, at every offset across the
+ * eight-byte steps, between plain ASCII and UTF-8 text. */
+static void reference_escape(struct buf *out, const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\')
+            buf_addf(out, "\\%c", c);
+        else if (c == '\n')
+            buf_adds(out, "\\n");
+        else if (c == '\r')
+            buf_adds(out, "\\r");
+        else if (c == '\t')
+            buf_adds(out, "\\t");
+        else if (c == '\b')
+            buf_adds(out, "\\b");
+        else if (c == '\f')
+            buf_adds(out, "\\f");
+        else if (c < 0x20)
+            buf_addf(out, "\\u%04x", c);
+        else
+            buf_add(out, &c, 1);
+    }
+}
+
+static void escape_matches_reference(void **state)
+{
+    static const char *const fillers[] = {"abcdefghijklmnopqrstuvwxyz0123",
+                                          "学习很重要，语法要点。"};
+    unsigned char text[96];
+    struct buf got, want;
+
+    (void)state;
+    buf_init(&got, 1 << 20);
+    buf_init(&want, 1 << 20);
+    for (size_t f = 0; f < 2; f++) {
+        size_t flen = strlen(fillers[f]);
+        for (int byte = 1; byte < 256; byte++) {
+            for (size_t at = 0; at < 24; at++) {
+                size_t len = flen < sizeof(text) ? flen : sizeof(text);
+                memcpy(text, fillers[f], len);
+                if (at < len)
+                    text[at] = (unsigned char)byte;
+                buf_reset(&got);
+                buf_reset(&want);
+                assert_int_equal(jsonw_escape(&got, (const char *)text, len), 0);
+                reference_escape(&want, text, len);
+                assert_int_equal(got.len, want.len);
+                assert_memory_equal(got.data, want.data, want.len);
+            }
+        }
+    }
+    buf_done(&got);
+    buf_done(&want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +187,7 @@ int main(void)
         cmocka_unit_test(output_is_raw_utf8_and_ordered),
         cmocka_unit_test(accessors_name_fields),
         cmocka_unit_test(nul_in_string_is_rejected),
+        cmocka_unit_test(escape_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
