@@ -4,8 +4,8 @@
  * CSV_APPEND_NULL, spaces kept). The caller's thread runs it; a reader is not shared.
  *
  * libcsv reports neither line nor column, so feed() hands it the input one segment at a time: a
- * segment ends after a '\n', at the end of the chunk, or after SEG_MAX bytes. Between segments
- * the reader knows the line (and the column, in characters) of the next byte, so:
+ * segment ends after a line end ('\n', '\r'), at the end of the chunk, or after SEG_MAX bytes.
+ * Between segments the reader knows the line (and the column, in characters) of the next byte, so:
  * - a row starts on the line of the segment in which libcsv leaves its "row not begun" state
  *   (pstate 0 in libcsv 3.0) or delivers the row's first field (libcsv skips blank lines);
  * - a quoting error is at the byte where csv_parse() stopped, inside the current segment;
@@ -15,8 +15,8 @@
  * per row once the buffers have grown. A UTF-8 BOM at the start is dropped, even when it arrives
  * split across chunks.
  *
- * Lines are counted at '\n' (inside quoted fields too); a lone '\r' ends a row as libcsv has it,
- * but not a line, so a file with old Mac line ends reports every row on line 1.
+ * Lines end at '\n', '\r\n' and a lone '\r' (old Mac files), inside quoted fields too; a '\n'
+ * right after a '\r' is part of the same line end, even when a chunk boundary falls between.
  *
  * Invariants: `line` is the line of the next byte handed to libcsv; once `failed` is set, every
  * call returns it and nothing more is parsed.
@@ -62,6 +62,7 @@ struct csv_reader {
     size_t row_line;   /* line where the current row starts */
     size_t field_line; /* line where the current field starts */
     bool row_pending;  /* between rows: the next content starts one */
+    bool after_cr;     /* the last byte handed to libcsv was a '\r' */
 
     bool header_done;
     size_t ncols;           /* header columns (all known, each once) */
@@ -208,13 +209,18 @@ static size_t utf8_check(const unsigned char *s, size_t len)
     return len;
 }
 
+/* Line ends in s[0..len), counted as parse() counts them (for an error inside a field). */
 static size_t count_lines(const char *s, size_t len)
 {
     size_t n = 0;
-    const char *end = s + len;
-    while ((s = memchr(s, '\n', (size_t)(end - s)))) {
-        n++;
-        s++;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\r') {
+            n++;
+            if (i + 1 < len && s[i + 1] == '\n')
+                i++;
+        } else if (s[i] == '\n') {
+            n++;
+        }
     }
     return n;
 }
@@ -540,10 +546,22 @@ static int parse(struct csv_reader *r, const char *p, size_t len)
 {
     while (len) {
         size_t n = len < SEG_MAX ? len : SEG_MAX, done;
-        const char *nl = memchr(p, '\n', n);
+        const char *nl = memchr(p, '\n', n), *cr;
+        bool crlf_tail = r->after_cr && *p == '\n'; /* the '\n' of a '\r\n' */
 
         if (nl)
             n = (size_t)(nl - p) + 1;
+        if ((cr = memchr(p, '\r', n)) && cr + 1 < p + n) {
+            /* a line end before the '\n', or a '\r' ending the segment by itself */
+            nl = cr[1] == '\n' ? cr + 1 : cr;
+            n = (size_t)(nl - p) + 1;
+        } else if (cr) {
+            nl = cr;
+        }
+        if (crlf_tail) {
+            nl = p;
+            n = 1;
+        }
         done = csv_parse(&r->csv, p, n, field_cb, row_end_cb, r);
         if (r->failed)
             return r->failed;
@@ -561,11 +579,13 @@ static int parse(struct csv_reader *r, const char *p, size_t len)
                 r->field_line, column_label(r, r->nfields, label, sizeof(label)), r->lim.max_field);
         }
         if (nl) {
-            r->line++;
+            if (!crlf_tail)
+                r->line++;
             r->col = 0;
         } else {
             r->col += utf8_length(p, n);
         }
+        r->after_cr = p[n - 1] == '\r';
         p += n;
         len -= n;
     }

@@ -385,6 +385,38 @@ static void callback_error_stops_the_parse(void **state)
     free(t);
 }
 
+/* Old Mac files end lines with a lone '\r': rows and errors name their lines as with '\n', a
+ * '\r\n' stays one line end when a chunk boundary falls inside it, and the three mix. */
+static void lone_cr_line_ends(void **state)
+{
+    static const size_t chunks[] = {1, 2, 3, 5, 0};
+    static const char mac[] = "input,output\rq1,a1\r\"multi\rline\",a2\rq3,a3\r";
+    static const char mixed_ends[] = "input\r\nq1\rq2\nq3\r\n\rq4\r";
+    static const char bad[] = "input,output\rq1,a1\r\rq2,x\"y\r";
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        char *t = run(mac, chunks[i]);
+        assert_string_equal(t, "L2 in=[q1] out=[a1]\n"
+                               "L3 in=[multi\rline] out=[a2]\n"
+                               "L5 in=[q3] out=[a3]\n"
+                               "OK");
+        free(t);
+        t = run(mixed_ends, chunks[i]);
+        assert_string_equal(t, "L2 in=[q1]\nL3 in=[q2]\nL4 in=[q3]\nL6 in=[q4]\nOK");
+        free(t);
+        t = run(bad, chunks[i]);
+        assert_string_equal(t, "L2 in=[q1] out=[a1]\n"
+                               "ERR bad_request: line 4 column 5: a quote inside an unquoted "
+                               "field (quote the whole field and double the quotes inside it)");
+        free(t);
+    }
+    /* invalid UTF-8 on the second line of a quoted field with lone '\r's */
+    assert_csv("input\r\"ok\r\xFF\"\r",
+               "ERR bad_request: line 3, column \"input\": invalid UTF-8 (the file must be UTF-8 "
+               "encoded)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +436,7 @@ int main(void)
         cmocka_unit_test(limits_name_the_line),
         cmocka_unit_test(huge_field_keeps_memory_bounded),
         cmocka_unit_test(callback_error_stops_the_parse),
+        cmocka_unit_test(lone_cr_line_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
