@@ -8,7 +8,8 @@
  *        "requests": [{"provider", "model", "prompt" | "messages": [{"role","content"}],
  *                      "schema", "schema_name", "temperature", "max_tokens",
  *                      "drop_unsupported_params", "group", "repeat"}],
- *        "cancel": [{"group": G, "after_ms": T}], "check": [{"provider", "model"}],
+ *        "cancel": [{"group": G, "after_ms": T}], "late_requests": [as requests, submitted
+ *        after the cancels], "check": [{"provider", "model"}],
  *        "windows": [{"provider", "model"}], "quiet": false,
  *        "free_after_ms": T (free the engine at T, with calls in flight)}
  * `llm-driver ping ARGS...` runs `hetu llm ping ARGS...` instead.
@@ -132,6 +133,84 @@ static void print_err(const char *what, const struct err *e)
     json_object_put(o);
 }
 
+/* Submits the requests of a plan list, waiting while `window` calls are outstanding; returns
+ * how many were accepted. */
+static long submit_list(struct llm_engine *eng, struct json_object *reqs, struct state *st,
+                        long window, long *index)
+{
+    struct json_object *v;
+    long submitted = 0;
+    struct err e = {0};
+
+    for (size_t i = 0; reqs && i < json_object_array_length(reqs); i++) {
+        struct json_object *r = json_object_array_get_idx(reqs, i), *msgs = NULL;
+        struct llm_message m[16];
+        struct llm_request req = {0};
+        int64_t repeat = 1;
+
+        if (json_object_object_get_ex(r, "provider", &v))
+            req.provider = json_object_get_string(v);
+        if (json_object_object_get_ex(r, "model", &v))
+            req.model = json_object_get_string(v);
+        if (json_object_object_get_ex(r, "prompt", &v)) {
+            m[0] = (struct llm_message){LLM_ROLE_USER, json_object_get_string(v)};
+            req.n_messages = 1;
+        }
+        if (json_object_object_get_ex(r, "messages", &msgs)) {
+            for (size_t k = 0; k < json_object_array_length(msgs) && k < 16; k++) {
+                struct json_object *mo = json_object_array_get_idx(msgs, k), *role, *content;
+                json_object_object_get_ex(mo, "role", &role);
+                json_object_object_get_ex(mo, "content", &content);
+                m[k] = (struct llm_message){role_of(json_object_get_string(role)),
+                                            json_object_get_string(content)};
+                req.n_messages = k + 1;
+            }
+        }
+        req.messages = m;
+        if (json_object_object_get_ex(r, "schema", &v) && !(req.schema = schema_compile(v, &e))) {
+            print_err("submit_error", &e);
+            continue;
+        }
+        if (json_object_object_get_ex(r, "schema_name", &v))
+            req.schema_name = json_object_get_string(v);
+        if (json_object_object_get_ex(r, "temperature", &v)) {
+            req.has_temperature = true;
+            req.temperature = json_object_get_double(v);
+        }
+        if (json_object_object_get_ex(r, "max_tokens", &v))
+            req.max_tokens = json_object_get_int(v);
+        if (json_object_object_get_ex(r, "drop_unsupported_params", &v))
+            req.drop_unsupported_params = json_object_get_boolean(v);
+        if (json_object_object_get_ex(r, "group", &v))
+            req.group = (uint64_t)json_object_get_int64(v);
+        if (json_object_object_get_ex(r, "repeat", &v))
+            repeat = json_object_get_int64(v);
+        for (int64_t k = 0; k < repeat; k++) {
+            struct slot *s = calloc(1, sizeof(*s));
+            s->st = st;
+            s->index = (*index)++;
+            s->group = req.group;
+            pthread_mutex_lock(&st->mu);
+            while (window > 0 && st->outstanding >= window)
+                pthread_cond_wait(&st->cond, &st->mu);
+            st->outstanding++;
+            pthread_mutex_unlock(&st->mu);
+            err_clear(&e);
+            if (llm_submit(eng, &req, done_cb, s, &e) < 0) {
+                pthread_mutex_lock(&st->mu);
+                st->outstanding--;
+                print_err("submit_error", &e);
+                pthread_mutex_unlock(&st->mu);
+                free(s);
+                continue;
+            }
+            submitted++;
+        }
+        schema_unref(req.schema); /* each call holds its own reference */
+    }
+    return submitted;
+}
+
 int main(int argc, char **argv)
 {
     struct json_object *plan = NULL, *section = NULL, *reqs = NULL, *v;
@@ -191,72 +270,7 @@ int main(int argc, char **argv)
     llm_engine_stats(eng, &stats);
     cpu0 = (double)stats.cpu_ns;
     json_object_object_get_ex(plan, "requests", &reqs);
-    for (size_t i = 0; reqs && i < json_object_array_length(reqs); i++) {
-        struct json_object *r = json_object_array_get_idx(reqs, i), *msgs = NULL;
-        struct llm_message m[16];
-        struct llm_request req = {0};
-        int64_t repeat = 1;
-
-        if (json_object_object_get_ex(r, "provider", &v))
-            req.provider = json_object_get_string(v);
-        if (json_object_object_get_ex(r, "model", &v))
-            req.model = json_object_get_string(v);
-        if (json_object_object_get_ex(r, "prompt", &v)) {
-            m[0] = (struct llm_message){LLM_ROLE_USER, json_object_get_string(v)};
-            req.n_messages = 1;
-        }
-        if (json_object_object_get_ex(r, "messages", &msgs)) {
-            for (size_t k = 0; k < json_object_array_length(msgs) && k < 16; k++) {
-                struct json_object *mo = json_object_array_get_idx(msgs, k), *role, *content;
-                json_object_object_get_ex(mo, "role", &role);
-                json_object_object_get_ex(mo, "content", &content);
-                m[k] = (struct llm_message){role_of(json_object_get_string(role)),
-                                            json_object_get_string(content)};
-                req.n_messages = k + 1;
-            }
-        }
-        req.messages = m;
-        if (json_object_object_get_ex(r, "schema", &v) && !(req.schema = schema_compile(v, &e))) {
-            print_err("submit_error", &e);
-            continue;
-        }
-        if (json_object_object_get_ex(r, "schema_name", &v))
-            req.schema_name = json_object_get_string(v);
-        if (json_object_object_get_ex(r, "temperature", &v)) {
-            req.has_temperature = true;
-            req.temperature = json_object_get_double(v);
-        }
-        if (json_object_object_get_ex(r, "max_tokens", &v))
-            req.max_tokens = json_object_get_int(v);
-        if (json_object_object_get_ex(r, "drop_unsupported_params", &v))
-            req.drop_unsupported_params = json_object_get_boolean(v);
-        if (json_object_object_get_ex(r, "group", &v))
-            req.group = (uint64_t)json_object_get_int64(v);
-        if (json_object_object_get_ex(r, "repeat", &v))
-            repeat = json_object_get_int64(v);
-        for (int64_t k = 0; k < repeat; k++) {
-            struct slot *s = calloc(1, sizeof(*s));
-            s->st = &st;
-            s->index = index++;
-            s->group = req.group;
-            pthread_mutex_lock(&st.mu);
-            while (window > 0 && st.outstanding >= window)
-                pthread_cond_wait(&st.cond, &st.mu);
-            st.outstanding++;
-            pthread_mutex_unlock(&st.mu);
-            err_clear(&e);
-            if (llm_submit(eng, &req, done_cb, s, &e) < 0) {
-                pthread_mutex_lock(&st.mu);
-                st.outstanding--;
-                print_err("submit_error", &e);
-                pthread_mutex_unlock(&st.mu);
-                free(s);
-                continue;
-            }
-            submitted++;
-        }
-        schema_unref(req.schema); /* each call holds its own reference */
-    }
+    submitted = submit_list(eng, reqs, &st, window, &index);
     if (json_object_object_get_ex(plan, "cancel", &v)) {
         for (size_t i = 0; i < json_object_array_length(v); i++) {
             struct json_object *c = json_object_array_get_idx(v, i), *g, *after;
@@ -266,6 +280,8 @@ int main(int argc, char **argv)
             llm_cancel_group(eng, (uint64_t)json_object_get_int64(g));
         }
     }
+    if (json_object_object_get_ex(plan, "late_requests", &v))
+        submitted += submit_list(eng, v, &st, window, &index);
     if (json_object_object_get_ex(plan, "free_after_ms", &v)) {
         /* stop the engine with calls in flight: every callback must still run, once */
         sleep_until(t0 + json_object_get_int64(v) * 1000);

@@ -57,6 +57,8 @@
 #define HOLD_MAX_US        (600LL * 1000000) /* longest Retry-After we honour */
 #define MAX_STEP_DOWNS     6
 #define FEEDBACK_MAX       2000 /* bytes of the bad reply echoed back in a schema re-ask */
+#define CANCEL_MEMORY      1024 /* cancelled groups remembered, for calls submitted later */
+#define CANCEL_MEMORY_US   (600LL * 1000000)
 
 enum call_state { CS_QUEUED, CS_WAITING, CS_RUNNING, CS_DELAYED, CS_DONE };
 
@@ -174,6 +176,11 @@ struct llm_engine {
     struct curl_slist **headers; /* per provider index */
     uint64_t rng;
     long maxconnects;
+    /* The groups cancelled last: a call submitted in one afterwards (the second call of a
+     * chain-of-thought output whose client has gone, say) is cancelled before it starts. */
+    uint64_t cancelled[CANCEL_MEMORY];
+    size_t n_cancelled; /* ever recorded; the ring holds the last CANCEL_MEMORY */
+    int64_t last_cancel_us;
     bool self_woken; /* a callback submitted or cancelled: do not sleep before looking */
 
     _Atomic uint64_t st_submitted, st_succeeded, st_failed, st_cancelled, st_http, st_retries,
@@ -1061,6 +1068,26 @@ static void wake(struct llm_engine *eng)
     }
 }
 
+static void remember_cancel(struct llm_engine *eng, uint64_t group)
+{
+    if (!group)
+        return; /* group 0: calls that belong to no group */
+    eng->cancelled[eng->n_cancelled++ % CANCEL_MEMORY] = group;
+    eng->last_cancel_us = clock_mono_us();
+}
+
+static bool group_cancelled(const struct llm_engine *eng, uint64_t group)
+{
+    size_t n = eng->n_cancelled < CANCEL_MEMORY ? eng->n_cancelled : CANCEL_MEMORY;
+
+    if (!group || n == 0 || clock_mono_us() - eng->last_cancel_us > CANCEL_MEMORY_US)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (eng->cancelled[i] == group)
+            return true;
+    return false;
+}
+
 /* Applies new submissions and cancels; returns true when stopping. */
 static bool take_incoming(struct llm_engine *eng)
 {
@@ -1079,6 +1106,8 @@ static bool take_incoming(struct llm_engine *eng)
     stopping = eng->stopping;
     pthread_mutex_unlock(&eng->mu);
 
+    for (size_t i = 0; i < n_cancels; i++)
+        remember_cancel(eng, cancels[i].group);
     while (in) {
         struct call *c = in;
         in = c->next;
@@ -1088,6 +1117,10 @@ static bool take_incoming(struct llm_engine *eng)
         if (eng->all)
             eng->all->all_prev = c;
         eng->all = c;
+        if (group_cancelled(eng, c->group)) {
+            cancel_call(eng, c, "cancelled");
+            continue;
+        }
         c->lane = lane_get(eng, c->prov, c->model);
         if (!c->lane) {
             fail(eng, c, HE_NOMEM, "provider %s model %s: out of memory", c->provider, c->model);

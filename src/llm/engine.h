@@ -92,8 +92,10 @@ int llm_check(struct llm_engine *eng, const char *provider, const char *model, s
 int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_cb cb, void *ud,
                struct err *e);
 
-/* Cancels every call of group submitted before this call; their callbacks get HE_CANCELLED.
- * Any thread; returns at once. */
+/* Cancels every call of group: their callbacks get HE_CANCELLED. Calls submitted in the group
+ * later are cancelled too, before they start, while the group is among the last 1,024 cancelled
+ * and within ten minutes of the last cancel (not for group 0, which is no group). Any thread;
+ * returns at once. */
 void llm_cancel_group(struct llm_engine *eng, uint64_t group);
 
 struct llm_stats {

@@ -337,6 +337,28 @@ def test_cancel_group(driver, fake_llm):
     assert summary["cancelled"] == 6 and summary["succeeded"] == 2
 
 
+def test_cancel_holds_for_calls_submitted_later(driver, fake_llm):
+    """A call made in a group after the group was cancelled (the second call of a
+    chain-of-thought output whose client left) is cancelled before any HTTP request."""
+    plan = {"config": config(fake_llm),
+            "requests": [req("c5+latency=3000", group=11)],
+            "cancel": [{"group": 11, "after_ms": 200}],
+            "late_requests": [req("c5+latency=3000", group=11, repeat=2),
+                              req("c5b+latency=50", group=12)]}
+    t = time.monotonic()
+    res, summary, _ = run(driver, plan)
+    assert time.monotonic() - t < 2.0
+    assert len(res) == 4
+    for r in res.values():
+        if r["group"] == 11:
+            assert r["code"] == "cancelled"
+            assert r["message"] == "provider openai model c5+latency=3000: cancelled"
+        else:
+            assert r["code"] == "ok"
+    assert summary["cancelled"] == 3 and summary["succeeded"] == 1
+    assert summary["http_requests"] == 2  # the first call of group 11 and the one of group 12
+
+
 def test_engine_free_cancels_in_flight(driver, fake_llm):
     plan = {"config": config(fake_llm),
             "requests": [req("c2+latency=5000", repeat=5), req("c2b+fail429+retry_after=30")],
