@@ -89,7 +89,7 @@ struct call {
     struct call *next;                /* incoming queue / lane FIFO */
     struct call *all_prev, *all_next; /* every live call, for cancel and shutdown */
     enum call_state state;
-    uint64_t seq, group;
+    uint64_t group; /* cancel group, 0: none */
     llm_done_cb cb;
     void *ud;
     const struct llm_provider_cfg *prov;
@@ -140,10 +140,6 @@ struct lane {
 
 struct fd_slot;
 
-struct cancel_req {
-    uint64_t group, before_seq;
-};
-
 struct llm_engine {
     const struct llm_config *cfg;
     enum llm_loop loop;
@@ -153,9 +149,8 @@ struct llm_engine {
     /* shared with other threads, under mu */
     pthread_mutex_t mu;
     struct call *in_head, *in_tail;
-    struct cancel_req *cancels;
+    uint64_t *cancels; /* groups cancelled since the engine thread last looked */
     size_t n_cancels, cap_cancels;
-    uint64_t next_seq;
     bool stopping;
 
     pthread_mutex_t lanes_mu; /* guards the lane list for llm_engine_window */
@@ -1070,8 +1065,6 @@ static void wake(struct llm_engine *eng)
 
 static void remember_cancel(struct llm_engine *eng, uint64_t group)
 {
-    if (!group)
-        return; /* group 0: calls that belong to no group */
     eng->cancelled[eng->n_cancelled++ % CANCEL_MEMORY] = group;
     eng->last_cancel_us = clock_mono_us();
 }
@@ -1092,7 +1085,7 @@ static bool group_cancelled(const struct llm_engine *eng, uint64_t group)
 static bool take_incoming(struct llm_engine *eng)
 {
     struct call *in;
-    struct cancel_req *cancels;
+    uint64_t *cancels;
     size_t n_cancels;
     bool stopping;
 
@@ -1107,7 +1100,7 @@ static bool take_incoming(struct llm_engine *eng)
     pthread_mutex_unlock(&eng->mu);
 
     for (size_t i = 0; i < n_cancels; i++)
-        remember_cancel(eng, cancels[i].group);
+        remember_cancel(eng, cancels[i]);
     while (in) {
         struct call *c = in;
         in = c->next;
@@ -1136,7 +1129,7 @@ static bool take_incoming(struct llm_engine *eng)
         struct call *c = eng->all, *next;
         for (; c; c = next) {
             next = c->all_next;
-            if (c->group == cancels[i].group && c->seq < cancels[i].before_seq) {
+            if (c->group == cancels[i]) {
                 /* a callback may free calls further down the list? no: only c itself is
                  * freed here, and next was read before */
                 cancel_call(eng, c, "cancelled");
@@ -1460,7 +1453,6 @@ int llm_engine_new_ex(const struct llm_config *cfg, const struct llm_engine_opts
     eng->epfd = eng->evfd = -1;
     eng->loop = opts && opts->loop ? opts->loop : LLM_LOOP_SOCKET;
     eng->rng = opts && opts->seed ? opts->seed : (uint64_t)clock_wall_us() | 1;
-    eng->next_seq = 1;
     pthread_mutex_init(&eng->mu, NULL);
     pthread_mutex_init(&eng->lanes_mu, NULL);
     eng->pool = calloc(EASY_POOL_MAX, sizeof(*eng->pool));
@@ -1619,7 +1611,6 @@ int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_c
         call_free(c);
         return err_set(e, HE_UNAVAILABLE, NULL, "the model engine is stopping");
     }
-    c->seq = eng->next_seq++;
     if (eng->in_tail)
         eng->in_tail->next = c;
     else
@@ -1633,10 +1624,12 @@ int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_c
 
 void llm_cancel_group(struct llm_engine *eng, uint64_t group)
 {
+    if (!group)
+        return; /* group 0 is no group */
     pthread_mutex_lock(&eng->mu);
     if (eng->n_cancels == eng->cap_cancels) {
         size_t cap = eng->cap_cancels ? eng->cap_cancels * 2 : 8;
-        struct cancel_req *n = realloc(eng->cancels, cap * sizeof(*n));
+        uint64_t *n = realloc(eng->cancels, cap * sizeof(*n));
         if (!n) {
             pthread_mutex_unlock(&eng->mu);
             return;
@@ -1644,7 +1637,7 @@ void llm_cancel_group(struct llm_engine *eng, uint64_t group)
         eng->cancels = n;
         eng->cap_cancels = cap;
     }
-    eng->cancels[eng->n_cancels++] = (struct cancel_req){group, eng->next_seq};
+    eng->cancels[eng->n_cancels++] = group;
     pthread_mutex_unlock(&eng->mu);
     wake(eng);
 }

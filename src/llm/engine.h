@@ -32,7 +32,7 @@ struct llm_request {
     double temperature;
     int max_tokens;               /* 0: the provider's default */
     bool drop_unsupported_params; /* step down / drop what a 400 names, then retry */
-    uint64_t group;               /* cancel group chosen by the caller */
+    uint64_t group;               /* cancel group chosen by the caller; 0: none */
 };
 
 struct llm_usage {
@@ -94,8 +94,8 @@ int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_c
 
 /* Cancels every call of group: their callbacks get HE_CANCELLED. Calls submitted in the group
  * later are cancelled too, before they start, while the group is among the last 1,024 cancelled
- * and within ten minutes of the last cancel (not for group 0, which is no group). Any thread;
- * returns at once. */
+ * and within ten minutes of the last cancel. Group 0 is no group: cancelling it does nothing.
+ * Any thread; returns at once. */
 void llm_cancel_group(struct llm_engine *eng, uint64_t group);
 
 struct llm_stats {
