@@ -541,27 +541,29 @@ static int parse_error(struct csv_reader *r, const char *seg, size_t at)
                 r->line, col);
 }
 
+/* The last byte of the first line end in p[0..n): a '\n', the '\n' of a "\r\n", or a lone
+ * '\r' (also one that ends p, whose '\n' may come next); NULL when there is none. */
+static const char *line_end(const char *p, size_t n)
+{
+    const char *nl = memchr(p, '\n', n), *cr;
+
+    if (nl)
+        n = (size_t)(nl - p) + 1;
+    if ((cr = memchr(p, '\r', n)))
+        return cr + 1 < p + n && cr[1] == '\n' ? cr + 1 : cr;
+    return nl;
+}
+
 /* Hands data to libcsv segment by segment (see DESIGN). */
 static int parse(struct csv_reader *r, const char *p, size_t len)
 {
     while (len) {
         size_t n = len < SEG_MAX ? len : SEG_MAX, done;
-        const char *nl = memchr(p, '\n', n), *cr;
-        bool crlf_tail = r->after_cr && *p == '\n'; /* the '\n' of a '\r\n' */
+        bool crlf_tail = r->after_cr && *p == '\n'; /* the '\n' of a '\r\n' split in two */
+        const char *nl = crlf_tail ? p : line_end(p, n);
 
         if (nl)
             n = (size_t)(nl - p) + 1;
-        if ((cr = memchr(p, '\r', n)) && cr + 1 < p + n) {
-            /* a line end before the '\n', or a '\r' ending the segment by itself */
-            nl = cr[1] == '\n' ? cr + 1 : cr;
-            n = (size_t)(nl - p) + 1;
-        } else if (cr) {
-            nl = cr;
-        }
-        if (crlf_tail) {
-            nl = p;
-            n = 1;
-        }
         done = csv_parse(&r->csv, p, n, field_cb, row_end_cb, r);
         if (r->failed)
             return r->failed;
