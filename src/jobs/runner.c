@@ -349,8 +349,9 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
     row = a->spool_row;
     while (l->n_runs + l->n_items < LOAD_BATCH && bytes < LOAD_BYTES &&
            (len = getline(&line, &cap, f)) >= 0) {
-        bytes += (size_t)len;
         struct json_object *o = NULL, *out = NULL;
+
+        bytes += (size_t)len;
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
         if ((r = json_parse(line, (size_t)len, &o, e)) < 0)
@@ -649,7 +650,6 @@ static bool step(struct jobs *j, struct active *a)
 static void *runner_main(void *arg)
 {
     struct jobs *j = arg;
-
     int64_t listed_at = -1;
 
     pthread_mutex_lock(&j->lock);

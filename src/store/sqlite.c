@@ -521,22 +521,21 @@ static void on_spare_reserved(void *ud, int result, const struct err *e)
 
 static void refill_spare(struct sq_store *st, uint64_t n)
 {
-    struct reserve_args *a = malloc(sizeof(*a));
+    struct reserve_args *a;
     struct err ignore;
 
-    if (!a)
-        return;
-    *a = (struct reserve_args){.st = st, .n = n};
-    err_clear(&ignore);
     pthread_mutex_lock(&st->ids_lock);
     if (st->spare_refilling) {
         pthread_mutex_unlock(&st->ids_lock);
-        free(a);
         return;
     }
     st->spare_refilling = true;
     pthread_mutex_unlock(&st->ids_lock);
-    if (sq_write_async(st, reserve_fn, a, true, on_spare_reserved, a, &ignore) < 0) {
+    err_clear(&ignore);
+    if ((a = malloc(sizeof(*a))))
+        *a = (struct reserve_args){.st = st, .n = n};
+    /* sq_write_async frees a when it cannot queue it */
+    if (!a || sq_write_async(st, reserve_fn, a, true, on_spare_reserved, a, &ignore) < 0) {
         pthread_mutex_lock(&st->ids_lock);
         st->spare_refilling = false;
         pthread_cond_broadcast(&st->ids_cond);
