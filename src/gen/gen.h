@@ -145,6 +145,52 @@ void gen_usage_add(struct llm_usage *sum, const struct llm_usage *u);
  * provider failure, 502). */
 void gen_model_error(const struct err *model, struct err *ret);
 
+/*
+ * The tags of a new sample: "imported" (file imports) or "synthetic", the session's tag when
+ * there is a session, then extra in order without repeats. malloc'd list of malloc'd strings.
+ */
+char **gen_tag_list(const char *session_id, bool imported, char *const *extra, size_t n_extra,
+                    size_t *ret_n);
+
+/* The DataSource properties (compact JSON text, malloc'd) of an imported row's input and
+ * output; NULL values are left out. */
+char *gen_import_input_source(const char *file_name, const char *model, const char *provider,
+                              const char *topic_path);
+char *gen_import_output_source(const char *file_name, const char *model, const char *provider);
+
+/*
+ * The samples of one file import's rows that carry their output, built without a copy of what
+ * every row shares. Set up once per import; gen_import_run then fills a run whose strings
+ * point into the row, into g, or into arena a: the run is valid while all three are, and is
+ * not freed with run_done.
+ */
+struct gen_import {
+    struct gen_env env;
+    const struct task *task;
+    const char *session_id;
+    char *file_name, *input_model, *input_provider;
+    char *output_source;         /* the same for every row */
+    char *input_source_no_topic; /* of a row without a topic path */
+    char **tag_list;             /* of a row without tags of its own */
+    size_t ntags;
+    char *tags;
+};
+struct gen_import_row {
+    const char *input, *output; /* output: never NULL here */
+    const char *const *topic;
+    size_t n_topic;
+    const char *const *tags;
+    size_t n_tags;
+};
+struct arena;
+int gen_import_init(struct gen_import *g, const struct gen_env *env, const struct task *t,
+                    const char *session_id, const char *file_name, const char *input_model,
+                    const char *input_provider, const char *output_model,
+                    const char *output_provider, struct err *e);
+void gen_import_done(struct gen_import *g);
+int gen_import_run(const struct gen_import *g, const struct gen_import_row *row, struct arena *a,
+                   struct run *ret, struct err *e);
+
 /* Checks a sample's providers and models before any call is made. */
 int gen_sample_check(const struct gen_env *env, const struct gen_sample *s, const char *where,
                      struct err *e);

@@ -312,33 +312,26 @@ static void on_output(void *ud, const struct llm_result *res)
     out_free(op);
 }
 
-static char **tag_list(const char *session_id, const struct gen_sample *s, size_t *ret_n)
+char **gen_tag_list(const char *session_id, bool imported, char *const *extra, size_t n_extra,
+                    size_t *ret_n)
 {
-    size_t n = 0, max = 2 + s->ntags + (s->source_type ? 2 : 0);
+    size_t n = 0, max = 2 + n_extra;
     char **tags = calloc(max, sizeof(*tags));
     char buf[512];
 
     if (!tags)
         return NULL;
-    if (s->source_type && strcmp(s->source_type, "file_import") == 0) {
-        tags[n++] = strdup("imported");
-        if (session_id) {
-            snprintf(buf, sizeof(buf), "imported_%s", session_id);
-            tags[n++] = strdup(buf);
-        }
-    } else {
-        tags[n++] = strdup("synthetic");
-        if (session_id) {
-            snprintf(buf, sizeof(buf), "synthetic_session_%s", session_id);
-            tags[n++] = strdup(buf);
-        }
+    tags[n++] = strdup(imported ? "imported" : "synthetic");
+    if (session_id) {
+        snprintf(buf, sizeof(buf), imported ? "imported_%s" : "synthetic_session_%s", session_id);
+        tags[n++] = strdup(buf);
     }
-    for (size_t i = 0; i < s->ntags; i++) {
+    for (size_t i = 0; i < n_extra; i++) {
         bool seen = false;
         for (size_t j = 0; j < n && !seen; j++)
-            seen = tags[j] && strcmp(tags[j], s->tags[i]) == 0;
+            seen = tags[j] && strcmp(tags[j], extra[i]) == 0;
         if (!seen)
-            tags[n++] = strdup(s->tags[i]);
+            tags[n++] = strdup(extra[i]);
     }
     for (size_t i = 0; i < n; i++)
         if (!tags[i]) {
@@ -371,9 +364,8 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
     topic_str = r->topic_key ? taskrun_topic_string(r->topic_key) : NULL;
     if (imported) {
         r->input_source_type = strdup("file_import");
-        r->input_source = taskrun_props("file_name", s->file_name, "model_name", s->input_model,
-                                        "model_provider", s->input_provider, "topic_path",
-                                        topic_str && *topic_str ? topic_str : NULL, NULL);
+        r->input_source = gen_import_input_source(s->file_name, s->input_model, s->input_provider,
+                                                  topic_str && *topic_str ? topic_str : NULL);
     } else if (s->input_model || s->input_provider) {
         r->input_source_type = strdup("synthetic");
         r->input_source = taskrun_props(
@@ -388,8 +380,7 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
         r->output = strdup(s->output);
         r->output_source_type = strdup(imported ? "file_import" : "human");
         r->output_source =
-            imported ? taskrun_props("file_name", s->file_name, "model_name", s->output_model,
-                                     "model_provider", s->output_provider, NULL)
+            imported ? gen_import_output_source(s->file_name, s->output_model, s->output_provider)
                      : taskrun_props("created_by", env->user, NULL);
     } else {
         r->output_source_type = strdup("synthetic");
@@ -399,7 +390,7 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
     }
     r->intermediate_outputs = strdup("{}");
     r->session_id = session_id ? strdup(session_id) : NULL;
-    r->tag_list = tag_list(session_id, s, &r->ntags);
+    r->tag_list = gen_tag_list(session_id, imported, s->tags, s->ntags, &r->ntags);
     if (r->tag_list)
         r->tags = taskrun_string_list(r->tag_list, r->ntags);
     r->rating_score = NAN;

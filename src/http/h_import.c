@@ -5,11 +5,11 @@
  *
  * A file is read as it arrives: the reader for its type (from the file name) turns bytes into
  * rows, each row is checked as a sample (input, output against the task's schemas, models when
- * an output must be generated) and written, normalized to one JSON object a line, to a spool
- * file. Memory stays bounded whatever the file size. Only when the whole file has passed is
- * anything stored: up to IMPORT_INLINE_MAX rows are saved inside the request; larger files
- * become a durable job that loads the spool (rows with an output go straight into the store,
- * the others become items the output model fills).
+ * an output must be generated) and written, normalized, to a spool file (jobs/spool.h). Memory
+ * stays bounded whatever the file size. Only when the whole file has passed is anything stored:
+ * up to IMPORT_INLINE_MAX rows are saved inside the request; larger files become a durable job
+ * that loads the spool (rows with an output go straight into the store, the others become
+ * items the output model fills).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,10 +27,10 @@
 #include "ingest/csv_reader.h"
 #include "ingest/jsonl_reader.h"
 #include "jobs/jobs.h"
+#include "jobs/spool.h"
 #include "llm/engine.h"
 #include "util/clock.h"
 #include "util/json.h"
-#include "util/jsonw.h"
 #include "util/banned.h"
 
 #define IMPORT_INLINE_MAX 100
@@ -137,7 +137,7 @@ struct upload {
     const char *session_id;
     bool models_checked; /* the output model was checked (once, for the first row without an
                             output) */
-    struct buf line;     /* the spool line being written */
+    struct buf line;     /* the spool record being written */
 };
 
 static void upload_free(void *p)
@@ -170,40 +170,53 @@ static void add_str(struct json_object *o, const char *key, const char *v)
         json_object_object_add(o, key, json_object_new_string(v));
 }
 
-static void wkstr(struct jsonw *w, const char *key, const char *v)
-{
-    if (v)
-        jsonw_kstr(w, key, v);
-}
-
 static int row_list_check(const char *const *items, size_t n, size_t max_items, size_t max_chars,
                           const char *what, size_t line, struct err *e)
 {
     if (n > max_items)
         return err_set(e, HE_INVALID, what, "line %zu: %s has more than %zu items", line, what,
                        max_items);
-    for (size_t i = 0; i < n; i++)
-        if (utf8_length(items[i], strlen(items[i])) > max_chars)
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(items[i]);
+        if (utf8_length(items[i], len) > max_chars)
             return err_set(e, HE_INVALID, what, "line %zu: %s[%zu] is longer than %zu characters",
                            line, what, i, max_chars);
+        for (size_t k = 0; k < len; k++)
+            if ((unsigned char)items[i][k] < 0x20)
+                return err_set(e, HE_INVALID, what,
+                               "line %zu: %s[%zu] must be one line without control characters",
+                               line, what, i);
+    }
+    return 0;
+}
+
+static int spool_row(struct upload *u, const struct spool_row *row, struct err *e)
+{
+    int r = spool_write_row(u->spool, &u->line, row, e);
+    if (r < 0)
+        return r;
+    u->rows++;
+    if (row->output)
+        u->with_output++;
     return 0;
 }
 
 /*
  * The common row, for a task without schemas: the same checks gen_parse_sample makes, done on
- * the row as the reader delivers it, and the spool line written straight from it.
+ * the row as the reader delivers it, and the spool record written straight from it.
  */
 static int on_plain_row(struct upload *u, const struct ingest_row *row, struct err *e)
 {
-    struct jsonw w;
+    const char *const *topic = row->topic_path;
+    size_t n_topic = row->topic_path_count;
     int r;
 
     if (row->input_is_json || row->output_is_json)
         return err_set(e, HE_INVALID, row->input_is_json ? "input" : "output",
                        "line %zu: %s must be a string: the task has no schema for it", row->line,
                        row->input_is_json ? "input" : "output");
-    if ((r = row_list_check(row->topic_path, row->topic_path_count, TOPIC_MAX_DEPTH,
-                            TOPIC_MAX_CHARS, "topic_path", row->line, e)) < 0 ||
+    if ((r = row_list_check(topic, n_topic, TOPIC_MAX_DEPTH, TOPIC_MAX_CHARS, "topic_path",
+                            row->line, e)) < 0 ||
         (r = row_list_check(row->tags, row->tags_count, 100, 200, "tags", row->line, e)) < 0)
         return r;
     if (row->human_guidance &&
@@ -220,51 +233,31 @@ static int on_plain_row(struct upload *u, const struct ingest_row *row, struct e
             return err_set(e, se.code, se.field, "line %zu: %s", row->line, se.msg);
         u->models_checked = true;
     }
-    buf_reset(&u->line);
-    jsonw_init(&w, &u->line);
-    jsonw_obj(&w);
-    jsonw_kstr(&w, "input", row->input);
-    if (row->output)
-        jsonw_kstr(&w, "output", row->output);
-    jsonw_key(&w, "topic_path");
-    jsonw_arr(&w);
-    for (size_t i = 0; i < row->topic_path_count; i++)
-        jsonw_str(&w, row->topic_path[i]);
-    jsonw_end_arr(&w);
-    wkstr(&w, "human_guidance", row->human_guidance);
-    if (row->tags_count) {
-        jsonw_key(&w, "tags");
-        jsonw_arr(&w);
-        for (size_t i = 0; i < row->tags_count; i++)
-            jsonw_str(&w, row->tags[i]);
-        jsonw_end_arr(&w);
+    if (n_topic > 0 && strcmp(topic[0], "root") == 0) { /* as gen_parse_topic_path drops it */
+        topic++;
+        n_topic--;
     }
-    wkstr(&w, "input_model_name", u->input_model);
-    wkstr(&w, "input_provider", u->input_provider);
-    wkstr(&w, "output_model_name", u->output_model);
-    wkstr(&w, "output_provider", u->output_provider);
-    wkstr(&w, "prompt_method", u->prompt_method);
-    jsonw_end_obj(&w);
-    if (w.err)
-        return err_set(e, w.err, NULL, "line %zu: the row is too large", row->line);
-    if (buf_add(&u->line, "\n", 1) < 0 ||
-        fwrite(u->line.data, 1, u->line.len, u->spool) != u->line.len)
-        return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
-    u->rows++;
-    if (row->output)
-        u->with_output++;
-    return 0;
+    return spool_row(u,
+                     &(struct spool_row){.input = row->input,
+                                         .input_len = row->input_len,
+                                         .output = row->output,
+                                         .output_len = row->output_len,
+                                         .guidance = row->human_guidance,
+                                         .topic = topic,
+                                         .n_topic = n_topic,
+                                         .tags = row->tags,
+                                         .n_tags = row->tags_count},
+                     e);
 }
 
-/* A row: checked as a sample would be, then written to the spool as one JSON line. */
+/* A row of a task with a schema: checked as save_sample checks a sample (which also turns an
+ * object input or output into its compact text), then spooled. */
 static int on_row(void *ud, const struct ingest_row *row, struct err *e)
 {
     struct upload *u = ud;
     struct json_object *o, *topic, *tags;
     struct gen_sample s;
     struct err se;
-    const char *text;
-    size_t len;
     int r;
 
     if (!u->task.input_json_schema && !u->task.output_json_schema)
@@ -307,22 +300,23 @@ static int on_row(void *ud, const struct ingest_row *row, struct err *e)
     add_str(o, "prompt_method", u->prompt_method);
 
     r = gen_parse_sample(&u->env, &u->task, o, NULL, &s, &se);
-    if (r < 0) {
-        json_object_put(o);
+    json_object_put(o);
+    if (r < 0)
         return err_set(e, r == HE_BAD_REQUEST ? HE_BAD_REQUEST : HE_INVALID, se.field,
                        "line %zu: %s", row->line, se.msg);
-    }
+    r = spool_row(u,
+                  &(struct spool_row){.input = s.input,
+                                      .input_len = strlen(s.input),
+                                      .output = s.output,
+                                      .output_len = s.output ? strlen(s.output) : 0,
+                                      .guidance = s.guidance,
+                                      .topic = (const char *const *)s.topic,
+                                      .n_topic = s.n_topic,
+                                      .tags = (const char *const *)s.tags,
+                                      .n_tags = s.ntags},
+                  e);
     gen_sample_free(&s);
-    text = json_text(o, &len);
-    if (fwrite(text, 1, len, u->spool) != len || fputc('\n', u->spool) == EOF) {
-        json_object_put(o);
-        return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
-    }
-    json_object_put(o);
-    u->rows++;
-    if (row->output)
-        u->with_output++;
-    return 0;
+    return r;
 }
 
 static int start_file(struct http_req *req, struct upload *u, const char *filename, struct err *e)
@@ -355,6 +349,12 @@ static int start_file(struct http_req *req, struct upload *u, const char *filena
             close(fd);
         return err_set(e, HE_IO, NULL, "cannot open the spool file");
     }
+    if (spool_write_header(u->spool, &u->line,
+                           &(struct spool_header){u->input_model, u->input_provider,
+                                                  u->output_model, u->output_provider,
+                                                  u->prompt_method},
+                           e) < 0)
+        return e->code;
     if (u->kind == FILE_CSV)
         u->csv = csv_reader_new(on_row, u, NULL);
     else
@@ -378,7 +378,7 @@ static int upload_ctx(struct http_req *req, struct upload **ret, struct err *e)
     if (!u)
         return err_set(e, HE_NOMEM, NULL, NULL);
     http_req_set_ctx(req, u, upload_free);
-    buf_init(&u->line, 8u * 1024 * 1024);
+    buf_init(&u->line, SPOOL_RECORD_MAX + 4);
     u->req = req;
     u->env = (struct gen_env){app->store, app->engine, app->user};
     u->prompt_method = query(req, "prompt_method");
@@ -461,35 +461,71 @@ static void on_inline_done(void *ud, struct run *const *runs, const struct err *
     free(c);
 }
 
+/* A spooled row as a sample of the upload (every field a copy). */
+static int sample_of_row(const struct upload *u, const struct spool_row *row, struct gen_sample *s)
+{
+    int m = prompt_method_parse(u->prompt_method);
+
+    memset(s, 0, sizeof(*s));
+    s->method = m < 0 ? PM_SIMPLE : (enum prompt_method)m; /* checked with the request */
+    s->input = strdup(row->input);
+    s->output = row->output ? strdup(row->output) : NULL;
+    s->guidance = row->guidance ? strdup(row->guidance) : NULL;
+    s->topic = calloc(row->n_topic + 1, sizeof(char *));
+    s->n_topic = row->n_topic;
+    s->tags = calloc(row->n_tags + 1, sizeof(char *));
+    s->ntags = row->n_tags;
+    s->input_model = u->input_model ? strdup(u->input_model) : NULL;
+    s->input_provider = u->input_provider ? strdup(u->input_provider) : NULL;
+    s->output_model = u->output_model ? strdup(u->output_model) : NULL;
+    s->output_provider = u->output_provider ? strdup(u->output_provider) : NULL;
+    s->source_type = strdup("file_import");
+    s->file_name = strdup(u->file_name);
+    if (!s->input || (row->output && !s->output) || (row->guidance && !s->guidance) || !s->topic ||
+        !s->tags || !s->source_type || !s->file_name)
+        return HE_NOMEM;
+    for (size_t i = 0; i < row->n_topic; i++)
+        if (!(s->topic[i] = strdup(row->topic[i])))
+            return HE_NOMEM;
+    for (size_t i = 0; i < row->n_tags; i++)
+        if (!(s->tags[i] = strdup(row->tags[i])))
+            return HE_NOMEM;
+    return 0;
+}
+
 /* Small files: every row saved inside the request, outputs generated concurrently. */
 static int import_inline(struct http_req *req, struct upload *u, struct err *e)
 {
     struct gen_sample *samples = calloc(u->rows ? u->rows : 1, sizeof(*samples));
     struct inline_ctx *c = calloc(1, sizeof(*c));
     FILE *f = fopen(u->spool_path, "r");
-    char *line = NULL;
-    size_t cap = 0, n = 0;
-    ssize_t len;
+    struct spool_header h;
+    struct arena a;
+    size_t n = 0;
     int r = 0;
 
+    arena_init(&a);
     if (!samples || !c || !f) {
         r = err_set(e, f ? HE_NOMEM : HE_IO, NULL, "cannot read the import's spool file");
         goto fail;
     }
-    while (n < u->rows && (len = getline(&line, &cap, f)) > 0) {
-        struct json_object *o = NULL;
-        if ((r = json_parse(line, (size_t)len, &o, e)) < 0)
+    if ((r = spool_read_header(f, &a, &h, e)) < 0)
+        goto fail;
+    while (n < u->rows) {
+        struct spool_row row;
+        if ((r = spool_read_row(f, &a, &row, e)) != 0) {
+            if (r > 0)
+                r = err_set(e, HE_IO, NULL, "the import's spool file ends early");
             goto fail;
-        r = gen_parse_sample(&u->env, &u->task, o, NULL, &samples[n], e);
-        json_object_put(o);
-        if (r < 0)
+        }
+        r = sample_of_row(u, &row, &samples[n++]);
+        if (r < 0) {
+            r = err_set(e, r, NULL, NULL);
             goto fail;
-        samples[n].source_type = strdup("file_import");
-        samples[n].file_name = strdup(u->file_name);
-        n++;
+        }
     }
     fclose(f);
-    free(line);
+    arena_done(&a);
     c->req = req;
     c->n = n;
     http_req_on_cancel(req, NULL, NULL);
@@ -503,7 +539,7 @@ static int import_inline(struct http_req *req, struct upload *u, struct err *e)
 fail:
     if (f)
         fclose(f);
-    free(line);
+    arena_done(&a);
     for (size_t i = 0; i < n; i++)
         gen_sample_free(&samples[i]);
     free(samples);
@@ -532,7 +568,7 @@ int h_import_samples_from_file(struct http_req *req, struct json_object **ret_bo
     /* A job: the spool moves to its final name, the job records where it is. */
     if ((r = store_new_id(app->store, job.id, e)) < 0)
         return r;
-    snprintf(path, sizeof(path), "%s/import-%s.jsonl", jobs_spool_dir(app->jobs), job.id);
+    snprintf(path, sizeof(path), "%s/import-%s.spool", jobs_spool_dir(app->jobs), job.id);
     if (fsync(fileno(u->spool)) != 0 || rename(u->spool_path, path) != 0)
         return err_set(e, HE_IO, NULL, "cannot keep the import's spool file: %s", strerror(errno));
     {

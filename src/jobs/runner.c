@@ -23,30 +23,36 @@
 #include <unistd.h>
 
 #include "jobs/jobs.h"
+#include "jobs/spool.h"
 #include "llm/engine.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "util/jsonw.h"
 #include "util/log.h"
 #include "util/banned.h"
 
 #define EARLY_STOP_FAILURES 10
 #define LOAD_BATCH          4000
-#define LOAD_BYTES          (4u << 20) /* spool text a slice holds, about */
-#define LOADS_IN_FLIGHT     3          /* slices being written while the next one is read */
-#define LIST_EVERY_MS       200        /* how often the store is asked for jobs to adopt */
-#define LOAD_LINE_MAX       (8u * 1024 * 1024)
+#define LOAD_BYTES          (4u << 20)   /* spool bytes a slice holds, about */
+#define LOADS_IN_FLIGHT     3            /* slices being written while the next one is read */
+#define LIST_EVERY_MS       200          /* how often the store is asked for jobs to adopt */
 #define GROUP_BIT           (1ULL << 62) /* engine groups of jobs, apart from HTTP requests */
 
 struct active {
     struct job job;
     struct task task;
     char *session_id, *file_name, *spool, *source_type;
-    FILE *spool_file;  /* open while loading, positioned at row spool_row */
-    int64_t spool_row; /* rows read from the spool and handed to the store */
-    size_t loads;      /* slices handed to the store, not yet committed */
-    char *load_error;  /* why a slice could not be stored */
-    int64_t next_idx;  /* claims continue after this item */
+    FILE *spool_file;              /* open while loading, positioned at row spool_row */
+    int64_t spool_row;             /* rows read from the spool and handed to the store */
+    struct arena spool_mem;        /* the spool's header */
+    struct spool_header spool_hdr; /* what all its rows share */
+    struct gen_import imp;         /* set up from the header when the spool is first opened;
+                                      the runs of slices in flight point into it */
+    bool imp_ready;
+    size_t loads;     /* slices handed to the store, not yet committed */
+    char *load_error; /* why a slice could not be stored */
+    int64_t next_idx; /* claims continue after this item */
     size_t inflight;
     int64_t successes, same_failures;
     char *last_error;
@@ -80,10 +86,19 @@ static uint64_t group_of(const struct active *a)
     return GROUP_BIT | (uint64_t)strtoull(a->job.id, NULL, 10);
 }
 
-static void active_free(struct active *a)
+static void close_spool(struct active *a)
 {
     if (a->spool_file)
         fclose(a->spool_file);
+    a->spool_file = NULL;
+}
+
+static void active_free(struct active *a)
+{
+    close_spool(a);
+    if (a->imp_ready)
+        gen_import_done(&a->imp);
+    arena_done(&a->spool_mem);
     free(a->load_error);
     job_done(&a->job);
     task_done(&a->task);
@@ -234,13 +249,16 @@ static int claim_item(void *ud, int64_t idx, const char *payload, struct err *ig
  * The runner reads a slice of the spool (rows with an output become runs, the others items)
  * and hands it to the store as one asynchronous write that also moves the job's cursor; while
  * the store writes it, the runner reads the next. Writes commit in the order they are handed
- * over, so the cursor only moves forward over rows that are stored. */
+ * over, so the cursor only moves forward over rows that are stored. A slice's rows, runs and
+ * item payloads live in its arena: the runs point into the rows (gen_import_run). */
 
 struct load {
     struct jobs *j;
     struct active *a;
+    struct arena mem;
+    struct run *run_mem;
     struct run **runs;
-    char **payloads;
+    const char **payloads;
     int64_t *idx;
     size_t n_runs, n_items;
     struct job_load jl;
@@ -249,24 +267,12 @@ struct load {
 
 static void load_free(struct load *l)
 {
-    for (size_t i = 0; i < l->n_runs; i++) {
-        run_done(l->runs[i]);
-        free(l->runs[i]);
-    }
-    for (size_t i = 0; i < l->n_items; i++)
-        free(l->payloads[i]);
+    arena_done(&l->mem);
+    free(l->run_mem);
     free(l->runs);
     free(l->payloads);
     free(l->idx);
     free(l);
-}
-
-static void on_given(void *ud, struct run *run, const struct err *e)
-{
-    struct load *l = ud;
-    (void)e;
-    if (run)
-        l->runs[l->n_runs++] = run;
 }
 
 static void on_loaded(void *ud, int result, const struct err *e)
@@ -286,8 +292,7 @@ static void on_loaded(void *ud, int result, const struct err *e)
     }
     a->loads--;
     j->inflight--;
-    /* The runner frees the slice: it allocated its thousands of strings, and the writer's
-     * time is the import's bottleneck. */
+    /* The runner frees the slice: the writer's time is the import's bottleneck. */
     l->next = j->spent_loads;
     j->spent_loads = l;
     pthread_cond_signal(&j->wake);
@@ -307,73 +312,141 @@ static void free_spent_loads(struct jobs *j)
     }
 }
 
+/* Opens the spool, reads its header, and moves to the first row not stored yet. */
+static int open_spool(struct jobs *j, struct active *a, int64_t cursor, struct err *e)
+{
+    struct spool_header h;
+    struct arena mem;
+    int r;
+
+    close_spool(a);
+    if (!(a->spool_file = fopen(a->spool, "r")))
+        return err_set(e, HE_IO, NULL, "cannot open the import's spool file %s: %s", a->spool,
+                       strerror(errno));
+    a->spool_row = 0;
+    arena_init(&mem);
+    if ((r = spool_read_header(a->spool_file, &mem, &h, e)) < 0)
+        goto fail;
+    if (!a->imp_ready) { /* the first opening: what the rows share, kept for the job's life */
+        if ((r = gen_import_init(&a->imp, &j->env, &a->task, a->session_id, a->file_name,
+                                 h.input_model, h.input_provider, h.output_model, h.output_provider,
+                                 e)) < 0)
+            goto fail;
+        a->imp_ready = true;
+        a->spool_mem = mem;
+        a->spool_hdr = h;
+        arena_init(&mem);
+    }
+    arena_done(&mem);
+    /* After a restart: skip what is stored already. */
+    if ((r = spool_skip_rows(a->spool_file, cursor, e)) != 0) {
+        if (r > 0)
+            r = err_set(e, HE_IO, NULL, "the spool file %s ends before row %lld", a->spool,
+                        (long long)cursor);
+        close_spool(a);
+        return r;
+    }
+    a->spool_row = cursor;
+    return 0;
+fail:
+    arena_done(&mem);
+    close_spool(a);
+    return r;
+}
+
+/* A row without an output: the item's payload, the sample as import_samples_async takes it. */
+static const char *item_payload(struct active *a, const struct spool_row *row, struct arena *mem)
+{
+    const struct spool_header *h = &a->spool_hdr;
+    struct buf b;
+    struct jsonw w;
+    const char *text = NULL;
+
+    buf_init(&b, SPOOL_RECORD_MAX * 2);
+    jsonw_init(&w, &b);
+    jsonw_obj(&w);
+    if (a->task.input_json_schema)
+        jsonw_kraw(&w, "input", row->input); /* compact JSON text of an object */
+    else
+        jsonw_kstr(&w, "input", row->input);
+    /* The path is already without a leading "root"; the one written here is dropped again. */
+    jsonw_key(&w, "topic_path");
+    jsonw_arr(&w);
+    jsonw_str(&w, "root");
+    for (size_t i = 0; i < row->n_topic; i++)
+        jsonw_str(&w, row->topic[i]);
+    jsonw_end_arr(&w);
+    if (row->guidance)
+        jsonw_kstr(&w, "human_guidance", row->guidance);
+    jsonw_key(&w, "tags");
+    jsonw_arr(&w);
+    for (size_t i = 0; i < row->n_tags; i++)
+        jsonw_str(&w, row->tags[i]);
+    jsonw_end_arr(&w);
+    if (h->input_model)
+        jsonw_kstr(&w, "input_model_name", h->input_model);
+    if (h->input_provider)
+        jsonw_kstr(&w, "input_provider", h->input_provider);
+    if (h->output_model)
+        jsonw_kstr(&w, "output_model_name", h->output_model);
+    if (h->output_provider)
+        jsonw_kstr(&w, "output_provider", h->output_provider);
+    if (h->prompt_method)
+        jsonw_kstr(&w, "prompt_method", h->prompt_method);
+    jsonw_end_obj(&w);
+    if (!w.err)
+        text = arena_strndup(mem, b.data, b.len);
+    buf_done(&b);
+    return text;
+}
+
 /* Reads up to LOAD_BATCH rows (at most about LOAD_BYTES of them, so that long rows do not make
  * a slice large) of the spool and hands them to the store; 1 when the spool is read to its end. */
 static int load_slice(struct jobs *j, struct active *a, struct err *e)
 {
     struct load *l = calloc(1, sizeof(*l));
-    FILE *f;
-    char *line = NULL;
-    size_t cap = 0;
-    int64_t row;
-    ssize_t len;
-    size_t bytes = 0;
+    int64_t row, cursor;
     int r = 0;
 
     if (!l)
         return err_set(e, HE_NOMEM, NULL, NULL);
     l->j = j;
     l->a = a;
-    if (!a->spool_file) {
-        if (!(a->spool_file = fopen(a->spool, "r"))) {
-            free(l);
-            return err_set(e, HE_IO, NULL, "cannot open the import's spool file %s: %s", a->spool,
-                           strerror(errno));
-        }
-        a->spool_row = 0;
+    arena_init(&l->mem);
+    pthread_mutex_lock(&j->lock);
+    cursor = a->job.cursor;
+    pthread_mutex_unlock(&j->lock);
+    if (!a->spool_file && (r = open_spool(j, a, cursor, e)) < 0) {
+        free(l);
+        return r;
     }
-    f = a->spool_file;
+    l->run_mem = calloc(LOAD_BATCH, sizeof(*l->run_mem));
     l->runs = calloc(LOAD_BATCH, sizeof(*l->runs));
     l->payloads = calloc(LOAD_BATCH, sizeof(*l->payloads));
     l->idx = calloc(LOAD_BATCH, sizeof(*l->idx));
-    if (!l->runs || !l->payloads || !l->idx) {
+    if (!l->run_mem || !l->runs || !l->payloads || !l->idx) {
         r = err_set(e, HE_NOMEM, NULL, NULL);
         goto fail;
     }
-    /* Skip what is stored already (after a restart; the spool holds one row a line). */
-    pthread_mutex_lock(&j->lock);
-    row = a->job.cursor;
-    pthread_mutex_unlock(&j->lock);
-    while (a->spool_row < row && (len = getline(&line, &cap, f)) >= 0)
-        a->spool_row++;
     row = a->spool_row;
-    while (l->n_runs + l->n_items < LOAD_BATCH && bytes < LOAD_BYTES &&
-           (len = getline(&line, &cap, f)) >= 0) {
-        struct json_object *o = NULL, *out = NULL;
-
-        bytes += (size_t)len;
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = '\0';
-        if ((r = json_parse(line, (size_t)len, &o, e)) < 0)
-            goto fail;
-        if (json_object_object_get_ex(o, "output", &out) && out) {
-            struct gen_sample s;
-            char where[32];
-            snprintf(where, sizeof(where), "row %lld", (long long)row + 1);
-            r = gen_parse_sample(&j->env, &a->task, o, where, &s, e);
-            json_object_put(o);
+    while (l->n_runs + l->n_items < LOAD_BATCH && l->mem.total < LOAD_BYTES) {
+        struct spool_row sr;
+        if ((r = spool_read_row(a->spool_file, &l->mem, &sr, e)) != 0) {
             if (r < 0)
                 goto fail;
-            s.source_type = strdup("file_import");
-            s.file_name = a->file_name ? strdup(a->file_name) : NULL;
-            r = gen_output(&j->env, &a->task, &s, NULL, a->session_id, 0, on_given, l, e);
-            gen_sample_free(&s);
-            if (r < 0)
+            r = 0;
+            break;
+        }
+        if (sr.output) {
+            struct gen_import_row ir = {sr.input,   sr.output, sr.topic,
+                                        sr.n_topic, sr.tags,   sr.n_tags};
+            if ((r = gen_import_run(&a->imp, &ir, &l->mem, &l->run_mem[l->n_runs], e)) < 0)
                 goto fail;
+            l->runs[l->n_runs] = &l->run_mem[l->n_runs];
+            l->n_runs++;
         } else {
-            json_object_put(o);
             l->idx[l->n_items] = row;
-            if (!(l->payloads[l->n_items] = strdup(line))) {
+            if (!(l->payloads[l->n_items] = item_payload(a, &sr, &l->mem))) {
                 r = err_set(e, HE_NOMEM, NULL, NULL);
                 goto fail;
             }
@@ -381,8 +454,6 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
         }
         row++;
     }
-    free(line);
-    line = NULL;
     if (row == a->spool_row && row < a->job.total) {
         r = err_set(e, HE_IO, NULL, "the spool file %s ends at row %lld of %lld", a->spool,
                     (long long)row, (long long)a->job.total);
@@ -394,7 +465,7 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
         .runs = l->runs,
         .n_runs = l->n_runs,
         .item_idx = l->idx,
-        .item_payloads = (const char *const *)l->payloads,
+        .item_payloads = l->payloads,
         .n_items = l->n_items,
         .cursor = row,
     };
@@ -410,18 +481,13 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
         goto fail;
     }
     if (row >= a->job.total) {
-        fclose(a->spool_file);
-        a->spool_file = NULL;
+        close_spool(a);
         return 1;
     }
     return 0;
 fail:
-    free(line);
     load_free(l);
-    if (a->spool_file) { /* a later attempt starts from the stored cursor */
-        fclose(a->spool_file);
-        a->spool_file = NULL;
-    }
+    close_spool(a); /* a later attempt starts from the stored cursor */
     return r;
 }
 
@@ -534,10 +600,7 @@ static bool step(struct jobs *j, struct active *a)
             if (outstanding(j, a) > 0)
                 return false;
             if (a->spool) {
-                if (a->spool_file) {
-                    fclose(a->spool_file);
-                    a->spool_file = NULL;
-                }
+                close_spool(a);
                 unlink(a->spool);
             }
             return true;

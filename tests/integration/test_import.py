@@ -417,6 +417,61 @@ def test_100_rows_inline_101_rows_job(plain):
     assert all(x["input_source"]["properties"]["file_name"] == "h1.jsonl" for x in runs)
 
 
+def _comparable(run):
+    """A run without what differs between two imports of the same row (ids, timestamps)."""
+    if isinstance(run, dict):
+        return {k: _comparable(v) for k, v in run.items() if k not in ("id", "created_at")}
+    if isinstance(run, list):
+        return [_comparable(v) for v in run]
+    return run
+
+
+def test_job_rows_stored_as_inline_rows(start_server, fake_llm):
+    """A file of over 100 rows is loaded by a job, a smaller one inside the request; the two
+    paths build a row's sample separately and must store the same thing: sources, tags (the
+    defaults first, repeats dropped), topic paths (a leading "root" dropped), outputs."""
+    srv = start_server(env=fake_env(fake_llm))
+    inline, job = Imp(srv), Imp(srv)
+    rows = []
+    for i in range(40):
+        topic = ["", "root>>>>>科学>>>>>子题 %d" % i, "历史", "a>>>>>b>>>>>c"][i % 4]
+        tags = ["", "t%d" % (i % 3), "imported,x y,t1"][i % 3]
+        rows.append(["问题 %d, \"引号\"" % i, "答案 %d\n第二行" % i, topic, tags])
+    params = dict(session_id="same", input_model_name="seed-m", input_provider="together_ai",
+                  output_model_name="out-m", output_provider="together_ai")
+    header = ["input", "output", "topic_path", "tags"]
+    r = inline.upload("rows.csv", csv_bytes(header, rows), **params)
+    assert r.status == 200 and r.json()["status"] == "import_completed", r
+    r = job.upload("rows.csv", csv_bytes(header, rows * 3), **params)
+    assert r.status == 200 and r.json()["status"] == "import_started", r
+    assert job.wait_job(r.json()["job_id"])["status"] == "completed"
+    want = {x["input"]: _comparable(x) for x in inline.all_runs()}
+    got = job.all_runs()
+    assert len(want) == 40 and len(got) == 120
+    for x in got:
+        assert _comparable(x) == want[x["input"]], x["input"]
+    sample = want["问题 1, \"引号\""]
+    assert sample["input_source"]["properties"] == {
+        "file_name": "rows.csv", "model_name": "seed-m", "model_provider": "together_ai",
+        "topic_path": "科学>>>>>子题 1"}
+    assert sample["output"]["source"]["properties"] == {
+        "file_name": "rows.csv", "model_name": "out-m", "model_provider": "together_ai"}
+    assert sample["tags"] == ["imported", "imported_same", "t1"]
+    assert want["问题 2, \"引号\""]["tags"] == ["imported", "imported_same", "x y", "t1"]
+    topics = job.c.ok("GET", job.ds("topics"))
+    assert topics["sample_count"] == 120
+
+
+def test_topic_with_a_control_character_rejected_at_upload(plain):
+    """A topic name holding a newline (possible inside a quoted CSV field) is refused with its
+    line before anything is stored, in small files and in large ones alike."""
+    for n in (3, 150):
+        rows = [["q%d" % i, "a", "t"] for i in range(n)] + [["bad", "a", "x>>>>>two\nlines"]]
+        r = plain.upload("ctl.csv", csv_bytes(["input", "output", "topic_path"], rows))
+        assert_error(r, 422, mentions=["line %d" % (n + 2), "topic_path", "control"])
+        plain.assert_nothing_stored()
+
+
 def read_events(srv, path, timeout=120):
     """The frames of an event stream, read until the server closes it: [(event, data)]."""
     conn = http.client.HTTPConnection(srv.host, srv.port, timeout=timeout)

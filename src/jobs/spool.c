@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+#include "jobs/spool.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "util/banned.h"
+
+#define SPOOL_HAS_OUTPUT 1u
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int add_u32(struct buf *b, uint32_t v)
+{
+    unsigned char p[4];
+    put_u32(p, v);
+    return buf_add(b, p, 4);
+}
+
+static int add_str(struct buf *b, const char *s, size_t len)
+{
+    int r;
+    if (!s)
+        return add_u32(b, 0);
+    if (len > SPOOL_RECORD_MAX)
+        return HE_TOO_LARGE;
+    if ((r = add_u32(b, (uint32_t)len)) < 0 || (r = buf_add(b, s, len)) < 0)
+        return r;
+    return buf_add(b, "", 1);
+}
+
+/* The record in b (after its 4-byte size slot) to f. */
+static int emit(FILE *f, struct buf *b, int r, struct err *e)
+{
+    if (r < 0 || b->len - 4 > SPOOL_RECORD_MAX)
+        return err_set(e, r == HE_NOMEM ? HE_NOMEM : HE_TOO_LARGE, NULL,
+                       "a row is too large for the import's spool");
+    put_u32((unsigned char *)b->data, (uint32_t)(b->len - 4));
+    if (fwrite(b->data, 1, b->len, f) != b->len)
+        return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
+    return 0;
+}
+
+int spool_write_header(FILE *f, struct buf *scratch, const struct spool_header *h, struct err *e)
+{
+    const char *fields[] = {h->input_model, h->input_provider, h->output_model, h->output_provider,
+                            h->prompt_method};
+    int r;
+
+    if (fwrite(SPOOL_MAGIC, 1, sizeof(SPOOL_MAGIC) - 1, f) != sizeof(SPOOL_MAGIC) - 1)
+        return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
+    buf_reset(scratch);
+    r = add_u32(scratch, 0);
+    for (size_t i = 0; r == 0 && i < sizeof(fields) / sizeof(fields[0]); i++)
+        r = add_str(scratch, fields[i], fields[i] ? strlen(fields[i]) : 0);
+    return emit(f, scratch, r, e);
+}
+
+int spool_write_row(FILE *f, struct buf *scratch, const struct spool_row *row, struct err *e)
+{
+    unsigned char flags = row->output ? SPOOL_HAS_OUTPUT : 0;
+    int r;
+
+    buf_reset(scratch);
+    if ((r = add_u32(scratch, 0)) == 0 && (r = buf_add(scratch, &flags, 1)) == 0 &&
+        (r = add_str(scratch, row->input, row->input_len)) == 0 &&
+        (!row->output || (r = add_str(scratch, row->output, row->output_len)) == 0) &&
+        (r = add_str(scratch, row->guidance, row->guidance ? strlen(row->guidance) : 0)) == 0 &&
+        (r = add_u32(scratch, (uint32_t)row->n_topic)) == 0)
+        for (size_t i = 0; r == 0 && i < row->n_topic; i++)
+            r = add_str(scratch, row->topic[i], strlen(row->topic[i]));
+    if (r == 0)
+        r = add_u32(scratch, (uint32_t)row->n_tags);
+    for (size_t i = 0; r == 0 && i < row->n_tags; i++)
+        r = add_str(scratch, row->tags[i], strlen(row->tags[i]));
+    return emit(f, scratch, r, e);
+}
+
+/* ---- reading ---- */
+
+struct cursor {
+    const unsigned char *p, *end;
+    bool bad;
+};
+
+static uint32_t take_u32(struct cursor *c)
+{
+    uint32_t v;
+    if (c->end - c->p < 4) {
+        c->bad = true;
+        return 0;
+    }
+    v = get_u32(c->p);
+    c->p += 4;
+    return v;
+}
+
+/* A string of the record, pointing into it (NUL-terminated in place); NULL when absent. */
+static const char *take_str(struct cursor *c, size_t *len)
+{
+    uint32_t n = take_u32(c);
+    const char *s;
+
+    if (len)
+        *len = n;
+    if (c->bad || n == 0)
+        return NULL;
+    if ((size_t)(c->end - c->p) < (size_t)n + 1 || c->p[n] != '\0') {
+        c->bad = true;
+        return NULL;
+    }
+    s = (const char *)c->p;
+    c->p += n + 1;
+    return s;
+}
+
+static const char *const *take_list(struct cursor *c, struct arena *a, size_t *n)
+{
+    uint32_t count = take_u32(c);
+    const char **items;
+
+    *n = 0;
+    if (c->bad || count == 0)
+        return NULL;
+    /* every item takes at least five bytes of the record */
+    if (count > (size_t)(c->end - c->p) / 5 || !(items = arena_alloc(a, count * sizeof(*items)))) {
+        c->bad = true;
+        return NULL;
+    }
+    for (uint32_t i = 0; i < count; i++)
+        if (!(items[i] = take_str(c, NULL))) {
+            c->bad = true;
+            return NULL;
+        }
+    *n = count;
+    return items;
+}
+
+/* The next record's bytes into a: 0, 1 at a clean end of file. */
+static int read_record(FILE *f, struct arena *a, struct cursor *c, struct err *e)
+{
+    unsigned char size[4];
+    size_t got = fread(size, 1, 4, f);
+    uint32_t n;
+    unsigned char *p;
+
+    if (got == 0 && feof(f))
+        return 1;
+    if (got != 4)
+        return err_set(e, HE_INVALID, NULL, "the import's spool file is cut short");
+    n = get_u32(size);
+    if (n > SPOOL_RECORD_MAX)
+        return err_set(e, HE_INVALID, NULL, "the import's spool file is damaged");
+    if (!(p = arena_alloc(a, n ? n : 1)))
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    if (fread(p, 1, n, f) != n)
+        return err_set(e, HE_INVALID, NULL, "the import's spool file is cut short");
+    c->p = p;
+    c->end = p + n;
+    c->bad = false;
+    return 0;
+}
+
+int spool_read_header(FILE *f, struct arena *a, struct spool_header *h, struct err *e)
+{
+    char magic[sizeof(SPOOL_MAGIC) - 1];
+    struct cursor c;
+    int r;
+
+    if (fread(magic, 1, sizeof(magic), f) != sizeof(magic) ||
+        memcmp(magic, SPOOL_MAGIC, sizeof(magic)) != 0)
+        return err_set(e, HE_INVALID, NULL,
+                       "the import's spool file is not in this version's format; import the "
+                       "file again");
+    if ((r = read_record(f, a, &c, e)) != 0)
+        return r < 0 ? r : err_set(e, HE_INVALID, NULL, "the import's spool file is cut short");
+    h->input_model = take_str(&c, NULL);
+    h->input_provider = take_str(&c, NULL);
+    h->output_model = take_str(&c, NULL);
+    h->output_provider = take_str(&c, NULL);
+    h->prompt_method = take_str(&c, NULL);
+    if (c.bad || c.p != c.end)
+        return err_set(e, HE_INVALID, NULL, "the import's spool file is damaged");
+    return 0;
+}
+
+int spool_read_row(FILE *f, struct arena *a, struct spool_row *row, struct err *e)
+{
+    struct cursor c;
+    unsigned char flags;
+    int r;
+
+    if ((r = read_record(f, a, &c, e)) != 0)
+        return r;
+    memset(row, 0, sizeof(*row));
+    if (c.p == c.end)
+        return err_set(e, HE_INVALID, NULL, "the import's spool file is damaged");
+    flags = *c.p++;
+    row->input = take_str(&c, &row->input_len);
+    if (flags & SPOOL_HAS_OUTPUT)
+        row->output = take_str(&c, &row->output_len);
+    row->guidance = take_str(&c, NULL);
+    row->topic = take_list(&c, a, &row->n_topic);
+    row->tags = take_list(&c, a, &row->n_tags);
+    if (c.bad || c.p != c.end || !row->input || ((flags & SPOOL_HAS_OUTPUT) && !row->output))
+        return err_set(e, HE_INVALID, NULL, "the import's spool file is damaged");
+    return 0;
+}
+
+int spool_skip_rows(FILE *f, int64_t n, struct err *e)
+{
+    for (int64_t i = 0; i < n; i++) {
+        unsigned char size[4];
+        size_t got = fread(size, 1, 4, f);
+        if (got == 0 && feof(f))
+            return 1;
+        if (got != 4 || get_u32(size) > SPOOL_RECORD_MAX ||
+            fseeko(f, (off_t)get_u32(size), SEEK_CUR) != 0)
+            return err_set(e, HE_INVALID, NULL, "the import's spool file is damaged");
+    }
+    return 0;
+}

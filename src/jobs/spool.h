@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The spool of a file import: the rows of the uploaded file, validated and normalized, in file
+ * order. The upload writes it while the file arrives; the import job reads it back a slice at a
+ * time (after a restart, from the row its cursor names). Binary, so that loading a row costs no
+ * parsing: a header, then one record per row.
+ *
+ *   file   := MAGIC header record*
+ *   header := u32 size, then strings: input_model, input_provider, output_model,
+ *             output_provider, prompt_method
+ *   record := u32 size, then u8 flags (SPOOL_HAS_OUTPUT), strings input, output (when the flag
+ *             is set), guidance, u32 topic count, topics, u32 tag count, tags
+ *   string := u32 length, the bytes, a NUL (length 0 is absent)
+ *
+ * Integers are little-endian. A size counts the bytes that follow it.
+ */
+#ifndef HETU_JOBS_SPOOL_H
+#define HETU_JOBS_SPOOL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#define SPOOL_MAGIC      "HETU-SPOOL-2\n"
+#define SPOOL_RECORD_MAX (64u * 1024 * 1024)
+
+/* What every row of one upload shares: the request's model names and prompt method. */
+struct spool_header {
+    const char *input_model, *input_provider, *output_model, *output_provider;
+    const char *prompt_method;
+};
+
+/* A validated row: its input (JSON text for structured tasks), its output or NULL, its topic
+ * path (a leading "root" already dropped), its own tags, its guidance or NULL. */
+struct spool_row {
+    const char *input;
+    size_t input_len;
+    const char *output;
+    size_t output_len;
+    const char *guidance;
+    const char *const *topic;
+    size_t n_topic;
+    const char *const *tags;
+    size_t n_tags;
+};
+
+/* Each record is assembled in scratch (a buffer the caller reuses) and written with one call. */
+int spool_write_header(FILE *f, struct buf *scratch, const struct spool_header *h, struct err *e);
+int spool_write_row(FILE *f, struct buf *scratch, const struct spool_row *row, struct err *e);
+
+/* Reads the header; its strings live in a. HE_INVALID when the file is not a spool. */
+int spool_read_header(FILE *f, struct arena *a, struct spool_header *h, struct err *e);
+/* The next row, its strings and lists in a: 0, or 1 at the end of the file; HE_INVALID when the
+ * file is cut short or damaged. */
+int spool_read_row(FILE *f, struct arena *a, struct spool_row *row, struct err *e);
+/* Skips n rows: 0, or 1 when the file ends first. */
+int spool_skip_rows(FILE *f, int64_t n, struct err *e);
+
+#endif

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/* The import spool: rows come back as written, skipping lands on the right row, and a file cut
+ * short or damaged anywhere is an error, never a crash or a wrong row. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "jobs/spool.h"
+
+#define ROWS 50
+
+static const char *const topics[] = {"科学", "子题 1", "deep"};
+static const char *const tags[] = {"a", "b,c"};
+
+/* Row i: every third without an output, every other with topics, every fifth with tags. */
+static struct spool_row row_of(int i, char *input, char *output)
+{
+    sprintf(input, "问题 %d \"quoted\"\n", i);
+    sprintf(output, "answer %d", i);
+    return (struct spool_row){.input = input,
+                              .input_len = strlen(input),
+                              .output = i % 3 ? output : NULL,
+                              .output_len = i % 3 ? strlen(output) : 0,
+                              .guidance = i % 4 == 0 ? "be brief" : NULL,
+                              .topic = i % 2 ? topics : NULL,
+                              .n_topic = i % 2 ? 3 : 0,
+                              .tags = i % 5 == 0 ? tags : NULL,
+                              .n_tags = i % 5 == 0 ? 2 : 0};
+}
+
+static FILE *written(long *sizes)
+{
+    FILE *f = tmpfile();
+    struct buf scratch;
+    struct err e;
+    char input[64], output[64];
+
+    assert_non_null(f);
+    buf_init(&scratch, SPOOL_RECORD_MAX + 4);
+    assert_int_equal(spool_write_header(f, &scratch,
+                                        &(struct spool_header){"in-model", NULL, "out-model",
+                                                               "openai", "few_shot"},
+                                        &e),
+                     0);
+    for (int i = 0; i < ROWS; i++) {
+        struct spool_row r = row_of(i, input, output);
+        if (sizes)
+            sizes[i] = ftell(f);
+        assert_int_equal(spool_write_row(f, &scratch, &r, &e), 0);
+    }
+    if (sizes)
+        sizes[ROWS] = ftell(f);
+    buf_done(&scratch);
+    rewind(f);
+    return f;
+}
+
+static void assert_row(const struct spool_row *got, int i)
+{
+    char input[64], output[64];
+    struct spool_row want = row_of(i, input, output);
+
+    assert_int_equal(got->input_len, want.input_len);
+    assert_string_equal(got->input, want.input);
+    if (want.output) {
+        assert_non_null(got->output);
+        assert_int_equal(got->output_len, want.output_len);
+        assert_string_equal(got->output, want.output);
+    } else {
+        assert_null(got->output);
+    }
+    if (want.guidance)
+        assert_string_equal(got->guidance, want.guidance);
+    else
+        assert_null(got->guidance);
+    assert_int_equal(got->n_topic, want.n_topic);
+    for (size_t k = 0; k < want.n_topic; k++)
+        assert_string_equal(got->topic[k], want.topic[k]);
+    assert_int_equal(got->n_tags, want.n_tags);
+    for (size_t k = 0; k < want.n_tags; k++)
+        assert_string_equal(got->tags[k], want.tags[k]);
+}
+
+static void round_trip(void **state)
+{
+    FILE *f = written(NULL);
+    struct spool_header h;
+    struct spool_row r;
+    struct arena a;
+    struct err e;
+    (void)state;
+
+    arena_init(&a);
+    assert_int_equal(spool_read_header(f, &a, &h, &e), 0);
+    assert_string_equal(h.input_model, "in-model");
+    assert_null(h.input_provider);
+    assert_string_equal(h.output_model, "out-model");
+    assert_string_equal(h.output_provider, "openai");
+    assert_string_equal(h.prompt_method, "few_shot");
+    for (int i = 0; i < ROWS; i++) {
+        assert_int_equal(spool_read_row(f, &a, &r, &e), 0);
+        assert_row(&r, i);
+    }
+    assert_int_equal(spool_read_row(f, &a, &r, &e), 1);
+    arena_done(&a);
+    fclose(f);
+}
+
+static void skip_lands_on_the_row(void **state)
+{
+    struct spool_header h;
+    struct spool_row r;
+    struct arena a;
+    struct err e;
+    (void)state;
+
+    for (int n = 0; n <= ROWS; n++) {
+        FILE *f = written(NULL);
+        arena_init(&a);
+        assert_int_equal(spool_read_header(f, &a, &h, &e), 0);
+        assert_int_equal(spool_skip_rows(f, n, &e), 0);
+        if (n < ROWS) {
+            assert_int_equal(spool_read_row(f, &a, &r, &e), 0);
+            assert_row(&r, n);
+        } else {
+            assert_int_equal(spool_read_row(f, &a, &r, &e), 1);
+        }
+        arena_done(&a);
+        fclose(f);
+    }
+    {
+        FILE *f = written(NULL);
+        arena_init(&a);
+        assert_int_equal(spool_read_header(f, &a, &h, &e), 0);
+        assert_int_equal(spool_skip_rows(f, ROWS + 1, &e), 1);
+        arena_done(&a);
+        fclose(f);
+    }
+}
+
+/* The whole file read back after cutting it at every length: rows before the cut come back
+ * right; the first record the cut reaches is an error, or a clean end exactly at a boundary. */
+static void cut_anywhere(void **state)
+{
+    long sizes[ROWS + 1];
+    FILE *full = written(sizes);
+    long total = sizes[ROWS];
+    char *bytes = malloc((size_t)total);
+    (void)state;
+
+    assert_int_equal(fread(bytes, 1, (size_t)total, full), (size_t)total);
+    fclose(full);
+    for (long cut = 0; cut < total; cut++) {
+        FILE *f = tmpfile();
+        struct spool_header h;
+        struct spool_row r;
+        struct arena a;
+        struct err e;
+        int i = 0, rc;
+
+        fwrite(bytes, 1, (size_t)cut, f);
+        rewind(f);
+        arena_init(&a);
+        err_clear(&e);
+        if (cut < sizes[0]) {
+            assert_int_equal(spool_read_header(f, &a, &h, &e), HE_INVALID);
+        } else {
+            assert_int_equal(spool_read_header(f, &a, &h, &e), 0);
+            while ((rc = spool_read_row(f, &a, &r, &e)) == 0)
+                assert_row(&r, i++);
+            assert_true(sizes[i] <= cut && cut < sizes[i + 1]);
+            assert_int_equal(rc, cut == sizes[i] ? 1 : HE_INVALID);
+        }
+        arena_done(&a);
+        fclose(f);
+    }
+    free(bytes);
+}
+
+/* Every byte of a record changed in turn: the reader either reads some row or reports the file
+ * damaged; it never reads out of bounds (the sanitizer build runs this too). */
+static void damaged_anywhere(void **state)
+{
+    long sizes[ROWS + 1];
+    FILE *full = written(sizes);
+    long total = sizes[ROWS];
+    char *bytes = malloc((size_t)total);
+    (void)state;
+
+    assert_int_equal(fread(bytes, 1, (size_t)total, full), (size_t)total);
+    fclose(full);
+    for (long at = sizes[5]; at < sizes[6]; at++)
+        for (int v = 0; v < 256; v += 51) {
+            FILE *f = tmpfile();
+            struct spool_header h;
+            struct spool_row r;
+            struct arena a;
+            struct err e;
+            char saved = bytes[at];
+
+            bytes[at] = (char)v;
+            fwrite(bytes, 1, (size_t)total, f);
+            bytes[at] = saved;
+            rewind(f);
+            arena_init(&a);
+            assert_int_equal(spool_read_header(f, &a, &h, &e), 0);
+            for (int i = 0; i < 5; i++) {
+                assert_int_equal(spool_read_row(f, &a, &r, &e), 0);
+                assert_row(&r, i);
+            }
+            while (spool_read_row(f, &a, &r, &e) == 0)
+                ;
+            arena_done(&a);
+            fclose(f);
+        }
+    free(bytes);
+}
+
+static void not_a_spool(void **state)
+{
+    FILE *f = tmpfile();
+    struct spool_header h;
+    struct arena a;
+    struct err e;
+    (void)state;
+
+    fputs("{\"input\": \"an older spool, one JSON object a line\"}\n", f);
+    rewind(f);
+    arena_init(&a);
+    err_clear(&e);
+    assert_int_equal(spool_read_header(f, &a, &h, &e), HE_INVALID);
+    assert_non_null(strstr(e.msg, "import the file again"));
+    arena_done(&a);
+    fclose(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(round_trip),       cmocka_unit_test(skip_lands_on_the_row),
+        cmocka_unit_test(cut_anywhere),     cmocka_unit_test(damaged_anywhere),
+        cmocka_unit_test(not_a_spool),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
