@@ -24,6 +24,7 @@
 #include "http/render.h"
 #include "http/request.h"
 #include "http/routes.h"
+#include "ingest/batches.h"
 #include "ingest/csv_reader.h"
 #include "ingest/jsonl_reader.h"
 #include "jobs/jobs.h"
@@ -127,17 +128,20 @@ struct upload {
     struct task task;
     bool task_loaded;
     enum file_kind kind;
-    struct csv_reader *csv;
-    struct jsonl_reader *jsonl;
+    struct batches *batches; /* the file read on workers as it arrives */
+    struct reader {
+        struct upload *u;
+        struct csv_reader *csv;
+        struct jsonl_reader *jsonl;
+        struct batch_out *out; /* of the batch being read */
+    } readers[BATCH_WORKERS];
     char *file_name;
     char *spool_path;
     FILE *spool;
     size_t rows, with_output;
     const char *prompt_method, *input_model, *input_provider, *output_model, *output_provider;
     const char *session_id;
-    bool models_checked; /* the output model was checked (once, for the first row without an
-                            output) */
-    struct buf line;     /* the spool record being written */
+    struct buf line; /* the spool header being written */
 };
 
 static void upload_free(void *p)
@@ -145,8 +149,11 @@ static void upload_free(void *p)
     struct upload *u = p;
     if (!u)
         return;
-    csv_reader_free(u->csv);
-    jsonl_reader_free(u->jsonl);
+    batches_free(u->batches);
+    for (size_t i = 0; i < BATCH_WORKERS; i++) {
+        csv_reader_free(u->readers[i].csv);
+        jsonl_reader_free(u->readers[i].jsonl);
+    }
     if (u->spool)
         fclose(u->spool);
     if (u->spool_path)
@@ -190,14 +197,16 @@ static int row_list_check(const char *const *items, size_t n, size_t max_items, 
     return 0;
 }
 
-static int spool_row(struct upload *u, const struct spool_row *row, struct err *e)
+/* A checked row into the output of its batch (written to the spool in file order). */
+static int spool_row(struct batch_out *out, const struct spool_row *row, size_t line, struct err *e)
 {
-    int r = spool_write_row(u->spool, &u->line, row, e);
+    int r = spool_encode_row(&out->bytes, row);
     if (r < 0)
-        return r;
-    u->rows++;
+        return err_set(e, r, NULL, "line %zu: %s", line,
+                       r == HE_NOMEM ? "out of memory" : "the row is too large");
+    out->rows++;
     if (row->output)
-        u->with_output++;
+        out->marked++;
     return 0;
 }
 
@@ -205,7 +214,8 @@ static int spool_row(struct upload *u, const struct spool_row *row, struct err *
  * The common row, for a task without schemas: the same checks gen_parse_sample makes, done on
  * the row as the reader delivers it, and the spool record written straight from it.
  */
-static int on_plain_row(struct upload *u, const struct ingest_row *row, struct err *e)
+static int on_plain_row(struct upload *u, struct batch_out *out, const struct ingest_row *row,
+                        struct err *e)
 {
     const char *const *topic = row->topic_path;
     size_t n_topic = row->topic_path_count;
@@ -224,20 +234,20 @@ static int on_plain_row(struct upload *u, const struct ingest_row *row, struct e
         return err_set(e, HE_INVALID, "human_guidance",
                        "line %zu: human_guidance is longer than %d characters", row->line,
                        GUIDANCE_MAX_CHARS);
-    if (!row->output && !u->models_checked) {
+    if (!row->output && !out->checked) {
         struct gen_sample probe = {.output_model = (char *)u->output_model,
                                    .output_provider = (char *)u->output_provider};
         struct err se;
         err_clear(&se);
         if (gen_sample_check(&u->env, &probe, NULL, &se) < 0)
             return err_set(e, se.code, se.field, "line %zu: %s", row->line, se.msg);
-        u->models_checked = true;
+        out->checked = true;
     }
     if (n_topic > 0 && strcmp(topic[0], "root") == 0) { /* as gen_parse_topic_path drops it */
         topic++;
         n_topic--;
     }
-    return spool_row(u,
+    return spool_row(out,
                      &(struct spool_row){.input = row->input,
                                          .input_len = row->input_len,
                                          .output = row->output,
@@ -247,21 +257,22 @@ static int on_plain_row(struct upload *u, const struct ingest_row *row, struct e
                                          .n_topic = n_topic,
                                          .tags = row->tags,
                                          .n_tags = row->tags_count},
-                     e);
+                     row->line, e);
 }
 
 /* A row of a task with a schema: checked as save_sample checks a sample (which also turns an
  * object input or output into its compact text), then spooled. */
 static int on_row(void *ud, const struct ingest_row *row, struct err *e)
 {
-    struct upload *u = ud;
+    struct reader *rd = ud;
+    struct upload *u = rd->u;
     struct json_object *o, *topic, *tags;
     struct gen_sample s;
     struct err se;
     int r;
 
     if (!u->task.input_json_schema && !u->task.output_json_schema)
-        return on_plain_row(u, row, e);
+        return on_plain_row(u, rd->out, row, e);
     o = json_object_new_object();
     err_clear(&se);
     if (row->input_is_json) {
@@ -304,7 +315,7 @@ static int on_row(void *ud, const struct ingest_row *row, struct err *e)
     if (r < 0)
         return err_set(e, r == HE_BAD_REQUEST ? HE_BAD_REQUEST : HE_INVALID, se.field,
                        "line %zu: %s", row->line, se.msg);
-    r = spool_row(u,
+    r = spool_row(rd->out,
                   &(struct spool_row){.input = s.input,
                                       .input_len = strlen(s.input),
                                       .output = s.output,
@@ -314,9 +325,66 @@ static int on_row(void *ud, const struct ingest_row *row, struct err *e)
                                       .n_topic = s.n_topic,
                                       .tags = (const char *const *)s.tags,
                                       .n_tags = s.ntags},
-                  e);
+                  row->line, e);
     gen_sample_free(&s);
     return r;
+}
+
+/* Reads a batch of the file on a worker: its rows go to out. */
+static int read_batch(void *ud, const char *data, size_t len, size_t first_line, bool last,
+                      struct batch_out *out, struct err *e)
+{
+    struct reader *rd = ud;
+    int r;
+
+    rd->out = out;
+    if (rd->jsonl) { /* batches of whole lines, read apart */
+        jsonl_reader_restart(rd->jsonl, first_line);
+        return jsonl_reader_feed(rd->jsonl, data, len, e);
+    }
+    if ((r = csv_reader_feed(rd->csv, data, len, e)) < 0)
+        return r;
+    return last ? csv_reader_finish(rd->csv, e) : 0;
+}
+
+/* A read batch, in file order: its rows into the spool. */
+static int take_batch(void *ud, struct batch_out *out, struct err *e)
+{
+    struct upload *u = ud;
+
+    if (out->bytes.len && fwrite(out->bytes.data, 1, out->bytes.len, u->spool) != out->bytes.len)
+        return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
+    u->rows += out->rows;
+    u->with_output += out->marked;
+    return 0;
+}
+
+/* JSON Lines are read by two workers at once (a row is a line); CSV by one, in order. */
+static int start_batches(struct upload *u, struct err *e)
+{
+    struct batches_cfg cfg = {
+        .workers = u->kind == FILE_JSONL ? 2 : 1,
+        .max_line = INGEST_MAX_ROW_DEFAULT,
+        .out_max = (size_t)4 * (BATCH_BYTES + INGEST_MAX_ROW_DEFAULT) + SPOOL_RECORD_MAX,
+        .read = read_batch,
+        .take = take_batch,
+        .ud = u,
+    };
+
+    for (size_t i = 0; i < cfg.workers; i++) {
+        struct reader *rd = &u->readers[i];
+        rd->u = u;
+        if (u->kind == FILE_CSV)
+            rd->csv = csv_reader_new(on_row, rd, NULL);
+        else
+            rd->jsonl = jsonl_reader_new(on_row, rd, NULL);
+        if (!rd->csv && !rd->jsonl)
+            return err_set(e, HE_NOMEM, NULL, NULL);
+        cfg.worker_ud[i] = rd;
+    }
+    if (!(u->batches = batches_new(&cfg)))
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    return 0;
 }
 
 static int start_file(struct http_req *req, struct upload *u, const char *filename, struct err *e)
@@ -355,13 +423,7 @@ static int start_file(struct http_req *req, struct upload *u, const char *filena
                                                   u->prompt_method},
                            e) < 0)
         return e->code;
-    if (u->kind == FILE_CSV)
-        u->csv = csv_reader_new(on_row, u, NULL);
-    else
-        u->jsonl = jsonl_reader_new(on_row, u, NULL);
-    if (!u->csv && !u->jsonl)
-        return err_set(e, HE_NOMEM, NULL, NULL);
-    return 0;
+    return start_batches(u, e);
 }
 
 static int upload_ctx(struct http_req *req, struct upload **ret, struct err *e)
@@ -414,8 +476,7 @@ int h_import_file_part(struct http_req *req, const char *name, const char *filen
         return r;
     if (len == 0)
         return 0;
-    return u->csv ? csv_reader_feed(u->csv, data, len, e)
-                  : jsonl_reader_feed(u->jsonl, data, len, e);
+    return batches_feed(u->batches, data, len, e);
 }
 
 struct inline_ctx {
@@ -558,8 +619,10 @@ int h_import_samples_from_file(struct http_req *req, struct json_object **ret_bo
     if (!u || u->kind == FILE_NONE)
         return err_set(e, HE_INVALID, "file",
                        "file is required: send the file as a multipart part named file");
-    if ((r = u->csv ? csv_reader_finish(u->csv, e) : jsonl_reader_finish(u->jsonl, e)) < 0)
+    if ((r = batches_finish(u->batches, e)) < 0)
         return r;
+    if (u->rows == 0) /* (a CSV reader says why itself) */
+        return err_set(e, HE_BAD_REQUEST, "file", "the file has no rows");
     if (fflush(u->spool) != 0)
         return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
     if (u->rows <= IMPORT_INLINE_MAX)

@@ -504,6 +504,15 @@ void jsonl_reader_free(struct jsonl_reader *r)
     free(r);
 }
 
+void jsonl_reader_restart(struct jsonl_reader *r, size_t first_line)
+{
+    r->failed = 0;
+    r->finished = false;
+    r->line = first_line;
+    r->rows = 0;
+    buf_reset(&r->part);
+}
+
 size_t jsonl_reader_rows(const struct jsonl_reader *r)
 {
     return r->rows;

@@ -29,6 +29,13 @@ int jsonl_reader_feed(struct jsonl_reader *r, const void *data, size_t len, stru
 /* Ends the input: parses a last line without a newline; reports a file with no rows. */
 int jsonl_reader_finish(struct jsonl_reader *r, struct err *e);
 
+/*
+ * For a file read in batches of whole lines by several readers: starts over (an earlier error
+ * forgotten, nothing held, rows counted from zero) with the next line numbered first_line.
+ * Only line 1 may begin with a byte order mark.
+ */
+void jsonl_reader_restart(struct jsonl_reader *r, size_t first_line);
+
 /* Rows delivered so far. */
 size_t jsonl_reader_rows(const struct jsonl_reader *r);
 

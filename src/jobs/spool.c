@@ -43,13 +43,23 @@ static int add_str(struct buf *b, const char *s, size_t len)
     return buf_add(b, "", 1);
 }
 
-/* The record in b (after its 4-byte size slot) to f. */
+/* Fills in the size of the record that starts at offset at of b. */
+static int seal(struct buf *b, size_t at, int r)
+{
+    if (r == 0 && b->len - at - 4 > SPOOL_RECORD_MAX)
+        r = HE_TOO_LARGE;
+    if (r == 0)
+        put_u32((unsigned char *)b->data + at, (uint32_t)(b->len - at - 4));
+    else
+        b->len = at; /* the part written is dropped */
+    return r;
+}
+
 static int emit(FILE *f, struct buf *b, int r, struct err *e)
 {
-    if (r < 0 || b->len - 4 > SPOOL_RECORD_MAX)
+    if (r < 0)
         return err_set(e, r == HE_NOMEM ? HE_NOMEM : HE_TOO_LARGE, NULL,
                        "a row is too large for the import's spool");
-    put_u32((unsigned char *)b->data, (uint32_t)(b->len - 4));
     if (fwrite(b->data, 1, b->len, f) != b->len)
         return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
     return 0;
@@ -67,27 +77,33 @@ int spool_write_header(FILE *f, struct buf *scratch, const struct spool_header *
     r = add_u32(scratch, 0);
     for (size_t i = 0; r == 0 && i < sizeof(fields) / sizeof(fields[0]); i++)
         r = add_str(scratch, fields[i], fields[i] ? strlen(fields[i]) : 0);
-    return emit(f, scratch, r, e);
+    return emit(f, scratch, seal(scratch, 0, r), e);
+}
+
+int spool_encode_row(struct buf *out, const struct spool_row *row)
+{
+    unsigned char flags = row->output ? SPOOL_HAS_OUTPUT : 0;
+    size_t at = out->len;
+    int r;
+
+    if ((r = add_u32(out, 0)) == 0 && (r = buf_add(out, &flags, 1)) == 0 &&
+        (r = add_str(out, row->input, row->input_len)) == 0 &&
+        (!row->output || (r = add_str(out, row->output, row->output_len)) == 0) &&
+        (r = add_str(out, row->guidance, row->guidance ? strlen(row->guidance) : 0)) == 0 &&
+        (r = add_u32(out, (uint32_t)row->n_topic)) == 0)
+        for (size_t i = 0; r == 0 && i < row->n_topic; i++)
+            r = add_str(out, row->topic[i], strlen(row->topic[i]));
+    if (r == 0)
+        r = add_u32(out, (uint32_t)row->n_tags);
+    for (size_t i = 0; r == 0 && i < row->n_tags; i++)
+        r = add_str(out, row->tags[i], strlen(row->tags[i]));
+    return seal(out, at, r);
 }
 
 int spool_write_row(FILE *f, struct buf *scratch, const struct spool_row *row, struct err *e)
 {
-    unsigned char flags = row->output ? SPOOL_HAS_OUTPUT : 0;
-    int r;
-
     buf_reset(scratch);
-    if ((r = add_u32(scratch, 0)) == 0 && (r = buf_add(scratch, &flags, 1)) == 0 &&
-        (r = add_str(scratch, row->input, row->input_len)) == 0 &&
-        (!row->output || (r = add_str(scratch, row->output, row->output_len)) == 0) &&
-        (r = add_str(scratch, row->guidance, row->guidance ? strlen(row->guidance) : 0)) == 0 &&
-        (r = add_u32(scratch, (uint32_t)row->n_topic)) == 0)
-        for (size_t i = 0; r == 0 && i < row->n_topic; i++)
-            r = add_str(scratch, row->topic[i], strlen(row->topic[i]));
-    if (r == 0)
-        r = add_u32(scratch, (uint32_t)row->n_tags);
-    for (size_t i = 0; r == 0 && i < row->n_tags; i++)
-        r = add_str(scratch, row->tags[i], strlen(row->tags[i]));
-    return emit(f, scratch, r, e);
+    return emit(f, scratch, spool_encode_row(scratch, row), e);
 }
 
 /* ---- reading ---- */

@@ -569,6 +569,46 @@ def test_import_samples_async_bad_body_creates_nothing(plain):
     plain.assert_nothing_stored()
 
 
+# ---- files read in batches on worker threads ----
+
+def test_bad_lines_far_into_a_large_file(plain):
+    """JSON Lines are parsed by two workers at once, half a megabyte a batch: with bad lines
+    several batches apart, the answer still names the first one, and nothing is stored."""
+    rows = [{"input": "行 %d " % i + "字" * (i % 40), "output": "出 %d" % i} for i in range(60000)]
+    good = jsonl_bytes(rows)
+    lines = good.split(b"\n")
+    assert len(good) > 6 * 512 * 1024
+    for first, second in ((25000, 45000), (45000, 59999), (3, 59999)):
+        bad = list(lines)
+        bad[first] = b'{"input": "x", oops}'
+        bad[second] = b'{"input": 7}'
+        r = plain.upload("far.jsonl", b"\n".join(bad))
+        assert_error(r, 400, mentions=["line %d" % (first + 1)])
+        assert "line %d " % (second + 1) not in r.json()["detail"]
+        plain.assert_nothing_stored()
+    r = plain.upload("far.jsonl", good)
+    assert r.status == 200 and r.json()["status"] == "import_started", r
+    assert plain.wait_job(r.json()["job_id"])["status"] == "completed"
+    got = plain.all_runs()
+    assert sorted(x["input"] for x in got) == sorted(x["input"] for x in rows)
+
+
+def test_multiline_csv_fields_across_batches_byte_for_byte(plain):
+    """CSV is read in batches too (by one worker, in order): quoted fields holding newlines, CRLF
+    and doubled quotes, cut anywhere by the batch boundaries, all come back byte for byte."""
+    rows = []
+    for i in range(20000):
+        text = "第%d行\n第二行, \"引号\" %s\r\n末尾" % (i, "长" * (i % 97))
+        rows.append([text, "输出 %d\n多行" % i])
+    data = csv_bytes(["input", "output"], rows, eol="\r\n")
+    assert len(data) > 4 * 512 * 1024
+    r = plain.upload("multi.csv", data)
+    assert r.status == 200 and r.json()["status"] == "import_started", r
+    assert plain.wait_job(r.json()["job_id"])["status"] == "completed"
+    got = {x["input"]: x["output"]["output"] for x in plain.all_runs()}
+    assert got == {a: b for a, b in rows}
+
+
 # ---- big imports ----
 
 def test_100000_rows_with_outputs(start_server, fake_llm):

@@ -62,6 +62,18 @@ static FILE *written(long *sizes)
     return f;
 }
 
+/* The bytes of a written spool, with where each row starts (sizes[ROWS]: the file's size). */
+static char *written_bytes(long *sizes)
+{
+    FILE *f = written(sizes);
+    char *bytes = malloc((size_t)sizes[ROWS]);
+
+    assert_non_null(bytes);
+    assert_int_equal(fread(bytes, 1, (size_t)sizes[ROWS], f), (size_t)sizes[ROWS]);
+    fclose(f);
+    return bytes;
+}
+
 static void assert_row(const struct spool_row *got, int i)
 {
     char input[64], output[64];
@@ -150,13 +162,10 @@ static void skip_lands_on_the_row(void **state)
 static void cut_anywhere(void **state)
 {
     long sizes[ROWS + 1];
-    FILE *full = written(sizes);
+    char *bytes = written_bytes(sizes);
     long total = sizes[ROWS];
-    char *bytes = malloc((size_t)total);
     (void)state;
 
-    assert_int_equal(fread(bytes, 1, (size_t)total, full), (size_t)total);
-    fclose(full);
     for (long cut = 0; cut < total; cut++) {
         FILE *f = tmpfile();
         struct spool_header h;
@@ -189,13 +198,10 @@ static void cut_anywhere(void **state)
 static void damaged_anywhere(void **state)
 {
     long sizes[ROWS + 1];
-    FILE *full = written(sizes);
+    char *bytes = written_bytes(sizes);
     long total = sizes[ROWS];
-    char *bytes = malloc((size_t)total);
     (void)state;
 
-    assert_int_equal(fread(bytes, 1, (size_t)total, full), (size_t)total);
-    fclose(full);
     for (long at = sizes[5]; at < sizes[6]; at++)
         for (int v = 0; v < 256; v += 51) {
             FILE *f = tmpfile();
@@ -244,8 +250,8 @@ static void not_a_spool(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(round_trip),       cmocka_unit_test(skip_lands_on_the_row),
-        cmocka_unit_test(cut_anywhere),     cmocka_unit_test(damaged_anywhere),
+        cmocka_unit_test(round_trip),   cmocka_unit_test(skip_lands_on_the_row),
+        cmocka_unit_test(cut_anywhere), cmocka_unit_test(damaged_anywhere),
         cmocka_unit_test(not_a_spool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
