@@ -13,6 +13,13 @@
  *   (it costs no thread) until http_req_complete() stores the answer and resumes it. The two may
  *   race: whichever comes second queues the answer, under the request's lock.
  * - One log line per request, written when libmicrohttpd reports the request complete.
+ * - A watcher thread looks every 200 ms at suspended requests whose client may leave (their
+ *   work is cancelled) and at file uploads still arriving. libmicrohttpd (0.9.75, epoll) misses
+ *   a client that closes while the rest of its upload is still queued in the socket: after the
+ *   short read that drains it, no new event comes for the end of stream, and the upload would
+ *   hold its memory and spool file until the connection's timeout. The watcher shuts such a
+ *   socket down (nothing left to read, the peer's side closed, the body not complete), which
+ *   wakes libmicrohttpd to see the end and abort the request.
  */
 #include "http/server.h"
 
@@ -21,6 +28,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -79,8 +88,9 @@ struct http_req {
     http_cancel_cb cancel_cb;
     void *cancel_ud;
     atomic_bool cancelled;                    /* the client went away while the request waited */
-    struct http_req *watch_prev, *watch_next; /* in srv->watched while suspended */
+    struct http_req *watch_prev, *watch_next; /* in srv->watched: suspended, or receiving */
     bool watching;
+    bool receiving; /* a file upload is arriving (set and cleared under watch_lock) */
 
     size_t nheaders;
     char *header_names[HTTP_REQ_MAX_HEADERS], *header_values[HTTP_REQ_MAX_HEADERS];
@@ -285,9 +295,15 @@ uint64_t http_req_serial(struct http_req *req)
 
 /* ---- watching suspended requests for clients that disconnect ---- */
 
-static void watch_add(struct http_server *srv, struct http_req *req)
+/* receiving: the request's upload is arriving; else it is suspended. */
+static void watch_add(struct http_server *srv, struct http_req *req, bool receiving)
 {
     pthread_mutex_lock(&srv->watch_lock);
+    req->receiving = receiving;
+    if (req->watching) {
+        pthread_mutex_unlock(&srv->watch_lock);
+        return;
+    }
     req->watch_prev = NULL;
     req->watch_next = srv->watched;
     if (srv->watched)
@@ -300,6 +316,7 @@ static void watch_add(struct http_server *srv, struct http_req *req)
 static void watch_remove(struct http_server *srv, struct http_req *req)
 {
     pthread_mutex_lock(&srv->watch_lock);
+    req->receiving = false;
     if (req->watching) {
         if (req->watch_prev)
             req->watch_prev->watch_next = req->watch_next;
@@ -326,6 +343,16 @@ static bool client_gone(struct http_req *req)
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
+/* The client closed its side with nothing of the upload left to read: it cannot complete. */
+static bool upload_abandoned(struct http_req *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int pending = 0;
+
+    return ci && client_gone(req) && ioctl(ci->connect_fd, FIONREAD, &pending) == 0 && pending == 0;
+}
+
 static void *watch_main(void *arg)
 {
     struct http_server *srv = arg;
@@ -342,6 +369,13 @@ static void *watch_main(void *arg)
             MHD_resume_connection(st->conn);
         }
         for (struct http_req *req = srv->watched; req; req = req->watch_next) {
+            if (req->receiving && upload_abandoned(req)) {
+                const union MHD_ConnectionInfo *ci =
+                    MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+                shutdown(ci->connect_fd, SHUT_RDWR);
+                req->receiving = false;
+                continue;
+            }
             if (atomic_load(&req->cancelled) || !req->cancel_cb || !client_gone(req))
                 continue;
             atomic_store(&req->cancelled, true);
@@ -535,7 +569,7 @@ static enum MHD_Result dispatch(struct http_req *req)
             MHD_suspend_connection(req->conn);
             req->suspended = true;
             if (req->cancel_cb)
-                watch_add(req->srv, req);
+                watch_add(req->srv, req, false);
         }
         pthread_mutex_unlock(&req->lock);
         return ret;
@@ -600,6 +634,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return ret;
     }
     if (*upload_data_size && req->route_rc == 0 && (req->match.route->flags & ROUTE_MULTIPART)) {
+        if (!req->watching) /* the first chunk: watched until the body is complete */
+            watch_add(req->srv, req, true);
         upload_chunk(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
@@ -624,6 +660,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (req->watching) /* the upload is complete */
+        watch_remove(req->srv, req);
     if (req->too_large) {
         struct err e;
         err_clear(&e);

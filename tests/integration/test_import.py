@@ -609,6 +609,35 @@ def test_multiline_csv_fields_across_batches_byte_for_byte(plain):
     assert got == {a: b for a, b in rows}
 
 
+def test_client_gone_midway_through_a_large_upload(start_server, fake_llm, tmp_path):
+    """The client closes the connection with the upload half sent, while workers are reading
+    its batches: the server drops the upload within moments (no spool file left, nothing
+    stored), not at the connection timeout, and goes on serving; the exit check at teardown
+    (and the sanitizer run) catches a worker left behind."""
+    import socket
+    spool = tmp_path / "spool"
+    imp = Imp(start_server(env=fake_env(fake_llm), args=["--spool-dir", str(spool)]))
+    body, hdrs = multipart("gone.jsonl", jsonl_bytes(
+        {"input": "行 %d" % i, "output": "出 %d" % i} for i in range(200000)))
+    assert len(body) > 8 * 512 * 1024
+    for kind in ("jsonl", "csv"):
+        if kind == "csv":
+            body, hdrs = multipart("gone.csv", csv_bytes(
+                ["input", "output"], [["行 %d" % i, "出\n%d" % i] for i in range(200000)]))
+        sock = socket.create_connection((imp.srv.host, imp.srv.port))
+        head = ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+                % (imp.ds("import_samples_from_file"), hdrs["Content-Type"], len(body)))
+        sock.sendall(head.encode("ascii") + body[:len(body) // 2])
+        sock.close()  # at once: the end of stream queued behind data the server has yet to read
+        deadline = time.monotonic() + 10
+        while any(p.name.startswith("upload-") for p in spool.iterdir()):
+            assert time.monotonic() < deadline, (kind, sorted(p.name for p in spool.iterdir()))
+            time.sleep(0.05)
+        imp.assert_nothing_stored()
+    r = imp.upload("after.csv", csv_bytes(["input", "output"], [["a", "b"]]))
+    assert r.status == 200 and r.json()["sample_count"] == 1, r
+
+
 # ---- big imports ----
 
 def test_100000_rows_with_outputs(start_server, fake_llm):
