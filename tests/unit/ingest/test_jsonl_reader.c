@@ -334,6 +334,37 @@ static void callback_error_stops_the_parse(void **state)
     free(t);
 }
 
+/* Batches read apart: line numbers from the batch's first line, an earlier error forgotten,
+ * a byte order mark only at line 1. */
+static void restart_numbers_lines_from_the_batch(void **state)
+{
+    static const char batch1[] = "{\"input\":\"a\"}\n\n{\"input\":\"b\"}\n";
+    static const char batch2[] = "{\"input\":\"c\"}\n{oops}\n";
+    static const char bom_row[] = "\xEF\xBB\xBF{\"input\":\"d\"}\n";
+    struct got g = {0};
+    struct jsonl_reader *r = jsonl_reader_new(collect_cb, &g, NULL);
+    struct err e;
+    (void)state;
+
+    buf_init(&g.out, 1 << 20);
+    err_clear(&e);
+    jsonl_reader_restart(r, 1000);
+    assert_int_equal(jsonl_reader_feed(r, batch1, strlen(batch1), &e), 0);
+    jsonl_reader_restart(r, 5000);
+    assert_int_equal(jsonl_reader_feed(r, batch2, strlen(batch2), &e), HE_BAD_JSON);
+    assert_non_null(strstr(e.msg, "line 5001 column 2"));
+    err_clear(&e);              /* (the first error set in an err stays) */
+    jsonl_reader_restart(r, 7); /* a mark past line 1 is not one */
+    assert_int_equal(jsonl_reader_feed(r, bom_row, strlen(bom_row), &e), HE_BAD_JSON);
+    assert_non_null(strstr(e.msg, "line 7 column 1"));
+    jsonl_reader_restart(r, 1);
+    assert_int_equal(jsonl_reader_feed(r, bom_row, strlen(bom_row), &e), 0);
+    assert_int_equal(jsonl_reader_rows(r), 1);
+    assert_string_equal(g.out.data, "L1000 in=[a]\nL1002 in=[b]\nL5000 in=[c]\nL1 in=[d]\n");
+    jsonl_reader_free(r);
+    buf_done(&g.out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +379,7 @@ int main(void)
         cmocka_unit_test(long_lines_are_rejected_at_any_chunking),
         cmocka_unit_test(huge_line_keeps_memory_bounded),
         cmocka_unit_test(callback_error_stops_the_parse),
+        cmocka_unit_test(restart_numbers_lines_from_the_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
