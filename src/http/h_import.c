@@ -225,6 +225,14 @@ static int on_plain_row(struct upload *u, struct batch_out *out, const struct in
         return err_set(e, HE_INVALID, row->input_is_json ? "input" : "output",
                        "line %zu: %s must be a string: the task has no schema for it", row->line,
                        row->input_is_json ? "input" : "output");
+    /* (bytes bound characters: only a long text is counted) */
+    if (row->input_len > TEXT_MAX_CHARS && utf8_length(row->input, row->input_len) > TEXT_MAX_CHARS)
+        return err_set(e, HE_INVALID, "input", "line %zu: input is longer than %d characters",
+                       row->line, TEXT_MAX_CHARS);
+    if (row->output && row->output_len > TEXT_MAX_CHARS &&
+        utf8_length(row->output, row->output_len) > TEXT_MAX_CHARS)
+        return err_set(e, HE_INVALID, "output", "line %zu: output is longer than %d characters",
+                       row->line, TEXT_MAX_CHARS);
     if ((r = row_list_check(topic, n_topic, TOPIC_MAX_DEPTH, TOPIC_MAX_CHARS, "topic_path",
                             row->line, e)) < 0 ||
         (r = row_list_check(row->tags, row->tags_count, 100, 200, "tags", row->line, e)) < 0)

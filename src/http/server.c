@@ -18,8 +18,11 @@
  *   a client that closes while the rest of its upload is still queued in the socket: after the
  *   short read that drains it, no new event comes for the end of stream, and the upload would
  *   hold its memory and spool file until the connection's timeout. The watcher shuts such a
- *   socket down (nothing left to read, the peer's side closed, the body not complete), which
- *   wakes libmicrohttpd to see the end and abort the request.
+ *   socket down (the peer's side closed, nothing left to read, fewer body bytes handed over
+ *   than Content-Length says: libmicrohttpd hands over all it has read at each call, so the
+ *   body can never complete), which wakes libmicrohttpd to see the end and abort the request.
+ *   A client that half-closes after a complete body is not touched; an upload without
+ *   Content-Length is not watched.
  */
 #include "http/server.h"
 
@@ -91,6 +94,7 @@ struct http_req {
     struct http_req *watch_prev, *watch_next; /* in srv->watched: suspended, or receiving */
     bool watching;
     bool receiving; /* a file upload is arriving (set and cleared under watch_lock) */
+    uint64_t body_expected, body_seen; /* Content-Length (0: not given), bytes handed over */
 
     size_t nheaders;
     char *header_names[HTTP_REQ_MAX_HEADERS], *header_values[HTTP_REQ_MAX_HEADERS];
@@ -343,7 +347,22 @@ static bool client_gone(struct http_req *req)
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-/* The client closed its side with nothing of the upload left to read: it cannot complete. */
+/* Counts body bytes handed over; the upload is watched until they are all there. */
+static void watch_upload(struct http_req *req, size_t size)
+{
+    bool complete;
+
+    pthread_mutex_lock(&req->srv->watch_lock);
+    req->body_seen += size;
+    complete = req->body_seen >= req->body_expected;
+    pthread_mutex_unlock(&req->srv->watch_lock);
+    if (!complete && !req->watching)
+        watch_add(req->srv, req, true);
+    else if (complete && req->watching)
+        watch_remove(req->srv, req);
+}
+
+/* The client closed its side with nothing of the upload left to read. */
 static bool upload_abandoned(struct http_req *req)
 {
     const union MHD_ConnectionInfo *ci =
@@ -369,7 +388,7 @@ static void *watch_main(void *arg)
             MHD_resume_connection(st->conn);
         }
         for (struct http_req *req = srv->watched; req; req = req->watch_next) {
-            if (req->receiving && upload_abandoned(req)) {
+            if (req->receiving && req->body_seen < req->body_expected && upload_abandoned(req)) {
                 const union MHD_ConnectionInfo *ci =
                     MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
                 shutdown(ci->connect_fd, SHUT_RDWR);
@@ -613,6 +632,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         else if (req->route_rc == 0 && (req->match.route->flags & ROUTE_MULTIPART))
             req->body.max = srv->max_upload;
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl)
+            req->body_expected = strtoull(cl, NULL, 10);
         if (req->route_rc == 0 && cl && strtoull(cl, NULL, 10) > req->body.max) {
             struct err e;
             err_clear(&e);
@@ -634,8 +655,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return ret;
     }
     if (*upload_data_size && req->route_rc == 0 && (req->match.route->flags & ROUTE_MULTIPART)) {
-        if (!req->watching) /* the first chunk: watched until the body is complete */
-            watch_add(req->srv, req, true);
+        if (req->body_expected)
+            watch_upload(req, *upload_data_size);
         upload_chunk(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;

@@ -569,6 +569,20 @@ def test_import_samples_async_bad_body_creates_nothing(plain):
     plain.assert_nothing_stored()
 
 
+def test_text_longer_than_the_limit_rejected_at_upload(plain):
+    """An input or output over 1,000,000 characters (still under the reader's 1 MiB field
+    limit) is refused at upload as save_sample refuses it; exactly the limit is kept."""
+    at_limit, over = "字" + "x" * 999999, "x" * 1000001
+    for header, row, field in ((["input", "output"], [over, "o"], "input"),
+                               (["input", "output"], ["i", over], "output")):
+        r = plain.upload("long.csv", csv_bytes(header, [["a", "b"], row]))
+        assert_error(r, 422, mentions=["line 3", field, "1000000"])
+        plain.assert_nothing_stored()
+    r = plain.upload("ok.csv", csv_bytes(["input", "output"], [[at_limit, at_limit]]))
+    assert r.status == 200 and r.json()["sample_count"] == 1, r
+    assert plain.all_runs()[0]["input"] == at_limit
+
+
 # ---- files read in batches on worker threads ----
 
 def test_bad_lines_far_into_a_large_file(plain):
@@ -636,6 +650,33 @@ def test_client_gone_midway_through_a_large_upload(start_server, fake_llm, tmp_p
         imp.assert_nothing_stored()
     r = imp.upload("after.csv", csv_bytes(["input", "output"], [["a", "b"]]))
     assert r.status == 200 and r.json()["sample_count"] == 1, r
+
+
+def test_client_half_closes_after_a_complete_upload(start_server, fake_llm, tmp_path):
+    """A client may send the whole body, shut its sending side and wait for the answer: the
+    upload must be answered (the watcher above only drops bodies that can no longer complete)."""
+    import socket
+    imp = Imp(start_server(env=fake_env(fake_llm)))
+    body, hdrs = multipart("half.jsonl", jsonl_bytes(
+        {"input": "行 %d" % i, "output": "出 %d" % i} for i in range(60000)))
+    for _ in range(3):
+        sock = socket.create_connection((imp.srv.host, imp.srv.port))
+        head = ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+                "Connection: close\r\n\r\n" % (imp.ds("import_samples_from_file"),
+                                                   hdrs["Content-Type"], len(body)))
+        sock.sendall(head.encode("ascii") + body)
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(60)
+        answer = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        sock.close()
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+        job = json.loads(answer.split(b"\r\n\r\n", 1)[1])["job_id"]
+        assert imp.wait_job(job)["status"] == "completed"
 
 
 # ---- big imports ----
