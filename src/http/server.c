@@ -91,10 +91,11 @@ struct http_req {
     http_cancel_cb cancel_cb;
     void *cancel_ud;
     atomic_bool cancelled;                    /* the client went away while the request waited */
-    struct http_req *watch_prev, *watch_next; /* in srv->watched: suspended, or receiving */
+    struct http_req *watch_prev, *watch_next; /* in srv->watched: suspended, or uploading */
     bool watching;
-    bool receiving; /* a file upload is arriving (set and cleared under watch_lock) */
-    uint64_t body_expected, body_seen; /* Content-Length (0: not given), bytes handed over */
+    /* A file upload's Content-Length (0: not given) and the bytes handed over so far, under
+     * watch_lock: fewer seen than expected is an upload still arriving. */
+    uint64_t body_expected, body_seen;
 
     size_t nheaders;
     char *header_names[HTTP_REQ_MAX_HEADERS], *header_values[HTTP_REQ_MAX_HEADERS];
@@ -299,15 +300,9 @@ uint64_t http_req_serial(struct http_req *req)
 
 /* ---- watching suspended requests for clients that disconnect ---- */
 
-/* receiving: the request's upload is arriving; else it is suspended. */
-static void watch_add(struct http_server *srv, struct http_req *req, bool receiving)
+static void watch_add(struct http_server *srv, struct http_req *req)
 {
     pthread_mutex_lock(&srv->watch_lock);
-    req->receiving = receiving;
-    if (req->watching) {
-        pthread_mutex_unlock(&srv->watch_lock);
-        return;
-    }
     req->watch_prev = NULL;
     req->watch_next = srv->watched;
     if (srv->watched)
@@ -320,7 +315,6 @@ static void watch_add(struct http_server *srv, struct http_req *req, bool receiv
 static void watch_remove(struct http_server *srv, struct http_req *req)
 {
     pthread_mutex_lock(&srv->watch_lock);
-    req->receiving = false;
     if (req->watching) {
         if (req->watch_prev)
             req->watch_prev->watch_next = req->watch_next;
@@ -357,19 +351,21 @@ static void watch_upload(struct http_req *req, size_t size)
     complete = req->body_seen >= req->body_expected;
     pthread_mutex_unlock(&req->srv->watch_lock);
     if (!complete && !req->watching)
-        watch_add(req->srv, req, true);
+        watch_add(req->srv, req);
     else if (complete && req->watching)
         watch_remove(req->srv, req);
 }
 
-/* The client closed its side with nothing of the upload left to read. */
-static bool upload_abandoned(struct http_req *req)
+/* The socket of an upload whose client closed its side with nothing left to read, or -1. */
+static int abandoned_upload(struct http_req *req)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     int pending = 0;
 
-    return ci && client_gone(req) && ioctl(ci->connect_fd, FIONREAD, &pending) == 0 && pending == 0;
+    if (ci && client_gone(req) && ioctl(ci->connect_fd, FIONREAD, &pending) == 0 && pending == 0)
+        return ci->connect_fd;
+    return -1;
 }
 
 static void *watch_main(void *arg)
@@ -388,11 +384,9 @@ static void *watch_main(void *arg)
             MHD_resume_connection(st->conn);
         }
         for (struct http_req *req = srv->watched; req; req = req->watch_next) {
-            if (req->receiving && req->body_seen < req->body_expected && upload_abandoned(req)) {
-                const union MHD_ConnectionInfo *ci =
-                    MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-                shutdown(ci->connect_fd, SHUT_RDWR);
-                req->receiving = false;
+            int fd;
+            if (req->body_seen < req->body_expected && (fd = abandoned_upload(req)) >= 0) {
+                shutdown(fd, SHUT_RDWR);
                 continue;
             }
             if (atomic_load(&req->cancelled) || !req->cancel_cb || !client_gone(req))
@@ -588,7 +582,7 @@ static enum MHD_Result dispatch(struct http_req *req)
             MHD_suspend_connection(req->conn);
             req->suspended = true;
             if (req->cancel_cb)
-                watch_add(req->srv, req, false);
+                watch_add(req->srv, req);
         }
         pthread_mutex_unlock(&req->lock);
         return ret;
@@ -632,7 +626,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         else if (req->route_rc == 0 && (req->match.route->flags & ROUTE_MULTIPART))
             req->body.max = srv->max_upload;
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl)
+        if (req->route_rc == 0 && (req->match.route->flags & ROUTE_MULTIPART) && cl)
             req->body_expected = strtoull(cl, NULL, 10);
         if (req->route_rc == 0 && cl && strtoull(cl, NULL, 10) > req->body.max) {
             struct err e;
