@@ -134,14 +134,14 @@ struct upload {
         struct csv_reader *csv;
         struct jsonl_reader *jsonl;
         struct batch_out *out; /* of the batch being read */
+        bool models_checked;   /* the output model, once, at the first row without an output */
     } readers[BATCH_WORKERS];
     char *file_name;
     char *spool_path;
     FILE *spool;
-    size_t rows, with_output;
+    size_t rows;
     const char *prompt_method, *input_model, *input_provider, *output_model, *output_provider;
     const char *session_id;
-    struct buf line; /* the spool header being written */
 };
 
 static void upload_free(void *p)
@@ -160,7 +160,6 @@ static void upload_free(void *p)
         unlink(u->spool_path);
     free(u->spool_path);
     free(u->file_name);
-    buf_done(&u->line);
     task_done(&u->task);
     free(u);
 }
@@ -205,8 +204,6 @@ static int spool_row(struct batch_out *out, const struct spool_row *row, size_t 
         return err_set(e, r, NULL, "line %zu: %s", line,
                        r == HE_NOMEM ? "out of memory" : "the row is too large");
     out->rows++;
-    if (row->output)
-        out->marked++;
     return 0;
 }
 
@@ -214,9 +211,9 @@ static int spool_row(struct batch_out *out, const struct spool_row *row, size_t 
  * The common row, for a task without schemas: the same checks gen_parse_sample makes, done on
  * the row as the reader delivers it, and the spool record written straight from it.
  */
-static int on_plain_row(struct upload *u, struct batch_out *out, const struct ingest_row *row,
-                        struct err *e)
+static int on_plain_row(struct reader *rd, const struct ingest_row *row, struct err *e)
 {
+    struct upload *u = rd->u;
     const char *const *topic = row->topic_path;
     size_t n_topic = row->topic_path_count;
     int r;
@@ -242,20 +239,20 @@ static int on_plain_row(struct upload *u, struct batch_out *out, const struct in
         return err_set(e, HE_INVALID, "human_guidance",
                        "line %zu: human_guidance is longer than %d characters", row->line,
                        GUIDANCE_MAX_CHARS);
-    if (!row->output && !out->checked) {
+    if (!row->output && !rd->models_checked) {
         struct gen_sample probe = {.output_model = (char *)u->output_model,
                                    .output_provider = (char *)u->output_provider};
         struct err se;
         err_clear(&se);
         if (gen_sample_check(&u->env, &probe, NULL, &se) < 0)
             return err_set(e, se.code, se.field, "line %zu: %s", row->line, se.msg);
-        out->checked = true;
+        rd->models_checked = true;
     }
     if (n_topic > 0 && strcmp(topic[0], "root") == 0) { /* as gen_parse_topic_path drops it */
         topic++;
         n_topic--;
     }
-    return spool_row(out,
+    return spool_row(rd->out,
                      &(struct spool_row){.input = row->input,
                                          .input_len = row->input_len,
                                          .output = row->output,
@@ -280,7 +277,7 @@ static int on_row(void *ud, const struct ingest_row *row, struct err *e)
     int r;
 
     if (!u->task.input_json_schema && !u->task.output_json_schema)
-        return on_plain_row(u, rd->out, row, e);
+        return on_plain_row(rd, row, e);
     o = json_object_new_object();
     err_clear(&se);
     if (row->input_is_json) {
@@ -363,7 +360,6 @@ static int take_batch(void *ud, struct batch_out *out, struct err *e)
     if (out->bytes.len && fwrite(out->bytes.data, 1, out->bytes.len, u->spool) != out->bytes.len)
         return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
     u->rows += out->rows;
-    u->with_output += out->marked;
     return 0;
 }
 
@@ -425,7 +421,7 @@ static int start_file(struct http_req *req, struct upload *u, const char *filena
             close(fd);
         return err_set(e, HE_IO, NULL, "cannot open the spool file");
     }
-    if (spool_write_header(u->spool, &u->line,
+    if (spool_write_header(u->spool,
                            &(struct spool_header){u->input_model, u->input_provider,
                                                   u->output_model, u->output_provider,
                                                   u->prompt_method},
@@ -448,7 +444,6 @@ static int upload_ctx(struct http_req *req, struct upload **ret, struct err *e)
     if (!u)
         return err_set(e, HE_NOMEM, NULL, NULL);
     http_req_set_ctx(req, u, upload_free);
-    buf_init(&u->line, SPOOL_RECORD_MAX + 4);
     u->req = req;
     u->env = (struct gen_env){app->store, app->engine, app->user};
     u->prompt_method = query(req, "prompt_method");

@@ -154,8 +154,7 @@ static int take_one(struct batches *b, struct err *e)
         return fail(b, r, &te, e);
     buf_reset(&s->in);
     buf_reset(&s->out.bytes);
-    s->out.rows = s->out.marked = 0;
-    s->out.checked = false;
+    s->out.rows = 0;
     s->last = false;
     pthread_mutex_lock(&b->lock);
     s->state = SLOT_FREE;

@@ -24,9 +24,8 @@
 
 /* What the reader of one batch produced. */
 struct batch_out {
-    struct buf bytes;    /* what the rows became, to be written in order */
-    size_t rows, marked; /* rows, and those the reader counted apart */
-    bool checked;        /* for the reader: a check it makes once per batch */
+    struct buf bytes; /* what the rows became, to be written in order */
+    size_t rows;
 };
 
 struct batches_cfg {

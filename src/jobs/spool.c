@@ -55,29 +55,25 @@ static int seal(struct buf *b, size_t at, int r)
     return r;
 }
 
-static int emit(FILE *f, struct buf *b, int r, struct err *e)
-{
-    if (r < 0)
-        return err_set(e, r == HE_NOMEM ? HE_NOMEM : HE_TOO_LARGE, NULL,
-                       "a row is too large for the import's spool");
-    if (fwrite(b->data, 1, b->len, f) != b->len)
-        return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
-    return 0;
-}
-
-int spool_write_header(FILE *f, struct buf *scratch, const struct spool_header *h, struct err *e)
+int spool_write_header(FILE *f, const struct spool_header *h, struct err *e)
 {
     const char *fields[] = {h->input_model, h->input_provider, h->output_model, h->output_provider,
                             h->prompt_method};
+    struct buf b;
     int r;
 
-    if (fwrite(SPOOL_MAGIC, 1, sizeof(SPOOL_MAGIC) - 1, f) != sizeof(SPOOL_MAGIC) - 1)
-        return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
-    buf_reset(scratch);
-    r = add_u32(scratch, 0);
+    buf_init(&b, SPOOL_RECORD_MAX);
+    r = buf_add(&b, SPOOL_MAGIC, sizeof(SPOOL_MAGIC) - 1);
+    if (r == 0)
+        r = add_u32(&b, 0);
     for (size_t i = 0; r == 0 && i < sizeof(fields) / sizeof(fields[0]); i++)
-        r = add_str(scratch, fields[i], fields[i] ? strlen(fields[i]) : 0);
-    return emit(f, scratch, seal(scratch, 0, r), e);
+        r = add_str(&b, fields[i], fields[i] ? strlen(fields[i]) : 0);
+    if ((r = seal(&b, sizeof(SPOOL_MAGIC) - 1, r)) < 0)
+        r = err_set(e, r, NULL, "the import's model names are too long");
+    else if (fwrite(b.data, 1, b.len, f) != b.len)
+        r = err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
+    buf_done(&b);
+    return r;
 }
 
 int spool_encode_row(struct buf *out, const struct spool_row *row)
@@ -98,12 +94,6 @@ int spool_encode_row(struct buf *out, const struct spool_row *row)
     for (size_t i = 0; r == 0 && i < row->n_tags; i++)
         r = add_str(out, row->tags[i], strlen(row->tags[i]));
     return seal(out, at, r);
-}
-
-int spool_write_row(FILE *f, struct buf *scratch, const struct spool_row *row, struct err *e)
-{
-    buf_reset(scratch);
-    return emit(f, scratch, spool_encode_row(scratch, row), e);
 }
 
 /* ---- reading ---- */

@@ -47,11 +47,9 @@ struct spool_row {
     size_t n_tags;
 };
 
-/* Each record is assembled in scratch (a buffer the caller reuses) and written with one call. */
-int spool_write_header(FILE *f, struct buf *scratch, const struct spool_header *h, struct err *e);
-int spool_write_row(FILE *f, struct buf *scratch, const struct spool_row *row, struct err *e);
-/* Appends the row's record to out (for writing later): 0, HE_TOO_LARGE (out unchanged) or
- * HE_NOMEM. */
+int spool_write_header(FILE *f, const struct spool_header *h, struct err *e);
+/* Appends the row's record to out, to be written to the file after the header (records go in
+ * row order): 0, HE_TOO_LARGE (out unchanged) or HE_NOMEM. */
 int spool_encode_row(struct buf *out, const struct spool_row *row);
 
 /* Reads the header; its strings live in a. HE_INVALID when the file is not a spool. */

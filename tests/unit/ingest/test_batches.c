@@ -4,6 +4,7 @@
  * workers' timing, one-batch files read on the caller's thread. */
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,15 +22,18 @@ struct seen {
     struct buf all; /* the outputs taken, in order */
     size_t batches;
     pthread_t caller;
+    atomic_bool read_elsewhere; /* some batch was read on a worker */
 };
 
 /* Echoes the batch; fails at a line starting "BAD" naming its line. */
 static int read_echo(void *ud, const char *data, size_t len, size_t first_line, bool last,
                      struct batch_out *out, struct err *e)
 {
+    struct seen *s = ud;
     size_t line = first_line;
-    (void)ud;
     (void)last;
+    if (!pthread_equal(pthread_self(), s->caller))
+        atomic_store(&s->read_elsewhere, true);
     for (size_t i = 0; i < len; i++) {
         if ((i == 0 || data[i - 1] == '\n') && len - i >= 3 && memcmp(data + i, "BAD", 3) == 0)
             return err_set(e, HE_INVALID, NULL, "line %zu: bad", line);
@@ -57,7 +61,8 @@ static struct batches *make(struct seen *s, size_t workers)
                               .out_max = 64u << 20,
                               .read = read_echo,
                               .take = take,
-                              .ud = s};
+                              .ud = s,
+                              .worker_ud = {s, s}};
     memset(s, 0, sizeof(*s));
     buf_init(&s->all, 64u << 20);
     s->caller = pthread_self();
@@ -112,6 +117,7 @@ static void every_byte_in_order(void **state)
         assert_int_equal(s.all.len, len);
         assert_memory_equal(s.all.data, text, len);
         assert_true(s.batches >= len / (2 * BATCH_BYTES + MAX_LINE));
+        assert_true(atomic_load(&s.read_elsewhere));
         batches_free(b);
         buf_done(&s.all);
     }
@@ -164,6 +170,7 @@ static void small_file_and_last_line(void **state)
     assert_int_equal(s.all.len, 4);
     assert_memory_equal(s.all.data, "a\nb\n", 4);
     assert_int_equal(s.batches, 1);
+    assert_false(atomic_load(&s.read_elsewhere));
     batches_free(b);
     buf_done(&s.all);
 

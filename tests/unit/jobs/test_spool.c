@@ -38,26 +38,27 @@ static struct spool_row row_of(int i, char *input, char *output)
 static FILE *written(long *sizes)
 {
     FILE *f = tmpfile();
-    struct buf scratch;
+    struct buf rec;
     struct err e;
     char input[64], output[64];
 
     assert_non_null(f);
-    buf_init(&scratch, SPOOL_RECORD_MAX + 4);
-    assert_int_equal(spool_write_header(f, &scratch,
-                                        &(struct spool_header){"in-model", NULL, "out-model",
-                                                               "openai", "few_shot"},
-                                        &e),
-                     0);
+    buf_init(&rec, SPOOL_RECORD_MAX);
+    assert_int_equal(
+        spool_write_header(
+            f, &(struct spool_header){"in-model", NULL, "out-model", "openai", "few_shot"}, &e),
+        0);
     for (int i = 0; i < ROWS; i++) {
         struct spool_row r = row_of(i, input, output);
         if (sizes)
             sizes[i] = ftell(f);
-        assert_int_equal(spool_write_row(f, &scratch, &r, &e), 0);
+        buf_reset(&rec);
+        assert_int_equal(spool_encode_row(&rec, &r), 0);
+        assert_int_equal(fwrite(rec.data, 1, rec.len, f), rec.len);
     }
     if (sizes)
         sizes[ROWS] = ftell(f);
-    buf_done(&scratch);
+    buf_done(&rec);
     rewind(f);
     return f;
 }
@@ -229,6 +230,30 @@ static void damaged_anywhere(void **state)
     free(bytes);
 }
 
+/* A record that does not fit leaves the buffer as it was (the records before it intact). */
+static void too_large_leaves_the_buffer(void **state)
+{
+    char input[64], output[64], big[300];
+    struct spool_row r = row_of(1, input, output), b = r;
+    struct buf out;
+    size_t before;
+    (void)state;
+
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    b.input = big;
+    b.input_len = strlen(big);
+    buf_init(&out, 256);
+    assert_int_equal(spool_encode_row(&out, &r), 0);
+    before = out.len;
+    assert_int_equal(spool_encode_row(&out, &b), HE_TOO_LARGE);
+    assert_int_equal(out.len, before);
+    assert_int_equal(spool_encode_row(&out, &r), 0);
+    assert_int_equal(out.len, 2 * before);
+    assert_memory_equal(out.data, out.data + before, before);
+    buf_done(&out);
+}
+
 static void not_a_spool(void **state)
 {
     FILE *f = tmpfile();
@@ -252,7 +277,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),   cmocka_unit_test(skip_lands_on_the_row),
         cmocka_unit_test(cut_anywhere), cmocka_unit_test(damaged_anywhere),
-        cmocka_unit_test(not_a_spool),
+        cmocka_unit_test(not_a_spool),  cmocka_unit_test(too_large_leaves_the_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
