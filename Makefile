@@ -1,6 +1,7 @@
 # Hetu: the two commands a user needs, and a few for developers.
 #   make run    install what is missing, build, serve on 127.0.0.1:8000 (data in ./hetu-data/)
 #   make test   install what is missing, lint, build, run every test, then again under ASan+UBSan
+#               and under ThreadSanitizer
 PYTHON ?= /usr/bin/python3
 C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests fuzz bench -name '*.[ch]')
 
@@ -23,6 +24,7 @@ test:
 
 lint:
 	@clang-format --dry-run --Werror $(C_SOURCES) && echo "lint: clang-format clean"
+	@scripts/check-size $(filter src/%,$(C_SOURCES))
 
 format:
 	@clang-format -i $(C_SOURCES)
@@ -41,4 +43,4 @@ fuzz:
 	@ninja -C build-fuzz
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz
