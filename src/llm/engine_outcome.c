@@ -309,6 +309,8 @@ void outcome_on_done(struct llm_engine *eng, struct call *c, CURLcode rc)
         llm_bucket_take(&l->tpm, -c->tokens_reserved);
     c->tokens_reserved = 0;
     llm_decode_error(c->x->resp.data, c->x->resp.len, pmsg, sizeof(pmsg));
+    /* the message may have been cut inside a copy of the key: scrub it before it is quoted */
+    xfer_redact(pmsg, sizeof(pmsg), c->prov->api_key);
     if (!pmsg[0])
         snprintf(pmsg, sizeof(pmsg), "(empty body)");
     snprintf(msg, sizeof(msg), "HTTP %ld: %s", status, pmsg);

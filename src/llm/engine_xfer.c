@@ -27,15 +27,19 @@
 
 /* ---- key redaction ---- */
 
-/* Replaces every occurrence of key in s (a string in a buffer of size bytes) with
- * "[redacted]". */
+/*
+ * Replaces every occurrence of key in s (a string in a buffer of size bytes) with "[redacted]",
+ * and a start of the key (4 characters or more) that ends s: where a longer message was cut to
+ * fit its buffer, the cut may fall inside a copy of the key. Run it on provider text right where
+ * it was cut, before anything is appended.
+ */
 void xfer_redact(char *s, size_t size, const char *key)
 {
     static const char mark[] = "[redacted]";
-    size_t klen, mlen = sizeof(mark) - 1;
+    size_t klen, mlen = sizeof(mark) - 1, len;
     char *p;
 
-    if (!key || (klen = strlen(key)) < 4)
+    if (!key || (klen = strlen(key)) < 4 || size == 0)
         return;
     while ((p = strstr(s, key))) {
         size_t tail = strlen(p + klen);
@@ -44,6 +48,15 @@ void xfer_redact(char *s, size_t size, const char *key)
         memmove(p + mlen, p + klen, tail);
         memcpy(p, mark, mlen);
         p[mlen + tail] = '\0';
+    }
+    len = strlen(s);
+    for (size_t n = klen - 1 < len ? klen - 1 : len; n >= 4; n--) {
+        if (memcmp(s + len - n, key, n) == 0) {
+            size_t at = len - n, room = size - 1 - at;
+            memcpy(s + at, mark, mlen < room ? mlen : room);
+            s[at + (mlen < room ? mlen : room)] = '\0';
+            break;
+        }
     }
 }
 
