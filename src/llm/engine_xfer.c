@@ -37,17 +37,20 @@ void xfer_redact(char *s, size_t size, const char *key)
 {
     static const char mark[] = "[redacted]";
     size_t klen, mlen = sizeof(mark) - 1, len;
-    char *p;
+    char *p, *from = s;
 
     if (!key || (klen = strlen(key)) < 4 || size == 0)
         return;
-    while ((p = strstr(s, key))) {
-        size_t tail = strlen(p + klen);
-        if (mlen > klen && (size_t)(p - s) + mlen + tail + 1 > size)
-            tail = size - 1 - (size_t)(p - s) - mlen;
-        memmove(p + mlen, p + klen, tail);
-        memcpy(p, mark, mlen);
-        p[mlen + tail] = '\0';
+    while ((p = strstr(from, key))) {
+        /* the mark, then what followed the key, cut to the buffer (the mark may be longer) */
+        size_t room = size - 1 - (size_t)(p - s), tail = strlen(p + klen);
+        size_t m = mlen < room ? mlen : room;
+        if (m + tail > room)
+            tail = room - m;
+        memmove(p + m, p + klen, tail);
+        memcpy(p, mark, m);
+        p[m + tail] = '\0';
+        from = p + m; /* never look inside a mark: a key could be part of it */
     }
     len = strlen(s);
     for (size_t n = klen - 1 < len ? klen - 1 : len; n >= 4; n--) {
