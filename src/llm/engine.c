@@ -14,7 +14,9 @@
  *   attempt in curl) -> DONE (callback made, freed)
  *   RUNNING -> DELAYED (backoff timer in the heap) -> WAITING, and RUNNING -> WAITING for an
  *   immediate re-try (a step down the structured-output ladder, a schema re-ask).
- * Every state can go to DONE through cancellation.
+ * An attempt that ended leaves curl as WAITING (xfer_detach) before engine_outcome.c decides
+ * where it goes, so a trace shows RUNNING -> WAITING -> DELAYED for a backoff, and a call that
+ * succeeds or fails goes WAITING -> DONE. Every state can go to DONE through cancellation.
  *
  * A lane is one (provider, model): its AIMD window, request and token buckets, a hold time
  * from Retry-After / x-ratelimit-* headers, and a FIFO of waiting calls. The scheduler starts
