@@ -97,15 +97,13 @@ static int run(struct llm_engine *eng, struct bench *b, const char *model, long 
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"base-url", required_argument, NULL, 'u'},
-        {"calls", required_argument, NULL, 'n'},
-        {"window", required_argument, NULL, 'w'},
-        {"latency-ms", required_argument, NULL, 'l'},
-        {"warmup", required_argument, NULL, 'm'},
-        {"shards", required_argument, NULL, 's'},
-        {NULL, 0, NULL, 0},
-    };
+    static const struct option opts[] = {{"base-url", required_argument, NULL, 'u'},
+                                         {"calls", required_argument, NULL, 'n'},
+                                         {"window", required_argument, NULL, 'w'},
+                                         {"latency-ms", required_argument, NULL, 'l'},
+                                         {"warmup", required_argument, NULL, 'm'},
+                                         {"shards", required_argument, NULL, 's'},
+                                         {NULL, 0, NULL, 0}};
     const char *base_url = NULL;
     long calls = 10000, window = 1000, latency = 200, warmup = -1;
     struct llm_engine_opts eopts = {0};

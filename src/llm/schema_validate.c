@@ -108,17 +108,27 @@ static int validate_object(struct validator *v, const struct node *n, struct jso
     return 0;
 }
 
+/* minItems/maxItems and minLength/maxLength: len counted in `unit`s ("item", "character"). */
+static int validate_count(struct validator *v, const char *unit, bool has_min, uint64_t min,
+                          bool has_max, uint64_t max, size_t len)
+{
+    if (has_min && len < min)
+        return invalid(v, "expected at least %" PRIu64 " %s%s, got %zu", min, unit,
+                       min == 1 ? "" : "s", len);
+    if (has_max && len > max)
+        return invalid(v, "expected at most %" PRIu64 " %s%s, got %zu", max, unit,
+                       max == 1 ? "" : "s", len);
+    return 0;
+}
+
 static int validate_array(struct validator *v, const struct node *n, struct json_object *value)
 {
     size_t len = json_object_array_length(value);
     int r;
 
-    if (n->has_min_items && len < n->min_items)
-        return invalid(v, "expected at least %" PRIu64 " item%s, got %zu", n->min_items,
-                       n->min_items == 1 ? "" : "s", len);
-    if (n->has_max_items && len > n->max_items)
-        return invalid(v, "expected at most %" PRIu64 " item%s, got %zu", n->max_items,
-                       n->max_items == 1 ? "" : "s", len);
+    if ((r = validate_count(v, "item", n->has_min_items, n->min_items, n->has_max_items,
+                            n->max_items, len)))
+        return r;
     if (!n->items)
         return 0;
     for (size_t i = 0; i < len; i++) {
@@ -137,13 +147,8 @@ static int validate_string(struct validator *v, const struct node *n, struct jso
     if (!n->has_min_length && !n->has_max_length)
         return 0;
     len = utf8_length(json_object_get_string(value), (size_t)json_object_get_string_len(value));
-    if (n->has_min_length && len < n->min_length)
-        return invalid(v, "expected at least %" PRIu64 " character%s, got %zu", n->min_length,
-                       n->min_length == 1 ? "" : "s", len);
-    if (n->has_max_length && len > n->max_length)
-        return invalid(v, "expected at most %" PRIu64 " character%s, got %zu", n->max_length,
-                       n->max_length == 1 ? "" : "s", len);
-    return 0;
+    return validate_count(v, "character", n->has_min_length, n->min_length, n->has_max_length,
+                          n->max_length, len);
 }
 
 static int validate_number(struct validator *v, const struct node *n, struct json_object *value)

@@ -65,6 +65,13 @@ def keyed(hetu_bin, fake_llm, tmp_path_factory):
     srv.assert_clean_exit()
 
 
+def samples(env, model, n):
+    pid, tid = env.task()
+    return env.c.post(env.ds(pid, tid, "generate_samples"),
+                      {"topic": [], "num_samples": n, "model_name": model,
+                       "provider": "together_ai"})
+
+
 def assert_redacted(text, times):
     assert LONG_KEY not in text, text
     assert LONG_KEY[:12] not in text, text  # not even the start of it
@@ -72,11 +79,8 @@ def assert_redacted(text, times):
 
 
 def test_repeated_key_redacted_in_the_502(keyed):
-    pid, tid = keyed.task()
     model = keyed.model("fail500", "leakkey=2")
-    r = keyed.c.post(keyed.ds(pid, tid, "generate_samples"),
-                     {"topic": [], "num_samples": 2, "model_name": model,
-                      "provider": "together_ai"})
+    r = samples(keyed, model, 2)
     body = assert_error(r, 502)
     assert body["detail"].startswith("provider together_ai model %s: HTTP 500: The server had an "
                                       "error while processing your request. Sorry about that! "
@@ -103,11 +107,7 @@ def test_repeated_key_redacted_in_job_items(keyed):
 
 def test_repeated_key_never_in_the_log(keyed):
     """Runs last in this module: the log then holds the 502s and job failures above."""
-    pid, tid = keyed.task()
-    model = keyed.model("fail500", "leakkey=2")
-    r = keyed.c.post(keyed.ds(pid, tid, "generate_samples"),
-                     {"topic": [], "num_samples": 2, "model_name": model,
-                      "provider": "together_ai"})
+    r = samples(keyed, keyed.model("fail500", "leakkey=2"), 2)
     assert r.status == 502
     log = keyed.srv.stderr()
     line = [x for x in log.splitlines() if "generate_samples" in x and "502" in x][-1]
@@ -136,11 +136,8 @@ def test_categories_give_up_after_the_last_follow_up(gen):
 
 
 def test_samples_give_up_after_the_last_follow_up(gen):
-    pid, tid = gen.task()
     model = gen.model("count=2")
-    r = gen.c.post(gen.ds(pid, tid, "generate_samples"),
-                   {"topic": [], "num_samples": 9, "model_name": model,
-                    "provider": "together_ai"})
+    r = samples(gen, model, 9)
     calls = 1 + GEN_MAX_FOLLOWUPS
     body = assert_error(r, 502)
     assert body["detail"] == ("provider together_ai model %s gave %d distinct new samples of the "
