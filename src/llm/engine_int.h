@@ -144,7 +144,7 @@ struct lane {
 struct llm_engine {
     const struct llm_config *cfg;
     pthread_t thread;
-    bool thread_started; /* written before other threads can reach the engine */
+    bool thread_started; /* set before llm_engine_new returns, so before any submission */
     bool trace;          /* HETU_LLM_TRACE set: every state change goes to stderr */
 
     /* shared with other threads, under mu */
