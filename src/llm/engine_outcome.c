@@ -6,10 +6,13 @@
  * connection or garbled 2xx backs off and retries (RUNNING -> DELAYED), waiting as long as a
  * Retry-After header says when there is one, until max_attempts; a 400 that names a parameter
  * may drop it or step down the structured-output ladder and retry at once; anything else fails.
- * Rate-limit headers of every answer feed the lane's hold time, and a 429 its AIMD window.
+ * An exhausted x-ratelimit-remaining-* of any answer holds the whole lane until its reset, as
+ * does a 429's Retry-After; a 5xx's Retry-After delays its own call only. A 429 also shrinks the
+ * lane's AIMD window, once per burst.
  *
- * Invariants: each function here leaves the call in exactly one place: failed (gone), back in
- * its lane's FIFO, or in the timers; tokens reserved for the attempt are settled first.
+ * Invariants: each function here leaves the call in exactly one place: finished (answered or
+ * failed, and freed), back in its lane's FIFO, or in the timers; the tokens reserved for the
+ * attempt are settled first.
  */
 #include <curl/curl.h>
 #include <stdio.h>
