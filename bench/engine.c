@@ -7,7 +7,7 @@
  * unit" lines. Every call must succeed with a validated answer, or the run fails.
  *
  * usage: bench-engine --base-url URL [--calls N] [--window W] [--latency-ms L]
- *                     [--loop socket|poll] [--warmup N] [--shards S]
+ *                     [--warmup N] [--shards S]
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -97,15 +97,16 @@ static int run(struct llm_engine *eng, struct bench *b, const char *model, long 
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"base-url", required_argument, NULL, 'u'}, {"calls", required_argument, NULL, 'n'},
-        {"window", required_argument, NULL, 'w'},   {"latency-ms", required_argument, NULL, 'l'},
-        {"loop", required_argument, NULL, 'p'},     {"warmup", required_argument, NULL, 'm'},
-        {"shards", required_argument, NULL, 's'},   {NULL, 0, NULL, 0},
-    };
+    static const struct option opts[] = {{"base-url", required_argument, NULL, 'u'},
+                                         {"calls", required_argument, NULL, 'n'},
+                                         {"window", required_argument, NULL, 'w'},
+                                         {"latency-ms", required_argument, NULL, 'l'},
+                                         {"warmup", required_argument, NULL, 'm'},
+                                         {"shards", required_argument, NULL, 's'},
+                                         {NULL, 0, NULL, 0}};
     const char *base_url = NULL;
     long calls = 10000, window = 1000, latency = 200, warmup = -1;
-    struct llm_engine_opts eopts = {.loop = LLM_LOOP_SOCKET};
+    struct llm_engine_opts eopts = {0};
     struct json_object *section, *prov;
     struct schema *schema = NULL;
     struct llm_config *cfg = NULL;
@@ -133,13 +134,12 @@ int main(int argc, char **argv)
         case 'l': latency = strtol(optarg, NULL, 10); break;
         case 'm': warmup = strtol(optarg, NULL, 10); break;
         case 's': eopts.shards = (int)strtol(optarg, NULL, 10); break;
-        case 'p': eopts.loop = strcmp(optarg, "poll") == 0 ? LLM_LOOP_POLL : LLM_LOOP_SOCKET; break;
         default: return 2;
         }
     }
     if (!base_url || calls < 1 || window < 1) {
         fprintf(stderr, "usage: bench-engine --base-url URL [--calls N] [--window W] "
-                        "[--latency-ms L] [--loop socket|poll] [--warmup N] [--shards S]\n");
+                        "[--latency-ms L] [--warmup N] [--shards S]\n");
         return 2;
     }
     if (warmup < 0)
@@ -178,7 +178,6 @@ int main(int argc, char **argv)
     double cpu_us = (double)(s1.cpu_ns - s0.cpu_ns) / 1e3 / (double)calls;
     printf("engine: calls = %ld\n", calls);
     printf("engine: window = %ld\n", window);
-    printf("engine: loop = %s\n", eopts.loop == LLM_LOOP_POLL ? "poll" : "socket");
     printf("engine: wall_time = %.3f s\n", wall);
     printf("engine: ideal = %.1f s\n", ideal);
     printf("engine: ratio = %.3f\n", wall / ideal);

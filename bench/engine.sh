@@ -3,9 +3,9 @@
 # Benchmark "engine": 10,000 calls with a JSON schema through the provider engine against the
 # fake provider (tests/fake/fake_llm.py --no-log) answering after 200 ms, at most 1,000 in flight.
 # Prints "engine: figure = value unit" lines: wall time against the ideal 10,000 / 1,000 x 0.2 s,
-# their ratio, the engine thread's CPU time per call and the peak RSS, for the default event loop
-# (epoll + curl_multi_socket_action), the median of three runs; then the same run with
-# curl_multi_poll as poll_* lines, and with one curl multi handle as one_multi_* lines.
+# their ratio, the engine thread's CPU time per call and the peak RSS, for the event loop
+# (epoll + curl_multi_socket_action), the median of three runs; then the same run with one curl
+# multi handle as one_multi_* lines.
 # Connections start cold (the run opens its 1,000 connections); the warm_* lines repeat it on a
 # warmed-up connection pool. Exits non-zero only when something failed, never for a missed target.
 # Environment: HETU_BENCH_BUILD (build directory, default build), HETU_BENCH_CALLS (10000),
@@ -48,35 +48,35 @@ done
 [ -s "$tmp/port" ] || { echo "$name: error: the fake provider did not start" >&2; exit 1; }
 url="http://127.0.0.1:$(cat "$tmp/port")/v1"
 
-run() { # LOOP WARMUP PREFIX [SHARDS]
+run() { # WARMUP PREFIX [SHARDS]
     "$build/bench/bench-engine" --base-url "$url" --calls "$calls" --window "$window" \
-        --latency-ms "$latency" --loop "$1" --warmup "$2" ${4:+--shards "$4"} >"$tmp/out"
-    if [ -z "$3" ]; then
+        --latency-ms "$latency" --warmup "$1" ${3:+--shards "$3"} >"$tmp/out"
+    if [ -z "$2" ]; then
         grep -E '^engine: (wall_time|ideal|ratio|cpu_per_call|peak_rss|failed_calls) ' "$tmp/out"
     else
-        grep -E '^engine: (wall_time|ratio|cpu_per_call) ' "$tmp/out" | sed "s/^engine: /engine: $3/"
+        grep -E '^engine: (wall_time|ratio|cpu_per_call) ' "$tmp/out" | sed "s/^engine: /engine: $2/"
     fi
 }
 
 # The counted run three times, reported by its median CPU per call (the figure drifts 10-20 %
 # from run to run on a shared 2-core machine), with all three CPU figures.
-median_run() { # LOOP WARMUP PREFIX
+median_run() { # WARMUP PREFIX
     for i in 1 2 3; do
-        run "$1" "$2" "$3" >"$tmp/run$i"
-        cpu="$(sed -n "s/^engine: ${3}cpu_per_call = \([0-9.]*\) us/\1/p" "$tmp/run$i")"
-        echo "${cpu:-0} $i" >>"$tmp/cpus$3"
+        run "$1" "$2" >"$tmp/run$i"
+        cpu="$(sed -n "s/^engine: ${2}cpu_per_call = \([0-9.]*\) us/\1/p" "$tmp/run$i")"
+        echo "${cpu:-0} $i" >>"$tmp/cpus$2"
     done
-    mid="$(sort -n "$tmp/cpus$3" | sed -n 2p | cut -d' ' -f2)"
+    mid="$(sort -n "$tmp/cpus$2" | sed -n 2p | cut -d' ' -f2)"
     cat "$tmp/run$mid"
-    echo "engine: ${3}cpu_per_call_runs = $(cut -d' ' -f1 "$tmp/cpus$3" | paste -sd' ') us"
+    echo "engine: ${2}cpu_per_call_runs = $(cut -d' ' -f1 "$tmp/cpus$2" | paste -sd' ') us"
 }
 
 # a first run the fake needs for itself (its first thousand connections and code paths), not
 # counted; every counted run then opens its own connections unless it says warm_
 "$build/bench/bench-engine" --base-url "$url" --calls "$window" --window "$window" \
     --latency-ms "$latency" --warmup 0 >/dev/null
-median_run socket 0 ""
-run poll 0 "poll_"
-run socket "$window" "warm_"
-# the same as the first, with the transfers in one curl multi handle (see SHARDS in engine.c)
-run socket 0 "one_multi_" 1
+median_run 0 ""
+run "$window" "warm_"
+# the same as the first, with the transfers in one curl multi handle (see struct shard in
+# src/llm/engine_int.h)
+run 0 "one_multi_" 1

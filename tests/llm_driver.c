@@ -4,7 +4,7 @@
  * and prints one JSON line per result, then a summary line, on stdout. The integration tests
  * (tests/integration/test_llm_engine.py) drive it against the fake provider.
  *
- * Plan: {"config": {<providers section>}, "loop": "socket"|"poll", "window": N,
+ * Plan: {"config": {<providers section>}, "window": N,
  *        "requests": [{"provider", "model", "prompt" | "messages": [{"role","content"}],
  *                      "schema", "schema_name", "temperature", "max_tokens",
  *                      "drop_unsupported_params", "group", "repeat"}],
@@ -241,9 +241,6 @@ int main(int argc, char **argv)
         window = json_object_get_int(v);
     if (json_object_object_get_ex(plan, "quiet", &v))
         st.quiet = json_object_get_boolean(v);
-    if (json_object_object_get_ex(plan, "loop", &v))
-        opts.loop =
-            strcmp(json_object_get_string(v), "poll") == 0 ? LLM_LOOP_POLL : LLM_LOOP_SOCKET;
     if (llm_config_load(section, &cfg, &e) < 0) {
         print_err("config_error", &e);
         json_object_put(plan);

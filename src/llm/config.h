@@ -66,6 +66,8 @@ struct llm_provider_cfg {
     size_t n_models;
 };
 
+/* Read by every thread (request handlers, job workers, the engine thread) with no lock: nothing
+ * in it, nor in the provider and model entries it holds, changes after llm_config_load. */
 struct llm_config {
     struct llm_provider_cfg *providers;
     size_t n_providers;

@@ -64,13 +64,9 @@ struct llm_result {
  */
 typedef void (*llm_done_cb)(void *ud, const struct llm_result *res);
 
-/* How the thread waits for sockets: epoll + curl_multi_socket_action, or curl_multi_poll. */
-enum llm_loop { LLM_LOOP_DEFAULT = 0, LLM_LOOP_SOCKET, LLM_LOOP_POLL };
-
 struct llm_engine_opts {
-    enum llm_loop loop;
     uint64_t seed; /* jitter seed; 0: from the clock */
-    int shards;    /* socket mode: curl multi handles the transfers are spread over; 0: 16 */
+    int shards;    /* curl multi handles the transfers are spread over; 0: 16 */
 };
 
 /* cfg must outlive the engine. */

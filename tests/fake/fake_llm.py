@@ -46,7 +46,7 @@ REASONS = {
     100: "Continue", 200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
     405: "Method Not Allowed", 413: "Payload Too Large", 429: "Too Many Requests",
     431: "Request Header Fields Too Large", 500: "Internal Server Error",
-    501: "Not Implemented", 529: "Overloaded",
+    501: "Not Implemented", 503: "Service Unavailable", 529: "Overloaded",
 }
 JSON_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
 KEY_HEADERS = ("authorization", "x-api-key", "api-key")
@@ -77,14 +77,15 @@ class DirectiveError(ValueError):
 # Phase faults, consumed in this order by the call number of the model string. Bare name: the
 # default count (None = every call).
 PHASES = (("drop", 1), ("hang", None), ("fail429", None), ("fail529", None), ("fail500", None),
+          ("fail503", None),
           ("truncate", None), ("badjson", None))
-FLAGS = ("dupes", "think", "fence", "reasoning_content", "length", "leakkey")
-INT_DIRECTIVES = ("count", "retry_after", "schemabad") + tuple(p for p, _ in PHASES)
+FLAGS = ("dupes", "think", "fence", "reasoning_content", "length")
+INT_DIRECTIVES = ("count", "retry_after", "schemabad", "leakkey") + tuple(p for p, _ in PHASES)
 
 
 class Directives:
     __slots__ = ("base", "latency", "phases", "retry_after", "schemabad", "count", "params",
-                 "flags")
+                 "flags", "leakkey")
 
     def __init__(self):
         self.base = ""
@@ -95,6 +96,7 @@ class Directives:
         self.count = None
         self.params = set()
         self.flags = set()
+        self.leakkey = 0  # times the caller's key is repeated in fault messages
 
 
 _ALIASES = {"dropN": "drop", "dropn": "drop", "retry-after": "retry_after",
@@ -148,6 +150,8 @@ def parse_model(model):
                 d.retry_after = n
             elif name == "schemabad":
                 d.schemabad = -1 if n is None else n
+            elif name == "leakkey":
+                d.leakkey = 1 if n is None else n
             else:
                 phase_counts[name] = n if eq else dict(PHASES)[name]
         else:
@@ -973,7 +977,7 @@ class App:
         n = self.calls[model] + 1
         self.calls[model] = n
         key = flavour.key_of(req.headers) or ""
-        leak = (" (key %s)" % key) if "leakkey" in d.flags else ""
+        leak = "".join(" (key %s)" % key for _ in range(d.leakkey))
         late = None
         for name, count in d.phases:
             if count is not None and n > count:
@@ -993,6 +997,9 @@ class App:
             if name == "fail500":
                 return flavour.error(500, "The server had an error while processing your "
                                      "request. Sorry about that!" + leak)
+            if name == "fail503":
+                return flavour.error(503, "The service is temporarily unavailable." + leak,
+                                     headers=[("retry-after", str(d.retry_after))])
             late = name
             break
         for p in sorted(d.params):

@@ -506,6 +506,15 @@ def test_length_and_leakkey(port):
     assert r["stop_reason"] == "max_tokens"
     status, _, r = chat(port, "t-leak+leakkey+fail500=1")
     assert status == 500 and KEY in r["error"]["message"]
+    status, _, r = chat(port, "t-leak2+leakkey=2+fail500=1")
+    assert status == 500 and r["error"]["message"].count(KEY) == 2
+
+
+def test_fail503_says_when_to_retry(port):
+    status, headers, r = chat(port, "t-503+fail503=1+retry_after=7")
+    assert status == 503 and headers["retry-after"] == "7"
+    assert r["error"]["message"] == "The service is temporarily unavailable."
+    assert chat(port, "t-503+fail503=1+retry_after=7")[0] == 200
 
 
 # ---------------------------------------------------------------------------------------------

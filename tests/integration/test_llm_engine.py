@@ -167,9 +167,9 @@ def test_prices_give_a_cost(driver, fake_llm):
     assert u["cost"] == pytest.approx((u["input_tokens"] * 2.5 + u["output_tokens"] * 10) / 1e6)
 
 
-def test_environment_alone_and_poll_loop(driver, fake_llm):
+def test_environment_alone(driver, fake_llm):
     env = clean_env({"HETU_OPENAI_BASE_URL": fake_llm + "/v1", "OPENAI_API_KEY": KEY})
-    res, _, _ = run(driver, {"loop": "poll", "requests": [req("e4-env", schema=SCHEMA)] * 3},
+    res, _, _ = run(driver, {"requests": [req("e4-env", schema=SCHEMA)] * 3},
                     env=env)
     assert [r["code"] for r in res.values()] == ["ok"] * 3
     assert model_stats(fake_llm, "e4-env")["requests"] == 3
