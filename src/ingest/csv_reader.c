@@ -34,6 +34,7 @@
 
 #include "util/buf.h"
 #include "util/json.h"
+#include "util/utf8.h"
 #include "util/banned.h"
 
 #define SEG_MAX   (64 * 1024)
@@ -77,7 +78,6 @@ struct csv_reader {
     struct buf rowbuf;     /* the current row's fields, each NUL-terminated */
     struct ingest_list topics, tags;
     size_t rows;
-    uint64_t u8[256]; /* the UTF-8 DFA */
 };
 
 static int no_space(unsigned char c)
@@ -99,114 +99,6 @@ static int fail(struct csv_reader *r, int code, const char *fmt, ...)
         va_end(ap);
     }
     return r->failed;
-}
-
-/*
- * UTF-8 validation (NUL counts as invalid) with a shift-based DFA: each state is a bit offset
- * (a multiple of 6) into a 64-bit row per byte value that holds the next state for every state,
- * so a byte costs one load and one shift, with no branch. The error state is 0 and absorbing.
- * A field that fails is scanned again by utf8_check() to find the offending byte.
- */
-enum {
-    U8_ERR = 0,
-    U8_ACC = 6,
-    U8_C1 = 12,
-    U8_C2 = 18,
-    U8_C3 = 24,
-    U8_E0 = 30,
-    U8_ED = 36,
-    U8_F0 = 42,
-    U8_F4 = 48
-};
-
-static void u8_set(uint64_t *tab, int from, int lo, int hi, int to)
-{
-    for (int b = lo; b <= hi; b++)
-        tab[b] |= (uint64_t)to << from;
-}
-
-static void u8_table_init(uint64_t tab[256])
-{
-    memset(tab, 0, 256 * sizeof(*tab));
-    u8_set(tab, U8_ACC, 0x01, 0x7F, U8_ACC);
-    u8_set(tab, U8_ACC, 0xC2, 0xDF, U8_C1);
-    u8_set(tab, U8_ACC, 0xE0, 0xE0, U8_E0);
-    u8_set(tab, U8_ACC, 0xE1, 0xEC, U8_C2);
-    u8_set(tab, U8_ACC, 0xED, 0xED, U8_ED);
-    u8_set(tab, U8_ACC, 0xEE, 0xEF, U8_C2);
-    u8_set(tab, U8_ACC, 0xF0, 0xF0, U8_F0);
-    u8_set(tab, U8_ACC, 0xF1, 0xF3, U8_C3);
-    u8_set(tab, U8_ACC, 0xF4, 0xF4, U8_F4);
-    u8_set(tab, U8_C1, 0x80, 0xBF, U8_ACC);
-    u8_set(tab, U8_C2, 0x80, 0xBF, U8_C1);
-    u8_set(tab, U8_C3, 0x80, 0xBF, U8_C2);
-    u8_set(tab, U8_E0, 0xA0, 0xBF, U8_C1);
-    u8_set(tab, U8_ED, 0x80, 0x9F, U8_C1);
-    u8_set(tab, U8_F0, 0x90, 0xBF, U8_C2);
-    u8_set(tab, U8_F4, 0x80, 0x8F, U8_C2);
-}
-
-static bool utf8_valid(const uint64_t tab[256], const unsigned char *s, size_t len)
-{
-    uint64_t st = U8_ACC;
-    for (size_t i = 0; i < len; i++)
-        st = tab[s[i]] >> (st & 63);
-    return (st & 63) == U8_ACC;
-}
-
-/*
- * Returns the offset of the first byte of s[0..len) that is not part of valid UTF-8 or is NUL,
- * or len. ASCII runs are checked eight bytes at a time.
- */
-static size_t utf8_check(const unsigned char *s, size_t len)
-{
-    const uint64_t high = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
-    size_t i = 0;
-
-    while (i < len) {
-        while (i + 8 <= len) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if ((w & high) || ((w - ones) & ~w & high))
-                break;
-            i += 8;
-        }
-        if (i >= len)
-            break;
-        unsigned c = s[i];
-        if (c < 0x80) {
-            if (c == 0)
-                return i;
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            if (c == 0xE0)
-                lo = 0xA0;
-            else if (c == 0xED)
-                hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            if (c == 0xF0)
-                lo = 0x90;
-            else if (c == 0xF4)
-                hi = 0x8F;
-        } else {
-            return i;
-        }
-        if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k <= n; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-        i += n + 1;
-    }
-    return len;
 }
 
 /* Line ends in s[0..len), counted as parse() counts them (for an error inside a field). */
@@ -241,9 +133,9 @@ static int check_text(struct csv_reader *r, size_t idx, const char *s, size_t le
     char label[64];
     size_t bad;
 
-    if (utf8_valid(r->u8, (const unsigned char *)s, len))
+    if (utf8_valid(s, len))
         return 0;
-    bad = utf8_check((const unsigned char *)s, len);
+    bad = utf8_check(s, len);
     if (bad == len)
         return 0; /* the two checks agree; never reached */
     return fail(r, HE_BAD_REQUEST, "line %zu, %s: %s", r->field_line + count_lines(s, bad),
@@ -484,7 +376,6 @@ struct csv_reader *csv_reader_new(ingest_row_cb row_cb, void *ud,
         return NULL;
     }
     csv_set_space_func(&r->csv, no_space);
-    u8_table_init(r->u8);
     r->row_cb = row_cb;
     r->ud = ud;
     r->lim = ingest_limits_resolve(limits);

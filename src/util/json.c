@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * JSON helpers. Parsing reuses one json_tokener per thread (created on first use, freed at
- * thread exit), in strict mode with UTF-8 validation: trailing commas, comments, single quotes
- * and bad UTF-8 are all errors, reported with line and column.
+ * thread exit), in strict mode: trailing commas, comments, single quotes and bad UTF-8 are all
+ * errors, reported with line and column. UTF-8 is checked by util/utf8 before the tokener runs,
+ * to the standard's definition (json-c's own check lets overlong forms, encoded surrogates and
+ * code points above U+10FFFF through), so the tokener's check is not asked for.
  */
 #include "util/json.h"
 
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/utf8.h"
 #include "util/banned.h"
 
 static pthread_key_t tok_key;
@@ -35,7 +38,7 @@ static struct json_tokener *thread_tokener(void)
         tok = json_tokener_new_ex(JSON_MAX_DEPTH);
         if (!tok)
             return NULL;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         pthread_setspecific(tok_key, tok);
     }
     return tok;
@@ -70,11 +73,11 @@ int json_parse(const char *data, size_t len, struct json_object **ret, struct er
     json_tokener_reset(tok);
     if (len == 0)
         return err_set(e, HE_BAD_JSON, NULL, "malformed JSON: empty body");
-    if (memchr(data, '\0', len)) {
-        end = (size_t)((const char *)memchr(data, '\0', len) - data);
+    if (!utf8_valid(data, len)) {
+        end = utf8_check(data, len);
         line_col(data, end, &line, &col);
-        return err_set(e, HE_BAD_JSON, NULL, "malformed JSON at line %zu column %zu: NUL byte",
-                       line, col);
+        return err_set(e, HE_BAD_JSON, NULL, "malformed JSON at line %zu column %zu: %s", line, col,
+                       data[end] ? "invalid UTF-8" : "NUL byte");
     }
     obj = json_tokener_parse_ex(tok, data, (int)len);
     jerr = json_tokener_get_error(tok);

@@ -200,8 +200,17 @@ static void bad_json_names_line_and_column(void **state)
                  "ERR bad_json: line 1 column 16: malformed JSON: unexpected character");
     /* Invalid UTF-8 (Latin-1 text). */
     assert_jsonl("{\"input\": \"ok\"}\n{\"input\": \"caf\xE9\"}\n",
-                 "L1 in=[ok]\nERR bad_json: line 2 column 16: malformed JSON: invalid utf-8 "
-                 "string");
+                 "L1 in=[ok]\nERR bad_json: line 2 column 15: malformed JSON: invalid UTF-8");
+    /* Forms json-c's own check lets through: overlong NUL, an encoded surrogate, a code point
+       above U+10FFFF, an overlong three-byte form. */
+    assert_jsonl("{\"input\": \"ok\"}\n{\"input\": \"a\xC0\x80\"}\n",
+                 "L1 in=[ok]\nERR bad_json: line 2 column 13: malformed JSON: invalid UTF-8");
+    assert_jsonl("{\"input\": \"\xED\xA0\x80\"}\n",
+                 "ERR bad_json: line 1 column 12: malformed JSON: invalid UTF-8");
+    assert_jsonl("{\"input\": \"\xF4\x90\x80\x80\"}\n",
+                 "ERR bad_json: line 1 column 12: malformed JSON: invalid UTF-8");
+    assert_jsonl("{\"input\": \"\xE0\x80\x80\"}\n",
+                 "ERR bad_json: line 1 column 12: malformed JSON: invalid UTF-8");
 }
 
 static void field_errors_name_the_field(void **state)
