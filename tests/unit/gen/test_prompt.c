@@ -494,11 +494,13 @@ static void examples_that_do_not_fit_are_dropped(void **state)
     buf_init(&b, sizeof(head) - 1 + 10);
     assert_int_equal(prompt_output_system(&t, PM_FEW_SHOT, two_examples, 2, NULL, &b), 0);
     assert_string_equal(b.data, head);
+    assert_int_equal(b.len, strlen(head));
     buf_done(&b);
     /* room for the second example's input but not its output: none of it stays */
     buf_init(&b, sizeof(head) - 1 + strlen("\n## Example 2\n\nInput: Merci\n") + 3);
     assert_int_equal(prompt_output_system(&t, PM_FEW_SHOT, two_examples, 2, NULL, &b), 0);
     assert_string_equal(b.data, head);
+    assert_int_equal(b.len, strlen(head));
     buf_reset(&b); /* the guidance is not dropped: with no room for it, the prompt fails */
     assert_int_equal(prompt_output_system(&t, PM_FEW_SHOT, two_examples, 2, GUIDANCE, &b),
                      HE_TOO_LARGE);
