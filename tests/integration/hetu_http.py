@@ -268,9 +268,20 @@ def assert_timestamp(value, near=None, slack=600):
     return t
 
 
-def assert_error(r, status, field=None, mentions=()):
-    """A failure answer: the status, a JSON object with a one-line `detail`, `field` when given
-    (exact match), and each string of `mentions` inside `detail`."""
+ERROR_CODES = {
+    # the slugs of src/util/err.h's table, with the status each one answers with
+    "out_of_memory": 500, "internal": 500, "bad_json": 400, "bad_request": 400, "invalid": 422,
+    "not_found": 404, "method_not_allowed": 405, "conflict": 409, "too_large": 413,
+    "unsupported_media_type": 415, "unauthorized": 401, "unavailable": 503, "store": 500,
+    "provider_error": 502, "timeout": 504, "cancelled": 499, "io": 500,
+}
+
+
+def assert_error(r, status, code, field=None, mentions=()):
+    """A failure answer: the status, a JSON object with a one-line `detail`, the error `code` (a
+    slug of the server's error table, which must answer with `status`), `field` when given (exact
+    match), and each string of `mentions` inside `detail`."""
+    assert ERROR_CODES.get(code) == status, "code %r does not answer with %r" % (code, status)
     assert r.status == status, "expected %d, got %d: %r" % (status, r.status, r.raw[:500])
     ctype = r.header("Content-Type") or ""
     assert "json" in ctype.lower(), "error without a JSON content type: %r" % ctype
@@ -279,8 +290,7 @@ def assert_error(r, status, field=None, mentions=()):
     detail = body.get("detail")
     assert isinstance(detail, str) and detail.strip(), body
     assert "\n" not in detail, "detail is not one line: %r" % detail
-    if "code" in body:
-        assert isinstance(body["code"], str) and body["code"], body
+    assert body.get("code") == code, "code %r, wanted %r: %r" % (body.get("code"), code, body)
     if field is not None:
         assert body.get("field") == field, "field %r, wanted %r: %r" % (body.get("field"), field, body)
         assert field.split(".")[-1].split("[")[0] in detail, "detail does not name %r: %r" % (field, detail)

@@ -192,113 +192,92 @@ static void topic_paths(void **state)
 
 /* ---- subtopics and inputs ---- */
 
+#define CATEGORIES_ASK(n)                                                                       \
+    "\n"                                                                                        \
+    "\n"                                                                                        \
+    "Generate exactly " #n " subtopics of the current topic. Each subtopic is a short name (a " \
+    "few words), more specific than the current topic, relevant to the task, and clearly "      \
+    "different from the others.\n"
+#define CATEGORIES_ANSWER(n) \
+    "\n"                     \
+    "Answer with a JSON object {\"subtopics\": [...]} holding exactly " #n " strings."
+#define SAMPLES_ASK(n)                                                                           \
+    "\n"                                                                                         \
+    "\n"                                                                                         \
+    "Generate exactly " #n " diverse inputs for the task about this topic. They are the inputs " \
+    "a user would give to a model performing the task, not answers to the task and not "         \
+    "solutions: do not answer them. Vary their style, length and difficulty, and make each one " \
+    "different from the others.\n"
+#define SAMPLES_ANSWER(n) \
+    "\n"                  \
+    "Answer with a JSON object {\"generated_samples\": [...]} holding exactly " #n " items."
+
+typedef int list_prompt_cb(const struct task *t, struct json_object *path, size_t count,
+                           const char *guidance, char *const *exclude, size_t n_exclude,
+                           struct buf *system, struct buf *user);
+
+/* One list request: the system message is always the dataset one; the user message is `want`. */
+static void check_list_prompt(list_prompt_cb *fn, const struct task *t, struct json_object *path,
+                              size_t count, const char *guidance, char *const *exclude,
+                              size_t n_exclude, const char *want)
+{
+    struct buf sys, user;
+    buf_init(&sys, PROMPT_MAX);
+    buf_init(&user, PROMPT_MAX);
+    assert_int_equal(fn(t, path, count, guidance, exclude, n_exclude, &sys, &user), 0);
+    assert_string_equal(sys.data, DATASET_SYSTEM);
+    assert_string_equal(user.data, want);
+    buf_done(&sys);
+    buf_done(&user);
+    json_object_put(path);
+}
+
 static void categories_plain(void **state)
 {
     struct task t = make_task();
-    struct json_object *p = path_of("旅行", "酒店");
-    struct buf sys, user;
     (void)state;
-    buf_init(&sys, PROMPT_MAX);
-    buf_init(&user, PROMPT_MAX);
-    assert_int_equal(prompt_categories(&t, p, 3, NULL, NULL, 0, &sys, &user), 0);
-    assert_string_equal(sys.data, DATASET_SYSTEM);
-    assert_string_equal(user.data,
-                        "Current topic path, from general to specific: 旅行 > 酒店\n"
-                        "\n"
-                        "Generate exactly 3 subtopics of the current topic. Each subtopic is a "
-                        "short name (a few words), more specific than the current topic, relevant "
-                        "to the task, and clearly different from the others.\n"
-                        "\n"
-                        "Answer with a JSON object {\"subtopics\": [...]} holding exactly 3 "
-                        "strings.");
-    json_object_put(p);
-    buf_done(&sys);
-    buf_done(&user);
+    check_list_prompt(prompt_categories, &t, path_of("旅行", "酒店"), 3, NULL, NULL, 0,
+                      "Current topic path, from general to specific: 旅行 > 酒店" CATEGORIES_ASK(3)
+                          CATEGORIES_ANSWER(3));
 }
 
 static void categories_at_root_with_exclusions_and_guidance(void **state)
 {
     char *exclude[] = {"Budget hotels", "机票"};
     struct task t = make_task();
-    struct buf sys, user;
     (void)state;
-    buf_init(&sys, PROMPT_MAX);
-    buf_init(&user, PROMPT_MAX);
-    assert_int_equal(prompt_categories(&t, NULL, 7, GUIDANCE, exclude, 2, &sys, &user), 0);
-    assert_string_equal(sys.data, DATASET_SYSTEM);
-    assert_string_equal(user.data,
-                        "Current topic path, from general to specific: (the root: the task as a "
-                        "whole)\n"
-                        "\n"
-                        "Generate exactly 7 subtopics of the current topic. Each subtopic is a "
-                        "short name (a few words), more specific than the current topic, relevant "
-                        "to the task, and clearly different from the others.\n"
-                        "\n"
-                        "These subtopics already exist; do not repeat any of them or a close "
-                        "variant:\n"
-                        "- Budget hotels\n"
-                        "- 机票\n" GUIDANCE_TEXT "\n"
-                        "Answer with a JSON object {\"subtopics\": [...]} holding exactly 7 "
-                        "strings.");
-    buf_done(&sys);
-    buf_done(&user);
+    check_list_prompt(prompt_categories, &t, NULL, 7, GUIDANCE, exclude, 2,
+                      "Current topic path, from general to specific: (the root: the task as a "
+                      "whole)" CATEGORIES_ASK(
+                          7) "\n"
+                             "These subtopics already exist; do not repeat any of them or a close "
+                             "variant:\n"
+                             "- Budget hotels\n"
+                             "- 机票\n" GUIDANCE_TEXT CATEGORIES_ANSWER(7));
 }
 
 static void samples_plain_with_guidance(void **state)
 {
     struct task t = make_task();
-    struct json_object *p = path_of("旅行", NULL);
-    struct buf sys, user;
     (void)state;
-    buf_init(&sys, PROMPT_MAX);
-    buf_init(&user, PROMPT_MAX);
-    assert_int_equal(prompt_samples(&t, p, 2, GUIDANCE, NULL, 0, &sys, &user), 0);
-    assert_string_equal(sys.data, DATASET_SYSTEM);
-    assert_string_equal(user.data,
-                        "Topic path, from general to specific: 旅行\n"
-                        "\n"
-                        "Generate exactly 2 diverse inputs for the task about this topic. They "
-                        "are the inputs a user would give to a model performing the task, not "
-                        "answers to the task and not solutions: do not answer them. Vary their "
-                        "style, length and difficulty, and make each one different from the "
-                        "others.\n" GUIDANCE_TEXT "\n"
-                        "Answer with a JSON object {\"generated_samples\": [...]} holding exactly "
-                        "2 items.");
-    json_object_put(p);
-    buf_done(&sys);
-    buf_done(&user);
+    check_list_prompt(prompt_samples, &t, path_of("旅行", NULL), 2, GUIDANCE, NULL, 0,
+                      "Topic path, from general to specific: 旅行" SAMPLES_ASK(2)
+                          GUIDANCE_TEXT SAMPLES_ANSWER(2));
 }
 
 static void samples_with_schema_and_exclusions(void **state)
 {
     char *exclude[] = {"{\"text\":\"a\"}"};
     struct task t = make_task();
-    struct json_object *p = path_of("a", "b");
-    struct buf sys, user;
     (void)state;
     t.input_json_schema = INPUT_SCHEMA;
-    buf_init(&sys, PROMPT_MAX);
-    buf_init(&user, PROMPT_MAX);
-    assert_int_equal(prompt_samples(&t, p, 4, NULL, exclude, 1, &sys, &user), 0);
-    assert_string_equal(sys.data, DATASET_SYSTEM);
-    assert_string_equal(
-        user.data, "Topic path, from general to specific: a > b\n"
-                   "\n"
-                   "Generate exactly 4 diverse inputs for the task about this topic. They "
-                   "are the inputs a user would give to a model performing the task, not "
-                   "answers to the task and not solutions: do not answer them. Vary their "
-                   "style, length and difficulty, and make each one different from the "
-                   "others.\n"
-                   "Each input is a JSON object that matches this JSON schema:\n" INPUT_SCHEMA "\n"
-                   "\n"
-                   "These inputs already exist; do not repeat them:\n"
-                   "- {\"text\":\"a\"}\n"
-                   "\n"
-                   "Answer with a JSON object {\"generated_samples\": [...]} holding exactly "
-                   "4 items.");
-    json_object_put(p);
-    buf_done(&sys);
-    buf_done(&user);
+    check_list_prompt(
+        prompt_samples, &t, path_of("a", "b"), 4, NULL, exclude, 1,
+        "Topic path, from general to specific: a > b" SAMPLES_ASK(
+            4) "Each input is a JSON object that matches this JSON schema:\n" INPUT_SCHEMA "\n"
+               "\n"
+               "These inputs already exist; do not repeat them:\n"
+               "- {\"text\":\"a\"}\n" SAMPLES_ANSWER(4));
 }
 
 static void list_prompts_over_the_limit_fail(void **state)
@@ -335,52 +314,42 @@ static const struct prompt_example two_examples[] = {
     {"Merci", "Thank you", NULL, NULL},
 };
 
-#define FEW_SHOT_TEXT                                                  \
-    TASK_TEXT "\n"                                                     \
-              "\n"                                                     \
-              "Here are examples of inputs and their ideal outputs:\n" \
-              "\n"                                                     \
-              "## Example 1\n"                                         \
-              "\n"                                                     \
-              "Input: Bonjour\n"                                       \
-              "\n"                                                     \
-              "Output: Hello\n"                                        \
-              "\n"                                                     \
-              "## Example 2\n"                                         \
-              "\n"                                                     \
-              "Input: Merci\n"                                         \
-              "\n"                                                     \
-              "Output: Thank you\n"
+#define EXAMPLES_INTRO TASK_TEXT "\n\nHere are examples of inputs and their ideal outputs:\n"
+#define EXAMPLE(n, input) \
+    "\n"                  \
+    "## Example " #n "\n" \
+    "\n"                  \
+    "Input: " input "\n"
+#define SHOWN(label, output) "\n" label ": " output "\n"
+#define FEW_SHOT_TEXT                                                                 \
+    EXAMPLES_INTRO EXAMPLE(1, "Bonjour") SHOWN("Output", "Hello") EXAMPLE(2, "Merci") \
+        SHOWN("Output", "Thank you")
 
-static void output_system_simple(void **state)
+static void check_output_system(enum prompt_method m, const struct prompt_example *examples,
+                                size_t n, const char *guidance, const char *want)
 {
     struct task t = make_task();
     struct buf b;
-    (void)state;
     buf_init(&b, PROMPT_MAX);
-    assert_int_equal(prompt_output_system(&t, PM_SIMPLE, NULL, 0, NULL, &b), 0);
-    assert_string_equal(b.data, TASK_TEXT);
-    buf_reset(&b);
-    assert_int_equal(prompt_output_system(&t, PM_SIMPLE, NULL, 0, GUIDANCE, &b), 0);
-    assert_string_equal(b.data, TASK_TEXT GUIDANCE_TEXT);
+    assert_int_equal(prompt_output_system(&t, m, examples, n, guidance, &b), 0);
+    assert_string_equal(b.data, want);
     buf_done(&b);
+}
+
+static void output_system_simple(void **state)
+{
+    (void)state;
+    check_output_system(PM_SIMPLE, NULL, 0, NULL, TASK_TEXT);
+    check_output_system(PM_SIMPLE, NULL, 0, GUIDANCE, TASK_TEXT GUIDANCE_TEXT);
 }
 
 static void output_system_few_shot(void **state)
 {
-    struct task t = make_task();
-    struct buf b;
     (void)state;
-    buf_init(&b, PROMPT_MAX);
-    assert_int_equal(prompt_output_system(&t, PM_FEW_SHOT, two_examples, 2, NULL, &b), 0);
-    assert_string_equal(b.data, FEW_SHOT_TEXT);
-    buf_reset(&b);
-    assert_int_equal(prompt_output_system(&t, PM_MULTI_SHOT, two_examples, 2, GUIDANCE, &b), 0);
-    assert_string_equal(b.data, FEW_SHOT_TEXT GUIDANCE_TEXT);
-    buf_reset(&b); /* a few-shot method with no saved examples yet: the task alone */
-    assert_int_equal(prompt_output_system(&t, PM_FEW_SHOT, NULL, 0, NULL, &b), 0);
-    assert_string_equal(b.data, TASK_TEXT);
-    buf_done(&b);
+    check_output_system(PM_FEW_SHOT, two_examples, 2, NULL, FEW_SHOT_TEXT);
+    check_output_system(PM_MULTI_SHOT, two_examples, 2, GUIDANCE, FEW_SHOT_TEXT GUIDANCE_TEXT);
+    /* a few-shot method with no saved examples yet: the task alone */
+    check_output_system(PM_FEW_SHOT, NULL, 0, NULL, TASK_TEXT);
 }
 
 static const struct prompt_example repaired_examples[] = {
@@ -390,75 +359,36 @@ static const struct prompt_example repaired_examples[] = {
 
 static void output_system_repairs(void **state)
 {
-    struct task t = make_task();
-    struct buf b;
     (void)state;
-    buf_init(&b, PROMPT_MAX);
-    assert_int_equal(prompt_output_system(&t, PM_REPAIRS, repaired_examples, 2, GUIDANCE, &b), 0);
-    assert_string_equal(b.data, TASK_TEXT "\n"
-                                          "\n"
-                                          "Here are examples of inputs, with earlier outputs, the "
-                                          "corrections asked for, and the corrected outputs. "
-                                          "Learn from the corrections:\n"
-                                          "\n"
-                                          "## Example 1\n"
-                                          "\n"
-                                          "Input: Bonjour\n"
-                                          "\n"
+    check_output_system(PM_REPAIRS, repaired_examples, 2, GUIDANCE,
+                        TASK_TEXT
+                        "\n"
+                        "\n"
+                        "Here are examples of inputs, with earlier outputs, the "
+                        "corrections asked for, and the corrected outputs. Learn from "
+                        "the corrections:\n" EXAMPLE(
+                            1, "Bonjour") "\n"
                                           "Earlier output: Hi\n"
                                           "\n"
-                                          "Correction asked for: Too casual; be formal.\n"
-                                          "\n"
-                                          "Corrected output: Good day\n"
-                                          "\n"
-                                          "## Example 2\n"
-                                          "\n"
-                                          "Input: Merci\n"
-                                          "\n"
-                                          "Output: Thank you\n" GUIDANCE_TEXT);
-    buf_done(&b);
+                                          "Correction asked for: Too casual; be formal.\n" SHOWN(
+                                              "Corrected output", "Good day") EXAMPLE(2, "Merci")
+                                              SHOWN("Output", "Thank you") GUIDANCE_TEXT);
 }
 
 static void other_methods_show_repaired_examples_plainly(void **state)
 {
-    struct task t = make_task();
-    struct buf b;
     (void)state;
-    buf_init(&b, PROMPT_MAX);
-    assert_int_equal(prompt_output_system(&t, PM_FEW_SHOT, repaired_examples, 2, NULL, &b), 0);
-    assert_string_equal(b.data, TASK_TEXT "\n"
-                                          "\n"
-                                          "Here are examples of inputs and their ideal outputs:\n"
-                                          "\n"
-                                          "## Example 1\n"
-                                          "\n"
-                                          "Input: Bonjour\n"
-                                          "\n"
-                                          "Output: Good day\n"
-                                          "\n"
-                                          "## Example 2\n"
-                                          "\n"
-                                          "Input: Merci\n"
-                                          "\n"
-                                          "Output: Thank you\n");
-    buf_done(&b);
+    check_output_system(PM_FEW_SHOT, repaired_examples, 2, NULL,
+                        EXAMPLES_INTRO EXAMPLE(1, "Bonjour") SHOWN("Output", "Good day")
+                            EXAMPLE(2, "Merci") SHOWN("Output", "Thank you"));
 }
 
 static void chain_of_thought_methods_share_the_system_prompt(void **state)
 {
-    struct task t = make_task();
-    struct buf b;
     (void)state;
-    buf_init(&b, PROMPT_MAX);
-    assert_int_equal(prompt_output_system(&t, PM_SIMPLE_COT, NULL, 0, GUIDANCE, &b), 0);
-    assert_string_equal(b.data, TASK_TEXT GUIDANCE_TEXT);
-    buf_reset(&b);
-    assert_int_equal(prompt_output_system(&t, PM_FEW_SHOT_COT, two_examples, 2, NULL, &b), 0);
-    assert_string_equal(b.data, FEW_SHOT_TEXT);
-    buf_reset(&b);
-    assert_int_equal(prompt_output_system(&t, PM_MULTI_SHOT_COT, two_examples, 2, GUIDANCE, &b), 0);
-    assert_string_equal(b.data, FEW_SHOT_TEXT GUIDANCE_TEXT);
-    buf_done(&b);
+    check_output_system(PM_SIMPLE_COT, NULL, 0, GUIDANCE, TASK_TEXT GUIDANCE_TEXT);
+    check_output_system(PM_FEW_SHOT_COT, two_examples, 2, NULL, FEW_SHOT_TEXT);
+    check_output_system(PM_MULTI_SHOT_COT, two_examples, 2, GUIDANCE, FEW_SHOT_TEXT GUIDANCE_TEXT);
 }
 
 static void chain_of_thought_turns(void **state)
@@ -478,15 +408,7 @@ static void chain_of_thought_turns(void **state)
 
 static void examples_that_do_not_fit_are_dropped(void **state)
 {
-    static const char head[] = TASK_TEXT "\n"
-                                         "\n"
-                                         "Here are examples of inputs and their ideal outputs:\n"
-                                         "\n"
-                                         "## Example 1\n"
-                                         "\n"
-                                         "Input: Bonjour\n"
-                                         "\n"
-                                         "Output: Hello\n";
+    static const char head[] = EXAMPLES_INTRO EXAMPLE(1, "Bonjour") SHOWN("Output", "Hello");
     struct task t = make_task();
     struct buf b;
     (void)state;
@@ -497,7 +419,7 @@ static void examples_that_do_not_fit_are_dropped(void **state)
     assert_int_equal(b.len, strlen(head));
     buf_done(&b);
     /* room for the second example's input but not its output: none of it stays */
-    buf_init(&b, sizeof(head) - 1 + strlen("\n## Example 2\n\nInput: Merci\n") + 3);
+    buf_init(&b, sizeof(head) - 1 + strlen(EXAMPLE(2, "Merci")) + 3);
     assert_int_equal(prompt_output_system(&t, PM_FEW_SHOT, two_examples, 2, NULL, &b), 0);
     assert_string_equal(b.data, head);
     assert_int_equal(b.len, strlen(head));
