@@ -268,13 +268,15 @@ def assert_timestamp(value, near=None, slack=600):
     return t
 
 
-ERROR_CODES = {
-    # the slugs of src/util/err.h's table, with the status each one answers with
-    "out_of_memory": 500, "internal": 500, "bad_json": 400, "bad_request": 400, "invalid": 422,
-    "not_found": 404, "method_not_allowed": 405, "conflict": 409, "too_large": 413,
-    "unsupported_media_type": 415, "unauthorized": 401, "unavailable": 503, "store": 500,
-    "provider_error": 502, "timeout": 504, "cancelled": 499, "io": 500,
-}
+def error_codes():
+    """{slug: HTTP status} read from the server's one error table, src/util/err.h."""
+    text = (REPO / "src" / "util" / "err.h").read_text("utf-8")
+    codes = {slug: int(status) for status, slug in re.findall(r'X\(\w+, (\d+), "(\w+)"', text)}
+    assert "not_found" in codes and codes["invalid"] == 422, "error table not found in err.h"
+    return codes
+
+
+ERROR_CODES = error_codes()
 
 
 def assert_error(r, status, code, field=None, mentions=()):
