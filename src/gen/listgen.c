@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "gen/gen.h"
+#include "gen/listgen.h"
 #include "gen/taskrun.h"
 #include "llm/engine.h"
 #include "util/buf.h"
@@ -26,8 +27,6 @@
 #include "util/json.h"
 #include "util/text.h"
 #include "util/banned.h"
-
-#define ITEM_MAX_CHARS 200 /* a subtopic name */
 
 enum list_kind { LIST_CATEGORIES, LIST_SAMPLES };
 
@@ -227,12 +226,38 @@ static bool has_control(const char *s, size_t len)
     return false;
 }
 
-/* The comparison key of an item: names compare loosely, objects by their JSON text. */
-static char *item_key(struct json_object *item)
+char *listgen_item_key(struct json_object *item)
 {
     if (json_object_is_type(item, json_type_string))
         return text_norm_key(json_object_get_string(item));
     return strdup(json_text(item, NULL));
+}
+
+struct json_object *listgen_item(struct json_object *entry, bool name)
+{
+    const char *s;
+    size_t len;
+
+    if (!json_object_is_type(entry, json_type_string))
+        return json_object_get(entry);
+    s = json_object_get_string(entry);
+    len = strlen(s);
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\n' || s[len - 1] == '\t'))
+        len--;
+    while (len && (*s == ' ' || *s == '\n' || *s == '\t')) {
+        s++;
+        len--;
+    }
+    if (len == 0 || (name && (utf8_length(s, len) > LISTGEN_NAME_MAX_CHARS || has_control(s, len))))
+        return NULL;
+    return json_object_new_string_len(s, (int)len);
+}
+
+enum listgen_next listgen_next(size_t have, size_t count, int calls)
+{
+    if (have >= count)
+        return LISTGEN_DONE;
+    return calls <= GEN_MAX_FOLLOWUPS ? LISTGEN_FOLLOW_UP : LISTGEN_SHORT;
 }
 
 static struct json_object *build_schema(enum list_kind kind, const char *input_schema)
@@ -367,26 +392,13 @@ static void on_reply(void *ud, const struct llm_result *res)
     }
     n = json_object_array_length(list);
     for (size_t i = 0; i < n && json_object_array_length(op->items) < op->count; i++) {
-        struct json_object *item = json_object_array_get_idx(list, i);
+        struct json_object *item =
+            listgen_item(json_object_array_get_idx(list, i), op->kind == LIST_CATEGORIES);
         char *k;
 
-        if (json_object_is_type(item, json_type_string)) {
-            const char *s = json_object_get_string(item);
-            size_t len = strlen(s);
-            while (len && (s[len - 1] == ' ' || s[len - 1] == '\n' || s[len - 1] == '\t'))
-                len--;
-            while (len && (*s == ' ' || *s == '\n' || *s == '\t')) {
-                s++;
-                len--;
-            }
-            if (len == 0 || (op->kind == LIST_CATEGORIES &&
-                             (utf8_length(s, len) > ITEM_MAX_CHARS || has_control(s, len))))
-                continue;
-            item = json_object_new_string_len(s, (int)len);
-        } else {
-            item = json_object_get(item);
-        }
-        k = item_key(item);
+        if (!item)
+            continue;
+        k = listgen_item_key(item);
         if (!k || !*k || strv_has(&op->keys, k)) {
             free(k);
             json_object_put(item);
@@ -404,21 +416,19 @@ static void on_reply(void *ud, const struct llm_result *res)
         free(k);
         json_object_array_add(op->items, item);
     }
-    if (json_object_array_length(op->items) < op->count) {
-        if (op->calls <= GEN_MAX_FOLLOWUPS) {
-            if (submit(op, &e) < 0)
-                fail(op, &e);
-            return;
-        }
-        err_set(&e, HE_PROVIDER, NULL,
-                "provider %s model %s gave %zu distinct new %s of the %zu asked for after %d "
-                "calls",
-                op->provider, op->model, json_object_array_length(op->items),
-                op->kind == LIST_CATEGORIES ? "subtopics" : "samples", op->count, op->calls);
-        fail(op, &e);
+    switch (listgen_next(json_object_array_length(op->items), op->count, op->calls)) {
+    case LISTGEN_DONE: complete(op); return;
+    case LISTGEN_FOLLOW_UP:
+        if (submit(op, &e) < 0)
+            fail(op, &e);
         return;
+    case LISTGEN_SHORT: break;
     }
-    complete(op);
+    err_set(&e, HE_PROVIDER, NULL,
+            "provider %s model %s gave %zu distinct new %s of the %zu asked for after %d calls",
+            op->provider, op->model, json_object_array_length(op->items),
+            op->kind == LIST_CATEGORIES ? "subtopics" : "samples", op->count, op->calls);
+    fail(op, &e);
 }
 
 static void finish(struct list_op *op)

@@ -3,6 +3,7 @@
 #include "util/buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +30,16 @@ void buf_reset(struct buf *b)
         b->data[0] = '\0';
 }
 
-static int grow(struct buf *b, size_t need)
+/* Makes room for `extra` more bytes and the NUL; len never exceeds max, so max - len is exact
+ * where len + extra could wrap around. */
+static int grow(struct buf *b, size_t extra)
 {
-    size_t cap;
+    size_t need, cap;
     char *p;
 
-    if (need > b->max || need + 1 < need)
+    if (extra > b->max - b->len || b->len + extra == SIZE_MAX)
         return HE_TOO_LARGE;
+    need = b->len + extra;
     if (need + 1 <= b->cap)
         return 0;
     cap = b->cap ? b->cap : 64;
@@ -53,7 +57,7 @@ static int grow(struct buf *b, size_t need)
 
 int buf_add(struct buf *b, const void *data, size_t n)
 {
-    int r = grow(b, b->len + n);
+    int r = grow(b, n);
     if (r)
         return r;
     if (n)
@@ -78,7 +82,7 @@ int buf_addf(struct buf *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return HE_INTERNAL;
-    r = grow(b, b->len + (size_t)n);
+    r = grow(b, (size_t)n);
     if (r)
         return r;
     va_start(ap, fmt);

@@ -269,9 +269,22 @@ def assert_timestamp(value, near=None, slack=600):
     return t
 
 
-def assert_error(r, status, field=None, mentions=()):
-    """A failure answer: the status, a JSON object with a one-line `detail`, `field` when given
-    (exact match), and each string of `mentions` inside `detail`."""
+def error_codes():
+    """{slug: HTTP status} read from the server's one error table, src/util/err.h."""
+    text = (REPO / "src" / "util" / "err.h").read_text("utf-8")
+    codes = {slug: int(status) for status, slug in re.findall(r'X\(\w+, (\d+), "(\w+)"', text)}
+    assert "not_found" in codes and codes["invalid"] == 422, "error table not found in err.h"
+    return codes
+
+
+ERROR_CODES = error_codes()
+
+
+def assert_error(r, status, code, field=None, mentions=()):
+    """A failure answer: the status, a JSON object with a one-line `detail`, the error `code` (a
+    slug of the server's error table, which must answer with `status`), `field` when given (exact
+    match), and each string of `mentions` inside `detail`."""
+    assert ERROR_CODES.get(code) == status, "code %r does not answer with %r" % (code, status)
     assert r.status == status, "expected %d, got %d: %r" % (status, r.status, r.raw[:500])
     ctype = r.header("Content-Type") or ""
     assert "json" in ctype.lower(), "error without a JSON content type: %r" % ctype
@@ -280,8 +293,7 @@ def assert_error(r, status, field=None, mentions=()):
     detail = body.get("detail")
     assert isinstance(detail, str) and detail.strip(), body
     assert "\n" not in detail, "detail is not one line: %r" % detail
-    if "code" in body:
-        assert isinstance(body["code"], str) and body["code"], body
+    assert body.get("code") == code, "code %r, wanted %r: %r" % (body.get("code"), code, body)
     if field is not None:
         assert body.get("field") == field, "field %r, wanted %r: %r" % (body.get("field"), field, body)
         assert field.split(".")[-1].split("[")[0] in detail, "detail does not name %r: %r" % (field, detail)

@@ -389,18 +389,18 @@ def test_unknown_project_and_task_404(gen):
         for what in ("generate_categories", "generate_samples"):
             b = dict(body) if what == "generate_categories" else {
                 "topic": [], "num_samples": 2, "model_name": "x", "provider": "together_ai"}
-            assert_error(gen.c.post(gen.ds(p, t, what), b), 404)
-    assert_error(gen.c.get(gen.ds("999999999999", tid, "topics")), 404)
+            assert_error(gen.c.post(gen.ds(p, t, what), b), 404, "not_found")
+    assert_error(gen.c.get(gen.ds("999999999999", tid, "topics")), 404, "not_found")
 
 
 def test_unknown_provider_400_lists_providers(gen):
     pid, tid = gen.task()
     mark = gen.fake.mark()
     r = categories(gen, pid, tid, "x", 2, provider="no_such_provider")
-    body = assert_error(r, 400, mentions=("no_such_provider", "together_ai", "openai", "anthropic"))
+    body = assert_error(r, 400, "bad_request", mentions=("no_such_provider", "together_ai", "openai", "anthropic"))
     r = gen.c.post(gen.ds(pid, tid, "generate_samples"),
                    {"topic": [], "model_name": "x", "provider": "nope"})
-    assert_error(r, 400, mentions=("together_ai",))
+    assert_error(r, 400, "bad_request", mentions=("together_ai",))
     assert gen.fake.requests(since=mark) == []
     assert body.get("field") == "provider"
 
@@ -412,10 +412,10 @@ def test_missing_key_400_names_variable(start_server, fake_llm, tmp_path):
     try:
         pid, tid = g.task()
         r = categories(g, pid, tid, g.model(), 2)
-        assert_error(r, 400, mentions=("TOGETHERAI_API_KEY",))
+        assert_error(r, 400, "bad_request", mentions=("TOGETHERAI_API_KEY",))
         r = g.c.post(g.ds(pid, tid, "save_sample"), {
             "input": "hi", "output_model_name": "x", "output_provider": "together_ai"})
-        assert_error(r, 400, mentions=("TOGETHERAI_API_KEY",))
+        assert_error(r, 400, "bad_request", mentions=("TOGETHERAI_API_KEY",))
     finally:
         srv.assert_clean_exit()
 
@@ -426,7 +426,7 @@ def test_provider_down_502_without_key(gen):
     t0 = time.monotonic()
     r = gen.c.post(gen.ds(pid, tid, "generate_samples"),
                    {"topic": [], "num_samples": 2, "model_name": model, "provider": "together_ai"})
-    body = assert_error(r, 502)
+    body = assert_error(r, 502, "provider_error")
     assert time.monotonic() - t0 < 10
     assert "The server had an error" in body["detail"], body
     assert SECRET not in r.raw.decode("utf-8"), "the provider key leaked into the answer"
@@ -438,7 +438,7 @@ def test_schema_invalid_output_502_says_what(gen):
     pid, tid = gen.task()
     model = gen.model("schemabad")
     r = categories(gen, pid, tid, model, 3)
-    body = assert_error(r, 502)
+    body = assert_error(r, 502, "provider_error")
     assert "schema" in body["detail"] and "subtopics" in body["detail"], body
     assert gen.fake.calls(model) == 2, "schema_retries 1 from the config file"
 
@@ -465,7 +465,7 @@ def test_categories_bad_bodies_422(gen, patch, field):
     body = {k: v for k, v in body.items() if v is not None}
     mark = gen.fake.mark()
     r = gen.c.post(gen.ds(pid, tid, "generate_categories"), body)
-    assert_error(r, 422, field=field)
+    assert_error(r, 422, "invalid", field=field)
     assert gen.fake.requests(since=mark) == []
 
 
@@ -485,16 +485,15 @@ def test_samples_bad_bodies_422(gen, patch, field):
     body.update(patch)
     body = {k: v for k, v in body.items() if v is not None}
     r = gen.c.post(gen.ds(pid, tid, "generate_samples"), body)
-    assert_error(r, 422, field=field)
+    assert_error(r, 422, "invalid", field=field)
 
 
 def test_malformed_json_400(gen):
     pid, tid = gen.task()
     r = gen.c.post(gen.ds(pid, tid, "generate_samples"), b'{"topic": [')
-    assert_error(r, 400)
+    assert_error(r, 400, "bad_json")
     r = gen.c.post(gen.ds(pid, tid, "generate_samples"), [1, 2])
-    assert r.status in (400, 422), r
-    assert_error(r, r.status)
+    assert_error(r, 422, "invalid")
 
 
 # ---- disconnects ----
@@ -583,8 +582,8 @@ def test_disconnect_from_batch_cancels_calls(gen):
 
 
 def test_shutdown_with_pending_generate(start_server, fake_llm, tmp_path):
-    """SIGTERM while a generate call waits on the model: the client gets an answer (the call
-    finishes within the grace period, or an error JSON) and the server exits 0."""
+    """SIGTERM while a generate call waits on the model: the call (1.5 s) finishes within the
+    shutdown grace period (10 s), the client gets its samples, and the server exits 0."""
     import threading
     srv = start_gen_server(tmp_path / "shut", fake_llm)
     g = GenEnv(srv, fake_llm)
@@ -610,7 +609,5 @@ def test_shutdown_with_pending_generate(start_server, fake_llm, tmp_path):
     assert time.monotonic() - t0 < 12
     assert "r" in box, "the pending request got no answer: %r" % box.get("exc")
     r = box["r"]
-    if r.status != 200:
-        assert_error(r, r.status)
-    else:
-        assert len(json.loads(r.json()["output"]["output"])["generated_samples"]) == 2
+    assert r.status == 200, r
+    assert len(json.loads(r.json()["output"]["output"])["generated_samples"]) == 2

@@ -131,7 +131,7 @@ def test_rating_patch_and_filter(gen, data):
 ])
 def test_patch_bad_bodies(gen, data, body, field):
     pid, tid, runs = data
-    assert_error(gen.c.patch(gen.runs_path(pid, tid, "/" + runs["a"]["id"]), body), 422,
+    assert_error(gen.c.patch(gen.runs_path(pid, tid, "/" + runs["a"]["id"]), body), 422, "invalid",
                  field=field)
 
 
@@ -140,20 +140,20 @@ def test_unknown_ids_404(gen, data):
     rid = runs["a"]["id"]
     for p, t, r in (("999999999999", tid, rid), (pid, "999999999999", rid),
                     (pid, tid, "999999999999")):
-        assert_error(gen.c.get(gen.runs_path(p, t, "/" + r)), 404)
-        assert_error(gen.c.patch(gen.runs_path(p, t, "/" + r), {"tags": []}), 404)
-        assert_error(gen.c.delete(gen.runs_path(p, t, "/" + r)), 404)
-    assert_error(gen.c.get(gen.runs_path("999999999999", tid)), 404)
+        assert_error(gen.c.get(gen.runs_path(p, t, "/" + r)), 404, "not_found")
+        assert_error(gen.c.patch(gen.runs_path(p, t, "/" + r), {"tags": []}), 404, "not_found")
+        assert_error(gen.c.delete(gen.runs_path(p, t, "/" + r)), 404, "not_found")
+    assert_error(gen.c.get(gen.runs_path("999999999999", tid)), 404, "not_found")
     # a run of another task is not found through this one
     pid2, tid2 = gen.task()
-    assert_error(gen.c.get(gen.runs_path(pid2, tid2, "/" + rid)), 404)
+    assert_error(gen.c.get(gen.runs_path(pid2, tid2, "/" + rid)), 404, "not_found")
 
 
 def test_bad_list_queries(gen, data):
     pid, tid, _ = data
     for q, field in (("limit=0", "limit"), ("limit=abc", "limit"), ("rating=9", "rating"),
                      ("cursor=../../x", "cursor")):
-        assert_error(gen.c.get(gen.runs_path(pid, tid, "?" + q)), 422, field=field)
+        assert_error(gen.c.get(gen.runs_path(pid, tid, "?" + q)), 422, "invalid", field=field)
 
 
 def test_cursor_pagination(gen):
@@ -188,8 +188,8 @@ def test_delete(gen):
     r = gen.c.delete(gen.runs_path(pid, tid, "/" + a["id"]))
     assert r.status == 200, r
     assert isinstance(r.json().get("message"), str)
-    assert_error(gen.c.get(gen.runs_path(pid, tid, "/" + a["id"])), 404)
-    assert_error(gen.c.delete(gen.runs_path(pid, tid, "/" + a["id"])), 404)
+    assert_error(gen.c.get(gen.runs_path(pid, tid, "/" + a["id"])), 404, "not_found")
+    assert_error(gen.c.delete(gen.runs_path(pid, tid, "/" + a["id"])), 404, "not_found")
     assert ids(listing(gen, pid, tid)) == [b["id"]]
     tree = gen.c.ok("GET", gen.ds(pid, tid, "topics"))
     assert tree["sample_count"] == 1

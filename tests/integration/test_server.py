@@ -33,7 +33,7 @@ def test_healthz(client):
                                   "/api/projects/123456789012/tasks/123456789012/extra",
                                   "/api/project/123456789012", "/healthz/x"])
 def test_unknown_path_is_json_404(client, path):
-    assert_error(client.get(path), 404)
+    assert_error(client.get(path), 404, "not_found")
 
 
 @pytest.mark.parametrize("method,path,allowed", [
@@ -47,7 +47,7 @@ def test_unknown_path_is_json_404(client, path):
 def test_wrong_method_is_405_with_allow(client, method, path, allowed):
     body = {"name": "x"} if method in ("POST", "PUT") else None
     r = client.request(method, path, body=body)
-    assert_error(r, 405)
+    assert_error(r, 405, "method_not_allowed")
     allow = {m.strip() for m in (r.header("Allow") or "").split(",") if m.strip()}
     assert allowed <= allow, allow
     assert method not in allow
@@ -63,7 +63,7 @@ def _check_limit(srv):
     c = srv.client
     assert len(json.dumps(SMALL)) < 1024 < len(json.dumps(BIG))
     assert c.post("/api/project", SMALL).status == 200
-    assert_error(c.post("/api/project", BIG), 413)
+    assert_error(c.post("/api/project", BIG), 413, "too_large")
     names = [p["name"] for p in c.ok("GET", "/api/projects")["projects"]]
     assert names == ["small"]
 
@@ -455,7 +455,7 @@ def test_port_and_body_limit_from_config_env_flag(start_server, tmp_path):
     cfg = _config(tmp_path, host="127.0.0.1", port=p1, db=db, max_body_size=1024)
     srv = start_server(args=["--config", cfg], db="", port_args=False)
     assert srv.port == p1
-    assert_error(srv.client.post("/api/project", BIG), 413)
+    assert_error(srv.client.post("/api/project", BIG), 413, "too_large")
     srv.client.new_project(name="cfg")
     srv.assert_clean_exit()
     assert os.path.isfile(db)

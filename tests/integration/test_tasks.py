@@ -53,7 +53,7 @@ def test_create_minimal_task(client, project):
     t = r.json()
     check_task(t, name="Translate", instruction="Translate to French.", requirements=[],
                input_json_schema=None, output_json_schema=None, thinking_instruction=None)
-    assert t["description"] in (None, "")
+    assert t["description"] == ""
 
 
 def test_create_full_task_round_trips_chinese(client, project):
@@ -84,7 +84,7 @@ def test_create_full_task_round_trips_chinese(client, project):
     assert [q["instruction"] for q in got] == [q["instruction"] for q in reqs]
     assert [q["priority"] for q in got] == [0, 2, 3]
     assert got[0]["description"] == "最重要"
-    assert got[1]["description"] in (None, "")
+    assert got[1]["description"] == ""
     assert len({q["id"] for q in got}) == 3
     for text in (body["name"], body["instruction"], body["thinking_instruction"], "准确性", "问题"):
         assert text.encode("utf-8") in r.raw
@@ -116,21 +116,21 @@ def test_list_tasks_is_bare_list(client, project):
 def test_task_under_wrong_project_is_404(client, project):
     t = client.new_task(project["id"])
     other = client.new_project(name="other")
-    assert_error(client.get(task_path(other["id"], t["id"], plural=True)), 404, mentions=[t["id"]])
-    assert_error(client.patch(task_path(other["id"], t["id"]), {"name": "x"}), 404)
-    assert_error(client.delete(task_path(other["id"], t["id"])), 404)
+    assert_error(client.get(task_path(other["id"], t["id"], plural=True)), 404, "not_found", mentions=[t["id"]])
+    assert_error(client.patch(task_path(other["id"], t["id"]), {"name": "x"}), 404, "not_found")
+    assert_error(client.delete(task_path(other["id"], t["id"])), 404, "not_found")
     assert client.ok("GET", task_path(project["id"], t["id"], plural=True)) == t
 
 
 def test_unknown_ids_are_404_naming_the_id(client, project):
     pid = project["id"]
-    assert_error(client.get(task_path(pid, "999999999997", plural=True)), 404, mentions=["999999999997"])
-    assert_error(client.patch(task_path(pid, "999999999997"), {"name": "x"}), 404, mentions=["999999999997"])
-    assert_error(client.delete(task_path(pid, "999999999997")), 404, mentions=["999999999997"])
-    assert_error(client.get(task_path("999999999996", plural=True)), 404, mentions=["999999999996"])
-    assert_error(client.post(task_path("999999999996"), {"name": "n", "instruction": "i"}), 404,
+    assert_error(client.get(task_path(pid, "999999999997", plural=True)), 404, "not_found", mentions=["999999999997"])
+    assert_error(client.patch(task_path(pid, "999999999997"), {"name": "x"}), 404, "not_found", mentions=["999999999997"])
+    assert_error(client.delete(task_path(pid, "999999999997")), 404, "not_found", mentions=["999999999997"])
+    assert_error(client.get(task_path("999999999996", plural=True)), 404, "not_found", mentions=["999999999996"])
+    assert_error(client.post(task_path("999999999996"), {"name": "n", "instruction": "i"}), 404, "not_found",
                  mentions=["999999999996"])
-    assert_error(client.get(task_path("999999999996", "999999999997", plural=True)), 404)
+    assert_error(client.get(task_path("999999999996", "999999999997", plural=True)), 404, "not_found")
 
 
 @pytest.mark.parametrize("body,field", [
@@ -149,7 +149,7 @@ def test_unknown_ids_are_404_naming_the_id(client, project):
 ])
 def test_create_validation(client, project, body, field):
     r = client.post(task_path(project["id"]), body)
-    assert_error(r, 422, field=field)
+    assert_error(r, 422, "invalid", field=field)
     assert client.ok("GET", task_path(project["id"], plural=True)) == []
 
 
@@ -165,7 +165,7 @@ def test_create_validation(client, project, body, field):
 def test_requirement_validation(client, project, req, part):
     body = {"name": "n", "instruction": "i", "requirements": [{"name": "ok", "instruction": "ok"}, req]}
     r = client.post(task_path(project["id"]), body)
-    err = assert_error(r, 422)
+    err = assert_error(r, 422, "invalid")
     assert part in err["detail"], err
     assert "requirements" in (err.get("field") or ""), err
     assert part in (err.get("field") or ""), err
@@ -189,7 +189,7 @@ BAD_SCHEMAS = [
 def test_bad_schema_text_is_400_naming_field(client, project, schema_field, text):
     body = {"name": "n", "instruction": "i", schema_field: text}
     r = client.post(task_path(project["id"]), body)
-    assert_error(r, 400, field=schema_field)
+    assert_error(r, 400, "bad_request", field=schema_field)
     assert client.ok("GET", task_path(project["id"], plural=True)) == []
 
 
@@ -197,8 +197,7 @@ def test_bad_schema_text_is_400_naming_field(client, project, schema_field, text
 def test_schema_as_object_is_rejected(client, project, schema_field):
     # the wire form is JSON text; an object in its place is the wrong type (or bad schema text)
     r = client.post(task_path(project["id"]), {"name": "n", "instruction": "i", schema_field: OUTPUT_SCHEMA})
-    assert r.status in (400, 422), r
-    assert_error(r, r.status, field=schema_field)
+    assert_error(r, 422, "invalid", field=schema_field)
 
 
 def test_schema_null_means_none(client, project):
@@ -229,19 +228,20 @@ def test_patch_task_fields(client, project):
     assert [x for x in client.ok("GET", task_path(project["id"], plural=True)) if x["id"] == t["id"]] == [u]
 
 
-@pytest.mark.parametrize("body,status,field", [
-    ({"name": ""}, 422, "name"),
-    ({"name": "x" * 121}, 422, "name"),
-    ({"instruction": 1}, 422, "instruction"),
-    ({"requirements": [{"name": "n", "instruction": "i", "priority": 9}]}, 422, None),
-    ({"output_json_schema": "{\"type\": \"array\"}"}, 400, "output_json_schema"),
-    ({"input_json_schema": "nope"}, 400, "input_json_schema"),
-    ({"model_type": "task"}, 422, "model_type"),
+@pytest.mark.parametrize("body,status,code,field", [
+    ({"name": ""}, 422, "invalid", "name"),
+    ({"name": "x" * 121}, 422, "invalid", "name"),
+    ({"instruction": 1}, 422, "invalid", "instruction"),
+    ({"requirements": [{"name": "n", "instruction": "i", "priority": 9}]}, 422, "invalid",
+     "requirements[0].priority"),
+    ({"output_json_schema": "{\"type\": \"array\"}"}, 400, "bad_request", "output_json_schema"),
+    ({"input_json_schema": "nope"}, 400, "bad_request", "input_json_schema"),
+    ({"model_type": "task"}, 422, "invalid", "model_type"),
 ])
-def test_patch_validation_changes_nothing(client, project, body, status, field):
+def test_patch_validation_changes_nothing(client, project, body, status, code, field):
     t = client.new_task(project["id"])
     r = client.patch(task_path(project["id"], t["id"]), body)
-    assert_error(r, status, field=field)
+    assert_error(r, status, code, field=field)
     assert client.ok("GET", task_path(project["id"], t["id"], plural=True)) == t
 
 
@@ -252,9 +252,9 @@ def test_delete_task(client, project):
     assert r.status == 200, r
     body = r.json()
     assert list(body.keys()) == ["message"] and body["message"]
-    assert_error(client.get(task_path(project["id"], a["id"], plural=True)), 404, mentions=[a["id"]])
+    assert_error(client.get(task_path(project["id"], a["id"], plural=True)), 404, "not_found", mentions=[a["id"]])
     assert client.ok("GET", task_path(project["id"], plural=True)) == [b]
-    assert_error(client.delete(task_path(project["id"], a["id"])), 404, mentions=[a["id"]])
+    assert_error(client.delete(task_path(project["id"], a["id"])), 404, "not_found", mentions=[a["id"]])
 
 
 def test_delete_project_cascades_to_tasks(client, project):
@@ -262,30 +262,30 @@ def test_delete_project_cascades_to_tasks(client, project):
     b = client.new_task(project["id"], name="b")
     client.ok("DELETE", "/api/projects/" + project["id"])
     for t in (a, b):
-        assert_error(client.get(task_path(project["id"], t["id"], plural=True)), 404)
-    assert_error(client.get(task_path(project["id"], plural=True)), 404, mentions=[project["id"]])
+        assert_error(client.get(task_path(project["id"], t["id"], plural=True)), 404, "not_found")
+    assert_error(client.get(task_path(project["id"], plural=True)), 404, "not_found", mentions=[project["id"]])
 
 
 def test_singular_and_plural_paths(client, project):
     t = client.new_task(project["id"])
     # GET one lives under /tasks/, PATCH and DELETE under /task/
     r = client.get(task_path(project["id"], t["id"]))
-    assert_error(r, 405)
+    assert_error(r, 405, "method_not_allowed")
     allow = {m.strip() for m in (r.header("Allow") or "").split(",")}
     assert {"PATCH", "DELETE"} <= allow, allow
     r = client.request("PUT", task_path(project["id"], t["id"], plural=True), body={"name": "x"})
-    assert_error(r, 405)
+    assert_error(r, 405, "method_not_allowed")
     assert "GET" in (r.header("Allow") or "")
     r = client.post(task_path(project["id"], plural=True), {"name": "n", "instruction": "i"})
-    assert_error(r, 405)
+    assert_error(r, 405, "method_not_allowed")
     assert "GET" in (r.header("Allow") or "")
     r = client.get(task_path(project["id"]))
-    assert_error(r, 405)
+    assert_error(r, 405, "method_not_allowed")
     assert "POST" in (r.header("Allow") or "")
     assert client.ok("GET", task_path(project["id"], plural=True)) == [t]
 
 
 def test_malformed_json_on_task(client, project):
     r = client.post(task_path(project["id"]), b'{"name": "n",\n "instruction": }')
-    body = assert_error(r, 400)
+    body = assert_error(r, 400, "bad_json")
     assert "line 2" in body["detail"], body
