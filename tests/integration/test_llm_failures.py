@@ -81,7 +81,7 @@ def assert_redacted(text, times):
 def test_repeated_key_redacted_in_the_502(keyed):
     model = keyed.model("fail500", "leakkey=2")
     r = samples(keyed, model, 2)
-    body = assert_error(r, 502)
+    body = assert_error(r, 502, "provider_error")
     assert body["detail"].startswith("provider together_ai model %s: HTTP 500: The server had an "
                                       "error while processing your request. Sorry about that! "
                                       "(key [redacted]) (key " % model), body
@@ -129,7 +129,7 @@ def test_categories_give_up_after_the_last_follow_up(gen):
     model = gen.model("count=1")
     r = categories(gen, pid, tid, model, 6)
     calls = 1 + GEN_MAX_FOLLOWUPS
-    body = assert_error(r, 502)
+    body = assert_error(r, 502, "provider_error")
     assert body["detail"] == ("provider together_ai model %s gave %d distinct new subtopics of "
                               "the 6 asked for after %d calls" % (model, calls, calls)), body
     assert gen.fake.calls(model) == calls
@@ -139,7 +139,7 @@ def test_samples_give_up_after_the_last_follow_up(gen):
     model = gen.model("count=2")
     r = samples(gen, model, 9)
     calls = 1 + GEN_MAX_FOLLOWUPS
-    body = assert_error(r, 502)
+    body = assert_error(r, 502, "provider_error")
     assert body["detail"] == ("provider together_ai model %s gave %d distinct new samples of the "
                               "9 asked for after %d calls" % (model, 2 * calls, calls)), body
     assert gen.fake.calls(model) == calls
