@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* hetu: one executable, like git: `hetu serve` runs the server, other subcommands are clients. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +48,27 @@ static const char usage[] =
     "  hetu projects create demo\n"
     "  hetu import samples.csv --project 123456789012 --task 234567890123\n";
 
+static int cmd_llm(int argc, char **argv)
+{
+    bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+
+    if (argc >= 2 && strcmp(argv[1], "ping") == 0)
+        return cli_llm_ping(argc - 1, argv + 1);
+    fputs("Usage: hetu llm ping --provider P --model M [--config FILE] [--prompt TEXT]\n",
+          help ? stdout : stderr);
+    return help ? 0 : 2;
+}
+
+/* Each command takes argv starting at its own name and returns the exit code. */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"serve", cli_serve}, {"llm", cmd_llm},       {"projects", cmd_projects}, {"tasks", cmd_tasks},
+    {"gen", cmd_gen},     {"save", cmd_save},     {"import", cmd_import},     {"jobs", cmd_jobs},
+    {"runs", cmd_runs},   {"topics", cmd_topics},
+};
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -62,32 +84,9 @@ int main(int argc, char **argv)
         puts("hetu " HETU_VERSION);
         return 0;
     }
-    if (strcmp(argv[1], "serve") == 0)
-        return cli_serve(argc - 1, argv + 1);
-    if (strcmp(argv[1], "llm") == 0) {
-        if (argc >= 3 && strcmp(argv[2], "ping") == 0)
-            return cli_llm_ping(argc - 2, argv + 2);
-        fputs("Usage: hetu llm ping --provider P --model M [--config FILE] [--prompt TEXT]\n",
-              argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) ? stdout
-                                                                                          : stderr);
-        return argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) ? 0 : 2;
-    }
-    if (strcmp(argv[1], "projects") == 0)
-        return cmd_projects(argc - 1, argv + 1);
-    if (strcmp(argv[1], "tasks") == 0)
-        return cmd_tasks(argc - 1, argv + 1);
-    if (strcmp(argv[1], "gen") == 0)
-        return cmd_gen(argc - 1, argv + 1);
-    if (strcmp(argv[1], "save") == 0)
-        return cmd_save(argc - 1, argv + 1);
-    if (strcmp(argv[1], "import") == 0)
-        return cmd_import(argc - 1, argv + 1);
-    if (strcmp(argv[1], "jobs") == 0)
-        return cmd_jobs(argc - 1, argv + 1);
-    if (strcmp(argv[1], "runs") == 0)
-        return cmd_runs(argc - 1, argv + 1);
-    if (strcmp(argv[1], "topics") == 0)
-        return cmd_topics(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "hetu: unknown command '%s'\n\n%s", argv[1], usage);
     return 2;
 }
