@@ -28,12 +28,70 @@ const char cli_common_help[] =
     "Exit status: 0 success, 1 the work failed (a local file, a failed job or sample),\n"
     "2 usage error, 3 the server answered with an error, 4 the server is unreachable.\n";
 
-void cli_init(struct cli *cli, const char *cmd)
+void cli_init(struct cli *cli, const struct cli_cmd *spec)
 {
     memset(cli, 0, sizeof(*cli));
-    cli->cmd = cmd;
+    cli->cmd = spec->name;
+    cli->spec = spec;
     err_clear(&cli->err);
     opterr = 0; /* cli_bad_option reports, with the command's name */
+}
+
+int cli_getopt(struct cli *cli, int argc, char **argv)
+{
+    int c;
+
+    while ((c = getopt_long(argc, argv, cli->spec->shortopts, cli->spec->opts, NULL)) != -1) {
+        if (cli_common_opt(cli, c, optarg))
+            continue;
+        if (c == 'h') {
+            printf("%s%s%s", cli->spec->usage, cli_common_help, cli->spec->example);
+            cli->exit = CLI_EXIT_OK;
+            return -1;
+        }
+        if (c == '?' || c == ':') {
+            cli->exit = cli_bad_option(cli, c, argv);
+            return -1;
+        }
+        return c;
+    }
+    return 0;
+}
+
+int cli_no_more_args(struct cli *cli, int argc, char **argv)
+{
+    if (optind < argc)
+        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+struct json_object *cli_get(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+
+    if (o && json_object_is_type(o, json_type_object))
+        json_object_object_get_ex(o, key, &v);
+    return v;
+}
+
+int cli_show_message(struct cli *cli, struct json_object *answer)
+{
+    struct json_object *m = cli_get(answer, "message");
+
+    (void)cli;
+    if (m)
+        puts(cli_cell(m));
+    return CLI_EXIT_OK;
+}
+
+int cli_show_table(struct cli *cli, struct json_object *array, const char *const *keys,
+                   const char *const *headers)
+{
+    if (cli_print_table(array, keys, headers) < 0) {
+        fprintf(stderr, "hetu %s: out of memory\n", cli->cmd);
+        return CLI_EXIT_FAILED;
+    }
+    return CLI_EXIT_OK;
 }
 
 bool cli_common_opt(struct cli *cli, int opt, const char *arg)
