@@ -139,6 +139,14 @@ int cli_getopt(struct cli *cli, int argc, char **argv);
 /* 0 when no operand is left in argv, else reports the first one: CLI_EXIT_USAGE. */
 int cli_no_more_args(struct cli *cli, int argc, char **argv);
 
+/*
+ * Takes the operands left in argv into ret[0..max): at least min of them (else reports "missing
+ * what"), at most max (else reports the first one too many); ret[i] is NULL for those not given.
+ * Returns 0 or CLI_EXIT_USAGE.
+ */
+int cli_operands(struct cli *cli, int argc, char **argv, size_t min, size_t max, const char *what,
+                 const char **ret);
+
 /* o[key] of a JSON object, or NULL. */
 struct json_object *cli_get(struct json_object *o, const char *key);
 

@@ -65,6 +65,18 @@ int cli_no_more_args(struct cli *cli, int argc, char **argv)
     return 0;
 }
 
+int cli_operands(struct cli *cli, int argc, char **argv, size_t min, size_t max, const char *what,
+                 const char **ret)
+{
+    for (size_t i = 0; i < max; i++) {
+        if (i >= min || optind < argc)
+            ret[i] = optind < argc ? argv[optind++] : NULL;
+        else
+            return cli_usage_error(cli, "missing %s", what);
+    }
+    return cli_no_more_args(cli, argc, argv);
+}
+
 struct json_object *cli_get(struct json_object *o, const char *key)
 {
     struct json_object *v = NULL;

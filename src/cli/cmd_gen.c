@@ -126,10 +126,7 @@ int cmd_gen(int argc, char **argv)
     }
     if (c < 0)
         return cli.exit;
-    if (optind >= argc)
-        return cli_usage_error(&cli, "missing ACTION (categories or samples)");
-    action = argv[optind++];
-    if ((r = cli_no_more_args(&cli, argc, argv)) != 0)
+    if ((r = cli_operands(&cli, argc, argv, 1, 1, "ACTION (categories or samples)", &action)) != 0)
         return r;
     if (strcmp(action, "categories") != 0 && strcmp(action, "samples") != 0)
         return cli_usage_error(&cli, "unknown action '%s' (categories or samples)", action);

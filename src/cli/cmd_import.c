@@ -101,10 +101,7 @@ int cmd_import(int argc, char **argv)
     }
     if (c < 0)
         return cli.exit;
-    if (optind >= argc)
-        return cli_usage_error(&cli, "missing FILE");
-    file = argv[optind++];
-    if ((r = cli_no_more_args(&cli, argc, argv)) != 0)
+    if ((r = cli_operands(&cli, argc, argv, 1, 1, "FILE", &file)) != 0)
         return r;
     if ((r = cli_connect(&cli)) != 0 || (r = cli_need_task(&cli)) != 0)
         return cli_finish(&cli, r);

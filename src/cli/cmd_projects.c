@@ -57,7 +57,7 @@ int cmd_projects(int argc, char **argv)
                                          {"description", required_argument, NULL, OPT_DESCRIPTION},
                                          {NULL, 0, NULL, 0}};
     static const struct cli_cmd spec = {"projects", usage, example, opts, CLI_COMMON_SHORT};
-    const char *name = NULL, *description = NULL, *action, *id;
+    const char *name = NULL, *description = NULL, *action, *id, *ops[2];
     struct json_object *body;
     struct cli cli;
     int c, r;
@@ -71,12 +71,11 @@ int cmd_projects(int argc, char **argv)
     }
     if (c < 0)
         return cli.exit;
-    if (optind >= argc)
-        return cli_usage_error(&cli, "missing ACTION (list, create, show, update, delete)");
-    action = argv[optind++];
-    id = optind < argc ? argv[optind++] : NULL;
-    if ((r = cli_no_more_args(&cli, argc, argv)) != 0)
+    if ((r = cli_operands(&cli, argc, argv, 1, 2, "ACTION (list, create, show, update, delete)",
+                          ops)) != 0)
         return r;
+    action = ops[0];
+    id = ops[1];
     if (strcmp(action, "list") == 0 && id)
         return cli_usage_error(&cli, "list takes no argument");
     if (strcmp(action, "create") == 0) {

@@ -257,9 +257,7 @@ int cmd_save(int argc, char **argv)
     }
     if (c < 0)
         return cli.exit;
-    if (optind < argc)
-        file = argv[optind++];
-    if ((r = cli_no_more_args(&cli, argc, argv)) != 0)
+    if ((r = cli_operands(&cli, argc, argv, 0, 1, "FILE", &file)) != 0)
         return r;
     if (!file && !args[0])
         return cli_usage_error(&cli, "give --input TEXT, or a FILE (- for stdin)");

@@ -167,7 +167,7 @@ int cmd_tasks(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     static const struct cli_cmd spec = {"tasks", usage, example, opts, CLI_COMMON_SHORT};
     struct task_args a = {0};
-    const char *action, *id;
+    const char *action, *id, *ops[2];
     struct json_object *body;
     struct cli cli;
     bool edits;
@@ -193,12 +193,11 @@ int cmd_tasks(int argc, char **argv)
     }
     if (c < 0)
         return cli.exit;
-    if (optind >= argc)
-        return cli_usage_error(&cli, "missing ACTION (list, create, show, update, delete)");
-    action = argv[optind++];
-    id = optind < argc ? argv[optind++] : NULL;
-    if ((r = cli_no_more_args(&cli, argc, argv)) != 0)
+    if ((r = cli_operands(&cli, argc, argv, 1, 2, "ACTION (list, create, show, update, delete)",
+                          ops)) != 0)
         return r;
+    action = ops[0];
+    id = ops[1];
     edits = a.data || a.nreq;
     for (size_t i = 0; i < 6; i++)
         edits = edits || a.text[i];

@@ -118,11 +118,8 @@ def serve_option_table():
     """(flag, env, key) of every row of serve_opts in src/cli/serve.c (key None: no config key)."""
     src = (REPO / "src" / "cli" / "serve.c").read_text(encoding="utf-8")
     table = re.search(r"serve_opts\[\] = \{(.*?)\n\};", src, re.S).group(1)
-    rows = []
-    for row in re.split(r"\{\s*(?=\.flag)", table)[1:]:
-        fields = dict(re.findall(r'\.(flag|env|key) = "([^"]*)"', row))
-        rows.append((fields.get("flag"), fields.get("env"), fields.get("key")))
-    return rows
+    rows = re.findall(r'^\s*\{"([a-z-]+)", "[A-Z]+", "([A-Z_]+)", (?:"([a-z_]+)"|NULL),', table, re.M)
+    return [(flag, env, key or None) for flag, env, key in rows]
 
 
 def test_serve_help_lists_every_option_of_the_table_with_its_environment_variable(hetu_bin):
