@@ -214,18 +214,12 @@ static enum MHD_Result send_error_code(struct http_req *req, int code, const cha
 static enum MHD_Result send_error_code(struct http_req *req, int code, const char *fmt, ...)
 {
     struct err e;
-    char msg[ERR_MSG_MAX];
     va_list ap;
 
     err_clear(&e);
-    if (!fmt) {
-        err_set(&e, code, NULL, NULL);
-        return send_error(req, &e);
-    }
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    err_setv(&e, code, NULL, fmt, ap);
     va_end(ap);
-    err_set(&e, code, NULL, "%s", msg);
     return send_error(req, &e);
 }
 
