@@ -147,6 +147,11 @@ int cli_no_more_args(struct cli *cli, int argc, char **argv);
 int cli_operands(struct cli *cli, int argc, char **argv, size_t min, size_t max, const char *what,
                  const char **ret);
 
+/* "ACTION [ID]" of a command whose actions are list, create, show, update and delete; returns 0
+ * or CLI_EXIT_USAGE (reported: missing, unknown action, one argument too many). */
+int cli_crud_operands(struct cli *cli, int argc, char **argv, const char **ret_action,
+                      const char **ret_id);
+
 /* o[key] of a JSON object, or NULL. */
 struct json_object *cli_get(struct json_object *o, const char *key);
 

@@ -11,6 +11,7 @@
 
 #include "cli/client.h"
 #include "cli/table.h"
+#include "util/cleanup.h"
 #include "util/json.h"
 
 #include "util/banned.h"
@@ -75,6 +76,25 @@ int cli_operands(struct cli *cli, int argc, char **argv, size_t min, size_t max,
             return cli_usage_error(cli, "missing %s", what);
     }
     return cli_no_more_args(cli, argc, argv);
+}
+
+int cli_crud_operands(struct cli *cli, int argc, char **argv, const char **ret_action,
+                      const char **ret_id)
+{
+    static const char *const actions[] = {"list", "create", "show", "update", "delete"};
+    const char *ops[2];
+    int r = cli_operands(cli, argc, argv, 1, 2, "ACTION (list, create, show, update, delete)", ops);
+
+    if (r)
+        return r;
+    for (size_t i = 0; i < ARRAY_SIZE(actions); i++) {
+        if (strcmp(ops[0], actions[i]) == 0) {
+            *ret_action = ops[0];
+            *ret_id = ops[1];
+            return 0;
+        }
+    }
+    return cli_usage_error(cli, "unknown action '%s' (list, create, show, update, delete)", ops[0]);
 }
 
 struct json_object *cli_get(struct json_object *o, const char *key)

@@ -57,7 +57,7 @@ int cmd_projects(int argc, char **argv)
                                          {"description", required_argument, NULL, OPT_DESCRIPTION},
                                          {NULL, 0, NULL, 0}};
     static const struct cli_cmd spec = {"projects", usage, example, opts, CLI_COMMON_SHORT};
-    const char *name = NULL, *description = NULL, *action, *id, *ops[2];
+    const char *name = NULL, *description = NULL, *action, *id;
     struct json_object *body;
     struct cli cli;
     int c, r;
@@ -71,11 +71,8 @@ int cmd_projects(int argc, char **argv)
     }
     if (c < 0)
         return cli.exit;
-    if ((r = cli_operands(&cli, argc, argv, 1, 2, "ACTION (list, create, show, update, delete)",
-                          ops)) != 0)
+    if ((r = cli_crud_operands(&cli, argc, argv, &action, &id)) != 0)
         return r;
-    action = ops[0];
-    id = ops[1];
     if (strcmp(action, "list") == 0 && id)
         return cli_usage_error(&cli, "list takes no argument");
     if (strcmp(action, "create") == 0) {
@@ -83,10 +80,6 @@ int cmd_projects(int argc, char **argv)
             return cli_usage_error(&cli, "give the name once (NAME or --name)");
         if (!(name = name ? name : id))
             return cli_usage_error(&cli, "create needs a NAME");
-    } else if (strcmp(action, "list") != 0 && strcmp(action, "show") != 0 &&
-               strcmp(action, "update") != 0 && strcmp(action, "delete") != 0) {
-        return cli_usage_error(&cli, "unknown action '%s' (list, create, show, update, delete)",
-                               action);
     }
     if ((r = cli_connect(&cli)) != 0)
         return cli_finish(&cli, r);

@@ -167,7 +167,7 @@ int cmd_tasks(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     static const struct cli_cmd spec = {"tasks", usage, example, opts, CLI_COMMON_SHORT};
     struct task_args a = {0};
-    const char *action, *id, *ops[2];
+    const char *action, *id;
     struct json_object *body;
     struct cli cli;
     bool edits;
@@ -193,11 +193,8 @@ int cmd_tasks(int argc, char **argv)
     }
     if (c < 0)
         return cli.exit;
-    if ((r = cli_operands(&cli, argc, argv, 1, 2, "ACTION (list, create, show, update, delete)",
-                          ops)) != 0)
+    if ((r = cli_crud_operands(&cli, argc, argv, &action, &id)) != 0)
         return r;
-    action = ops[0];
-    id = ops[1];
     edits = a.data || a.nreq;
     for (size_t i = 0; i < 6; i++)
         edits = edits || a.text[i];
@@ -209,9 +206,6 @@ int cmd_tasks(int argc, char **argv)
     } else if (strcmp(action, "update") == 0) {
         if (!edits)
             return cli_usage_error(&cli, "update needs something to change");
-    } else if (strcmp(action, "show") != 0 && strcmp(action, "delete") != 0) {
-        return cli_usage_error(&cli, "unknown action '%s' (list, create, show, update, delete)",
-                               action);
     }
     if ((r = cli_connect(&cli)) != 0)
         return cli_finish(&cli, r);
