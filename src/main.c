@@ -1,31 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /* hetu: one executable, like git: `hetu serve` runs the server, other subcommands are clients. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/llm_ping.h"
+#include "util/cleanup.h"
 
-static const char usage[] =
+static const char usage_head[] =
     "Usage: hetu COMMAND [OPTIONS]\n"
     "\n"
     "Hetu turns a task description into a large, varied, well-labelled dataset with LLMs.\n"
     "\n"
-    "Commands:\n"
-    "  serve       run the server (hetu serve --help)\n"
+    "Commands:\n";
+
+static const char usage_clients[] =
     "\n"
-    "Client commands (each speaks the HTTP API of a running server; hetu COMMAND --help):\n"
-    "  projects    list, create, show, update, delete projects\n"
-    "  tasks       list, create, show, update, delete a project's tasks\n"
-    "  gen         gen categories: subtopics of a topic; gen samples: inputs for a topic\n"
-    "  save        save one sample, or a JSON array / JSONL batch from a file or stdin\n"
-    "  import      upload a CSV or JSONL file and follow the import with a progress bar\n"
-    "  jobs        list, show, watch, cancel a task's jobs\n"
-    "  runs        list (with filters), show, rate, tag, delete samples\n"
-    "  topics      print the topic tree with sample counts\n"
-    "  llm ping    send one short prompt to a provider and print the answer and usage\n"
-    "              (hetu llm ping --provider P --model M [--config FILE]); checks a setup\n"
+    "Client commands (each speaks the HTTP API of a running server; hetu COMMAND --help):\n";
+
+static const char usage_tail[] =
     "\n"
     "Options:\n"
     "  -h, --help  this help\n"
@@ -47,47 +42,71 @@ static const char usage[] =
     "  hetu projects create demo\n"
     "  hetu import samples.csv --project 123456789012 --task 234567890123\n";
 
+static int cmd_llm(int argc, char **argv)
+{
+    bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+
+    if (argc >= 2 && strcmp(argv[1], "ping") == 0)
+        return cli_llm_ping(argc - 1, argv + 1);
+    fputs("Usage: hetu llm ping --provider P --model M [--config FILE] [--prompt TEXT]\n",
+          help ? stdout : stderr);
+    return help ? 0 : 2;
+}
+
+/* Each command takes argv starting at its own name and returns the exit code. The first
+ * row is the server; the others are listed as client commands. */
+static const struct {
+    const char *name, *shown, *summary; /* shown: the name as the help lists it */
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"serve", "serve", "run the server (hetu serve --help)", cli_serve},
+    {"projects", "projects", "list, create, show, update, delete projects", cmd_projects},
+    {"tasks", "tasks", "list, create, show, update, delete a project's tasks", cmd_tasks},
+    {"gen", "gen", "gen categories: subtopics of a topic; gen samples: inputs for a topic",
+     cmd_gen},
+    {"save", "save", "save one sample, or a JSON array / JSONL batch from a file or stdin",
+     cmd_save},
+    {"import", "import", "upload a CSV or JSONL file and follow the import with a progress bar",
+     cmd_import},
+    {"jobs", "jobs", "list, show, watch, cancel a task's jobs", cmd_jobs},
+    {"runs", "runs", "list (with filters), show, rate, tag, delete samples", cmd_runs},
+    {"topics", "topics", "print the topic tree with sample counts", cmd_topics},
+    {"llm", "llm ping",
+     "send one short prompt to a provider and print the answer and usage\n"
+     "              (hetu llm ping --provider P --model M [--config FILE]); checks a setup",
+     cmd_llm},
+};
+
+static void print_usage(FILE *f)
+{
+    fputs(usage_head, f);
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        if (i == 1)
+            fputs(usage_clients, f);
+        fprintf(f, "  %-10s  %s\n", commands[i].shown, commands[i].summary);
+    }
+    fputs(usage_tail, f);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fputs(usage, stderr);
+        print_usage(stderr);
         return 2;
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        fputs(usage, stdout);
+        print_usage(stdout);
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
         puts("hetu " HETU_VERSION);
         return 0;
     }
-    if (strcmp(argv[1], "serve") == 0)
-        return cli_serve(argc - 1, argv + 1);
-    if (strcmp(argv[1], "llm") == 0) {
-        if (argc >= 3 && strcmp(argv[2], "ping") == 0)
-            return cli_llm_ping(argc - 2, argv + 2);
-        fputs("Usage: hetu llm ping --provider P --model M [--config FILE] [--prompt TEXT]\n",
-              argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) ? stdout
-                                                                                          : stderr);
-        return argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) ? 0 : 2;
-    }
-    if (strcmp(argv[1], "projects") == 0)
-        return cmd_projects(argc - 1, argv + 1);
-    if (strcmp(argv[1], "tasks") == 0)
-        return cmd_tasks(argc - 1, argv + 1);
-    if (strcmp(argv[1], "gen") == 0)
-        return cmd_gen(argc - 1, argv + 1);
-    if (strcmp(argv[1], "save") == 0)
-        return cmd_save(argc - 1, argv + 1);
-    if (strcmp(argv[1], "import") == 0)
-        return cmd_import(argc - 1, argv + 1);
-    if (strcmp(argv[1], "jobs") == 0)
-        return cmd_jobs(argc - 1, argv + 1);
-    if (strcmp(argv[1], "runs") == 0)
-        return cmd_runs(argc - 1, argv + 1);
-    if (strcmp(argv[1], "topics") == 0)
-        return cmd_topics(argc - 1, argv + 1);
-    fprintf(stderr, "hetu: unknown command '%s'\n\n%s", argv[1], usage);
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "hetu: unknown command '%s'\n\n", argv[1]);
+    print_usage(stderr);
     return 2;
 }

@@ -86,8 +86,18 @@ char *client_escape(struct client *c, const char *s);
 
 /* ---- shared by the client commands ---- */
 
+/* A client command as cli_getopt reads its command line. */
+struct cli_cmd {
+    const char *name;            /* "projects", "jobs", ... */
+    const char *usage, *example; /* --help prints usage, cli_common_help, then example */
+    const struct option *opts;   /* CLI_COMMON_OPTS first, then the command's own */
+    const char *shortopts;       /* CLI_COMMON_SHORT, then the command's own */
+};
+
 struct cli {
     const char *cmd; /* "projects", "jobs", ... for messages */
+    const struct cli_cmd *spec;
+    int exit; /* what the command returns after cli_getopt returned -1 */
     const char *server, *api_key, *project, *task;
     bool json, quiet;
     struct client client;
@@ -116,8 +126,41 @@ enum {
 /* Help text of the shared options, for the commands' --help. */
 extern const char cli_common_help[];
 
-/* Resets cli. */
-void cli_init(struct cli *cli, const char *cmd);
+/* Resets cli for the command spec. */
+void cli_init(struct cli *cli, const struct cli_cmd *spec);
+
+/*
+ * The next of the command's own options (optarg holds its value), after taking the shared ones
+ * into cli. Returns 0 when the options end (optind is then at the first operand), or -1 when the
+ * command is to return cli->exit: --help was printed (0), or a bad option reported (usage).
+ */
+int cli_getopt(struct cli *cli, int argc, char **argv);
+
+/* 0 when no operand is left in argv, else reports the first one: CLI_EXIT_USAGE. */
+int cli_no_more_args(struct cli *cli, int argc, char **argv);
+
+/*
+ * Takes the operands left in argv into ret[0..max): at least min of them (else reports "missing
+ * what"), at most max (else reports the first one too many); ret[i] is NULL for those not given.
+ * Returns 0 or CLI_EXIT_USAGE.
+ */
+int cli_operands(struct cli *cli, int argc, char **argv, size_t min, size_t max, const char *what,
+                 const char **ret);
+
+/* "ACTION [ID]" of a command whose actions are list, create, show, update and delete; returns 0
+ * or CLI_EXIT_USAGE (reported: missing, unknown action, one argument too many). */
+int cli_crud_operands(struct cli *cli, int argc, char **argv, const char **ret_action,
+                      const char **ret_id);
+
+/* o[key] of a JSON object, or NULL. */
+struct json_object *cli_get(struct json_object *o, const char *key);
+
+/* A cli_call show callback: prints the answer's "message". */
+int cli_show_message(struct cli *cli, struct json_object *answer);
+
+/* cli_print_table on stdout; returns CLI_EXIT_OK, or CLI_EXIT_FAILED (reported). */
+int cli_show_table(struct cli *cli, struct json_object *array, const char *const *keys,
+                   const char *const *headers);
 
 /* Takes a shared option; returns true when opt was one. */
 bool cli_common_opt(struct cli *cli, int opt, const char *arg);

@@ -11,6 +11,7 @@
 
 #include "cli/client.h"
 #include "cli/table.h"
+#include "util/cleanup.h"
 #include "util/json.h"
 
 #include "util/banned.h"
@@ -28,12 +29,101 @@ const char cli_common_help[] =
     "Exit status: 0 success, 1 the work failed (a local file, a failed job or sample),\n"
     "2 usage error, 3 the server answered with an error, 4 the server is unreachable.\n";
 
-void cli_init(struct cli *cli, const char *cmd)
+void cli_init(struct cli *cli, const struct cli_cmd *spec)
 {
     memset(cli, 0, sizeof(*cli));
-    cli->cmd = cmd;
+    cli->cmd = spec->name;
+    cli->spec = spec;
     err_clear(&cli->err);
     opterr = 0; /* cli_bad_option reports, with the command's name */
+}
+
+int cli_getopt(struct cli *cli, int argc, char **argv)
+{
+    int c;
+
+    while ((c = getopt_long(argc, argv, cli->spec->shortopts, cli->spec->opts, NULL)) != -1) {
+        if (cli_common_opt(cli, c, optarg))
+            continue;
+        if (c == 'h') {
+            printf("%s%s%s", cli->spec->usage, cli_common_help, cli->spec->example);
+            cli->exit = CLI_EXIT_OK;
+            return -1;
+        }
+        if (c == '?' || c == ':') {
+            cli->exit = cli_bad_option(cli, c, argv);
+            return -1;
+        }
+        return c;
+    }
+    return 0;
+}
+
+int cli_no_more_args(struct cli *cli, int argc, char **argv)
+{
+    if (optind < argc)
+        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+int cli_operands(struct cli *cli, int argc, char **argv, size_t min, size_t max, const char *what,
+                 const char **ret)
+{
+    for (size_t i = 0; i < max; i++) {
+        if (i >= min || optind < argc)
+            ret[i] = optind < argc ? argv[optind++] : NULL;
+        else
+            return cli_usage_error(cli, "missing %s", what);
+    }
+    return cli_no_more_args(cli, argc, argv);
+}
+
+int cli_crud_operands(struct cli *cli, int argc, char **argv, const char **ret_action,
+                      const char **ret_id)
+{
+    static const char *const actions[] = {"list", "create", "show", "update", "delete"};
+    const char *ops[2];
+    int r = cli_operands(cli, argc, argv, 1, 2, "ACTION (list, create, show, update, delete)", ops);
+
+    if (r)
+        return r;
+    for (size_t i = 0; i < ARRAY_SIZE(actions); i++) {
+        if (strcmp(ops[0], actions[i]) == 0) {
+            *ret_action = ops[0];
+            *ret_id = ops[1];
+            return 0;
+        }
+    }
+    return cli_usage_error(cli, "unknown action '%s' (list, create, show, update, delete)", ops[0]);
+}
+
+struct json_object *cli_get(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+
+    if (o && json_object_is_type(o, json_type_object))
+        json_object_object_get_ex(o, key, &v);
+    return v;
+}
+
+int cli_show_message(struct cli *cli, struct json_object *answer)
+{
+    struct json_object *m = cli_get(answer, "message");
+
+    (void)cli;
+    if (m)
+        puts(cli_cell(m));
+    return CLI_EXIT_OK;
+}
+
+int cli_show_table(struct cli *cli, struct json_object *array, const char *const *keys,
+                   const char *const *headers)
+{
+    if (cli_print_table(array, keys, headers) < 0) {
+        fprintf(stderr, "hetu %s: out of memory\n", cli->cmd);
+        return CLI_EXIT_FAILED;
+    }
+    return CLI_EXIT_OK;
 }
 
 bool cli_common_opt(struct cli *cli, int opt, const char *arg)

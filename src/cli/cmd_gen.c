@@ -92,6 +92,7 @@ int cmd_gen(int argc, char **argv)
                                          {"existing", required_argument, NULL, OPT_EXISTING},
                                          {"drop-unsupported", no_argument, NULL, OPT_DROP},
                                          {NULL, 0, NULL, 0}};
+    static const struct cli_cmd spec = {"gen", usage, example, opts, CLI_COMMON_SHORT "n:"};
     const char *model = NULL, *provider = NULL, *topic = "", *guidance = NULL, *action;
     const char *existing[MAX_EXISTING];
     size_t nexisting = 0;
@@ -102,12 +103,9 @@ int cmd_gen(int argc, char **argv)
     char *end;
     int c, r;
 
-    cli_init(&cli, "gen");
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "n:", opts, NULL)) != -1) {
-        if (cli_common_opt(&cli, c, optarg))
-            continue;
+    cli_init(&cli, &spec);
+    while ((c = cli_getopt(&cli, argc, argv)) > 0) {
         switch (c) {
-        case 'h': printf("%s%s%s", usage, cli_common_help, example); return CLI_EXIT_OK;
         case OPT_MODEL: model = optarg; break;
         case OPT_PROVIDER: provider = optarg; break;
         case OPT_TOPIC: topic = optarg; break;
@@ -124,14 +122,12 @@ int cmd_gen(int argc, char **argv)
             existing[nexisting++] = optarg;
             break;
         case OPT_DROP: drop = true; break;
-        default: return cli_bad_option(&cli, c, argv);
         }
     }
-    if (optind >= argc)
-        return cli_usage_error(&cli, "missing ACTION (categories or samples)");
-    action = argv[optind++];
-    if (optind < argc)
-        return cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+    if (c < 0)
+        return cli.exit;
+    if ((r = cli_operands(&cli, argc, argv, 1, 1, "ACTION (categories or samples)", &action)) != 0)
+        return r;
     if (strcmp(action, "categories") != 0 && strcmp(action, "samples") != 0)
         return cli_usage_error(&cli, "unknown action '%s' (categories or samples)", action);
     categories = action[0] == 'c';

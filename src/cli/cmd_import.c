@@ -69,15 +69,6 @@ static void upload_cb(int64_t sent, int64_t total, void *ud)
         progress_update(p, sent, total, -1);
 }
 
-static struct json_object *get(struct json_object *o, const char *key)
-{
-    struct json_object *v = NULL;
-
-    if (o && json_object_is_type(o, json_type_object))
-        json_object_object_get_ex(o, key, &v);
-    return v;
-}
-
 int cmd_import(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -90,6 +81,7 @@ int cmd_import(int argc, char **argv)
         {"session", required_argument, NULL, OPT_SESSION},
         {"no-wait", no_argument, NULL, OPT_NO_WAIT},
         {NULL, 0, NULL, 0}};
+    static const struct cli_cmd spec = {"import", usage, example, opts, CLI_COMMON_SHORT};
     const char *vals[6] = {0}, *file;
     struct json_object *answer = NULL;
     struct client_resp resp;
@@ -100,25 +92,17 @@ int cmd_import(int argc, char **argv)
     struct buf path;
     int c, r, code;
 
-    cli_init(&cli, "import");
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        if (cli_common_opt(&cli, c, optarg))
-            continue;
-        if (c >= OPT_PROMPT_METHOD && c <= OPT_SESSION) {
+    cli_init(&cli, &spec);
+    while ((c = cli_getopt(&cli, argc, argv)) > 0) {
+        if (c >= OPT_PROMPT_METHOD && c <= OPT_SESSION)
             vals[c - OPT_PROMPT_METHOD] = optarg;
-            continue;
-        }
-        switch (c) {
-        case 'h': printf("%s%s%s", usage, cli_common_help, example); return CLI_EXIT_OK;
-        case OPT_NO_WAIT: no_wait = true; break;
-        default: return cli_bad_option(&cli, c, argv);
-        }
+        else if (c == OPT_NO_WAIT)
+            no_wait = true;
     }
-    if (optind >= argc)
-        return cli_usage_error(&cli, "missing FILE");
-    file = argv[optind++];
-    if (optind < argc)
-        return cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+    if (c < 0)
+        return cli.exit;
+    if ((r = cli_operands(&cli, argc, argv, 1, 1, "FILE", &file)) != 0)
+        return r;
     if ((r = cli_connect(&cli)) != 0 || (r = cli_need_task(&cli)) != 0)
         return cli_finish(&cli, r);
 
@@ -158,12 +142,12 @@ int cmd_import(int argc, char **argv)
     if (r < 0) {
         code = cli_fail(&cli, r);
     } else {
-        const char *status = cli_cell(get(answer, "status"));
-        const char *job = cli_cell(get(answer, "job_id"));
+        const char *status = cli_cell(cli_get(answer, "status"));
+        const char *job = cli_cell(cli_get(answer, "job_id"));
         if (cli.json)
             cli_print_raw(&resp);
         else if (strcmp(status, "import_started") != 0 || no_wait)
-            printf("%s%s%s\n", cli_cell(get(answer, "message")), *job ? " job " : "", job);
+            printf("%s%s%s\n", cli_cell(cli_get(answer, "message")), *job ? " job " : "", job);
         fflush(stdout);
         if (strcmp(status, "import_started") == 0 && *job && !no_wait)
             code = cli_watch_job(&cli, job);

@@ -261,20 +261,14 @@ int cli_watch_job(struct cli *cli, const char *job_id)
 int cmd_jobs(int argc, char **argv)
 {
     static const struct option opts[] = {CLI_COMMON_OPTS, {NULL, 0, NULL, 0}};
+    static const struct cli_cmd spec = {"jobs", usage, example, opts, CLI_COMMON_SHORT};
     const char *action, *id = NULL;
     struct cli cli;
-    int c, r;
+    int r;
 
-    cli_init(&cli, "jobs");
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        if (cli_common_opt(&cli, c, optarg))
-            continue;
-        if (c == 'h') {
-            printf("%s%s%s", usage, cli_common_help, example);
-            return CLI_EXIT_OK;
-        }
-        return cli_bad_option(&cli, c, argv);
-    }
+    cli_init(&cli, &spec);
+    if (cli_getopt(&cli, argc, argv) != 0)
+        return cli.exit;
     if (optind >= argc)
         return cli_usage_error(&cli, "missing ACTION (list, show, watch, cancel)");
     action = argv[optind++];
@@ -286,8 +280,8 @@ int cmd_jobs(int argc, char **argv)
             return cli_usage_error(&cli, "%s needs a job ID", action);
         id = argv[optind++];
     }
-    if (optind < argc)
-        return cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+    if ((r = cli_no_more_args(&cli, argc, argv)) != 0)
+        return r;
     if ((r = cli_connect(&cli)) != 0 || (r = cli_need_task(&cli)) != 0)
         return cli_finish(&cli, r);
     if (strcmp(action, "list") == 0)

@@ -46,24 +46,8 @@ static int show_list(struct cli *cli, struct json_object *answer)
 {
     static const char *const keys[] = {"id", "name", "description", "created_at", NULL};
     static const char *const heads[] = {"ID", "NAME", "DESCRIPTION", "CREATED"};
-    struct json_object *list = NULL;
 
-    json_object_object_get_ex(answer, "projects", &list);
-    if (cli_print_table(list, keys, heads) < 0) {
-        fprintf(stderr, "hetu %s: out of memory\n", cli->cmd);
-        return CLI_EXIT_FAILED;
-    }
-    return CLI_EXIT_OK;
-}
-
-static int show_message(struct cli *cli, struct json_object *answer)
-{
-    struct json_object *m = NULL;
-
-    (void)cli;
-    if (json_object_object_get_ex(answer, "message", &m))
-        puts(cli_cell(m));
-    return CLI_EXIT_OK;
+    return cli_show_table(cli, cli_get(answer, "projects"), keys, heads);
 }
 
 int cmd_projects(int argc, char **argv)
@@ -72,28 +56,23 @@ int cmd_projects(int argc, char **argv)
                                          {"name", required_argument, NULL, OPT_NAME},
                                          {"description", required_argument, NULL, OPT_DESCRIPTION},
                                          {NULL, 0, NULL, 0}};
+    static const struct cli_cmd spec = {"projects", usage, example, opts, CLI_COMMON_SHORT};
     const char *name = NULL, *description = NULL, *action, *id;
     struct json_object *body;
     struct cli cli;
     int c, r;
 
-    cli_init(&cli, "projects");
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        if (cli_common_opt(&cli, c, optarg))
-            continue;
-        switch (c) {
-        case 'h': printf("%s%s%s", usage, cli_common_help, example); return CLI_EXIT_OK;
-        case OPT_NAME: name = optarg; break;
-        case OPT_DESCRIPTION: description = optarg; break;
-        default: return cli_bad_option(&cli, c, argv);
-        }
+    cli_init(&cli, &spec);
+    while ((c = cli_getopt(&cli, argc, argv)) > 0) {
+        if (c == OPT_NAME)
+            name = optarg;
+        else if (c == OPT_DESCRIPTION)
+            description = optarg;
     }
-    if (optind >= argc)
-        return cli_usage_error(&cli, "missing ACTION (list, create, show, update, delete)");
-    action = argv[optind++];
-    id = optind < argc ? argv[optind++] : NULL;
-    if (optind < argc)
-        return cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+    if (c < 0)
+        return cli.exit;
+    if ((r = cli_crud_operands(&cli, argc, argv, &action, &id)) != 0)
+        return r;
     if (strcmp(action, "list") == 0 && id)
         return cli_usage_error(&cli, "list takes no argument");
     if (strcmp(action, "create") == 0) {
@@ -101,10 +80,6 @@ int cmd_projects(int argc, char **argv)
             return cli_usage_error(&cli, "give the name once (NAME or --name)");
         if (!(name = name ? name : id))
             return cli_usage_error(&cli, "create needs a NAME");
-    } else if (strcmp(action, "list") != 0 && strcmp(action, "show") != 0 &&
-               strcmp(action, "update") != 0 && strcmp(action, "delete") != 0) {
-        return cli_usage_error(&cli, "unknown action '%s' (list, create, show, update, delete)",
-                               action);
     }
     if ((r = cli_connect(&cli)) != 0)
         return cli_finish(&cli, r);
@@ -125,7 +100,7 @@ int cmd_projects(int argc, char **argv)
     if (strcmp(action, "show") == 0)
         return cli_call(&cli, "GET", cli_path(&cli, "/api/projects/%P"), NULL, show_project);
     if (strcmp(action, "delete") == 0)
-        return cli_call(&cli, "DELETE", cli_path(&cli, "/api/projects/%P"), NULL, show_message);
+        return cli_call(&cli, "DELETE", cli_path(&cli, "/api/projects/%P"), NULL, cli_show_message);
     if (!name && !description)
         return cli_finish(&cli, cli_usage_error(&cli, "update needs --name or --description"));
     body = json_object_new_object();

@@ -55,19 +55,10 @@ enum {
     OPT_ALL,
 };
 
-static struct json_object *get(struct json_object *o, const char *key)
-{
-    struct json_object *v = NULL;
-
-    if (o && json_object_is_type(o, json_type_object))
-        json_object_object_get_ex(o, key, &v);
-    return v;
-}
-
 static void rating_text(struct json_object *rating, char *out, size_t size)
 {
-    const char *type = cli_cell(get(rating, "type"));
-    struct json_object *v = get(rating, "value");
+    const char *type = cli_cell(cli_get(rating, "type"));
+    struct json_object *v = cli_get(rating, "value");
 
     out[0] = '\0';
     if (!rating || !v)
@@ -92,17 +83,17 @@ int cli_runs_table(struct json_object *runs)
     table_max_width(&t, 5, 40);
     for (size_t i = 0; runs && r == 0 && i < json_object_array_length(runs); i++) {
         struct json_object *run = json_object_array_get_idx(runs, i);
-        struct json_object *out = get(run, "output");
+        struct json_object *out = cli_get(run, "output");
         const char *topic =
-            cli_cell(get(get(get(run, "input_source"), "properties"), "topic_path"));
+            cli_cell(cli_get(cli_get(cli_get(run, "input_source"), "properties"), "topic_path"));
         char created[20] = "", rating[16];
         const char *cells[6];
         struct buf tp;
 
-        snprintf(created, sizeof(created), "%s", cli_cell(get(run, "created_at")));
+        snprintf(created, sizeof(created), "%s", cli_cell(cli_get(run, "created_at")));
         if (strlen(created) > 10)
             created[10] = ' ';
-        rating_text(get(out, "rating"), rating, sizeof(rating));
+        rating_text(cli_get(out, "rating"), rating, sizeof(rating));
         buf_init(&tp, 4096); /* topic paths are stored as a>>>>>b; show a/b */
         for (const char *p = topic; *p && r == 0;) {
             const char *sep = strstr(p, ">>>>>");
@@ -114,12 +105,12 @@ int cli_runs_table(struct json_object *runs)
         }
         if (r == HE_TOO_LARGE)
             r = 0;
-        cells[0] = cli_cell(get(run, "id"));
+        cells[0] = cli_cell(cli_get(run, "id"));
         cells[1] = created;
         cells[2] = tp.data ? tp.data : "";
         cells[3] = rating;
-        cells[4] = cli_cell(get(run, "input"));
-        cells[5] = cli_cell(get(out, "output"));
+        cells[4] = cli_cell(cli_get(run, "input"));
+        cells[5] = cli_cell(cli_get(out, "output"));
         if (r == 0)
             r = table_add(&t, cells);
         buf_done(&tp);
@@ -135,32 +126,25 @@ static int show_run(struct cli *cli, struct json_object *run)
     static const char *const keys[] = {
         "id",   "created_at",   "created_by",    "input",        "output", "rating",
         "tags", "input_source", "output_source", "intermediate", "usage",  NULL};
-    struct json_object *out = get(run, "output"), *view = json_object_new_object();
-    struct json_object *inter = get(run, "intermediate_outputs");
+    struct json_object *out = cli_get(run, "output"), *view = json_object_new_object();
+    struct json_object *inter = cli_get(run, "intermediate_outputs");
     char rating[16];
 
     (void)cli;
     for (size_t i = 0; i < 4; i++)
-        json_object_object_add(view, keys[i], json_object_get(get(run, keys[i])));
-    json_object_object_add(view, "output", json_object_get(get(out, "output")));
-    rating_text(get(out, "rating"), rating, sizeof(rating));
+        json_object_object_add(view, keys[i], json_object_get(cli_get(run, keys[i])));
+    json_object_object_add(view, "output", json_object_get(cli_get(out, "output")));
+    rating_text(cli_get(out, "rating"), rating, sizeof(rating));
     json_object_object_add(view, "rating", json_object_new_string(rating));
-    json_object_object_add(view, "tags", json_object_get(get(run, "tags")));
-    json_object_object_add(view, "input_source", json_object_get(get(run, "input_source")));
-    json_object_object_add(view, "output_source", json_object_get(get(out, "source")));
+    json_object_object_add(view, "tags", json_object_get(cli_get(run, "tags")));
+    json_object_object_add(view, "input_source", json_object_get(cli_get(run, "input_source")));
+    json_object_object_add(view, "output_source", json_object_get(cli_get(out, "source")));
     if (inter && json_object_is_type(inter, json_type_object) &&
         json_object_object_length(inter) > 0)
         json_object_object_add(view, "intermediate", json_object_get(inter));
-    json_object_object_add(view, "usage", json_object_get(get(run, "usage")));
+    json_object_object_add(view, "usage", json_object_get(cli_get(run, "usage")));
     cli_print_fields(view, keys);
     json_object_put(view);
-    return CLI_EXIT_OK;
-}
-
-static int show_message(struct cli *cli, struct json_object *answer)
-{
-    (void)cli;
-    puts(cli_cell(get(answer, "message")));
     return CLI_EXIT_OK;
 }
 
@@ -233,18 +217,18 @@ static int list_runs(struct cli *cli, const struct filters *f)
                 break;
             err_clear(&e);
             if (json_parse(resp.body.data, resp.body.len, &parsed, &e) == 0 &&
-                json_object_is_type(get(parsed, "next_cursor"), json_type_string))
-                cursor = strdup(json_object_get_string(get(parsed, "next_cursor")));
+                json_object_is_type(cli_get(parsed, "next_cursor"), json_type_string))
+                cursor = strdup(json_object_get_string(cli_get(parsed, "next_cursor")));
             json_object_put(parsed);
         } else {
-            struct json_object *runs = get(page, "runs");
+            struct json_object *runs = cli_get(page, "runs");
             for (size_t i = 0; runs && i < json_object_array_length(runs); i++)
                 json_object_array_add(all, json_object_get(json_object_array_get_idx(runs, i)));
-            if (f->all && json_object_is_type(get(page, "next_cursor"), json_type_string))
-                cursor = strdup(json_object_get_string(get(page, "next_cursor")));
-            else if (json_object_is_type(get(page, "next_cursor"), json_type_string))
+            if (f->all && json_object_is_type(cli_get(page, "next_cursor"), json_type_string))
+                cursor = strdup(json_object_get_string(cli_get(page, "next_cursor")));
+            else if (json_object_is_type(cli_get(page, "next_cursor"), json_type_string))
                 fprintf(stderr, "more: --cursor %s (or --all)\n",
-                        json_object_get_string(get(page, "next_cursor")));
+                        json_object_get_string(cli_get(page, "next_cursor")));
             json_object_put(page);
             page = NULL;
         }
@@ -298,18 +282,16 @@ int cmd_runs(int argc, char **argv)
                                          {"cursor", required_argument, NULL, OPT_CURSOR},
                                          {"all", no_argument, NULL, OPT_ALL},
                                          {NULL, 0, NULL, 0}};
+    static const struct cli_cmd spec = {"runs", usage, example, opts, CLI_COMMON_SHORT};
     struct filters f = {0};
     const char *action, *id = NULL;
     struct json_object *body;
     struct cli cli;
     int c, r;
 
-    cli_init(&cli, "runs");
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        if (cli_common_opt(&cli, c, optarg))
-            continue;
+    cli_init(&cli, &spec);
+    while ((c = cli_getopt(&cli, argc, argv)) > 0) {
         switch (c) {
-        case 'h': printf("%s%s%s", usage, cli_common_help, example); return CLI_EXIT_OK;
         case OPT_TOPIC: f.topic = optarg; break;
         case OPT_SESSION: f.session = optarg; break;
         case OPT_TAG: f.tag = optarg; break;
@@ -318,15 +300,16 @@ int cmd_runs(int argc, char **argv)
         case OPT_LIMIT: f.limit = optarg; break;
         case OPT_CURSOR: f.cursor = optarg; break;
         case OPT_ALL: f.all = true; break;
-        default: return cli_bad_option(&cli, c, argv);
         }
     }
+    if (c < 0)
+        return cli.exit;
     if (optind >= argc)
         return cli_usage_error(&cli, "missing ACTION (list, show, rate, tag, delete)");
     action = argv[optind++];
     if (strcmp(action, "list") == 0) {
-        if (optind < argc)
-            return cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+        if ((r = cli_no_more_args(&cli, argc, argv)) != 0)
+            return r;
     } else if (strcmp(action, "show") == 0 || strcmp(action, "delete") == 0 ||
                strcmp(action, "rate") == 0 || strcmp(action, "tag") == 0) {
         if (optind >= argc)
@@ -350,7 +333,7 @@ int cmd_runs(int argc, char **argv)
                         show_run);
     if (strcmp(action, "delete") == 0)
         return cli_call(&cli, "DELETE", cli_path(&cli, "/api/projects/%P/tasks/%T/runs/%s", id),
-                        NULL, show_message);
+                        NULL, cli_show_message);
     if (strcmp(action, "rate") == 0) {
         if (!(body = rating_body(&cli, argv[optind])))
             return cli_finish(&cli, CLI_EXIT_USAGE);

@@ -241,30 +241,24 @@ int cmd_save(int argc, char **argv)
         {"guidance", required_argument, NULL, OPT_GUIDANCE},
         {"session", required_argument, NULL, OPT_SESSION},
         {NULL, 0, NULL, 0}};
+    static const struct cli_cmd spec = {"save", usage, example, opts, CLI_COMMON_SHORT};
     const char *args[NKEYS] = {0}, *session = NULL, *file = NULL;
     char *vals[NKEYS] = {0};
     struct json_object *body;
     struct cli cli;
     int c, r = 0;
 
-    cli_init(&cli, "save");
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        if (cli_common_opt(&cli, c, optarg))
-            continue;
-        if (c >= OPT_INPUT && c < OPT_SESSION) {
+    cli_init(&cli, &spec);
+    while ((c = cli_getopt(&cli, argc, argv)) > 0) {
+        if (c >= OPT_INPUT && c < OPT_SESSION)
             args[c - OPT_INPUT] = optarg;
-            continue;
-        }
-        switch (c) {
-        case 'h': printf("%s%s%s", usage, cli_common_help, example); return CLI_EXIT_OK;
-        case OPT_SESSION: session = optarg; break;
-        default: return cli_bad_option(&cli, c, argv);
-        }
+        else if (c == OPT_SESSION)
+            session = optarg;
     }
-    if (optind < argc)
-        file = argv[optind++];
-    if (optind < argc)
-        return cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+    if (c < 0)
+        return cli.exit;
+    if ((r = cli_operands(&cli, argc, argv, 0, 1, "FILE", &file)) != 0)
+        return r;
     if (!file && !args[0])
         return cli_usage_error(&cli, "give --input TEXT, or a FILE (- for stdin)");
     if (file && (args[0] || args[1]))

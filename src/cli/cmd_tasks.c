@@ -88,21 +88,7 @@ static int show_list(struct cli *cli, struct json_object *list)
     static const char *const keys[] = {"id", "name", "instruction", "created_at", NULL};
     static const char *const heads[] = {"ID", "NAME", "INSTRUCTION", "CREATED"};
 
-    if (cli_print_table(list, keys, heads) < 0) {
-        fprintf(stderr, "hetu %s: out of memory\n", cli->cmd);
-        return CLI_EXIT_FAILED;
-    }
-    return CLI_EXIT_OK;
-}
-
-static int show_message(struct cli *cli, struct json_object *answer)
-{
-    struct json_object *m = NULL;
-
-    (void)cli;
-    if (json_object_object_get_ex(answer, "message", &m))
-        puts(cli_cell(m));
-    return CLI_EXIT_OK;
+    return cli_show_table(cli, list, keys, heads);
 }
 
 struct task_args {
@@ -179,6 +165,7 @@ int cmd_tasks(int argc, char **argv)
         {"requirement", required_argument, NULL, OPT_REQUIREMENT},
         {"data", required_argument, NULL, OPT_DATA},
         {NULL, 0, NULL, 0}};
+    static const struct cli_cmd spec = {"tasks", usage, example, opts, CLI_COMMON_SHORT};
     struct task_args a = {0};
     const char *action, *id;
     struct json_object *body;
@@ -186,16 +173,13 @@ int cmd_tasks(int argc, char **argv)
     bool edits;
     int c, r;
 
-    cli_init(&cli, "tasks");
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        if (cli_common_opt(&cli, c, optarg))
-            continue;
+    cli_init(&cli, &spec);
+    while ((c = cli_getopt(&cli, argc, argv)) > 0) {
         if (c >= OPT_NAME && c <= OPT_OUTPUT_SCHEMA) {
             a.text[c - OPT_NAME] = optarg;
             continue;
         }
         switch (c) {
-        case 'h': printf("%s%s%s", usage, cli_common_help, example); return CLI_EXIT_OK;
         case OPT_REQUIREMENT:
             if (!strchr(optarg, '=') || optarg[0] == '=')
                 return cli_usage_error(&cli, "--requirement takes NAME=INSTRUCTION, not '%s'",
@@ -205,15 +189,12 @@ int cmd_tasks(int argc, char **argv)
             a.req[a.nreq++] = optarg;
             break;
         case OPT_DATA: a.data = optarg; break;
-        default: return cli_bad_option(&cli, c, argv);
         }
     }
-    if (optind >= argc)
-        return cli_usage_error(&cli, "missing ACTION (list, create, show, update, delete)");
-    action = argv[optind++];
-    id = optind < argc ? argv[optind++] : NULL;
-    if (optind < argc)
-        return cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+    if (c < 0)
+        return cli.exit;
+    if ((r = cli_crud_operands(&cli, argc, argv, &action, &id)) != 0)
+        return r;
     edits = a.data || a.nreq;
     for (size_t i = 0; i < 6; i++)
         edits = edits || a.text[i];
@@ -225,9 +206,6 @@ int cmd_tasks(int argc, char **argv)
     } else if (strcmp(action, "update") == 0) {
         if (!edits)
             return cli_usage_error(&cli, "update needs something to change");
-    } else if (strcmp(action, "show") != 0 && strcmp(action, "delete") != 0) {
-        return cli_usage_error(&cli, "unknown action '%s' (list, create, show, update, delete)",
-                               action);
     }
     if ((r = cli_connect(&cli)) != 0)
         return cli_finish(&cli, r);
@@ -253,5 +231,6 @@ int cmd_tasks(int argc, char **argv)
         return cli_finish(&cli, r);
     if (strcmp(action, "show") == 0)
         return cli_call(&cli, "GET", cli_path(&cli, "/api/projects/%P/tasks/%T"), NULL, show_task);
-    return cli_call(&cli, "DELETE", cli_path(&cli, "/api/projects/%P/task/%T"), NULL, show_message);
+    return cli_call(&cli, "DELETE", cli_path(&cli, "/api/projects/%P/task/%T"), NULL,
+                    cli_show_message);
 }

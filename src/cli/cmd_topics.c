@@ -26,19 +26,10 @@ static const char example[] = "\n"
                               "  hetu topics -p 123456789012 -t 234567890123\n"
                               "  hetu topics --json | jq '.children[].name'\n";
 
-static struct json_object *get(struct json_object *o, const char *key)
-{
-    struct json_object *v = NULL;
-
-    if (o && json_object_is_type(o, json_type_object))
-        json_object_object_get_ex(o, key, &v);
-    return v;
-}
-
 /* prefix holds, for each ancestor level, whether it was the last child. */
 static void print_node(struct json_object *node, bool *last, int depth)
 {
-    struct json_object *children = get(node, "children");
+    struct json_object *children = cli_get(node, "children");
     size_t n = children && json_object_is_type(children, json_type_array)
                    ? json_object_array_length(children)
                    : 0;
@@ -49,8 +40,8 @@ static void print_node(struct json_object *node, bool *last, int depth)
         fputs(last[depth] ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 "  /* └── */
                           : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 ", /* ├── */
               stdout);
-    printf("%s (%lld)\n", cli_cell(get(node, "name")),
-           (long long)json_object_get_int64(get(node, "sample_count")));
+    printf("%s (%lld)\n", cli_cell(cli_get(node, "name")),
+           (long long)json_object_get_int64(cli_get(node, "sample_count")));
     if (depth + 1 >= TREE_DEPTH_MAX) {
         if (n)
             printf("%*s...\n", 4 * depth + 4, "");
@@ -74,21 +65,15 @@ static int show_tree(struct cli *cli, struct json_object *root)
 int cmd_topics(int argc, char **argv)
 {
     static const struct option opts[] = {CLI_COMMON_OPTS, {NULL, 0, NULL, 0}};
+    static const struct cli_cmd spec = {"topics", usage, example, opts, CLI_COMMON_SHORT};
     struct cli cli;
-    int c, r;
+    int r;
 
-    cli_init(&cli, "topics");
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        if (cli_common_opt(&cli, c, optarg))
-            continue;
-        if (c == 'h') {
-            printf("%s%s%s", usage, cli_common_help, example);
-            return CLI_EXIT_OK;
-        }
-        return cli_bad_option(&cli, c, argv);
-    }
-    if (optind < argc)
-        return cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+    cli_init(&cli, &spec);
+    if (cli_getopt(&cli, argc, argv) != 0)
+        return cli.exit;
+    if ((r = cli_no_more_args(&cli, argc, argv)) != 0)
+        return r;
     if ((r = cli_connect(&cli)) != 0 || (r = cli_need_task(&cli)) != 0)
         return cli_finish(&cli, r);
     return cli_call(&cli, "GET", cli_path(&cli, "/api/dataset/projects/%P/tasks/%T/topics"), NULL,

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,55 +30,219 @@
 #include "util/banned.h"
 
 #define DEFAULT_DB        "./hetu-data/hetu.db"
-#define DEFAULT_MAX_BODY  (16u * 1024 * 1024)
 #define SHUTDOWN_GRACE_US (10 * 1000000LL)
+#define HELP_COLUMN       25
+#define HELP_WIDTH        90
 
-struct serve_opts {
-    const char *host, *port, *db, *config, *log_level, *log_format, *max_body, *threads, *user;
-    const char *max_upload, *spool_dir, *job_window;
+/* The settings once read and checked. */
+struct serve_settings {
+    const char *host, *db, *config, *spool_dir, *user;
+    unsigned long long port, max_body, max_upload, job_window, threads;
+    enum log_level level;
+    enum log_format format;
 };
 
-static const char usage[] =
+struct serve_opt;
+/* Checks the text of a setting and stores its value at ret; reports on stderr, returns -1. */
+typedef int (*serve_parse_fn)(const struct serve_opt *o, const char *s, void *ret);
+/* Writes a default that depends on the machine or on earlier settings. */
+typedef void (*serve_default_fn)(const struct serve_settings *s, char *buf, size_t size);
+
+/* One setting of `hetu serve`: its flag, environment variable, config file key and default. */
+struct serve_opt {
+    const char *flag, *metavar, *env, *key; /* key NULL: not read from the config file */
+    const char *def;                        /* NULL: computed by def_fn, or none */
+    serve_parse_fn parse;
+    unsigned long long max; /* the largest value a whole-number setting takes */
+    size_t offset;          /* where parse stores the value in struct serve_settings */
+    const char *help;
+    serve_default_fn def_fn;
+    const char *def_help; /* the computed default as --help describes it */
+};
+
+static int parse_text(const struct serve_opt *o, const char *s, void *ret)
+{
+    (void)o;
+    *(const char **)ret = s;
+    return 0;
+}
+
+static int parse_uint(const struct serve_opt *o, const char *s, void *ret)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v > o->max) {
+        fprintf(stderr, "hetu serve: %s must be a whole number up to %llu, not '%s'\n", o->flag,
+                o->max, s);
+        return -1;
+    }
+    *(unsigned long long *)ret = v;
+    return 0;
+}
+
+static int parse_level(const struct serve_opt *o, const char *s, void *ret)
+{
+    (void)o;
+    if (log_level_parse(s, ret) == 0)
+        return 0;
+    fprintf(stderr, "hetu serve: log level must be debug, info, warn or error, not '%s'\n", s);
+    return -1;
+}
+
+static int parse_format(const struct serve_opt *o, const char *s, void *ret)
+{
+    (void)o;
+    if (log_format_parse(s, ret) == 0)
+        return 0;
+    fprintf(stderr, "hetu serve: log format must be text or json, not '%s'\n", s);
+    return -1;
+}
+
+static void default_spool_dir(const struct serve_settings *s, char *buf, size_t size)
+{
+    const char *path = strncmp(s->db, "sqlite:", 7) == 0 ? s->db + 7 : s->db;
+    const char *slash = strrchr(path, '/');
+
+    if (strcmp(path, ":memory:") == 0)
+        snprintf(buf, size, "/tmp");
+    else if (slash)
+        snprintf(buf, size, "%.*s/spool", (int)(slash - path), path);
+    else
+        snprintf(buf, size, "spool");
+}
+
+static void default_threads(const struct serve_settings *s, char *buf, size_t size)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+    (void)s;
+    snprintf(buf, size, "%ld", ncpu > 2 ? ncpu : 2);
+}
+
+static void default_user(const struct serve_settings *s, char *buf, size_t size)
+{
+    const char *user = getenv("USER");
+
+    (void)s;
+    snprintf(buf, size, "%s", user && *user ? user : "hetu");
+}
+
+#define AT(field) offsetof(struct serve_settings, field)
+
+/* Every setting, in the order --help lists them and they are read (db before spool-dir). */
+/* clang-format off */
+static const struct serve_opt serve_opts[] = {
+    /* flag, metavar, environment, config key, default,
+     *     parser, largest value, field, help[, computed default, as help names it] */
+    {"host", "ADDR", "HETU_HOST", "host", "127.0.0.1",
+        parse_text, 0, AT(host), "address to listen on"},
+    {"port", "N", "HETU_PORT", "port", "8000",
+        parse_uint, 65535, AT(port), "port; 0 picks a free one"},
+    {"db", "URL", "HETU_DB", "db", DEFAULT_DB,
+        parse_text, 0, AT(db), "store: a SQLite path or sqlite:PATH"},
+    {"config", "FILE", "HETU_CONFIG", NULL, NULL,
+        parse_text, 0, AT(config), "JSON config file"},
+    {"log-level", "LEVEL", "HETU_LOG_LEVEL", "log_level", "info",
+        parse_level, 0, AT(level), "debug, info, warn or error"},
+    {"log-format", "FORMAT", "HETU_LOG_FORMAT", "log_format", "text",
+        parse_format, 0, AT(format), "text or json"},
+    {"max-body-size", "BYTES", "HETU_MAX_BODY_SIZE", "max_body_size", "16777216",
+        parse_uint, 1ULL << 40, AT(max_body), "limit of JSON request bodies"},
+    {"max-upload-size", "BYTES", "HETU_MAX_UPLOAD_SIZE", "max_upload_size", "1073741824",
+        parse_uint, 1ULL << 44, AT(max_upload), "limit of uploaded files"},
+    {"spool-dir", "DIR", "HETU_SPOOL_DIR", "spool_dir", NULL,
+        parse_text, 0, AT(spool_dir), "where file imports keep rows until loaded",
+        default_spool_dir, "a spool/ folder beside the database"},
+    {"job-window", "N", "HETU_JOB_WINDOW", "job_window", "1000",
+        parse_uint, 100000, AT(job_window), "items of a job in flight at once"},
+    {"threads", "N", "HETU_THREADS", "threads", NULL,
+        parse_uint, 256, AT(threads), "HTTP threads",
+        default_threads, "number of CPUs, at least 2"},
+    {"user", "NAME", "HETU_USER", "user", NULL,
+        parse_text, 0, AT(user), "created_by of what this server creates",
+        default_user, "$USER"},
+};
+/* clang-format on */
+
+#undef AT
+
+#define NOPTS     ARRAY_SIZE(serve_opts)
+#define OPT_FIRST 0x100 /* getopt value of serve_opts[0]; the others follow */
+
+static const char usage_head[] =
     "Usage: hetu serve [OPTIONS]\n"
     "\n"
     "Runs the Hetu server: the HTTP API on HOST:PORT, data in the store at DB.\n"
     "\n"
-    "Options (each also set by the environment variable shown, or the config file key):\n"
-    "  --host ADDR            address to listen on (HETU_HOST, host) [127.0.0.1]\n"
-    "  --port N               port; 0 picks a free one (HETU_PORT, port) [8000]\n"
-    "  --db URL               store: a SQLite path or sqlite:PATH (HETU_DB, db)\n"
-    "                         [" DEFAULT_DB "]\n"
-    "  --config FILE          JSON config file (HETU_CONFIG)\n"
-    "  --log-level LEVEL      debug, info, warn or error (HETU_LOG_LEVEL, log_level) [info]\n"
-    "  --log-format FORMAT    text or json (HETU_LOG_FORMAT, log_format) [text]\n"
-    "  --max-body-size BYTES  limit of JSON request bodies (HETU_MAX_BODY_SIZE, max_body_size)\n"
-    "                         [16777216]\n"
-    "  --max-upload-size BYTES  limit of uploaded files (HETU_MAX_UPLOAD_SIZE, max_upload_size)\n"
-    "                         [1073741824]\n"
-    "  --spool-dir DIR        where file imports keep rows until loaded (HETU_SPOOL_DIR,\n"
-    "                         spool_dir) [a spool/ folder beside the database]\n"
-    "  --job-window N         items of a job in flight at once (HETU_JOB_WINDOW, job_window)\n"
-    "                         [1000]\n"
-    "  --threads N            HTTP threads (HETU_THREADS, threads) [number of CPUs, at least 2]\n"
-    "  --user NAME            created_by of what this server creates (HETU_USER, user)\n"
-    "                         [$USER]\n"
+    "Options (each also set by the environment variable shown, or the config file key):\n";
+
+static const char usage_tail[] =
     "  -h, --help             this help\n"
     "\n"
     "Flags win over the environment, the environment over the config file.\n"
     "Example:\n"
     "  hetu serve --port 8080 --db sqlite:/var/lib/hetu/hetu.db --log-format json\n";
 
-/* The value of a setting: flag, else environment, else config file key, else default. */
-static const char *pick(const char *flag, const char *env, struct json_object *cfg, const char *key,
+/* Prints unit at column *col, first on a new line at HELP_COLUMN if it would pass HELP_WIDTH. */
+static void print_unit(FILE *f, const char *unit, size_t len, int *col)
+{
+    if (*col + 1 + (int)len > HELP_WIDTH) {
+        fprintf(f, "\n%*s", HELP_COLUMN, "");
+        *col = HELP_COLUMN;
+    } else {
+        fputc(' ', f);
+        (*col)++;
+    }
+    fwrite(unit, 1, len, f);
+    *col += (int)len;
+}
+
+/* One option's help: its words, then "(ENV, key)" and "[default]", each kept on one line. */
+static void print_opt_help(FILE *f, const struct serve_opt *o)
+{
+    const char *def = o->def ? o->def : o->def_help, *p = o->help;
+    char unit[256];
+    int col = fprintf(f, "  --%s %s", o->flag, o->metavar);
+
+    /* the first word starts at HELP_COLUMN, or two spaces after a long option */
+    col += fprintf(f, "%*s", col < HELP_COLUMN - 2 ? HELP_COLUMN - col - 1 : 1, "");
+    while (*p) {
+        size_t n = strcspn(p, " ");
+        print_unit(f, p, n, &col);
+        p += n + strspn(p + n, " ");
+    }
+    snprintf(unit, sizeof(unit), "(%s%s%s)", o->env, o->key ? ", " : "", o->key ? o->key : "");
+    print_unit(f, unit, strlen(unit), &col);
+    if (def) {
+        snprintf(unit, sizeof(unit), "[%s]", def);
+        print_unit(f, unit, strlen(unit), &col);
+    }
+    fputc('\n', f);
+}
+
+static void print_usage(FILE *f)
+{
+    fputs(usage_head, f);
+    for (size_t i = 0; i < NOPTS; i++)
+        print_opt_help(f, &serve_opts[i]);
+    fputs(usage_tail, f);
+}
+
+/* The text of a setting: flag, else environment, else config file key, else default. */
+static const char *pick(const struct serve_opt *o, const char *flag, struct json_object *cfg,
                         const char *def, char *scratch, size_t size)
 {
+    const char *env = getenv(o->env);
     struct json_object *v;
 
     if (flag)
         return flag;
-    if (getenv(env) && *getenv(env))
-        return getenv(env);
-    if (cfg && json_object_object_get_ex(cfg, key, &v) && v) {
+    if (env && *env)
+        return env;
+    if (cfg && o->key && json_object_object_get_ex(cfg, o->key, &v) && v) {
         if (json_object_is_type(v, json_type_string))
             return json_object_get_string(v);
         if (json_object_is_type(v, json_type_int)) {
@@ -86,23 +251,6 @@ static const char *pick(const char *flag, const char *env, struct json_object *c
         }
     }
     return def;
-}
-
-static int parse_uint(const char *name, const char *s, unsigned long long max,
-                      unsigned long long *ret)
-{
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v > max) {
-        fprintf(stderr, "hetu serve: %s must be a whole number up to %llu, not '%s'\n", name, max,
-                s);
-        return -1;
-    }
-    *ret = v;
-    return 0;
 }
 
 static int load_config_file(const char *path, struct json_object **ret)
@@ -156,120 +304,149 @@ static void raise_fd_limit(void)
     }
 }
 
-int cli_serve(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        {"host", required_argument, NULL, 'H'},
-        {"port", required_argument, NULL, 'p'},
-        {"db", required_argument, NULL, 'd'},
-        {"config", required_argument, NULL, 'c'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"log-format", required_argument, NULL, 'f'},
-        {"max-body-size", required_argument, NULL, 'm'},
-        {"threads", required_argument, NULL, 't'},
-        {"user", required_argument, NULL, 'u'},
-        {"max-upload-size", required_argument, NULL, 'U'},
-        {"spool-dir", required_argument, NULL, 'S'},
-        {"job-window", required_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
-    struct serve_opts o = {0};
-    struct json_object *cfg = NULL;
-    char s1[32], s2[32], s3[32], s4[32], s5[32], spool_default[4096];
-    const char *host, *port_s, *db, *level_s, *format_s, *body_s, *threads_s, *user;
-    const char *upload_s, *spool_dir, *window_s;
-    unsigned long long port, max_body, threads, max_upload, window;
-    struct jobs *jobs = NULL;
-    enum log_level level;
-    enum log_format format;
-    struct store *store = NULL;
-    struct llm_config *llm_cfg = NULL;
-    struct llm_engine *engine = NULL;
-    struct http_server *srv = NULL;
-    struct app app = {0};
-    struct err e;
-    sigset_t sigs;
-    int c, sig, rc = 1;
-    long ncpu;
+/* What reading the settings keeps alive while the server runs. */
+struct serve_input {
+    const char *flags[NOPTS];
+    struct json_object *cfg;
+    char scratch[NOPTS][32];
+    char defaults[NOPTS][4096];
+};
 
+/* Reads the flags into in->flags; returns -1 to go on, or the exit code (help or misuse). */
+static int read_flags(int argc, char **argv, struct serve_input *in)
+{
+    struct option longopts[NOPTS + 2] = {{0}};
+    int c;
+
+    for (size_t i = 0; i < NOPTS; i++)
+        longopts[i] =
+            (struct option){serve_opts[i].flag, required_argument, NULL, OPT_FIRST + (int)i};
+    longopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'H': o.host = optarg; break;
-        case 'p': o.port = optarg; break;
-        case 'd': o.db = optarg; break;
-        case 'c': o.config = optarg; break;
-        case 'l': o.log_level = optarg; break;
-        case 'f': o.log_format = optarg; break;
-        case 'm': o.max_body = optarg; break;
-        case 't': o.threads = optarg; break;
-        case 'u': o.user = optarg; break;
-        case 'U': o.max_upload = optarg; break;
-        case 'S': o.spool_dir = optarg; break;
-        case 'w': o.job_window = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        if (c >= OPT_FIRST && c < OPT_FIRST + (int)NOPTS) {
+            in->flags[c - OPT_FIRST] = optarg;
+        } else if (c == 'h') {
+            print_usage(stdout);
+            return 0;
+        } else {
+            print_usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "hetu serve: unexpected argument '%s'\n%s", argv[optind], usage);
+        fprintf(stderr, "hetu serve: unexpected argument '%s'\n", argv[optind]);
+        print_usage(stderr);
         return 2;
     }
-    if (!o.config && getenv("HETU_CONFIG") && *getenv("HETU_CONFIG"))
-        o.config = getenv("HETU_CONFIG");
-    if (o.config && load_config_file(o.config, &cfg) < 0)
-        return 2;
+    return -1;
+}
 
-    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    snprintf(s3, sizeof(s3), "%ld", ncpu > 2 ? ncpu : 2);
-    host = pick(o.host, "HETU_HOST", cfg, "host", "127.0.0.1", NULL, 0);
-    port_s = pick(o.port, "HETU_PORT", cfg, "port", "8000", s1, sizeof(s1));
-    db = pick(o.db, "HETU_DB", cfg, "db", DEFAULT_DB, NULL, 0);
-    level_s = pick(o.log_level, "HETU_LOG_LEVEL", cfg, "log_level", "info", NULL, 0);
-    format_s = pick(o.log_format, "HETU_LOG_FORMAT", cfg, "log_format", "text", NULL, 0);
-    body_s =
-        pick(o.max_body, "HETU_MAX_BODY_SIZE", cfg, "max_body_size", "16777216", s2, sizeof(s2));
-    threads_s = pick(o.threads, "HETU_THREADS", cfg, "threads", s3, s3, sizeof(s3));
-    user = pick(o.user, "HETU_USER", cfg, "user",
-                getenv("USER") && *getenv("USER") ? getenv("USER") : "hetu", NULL, 0);
-    upload_s = pick(o.max_upload, "HETU_MAX_UPLOAD_SIZE", cfg, "max_upload_size", "1073741824", s4,
-                    sizeof(s4));
-    window_s = pick(o.job_window, "HETU_JOB_WINDOW", cfg, "job_window", "1000", s5, sizeof(s5));
-    {
-        const char *path = strncmp(db, "sqlite:", 7) == 0 ? db + 7 : db;
-        const char *slash = strrchr(path, '/');
-        if (strcmp(path, ":memory:") == 0)
-            snprintf(spool_default, sizeof(spool_default), "/tmp");
-        else if (slash)
-            snprintf(spool_default, sizeof(spool_default), "%.*s/spool", (int)(slash - path), path);
-        else
-            snprintf(spool_default, sizeof(spool_default), "spool");
+/* Loads the config file the flag or environment names, then reads and checks every setting.
+ * Returns 0, or the exit code: 2 for a config file that cannot be used, 1 for a bad value. */
+static int read_settings(struct serve_input *in, struct serve_settings *s)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (serve_opts[i].offset == offsetof(struct serve_settings, config))
+            s->config = pick(&serve_opts[i], in->flags[i], NULL, NULL, NULL, 0);
+    if (s->config && load_config_file(s->config, &in->cfg) < 0)
+        return 2;
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct serve_opt *o = &serve_opts[i];
+        const char *def = o->def, *v;
+
+        if (o->def_fn) {
+            o->def_fn(s, in->defaults[i], sizeof(in->defaults[i]));
+            def = in->defaults[i];
+        }
+        v = pick(o, in->flags[i], in->cfg, def, in->scratch[i], sizeof(in->scratch[i]));
+        if (v && o->parse(o, v, (char *)s + o->offset) < 0)
+            return 1;
     }
-    spool_dir = pick(o.spool_dir, "HETU_SPOOL_DIR", cfg, "spool_dir", spool_default, NULL, 0);
-    if (!host || !port_s || !db || !level_s || !format_s || !body_s || !threads_s || !user ||
-        !upload_s || !spool_dir || !window_s) {
-        fprintf(stderr, "hetu serve: config file values must be strings or integers\n");
-        goto out;
+    if (s->threads == 0)
+        s->threads = 1;
+    return 0;
+}
+
+/* What a running server holds; parts not started are NULL. */
+struct serve_parts {
+    struct store *store;
+    struct llm_config *llm_cfg;
+    struct llm_engine *engine;
+    struct jobs *jobs;
+    struct http_server *srv;
+    struct app app;
+};
+
+static int start_parts(const struct serve_settings *s, struct json_object *cfg,
+                       struct serve_parts *p)
+{
+    struct json_object *providers = NULL;
+    struct gen_env env;
+    struct jobs_config jc = {.window = (size_t)s->job_window, .spool_dir = s->spool_dir};
+    struct http_server_config hc = {.host = s->host,
+                                    .port = (unsigned)s->port,
+                                    .threads = (unsigned)s->threads,
+                                    .max_body = (size_t)s->max_body,
+                                    .max_upload = (size_t)s->max_upload};
+    struct err e;
+
+    err_clear(&e);
+    if (store_open(s->db, &p->store, &e) < 0) {
+        log_event(LOG_ERROR, "cannot open the store", "db", s->db, "error", e.msg, NULL);
+        return -1;
     }
-    if (parse_uint("port", port_s, 65535, &port) < 0 ||
-        parse_uint("max-body-size", body_s, 1ULL << 40, &max_body) < 0 ||
-        parse_uint("threads", threads_s, 256, &threads) < 0 ||
-        parse_uint("max-upload-size", upload_s, 1ULL << 44, &max_upload) < 0 ||
-        parse_uint("job-window", window_s, 100000, &window) < 0)
-        goto out;
-    if (log_level_parse(level_s, &level) < 0) {
-        fprintf(stderr, "hetu serve: log level must be debug, info, warn or error, not '%s'\n",
-                level_s);
-        goto out;
+    if (cfg)
+        json_object_object_get_ex(cfg, "providers", &providers);
+    if (llm_config_load(providers, &p->llm_cfg, &e) < 0 ||
+        llm_engine_new(p->llm_cfg, &p->engine, &e) < 0) {
+        log_event(LOG_ERROR, "cannot start the provider engine", "error", e.msg, NULL);
+        return -1;
     }
-    if (log_format_parse(format_s, &format) < 0) {
-        fprintf(stderr, "hetu serve: log format must be text or json, not '%s'\n", format_s);
-        goto out;
+    if (mkdir(s->spool_dir, 0755) < 0 && errno != EEXIST) {
+        log_event(LOG_ERROR, "cannot create the spool directory", "dir", s->spool_dir, "error",
+                  strerror(errno), NULL);
+        return -1;
     }
-    if (threads == 0)
-        threads = 1;
-    log_setup(level, format);
+    env = (struct gen_env){p->store, p->engine, s->user};
+    if (jobs_start(&env, &jc, &p->jobs, &e) < 0) {
+        log_event(LOG_ERROR, "cannot start the job runner", "error", e.msg, NULL);
+        return -1;
+    }
+    p->app = (struct app){.store = p->store, .engine = p->engine, .jobs = p->jobs, .user = s->user};
+    if (http_server_start(&hc, &p->app, &p->srv, &e) < 0) {
+        log_event(LOG_ERROR, "cannot start the HTTP server", "error", e.msg, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Stops what is still running (an orderly stop has already taken what it stopped). */
+static void stop_parts(struct serve_parts *p)
+{
+    http_server_stop(p->srv, 0);
+    jobs_stop(p->jobs);
+    llm_engine_free(p->engine);
+    store_close(p->store);
+    llm_config_free(p->llm_cfg);
+}
+
+int cli_serve(int argc, char **argv)
+{
+    static struct serve_input in;
+    struct serve_settings s = {0};
+    struct serve_parts p = {0};
+    sigset_t sigs;
+    int sig, rc;
+
+    memset(&in, 0, sizeof(in));
+    if ((rc = read_flags(argc, argv, &in)) >= 0)
+        return rc;
+    if ((rc = read_settings(&in, &s)) != 0) {
+        json_object_put(in.cfg);
+        return rc;
+    }
+    log_setup(s.level, s.format);
     raise_fd_limit();
 
     sigemptyset(&sigs);
@@ -278,73 +455,27 @@ int cli_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    err_clear(&e);
-    if (store_open(db, &store, &e) < 0) {
-        log_event(LOG_ERROR, "cannot open the store", "db", db, "error", e.msg, NULL);
+    rc = 1;
+    if (start_parts(&s, in.cfg, &p) < 0)
         goto out;
-    }
-    {
-        struct json_object *providers = NULL;
-        if (cfg)
-            json_object_object_get_ex(cfg, "providers", &providers);
-        if (llm_config_load(providers, &llm_cfg, &e) < 0 ||
-            llm_engine_new(llm_cfg, &engine, &e) < 0) {
-            log_event(LOG_ERROR, "cannot start the provider engine", "error", e.msg, NULL);
-            goto out;
-        }
-    }
-    if (mkdir(spool_dir, 0755) < 0 && errno != EEXIST) {
-        log_event(LOG_ERROR, "cannot create the spool directory", "dir", spool_dir, "error",
-                  strerror(errno), NULL);
-        goto out;
-    }
-    {
-        struct gen_env env = {store, engine, user};
-        struct jobs_config jc = {.window = (size_t)window, .spool_dir = spool_dir};
-        if (jobs_start(&env, &jc, &jobs, &e) < 0) {
-            log_event(LOG_ERROR, "cannot start the job runner", "error", e.msg, NULL);
-            goto out;
-        }
-    }
-    app.store = store;
-    app.engine = engine;
-    app.jobs = jobs;
-    app.user = user;
-    {
-        struct http_server_config hc = {
-            .host = host,
-            .port = (unsigned)port,
-            .threads = (unsigned)threads,
-            .max_body = (size_t)max_body,
-            .max_upload = (size_t)max_upload,
-        };
-        if (http_server_start(&hc, &app, &srv, &e) < 0) {
-            log_event(LOG_ERROR, "cannot start the HTTP server", "error", e.msg, NULL);
-            goto out;
-        }
-    }
-    printf("hetu: listening on http://%s%s%s:%u\n", strchr(host, ':') ? "[" : "", host,
-           strchr(host, ':') ? "]" : "", http_server_port(srv));
+    printf("hetu: listening on http://%s%s%s:%u\n", strchr(s.host, ':') ? "[" : "", s.host,
+           strchr(s.host, ':') ? "]" : "", http_server_port(p.srv));
     fflush(stdout);
-    log_event(LOG_INFO, "server started", "db", db, NULL);
+    log_event(LOG_INFO, "server started", "db", s.db, NULL);
 
     while (sigwait(&sigs, &sig) != 0)
         ;
     log_event(LOG_INFO, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
     /* Let requests finish, then cancel model calls still running (their requests answer with
      * an error), then stop. */
-    http_server_drain(srv, SHUTDOWN_GRACE_US);
-    jobs_stop(take_ptr(jobs));
-    llm_engine_free(take_ptr(engine));
-    http_server_stop(take_ptr(srv), SHUTDOWN_GRACE_US / 2);
+    http_server_drain(p.srv, SHUTDOWN_GRACE_US);
+    jobs_stop(take_ptr(p.jobs));
+    llm_engine_free(take_ptr(p.engine));
+    http_server_stop(take_ptr(p.srv), SHUTDOWN_GRACE_US / 2);
     rc = 0;
 out:
-    http_server_stop(srv, 0);
-    jobs_stop(jobs);
-    llm_engine_free(engine);
-    store_close(store);
-    llm_config_free(llm_cfg);
-    json_object_put(cfg);
+    stop_parts(&p);
+    json_object_put(in.cfg);
     if (rc == 0)
         log_event(LOG_INFO, "stopped", NULL);
     return rc;

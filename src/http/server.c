@@ -33,6 +33,7 @@
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -68,47 +69,76 @@ struct http_server {
     pthread_t watcher;
 };
 
+/*
+ * One request. The HTTP thread that libmicrohttpd calls for the connection owns it, except
+ * where a group says otherwise.
+ */
 struct http_req {
     struct http_server *srv;
     struct MHD_Connection *conn;
-    char method[16];
-    char *path;
     int64_t start_us;
-    int route_rc;
-    struct route_match match;
-    struct buf body;
-    struct json_object *json;
-    unsigned status;
-    char error[ERR_MSG_MAX];
-    bool responded;
-    bool too_large; /* the body passed its limit: the rest is read and dropped, then 413 */
-
-    pthread_mutex_t lock;
-    bool pending, suspended, completed;
-    struct json_object *async_body;
-    struct err async_err;
     uint64_t serial;
-    http_cancel_cb cancel_cb;
-    void *cancel_ud;
-    atomic_bool cancelled;                    /* the client went away while the request waited */
-    struct http_req *watch_prev, *watch_next; /* in srv->watched: suspended, or uploading */
-    bool watching;
-    /* A file upload's Content-Length (0: not given) and the bytes handed over so far, under
-     * watch_lock: fewer seen than expected is an upload still arriving. */
-    uint64_t body_expected, body_seen;
 
-    size_t nheaders;
-    char *header_names[HTTP_REQ_MAX_HEADERS], *header_values[HTTP_REQ_MAX_HEADERS];
+    /* Routing: what was asked and which route answers it (rc 0, HE_NOT_FOUND or HE_METHOD). */
+    struct {
+        char method[16];
+        char *path;
+        int rc;
+        struct route_match match;
+    } route;
+
+    /* Body of a JSON route, gathered up to its limit and parsed before the handler runs. */
+    struct {
+        struct buf buf;
+        struct json_object *json;
+        bool too_large; /* the body passed its limit: the rest is read and dropped, then 413 */
+    } body;
+
+    /* The answer as queued, and what the request log line says of it. */
+    struct {
+        unsigned status;
+        char error[ERR_MSG_MAX];
+        bool responded;
+        size_t nheaders;
+        char *header_names[HTTP_REQ_MAX_HEADERS], *header_values[HTTP_REQ_MAX_HEADERS];
+    } answer;
+
+    /* Suspension of a handler that returned HTTP_PENDING; the flags and the answer are under
+     * lock, since http_req_complete may run on any thread. */
+    struct {
+        pthread_mutex_t lock;
+        bool pending, suspended, completed;
+        struct json_object *body;
+        struct err err;
+        http_cancel_cb cancel_cb;
+        void *cancel_ud;
+        atomic_bool cancelled; /* the client went away while the request waited */
+    } susp;
+
+    /* In srv->watched (under watch_lock): suspended, or an upload still arriving. */
+    struct {
+        struct http_req *prev, *next;
+        bool on;
+    } watch;
+
+    /* A multipart file upload. Its Content-Length (0: not given) and the bytes handed over so
+     * far are under watch_lock: fewer seen than expected is an upload still arriving. */
+    struct {
+        struct MHD_PostProcessor *pp;
+        size_t received;
+        struct err err;
+        uint64_t expected, seen;
+    } upload;
+
+    /* A streamed answer's source, handed to the stream when the answer is queued. */
+    struct {
+        http_stream_fn read;
+        void *ud;
+        void (*free_fn)(void *);
+    } stream;
 
     void *ctx;
     void (*ctx_free)(void *);
-    struct MHD_PostProcessor *pp;
-    size_t uploaded;
-    struct err upload_err;
-
-    http_stream_fn stream_read;
-    void *stream_ud;
-    void (*stream_free)(void *);
 };
 
 /* A streamed answer. It belongs to the libmicrohttpd response, which outlives the request. */
@@ -136,12 +166,12 @@ static enum MHD_Result send_text(struct http_req *req, unsigned status, const ch
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    for (size_t i = 0; i < req->nheaders; i++)
-        MHD_add_response_header(resp, req->header_names[i], req->header_values[i]);
+    for (size_t i = 0; i < req->answer.nheaders; i++)
+        MHD_add_response_header(resp, req->answer.header_names[i], req->answer.header_values[i]);
     ret = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);
-    req->status = status;
-    req->responded = true;
+    req->answer.status = status;
+    req->answer.responded = true;
     return ret;
 }
 
@@ -170,11 +200,27 @@ static enum MHD_Result send_error(struct http_req *req, const struct err *e)
     if (e->field[0])
         json_object_object_add(o, "field", json_object_new_string(e->field));
     text = json_text(o, &len);
-    snprintf(req->error, sizeof(req->error), "%s", msg);
+    snprintf(req->answer.error, sizeof(req->answer.error), "%s", msg);
     ret = send_text(req, (unsigned)err_http_status(code), text, len,
-                    code == HE_METHOD ? req->match.allow : NULL);
+                    code == HE_METHOD ? req->route.match.allow : NULL);
     json_object_put(o);
     return ret;
+}
+
+/* An error answer with its message in a single call. */
+static enum MHD_Result send_error_code(struct http_req *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum MHD_Result send_error_code(struct http_req *req, int code, const char *fmt, ...)
+{
+    struct err e;
+    va_list ap;
+
+    err_clear(&e);
+    va_start(ap, fmt);
+    err_setv(&e, code, NULL, fmt, ap);
+    va_end(ap);
+    return send_error(req, &e);
 }
 
 /* ---- requests ---- */
@@ -186,19 +232,19 @@ static struct http_req *req_new(struct http_server *srv, struct MHD_Connection *
 
     if (!req)
         return NULL;
-    req->path = strdup(url);
-    if (!req->path) {
+    req->route.path = strdup(url);
+    if (!req->route.path) {
         free(req);
         return NULL;
     }
     req->srv = srv;
     req->conn = conn;
     req->start_us = clock_mono_us();
-    snprintf(req->method, sizeof(req->method), "%s", method);
-    pthread_mutex_init(&req->lock, NULL);
-    err_clear(&req->async_err);
-    err_clear(&req->upload_err);
-    buf_init(&req->body, srv->max_body);
+    snprintf(req->route.method, sizeof(req->route.method), "%s", method);
+    pthread_mutex_init(&req->susp.lock, NULL);
+    err_clear(&req->susp.err);
+    err_clear(&req->upload.err);
+    buf_init(&req->body.buf, srv->max_body);
     req->serial = atomic_fetch_add(&srv->serial, 1) + 1;
     atomic_fetch_add(&srv->inflight, 1);
     return req;
@@ -211,21 +257,21 @@ static void req_free(struct http_req *req)
     if (!req)
         return;
     watch_remove(req->srv, req); /* a no-op unless it ended while suspended */
-    json_object_put(req->json);
-    json_object_put(req->async_body);
-    for (size_t i = 0; i < req->nheaders; i++) {
-        free(req->header_names[i]);
-        free(req->header_values[i]);
+    json_object_put(req->body.json);
+    json_object_put(req->susp.body);
+    for (size_t i = 0; i < req->answer.nheaders; i++) {
+        free(req->answer.header_names[i]);
+        free(req->answer.header_values[i]);
     }
-    if (req->pp)
-        MHD_destroy_post_processor(req->pp);
+    if (req->upload.pp)
+        MHD_destroy_post_processor(req->upload.pp);
     if (req->ctx_free)
         req->ctx_free(req->ctx);
-    if (req->stream_free)
-        req->stream_free(req->stream_ud);
-    buf_done(&req->body);
-    pthread_mutex_destroy(&req->lock);
-    free(req->path);
+    if (req->stream.free_fn)
+        req->stream.free_fn(req->stream.ud);
+    buf_done(&req->body.buf);
+    pthread_mutex_destroy(&req->susp.lock);
+    free(req->route.path);
     free(req);
 }
 
@@ -236,7 +282,7 @@ struct app *http_req_app(struct http_req *req)
 
 const char *http_req_param(struct http_req *req, const char *name)
 {
-    return route_param(&req->match, name);
+    return route_param(&req->route.match, name);
 }
 
 const char *http_req_query(struct http_req *req, const char *name)
@@ -246,20 +292,21 @@ const char *http_req_query(struct http_req *req, const char *name)
 
 struct json_object *http_req_body(struct http_req *req)
 {
-    return req->json;
+    return req->body.json;
 }
 
 void http_req_set_header(struct http_req *req, const char *name, const char *value)
 {
-    if (req->nheaders == HTTP_REQ_MAX_HEADERS)
+    if (req->answer.nheaders == HTTP_REQ_MAX_HEADERS)
         return;
-    req->header_names[req->nheaders] = strdup(name);
-    req->header_values[req->nheaders] = strdup(value);
-    if (req->header_names[req->nheaders] && req->header_values[req->nheaders]) {
-        req->nheaders++;
+    req->answer.header_names[req->answer.nheaders] = strdup(name);
+    req->answer.header_values[req->answer.nheaders] = strdup(value);
+    if (req->answer.header_names[req->answer.nheaders] &&
+        req->answer.header_values[req->answer.nheaders]) {
+        req->answer.nheaders++;
     } else {
-        free(req->header_names[req->nheaders]);
-        free(req->header_values[req->nheaders]);
+        free(req->answer.header_names[req->answer.nheaders]);
+        free(req->answer.header_values[req->answer.nheaders]);
     }
 }
 
@@ -277,20 +324,20 @@ void *http_req_ctx(struct http_req *req)
 void http_req_set_stream(struct http_req *req, http_stream_fn read, void *ud,
                          void (*free_fn)(void *))
 {
-    req->stream_read = read;
-    req->stream_ud = ud;
-    req->stream_free = free_fn;
+    req->stream.read = read;
+    req->stream.ud = ud;
+    req->stream.free_fn = free_fn;
 }
 
 void http_req_on_cancel(struct http_req *req, http_cancel_cb cb, void *ud)
 {
-    req->cancel_cb = cb;
-    req->cancel_ud = ud;
+    req->susp.cancel_cb = cb;
+    req->susp.cancel_ud = ud;
 }
 
 const atomic_bool *http_req_cancelled(struct http_req *req)
 {
-    return &req->cancelled;
+    return &req->susp.cancelled;
 }
 
 uint64_t http_req_serial(struct http_req *req)
@@ -303,26 +350,26 @@ uint64_t http_req_serial(struct http_req *req)
 static void watch_add(struct http_server *srv, struct http_req *req)
 {
     pthread_mutex_lock(&srv->watch_lock);
-    req->watch_prev = NULL;
-    req->watch_next = srv->watched;
+    req->watch.prev = NULL;
+    req->watch.next = srv->watched;
     if (srv->watched)
-        srv->watched->watch_prev = req;
+        srv->watched->watch.prev = req;
     srv->watched = req;
-    req->watching = true;
+    req->watch.on = true;
     pthread_mutex_unlock(&srv->watch_lock);
 }
 
 static void watch_remove(struct http_server *srv, struct http_req *req)
 {
     pthread_mutex_lock(&srv->watch_lock);
-    if (req->watching) {
-        if (req->watch_prev)
-            req->watch_prev->watch_next = req->watch_next;
+    if (req->watch.on) {
+        if (req->watch.prev)
+            req->watch.prev->watch.next = req->watch.next;
         else
-            srv->watched = req->watch_next;
-        if (req->watch_next)
-            req->watch_next->watch_prev = req->watch_prev;
-        req->watching = false;
+            srv->watched = req->watch.next;
+        if (req->watch.next)
+            req->watch.next->watch.prev = req->watch.prev;
+        req->watch.on = false;
     }
     pthread_mutex_unlock(&srv->watch_lock);
 }
@@ -347,12 +394,12 @@ static void watch_upload(struct http_req *req, size_t size)
     bool complete;
 
     pthread_mutex_lock(&req->srv->watch_lock);
-    req->body_seen += size;
-    complete = req->body_seen >= req->body_expected;
+    req->upload.seen += size;
+    complete = req->upload.seen >= req->upload.expected;
     pthread_mutex_unlock(&req->srv->watch_lock);
-    if (!complete && !req->watching)
+    if (!complete && !req->watch.on)
         watch_add(req->srv, req);
-    else if (complete && req->watching)
+    else if (complete && req->watch.on)
         watch_remove(req->srv, req);
 }
 
@@ -383,18 +430,18 @@ static void *watch_main(void *arg)
             st->idle = false;
             MHD_resume_connection(st->conn);
         }
-        for (struct http_req *req = srv->watched; req; req = req->watch_next) {
+        for (struct http_req *req = srv->watched; req; req = req->watch.next) {
             int fd;
-            if (req->body_seen < req->body_expected && (fd = abandoned_upload(req)) >= 0) {
+            if (req->upload.seen < req->upload.expected && (fd = abandoned_upload(req)) >= 0) {
                 shutdown(fd, SHUT_RDWR);
                 continue;
             }
-            if (atomic_load(&req->cancelled) || !req->cancel_cb || !client_gone(req))
+            if (atomic_load(&req->susp.cancelled) || !req->susp.cancel_cb || !client_gone(req))
                 continue;
-            atomic_store(&req->cancelled, true);
+            atomic_store(&req->susp.cancelled, true);
             /* Safe under watch_lock: the request cannot complete and be freed until it is
              * removed from this list, which takes the same lock. */
-            req->cancel_cb(req->cancel_ud);
+            req->susp.cancel_cb(req->susp.cancel_ud);
         }
     }
     pthread_mutex_unlock(&srv->watch_lock);
@@ -403,32 +450,28 @@ static void *watch_main(void *arg)
 
 void http_req_complete(struct http_req *req, struct json_object *body, const struct err *e)
 {
-    pthread_mutex_lock(&req->lock);
+    pthread_mutex_lock(&req->susp.lock);
     /* Under the request's lock, so dispatch cannot add it to the watch list afterwards. */
     watch_remove(req->srv, req);
     if (e && e->code) {
-        req->async_err = *e;
+        req->susp.err = *e;
         json_object_put(body);
     } else {
-        req->async_body = body;
+        req->susp.body = body;
     }
-    req->completed = true;
-    if (req->suspended)
+    req->susp.completed = true;
+    if (req->susp.suspended)
         MHD_resume_connection(req->conn);
-    pthread_mutex_unlock(&req->lock);
+    pthread_mutex_unlock(&req->susp.lock);
 }
 
 static enum MHD_Result send_completed(struct http_req *req)
 {
-    if (req->async_err.code)
-        return send_error(req, &req->async_err);
-    if (!req->async_body) {
-        struct err e;
-        err_clear(&e);
-        err_set(&e, HE_INTERNAL, NULL, "the request finished without an answer");
-        return send_error(req, &e);
-    }
-    return send_json(req, take_ptr(req->async_body));
+    if (req->susp.err.code)
+        return send_error(req, &req->susp.err);
+    if (!req->susp.body)
+        return send_error_code(req, HE_INTERNAL, "the request finished without an answer");
+    return send_json(req, take_ptr(req->susp.body));
 }
 
 /* ---- streamed answers ---- */
@@ -478,10 +521,10 @@ static enum MHD_Result send_stream(struct http_req *req)
         return MHD_NO;
     st->srv = req->srv;
     st->conn = req->conn;
-    st->read = req->stream_read;
-    st->ud = req->stream_ud;
-    st->free_fn = req->stream_free;
-    req->stream_free = NULL; /* the stream owns ud now */
+    st->read = req->stream.read;
+    st->ud = req->stream.ud;
+    st->free_fn = req->stream.free_fn;
+    req->stream.free_fn = NULL; /* the stream owns ud now */
     resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, st, stream_free);
     if (!resp) {
@@ -492,8 +535,8 @@ static enum MHD_Result send_stream(struct http_req *req)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     ret = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
-    req->status = MHD_HTTP_OK;
-    req->responded = true;
+    req->answer.status = MHD_HTTP_OK;
+    req->answer.responded = true;
     return ret;
 }
 
@@ -510,81 +553,80 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
     (void)transfer_encoding;
     (void)off;
 
-    if (req->upload_err.code)
+    if (req->upload.err.code)
         return MHD_YES;
-    if (req->match.route->part(req, key ? key : "", filename, data, size, &req->upload_err) < 0 &&
-        !req->upload_err.code)
-        err_set(&req->upload_err, HE_INTERNAL, NULL, NULL);
+    if (req->route.match.route->part(req, key ? key : "", filename, data, size, &req->upload.err) <
+            0 &&
+        !req->upload.err.code)
+        err_set(&req->upload.err, HE_INTERNAL, NULL, NULL);
     return MHD_YES;
 }
 
 static void upload_chunk(struct http_req *req, const char *data, size_t size)
 {
-    req->uploaded += size;
-    if (req->upload_err.code)
+    req->upload.received += size;
+    if (req->upload.err.code)
         return;
-    if (req->uploaded > req->body.max) {
-        err_set(&req->upload_err, HE_TOO_LARGE, NULL, "upload too large: the limit is %zu bytes",
-                req->body.max);
+    if (req->upload.received > req->body.buf.max) {
+        err_set(&req->upload.err, HE_TOO_LARGE, NULL, "upload too large: the limit is %zu bytes",
+                req->body.buf.max);
         return;
     }
-    if (!req->pp) {
-        req->pp = MHD_create_post_processor(req->conn, 64 * 1024, on_part, req);
-        if (!req->pp) {
-            err_set(&req->upload_err, HE_UNSUPPORTED_MEDIA, NULL,
+    if (!req->upload.pp) {
+        req->upload.pp = MHD_create_post_processor(req->conn, 64 * 1024, on_part, req);
+        if (!req->upload.pp) {
+            err_set(&req->upload.err, HE_UNSUPPORTED_MEDIA, NULL,
                     "the body must be multipart/form-data with a part named file");
             return;
         }
     }
-    if (MHD_post_process(req->pp, data, size) != MHD_YES && !req->upload_err.code)
-        err_set(&req->upload_err, HE_BAD_REQUEST, NULL, "malformed multipart body");
+    if (MHD_post_process(req->upload.pp, data, size) != MHD_YES && !req->upload.err.code)
+        err_set(&req->upload.err, HE_BAD_REQUEST, NULL, "malformed multipart body");
 }
 
 static enum MHD_Result dispatch(struct http_req *req)
 {
-    const struct route *route = req->match.route;
+    const struct route *route = req->route.match.route;
     struct json_object *out = NULL;
     struct err e;
     int r;
 
     err_clear(&e);
-    if (req->route_rc == HE_NOT_FOUND) {
-        err_set(&e, HE_NOT_FOUND, NULL, "no such path: %s %s", req->method, req->path);
-        return send_error(req, &e);
-    }
-    if (req->route_rc == HE_METHOD) {
-        err_set(&e, HE_METHOD, NULL, "method %s is not allowed on %s (allowed: %s)", req->method,
-                req->path, req->match.allow);
-        return send_error(req, &e);
-    }
+    if (req->route.rc == HE_NOT_FOUND)
+        return send_error_code(req, HE_NOT_FOUND, "no such path: %s %s", req->route.method,
+                               req->route.path);
+    if (req->route.rc == HE_METHOD)
+        return send_error_code(req, HE_METHOD, "method %s is not allowed on %s (allowed: %s)",
+                               req->route.method, req->route.path, req->route.match.allow);
     if (route->flags & ROUTE_JSON) {
-        if (json_parse(req->body.data ? req->body.data : "", req->body.len, &req->json, &e) < 0)
+        if (json_parse(req->body.buf.data ? req->body.buf.data : "", req->body.buf.len,
+                       &req->body.json, &e) < 0)
             return send_error(req, &e);
-        buf_done(&req->body);
+        buf_done(&req->body.buf);
     }
     if (route->flags & ROUTE_MULTIPART) {
-        if (!req->pp && !req->upload_err.code)
-            err_set(&req->upload_err, HE_BAD_REQUEST, NULL,
+        if (!req->upload.pp && !req->upload.err.code)
+            err_set(&req->upload.err, HE_BAD_REQUEST, NULL,
                     "the body must be multipart/form-data with a part named file");
-        if (req->upload_err.code)
-            return send_error(req, &req->upload_err);
+        if (req->upload.err.code)
+            return send_error(req, &req->upload.err);
     }
     r = route->handler(req, &out, &e);
     if (r == HTTP_STREAM)
         return send_stream(req);
     if (r == HTTP_PENDING) {
         enum MHD_Result ret = MHD_YES;
-        pthread_mutex_lock(&req->lock);
-        req->pending = true;
-        if (req->completed) {
+        pthread_mutex_lock(&req->susp.lock);
+        req->susp.pending = true;
+        if (req->susp.completed) {
             ret = send_completed(req);
         } else {
             MHD_suspend_connection(req->conn);
-            req->suspended = true;
-            if (req->cancel_cb)
+            req->susp.suspended = true;
+            if (req->susp.cancel_cb)
                 watch_add(req->srv, req);
         }
-        pthread_mutex_unlock(&req->lock);
+        pthread_mutex_unlock(&req->susp.lock);
         return ret;
     }
     if (r < 0) {
@@ -593,98 +635,110 @@ static enum MHD_Result dispatch(struct http_req *req)
             err_set(&e, r, NULL, NULL);
         return send_error(req, &e);
     }
-    if (!out) {
-        err_set(&e, HE_INTERNAL, NULL, "the handler gave no answer");
-        return send_error(req, &e);
-    }
+    if (!out)
+        return send_error_code(req, HE_INTERNAL, "the handler gave no answer");
     return send_json(req, out);
 }
 
+/* First call: routes the request, sets its body limit and turns away what is refused early
+ * (503 while draining, 413 by Content-Length). 404 and 405 are answered at the end. */
+static enum MHD_Result on_request_start(struct http_server *srv, struct http_req *req)
+{
+    const char *cl;
+    bool multipart;
+
+    if (atomic_load(&srv->draining))
+        return send_error_code(req, HE_UNAVAILABLE, "the server is shutting down");
+    req->route.rc = router_match(http_routes, http_routes_count, req->route.method, req->route.path,
+                                 &req->route.match);
+    if (req->route.rc != 0)
+        return MHD_YES;
+    multipart = req->route.match.route->flags & ROUTE_MULTIPART;
+    if (req->route.match.route->body_limit)
+        req->body.buf.max = req->route.match.route->body_limit;
+    else if (multipart)
+        req->body.buf.max = srv->max_upload;
+    cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (multipart && cl)
+        req->upload.expected = strtoull(cl, NULL, 10);
+    if (cl && strtoull(cl, NULL, 10) > req->body.buf.max)
+        return send_error_code(req, HE_TOO_LARGE,
+                               "request body too large: %s bytes, the limit is %zu bytes", cl,
+                               req->body.buf.max);
+    return MHD_YES;
+}
+
+/* A piece of a multipart upload: watched until complete, parsed as it comes. */
+static enum MHD_Result on_upload_data(struct http_req *req, const char *data, size_t size)
+{
+    if (req->upload.expected)
+        watch_upload(req, size);
+    upload_chunk(req, data, size);
+    return MHD_YES;
+}
+
+/* A piece of a JSON body. A body without Content-Length (chunked) is only known to be too
+ * large once it is: the rest is dropped and 413 answered when it ends, since libmicrohttpd
+ * cannot answer in the middle of an upload. Memory stays bounded by the limit. */
+static enum MHD_Result on_body_data(struct http_req *req, const char *data, size_t size)
+{
+    int r;
+
+    if (req->route.rc != 0 || req->body.too_large)
+        return MHD_YES;
+    r = buf_add(&req->body.buf, data, size);
+    if (r == HE_TOO_LARGE) {
+        req->body.too_large = true;
+        buf_done(&req->body.buf);
+    } else if (r < 0) {
+        return send_error_code(req, r, NULL);
+    }
+    return MHD_YES;
+}
+
+/* The body has ended: answer 413 for one over its limit, else run the route. */
+static enum MHD_Result on_request_end(struct http_req *req)
+{
+    if (req->watch.on) /* the upload is complete */
+        watch_remove(req->srv, req);
+    if (req->body.too_large)
+        return send_error_code(req, HE_TOO_LARGE, "request body too large: the limit is %zu bytes",
+                               req->body.buf.max);
+    return dispatch(req);
+}
+
+/* libmicrohttpd calls this first with the headers, then once per piece of body, then once
+ * with none at its end, and again after a suspended request is resumed. */
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
 {
     struct http_server *srv = cls;
     struct http_req *req = *con_cls;
+    size_t size = *upload_data_size;
+    enum MHD_Result ret;
     (void)version;
 
     if (!req) {
-        const char *cl;
-        req = req_new(srv, conn, method, url);
-        if (!req)
+        if (!(req = req_new(srv, conn, method, url)))
             return MHD_NO;
         *con_cls = req;
-        if (atomic_load(&srv->draining)) {
-            struct err e;
-            err_clear(&e);
-            err_set(&e, HE_UNAVAILABLE, NULL, "the server is shutting down");
-            return send_error(req, &e);
-        }
-        req->route_rc = router_match(http_routes, http_routes_count, method, url, &req->match);
-        if (req->route_rc == 0 && req->match.route->body_limit)
-            req->body.max = req->match.route->body_limit;
-        else if (req->route_rc == 0 && (req->match.route->flags & ROUTE_MULTIPART))
-            req->body.max = srv->max_upload;
-        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (req->route_rc == 0 && (req->match.route->flags & ROUTE_MULTIPART) && cl)
-            req->body_expected = strtoull(cl, NULL, 10);
-        if (req->route_rc == 0 && cl && strtoull(cl, NULL, 10) > req->body.max) {
-            struct err e;
-            err_clear(&e);
-            err_set(&e, HE_TOO_LARGE, NULL,
-                    "request body too large: %s bytes, the limit is %zu bytes", cl, req->body.max);
-            return send_error(req, &e);
-        }
-        return MHD_YES;
+        return on_request_start(srv, req);
     }
-    if (req->responded) {
-        *upload_data_size = 0;
+    *upload_data_size = 0; /* every piece is taken whole, or dropped */
+    if (req->answer.responded)
         return MHD_YES;
-    }
-    if (req->pending) {
-        enum MHD_Result ret;
-        pthread_mutex_lock(&req->lock);
+    if (req->susp.pending) {
+        pthread_mutex_lock(&req->susp.lock);
         ret = send_completed(req);
-        pthread_mutex_unlock(&req->lock);
+        pthread_mutex_unlock(&req->susp.lock);
         return ret;
     }
-    if (*upload_data_size && req->route_rc == 0 && (req->match.route->flags & ROUTE_MULTIPART)) {
-        if (req->body_expected)
-            watch_upload(req, *upload_data_size);
-        upload_chunk(req, upload_data, *upload_data_size);
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        /* A body without Content-Length (chunked) is only known to be too large once it is:
-         * drop the rest and answer 413 when it ends, since libmicrohttpd cannot answer in the
-         * middle of an upload. Memory stays bounded by the limit. */
-        if (req->route_rc == 0 && !req->too_large) {
-            int r = buf_add(&req->body, upload_data, *upload_data_size);
-            if (r == HE_TOO_LARGE) {
-                req->too_large = true;
-                buf_done(&req->body);
-            } else if (r < 0) {
-                struct err e;
-                err_clear(&e);
-                err_set(&e, r, NULL, NULL);
-                *upload_data_size = 0;
-                return send_error(req, &e);
-            }
-        }
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    if (req->watching) /* the upload is complete */
-        watch_remove(req->srv, req);
-    if (req->too_large) {
-        struct err e;
-        err_clear(&e);
-        err_set(&e, HE_TOO_LARGE, NULL, "request body too large: the limit is %zu bytes",
-                req->body.max);
-        return send_error(req, &e);
-    }
-    return dispatch(req);
+    if (size && req->route.rc == 0 && (req->route.match.route->flags & ROUTE_MULTIPART))
+        return on_upload_data(req, upload_data, size);
+    if (size)
+        return on_body_data(req, upload_data, size);
+    return on_request_end(req);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -696,15 +750,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
     if (!req)
         return;
-    if (log_enabled(LOG_INFO) || (req->status >= 500 && log_enabled(LOG_ERROR))) {
+    if (log_enabled(LOG_INFO) || (req->answer.status >= 500 && log_enabled(LOG_ERROR))) {
         char status[16], dur[32];
-        snprintf(status, sizeof(status), "%u", req->status);
+        snprintf(status, sizeof(status), "%u", req->answer.status);
         snprintf(dur, sizeof(dur), "%.3f", (double)(clock_mono_us() - req->start_us) / 1000.0);
-        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !req->status)
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !req->answer.status)
             snprintf(status, sizeof(status), "%s", "aborted");
-        log_event(req->status >= 500 ? LOG_ERROR : LOG_INFO, "request", "method", req->method,
-                  "path", req->path, "status", status, "duration_ms", dur,
-                  req->error[0] ? "error" : NULL, req->error, NULL);
+        log_event(req->answer.status >= 500 ? LOG_ERROR : LOG_INFO, "request", "method",
+                  req->route.method, "path", req->route.path, "status", status, "duration_ms", dur,
+                  req->answer.error[0] ? "error" : NULL, req->answer.error, NULL);
     }
     req_free(req);
     *con_cls = NULL;

@@ -295,120 +295,139 @@ static const char *resolve(struct jsonl_reader *r, const struct text_ref *t)
     return t->in_scratch ? r->scratch.data + t->off : t->ptr;
 }
 
-/* Maps one parsed line to a row and delivers it. */
-static int deliver(struct jsonl_reader *r, struct json_object *obj)
-{
-    struct json_object *input = NULL, *output = NULL, *topics = NULL, *guidance = NULL,
-                       *tags = NULL, *msgs = NULL;
-    struct text_ref in = {0}, out = {0}, sys = {0}, hg = {0}, tp = {0};
-    struct ingest_row row = {.line = r->line};
-    bool has_input = false, has_output = false, has_msgs = false;
-    size_t tp_off = 0;
-    int rc;
+/* The known fields of one line, and the texts made of them. */
+struct line_fields {
+    struct json_object *input, *output, *topics, *guidance, *tags, *msgs;
+    bool has_input, has_output, has_msgs;
+    struct text_ref in, out, sys, hg, tp;
+    size_t tp_off; /* where a topic_path string was copied in scratch */
+};
 
+/* One pass over the keys: each known one is picked up, any other is an error. */
+static int pick_fields(struct jsonl_reader *r, struct json_object *obj, struct line_fields *f)
+{
     if (!json_object_is_type(obj, json_type_object))
         return fail(r, HE_BAD_REQUEST, "line %zu: each line must be a JSON object, not %s", r->line,
                     json_type_label(obj));
-    /* One pass over the keys: each known one is picked up, any other is an error. */
     json_object_object_foreach(obj, k, v)
     {
         if (strcmp(k, "input") == 0) {
-            has_input = true;
-            input = v;
+            f->has_input = true;
+            f->input = v;
         } else if (strcmp(k, "output") == 0) {
-            has_output = true;
-            output = v;
+            f->has_output = true;
+            f->output = v;
         } else if (strcmp(k, "topic_path") == 0) {
-            topics = v;
+            f->topics = v;
         } else if (strcmp(k, "human_guidance") == 0) {
-            guidance = v;
+            f->guidance = v;
         } else if (strcmp(k, "tags") == 0) {
-            tags = v;
+            f->tags = v;
         } else if (strcmp(k, "messages") == 0) {
-            has_msgs = true;
-            msgs = v;
+            f->has_msgs = true;
+            f->msgs = v;
         } else {
             return fail(r, HE_BAD_REQUEST,
                         "line %zu: unknown field \"%.40s\"; the known fields are %s", r->line, k,
                         KNOWN_FIELDS);
         }
     }
-    buf_reset(&r->scratch);
+    return 0;
+}
 
-    if (has_msgs) {
-        if (has_input || has_output)
+/* The input and output: from messages, or from input and output. */
+static int read_texts(struct jsonl_reader *r, struct line_fields *f)
+{
+    if (f->has_msgs) {
+        if (f->has_input || f->has_output)
             return fail(r, HE_BAD_REQUEST,
                         "line %zu: a line has either input (and output) or messages, not both",
                         r->line);
-        if (chat_record(r, msgs, &in, &out, &sys))
+        if (chat_record(r, f->msgs, &f->in, &f->out, &f->sys))
             return r->failed;
     } else {
-        if (!has_input || !input)
+        if (!f->has_input || !f->input)
             return fail(r, HE_BAD_REQUEST,
                         "line %zu: input is missing (each line needs \"input\" "
                         "or \"messages\")",
                         r->line);
-        if (text_or_object(r, "input", input, &in))
+        if (text_or_object(r, "input", f->input, &f->in))
             return r->failed;
-        if (in.len == 0)
+        if (f->in.len == 0)
             return fail(r, HE_BAD_REQUEST, "line %zu: input is empty", r->line);
-        if (output && text_or_object(r, "output", output, &out))
+        if (f->output && text_or_object(r, "output", f->output, &f->out))
             return r->failed;
     }
-    if (guidance) {
-        if (!json_object_is_type(guidance, json_type_string))
+    if (f->guidance) {
+        if (!json_object_is_type(f->guidance, json_type_string))
             return fail(r, HE_BAD_REQUEST, "line %zu: human_guidance must be a string, not %s",
-                        r->line, json_type_label(guidance));
-        if (string_value(r, "human_guidance", guidance, &hg))
+                        r->line, json_type_label(f->guidance));
+        if (string_value(r, "human_guidance", f->guidance, &f->hg))
             return r->failed;
     }
+    return 0;
+}
+
+/* topic_path (a list, or a string split on ">>>>>") and tags. */
+static int read_lists(struct jsonl_reader *r, struct line_fields *f)
+{
+    int rc;
+
     r->topics.count = 0;
-    if (topics) {
-        if (json_object_is_type(topics, json_type_string)) {
-            if (string_value(r, "topic_path", topics, &tp))
+    if (f->topics) {
+        if (json_object_is_type(f->topics, json_type_string)) {
+            if (string_value(r, "topic_path", f->topics, &f->tp))
                 return r->failed;
             /* Copied to scratch and split there, after every other scratch text. */
-            tp_off = r->scratch.len;
-            if (scratch_add(r, tp.ptr, tp.len) || scratch_add(r, "", 1))
+            f->tp_off = r->scratch.len;
+            if (scratch_add(r, f->tp.ptr, f->tp.len) || scratch_add(r, "", 1))
                 return r->failed;
-        } else if (json_object_is_type(topics, json_type_array)) {
-            if (string_list(r, "topic_path", topics, &r->topics, false))
+        } else if (json_object_is_type(f->topics, json_type_array)) {
+            if (string_list(r, "topic_path", f->topics, &r->topics, false))
                 return r->failed;
         } else {
             return fail(r, HE_BAD_REQUEST,
                         "line %zu: topic_path must be a list of strings or a string, not %s",
-                        r->line, json_type_label(topics));
+                        r->line, json_type_label(f->topics));
         }
     }
     r->tags.count = 0;
-    if (tags) {
-        if (!json_object_is_type(tags, json_type_array))
+    if (f->tags) {
+        if (!json_object_is_type(f->tags, json_type_array))
             return fail(r, HE_BAD_REQUEST, "line %zu: tags must be a list of strings, not %s",
-                        r->line, json_type_label(tags));
-        if (string_list(r, "tags", tags, &r->tags, true))
+                        r->line, json_type_label(f->tags));
+        if (string_list(r, "tags", f->tags, &r->tags, true))
             return r->failed;
     }
-    if (tp.len) {
-        rc = ingest_split_topic_path(&r->topics, r->scratch.data + tp_off);
+    if (f->tp.len) {
+        rc = ingest_split_topic_path(&r->topics, r->scratch.data + f->tp_off);
         if (rc == HE_INVALID)
             return fail(r, HE_BAD_REQUEST, "line %zu: topic_path has an empty topic", r->line);
         if (rc)
             return fail(r, HE_BAD_REQUEST, "line %zu: topic_path has more than %zu topics", r->line,
                         r->lim.max_items);
     }
+    return 0;
+}
 
-    row.input = resolve(r, &in);
-    row.input_len = in.len;
-    row.input_is_json = in.is_json;
-    if (out.len) {
-        row.output = resolve(r, &out);
-        row.output_len = out.len;
-        row.output_is_json = out.is_json;
+/* Hands the row made of f to the callback. */
+static int hand_over(struct jsonl_reader *r, const struct line_fields *f)
+{
+    struct ingest_row row = {.line = r->line};
+    int rc;
+
+    row.input = resolve(r, &f->in);
+    row.input_len = f->in.len;
+    row.input_is_json = f->in.is_json;
+    if (f->out.len) {
+        row.output = resolve(r, &f->out);
+        row.output_len = f->out.len;
+        row.output_is_json = f->out.is_json;
     }
-    if (sys.len)
-        row.system = resolve(r, &sys);
-    if (hg.len)
-        row.human_guidance = hg.ptr;
+    if (f->sys.len)
+        row.system = resolve(r, &f->sys);
+    if (f->hg.len)
+        row.human_guidance = f->hg.ptr;
     row.topic_path = r->topics.items;
     row.topic_path_count = r->topics.count;
     row.tags = r->tags.items;
@@ -424,6 +443,19 @@ static int deliver(struct jsonl_reader *r, struct json_object *obj)
     }
     r->rows++;
     return 0;
+}
+
+/* Maps one parsed line to a row and delivers it. */
+static int deliver(struct jsonl_reader *r, struct json_object *obj)
+{
+    struct line_fields f = {0};
+
+    if (pick_fields(r, obj, &f))
+        return r->failed;
+    buf_reset(&r->scratch);
+    if (read_texts(r, &f) || read_lists(r, &f))
+        return r->failed;
+    return hand_over(r, &f);
 }
 
 static int bad_json(struct jsonl_reader *r, const struct err *pe)

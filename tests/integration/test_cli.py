@@ -18,7 +18,7 @@ import unicodedata
 
 import pytest
 
-from hetu_http import SANITIZER_MARKS, free_port, hetu_binary
+from hetu_http import REPO, SANITIZER_MARKS, free_port, hetu_binary
 
 EXIT_FAILED, EXIT_USAGE, EXIT_SERVER, EXIT_UNREACHABLE = 1, 2, 3, 4
 D = "/api/dataset/projects/%s/tasks/%s"
@@ -112,6 +112,26 @@ def test_help_lists_commands_options_and_exit_codes(hetu_bin):
         assert "Example" in r.stdout and ("hetu %s " % cmd) in r.stdout.split("Example")[1]
         for w in words + ["--server", "--project", "--task", "Exit status"]:
             assert w in r.stdout, (cmd, w)
+
+
+def serve_option_table():
+    """(flag, env, key) of every row of serve_opts in src/cli/serve.c (key None: no config key)."""
+    src = (REPO / "src" / "cli" / "serve.c").read_text(encoding="utf-8")
+    table = re.search(r"serve_opts\[\] = \{(.*?)\n\};", src, re.S).group(1)
+    rows = re.findall(r'^\s*\{"([a-z-]+)", "[A-Z]+", "([A-Z_]+)", (?:"([a-z_]+)"|NULL),', table, re.M)
+    return [(flag, env, key or None) for flag, env, key in rows]
+
+
+def test_serve_help_lists_every_option_of_the_table_with_its_environment_variable(hetu_bin):
+    rows = serve_option_table()
+    assert len(rows) >= 12 and all(flag and env for flag, env, _ in rows), rows
+    out = ok(None, "serve", "--help").stdout
+    # each option's entry runs from its "  --flag" line to the next option's
+    entries = dict(re.findall(r"^  --([a-z-]+) [A-Z]+ +(.*?)(?=^  -)", out, re.M | re.S))
+    assert set(entries) == {flag for flag, _, _ in rows}, out
+    for flag, env, key in rows:
+        said = "(%s, %s)" % (env, key) if key else "(%s)" % env
+        assert said in " ".join(entries[flag].split()), (flag, said, entries[flag])
 
 
 # ---- projects and tasks ----
