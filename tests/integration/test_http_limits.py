@@ -76,7 +76,7 @@ def test_json_body_one_byte_over_the_limit_is_413(json_srv, mode):
     detail = {"content-length": "request body too large: %d bytes, the limit is %d bytes"
               % (JSON_LIMIT + 1, JSON_LIMIT),
               "chunked": "request body too large: the limit is %d bytes" % JSON_LIMIT}[mode]
-    assert assert_error(r, 413)["detail"] == detail
+    assert assert_error(r, 413, "too_large")["detail"] == detail
     assert json_srv.client.ok("GET", "/api/projects")["projects"] == []
 
 
@@ -113,5 +113,5 @@ def test_upload_one_byte_over_the_limit_is_413(upload_srv, mode):
     detail = {"content-length": "request body too large: %d bytes, the limit is %d bytes"
               % (UPLOAD_LIMIT + 1, UPLOAD_LIMIT),
               "chunked": "upload too large: the limit is %d bytes" % UPLOAD_LIMIT}[mode]
-    assert assert_error(r, 413)["detail"] == detail
+    assert assert_error(r, 413, "too_large")["detail"] == detail
     assert stored_outputs(upload_srv) == []
