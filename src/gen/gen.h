@@ -223,6 +223,20 @@ struct gen_checked_row {
 int gen_import_check_row(struct gen_row_check *c, const struct ingest_row *row, struct arena *a,
                          struct gen_checked_row *ret, struct err *e);
 
+/* What every row of one file import shares: the file's name, the upload's models and prompt
+ * method. */
+struct gen_import_source {
+    const char *file_name;
+    const char *input_model, *input_provider, *output_model, *output_provider; /* or NULL */
+    enum prompt_method method;
+};
+
+/* The sample of a checked row (every field a copy: free with gen_sample_free): what a small
+ * import saves inside the request, and what an import job generates for a row without an
+ * output. 0 or HE_NOMEM (then *ret holds nothing). */
+int gen_import_sample(const struct gen_import_source *src, const struct gen_checked_row *row,
+                      struct gen_sample *ret);
+
 /* obj (an object) checked against the JSON Schema in schema_text (a schema that does not parse
  * checks nothing), its compact JSON text malloc'd into *ret. */
 int gen_check_object(struct json_object *obj, const char *field, const char *schema_text,

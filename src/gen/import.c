@@ -266,3 +266,52 @@ int gen_import_check_row(struct gen_row_check *c, const struct ingest_row *row, 
     *ret = k;
     return 0;
 }
+
+/* ---- the sample of a checked row ---- */
+
+static char **dup_list(const char *const *items, size_t n)
+{
+    char **l = calloc(n + 1, sizeof(*l));
+    for (size_t i = 0; l && i < n; i++)
+        if (!(l[i] = strdup(items[i]))) {
+            free_list(l, i);
+            return NULL;
+        }
+    return l;
+}
+
+int gen_import_sample(const struct gen_import_source *src, const struct gen_checked_row *row,
+                      struct gen_sample *ret)
+{
+    struct gen_sample s = {
+        .input = strndup(row->input, row->input_len),
+        .output = row->output ? strndup(row->output, row->output_len) : NULL,
+        .topic = dup_list(row->topic, row->n_topic),
+        .n_topic = row->n_topic,
+        .input_model = dup_opt(src->input_model),
+        .input_provider = dup_opt(src->input_provider),
+        .output_model = dup_opt(src->output_model),
+        .output_provider = dup_opt(src->output_provider),
+        .method = src->method,
+        .guidance = dup_opt(row->guidance),
+        .source_type = strdup("file_import"),
+        .file_name = dup_opt(src->file_name),
+        .tags = dup_list(row->tags, row->n_tags),
+        .ntags = row->n_tags,
+    };
+
+    if (!s.input || (row->output && !s.output) || !s.topic ||
+        (src->input_model && !s.input_model) || (src->input_provider && !s.input_provider) ||
+        (src->output_model && !s.output_model) || (src->output_provider && !s.output_provider) ||
+        (row->guidance && !s.guidance) || !s.source_type || (src->file_name && !s.file_name) ||
+        !s.tags) {
+        if (!s.topic)
+            s.n_topic = 0;
+        if (!s.tags)
+            s.ntags = 0;
+        gen_sample_free(&s);
+        return HE_NOMEM;
+    }
+    *ret = s;
+    return 0;
+}

@@ -397,32 +397,24 @@ static void on_inline_done(void *ud, struct run *const *runs, const struct err *
 static int sample_of_row(const struct upload *u, const struct spool_row *row, struct gen_sample *s)
 {
     int m = prompt_method_parse(u->prompt_method);
-
-    memset(s, 0, sizeof(*s));
-    s->method = m < 0 ? PM_SIMPLE : (enum prompt_method)m; /* checked with the request */
-    s->input = strdup(row->input);
-    s->output = row->output ? strdup(row->output) : NULL;
-    s->guidance = row->guidance ? strdup(row->guidance) : NULL;
-    s->topic = calloc(row->n_topic + 1, sizeof(char *));
-    s->n_topic = row->n_topic;
-    s->tags = calloc(row->n_tags + 1, sizeof(char *));
-    s->ntags = row->n_tags;
-    s->input_model = u->input_model ? strdup(u->input_model) : NULL;
-    s->input_provider = u->input_provider ? strdup(u->input_provider) : NULL;
-    s->output_model = u->output_model ? strdup(u->output_model) : NULL;
-    s->output_provider = u->output_provider ? strdup(u->output_provider) : NULL;
-    s->source_type = strdup("file_import");
-    s->file_name = strdup(u->file_name);
-    if (!s->input || (row->output && !s->output) || (row->guidance && !s->guidance) || !s->topic ||
-        !s->tags || !s->source_type || !s->file_name)
-        return HE_NOMEM;
-    for (size_t i = 0; i < row->n_topic; i++)
-        if (!(s->topic[i] = strdup(row->topic[i])))
-            return HE_NOMEM;
-    for (size_t i = 0; i < row->n_tags; i++)
-        if (!(s->tags[i] = strdup(row->tags[i])))
-            return HE_NOMEM;
-    return 0;
+    struct gen_import_source src = {
+        .file_name = u->file_name,
+        .input_model = u->input_model,
+        .input_provider = u->input_provider,
+        .output_model = u->output_model,
+        .output_provider = u->output_provider,
+        .method = m < 0 ? PM_SIMPLE : (enum prompt_method)m, /* checked with the request */
+    };
+    struct gen_checked_row k = {.input = row->input,
+                                .input_len = row->input_len,
+                                .output = row->output,
+                                .output_len = row->output_len,
+                                .guidance = row->guidance,
+                                .topic = row->topic,
+                                .n_topic = row->n_topic,
+                                .tags = row->tags,
+                                .n_tags = row->n_tags};
+    return gen_import_sample(&src, &k, s);
 }
 
 /* Small files: every row saved inside the request, outputs generated concurrently. */
@@ -450,7 +442,8 @@ static int import_inline(struct http_req *req, struct upload *u, struct err *e)
                 r = err_set(e, HE_IO, NULL, "the import's spool file ends early");
             goto fail;
         }
-        r = sample_of_row(u, &row, &samples[n++]);
+        if ((r = sample_of_row(u, &row, &samples[n])) == 0)
+            n++;
         if (r < 0) {
             r = err_set(e, r, NULL, NULL);
             goto fail;

@@ -291,6 +291,61 @@ static void row_without_output_needs_the_model(void **state)
     arena_done(&f->mem);
 }
 
+static void sample_of_a_checked_row(void **state)
+{
+    static const char *const topic[] = {"科学", "子题"};
+    static const char *const tags[] = {"t1"};
+    const char input[] = "问题 and more", output[] = "答案";
+    struct gen_checked_row k = {.input = input,
+                                .input_len = 6, /* "问题": the length, not the NUL, ends it */
+                                .output = output,
+                                .output_len = strlen(output),
+                                .guidance = "be brief",
+                                .topic = topic,
+                                .n_topic = 2,
+                                .tags = tags,
+                                .n_tags = 1};
+    struct gen_import_source src = {.file_name = "rows.csv",
+                                    .output_model = "m",
+                                    .output_provider = "openai",
+                                    .method = PM_FEW_SHOT};
+    struct gen_sample s;
+    (void)state;
+
+    assert_int_equal(gen_import_sample(&src, &k, &s), 0);
+    assert_string_equal(s.input, "问题");
+    assert_string_equal(s.output, "答案");
+    assert_ptr_not_equal(s.output, output);
+    assert_string_equal(s.guidance, "be brief");
+    assert_int_equal(s.n_topic, 2);
+    assert_string_equal(s.topic[0], "科学");
+    assert_string_equal(s.topic[1], "子题");
+    assert_null(s.topic[2]);
+    assert_int_equal(s.ntags, 1);
+    assert_string_equal(s.tags[0], "t1");
+    assert_string_equal(s.source_type, "file_import");
+    assert_string_equal(s.file_name, "rows.csv");
+    assert_null(s.input_model);
+    assert_null(s.input_provider);
+    assert_string_equal(s.output_model, "m");
+    assert_string_equal(s.output_provider, "openai");
+    assert_int_equal(s.method, PM_FEW_SHOT);
+    assert_false(s.drop_unsupported);
+    assert_int_equal(s.job_id, 0);
+    gen_sample_free(&s);
+
+    k.output = NULL; /* a row the output model fills */
+    k.guidance = NULL;
+    k.n_topic = k.n_tags = 0;
+    assert_int_equal(gen_import_sample(&src, &k, &s), 0);
+    assert_null(s.output);
+    assert_null(s.guidance);
+    assert_int_equal(s.n_topic, 0);
+    assert_null(s.topic[0]);
+    assert_int_equal(s.ntags, 0);
+    gen_sample_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +358,7 @@ int main(void)
         cmocka_unit_test(schema_input_rewritten_as_compact_json),
         cmocka_unit_test(schema_output_checked),
         cmocka_unit_test(row_without_output_needs_the_model),
+        cmocka_unit_test(sample_of_a_checked_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
