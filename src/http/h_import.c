@@ -4,12 +4,13 @@
  * multipart upload of a CSV or JSONL file).
  *
  * A file is read as it arrives: the reader for its type (from the file name) turns bytes into
- * rows, each row is checked as a sample (input, output against the task's schemas, models when
- * an output must be generated) and written, normalized, to a spool file (jobs/spool.h). Memory
- * stays bounded whatever the file size. Only when the whole file has passed is anything stored:
- * up to IMPORT_INLINE_MAX rows are saved inside the request; larger files become a durable job
- * that loads the spool (rows with an output go straight into the store, the others become
- * items the output model fills).
+ * rows, each row is checked by gen_import_check_row (the checks save_sample makes: input and
+ * output against the task's schemas, models when an output must be generated) and written,
+ * normalized, to a spool file (jobs/spool.h). Memory stays bounded whatever the file size.
+ * Only when the whole file has passed is anything stored: up to IMPORT_INLINE_MAX rows are saved
+ * inside the request (each the sample gen_import_sample makes of it); larger files become a
+ * durable job that loads the spool (rows with an output go straight into the store, the others
+ * become items the output model fills).
  */
 #include <errno.h>
 #include <fcntl.h>
