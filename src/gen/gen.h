@@ -190,7 +190,9 @@ int gen_import_run(const struct gen_import *g, const struct gen_import_row *row,
  * The check of one row of an imported file, as a reader (ingest/row.h) delivers it: the checks
  * save_sample makes of a sample (texts against the task's schemas and the length limit, topic
  * path and tags, guidance, the output model when the row has no output), every message naming
- * the row's line. The HTTP upload, the import job and the fuzzers all check rows here.
+ * the row's line. Every row of a file passes here once, while the upload arrives (an import
+ * job then loads the rows as they were checked); the multipart fuzzer predicts the server's
+ * answers with it.
  *
  * One check per thread: it remembers that the output model passed (it is checked once, at the
  * first row without an output).
