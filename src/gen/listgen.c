@@ -27,7 +27,7 @@
 #include "util/text.h"
 #include "util/banned.h"
 
-#define ITEM_MAX_CHARS 200 /* a subtopic name */
+#define ITEM_MAX_CHARS TOPIC_MAX_CHARS /* a subtopic name: a name of a topic path */
 
 enum list_kind { LIST_CATEGORIES, LIST_SAMPLES };
 
