@@ -2,10 +2,11 @@
 /*
  * The ceiling of benchmark "import": the fastest a minimal program stores the rows of an import
  * file in SQLite. It reads a JSONL file of {"input", "output", "topic_path"} lines (json-c, as
- * the server does), and inserts each row into a table with the columns of the server's samples
- * table through one prepared statement, in WAL mode with synchronous=NORMAL, committing every
- * 10,000 rows. By default the table carries the server's indexes and each row its two tags
- * (what the server must maintain for every sample); --bare drops both (the table alone).
+ * the server does), and inserts each row into the server's samples table (the store's own schema,
+ * store/sqlite_schema.h, so the ceiling follows the table as it changes) through one prepared
+ * statement, in WAL mode with synchronous=NORMAL, committing every 10,000 rows. By default the
+ * table keeps the schema's indexes and each row gets its two tags (what the server must maintain
+ * for every sample); --bare drops the samples indexes and the tags (the table alone).
  *
  *   bench-import-ceiling [--bare] FILE.jsonl DB
  *
@@ -20,34 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/sqlite_schema.h"
 #include "util/banned.h"
 
 #define COMMIT_EVERY 10000
-
-static const char *const schema =
-    "CREATE TABLE samples (id INTEGER PRIMARY KEY, task_id INTEGER NOT NULL,"
-    " created_at INTEGER NOT NULL, created_by TEXT NOT NULL, input TEXT NOT NULL,"
-    " input_source_type TEXT NOT NULL, input_source TEXT NOT NULL,"
-    " output_id INTEGER NOT NULL, output_created_at INTEGER NOT NULL, output TEXT NOT NULL,"
-    " output_source_type TEXT NOT NULL, output_source TEXT NOT NULL,"
-    " rating TEXT, rating_score REAL, repair_instructions TEXT, repaired_output TEXT,"
-    " intermediate_outputs TEXT NOT NULL DEFAULT '{}', tags TEXT NOT NULL DEFAULT '[]',"
-    " session_id TEXT, topic_key TEXT NOT NULL DEFAULT '', input_tokens INTEGER,"
-    " output_tokens INTEGER, total_tokens INTEGER, cost REAL,"
-    " job_id INTEGER, job_item INTEGER);";
-
-/* The indexes the server's store keeps (store/sqlite_schema.h), for the indexed ceiling. */
-static const char *const indexes =
-    "CREATE INDEX samples_by_task ON samples(task_id, id);"
-    "CREATE INDEX samples_by_session ON samples(task_id, session_id)"
-    "  WHERE session_id IS NOT NULL;"
-    "CREATE INDEX samples_by_topic ON samples(task_id, topic_key);"
-    "CREATE INDEX samples_by_rating ON samples(task_id, rating_score)"
-    "  WHERE rating_score IS NOT NULL;"
-    "CREATE UNIQUE INDEX samples_by_job_item ON samples(job_id, job_item)"
-    "  WHERE job_id IS NOT NULL;"
-    "CREATE TABLE sample_tags (task_id INTEGER NOT NULL, tag TEXT NOT NULL,"
-    "  sample_id INTEGER NOT NULL, PRIMARY KEY (task_id, tag, sample_id)) WITHOUT ROWID;";
 
 static double now_s(void)
 {
@@ -66,6 +43,31 @@ static void exec(sqlite3 *db, const char *sql)
 {
     if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
         die(db, sql);
+}
+
+/* The server's own schema: every migration of the store, applied in order. */
+static void create_schema(sqlite3 *db, int bare)
+{
+    sqlite3_stmt *q;
+    char *drop;
+
+    for (size_t i = 0; i < sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]); i++)
+        exec(db, sqlite_migrations[i]);
+    if (!bare)
+        return;
+    /* The table alone: drop whatever indexes the schema keeps on samples. */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT group_concat('DROP INDEX ' || quote(name), ';') FROM"
+                           " sqlite_master WHERE type = 'index' AND tbl_name = 'samples'"
+                           " AND sql IS NOT NULL",
+                           -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW)
+        die(db, "list indexes");
+    drop = sqlite3_column_text(q, 0) ? strdup((const char *)sqlite3_column_text(q, 0)) : NULL;
+    sqlite3_finalize(q); /* (a table is locked while a statement reads it) */
+    if (drop)
+        exec(db, drop);
+    free(drop);
 }
 
 int main(int argc, char **argv)
@@ -95,9 +97,7 @@ int main(int argc, char **argv)
     if (sqlite3_open(dbpath, &db) != SQLITE_OK)
         die(db, "open");
     exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-    exec(db, schema);
-    if (!bare)
-        exec(db, indexes);
+    create_schema(db, bare);
     if (sqlite3_prepare_v2(
             db,
             "INSERT INTO samples (id, task_id, created_at, created_by, input, input_source_type,"

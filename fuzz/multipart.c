@@ -1,380 +1,328 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: the upload path of import_samples_from_file, from the bytes on the socket to the
- * per-row checks. A file upload is a multipart body that libmicrohttpd's post processor splits
- * into parts; the server hands the `file` part, chunk by chunk, to the CSV or JSONL reader (by the
- * file name), whose rows are checked as samples exactly as h_import.c does. The post processor
- * needs a real connection, so the target runs a libmicrohttpd daemon without a listening socket
- * in this thread (external polling) and gives it one end of a socket pair per input.
+ * Fuzz target: import_samples_from_file as the server runs it, from the bytes on the socket to
+ * the store. The target starts the real server once (store in a temporary directory, provider
+ * engine, job runner, HTTP server on a loopback port) and sends each input to it over TCP, so
+ * the route table, the multipart streaming of server.c, the upload handler (h_import.c), the
+ * batches, the CSV and JSONL readers, the row check (gen_import_check_row) and the spool are
+ * all the product's own code.
  *
  * The first byte picks a mode. Structured inputs: the rest is a file's content, which the target
  * wraps in a multipart body (a boundary absent from the content, sometimes a form field before
- * the file part, a preamble) and writes to the socket in pieces whose sizes come from the
- * input; the handler feeds MHD_post_process in pieces again. The rows and the final error must
- * then be exactly those of the same content fed straight to the reader: the upload path must
- * deliver the file's bytes unchanged however they were chunked. Raw inputs: the rest is the
- * whole body after the headers (framing, part headers, file names all fuzzed); that run only has
- * to end cleanly. Either way the row callback reads every byte and runs gen_parse_sample.
+ * the file part, a preamble) and writes to the socket in pieces whose sizes come from the input.
+ * The answer must then be exactly what the same content read straight by the reader and checked
+ * row by row with gen_import_check_row predicts: the first bad row's status and message, "no
+ * rows", or every row imported (inside the request up to 100 rows, as a job above). Raw inputs:
+ * the rest is the whole body after the headers (framing, part headers, file names all fuzzed);
+ * that request only has to be answered, never with a server error. Bit 4 of the mode picks a
+ * task with an input schema.
  */
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "gen/gen.h"
+#include "http/server.h"
 #include "ingest/csv_reader.h"
 #include "ingest/jsonl_reader.h"
+#include "jobs/jobs.h"
+#include "llm/config.h"
+#include "llm/engine.h"
 #include "store/store.h"
+#include "util/arena.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_CONTENT (48 * 1024)
+#define INLINE_MAX  100 /* rows an upload saves inside the request (h_import.c) */
+#define SCHEMA \
+    "{\"type\":\"object\",\"properties\":{\"q\":{\"type\":\"string\"}},\"required\":[\"q\"]}"
 
-struct outcome {
-    uint64_t hash;
-    size_t rows, accepted;
-    int code;
+/* The server, started at the first input and stopped at exit. */
+static struct {
+    char dir[64];
+    struct store *store;
+    struct llm_config *cfg;
+    struct llm_engine *engine;
+    struct jobs *jobs;
+    struct http_server *srv;
+    struct app app; /* the server keeps a pointer to it */
+    unsigned port;
+    char project[ID_LEN + 1];
+    char task[2][ID_LEN + 1]; /* without schemas, with an input schema */
+} hetu;
+
+/* A request's answer: its status and its JSON body (NULL when the body is not JSON). */
+struct answer {
+    int status;
+    struct json_object *body;
+};
+
+/* Writes head+body to a new connection in pieces whose sizes come from seed; reads the answer. */
+static struct answer exchange(const char *head, size_t head_len, const void *body, size_t body_len,
+                              const uint8_t *seed, size_t seed_len)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)hetu.port)};
+    struct answer a = {0};
+    struct buf in;
+    size_t at = 0, total = head_len + body_len, k = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    const char *text;
+
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+        abort();
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    while (at < total) {
+        size_t left = at < head_len ? head_len - at : total - at;
+        size_t step = seed_len ? 1 + (size_t)seed[k++ % seed_len] * 61 % left : left;
+        const char *p = at < head_len ? head + at : (const char *)body + (at - head_len);
+        ssize_t w = send(fd, p, step, MSG_NOSIGNAL);
+        if (w <= 0)
+            break; /* the server answered before the end of the body */
+        at += (size_t)w;
+    }
+    buf_init(&in, 1 << 20);
+    for (;;) {
+        char chunk[4096];
+        ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || buf_add(&in, chunk, (size_t)n) < 0)
+            break;
+    }
+    close(fd);
+    if (buf_add(&in, "", 1) < 0 || sscanf(in.data, "HTTP/1.1 %d", &a.status) != 1)
+        abort(); /* the server always answers */
+    if ((text = strstr(in.data, "\r\n\r\n")))
+        a.body = json_tokener_parse(text + 4);
+    buf_done(&in);
+    return a;
+}
+
+static struct answer request(const char *method, const char *path, const char *content_type,
+                             const void *body, size_t body_len, const uint8_t *seed,
+                             size_t seed_len)
+{
+    char head[512];
+    int n = snprintf(head, sizeof(head),
+                     "%s %s HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\nContent-Type: %s\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     method, path, content_type, body_len);
+    if (n < 0 || (size_t)n >= sizeof(head))
+        abort();
+    return exchange(head, (size_t)n, body, body_len, seed, seed_len);
+}
+
+/* POSTs a JSON body that must succeed; copies the answer's id. */
+static void create(const char *path, const char *json, char *ret_id)
+{
+    struct answer a = request("POST", path, "application/json", json, strlen(json), NULL, 0);
+    struct json_object *id;
+    if (a.status != 200 || !json_object_object_get_ex(a.body, "id", &id)) {
+        fprintf(stderr, "POST %s answered %d %s\n", path, a.status,
+                a.body ? json_text(a.body, NULL) : "(not JSON)");
+        abort();
+    }
+    snprintf(ret_id, ID_LEN + 1, "%s", json_object_get_string(id));
+    json_object_put(a.body);
+}
+
+static void stop(void)
+{
+    DIR *d;
+
+    http_server_stop(hetu.srv, 0);
+    jobs_stop(hetu.jobs);
+    llm_engine_free(hetu.engine);
+    store_close(hetu.store);
+    llm_config_free(hetu.cfg);
+    if ((d = opendir(hetu.dir))) { /* the database and the spools left by jobs */
+        for (struct dirent *f; (f = readdir(d));) {
+            char path[sizeof(hetu.dir) + 256];
+            snprintf(path, sizeof(path), "%s/%s", hetu.dir, f->d_name);
+            if (f->d_name[0] != '.')
+                unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(hetu.dir);
+}
+
+static void start(void)
+{
+    struct http_server_config hc = {.host = "127.0.0.1", .threads = 2, .max_body = 1 << 20};
+    struct jobs_config jc = {.window = 8};
+    char db[128], path[128];
+    struct gen_env env;
     struct err e;
+
+    signal(SIGPIPE, SIG_IGN);
+    log_setup(LOG_OFF, LOG_TEXT);
+    err_clear(&e);
+    snprintf(hetu.dir, sizeof(hetu.dir), "/tmp/hetu-fuzz-XXXXXX");
+    if (!mkdtemp(hetu.dir))
+        abort();
+    snprintf(db, sizeof(db), "%s/hetu.db", hetu.dir);
+    jc.spool_dir = hetu.dir;
+    if (store_open(db, &hetu.store, &e) < 0 || llm_config_load(NULL, &hetu.cfg, &e) < 0 ||
+        llm_engine_new(hetu.cfg, &hetu.engine, &e) < 0)
+        abort();
+    env = (struct gen_env){hetu.store, hetu.engine, "fuzz"};
+    if (jobs_start(&env, &jc, &hetu.jobs, &e) < 0)
+        abort();
+    hetu.app = (struct app){hetu.store, hetu.engine, hetu.jobs, "fuzz"};
+    if (http_server_start(&hc, &hetu.app, &hetu.srv, &e) < 0)
+        abort();
+    hetu.port = http_server_port(hetu.srv);
+    atexit(stop);
+    create("/api/project", "{\"name\":\"fuzz\"}", hetu.project);
+    snprintf(path, sizeof(path), "/api/projects/%s/task", hetu.project);
+    create(path, "{\"name\":\"plain\",\"instruction\":\"fuzz\"}", hetu.task[0]);
+    create(path,
+           "{\"name\":\"schema\",\"instruction\":\"fuzz\",\"input_json_schema\":"
+           "\"{\\\"type\\\":\\\"object\\\",\\\"properties\\\":{\\\"q\\\":{\\\"type\\\":"
+           "\\\"string\\\"}},\\\"required\\\":[\\\"q\\\"]}\"}",
+           hetu.task[1]);
+}
+
+/* ---- what the server must answer: the content read straight and checked row by row ---- */
+
+struct expect {
+    struct gen_row_check check;
+    struct arena mem;
+    size_t rows;
 };
 
-/* One upload as the server sees it. */
-struct upload {
-    const uint8_t *seed; /* bytes that drive the split points */
-    size_t seed_len, seed_at;
-    struct task *task;
-    int kind; /* 0: not started, 1: csv, 2: jsonl, -1: refused file name */
-    struct csv_reader *csv;
-    struct jsonl_reader *jsonl;
-    struct outcome out;
-    size_t pp_buffer;
-    struct MHD_PostProcessor *pp;
-    int done, status;
-};
-
-static size_t next_cut(struct upload *u, size_t max)
-{
-    size_t v;
-    if (max <= 1)
-        return max;
-    v = u->seed_len ? u->seed[u->seed_at++ % u->seed_len] : 7;
-    return 1 + v % max;
-}
-
-static void mix(struct outcome *o, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++)
-        o->hash = (o->hash ^ s[i]) * 1099511628211ULL;
-}
-
-static void mix_str(struct outcome *o, const char *s)
-{
-    if (s)
-        mix(o, s, strlen(s) + 1);
-    else
-        mix(o, "\xff", 1);
-}
-
-/* The row as h_import.c's on_row builds it, checked by gen_parse_sample. */
 static int on_row(void *ud, const struct ingest_row *row, struct err *e)
 {
-    struct upload *u = ud;
-    struct outcome *o = &u->out;
-    struct gen_env env = {NULL, NULL, "fuzz"};
-    struct json_object *obj = json_object_new_object(), *topic;
-    struct gen_sample s;
-    struct err se;
+    struct expect *x = ud;
+    struct gen_checked_row k;
+    int r;
 
     if (!row->input || row->input_len == 0 || strlen(row->input) != row->input_len)
         abort();
-    mix(o, &row->line, sizeof(row->line));
-    mix_str(o, row->input);
-    mix_str(o, row->output);
-    mix_str(o, row->human_guidance);
-    for (size_t i = 0; i < row->topic_path_count; i++)
-        mix_str(o, row->topic_path[i]);
-    for (size_t i = 0; i < row->tags_count; i++)
-        mix_str(o, row->tags[i]);
-    o->rows++;
-
-    err_clear(&se);
-    if (row->input_is_json) {
-        struct json_object *in = NULL;
-        json_parse(row->input, row->input_len, &in, &se);
-        json_object_object_add(obj, "input", in);
-    } else {
-        json_object_object_add(obj, "input",
-                               json_object_new_string_len(row->input, (int)row->input_len));
-    }
-    if (row->output) {
-        struct json_object *out = NULL;
-        if (row->output_is_json)
-            json_parse(row->output, row->output_len, &out, &se);
-        else
-            out = json_object_new_string_len(row->output, (int)row->output_len);
-        json_object_object_add(obj, "output", out);
-    }
-    topic = json_object_new_array();
-    for (size_t i = 0; i < row->topic_path_count; i++)
-        json_object_array_add(topic, json_object_new_string(row->topic_path[i]));
-    json_object_object_add(obj, "topic_path", topic);
-    if (row->human_guidance)
-        json_object_object_add(obj, "human_guidance", json_object_new_string(row->human_guidance));
-    if (row->tags_count) {
-        struct json_object *tags = json_object_new_array();
-        for (size_t i = 0; i < row->tags_count; i++)
-            json_object_array_add(tags, json_object_new_string(row->tags[i]));
-        json_object_object_add(obj, "tags", tags);
-    }
-    err_clear(&se);
-    /* No output model is given, so a row without an output fails before any provider check. */
-    if (gen_parse_sample(&env, u->task, obj, NULL, &s, &se) < 0) {
-        json_object_put(obj);
-        if (!se.code || !se.msg[0])
-            abort();
-        if (!row->output && se.code != HE_INVALID)
-            abort();
-        return err_set(e, se.code, se.field, "line %zu: %s", row->line, se.msg);
-    }
-    if (!s.input || (row->output && !s.output))
+    r = gen_import_check_row(&x->check, row, &x->mem, &k, e);
+    if (r == 0 &&
+        (strlen(k.input) != k.input_len || (k.output && strlen(k.output) != k.output_len)))
         abort();
-    gen_sample_free(&s);
-    json_object_put(obj);
-    o->accepted++;
-    return 0;
-}
-
-static int feed(struct upload *u, const char *data, size_t len)
-{
-    struct err *e = &u->out.e;
-    if (u->out.code)
-        return u->out.code;
-    u->out.code = u->kind == 1 ? csv_reader_feed(u->csv, data, len, e)
-                               : jsonl_reader_feed(u->jsonl, data, len, e);
-    return u->out.code;
-}
-
-static int finish(struct upload *u)
-{
-    if (!u->out.code)
-        u->out.code = u->kind == 1 ? csv_reader_finish(u->csv, &u->out.e)
-                                   : jsonl_reader_finish(u->jsonl, &u->out.e);
-    if (u->out.code && (!u->out.e.code || !u->out.e.msg[0]))
+    if (r < 0 && (!e->code || !e->msg[0]))
         abort();
-    return u->out.code;
+    arena_done(&x->mem);
+    x->rows += r == 0;
+    return r;
 }
 
-static void start(struct upload *u, int kind)
+/* The answer the server must give to the upload of content under a name of this kind. */
+static void expected(bool jsonl, bool schema, const char *content, size_t len, int *ret_status,
+                     char *ret_detail, size_t *ret_rows)
 {
-    u->kind = kind;
-    err_clear(&u->out.e);
-    u->out.hash = 14695981039346656037ULL;
-    if (kind == 1)
-        u->csv = csv_reader_new(on_row, u, NULL);
-    else if (kind == 2)
-        u->jsonl = jsonl_reader_new(on_row, u, NULL);
-    if (kind > 0 && !u->csv && !u->jsonl)
+    struct gen_env env = {hetu.store, hetu.engine, "fuzz"};
+    struct task task = {.input_json_schema = schema ? (char *)SCHEMA : NULL};
+    struct expect x = {.check = {.env = &env, .task = &task}};
+    struct csv_reader *csv = jsonl ? NULL : csv_reader_new(on_row, &x, NULL);
+    struct jsonl_reader *jl = jsonl ? jsonl_reader_new(on_row, &x, NULL) : NULL;
+    struct err e;
+    int r;
+
+    if (!csv && !jl)
         abort();
+    err_clear(&e);
+    arena_init(&x.mem);
+    r = jsonl ? jsonl_reader_feed(jl, content, len, &e) : csv_reader_feed(csv, content, len, &e);
+    if (r == 0)
+        r = jsonl ? jsonl_reader_finish(jl, &e) : csv_reader_finish(csv, &e);
+    if (r == 0 && x.rows == 0)
+        r = err_set(&e, HE_BAD_REQUEST, "file", "the file has no rows");
+    *ret_status = r < 0 ? err_http_status(r) : 200;
+    snprintf(ret_detail, ERR_MSG_MAX, "%s", r < 0 ? e.msg : "");
+    *ret_rows = x.rows;
+    csv_reader_free(csv);
+    jsonl_reader_free(jl);
+    arena_done(&x.mem);
 }
 
-static int kind_of(const char *filename)
+static void mismatch(const struct answer *a, int status, const char *detail, size_t rows)
 {
-    const char *dot = filename ? strrchr(filename, '.') : NULL;
-    if (dot && strcasecmp(dot, ".csv") == 0)
-        return 1;
-    if (dot && strcasecmp(dot, ".jsonl") == 0)
-        return 2;
-    return -1;
+    fprintf(stderr, "the server answered %d %s\nexpected %d \"%s\" (%zu rows)\n", a->status,
+            a->body ? json_text(a->body, NULL) : "(not JSON)", status, detail, rows);
+    abort();
 }
 
-/* The post processor's part callback: only the part named file goes to a reader. */
-static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
-                               const char *filename, const char *content_type,
-                               const char *transfer_encoding, const char *data, uint64_t off,
-                               size_t size)
+static void check_answer(const struct answer *a, int status, const char *detail, size_t rows)
 {
-    struct upload *u = cls;
-    (void)kind, (void)content_type, (void)transfer_encoding, (void)off;
-    if (!key || strcmp(key, "file") != 0)
-        return MHD_YES;
-    if (u->kind == 0)
-        start(u, kind_of(filename));
-    if (u->kind < 0)
-        return MHD_NO;
-    if (size && feed(u, data, size) != 0)
-        return MHD_NO;
-    return MHD_YES;
-}
+    struct json_object *v;
 
-static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version, const char *upload_data,
-                                 size_t *upload_data_size, void **req_cls)
-{
-    struct upload *u = cls;
-    struct MHD_Response *resp;
-    enum MHD_Result ret;
-    (void)url, (void)method, (void)version;
-
-    if (!*req_cls) {
-        *req_cls = u;
-        u->pp = MHD_create_post_processor(conn, u->pp_buffer, on_part, u);
-        return MHD_YES;
+    if (a->status != status || !a->body)
+        mismatch(a, status, detail, rows);
+    if (status != 200) {
+        if (!json_object_object_get_ex(a->body, "detail", &v) ||
+            strcmp(json_object_get_string(v), detail) != 0)
+            mismatch(a, status, detail, rows);
+        return;
     }
-    if (*upload_data_size) {
-        size_t at = 0, n = *upload_data_size;
-        while (u->pp && at < n) {
-            size_t step = next_cut(u, n - at);
-            if (MHD_post_process(u->pp, upload_data + at, step) != MHD_YES)
-                break; /* the server stops feeding and answers 400 at the end */
-            at += step;
-        }
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    if (u->kind > 0)
-        finish(u);
-    u->status = u->kind > 0 && u->out.code == 0 ? 200 : 400;
-    u->done = 1;
-    resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    ret = MHD_queue_response(conn, (unsigned)u->status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    struct upload *u = cls;
-    (void)conn, (void)req_cls, (void)toe;
-    if (u->pp) {
-        MHD_destroy_post_processor(u->pp);
-        u->pp = NULL;
-    }
-}
-
-static void upload_free(struct upload *u)
-{
-    csv_reader_free(u->csv);
-    jsonl_reader_free(u->jsonl);
-    u->csv = NULL;
-    u->jsonl = NULL;
-}
-
-/* Sends head+body over a socket pair to a fresh daemon, in pieces; runs it to the answer. */
-static void serve_one(struct upload *u, const char *head, size_t head_len, const uint8_t *body,
-                      size_t body_len)
-{
-    struct MHD_Daemon *d;
-    struct sockaddr_in addr = {.sin_family = AF_INET};
-    int fds[2], buf = 1 << 20;
-    size_t at = 0, total = head_len + body_len;
-    char sink[4096];
-
-    d = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_access, u,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, u,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
-    if (!d)
-        abort();
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
-        abort();
-    setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-    setsockopt(fds[1], SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-    fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    if (MHD_add_connection(d, fds[1], (struct sockaddr *)&addr, sizeof(addr)) != MHD_YES)
-        abort();
-    for (int spins = 0; !u->done && spins < 100000; spins++) {
-        if (at < total) {
-            size_t step = next_cut(u, total - at);
-            const void *p = at < head_len ? (const void *)(head + at) : body + (at - head_len);
-            ssize_t w;
-            if (at < head_len && at + step > head_len)
-                step = head_len - at;
-            w = write(fds[0], p, step);
-            if (w > 0)
-                at += (size_t)w;
-            else if (w < 0 && errno != EAGAIN)
-                break;
-        }
-        MHD_run(d);
-        while (read(fds[0], sink, sizeof(sink)) > 0) {
-        }
-        if (at >= total && spins > 1000 && !u->done)
-            break; /* the daemon refused the request before its end (bad headers) */
-    }
-    close(fds[0]);
-    for (int i = 0; i < 4; i++)
-        MHD_run(d);
-    MHD_stop_daemon(d);
-}
-
-static char *build_head(const char *boundary, size_t body_len, size_t *len)
-{
-    static char head[512];
-    int n = snprintf(head, sizeof(head),
-                     "POST /import HTTP/1.1\r\nHost: fuzz\r\nContent-Type: multipart/form-data; "
-                     "boundary=%s\r\nContent-Length: %zu\r\n\r\n",
-                     boundary, body_len);
-    *len = (size_t)n;
-    return head;
+    if (!json_object_object_get_ex(a->body, "sample_count", &v) ||
+        json_object_get_int64(v) != (int64_t)rows ||
+        !json_object_object_get_ex(a->body, "status", &v) ||
+        strcmp(json_object_get_string(v),
+               rows > INLINE_MAX ? "import_started" : "import_completed"))
+        mismatch(a, status, detail, rows);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *schema = "{\"type\":\"object\",\"properties\":{\"q\":{\"type\":\"string\"}},"
-                                "\"required\":[\"q\"]}";
-    struct task task = {.instruction = (char *)"fuzz", .requirements = (char *)"[]"};
-    struct upload u = {0};
-    const uint8_t *content;
-    size_t clen, head_len;
-    char *head;
-    uint8_t mode;
+    const uint8_t *content = data + 4, *seed = data + 1;
+    size_t clen = size - 4;
+    bool schema;
+    char path[256];
+    struct answer a;
 
     if (size < 4 || size > MAX_CONTENT)
         return 0;
-    mode = data[0];
-    task.input_json_schema = mode & 4 ? (char *)schema : NULL;
-    u.task = &task;
-    u.seed = data + 1;
-    u.seed_len = 3;
-    u.pp_buffer = 256 + (size_t)data[3] * 64;
-    content = data + 4;
-    clen = size - 4;
+    if (!hetu.srv)
+        start();
+    schema = data[0] & 4;
+    snprintf(path, sizeof(path), "/api/dataset/projects/%s/tasks/%s/import_samples_from_file",
+             hetu.project, hetu.task[schema]);
 
-    if (mode & 1) {
+    if (data[0] & 1) {
         /* Raw: the fuzzer writes the whole body, framing included. */
-        head = build_head("fzB", clen, &head_len);
-        serve_one(&u, head, head_len, content, clen);
-        upload_free(&u);
+        a = request("POST", path, "multipart/form-data; boundary=fzB", content, clen, seed, 3);
+        if (a.status < 200 || a.status >= 500)
+            abort();
+        json_object_put(a.body);
         return 0;
     }
 
-    /* Structured: the content is a file's; build its upload and compare with a direct read. */
+    /* Structured: the content is a file's; upload it and compare with a straight read. */
     {
-        const char *name = mode & 2 ? "data.jsonl" : "data.csv";
-        char boundary[40];
-        uint8_t *body;
-        size_t blen = 0, cap = clen + 512;
-        struct upload ref = {0};
+        bool jsonl = data[0] & 2;
+        char boundary[40], type[80], detail[ERR_MSG_MAX];
+        size_t blen = 0, cap = clen + 512, rows;
         unsigned salt = 0;
+        uint8_t *body;
+        int status;
 
         do
             snprintf(boundary, sizeof(boundary), "----hetufuzz%08x", salt++);
         while (memmem(content, clen, boundary, strlen(boundary)));
-        body = malloc(cap);
-        if (!body)
+        if (!(body = malloc(cap)))
             abort();
-        if (mode & 8)
+        if (data[0] & 8)
             blen += (size_t)snprintf((char *)body + blen, cap - blen, "preamble text\r\n");
-        if (mode & 16)
+        if (data[0] & 16)
             blen += (size_t)snprintf((char *)body + blen, cap - blen,
                                      "--%s\r\nContent-Disposition: form-data; name=\"note\"\r\n"
                                      "\r\nnot the file\r\n",
@@ -383,27 +331,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (size_t)snprintf((char *)body + blen, cap - blen,
                              "--%s\r\nContent-Disposition: form-data; name=\"file\"; "
                              "filename=\"%s\"\r\nContent-Type: application/octet-stream\r\n\r\n",
-                             boundary, name);
+                             boundary, jsonl ? "data.jsonl" : "data.csv");
         memcpy(body + blen, content, clen);
         blen += clen;
         blen += (size_t)snprintf((char *)body + blen, cap - blen, "\r\n--%s--\r\n", boundary);
+        snprintf(type, sizeof(type), "multipart/form-data; boundary=%s", boundary);
 
-        head = build_head(boundary, blen, &head_len);
-        serve_one(&u, head, head_len, body, blen);
+        a = request("POST", path, type, body, blen, seed, 3);
         free(body);
-
-        ref.task = &task;
-        start(&ref, mode & 2 ? 2 : 1);
-        feed(&ref, (const char *)content, clen);
-        finish(&ref);
-        if (!u.done || u.kind != ref.kind)
-            abort(); /* the request never reached its end, or the file part was lost */
-        if (u.out.code != ref.out.code || u.out.rows != ref.out.rows ||
-            u.out.accepted != ref.out.accepted || u.out.hash != ref.out.hash ||
-            strcmp(u.out.e.msg, ref.out.e.msg) != 0)
-            abort(); /* the upload path changed the file's bytes */
-        upload_free(&ref);
+        expected(jsonl, schema, (const char *)content, clen, &status, detail, &rows);
+        check_answer(&a, status, detail, rows);
+        json_object_put(a.body);
     }
-    upload_free(&u);
     return 0;
 }

@@ -8,12 +8,13 @@
 
 #include "cli/client.h"
 #include "cli/table.h"
+#include "gen/limits.h"
 #include "util/buf.h"
 #include "util/json.h"
 
 #include "util/banned.h"
 
-#define MAX_TAGS 100
+#define MAX_TAGS TAG_MAX_COUNT
 
 static const char usage[] =
     "Usage: hetu runs ACTION --project ID --task ID [OPTIONS]\n"

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Samples of file imports. The provenance of an imported row (its sources and tags) is written
- * here for both paths: rows saved inside the request (run_new) and the rows an import job loads
- * by the thousand (gen_import_run), where what the rows share is built once per import and
- * what each row needs lives in the slice's arena, so a row costs no allocation of its own.
+ * Samples of file imports. Every row of a file passes one check (gen_import_check_row), on the
+ * upload's reader threads, before anything is stored: the row as the reader delivers it, typed,
+ * never turned into JSON to be parsed again. The provenance of an imported row (its sources and
+ * tags) is written here for both paths: rows saved inside the request (run_new) and the rows an
+ * import job loads by the thousand (gen_import_run), where what the rows share is built once per
+ * import and what each row needs lives in the slice's arena, so a row costs no allocation of
+ * its own.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -11,8 +14,10 @@
 
 #include "gen/gen.h"
 #include "gen/taskrun.h"
+#include "ingest/row.h"
 #include "util/arena.h"
 #include "util/clock.h"
+#include "util/json.h"
 #include "util/banned.h"
 
 char *gen_import_input_source(const char *file_name, const char *model, const char *provider,
@@ -158,5 +163,155 @@ int gen_import_run(const struct gen_import *g, const struct gen_import_row *row,
     r->rating_score = NAN;
     r->cost = NAN;
     r->input_tokens = r->output_tokens = r->total_tokens = -1;
+    return 0;
+}
+
+/* ---- the row check ---- */
+
+/* An input or output (what names it): a string within the length limit, or with the task's
+ * schema, a JSON object that matches it (then rewritten as compact JSON text in a). */
+static int row_text(const char *what, const char *schema, const char *s, size_t len, bool is_json,
+                    size_t line, struct arena *a, const char **ret, size_t *ret_len, struct err *e)
+{
+    struct json_object *o = NULL;
+    char *text = NULL;
+    struct err ce;
+    int r;
+
+    if (is_json && !schema)
+        return err_set(e, HE_INVALID, what,
+                       "line %zu: %s must be a string: the task has no schema for it", line, what);
+    /* (bytes bound characters: only a long text is counted) */
+    if (!is_json && len > TEXT_MAX_CHARS && utf8_length(s, len) > TEXT_MAX_CHARS)
+        return err_set(e, HE_INVALID, what, "line %zu: %s is longer than %d characters", line, what,
+                       TEXT_MAX_CHARS);
+    if (!schema) {
+        *ret = s;
+        *ret_len = len;
+        return 0;
+    }
+    err_clear(&ce);
+    if (json_parse(s, len, &o, &ce) < 0 || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        return err_set(e, HE_INVALID, what,
+                       "line %zu: %s must be a JSON object matching the task's schema", line, what);
+    }
+    r = gen_check_object(o, what, schema, &text, &ce);
+    json_object_put(o);
+    if (r < 0)
+        return err_set(e, r, ce.field, "line %zu: %s", line, ce.msg);
+    if (!(*ret = into_arena(a, text)))
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    *ret_len = strlen(*ret);
+    return 0;
+}
+
+/* Topic names or tags (what names them): at most max_items, each one line of max_chars. */
+static int row_names(const char *const *items, size_t n, size_t max_items, size_t max_chars,
+                     const char *what, size_t line, struct err *e)
+{
+    if (n > max_items)
+        return err_set(e, HE_INVALID, what, "line %zu: %s has more than %zu items", line, what,
+                       max_items);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(items[i]);
+        if (utf8_length(items[i], len) > max_chars)
+            return err_set(e, HE_INVALID, what, "line %zu: %s[%zu] is longer than %zu characters",
+                           line, what, i, max_chars);
+        for (size_t k = 0; k < len; k++)
+            if ((unsigned char)items[i][k] < 0x20)
+                return err_set(e, HE_INVALID, what,
+                               "line %zu: %s[%zu] must be one line without control characters",
+                               line, what, i);
+    }
+    return 0;
+}
+
+int gen_import_check_row(struct gen_row_check *c, const struct ingest_row *row, struct arena *a,
+                         struct gen_checked_row *ret, struct err *e)
+{
+    struct gen_checked_row k = {.guidance = row->human_guidance,
+                                .topic = row->topic_path,
+                                .n_topic = row->topic_path_count,
+                                .tags = row->tags,
+                                .n_tags = row->tags_count};
+    int r;
+
+    if ((r = row_text("input", c->task->input_json_schema, row->input, row->input_len,
+                      row->input_is_json, row->line, a, &k.input, &k.input_len, e)) < 0 ||
+        (row->output &&
+         (r = row_text("output", c->task->output_json_schema, row->output, row->output_len,
+                       row->output_is_json, row->line, a, &k.output, &k.output_len, e)) < 0) ||
+        (r = row_names(k.topic, k.n_topic, TOPIC_MAX_DEPTH, TOPIC_MAX_CHARS, "topic_path",
+                       row->line, e)) < 0 ||
+        (r = row_names(k.tags, k.n_tags, TAG_MAX_COUNT, TAG_MAX_CHARS, "tags", row->line, e)) < 0)
+        return r;
+    if (k.guidance && utf8_length(k.guidance, strlen(k.guidance)) > GUIDANCE_MAX_CHARS)
+        return err_set(e, HE_INVALID, "human_guidance",
+                       "line %zu: human_guidance is longer than %d characters", row->line,
+                       GUIDANCE_MAX_CHARS);
+    if (!k.output && !c->models_checked) {
+        struct gen_sample probe = {.output_model = (char *)c->output_model,
+                                   .output_provider = (char *)c->output_provider};
+        struct err me;
+        err_clear(&me);
+        if (gen_sample_check(c->env, &probe, NULL, &me) < 0)
+            return err_set(e, me.code, me.field, "line %zu: %s", row->line, me.msg);
+        c->models_checked = true;
+    }
+    if (k.n_topic > 0 && strcmp(k.topic[0], "root") == 0) { /* as gen_parse_topic_path drops it */
+        k.topic++;
+        k.n_topic--;
+    }
+    *ret = k;
+    return 0;
+}
+
+/* ---- the sample of a checked row ---- */
+
+static char **dup_list(const char *const *items, size_t n)
+{
+    char **l = calloc(n + 1, sizeof(*l));
+    for (size_t i = 0; l && i < n; i++)
+        if (!(l[i] = strdup(items[i]))) {
+            free_list(l, i);
+            return NULL;
+        }
+    return l;
+}
+
+int gen_import_sample(const struct gen_import_source *src, const struct gen_checked_row *row,
+                      struct gen_sample *ret)
+{
+    struct gen_sample s = {
+        .input = strndup(row->input, row->input_len),
+        .output = row->output ? strndup(row->output, row->output_len) : NULL,
+        .topic = dup_list(row->topic, row->n_topic),
+        .n_topic = row->n_topic,
+        .input_model = dup_opt(src->input_model),
+        .input_provider = dup_opt(src->input_provider),
+        .output_model = dup_opt(src->output_model),
+        .output_provider = dup_opt(src->output_provider),
+        .method = src->method,
+        .guidance = dup_opt(row->guidance),
+        .source_type = strdup("file_import"),
+        .file_name = dup_opt(src->file_name),
+        .tags = dup_list(row->tags, row->n_tags),
+        .ntags = row->n_tags,
+    };
+
+    if (!s.input || (row->output && !s.output) || !s.topic ||
+        (src->input_model && !s.input_model) || (src->input_provider && !s.input_provider) ||
+        (src->output_model && !s.output_model) || (src->output_provider && !s.output_provider) ||
+        (row->guidance && !s.guidance) || !s.source_type || (src->file_name && !s.file_name) ||
+        !s.tags) {
+        if (!s.topic)
+            s.n_topic = 0;
+        if (!s.tags)
+            s.ntags = 0;
+        gen_sample_free(&s);
+        return HE_NOMEM;
+    }
+    *ret = s;
     return 0;
 }

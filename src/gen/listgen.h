@@ -11,7 +11,9 @@
 
 #include <json-c/json.h>
 
-#define LISTGEN_NAME_MAX_CHARS 200 /* a subtopic name */
+#include "gen/limits.h"
+
+#define LISTGEN_NAME_MAX_CHARS TOPIC_MAX_CHARS /* a subtopic name is a name of a topic path */
 
 /*
  * An entry of a reply as the item to keep (a new reference), or NULL when it counts for nothing.

@@ -134,13 +134,29 @@ static char *dup_opt(const char *s)
     return s && *s ? strdup(s) : NULL;
 }
 
+int gen_check_object(struct json_object *obj, const char *field, const char *schema_text,
+                     char **ret, struct err *e)
+{
+    struct schema *schema;
+    struct err perr;
+    int r = 0;
+
+    err_clear(&perr);
+    if ((schema = schema_from_text(schema_text, &perr)) && schema_validate(schema, obj, &perr) < 0)
+        r = err_set(e, HE_INVALID, field, "%s does not match the task's schema: %s", field,
+                    perr.msg);
+    if (r == 0 && !(*ret = strdup(json_text(obj, NULL))))
+        r = err_set(e, HE_NOMEM, NULL, NULL);
+    schema_unref(schema);
+    return r;
+}
+
 /* A text-or-object field: objects become compact JSON text; checked against schema_text. */
 static int text_or_object(struct json_object *obj, const char *where, const char *key,
                           const char *schema_text, bool required, char **ret, struct err *e)
 {
     char field[ERR_FIELD_MAX];
     struct json_object *v = NULL, *parsed = NULL;
-    struct schema *schema;
     struct err perr;
     int r = 0;
 
@@ -174,21 +190,14 @@ static int text_or_object(struct json_object *obj, const char *where, const char
         return err_set(e, HE_INVALID, field, "%s must be a string or an object, not %s", field,
                        json_type_label(v));
     }
-    err_clear(&perr);
     if (json_object_is_type(v, json_type_object) &&
         strlen(json_text(parsed, NULL)) > (size_t)TEXT_MAX_CHARS * 4) {
         json_object_put(parsed);
         return err_set(e, HE_INVALID, field, "%s is larger than the limit of %d bytes", field,
                        TEXT_MAX_CHARS * 4);
     }
-    if ((schema = schema_from_text(schema_text, &perr)) &&
-        schema_validate(schema, parsed, &perr) < 0)
-        r = err_set(e, HE_INVALID, field, "%s does not match the task's schema: %s", field,
-                    perr.msg);
-    if (r == 0 && !(*ret = strdup(json_text(parsed, NULL))))
-        r = err_set(e, HE_NOMEM, NULL, NULL);
+    r = gen_check_object(parsed, field, schema_text, ret, e);
     json_object_put(parsed);
-    schema_unref(schema);
     return r;
 }
 
@@ -215,7 +224,8 @@ int gen_parse_sample(const struct gen_env *env, const struct task *t, struct jso
                           &output_model, e)) < 0 ||
         (r = json_get_str(obj, where, "output_provider", JF_NULLABLE, 0, MODEL_MAX_CHARS,
                           &output_provider, e)) < 0 ||
-        (r = json_get_str(obj, where, "prompt_method", JF_NULLABLE, 0, 100, &method, e)) < 0 ||
+        (r = json_get_str(obj, where, "prompt_method", JF_NULLABLE, 0, PROMPT_METHOD_MAX_CHARS,
+                          &method, e)) < 0 ||
         (r = json_get_str(obj, where, "human_guidance", JF_NULLABLE, 0, GUIDANCE_MAX_CHARS,
                           &guidance, e)) < 0 ||
         (r = json_get_bool(obj, where, "drop_unsupported_params", JF_NULLABLE, &drop, e)) < 0)
@@ -232,7 +242,7 @@ int gen_parse_sample(const struct gen_env *env, const struct task *t, struct jso
         (r = text_or_object(obj, where, "output", t->output_json_schema, false, &ret->output, e)) <
             0 ||
         (r = gen_parse_topic_path(obj, where, "topic_path", true, &topic, e)) < 0 ||
-        (r = gen_parse_string_list(obj, where, "tags", 100, 200, &tags, e)) < 0)
+        (r = gen_parse_string_list(obj, where, "tags", TAG_MAX_COUNT, TAG_MAX_CHARS, &tags, e)) < 0)
         goto fail;
     ret->n_topic = json_object_array_length(topic);
     ret->topic = calloc(ret->n_topic + 1, sizeof(char *));

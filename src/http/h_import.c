@@ -4,12 +4,13 @@
  * multipart upload of a CSV or JSONL file).
  *
  * A file is read as it arrives: the reader for its type (from the file name) turns bytes into
- * rows, each row is checked as a sample (input, output against the task's schemas, models when
- * an output must be generated) and written, normalized, to a spool file (jobs/spool.h). Memory
- * stays bounded whatever the file size. Only when the whole file has passed is anything stored:
- * up to IMPORT_INLINE_MAX rows are saved inside the request; larger files become a durable job
- * that loads the spool (rows with an output go straight into the store, the others become
- * items the output model fills).
+ * rows, each row is checked by gen_import_check_row (the checks save_sample makes: input and
+ * output against the task's schemas, models when an output must be generated) and written,
+ * normalized, to a spool file (jobs/spool.h). Memory stays bounded whatever the file size.
+ * Only when the whole file has passed is anything stored: up to IMPORT_INLINE_MAX rows are saved
+ * inside the request (each the sample gen_import_sample makes of it); larger files become a
+ * durable job that loads the spool (rows with an output go straight into the store, the others
+ * become items the output model fills).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #include "jobs/jobs.h"
 #include "jobs/spool.h"
 #include "llm/engine.h"
+#include "util/arena.h"
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/banned.h"
@@ -130,11 +132,11 @@ struct upload {
     enum file_kind kind;
     struct batches *batches; /* the file read on workers as it arrives */
     struct reader {
-        struct upload *u;
         struct csv_reader *csv;
         struct jsonl_reader *jsonl;
-        struct batch_out *out; /* of the batch being read */
-        bool models_checked;   /* the output model, once, at the first row without an output */
+        struct batch_out *out;      /* of the batch being read */
+        struct gen_row_check check; /* of this worker's rows */
+        struct arena mem;           /* what the check of a row rewrote */
     } readers[BATCH_WORKERS];
     char *file_name;
     char *spool_path;
@@ -153,6 +155,7 @@ static void upload_free(void *p)
     for (size_t i = 0; i < BATCH_WORKERS; i++) {
         csv_reader_free(u->readers[i].csv);
         jsonl_reader_free(u->readers[i].jsonl);
+        arena_done(&u->readers[i].mem);
     }
     if (u->spool)
         fclose(u->spool);
@@ -170,168 +173,29 @@ static const char *query(struct http_req *req, const char *name)
     return v && *v ? v : NULL;
 }
 
-static void add_str(struct json_object *o, const char *key, const char *v)
-{
-    if (v)
-        json_object_object_add(o, key, json_object_new_string(v));
-}
-
-static int row_list_check(const char *const *items, size_t n, size_t max_items, size_t max_chars,
-                          const char *what, size_t line, struct err *e)
-{
-    if (n > max_items)
-        return err_set(e, HE_INVALID, what, "line %zu: %s has more than %zu items", line, what,
-                       max_items);
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(items[i]);
-        if (utf8_length(items[i], len) > max_chars)
-            return err_set(e, HE_INVALID, what, "line %zu: %s[%zu] is longer than %zu characters",
-                           line, what, i, max_chars);
-        for (size_t k = 0; k < len; k++)
-            if ((unsigned char)items[i][k] < 0x20)
-                return err_set(e, HE_INVALID, what,
-                               "line %zu: %s[%zu] must be one line without control characters",
-                               line, what, i);
-    }
-    return 0;
-}
-
-/* A checked row into the output of its batch (written to the spool in file order). */
-static int spool_row(struct batch_out *out, const struct spool_row *row, size_t line, struct err *e)
-{
-    int r = spool_encode_row(&out->bytes, row);
-    if (r < 0)
-        return err_set(e, r, NULL, "line %zu: %s", line,
-                       r == HE_NOMEM ? "out of memory" : "the row is too large");
-    out->rows++;
-    return 0;
-}
-
-/*
- * The common row, for a task without schemas: the same checks gen_parse_sample makes, done on
- * the row as the reader delivers it, and the spool record written straight from it.
- */
-static int on_plain_row(struct reader *rd, const struct ingest_row *row, struct err *e)
-{
-    struct upload *u = rd->u;
-    const char *const *topic = row->topic_path;
-    size_t n_topic = row->topic_path_count;
-    int r;
-
-    if (row->input_is_json || row->output_is_json)
-        return err_set(e, HE_INVALID, row->input_is_json ? "input" : "output",
-                       "line %zu: %s must be a string: the task has no schema for it", row->line,
-                       row->input_is_json ? "input" : "output");
-    /* (bytes bound characters: only a long text is counted) */
-    if (row->input_len > TEXT_MAX_CHARS && utf8_length(row->input, row->input_len) > TEXT_MAX_CHARS)
-        return err_set(e, HE_INVALID, "input", "line %zu: input is longer than %d characters",
-                       row->line, TEXT_MAX_CHARS);
-    if (row->output && row->output_len > TEXT_MAX_CHARS &&
-        utf8_length(row->output, row->output_len) > TEXT_MAX_CHARS)
-        return err_set(e, HE_INVALID, "output", "line %zu: output is longer than %d characters",
-                       row->line, TEXT_MAX_CHARS);
-    if ((r = row_list_check(topic, n_topic, TOPIC_MAX_DEPTH, TOPIC_MAX_CHARS, "topic_path",
-                            row->line, e)) < 0 ||
-        (r = row_list_check(row->tags, row->tags_count, 100, 200, "tags", row->line, e)) < 0)
-        return r;
-    if (row->human_guidance &&
-        utf8_length(row->human_guidance, strlen(row->human_guidance)) > GUIDANCE_MAX_CHARS)
-        return err_set(e, HE_INVALID, "human_guidance",
-                       "line %zu: human_guidance is longer than %d characters", row->line,
-                       GUIDANCE_MAX_CHARS);
-    if (!row->output && !rd->models_checked) {
-        struct gen_sample probe = {.output_model = (char *)u->output_model,
-                                   .output_provider = (char *)u->output_provider};
-        struct err se;
-        err_clear(&se);
-        if (gen_sample_check(&u->env, &probe, NULL, &se) < 0)
-            return err_set(e, se.code, se.field, "line %zu: %s", row->line, se.msg);
-        rd->models_checked = true;
-    }
-    if (n_topic > 0 && strcmp(topic[0], "root") == 0) { /* as gen_parse_topic_path drops it */
-        topic++;
-        n_topic--;
-    }
-    return spool_row(rd->out,
-                     &(struct spool_row){.input = row->input,
-                                         .input_len = row->input_len,
-                                         .output = row->output,
-                                         .output_len = row->output_len,
-                                         .guidance = row->human_guidance,
-                                         .topic = topic,
-                                         .n_topic = n_topic,
-                                         .tags = row->tags,
-                                         .n_tags = row->tags_count},
-                     row->line, e);
-}
-
-/* A row of a task with a schema: checked as save_sample checks a sample (which also turns an
- * object input or output into its compact text), then spooled. */
+/* A batch's row: checked (gen_import_check_row), then into the output of its batch, written
+ * to the spool in file order. */
 static int on_row(void *ud, const struct ingest_row *row, struct err *e)
 {
     struct reader *rd = ud;
-    struct upload *u = rd->u;
-    struct json_object *o, *topic, *tags;
-    struct gen_sample s;
-    struct err se;
+    struct gen_checked_row k;
     int r;
 
-    if (!u->task.input_json_schema && !u->task.output_json_schema)
-        return on_plain_row(rd, row, e);
-    o = json_object_new_object();
-    err_clear(&se);
-    if (row->input_is_json) {
-        struct json_object *in = NULL;
-        json_parse(row->input, row->input_len, &in, &se);
-        json_object_object_add(o, "input", in);
-    } else {
-        json_object_object_add(o, "input",
-                               json_object_new_string_len(row->input, (int)row->input_len));
-    }
-    if (row->output) {
-        if (row->output_is_json) {
-            struct json_object *out = NULL;
-            json_parse(row->output, row->output_len, &out, &se);
-            json_object_object_add(o, "output", out);
-        } else {
-            json_object_object_add(o, "output",
-                                   json_object_new_string_len(row->output, (int)row->output_len));
-        }
-    }
-    topic = json_object_new_array();
-    for (size_t i = 0; i < row->topic_path_count; i++)
-        json_object_array_add(topic, json_object_new_string(row->topic_path[i]));
-    json_object_object_add(o, "topic_path", topic);
-    add_str(o, "human_guidance", row->human_guidance);
-    if (row->tags_count) {
-        tags = json_object_new_array();
-        for (size_t i = 0; i < row->tags_count; i++)
-            json_object_array_add(tags, json_object_new_string(row->tags[i]));
-        json_object_object_add(o, "tags", tags);
-    }
-    add_str(o, "input_model_name", u->input_model);
-    add_str(o, "input_provider", u->input_provider);
-    add_str(o, "output_model_name", u->output_model);
-    add_str(o, "output_provider", u->output_provider);
-    add_str(o, "prompt_method", u->prompt_method);
-
-    r = gen_parse_sample(&u->env, &u->task, o, NULL, &s, &se);
-    json_object_put(o);
-    if (r < 0)
-        return err_set(e, r == HE_BAD_REQUEST ? HE_BAD_REQUEST : HE_INVALID, se.field,
-                       "line %zu: %s", row->line, se.msg);
-    r = spool_row(rd->out,
-                  &(struct spool_row){.input = s.input,
-                                      .input_len = strlen(s.input),
-                                      .output = s.output,
-                                      .output_len = s.output ? strlen(s.output) : 0,
-                                      .guidance = s.guidance,
-                                      .topic = (const char *const *)s.topic,
-                                      .n_topic = s.n_topic,
-                                      .tags = (const char *const *)s.tags,
-                                      .n_tags = s.ntags},
-                  row->line, e);
-    gen_sample_free(&s);
+    if ((r = gen_import_check_row(&rd->check, row, &rd->mem, &k, e)) == 0 &&
+        (r = spool_encode_row(&rd->out->bytes, &(struct spool_row){.input = k.input,
+                                                                   .input_len = k.input_len,
+                                                                   .output = k.output,
+                                                                   .output_len = k.output_len,
+                                                                   .guidance = k.guidance,
+                                                                   .topic = k.topic,
+                                                                   .n_topic = k.n_topic,
+                                                                   .tags = k.tags,
+                                                                   .n_tags = k.n_tags})) < 0)
+        r = err_set(e, r, NULL, "line %zu: %s", row->line,
+                    r == HE_NOMEM ? "out of memory" : "the row is too large");
+    else if (r == 0)
+        rd->out->rows++;
+    arena_done(&rd->mem); /* (what the check rewrote, now in the spool record) */
     return r;
 }
 
@@ -377,7 +241,11 @@ static int start_batches(struct upload *u, struct err *e)
 
     for (size_t i = 0; i < cfg.workers; i++) {
         struct reader *rd = &u->readers[i];
-        rd->u = u;
+        rd->check = (struct gen_row_check){.env = &u->env,
+                                           .task = &u->task,
+                                           .output_model = u->output_model,
+                                           .output_provider = u->output_provider};
+        arena_init(&rd->mem);
         if (u->kind == FILE_CSV)
             rd->csv = csv_reader_new(on_row, rd, NULL);
         else
@@ -452,8 +320,9 @@ static int upload_ctx(struct http_req *req, struct upload **ret, struct err *e)
     u->output_model = query(req, "output_model_name");
     u->output_provider = query(req, "output_provider");
     u->session_id = query(req, "session_id");
-    if (u->session_id && strlen(u->session_id) > 200)
-        return err_set(e, HE_INVALID, "session_id", "session_id must be at most 200 characters");
+    if (u->session_id && strlen(u->session_id) > SESSION_MAX_CHARS)
+        return err_set(e, HE_INVALID, "session_id", "session_id must be at most %d characters",
+                       SESSION_MAX_CHARS);
     if (prompt_method_parse(u->prompt_method) < 0)
         return err_set(e, HE_BAD_REQUEST, "prompt_method",
                        "unknown prompt method '%s'; valid ones: %s", u->prompt_method,
@@ -529,32 +398,24 @@ static void on_inline_done(void *ud, struct run *const *runs, const struct err *
 static int sample_of_row(const struct upload *u, const struct spool_row *row, struct gen_sample *s)
 {
     int m = prompt_method_parse(u->prompt_method);
-
-    memset(s, 0, sizeof(*s));
-    s->method = m < 0 ? PM_SIMPLE : (enum prompt_method)m; /* checked with the request */
-    s->input = strdup(row->input);
-    s->output = row->output ? strdup(row->output) : NULL;
-    s->guidance = row->guidance ? strdup(row->guidance) : NULL;
-    s->topic = calloc(row->n_topic + 1, sizeof(char *));
-    s->n_topic = row->n_topic;
-    s->tags = calloc(row->n_tags + 1, sizeof(char *));
-    s->ntags = row->n_tags;
-    s->input_model = u->input_model ? strdup(u->input_model) : NULL;
-    s->input_provider = u->input_provider ? strdup(u->input_provider) : NULL;
-    s->output_model = u->output_model ? strdup(u->output_model) : NULL;
-    s->output_provider = u->output_provider ? strdup(u->output_provider) : NULL;
-    s->source_type = strdup("file_import");
-    s->file_name = strdup(u->file_name);
-    if (!s->input || (row->output && !s->output) || (row->guidance && !s->guidance) || !s->topic ||
-        !s->tags || !s->source_type || !s->file_name)
-        return HE_NOMEM;
-    for (size_t i = 0; i < row->n_topic; i++)
-        if (!(s->topic[i] = strdup(row->topic[i])))
-            return HE_NOMEM;
-    for (size_t i = 0; i < row->n_tags; i++)
-        if (!(s->tags[i] = strdup(row->tags[i])))
-            return HE_NOMEM;
-    return 0;
+    struct gen_import_source src = {
+        .file_name = u->file_name,
+        .input_model = u->input_model,
+        .input_provider = u->input_provider,
+        .output_model = u->output_model,
+        .output_provider = u->output_provider,
+        .method = m < 0 ? PM_SIMPLE : (enum prompt_method)m, /* checked with the request */
+    };
+    struct gen_checked_row k = {.input = row->input,
+                                .input_len = row->input_len,
+                                .output = row->output,
+                                .output_len = row->output_len,
+                                .guidance = row->guidance,
+                                .topic = row->topic,
+                                .n_topic = row->n_topic,
+                                .tags = row->tags,
+                                .n_tags = row->n_tags};
+    return gen_import_sample(&src, &k, s);
 }
 
 /* Small files: every row saved inside the request, outputs generated concurrently. */
@@ -582,7 +443,8 @@ static int import_inline(struct http_req *req, struct upload *u, struct err *e)
                 r = err_set(e, HE_IO, NULL, "the import's spool file ends early");
             goto fail;
         }
-        r = sample_of_row(u, &row, &samples[n++]);
+        if ((r = sample_of_row(u, &row, &samples[n])) == 0)
+            n++;
         if (r < 0) {
             r = err_set(e, r, NULL, NULL);
             goto fail;

@@ -243,7 +243,8 @@ int h_run_update(struct http_req *req, struct json_object **ret_body, struct err
         u.rating = rating;
     }
     if (json_object_object_get_ex(body, "tags", NULL)) {
-        if ((r = gen_parse_string_list(body, NULL, "tags", 100, 200, &tags, e)) < 0)
+        if ((r = gen_parse_string_list(body, NULL, "tags", TAG_MAX_COUNT, TAG_MAX_CHARS, &tags,
+                                       e)) < 0)
             goto out;
         u.set_tags = true;
         u.ntags = json_object_array_length(tags);

@@ -24,7 +24,7 @@
 #include "util/banned.h"
 
 #define BATCH_MAX      10000
-#define SESSION_MAX    200
+#define SESSION_MAX    SESSION_MAX_CHARS
 #define DETAIL_REASONS 3
 
 struct save_ctx {
