@@ -37,7 +37,7 @@ static void make_project(struct store *s, const char *name, struct project *ret)
     assert_int_equal(store_new_id(s, ret->id, &e), 0);
     ret->created_at = 1795515330123456LL;
     ret->created_by = "tester";
-    ret->name = (char *)name;
+    ret->name = name;
     ret->description = "描述";
     assert_int_equal(store_project_insert(s, ret, &e), 0);
 }
@@ -334,7 +334,8 @@ static void reads_repeat(void **state)
 }
 
 static void fill_run(struct store *s, const struct task *t, struct run *r, const char *input,
-                     const char *topic_key, const char *session, char **tags, size_t ntags)
+                     const char *topic_key, const char *session, const char *const *tags,
+                     size_t ntags)
 {
     struct err e;
     err_clear(&e);
@@ -343,7 +344,7 @@ static void fill_run(struct store *s, const struct task *t, struct run *r, const
     assert_int_equal(store_new_id(s, r->output_id, &e), 0);
     memcpy(r->task_id, t->id, ID_LEN);
     r->created_by = "tester";
-    r->input = (char *)input;
+    r->input = input;
     r->input_source_type = "human";
     r->input_source = "{}";
     r->output = "答";
@@ -352,8 +353,8 @@ static void fill_run(struct store *s, const struct task *t, struct run *r, const
     r->rating_score = NAN;
     r->cost = NAN;
     r->input_tokens = r->output_tokens = r->total_tokens = -1;
-    r->topic_key = (char *)topic_key;
-    r->session_id = (char *)session;
+    r->topic_key = topic_key;
+    r->session_id = session;
     r->tag_list = tags;
     r->ntags = ntags;
 }
@@ -379,7 +380,7 @@ static int list_count(struct store *s, const struct run_filter *f)
 static void runs_filter_and_tags(void **state)
 {
     struct store *s = open_store(":memory:");
-    char *tags_a[] = {"synthetic", "x"}, *tags_b[] = {"synthetic"}, *new_tags[] = {"y"};
+    const char *tags_a[] = {"synthetic", "x"}, *tags_b[] = {"synthetic"}, *new_tags[] = {"y"};
     struct run a, b, c;
     struct run *all[] = {&a, &b, &c};
     struct project p;
