@@ -58,45 +58,6 @@ int sq_error(struct err *e, sqlite3 *db, const char *what)
 
 /* ---- connections ---- */
 
-static int conn_open(struct sq_store *st, bool writer, struct sq_conn **ret, struct err *e)
-{
-    struct sq_conn *c = calloc(1, sizeof(*c));
-    int flags = st->open_flags | SQLITE_OPEN_NOMUTEX;
-    char *errmsg = NULL;
-
-    if (!c)
-        return err_set(e, HE_NOMEM, NULL, NULL);
-    if (writer)
-        flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    else
-        flags |= st->memory ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
-    if (sqlite3_open_v2(st->uri, &c->db, flags, NULL) != SQLITE_OK) {
-        int r = err_set(e, HE_STORE, "db", "cannot open the database %s: %s", st->uri,
-                        c->db ? sqlite3_errmsg(c->db) : "out of memory");
-        sqlite3_close(c->db);
-        free(c);
-        return r;
-    }
-    sqlite3_busy_timeout(c->db, SQLITE_BUSY_MS);
-    if (sqlite3_exec(c->db,
-                     writer       ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-                                    "PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;"
-                                    "PRAGMA journal_size_limit=67108864;"
-                     : st->memory ? "PRAGMA foreign_keys=ON; PRAGMA read_uncommitted=1;"
-                                  : "PRAGMA foreign_keys=ON;",
-                     NULL, NULL, &errmsg) != SQLITE_OK) {
-        int r = err_set(e, HE_STORE, "db", "cannot configure the database %s: %s", st->uri,
-                        errmsg ? errmsg : "?");
-        sqlite3_free(errmsg);
-        sqlite3_close(c->db);
-        free(c);
-        return r;
-    }
-    *ret = c;
-    return 0;
-}
-
 static void conn_close(struct sq_conn *c)
 {
     if (!c)
@@ -107,6 +68,37 @@ static void conn_close(struct sq_conn *c)
         sqlite3_finalize(c->cache[i].stmt);
     sqlite3_close(c->db);
     free(c);
+}
+DEFINE_FREEP(struct sq_conn, conn_close)
+
+static int conn_open(struct sq_store *st, bool writer, struct sq_conn **ret, struct err *e)
+{
+    _cleanup_(conn_closep) struct sq_conn *c = calloc(1, sizeof(*c));
+    _cleanup_(sqlite3_freep) char *errmsg = NULL;
+    int flags = st->open_flags | SQLITE_OPEN_NOMUTEX;
+
+    if (!c)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    if (writer)
+        flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    else
+        flags |= st->memory ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+    if (sqlite3_open_v2(st->uri, &c->db, flags, NULL) != SQLITE_OK)
+        return err_set(e, HE_STORE, "db", "cannot open the database %s: %s", st->uri,
+                       c->db ? sqlite3_errmsg(c->db) : "out of memory");
+    sqlite3_busy_timeout(c->db, SQLITE_BUSY_MS);
+    if (sqlite3_exec(c->db,
+                     writer       ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                                    "PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;"
+                                    "PRAGMA journal_size_limit=67108864;"
+                     : st->memory ? "PRAGMA foreign_keys=ON; PRAGMA read_uncommitted=1;"
+                                  : "PRAGMA foreign_keys=ON;",
+                     NULL, NULL, &errmsg) != SQLITE_OK)
+        return err_set(e, HE_STORE, "db", "cannot configure the database %s: %s", st->uri,
+                       errmsg ? errmsg : "?");
+    *ret = take_ptr(c);
+    return 0;
 }
 
 sqlite3_stmt *sq_stmt(struct sq_conn *c, const char *sql, struct err *e)
@@ -169,12 +161,9 @@ int sq_reader(struct sq_store *st, struct sq_conn **ret, struct err *e)
 
 static int exec(struct sq_conn *c, const char *sql, struct err *e)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int r = err_set(e, HE_STORE, NULL, "%s: %s", sql, msg ? msg : "?");
-        sqlite3_free(msg);
-        return r;
-    }
+    _cleanup_(sqlite3_freep) char *msg = NULL;
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        return err_set(e, HE_STORE, NULL, "%s: %s", sql, msg ? msg : "?");
     return 0;
 }
 
@@ -204,16 +193,15 @@ static void run_batch(struct sq_store *st, struct sq_write *batch)
 {
     struct sq_conn *c = st->writer_conn;
     bool alone = batch && !batch->next;
-    struct err e;
+    struct err e = ERR_INIT;
 
-    err_clear(&e);
     if (control(c, SQL_BEGIN, &e) < 0) {
         for (struct sq_write *w = batch; w; w = w->next)
             w->result = err_set(&w->err, e.code, NULL, "%s", e.msg);
         return;
     }
     for (struct sq_write *w = batch; w; w = w->next) {
-        struct err ignore;
+        struct err ignore = ERR_INIT;
         if (alone) { /* nothing to keep apart: a failure rolls the transaction back */
             w->result = w->fn(c, w->arg, &w->err);
             break;
@@ -232,18 +220,14 @@ static void run_batch(struct sq_store *st, struct sq_write *batch)
                                 sqlite3_errmsg(c->db));
             return;
         }
-        err_clear(&ignore);
         control(c, SQL_RELEASE, &ignore);
     }
     if (alone && batch->result < 0) {
-        struct err ignore;
-        err_clear(&ignore);
-        control(c, SQL_ROLLBACK, &ignore);
+        control(c, SQL_ROLLBACK, &e);
         return;
     }
     if (control(c, SQL_COMMIT, &e) < 0) {
-        struct err ignore;
-        err_clear(&ignore);
+        struct err ignore = ERR_INIT;
         control(c, SQL_ROLLBACK, &ignore);
         for (struct sq_write *w = batch; w; w = w->next)
             if (w->result == 0)
@@ -355,9 +339,8 @@ static void *writer_main(void *arg)
 /* Runs fn(arg) in the writer's next group commit and waits for the commit. */
 int sq_write(struct sq_store *st, sq_write_fn fn, void *arg, struct err *e)
 {
-    struct sq_write w = {.fn = fn, .arg = arg};
+    struct sq_write w = {.fn = fn, .arg = arg, .err = ERR_INIT};
 
-    err_clear(&w.err);
     pthread_mutex_lock(&st->lock);
     if (st->stopping) {
         pthread_mutex_unlock(&st->lock);
@@ -394,7 +377,6 @@ int sq_write_async(struct sq_store *st, sq_write_fn fn, void *arg, bool free_arg
     w->free_arg = free_arg;
     w->cb = cb;
     w->ud = ud;
-    err_clear(&w->err);
     pthread_mutex_lock(&st->lock);
     if (st->stopping) {
         pthread_mutex_unlock(&st->lock);
@@ -456,7 +438,7 @@ static void on_spare_reserved(void *ud, int result, const struct err *e)
 static void refill_spare(struct sq_store *st, uint64_t n)
 {
     struct reserve_args *a;
-    struct err ignore;
+    struct err ignore = ERR_INIT;
 
     pthread_mutex_lock(&st->ids_lock);
     if (st->spare_refilling) {
@@ -465,7 +447,6 @@ static void refill_spare(struct sq_store *st, uint64_t n)
     }
     st->spare_refilling = true;
     pthread_mutex_unlock(&st->ids_lock);
-    err_clear(&ignore);
     if ((a = malloc(sizeof(*a))))
         *a = (struct reserve_args){.st = st, .n = n};
     /* sq_write_async frees a when it cannot queue it */
@@ -553,8 +534,7 @@ static int migrate(struct sq_store *st, struct err *e)
             return r;
         if ((r = exec(c, sqlite_migrations[v], e)) < 0 || (r = exec(c, set, e)) < 0 ||
             (r = exec(c, "COMMIT", e)) < 0) {
-            struct err ignore;
-            err_clear(&ignore);
+            struct err ignore = ERR_INIT;
             exec(c, "ROLLBACK", &ignore);
             err_prefix(e, "migrating the database to version %d", v + 1);
             return r;
@@ -611,8 +591,7 @@ static void sq_close(struct store *s)
         conn_close(c);
     }
     if (st->writer_conn) {
-        struct err ignore;
-        err_clear(&ignore);
+        struct err ignore = ERR_INIT;
         exec(st->writer_conn, "PRAGMA optimize", &ignore);
         if (!st->memory) /* fold the WAL back, so a copied database file is complete */
             sqlite3_wal_checkpoint_v2(st->writer_conn->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
