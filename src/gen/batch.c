@@ -55,11 +55,7 @@ static void batch_free(struct batch *b)
     free(b->errs);
     free(b->ok);
     free(b->session_id);
-    free(b->task.instruction);
-    free(b->task.requirements);
-    free(b->task.output_json_schema);
-    free(b->task.input_json_schema);
-    free(b->task.thinking_instruction);
+    task_done(&b->task);
     pthread_mutex_destroy(&b->lock);
     free(b);
 }
@@ -122,24 +118,6 @@ static void on_run(void *ud, struct run *run, const struct err *e)
     release(b);
 }
 
-static int copy_task(struct task *dst, const struct task *t)
-{
-    *dst = (struct task){0};
-    memcpy(dst->id, t->id, ID_LEN);
-    memcpy(dst->project_id, t->project_id, ID_LEN);
-    dst->instruction = strdup(t->instruction);
-    dst->requirements = strdup(t->requirements ? t->requirements : "[]");
-    dst->output_json_schema = t->output_json_schema ? strdup(t->output_json_schema) : NULL;
-    dst->input_json_schema = t->input_json_schema ? strdup(t->input_json_schema) : NULL;
-    dst->thinking_instruction = t->thinking_instruction ? strdup(t->thinking_instruction) : NULL;
-    if (!dst->instruction || !dst->requirements ||
-        (t->output_json_schema && !dst->output_json_schema) ||
-        (t->input_json_schema && !dst->input_json_schema) ||
-        (t->thinking_instruction && !dst->thinking_instruction))
-        return HE_NOMEM;
-    return 0;
-}
-
 int gen_save_batch(const struct gen_env *env, const struct task *t, struct gen_sample *samples,
                    size_t n, const char *session_id, uint64_t group, gen_batch_cb cb, void *ud,
                    struct err *e)
@@ -165,7 +143,7 @@ int gen_save_batch(const struct gen_env *env, const struct task *t, struct gen_s
     b->ok = calloc(n ? n : 1, sizeof(*b->ok));
     b->session_id = session_id ? strdup(session_id) : NULL;
     if (!b->runs || !b->errs || !b->ok || (session_id && !b->session_id) ||
-        copy_task(&b->task, t) < 0) {
+        task_copy(&b->task, t) < 0) {
         batch_free(b);
         return err_set(e, HE_NOMEM, NULL, NULL);
     }

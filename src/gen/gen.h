@@ -143,10 +143,10 @@ void gen_model_error(const struct err *model, struct err *ret);
 
 /*
  * The tags of a new sample: "imported" (file imports) or "synthetic", the session's tag when
- * there is a session, then extra in order without repeats. malloc'd list of malloc'd strings.
+ * there is a session, then extra in order without repeats. The list and its strings are in a.
  */
-char **gen_tag_list(const char *session_id, bool imported, char *const *extra, size_t n_extra,
-                    size_t *ret_n);
+const char **gen_tag_list(struct arena *a, const char *session_id, bool imported,
+                          char *const *extra, size_t n_extra, size_t *ret_n);
 
 /* The DataSource properties (compact JSON text, malloc'd) of an imported row's input and
  * output; NULL values are left out. */
@@ -167,9 +167,10 @@ struct gen_import {
     char *file_name, *input_model, *input_provider;
     char *output_source;         /* the same for every row */
     char *input_source_no_topic; /* of a row without a topic path */
-    char **tag_list;             /* of a row without tags of its own */
+    const char **tag_list;       /* of a row without tags of its own, in mem */
     size_t ntags;
     char *tags;
+    struct arena mem;
 };
 struct gen_import_row {
     const char *input, *output; /* output: never NULL here */

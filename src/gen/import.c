@@ -53,7 +53,7 @@ int gen_import_init(struct gen_import *g, const struct gen_env *env, const struc
     g->output_source = gen_import_output_source(file_name, output_model, output_provider);
     g->input_source_no_topic =
         gen_import_input_source(file_name, input_model, input_provider, NULL);
-    g->tag_list = gen_tag_list(session_id, true, NULL, 0, &g->ntags);
+    g->tag_list = gen_tag_list(&g->mem, session_id, true, NULL, 0, &g->ntags);
     g->tags = g->tag_list ? taskrun_string_list(g->tag_list, g->ntags) : NULL;
     if ((file_name && !g->file_name) || (input_model && !g->input_model) ||
         (input_provider && !g->input_provider) || !g->output_source || !g->input_source_no_topic ||
@@ -64,13 +64,6 @@ int gen_import_init(struct gen_import *g, const struct gen_env *env, const struc
     return 0;
 }
 
-static void free_list(char **l, size_t n)
-{
-    for (size_t i = 0; l && i < n; i++)
-        free(l[i]);
-    free(l);
-}
-
 void gen_import_done(struct gen_import *g)
 {
     free(g->file_name);
@@ -78,21 +71,14 @@ void gen_import_done(struct gen_import *g)
     free(g->input_provider);
     free(g->output_source);
     free(g->input_source_no_topic);
-    free_list(g->tag_list, g->ntags);
+    arena_done(&g->mem);
     free(g->tags);
     memset(g, 0, sizeof(*g));
 }
 
-/* malloc'd text moved into the arena (NULL when either allocation failed). */
-static char *into_arena(struct arena *a, char *text)
-{
-    char *p = text ? arena_strndup(a, text, strlen(text)) : NULL;
-    free(text);
-    return p;
-}
-
 /* The topic key and the topic string ("a>>>>>b") of a path, in the arena. */
-static int topic_texts(struct arena *a, const char *const *names, size_t n, char **key, char **path)
+static int topic_texts(struct arena *a, const char *const *names, size_t n, const char **key,
+                       char **path)
 {
     size_t len = 0;
     char *k, *p;
@@ -126,20 +112,20 @@ int gen_import_run(const struct gen_import *g, const struct gen_import_row *row,
         return e->code;
     memcpy(r->task_id, g->task->id, ID_LEN);
     r->created_at = r->output_created_at = clock_wall_us();
-    /* The run only borrows these: the casts drop a const the store never writes through. */
-    r->created_by = (char *)g->env.user;
-    r->input = (char *)row->input;
-    r->output = (char *)row->output;
-    r->input_source_type = r->output_source_type = (char *)"file_import";
+    /* The run only borrows these. */
+    r->created_by = g->env.user;
+    r->input = row->input;
+    r->output = row->output;
+    r->input_source_type = r->output_source_type = "file_import";
     r->output_source = g->output_source;
-    r->intermediate_outputs = (char *)"{}";
-    r->session_id = (char *)g->session_id;
+    r->intermediate_outputs = "{}";
+    r->session_id = g->session_id;
     if (row->n_topic == 0) {
-        r->topic_key = (char *)"";
+        r->topic_key = "";
         r->input_source = g->input_source_no_topic;
     } else if (topic_texts(a, row->topic, row->n_topic, &r->topic_key, &path) < 0 ||
                !(r->input_source =
-                     into_arena(a, gen_import_input_source(g->file_name, g->input_model,
+                     arena_take(a, gen_import_input_source(g->file_name, g->input_model,
                                                            g->input_provider, path)))) {
         return err_set(e, HE_NOMEM, NULL, NULL);
     }
@@ -149,15 +135,11 @@ int gen_import_run(const struct gen_import *g, const struct gen_import_row *row,
         r->tags = g->tags;
     } else {
         size_t n = 0;
-        char **list = gen_tag_list(g->session_id, true, (char *const *)row->tags, row->n_tags, &n);
-        char **kept = list ? arena_alloc(a, n * sizeof(*kept)) : NULL;
-        for (size_t i = 0; kept && i < n; i++)
-            if (!(kept[i] = arena_strndup(a, list[i], strlen(list[i]))))
-                kept = NULL;
-        free_list(list, n);
-        if (!kept || !(r->tags = into_arena(a, taskrun_string_list(kept, n))))
+        const char **list =
+            gen_tag_list(a, g->session_id, true, (char *const *)row->tags, row->n_tags, &n);
+        if (!list || !(r->tags = arena_take(a, taskrun_string_list(list, n))))
             return err_set(e, HE_NOMEM, NULL, NULL);
-        r->tag_list = kept;
+        r->tag_list = list;
         r->ntags = n;
     }
     r->rating_score = NAN;

@@ -113,9 +113,7 @@ static void op_free(struct list_op *op)
     json_object_put(op->items);
     free(op->new_names);
     free(op->turn_key);
-    free(op->task.instruction);
-    free(op->task.requirements);
-    free(op->task.input_json_schema);
+    task_done(&op->task);
     free(op->provider);
     free(op->model);
     free(op->guidance);
@@ -459,11 +457,11 @@ static void finish(struct list_op *op)
     memcpy(r.output_id, op->output_id, ID_LEN);
     r.created_at = op->started_at;
     r.output_created_at = clock_wall_us();
-    r.created_by = (char *)op->env.user;
-    r.input = (char *)json_text(in, NULL);
+    r.created_by = op->env.user;
+    r.input = json_text(in, NULL);
     r.input_source_type = "human";
     r.input_source = in_props;
-    r.output = (char *)json_text(out, NULL);
+    r.output = json_text(out, NULL);
     r.output_source_type = "synthetic";
     r.output_source = out_props;
     r.rating_score = NAN;
@@ -478,7 +476,7 @@ static void finish(struct list_op *op)
         if (op->reasoning) {
             inter = json_object_new_object();
             json_object_object_add(inter, "reasoning", json_object_new_string(op->reasoning));
-            r.intermediate_outputs = (char *)json_text(inter, NULL);
+            r.intermediate_outputs = json_text(inter, NULL);
         }
         op->cb(op->ud, taskrun_render(&r), NULL);
         json_object_put(inter);
@@ -517,7 +515,7 @@ static int start(const struct gen_env *env, enum list_kind kind, const struct ta
     struct list_op *op;
     size_t n_path = json_object_array_length(p->path);
     char **names;
-    int r;
+    int r, copied;
 
     if ((r = llm_check(env->engine, p->provider, p->model, e)) < 0)
         return r;
@@ -530,11 +528,7 @@ static int start(const struct gen_env *env, enum list_kind kind, const struct ta
     }
     op->env = *env;
     op->kind = kind;
-    memcpy(op->task.id, t->id, ID_LEN);
-    memcpy(op->task.project_id, t->project_id, ID_LEN);
-    op->task.instruction = strdup(t->instruction);
-    op->task.requirements = strdup(t->requirements ? t->requirements : "[]");
-    op->task.input_json_schema = t->input_json_schema ? strdup(t->input_json_schema) : NULL;
+    copied = task_copy(&op->task, t);
     /* Copies, not references: the op lives on other threads, and json-c's reference counts
      * are not atomic. */
     if (json_object_deep_copy(p->path, &op->path, NULL) != 0 ||
@@ -559,8 +553,7 @@ static int start(const struct gen_env *env, enum list_kind kind, const struct ta
         names[i] = (char *)json_object_get_string(json_object_array_get_idx(p->path, i));
     op->parent_key = taskrun_topic_key(names, n_path);
     free(names);
-    if (!op->task.instruction || !op->task.requirements || !op->provider || !op->model ||
-        !op->parent_key) {
+    if (copied < 0 || !op->provider || !op->model || !op->parent_key) {
         op_free(op);
         return err_set(e, HE_NOMEM, NULL, NULL);
     }

@@ -286,16 +286,14 @@ static void on_output(void *ud, const struct llm_result *res)
     if (reply_failed(op, res))
         return;
     err_clear(&e);
-    free(run->output);
-    run->output =
-        strdup(res->json ? json_text(res->json, NULL) : (res->content ? res->content : ""));
+    run->output = arena_strdup(&run->mem, res->json ? json_text(res->json, NULL)
+                                                    : (res->content ? res->content : ""));
     inter = json_object_new_object();
     if (op->thinking)
         json_object_object_add(inter, "chain_of_thought", json_object_new_string(op->thinking));
     if (res->reasoning)
         json_object_object_add(inter, "reasoning", json_object_new_string(res->reasoning));
-    free(run->intermediate_outputs);
-    run->intermediate_outputs = strdup(json_text(inter, NULL));
+    run->intermediate_outputs = arena_strdup(&run->mem, json_text(inter, NULL));
     json_object_put(inter);
     run->output_created_at = clock_wall_us();
     run->input_tokens = op->usage.input_tokens;
@@ -312,34 +310,30 @@ static void on_output(void *ud, const struct llm_result *res)
     out_free(op);
 }
 
-char **gen_tag_list(const char *session_id, bool imported, char *const *extra, size_t n_extra,
-                    size_t *ret_n)
+const char **gen_tag_list(struct arena *a, const char *session_id, bool imported,
+                          char *const *extra, size_t n_extra, size_t *ret_n)
 {
     size_t n = 0, max = 2 + n_extra;
-    char **tags = calloc(max, sizeof(*tags));
+    const char **tags = arena_alloc(a, max * sizeof(*tags));
     char buf[512];
 
     if (!tags)
         return NULL;
-    tags[n++] = strdup(imported ? "imported" : "synthetic");
+    tags[n++] = imported ? "imported" : "synthetic";
     if (session_id) {
         snprintf(buf, sizeof(buf), imported ? "imported_%s" : "synthetic_session_%s", session_id);
-        tags[n++] = strdup(buf);
+        tags[n++] = arena_strdup(a, buf);
     }
     for (size_t i = 0; i < n_extra; i++) {
         bool seen = false;
         for (size_t j = 0; j < n && !seen; j++)
             seen = tags[j] && strcmp(tags[j], extra[i]) == 0;
         if (!seen)
-            tags[n++] = strdup(extra[i]);
+            tags[n++] = arena_strdup(a, extra[i]);
     }
     for (size_t i = 0; i < n; i++)
-        if (!tags[i]) {
-            for (size_t j = 0; j < n; j++)
-                free(tags[j]);
-            free(tags);
+        if (!tags[i])
             return NULL;
-        }
     *ret_n = n;
     return tags;
 }
@@ -348,6 +342,7 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
                            const struct gen_sample *s, const char *session_id, struct err *e)
 {
     struct run *r = calloc(1, sizeof(*r));
+    struct arena *m = r ? &r->mem : NULL;
     char *topic_str = NULL;
     bool imported = s->source_type && strcmp(s->source_type, "file_import") == 0;
 
@@ -358,50 +353,54 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
     memcpy(r->task_id, t->id, ID_LEN);
     r->created_at = clock_wall_us();
     r->output_created_at = r->created_at;
-    r->created_by = strdup(env->user);
-    r->input = strdup(s->input);
-    r->topic_key = taskrun_topic_key(s->topic, s->n_topic);
+    r->created_by = arena_strdup(m, env->user);
+    r->input = arena_strdup(m, s->input);
+    r->topic_key = arena_take(m, taskrun_topic_key(s->topic, s->n_topic));
     topic_str = r->topic_key ? taskrun_topic_string(r->topic_key) : NULL;
     if (imported) {
-        r->input_source_type = strdup("file_import");
-        r->input_source = gen_import_input_source(s->file_name, s->input_model, s->input_provider,
-                                                  topic_str && *topic_str ? topic_str : NULL);
+        r->input_source_type = "file_import";
+        r->input_source =
+            arena_take(m, gen_import_input_source(s->file_name, s->input_model, s->input_provider,
+                                                  topic_str && *topic_str ? topic_str : NULL));
     } else if (s->input_model || s->input_provider) {
-        r->input_source_type = strdup("synthetic");
-        r->input_source = taskrun_props(
-            "model_name", s->input_model, "model_provider", s->input_provider, "adapter_name",
-            "kiln_data_gen", "topic_path", topic_str && *topic_str ? topic_str : NULL, NULL);
+        r->input_source_type = "synthetic";
+        r->input_source = arena_take(
+            m, taskrun_props("model_name", s->input_model, "model_provider", s->input_provider,
+                             "adapter_name", "kiln_data_gen", "topic_path",
+                             topic_str && *topic_str ? topic_str : NULL, NULL));
     } else {
-        r->input_source_type = strdup("human");
-        r->input_source = taskrun_props("created_by", env->user, "topic_path",
-                                        topic_str && *topic_str ? topic_str : NULL, NULL);
+        r->input_source_type = "human";
+        r->input_source =
+            arena_take(m, taskrun_props("created_by", env->user, "topic_path",
+                                        topic_str && *topic_str ? topic_str : NULL, NULL));
     }
     if (s->output) {
-        r->output = strdup(s->output);
-        r->output_source_type = strdup(imported ? "file_import" : "human");
+        r->output = arena_strdup(m, s->output);
+        r->output_source_type = imported ? "file_import" : "human";
         r->output_source =
-            imported ? gen_import_output_source(s->file_name, s->output_model, s->output_provider)
-                     : taskrun_props("created_by", env->user, NULL);
+            arena_take(m, imported ? gen_import_output_source(s->file_name, s->output_model,
+                                                              s->output_provider)
+                                   : taskrun_props("created_by", env->user, NULL));
     } else {
-        r->output_source_type = strdup("synthetic");
-        r->output_source = taskrun_props("model_name", s->output_model, "model_provider",
-                                         s->output_provider, "adapter_name", ADAPTER_NAME,
-                                         "prompt_id", prompt_method_name(s->method), NULL);
+        r->output_source_type = "synthetic";
+        r->output_source =
+            arena_take(m, taskrun_props("model_name", s->output_model, "model_provider",
+                                        s->output_provider, "adapter_name", ADAPTER_NAME,
+                                        "prompt_id", prompt_method_name(s->method), NULL));
     }
-    r->intermediate_outputs = strdup("{}");
-    r->session_id = session_id ? strdup(session_id) : NULL;
-    r->tag_list = gen_tag_list(session_id, imported, s->tags, s->ntags, &r->ntags);
+    r->intermediate_outputs = "{}";
+    r->session_id = arena_strdup(m, session_id);
+    r->tag_list = gen_tag_list(m, session_id, imported, s->tags, s->ntags, &r->ntags);
     if (r->tag_list)
-        r->tags = taskrun_string_list(r->tag_list, r->ntags);
+        r->tags = arena_take(m, taskrun_string_list(r->tag_list, r->ntags));
     r->rating_score = NAN;
     r->cost = NAN;
     r->input_tokens = r->output_tokens = r->total_tokens = -1;
     r->job_id = s->job_id;
     r->job_item = s->job_item;
     free(topic_str);
-    if (!r->created_by || !r->input || !r->topic_key || !r->input_source_type || !r->input_source ||
-        !r->output_source_type || !r->output_source || !r->intermediate_outputs || !r->tag_list ||
-        !r->tags || (session_id && !r->session_id) || (s->output && !r->output)) {
+    if (!r->created_by || !r->input || !r->topic_key || !r->input_source || !r->output_source ||
+        !r->tag_list || !r->tags || (session_id && !r->session_id) || (s->output && !r->output)) {
         err_set(e, HE_NOMEM, NULL, NULL);
         goto fail;
     }

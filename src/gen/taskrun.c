@@ -98,7 +98,7 @@ char *taskrun_props(const char *key, ...)
     return buf_take(&b);
 }
 
-char *taskrun_string_list(char *const *items, size_t n)
+char *taskrun_string_list(const char *const *items, size_t n)
 {
     struct buf b;
     struct jsonw w;

@@ -15,7 +15,7 @@ struct json_object *taskrun_render(const struct run *r);
 char *taskrun_props(const char *key, ...) __attribute__((sentinel));
 
 /* A JSON list of strings as text (malloc'd). */
-char *taskrun_string_list(char *const *items, size_t n);
+char *taskrun_string_list(const char *const *items, size_t n);
 
 /* "a>>>>>b" from a topic key (malloc'd). */
 char *taskrun_topic_string(const char *topic_key);

@@ -31,9 +31,9 @@ int h_project_create(struct http_req *req, struct json_object **ret_body, struct
     if ((r = store_new_id(app->store, p.id, e)) < 0)
         return r;
     p.created_at = clock_wall_us();
-    p.created_by = (char *)app->user;
-    p.name = (char *)name;
-    p.description = (char *)description;
+    p.created_by = app->user;
+    p.name = name;
+    p.description = description;
     if ((r = store_project_insert(app->store, &p, e)) < 0)
         return r;
     *ret_body = render_project(&p);
@@ -80,7 +80,6 @@ int h_project_update(struct http_req *req, struct json_object **ret_body, struct
     struct json_object *body = http_req_body(req);
     const char *name = NULL, *description = NULL;
     struct project p = {0};
-    char *old_name, *old_description;
     int r;
 
     if ((r = json_check_keys(body, NULL, project_fields, e)) < 0 ||
@@ -90,17 +89,13 @@ int h_project_update(struct http_req *req, struct json_object **ret_body, struct
         return r;
     if ((r = store_project_get(app->store, http_req_param(req, "project_id"), &p, e)) < 0)
         return r;
-    old_name = p.name;
-    old_description = p.description;
     if (name)
-        p.name = (char *)name;
+        p.name = name; /* borrowed: project_done frees only what the store read */
     if (description)
-        p.description = (char *)description;
+        p.description = description;
     r = store_project_update(app->store, &p, e);
     if (r == 0)
         *ret_body = render_project(&p);
-    p.name = old_name;
-    p.description = old_description;
     project_done(&p);
     return r;
 }

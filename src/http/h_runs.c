@@ -225,6 +225,7 @@ int h_run_update(struct http_req *req, struct json_object **ret_body, struct err
     struct run_update u = {.task_id = http_req_param(req, "task_id"),
                            .run_id = http_req_param(req, "run_id")};
     char *rating = NULL;
+    const char **tag_list = NULL;
     struct task t = {0};
     int r;
 
@@ -248,20 +249,20 @@ int h_run_update(struct http_req *req, struct json_object **ret_body, struct err
             goto out;
         u.set_tags = true;
         u.ntags = json_object_array_length(tags);
-        u.tag_list = calloc(u.ntags + 1, sizeof(char *));
-        if (!u.tag_list) {
+        u.tag_list = tag_list = calloc(u.ntags + 1, sizeof(*tag_list));
+        if (!tag_list) {
             r = err_set(e, HE_NOMEM, NULL, NULL);
             goto out;
         }
         for (size_t i = 0; i < u.ntags; i++)
-            u.tag_list[i] = (char *)json_object_get_string(json_object_array_get_idx(tags, i));
+            tag_list[i] = json_object_get_string(json_object_array_get_idx(tags, i));
     }
     if ((r = store_run_update(app->store, &u, e)) < 0)
         goto out;
     r = h_run_get(req, ret_body, e);
 out:
     free(rating);
-    free(u.tag_list);
+    free(tag_list);
     json_object_put(tags);
     return r;
 }

@@ -189,14 +189,14 @@ int h_task_create(struct http_req *req, struct json_object **ret_body, struct er
         goto out;
     snprintf(t.project_id, sizeof(t.project_id), "%s", project_id);
     t.created_at = clock_wall_us();
-    t.created_by = (char *)app->user;
-    t.name = (char *)in.name;
-    t.description = (char *)in.description;
-    t.instruction = (char *)in.instruction;
-    t.requirements = in.requirements ? in.requirements : (char *)"[]";
-    t.input_json_schema = (char *)in.input_schema;
-    t.output_json_schema = (char *)in.output_schema;
-    t.thinking_instruction = (char *)in.thinking_instruction;
+    t.created_by = app->user;
+    t.name = in.name;
+    t.description = in.description;
+    t.instruction = in.instruction;
+    t.requirements = in.requirements ? in.requirements : "[]";
+    t.input_json_schema = in.input_schema;
+    t.output_json_schema = in.output_schema;
+    t.thinking_instruction = in.thinking_instruction;
     if ((r = store_task_insert(app->store, &t, e)) < 0)
         goto out;
     *ret_body = render_task(&t);
@@ -280,19 +280,19 @@ int h_task_update(struct http_req *req, struct json_object **ret_body, struct er
     if ((r = parse_task(app->store, http_req_body(req), false, &in, e)) < 0)
         goto out;
     if (in.name)
-        t.name = (char *)in.name;
+        t.name = in.name;
     if (in.description)
-        t.description = (char *)in.description;
+        t.description = in.description;
     if (in.instruction)
-        t.instruction = (char *)in.instruction;
+        t.instruction = in.instruction;
     if (in.requirements)
         t.requirements = in.requirements;
     if (in.has_thinking)
-        t.thinking_instruction = (char *)in.thinking_instruction;
+        t.thinking_instruction = in.thinking_instruction;
     if (in.has_input_schema)
-        t.input_json_schema = (char *)in.input_schema;
+        t.input_json_schema = in.input_schema;
     if (in.has_output_schema)
-        t.output_json_schema = (char *)in.output_schema;
+        t.output_json_schema = in.output_schema;
     schema_changed = text_differs(t.input_json_schema, orig.input_json_schema) ||
                      text_differs(t.output_json_schema, orig.output_json_schema);
     if ((r = store_task_update(app->store, &t, schema_changed, e)) < 0)

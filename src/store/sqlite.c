@@ -40,38 +40,8 @@
 #define CKPT_FRAMES    2000  /* about 8 MB of WAL */
 #define RESTART_FRAMES 16000 /* about 64 MB, journal_size_limit: see restart_wal */
 
-#define TASK_COLUMNS                                                                         \
-    "id, project_id, created_at, created_by, name, description, instruction, requirements, " \
-    "output_json_schema, input_json_schema, thinking_instruction"
-
 static const char SQL_NEXT_ID_GET[] = "SELECT value FROM meta WHERE key = 'next_id'";
 static const char SQL_NEXT_ID_SET[] = "UPDATE meta SET value = ?1 WHERE key = 'next_id'";
-static const char SQL_PROJECT_INSERT[] =
-    "INSERT INTO projects (id, created_at, created_by, name, description) "
-    "VALUES (?1, ?2, ?3, ?4, ?5)";
-static const char SQL_PROJECT_UPDATE[] =
-    "UPDATE projects SET name = ?2, description = ?3 WHERE id = ?1";
-static const char SQL_PROJECT_GET[] =
-    "SELECT id, created_at, created_by, name, description FROM projects "
-    "WHERE id = ?1";
-static const char SQL_PROJECT_LIST[] =
-    "SELECT id, created_at, created_by, name, description FROM projects "
-    "ORDER BY id";
-static const char SQL_PROJECT_DELETE[] = "DELETE FROM projects WHERE id = ?1";
-static const char SQL_TASK_INSERT[] =
-    "INSERT INTO tasks (id, project_id, created_at, created_by, name, description, instruction, "
-    "requirements, output_json_schema, input_json_schema, thinking_instruction) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-static const char SQL_TASK_UPDATE[] =
-    "UPDATE tasks SET name = ?3, description = ?4, instruction = ?5, requirements = ?6, "
-    "output_json_schema = ?7, input_json_schema = ?8, thinking_instruction = ?9 "
-    "WHERE id = ?1 AND project_id = ?2";
-static const char SQL_TASK_GET[] =
-    "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1 AND project_id = ?2";
-static const char SQL_TASK_LIST[] =
-    "SELECT " TASK_COLUMNS " FROM tasks WHERE project_id = ?1 ORDER BY id";
-static const char SQL_TASK_DELETE[] = "DELETE FROM tasks WHERE id = ?1 AND project_id = ?2";
-static const char SQL_TASK_HAS_SAMPLES[] = "SELECT 1 FROM samples WHERE task_id = ?1 LIMIT 1";
 static const char SQL_PING[] = "SELECT count(*) FROM meta";
 
 static const struct store_ops sqlite_ops;
@@ -88,45 +58,6 @@ int sq_error(struct err *e, sqlite3 *db, const char *what)
 
 /* ---- connections ---- */
 
-static int conn_open(struct sq_store *st, bool writer, struct sq_conn **ret, struct err *e)
-{
-    struct sq_conn *c = calloc(1, sizeof(*c));
-    int flags = st->open_flags | SQLITE_OPEN_NOMUTEX;
-    char *errmsg = NULL;
-
-    if (!c)
-        return err_set(e, HE_NOMEM, NULL, NULL);
-    if (writer)
-        flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    else
-        flags |= st->memory ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
-    if (sqlite3_open_v2(st->uri, &c->db, flags, NULL) != SQLITE_OK) {
-        int r = err_set(e, HE_STORE, "db", "cannot open the database %s: %s", st->uri,
-                        c->db ? sqlite3_errmsg(c->db) : "out of memory");
-        sqlite3_close(c->db);
-        free(c);
-        return r;
-    }
-    sqlite3_busy_timeout(c->db, SQLITE_BUSY_MS);
-    if (sqlite3_exec(c->db,
-                     writer       ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-                                    "PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;"
-                                    "PRAGMA journal_size_limit=67108864;"
-                     : st->memory ? "PRAGMA foreign_keys=ON; PRAGMA read_uncommitted=1;"
-                                  : "PRAGMA foreign_keys=ON;",
-                     NULL, NULL, &errmsg) != SQLITE_OK) {
-        int r = err_set(e, HE_STORE, "db", "cannot configure the database %s: %s", st->uri,
-                        errmsg ? errmsg : "?");
-        sqlite3_free(errmsg);
-        sqlite3_close(c->db);
-        free(c);
-        return r;
-    }
-    *ret = c;
-    return 0;
-}
-
 static void conn_close(struct sq_conn *c)
 {
     if (!c)
@@ -137,6 +68,37 @@ static void conn_close(struct sq_conn *c)
         sqlite3_finalize(c->cache[i].stmt);
     sqlite3_close(c->db);
     free(c);
+}
+DEFINE_FREEP(struct sq_conn, conn_close)
+
+static int conn_open(struct sq_store *st, bool writer, struct sq_conn **ret, struct err *e)
+{
+    _cleanup_(conn_closep) struct sq_conn *c = calloc(1, sizeof(*c));
+    _cleanup_(sqlite3_freep) char *errmsg = NULL;
+    int flags = st->open_flags | SQLITE_OPEN_NOMUTEX;
+
+    if (!c)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    if (writer)
+        flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    else
+        flags |= st->memory ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+    if (sqlite3_open_v2(st->uri, &c->db, flags, NULL) != SQLITE_OK)
+        return err_set(e, HE_STORE, "db", "cannot open the database %s: %s", st->uri,
+                       c->db ? sqlite3_errmsg(c->db) : "out of memory");
+    sqlite3_busy_timeout(c->db, SQLITE_BUSY_MS);
+    if (sqlite3_exec(c->db,
+                     writer       ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                                    "PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;"
+                                    "PRAGMA journal_size_limit=67108864;"
+                     : st->memory ? "PRAGMA foreign_keys=ON; PRAGMA read_uncommitted=1;"
+                                  : "PRAGMA foreign_keys=ON;",
+                     NULL, NULL, &errmsg) != SQLITE_OK)
+        return err_set(e, HE_STORE, "db", "cannot configure the database %s: %s", st->uri,
+                       errmsg ? errmsg : "?");
+    *ret = take_ptr(c);
+    return 0;
 }
 
 sqlite3_stmt *sq_stmt(struct sq_conn *c, const char *sql, struct err *e)
@@ -199,12 +161,9 @@ int sq_reader(struct sq_store *st, struct sq_conn **ret, struct err *e)
 
 static int exec(struct sq_conn *c, const char *sql, struct err *e)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int r = err_set(e, HE_STORE, NULL, "%s: %s", sql, msg ? msg : "?");
-        sqlite3_free(msg);
-        return r;
-    }
+    _cleanup_(sqlite3_freep) char *msg = NULL;
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        return err_set(e, HE_STORE, NULL, "%s: %s", sql, msg ? msg : "?");
     return 0;
 }
 
@@ -234,16 +193,15 @@ static void run_batch(struct sq_store *st, struct sq_write *batch)
 {
     struct sq_conn *c = st->writer_conn;
     bool alone = batch && !batch->next;
-    struct err e;
+    struct err e = ERR_INIT;
 
-    err_clear(&e);
     if (control(c, SQL_BEGIN, &e) < 0) {
         for (struct sq_write *w = batch; w; w = w->next)
             w->result = err_set(&w->err, e.code, NULL, "%s", e.msg);
         return;
     }
     for (struct sq_write *w = batch; w; w = w->next) {
-        struct err ignore;
+        struct err ignore = ERR_INIT;
         if (alone) { /* nothing to keep apart: a failure rolls the transaction back */
             w->result = w->fn(c, w->arg, &w->err);
             break;
@@ -262,18 +220,14 @@ static void run_batch(struct sq_store *st, struct sq_write *batch)
                                 sqlite3_errmsg(c->db));
             return;
         }
-        err_clear(&ignore);
         control(c, SQL_RELEASE, &ignore);
     }
     if (alone && batch->result < 0) {
-        struct err ignore;
-        err_clear(&ignore);
-        control(c, SQL_ROLLBACK, &ignore);
+        control(c, SQL_ROLLBACK, &e);
         return;
     }
     if (control(c, SQL_COMMIT, &e) < 0) {
-        struct err ignore;
-        err_clear(&ignore);
+        struct err ignore = ERR_INIT;
         control(c, SQL_ROLLBACK, &ignore);
         for (struct sq_write *w = batch; w; w = w->next)
             if (w->result == 0)
@@ -385,9 +339,8 @@ static void *writer_main(void *arg)
 /* Runs fn(arg) in the writer's next group commit and waits for the commit. */
 int sq_write(struct sq_store *st, sq_write_fn fn, void *arg, struct err *e)
 {
-    struct sq_write w = {.fn = fn, .arg = arg};
+    struct sq_write w = {.fn = fn, .arg = arg, .err = ERR_INIT};
 
-    err_clear(&w.err);
     pthread_mutex_lock(&st->lock);
     if (st->stopping) {
         pthread_mutex_unlock(&st->lock);
@@ -424,7 +377,6 @@ int sq_write_async(struct sq_store *st, sq_write_fn fn, void *arg, bool free_arg
     w->free_arg = free_arg;
     w->cb = cb;
     w->ud = ud;
-    err_clear(&w->err);
     pthread_mutex_lock(&st->lock);
     if (st->stopping) {
         pthread_mutex_unlock(&st->lock);
@@ -441,42 +393,6 @@ int sq_write_async(struct sq_store *st, sq_write_fn fn, void *arg, bool free_arg
     atomic_fetch_add(&st->pending, 1);
     pthread_cond_signal(&st->wake);
     pthread_mutex_unlock(&st->lock);
-    return 0;
-}
-
-/* ---- helpers ---- */
-
-char *sq_col_dup(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-    return t ? strdup((const char *)t) : NULL;
-}
-
-static const char *col_str(sqlite3_stmt *s, int i)
-{
-    return (const char *)sqlite3_column_text(s, i);
-}
-
-void sq_col_id(sqlite3_stmt *s, int i, char out[ID_LEN])
-{
-    id_format((uint64_t)sqlite3_column_int64(s, i), out);
-}
-
-sqlite3_int64 sq_id_value(const char *id)
-{
-    return id_valid(id) ? (sqlite3_int64)strtoll(id, NULL, 10) : 0;
-}
-
-int sq_bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
-}
-
-int sq_step_done(struct sq_conn *c, sqlite3_stmt *s, const char *what, struct err *e)
-{
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return sq_error(e, c->db, what);
     return 0;
 }
 
@@ -522,7 +438,7 @@ static void on_spare_reserved(void *ud, int result, const struct err *e)
 static void refill_spare(struct sq_store *st, uint64_t n)
 {
     struct reserve_args *a;
-    struct err ignore;
+    struct err ignore = ERR_INIT;
 
     pthread_mutex_lock(&st->ids_lock);
     if (st->spare_refilling) {
@@ -531,7 +447,6 @@ static void refill_spare(struct sq_store *st, uint64_t n)
     }
     st->spare_refilling = true;
     pthread_mutex_unlock(&st->ids_lock);
-    err_clear(&ignore);
     if ((a = malloc(sizeof(*a))))
         *a = (struct reserve_args){.st = st, .n = n};
     /* sq_write_async frees a when it cannot queue it */
@@ -571,348 +486,6 @@ static int sq_reserve_ids(struct store *s, uint64_t n, uint64_t *ret_first, stru
     refill_spare(st, n);
     *ret_first = a.first;
     return 0;
-}
-
-/* ---- projects ---- */
-
-static int project_write_fn(struct sq_conn *c, void *arg, struct err *e, bool insert)
-{
-    const struct project *p = arg;
-    _cleanup_stmt_ sqlite3_stmt *s =
-        sq_stmt(c, insert ? SQL_PROJECT_INSERT : SQL_PROJECT_UPDATE, e);
-
-    if (!s)
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(p->id));
-    if (insert) {
-        sqlite3_bind_int64(s, 2, p->created_at);
-        sq_bind_text(s, 3, p->created_by);
-        sq_bind_text(s, 4, p->name);
-        sq_bind_text(s, 5, p->description ? p->description : "");
-    } else {
-        sq_bind_text(s, 2, p->name);
-        sq_bind_text(s, 3, p->description ? p->description : "");
-    }
-    if (sq_step_done(c, s, "saving the project", e))
-        return e->code;
-    if (!insert && sqlite3_changes(c->db) == 0)
-        return err_set(e, HE_NOT_FOUND, NULL, "project %s not found", p->id);
-    return 0;
-}
-
-static int project_insert_fn(struct sq_conn *c, void *arg, struct err *e)
-{
-    return project_write_fn(c, arg, e, true);
-}
-
-static int project_update_fn(struct sq_conn *c, void *arg, struct err *e)
-{
-    return project_write_fn(c, arg, e, false);
-}
-
-static int sq_project_insert(struct store *s, const struct project *p, struct err *e)
-{
-    return sq_write((struct sq_store *)s, project_insert_fn, (void *)p, e);
-}
-
-static int sq_project_update(struct store *s, const struct project *p, struct err *e)
-{
-    return sq_write((struct sq_store *)s, project_update_fn, (void *)p, e);
-}
-
-static void project_from_row(sqlite3_stmt *s, struct project *p, bool copy)
-{
-    sq_col_id(s, 0, p->id);
-    p->created_at = sqlite3_column_int64(s, 1);
-    if (copy) {
-        p->created_by = sq_col_dup(s, 2);
-        p->name = sq_col_dup(s, 3);
-        p->description = sq_col_dup(s, 4);
-    } else {
-        p->created_by = (char *)col_str(s, 2);
-        p->name = (char *)col_str(s, 3);
-        p->description = (char *)col_str(s, 4);
-    }
-}
-
-static int sq_project_get(struct store *st, const char *id, struct project *ret, struct err *e)
-{
-    struct sq_conn *c;
-    _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int rc, r = sq_reader((struct sq_store *)st, &c, e);
-
-    if (r)
-        return r;
-    if (!(s = sq_stmt(c, SQL_PROJECT_GET, e)))
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(id));
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, HE_NOT_FOUND, "project_id", "project %s not found", id);
-    if (rc != SQLITE_ROW)
-        return sq_error(e, c->db, "reading the project");
-    project_from_row(s, ret, true);
-    if (!ret->created_by || !ret->name || !ret->description) {
-        project_done(ret);
-        return err_set(e, HE_NOMEM, NULL, NULL);
-    }
-    return 0;
-}
-
-static int sq_project_list(struct store *st, store_project_cb cb, void *ud, struct err *e)
-{
-    struct sq_conn *c;
-    _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int rc, r = sq_reader((struct sq_store *)st, &c, e);
-
-    if (r)
-        return r;
-    if (!(s = sq_stmt(c, SQL_PROJECT_LIST, e)))
-        return e->code;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct project p;
-        project_from_row(s, &p, false);
-        if ((r = cb(ud, &p, e)) < 0)
-            return r;
-    }
-    if (rc != SQLITE_DONE)
-        return sq_error(e, c->db, "listing projects");
-    return 0;
-}
-
-static int project_delete_fn(struct sq_conn *c, void *arg, struct err *e)
-{
-    const char *id = arg;
-    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_PROJECT_DELETE, e);
-
-    if (!s)
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(id));
-    if (sq_step_done(c, s, "deleting the project", e))
-        return e->code;
-    if (sqlite3_changes(c->db) == 0)
-        return err_set(e, HE_NOT_FOUND, "project_id", "project %s not found", id);
-    return 0;
-}
-
-static int sq_project_delete(struct store *s, const char *id, struct err *e)
-{
-    return sq_write((struct sq_store *)s, project_delete_fn, (void *)id, e);
-}
-
-/* ---- tasks ---- */
-
-struct task_write {
-    const struct task *t;
-    bool schema_changed;
-};
-
-static void bind_task_fields(sqlite3_stmt *s, int first, const struct task *t)
-{
-    sq_bind_text(s, first, t->name);
-    sq_bind_text(s, first + 1, t->description ? t->description : "");
-    sq_bind_text(s, first + 2, t->instruction);
-    sq_bind_text(s, first + 3, t->requirements ? t->requirements : "[]");
-    sq_bind_text(s, first + 4, t->output_json_schema);
-    sq_bind_text(s, first + 5, t->input_json_schema);
-    sq_bind_text(s, first + 6, t->thinking_instruction);
-}
-
-static int task_insert_fn(struct sq_conn *c, void *arg, struct err *e)
-{
-    const struct task *t = arg;
-    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_TASK_INSERT, e);
-
-    if (!s)
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(t->id));
-    sqlite3_bind_int64(s, 2, sq_id_value(t->project_id));
-    sqlite3_bind_int64(s, 3, t->created_at);
-    sq_bind_text(s, 4, t->created_by);
-    bind_task_fields(s, 5, t);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        if (sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
-            return err_set(e, HE_NOT_FOUND, "project_id", "project %s not found", t->project_id);
-        return sq_error(e, c->db, "saving the task");
-    }
-    return 0;
-}
-
-static int task_update_fn(struct sq_conn *c, void *arg, struct err *e)
-{
-    const struct task_write *w = arg;
-    const struct task *t = w->t;
-    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_TASK_UPDATE, e);
-
-    if (!s)
-        return e->code;
-    if (w->schema_changed) {
-        _cleanup_stmt_ sqlite3_stmt *has = sq_stmt(c, SQL_TASK_HAS_SAMPLES, e);
-        int rc;
-        if (!has)
-            return e->code;
-        sqlite3_bind_int64(has, 1, sq_id_value(t->id));
-        rc = sqlite3_step(has);
-        if (rc == SQLITE_ROW)
-            return err_set(e, HE_CONFLICT, "input_json_schema",
-                           "the schemas of task %s cannot change: it already has samples", t->id);
-        if (rc != SQLITE_DONE)
-            return sq_error(e, c->db, "checking the task's samples");
-    }
-    sqlite3_bind_int64(s, 1, sq_id_value(t->id));
-    sqlite3_bind_int64(s, 2, sq_id_value(t->project_id));
-    bind_task_fields(s, 3, t);
-    if (sq_step_done(c, s, "saving the task", e))
-        return e->code;
-    if (sqlite3_changes(c->db) == 0)
-        return err_set(e, HE_NOT_FOUND, "task_id", "task %s not found in project %s", t->id,
-                       t->project_id);
-    return 0;
-}
-
-static int sq_task_insert(struct store *s, const struct task *t, struct err *e)
-{
-    return sq_write((struct sq_store *)s, task_insert_fn, (void *)t, e);
-}
-
-static int sq_task_update(struct store *s, const struct task *t, bool schema_changed, struct err *e)
-{
-    struct task_write w = {.t = t, .schema_changed = schema_changed};
-    return sq_write((struct sq_store *)s, task_update_fn, &w, e);
-}
-
-static void task_from_row(sqlite3_stmt *s, struct task *t, bool copy)
-{
-    char *(*get)(sqlite3_stmt *, int) = copy ? sq_col_dup : (char *(*)(sqlite3_stmt *, int))col_str;
-
-    sq_col_id(s, 0, t->id);
-    sq_col_id(s, 1, t->project_id);
-    t->created_at = sqlite3_column_int64(s, 2);
-    t->created_by = get(s, 3);
-    t->name = get(s, 4);
-    t->description = get(s, 5);
-    t->instruction = get(s, 6);
-    t->requirements = get(s, 7);
-    t->output_json_schema = get(s, 8);
-    t->input_json_schema = get(s, 9);
-    t->thinking_instruction = get(s, 10);
-}
-
-static int task_copy(struct task *dst, const struct task *src)
-{
-    *dst = *src;
-    dst->created_by = strdup(src->created_by);
-    dst->name = strdup(src->name);
-    dst->description = strdup(src->description);
-    dst->instruction = strdup(src->instruction);
-    dst->requirements = strdup(src->requirements);
-    dst->output_json_schema = src->output_json_schema ? strdup(src->output_json_schema) : NULL;
-    dst->input_json_schema = src->input_json_schema ? strdup(src->input_json_schema) : NULL;
-    dst->thinking_instruction =
-        src->thinking_instruction ? strdup(src->thinking_instruction) : NULL;
-    if (!dst->created_by || !dst->name || !dst->description || !dst->instruction ||
-        !dst->requirements || (src->output_json_schema && !dst->output_json_schema) ||
-        (src->input_json_schema && !dst->input_json_schema) ||
-        (src->thinking_instruction && !dst->thinking_instruction)) {
-        task_done(dst);
-        return HE_NOMEM;
-    }
-    return 0;
-}
-
-static int sq_task_get(struct store *st, const char *project_id, const char *task_id,
-                       struct task *ret, struct err *e)
-{
-    struct sq_conn *c;
-    _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    uint64_t version = atomic_load(&((struct sq_store *)st)->version);
-    sqlite3_int64 key = sq_id_value(task_id);
-    size_t slot = (size_t)key % SQ_TASK_CACHE;
-    int rc, r = sq_reader((struct sq_store *)st, &c, e);
-
-    if (r)
-        return r;
-    if (key && c->tasks[slot].version == version && strcmp(c->tasks[slot].rec.id, task_id) == 0 &&
-        strcmp(c->tasks[slot].rec.project_id, project_id) == 0) {
-        if (task_copy(ret, &c->tasks[slot].rec) < 0)
-            return err_set(e, HE_NOMEM, NULL, NULL);
-        return 0;
-    }
-    if (!(s = sq_stmt(c, SQL_TASK_GET, e)))
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(task_id));
-    sqlite3_bind_int64(s, 2, sq_id_value(project_id));
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, HE_NOT_FOUND, "task_id", "task %s not found in project %s", task_id,
-                       project_id);
-    if (rc != SQLITE_ROW)
-        return sq_error(e, c->db, "reading the task");
-    task_from_row(s, ret, true);
-    if (!ret->created_by || !ret->name || !ret->description || !ret->instruction ||
-        !ret->requirements) {
-        task_done(ret);
-        return err_set(e, HE_NOMEM, NULL, NULL);
-    }
-    /* Keep a copy for the next read at the same version (the version was read before the
-     * query, so the copy is never newer than the version it is filed under). Not from inside
-     * another read, whose snapshot may be older than that version. */
-    task_done(&c->tasks[slot].rec);
-    c->tasks[slot].version = 0;
-    if (sqlite3_get_autocommit(c->db) && task_copy(&c->tasks[slot].rec, ret) == 0)
-        c->tasks[slot].version = version;
-    return 0;
-}
-
-static int sq_task_list(struct store *st, const char *project_id, store_task_cb cb, void *ud,
-                        struct err *e)
-{
-    struct sq_conn *c;
-    _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int rc, r = sq_reader((struct sq_store *)st, &c, e);
-
-    if (r)
-        return r;
-    if (!(s = sq_stmt(c, SQL_TASK_LIST, e)))
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(project_id));
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct task t;
-        task_from_row(s, &t, false);
-        if ((r = cb(ud, &t, e)) < 0)
-            return r;
-    }
-    if (rc != SQLITE_DONE)
-        return sq_error(e, c->db, "listing tasks");
-    return 0;
-}
-
-struct task_key {
-    const char *project_id, *task_id;
-};
-
-static int task_delete_fn(struct sq_conn *c, void *arg, struct err *e)
-{
-    const struct task_key *k = arg;
-    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_TASK_DELETE, e);
-
-    if (!s)
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(k->task_id));
-    sqlite3_bind_int64(s, 2, sq_id_value(k->project_id));
-    if (sq_step_done(c, s, "deleting the task", e))
-        return e->code;
-    if (sqlite3_changes(c->db) == 0)
-        return err_set(e, HE_NOT_FOUND, "task_id", "task %s not found in project %s", k->task_id,
-                       k->project_id);
-    return 0;
-}
-
-static int sq_task_delete(struct store *s, const char *project_id, const char *task_id,
-                          struct err *e)
-{
-    struct task_key k = {project_id, task_id};
-    return sq_write((struct sq_store *)s, task_delete_fn, &k, e);
 }
 
 /* ---- health, open, close ---- */
@@ -961,8 +534,7 @@ static int migrate(struct sq_store *st, struct err *e)
             return r;
         if ((r = exec(c, sqlite_migrations[v], e)) < 0 || (r = exec(c, set, e)) < 0 ||
             (r = exec(c, "COMMIT", e)) < 0) {
-            struct err ignore;
-            err_clear(&ignore);
+            struct err ignore = ERR_INIT;
             exec(c, "ROLLBACK", &ignore);
             err_prefix(e, "migrating the database to version %d", v + 1);
             return r;
@@ -1019,8 +591,7 @@ static void sq_close(struct store *s)
         conn_close(c);
     }
     if (st->writer_conn) {
-        struct err ignore;
-        err_clear(&ignore);
+        struct err ignore = ERR_INIT;
         exec(st->writer_conn, "PRAGMA optimize", &ignore);
         if (!st->memory) /* fold the WAL back, so a copied database file is complete */
             sqlite3_wal_checkpoint_v2(st->writer_conn->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Internals shared by the SQLite backend's files: sqlite.c (connections, the writer, projects
- * and tasks), sqlite_runs.c (samples and the topic tree). Nothing outside store/ includes this.
+ * Internals shared by the SQLite backend's files: sqlite.c (connections, the writer, ids),
+ * sqlite_records.c (columns, keys, and the get/list/delete every record has),
+ * sqlite_projects.c (projects and tasks), sqlite_runs.c (samples and the topic tree),
+ * sqlite_jobs.c (jobs). Nothing outside store/ includes this.
  */
 #ifndef HETU_STORE_SQLITE_INT_H
 #define HETU_STORE_SQLITE_INT_H
@@ -12,6 +14,7 @@
 #include <stdbool.h>
 
 #include "store/store.h"
+#include "util/arena.h"
 #include "util/cleanup.h"
 
 #define SQ_STMT_SLOTS 64
@@ -91,6 +94,9 @@ struct sq_store {
 sqlite3_stmt *sq_stmt(struct sq_conn *c, const char *sql, struct err *e);
 void sq_stmt_release(sqlite3_stmt **s);
 #define _cleanup_stmt_ _cleanup_(sq_stmt_release)
+/* For statements of their own (not cached) and for SQLite's messages. */
+DEFINE_FREEP(sqlite3_stmt, sqlite3_finalize)
+DEFINE_FREEP(char, sqlite3_free)
 
 /* The calling thread's read connection. */
 int sq_reader(struct sq_store *st, struct sq_conn **ret, struct err *e);
@@ -104,12 +110,70 @@ int sq_write_async(struct sq_store *st, sq_write_fn fn, void *arg, bool free_arg
                    void *ud, struct err *e);
 
 int sq_error(struct err *e, sqlite3 *db, const char *what);
+
+/* ---- columns and bindings (sqlite_records.c) ---- */
+
 int sq_step_done(struct sq_conn *c, sqlite3_stmt *s, const char *what, struct err *e);
 char *sq_col_dup(sqlite3_stmt *s, int i);
+/* Column i's text, NULL for SQL NULL: a copy in mem, or with mem NULL a view into the
+ * statement (valid until it steps or resets). */
+const char *sq_col_text(sqlite3_stmt *s, int i, struct arena *mem);
+/* Makes room in mem for copies of the current row's text columns; 0 or HE_NOMEM. */
+int sq_row_reserve(sqlite3_stmt *s, struct arena *mem);
 void sq_col_id(sqlite3_stmt *s, int i, char out[ID_LEN]);
 int sq_bind_text(sqlite3_stmt *s, int i, const char *v);
 /* An API id as stored; 0 when it is not one the server could have issued. */
 sqlite3_int64 sq_id_value(const char *id);
+
+/* ---- records by key (sqlite_records.c) ---- */
+
+/*
+ * A record's key: its id, bound as ?1, and for a record inside another its parent's id, bound
+ * as ?2. A missing record is "<kind> <id> not found[ in <parent_kind> <parent_id>]", HE_NOT_FOUND
+ * on `field`.
+ */
+struct sq_key {
+    const char *kind, *id;               /* "task" and the task's id */
+    const char *parent_kind, *parent_id; /* "project" and its id, or NULL */
+    const char *field;                   /* the request field a missing record concerns, or NULL */
+};
+
+void sq_bind_key(sqlite3_stmt *s, const struct sq_key *k);
+int sq_not_found(struct err *e, const struct sq_key *k);
+/* After an UPDATE or DELETE of k: not found when it changed no row. */
+int sq_changed(struct sq_conn *c, const struct sq_key *k, struct err *e);
+/* Steps s to the row of k: 0 on a row, not found when there is none. */
+int sq_step_row(struct sq_conn *c, sqlite3_stmt *s, const struct sq_key *k, struct err *e);
+
+/* Fills the record at rec from the current row (first clearing it), its strings copied into
+ * mem, or views with mem NULL. */
+typedef void (*sq_fill_fn)(sqlite3_stmt *s, void *rec, struct arena *mem);
+/* Reads the record of k with sql (a static string; WHERE id = ?1 [AND parent = ?2]) into rec,
+ * and its strings into *ret_mem (the record's own arena), written only on success. */
+int sq_get(struct sq_store *st, const char *sql, const struct sq_key *k, sq_fill_fn fill, void *rec,
+           struct arena *ret_mem, struct err *e);
+/* A row of a list; a negative return stops the list and is returned. */
+typedef int (*sq_row_cb)(void *ud, sqlite3_stmt *s, struct err *e);
+/* Calls cb for each row of sql, with parent_id (when not NULL) bound as ?1; `what` names the
+ * read in errors ("listing tasks"). */
+int sq_list(struct sq_store *st, const char *sql, const char *parent_id, sq_row_cb cb, void *ud,
+            const char *what, struct err *e);
+/* Deletes the record of k with sql (WHERE id = ?1 [AND parent = ?2]) in the writer. */
+int sq_delete(struct sq_store *st, const char *sql, const struct sq_key *k, struct err *e);
+
+/* sqlite_projects.c: the ops it implements. */
+int sq_project_insert(struct store *s, const struct project *p, struct err *e);
+int sq_project_update(struct store *s, const struct project *p, struct err *e);
+int sq_project_get(struct store *s, const char *id, struct project *ret, struct err *e);
+int sq_project_list(struct store *s, store_project_cb cb, void *ud, struct err *e);
+int sq_project_delete(struct store *s, const char *id, struct err *e);
+int sq_task_insert(struct store *s, const struct task *t, struct err *e);
+int sq_task_update(struct store *s, const struct task *t, bool schema_changed, struct err *e);
+int sq_task_get(struct store *s, const char *project_id, const char *task_id, struct task *ret,
+                struct err *e);
+int sq_task_list(struct store *s, const char *project_id, store_task_cb cb, void *ud,
+                 struct err *e);
+int sq_task_delete(struct store *s, const char *project_id, const char *task_id, struct err *e);
 
 /* sqlite_runs.c: the ops it implements. */
 int sq_run_insert(struct store *s, struct run *const *runs, size_t n, struct err *e);

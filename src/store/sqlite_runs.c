@@ -49,7 +49,7 @@ static const char SQL_TOPIC_LIST[] =
 static const char SQL_TOPIC_COUNTS[] =
     "SELECT topic_key, count(*) FROM samples WHERE task_id = ?1 GROUP BY topic_key";
 
-static char *tags_json(char **tags, size_t n)
+static char *tags_json(const char *const *tags, size_t n)
 {
     struct buf b;
     struct jsonw w;
@@ -83,8 +83,8 @@ static void bind_opt_double(sqlite3_stmt *s, int i, double v)
         sqlite3_bind_double(s, i, v);
 }
 
-static int insert_tags(struct sq_conn *c, sqlite3_int64 task_id, sqlite3_int64 run_id, char **tags,
-                       size_t n, struct err *e)
+static int insert_tags(struct sq_conn *c, sqlite3_int64 task_id, sqlite3_int64 run_id,
+                       const char *const *tags, size_t n, struct err *e)
 {
     sqlite3_stmt *s = sq_stmt(c, SQL_TAG_INSERT, e);
 
@@ -112,7 +112,7 @@ struct run_batch {
 static int run_insert_one(struct sq_conn *c, sqlite3_stmt *s, const struct run *r, struct err *e)
 {
     sqlite3_int64 id = sq_id_value(r->id), task = sq_id_value(r->task_id);
-    char *made = r->tags ? NULL : tags_json(r->tag_list, r->ntags);
+    _cleanup_free_ char *made = r->tags ? NULL : tags_json(r->tag_list, r->ntags);
     const char *tags = r->tags ? r->tags : made;
     int rc;
 
@@ -151,7 +151,6 @@ static int run_insert_one(struct sq_conn *c, sqlite3_stmt *s, const struct run *
         sqlite3_bind_null(s, 26);
     }
     rc = sqlite3_step(s);
-    free(made);
     if (rc != SQLITE_DONE) {
         int ext = sqlite3_extended_errcode(c->db);
         if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
@@ -212,92 +211,74 @@ static double col_opt_double(sqlite3_stmt *s, int i)
     return sqlite3_column_type(s, i) == SQLITE_NULL ? NAN : sqlite3_column_double(s, i);
 }
 
-/* Fills r from a row of RUN_COLUMNS; strings are copies when copy, else borrowed. */
-static int run_from_row(sqlite3_stmt *s, struct run *r, bool copy)
+static struct sq_key run_key(const char *task_id, const char *run_id)
 {
-    char *(*get)(sqlite3_stmt *, int) =
-        copy ? sq_col_dup : (char *(*)(sqlite3_stmt *, int))sqlite3_column_text;
+    return (struct sq_key){.kind = "sample",
+                           .id = run_id,
+                           .parent_kind = "task",
+                           .parent_id = task_id,
+                           .field = "run_id"};
+}
+
+/* Fills r from a row of RUN_COLUMNS: an sq_fill_fn. */
+static void run_fill(sqlite3_stmt *s, void *rec, struct arena *mem)
+{
+    struct run *r = rec;
 
     memset(r, 0, sizeof(*r));
     sq_col_id(s, 0, r->id);
     sq_col_id(s, 1, r->task_id);
     r->created_at = sqlite3_column_int64(s, 2);
-    r->created_by = get(s, 3);
-    r->input = get(s, 4);
-    r->input_source_type = get(s, 5);
-    r->input_source = get(s, 6);
+    r->created_by = sq_col_text(s, 3, mem);
+    r->input = sq_col_text(s, 4, mem);
+    r->input_source_type = sq_col_text(s, 5, mem);
+    r->input_source = sq_col_text(s, 6, mem);
     sq_col_id(s, 7, r->output_id);
     r->output_created_at = sqlite3_column_int64(s, 8);
-    r->output = get(s, 9);
-    r->output_source_type = get(s, 10);
-    r->output_source = get(s, 11);
-    r->rating = get(s, 12);
+    r->output = sq_col_text(s, 9, mem);
+    r->output_source_type = sq_col_text(s, 10, mem);
+    r->output_source = sq_col_text(s, 11, mem);
+    r->rating = sq_col_text(s, 12, mem);
     r->rating_score = col_opt_double(s, 13);
-    r->repair_instructions = get(s, 14);
-    r->repaired_output = get(s, 15);
-    r->intermediate_outputs = get(s, 16);
-    r->tags = get(s, 17);
-    r->session_id = get(s, 18);
-    r->topic_key = get(s, 19);
+    r->repair_instructions = sq_col_text(s, 14, mem);
+    r->repaired_output = sq_col_text(s, 15, mem);
+    r->intermediate_outputs = sq_col_text(s, 16, mem);
+    r->tags = sq_col_text(s, 17, mem);
+    r->session_id = sq_col_text(s, 18, mem);
+    r->topic_key = sq_col_text(s, 19, mem);
     r->input_tokens = col_opt_int(s, 20);
     r->output_tokens = col_opt_int(s, 21);
     r->total_tokens = col_opt_int(s, 22);
     r->cost = col_opt_double(s, 23);
     r->job_id = sqlite3_column_type(s, 24) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 24);
     r->job_item = col_opt_int(s, 25);
-    if (copy && (!r->created_by || !r->input || !r->output || !r->input_source ||
-                 !r->output_source || !r->intermediate_outputs || !r->tags || !r->topic_key))
-        return HE_NOMEM;
-    return 0;
 }
 
 int sq_run_get(struct store *st, const char *task_id, const char *run_id, struct run *ret,
                struct err *e)
 {
-    struct sq_conn *c;
-    _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int rc, r = sq_reader((struct sq_store *)st, &c, e);
-
-    if (r)
-        return r;
-    if (!(s = sq_stmt(c, SQL_RUN_GET, e)))
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(run_id));
-    sqlite3_bind_int64(s, 2, sq_id_value(task_id));
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, HE_NOT_FOUND, "run_id", "sample %s not found in task %s", run_id,
-                       task_id);
-    if (rc != SQLITE_ROW)
-        return sq_error(e, c->db, "reading the sample");
-    if (run_from_row(s, ret, true) < 0) {
-        run_done(ret);
-        return err_set(e, HE_NOMEM, NULL, NULL);
-    }
-    return 0;
+    struct sq_key k = run_key(task_id, run_id);
+    return sq_get((struct sq_store *)st, SQL_RUN_GET, &k, run_fill, ret, &ret->mem, e);
 }
 
 int sq_run_list(struct store *st, const struct run_filter *f, store_run_cb cb, void *ud,
                 struct err *e)
 {
     struct sq_conn *c;
-    sqlite3_stmt *s = NULL;
-    struct buf sql;
-    char *upper = NULL;
-    int rc, n = 1, r = sq_reader((struct sq_store *)st, &c, e);
+    _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+    _cleanup_free_ char *upper = NULL;
+    int rc, r = sq_reader((struct sq_store *)st, &c, e);
 
     if (r)
         return r;
+    _cleanup_(buf_done) struct buf sql;
     buf_init(&sql, 4096);
     buf_adds(&sql, "SELECT " RUN_COLUMNS " FROM samples WHERE task_id = ?1");
     if (f->topic_prefix && *f->topic_prefix) {
         size_t len = strlen(f->topic_prefix);
         /* keys under the prefix sort between it and the prefix with its last byte raised */
-        upper = strdup(f->topic_prefix);
-        if (!upper) {
-            buf_done(&sql);
+        if (!(upper = strdup(f->topic_prefix)))
             return err_set(e, HE_NOMEM, NULL, NULL);
-        }
         upper[len - 1] = (char)(upper[len - 1] + 1);
         buf_adds(&sql, " AND topic_key >= ?2 AND topic_key < ?3");
     }
@@ -318,10 +299,8 @@ int sq_run_list(struct store *st, const struct run_filter *f, store_run_cb cb, v
         buf_adds(&sql, " ORDER BY id");
     if (f->limit)
         buf_adds(&sql, " LIMIT ?9");
-    if (sqlite3_prepare_v2(c->db, sql.data, -1, &s, NULL) != SQLITE_OK) {
-        r = sq_error(e, c->db, "listing samples");
-        goto out;
-    }
+    if (sqlite3_prepare_v2(c->db, sql.data, -1, &s, NULL) != SQLITE_OK)
+        return sq_error(e, c->db, "listing samples");
     sqlite3_bind_int64(s, 1, sq_id_value(f->task_id));
     if (upper) {
         sqlite3_bind_text(s, 2, f->topic_prefix, -1, SQLITE_STATIC);
@@ -338,44 +317,25 @@ int sq_run_list(struct store *st, const struct run_filter *f, store_run_cb cb, v
         sqlite3_bind_int64(s, 9, (sqlite3_int64)f->limit);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct run row;
-        run_from_row(s, &row, false);
+        run_fill(s, &row, NULL);
         if ((r = cb(ud, &row, e)) < 0)
-            goto out;
-        n++;
+            return r;
     }
-    if (rc != SQLITE_DONE)
-        r = sq_error(e, c->db, "listing samples");
-out:
-    sqlite3_finalize(s);
-    free(upper);
-    buf_done(&sql);
-    return r;
-}
-
-static int run_exists(struct sq_conn *c, sqlite3_int64 id, sqlite3_int64 task, const char *run_id,
-                      const char *task_id, struct err *e)
-{
-    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_RUN_EXISTS, e);
-    int rc;
-
-    if (!s)
-        return e->code;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, task);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, HE_NOT_FOUND, "run_id", "sample %s not found in task %s", run_id,
-                       task_id);
-    return rc == SQLITE_ROW ? 0 : sq_error(e, c->db, "reading the sample");
+    return rc == SQLITE_DONE ? r : sq_error(e, c->db, "listing samples");
 }
 
 static int run_update_fn(struct sq_conn *c, void *arg, struct err *e)
 {
     const struct run_update *u = arg;
     sqlite3_int64 id = sq_id_value(u->run_id), task = sq_id_value(u->task_id);
-    int r = run_exists(c, id, task, u->run_id, u->task_id, e);
+    struct sq_key k = run_key(u->task_id, u->run_id);
+    _cleanup_stmt_ sqlite3_stmt *exists = sq_stmt(c, SQL_RUN_EXISTS, e);
+    int r;
 
-    if (r)
+    if (!exists)
+        return e->code;
+    sq_bind_key(exists, &k);
+    if ((r = sq_step_row(c, exists, &k, e)) < 0)
         return r;
     if (u->set_rating) {
         _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_RUN_SET_RATING, e);
@@ -391,11 +351,9 @@ static int run_update_fn(struct sq_conn *c, void *arg, struct err *e)
     if (u->set_tags) {
         _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_RUN_SET_TAGS, e);
         _cleanup_stmt_ sqlite3_stmt *d = sq_stmt(c, SQL_TAG_DELETE, e);
-        char *tags = tags_json(u->tag_list, u->ntags);
-        if (!s || !d || !tags) {
-            free(tags);
+        _cleanup_free_ char *tags = tags_json(u->tag_list, u->ntags);
+        if (!s || !d || !tags)
             return e->code ? e->code : err_set(e, HE_NOMEM, NULL, NULL);
-        }
         sqlite3_bind_int64(s, 1, id);
         sqlite3_bind_int64(s, 2, task);
         sqlite3_bind_text(s, 3, tags, -1, SQLITE_STATIC);
@@ -405,7 +363,6 @@ static int run_update_fn(struct sq_conn *c, void *arg, struct err *e)
         r = sq_step_done(c, d, "tagging the sample", e);
         if (r == 0)
             r = sq_step_done(c, s, "tagging the sample", e);
-        free(tags);
         if (r < 0)
             return r;
         if ((r = insert_tags(c, task, id, u->tag_list, u->ntags, e)) < 0)
@@ -419,31 +376,10 @@ int sq_run_update(struct store *s, const struct run_update *u, struct err *e)
     return sq_write((struct sq_store *)s, run_update_fn, (void *)u, e);
 }
 
-struct run_key {
-    const char *task_id, *run_id;
-};
-
-static int run_delete_fn(struct sq_conn *c, void *arg, struct err *e)
-{
-    const struct run_key *k = arg;
-    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_RUN_DELETE, e);
-
-    if (!s)
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(k->run_id));
-    sqlite3_bind_int64(s, 2, sq_id_value(k->task_id));
-    if (sq_step_done(c, s, "deleting the sample", e) < 0)
-        return e->code;
-    if (sqlite3_changes(c->db) == 0)
-        return err_set(e, HE_NOT_FOUND, "run_id", "sample %s not found in task %s", k->run_id,
-                       k->task_id);
-    return 0;
-}
-
 int sq_run_delete(struct store *s, const char *task_id, const char *run_id, struct err *e)
 {
-    struct run_key k = {task_id, run_id};
-    return sq_write((struct sq_store *)s, run_delete_fn, &k, e);
+    struct sq_key k = run_key(task_id, run_id);
+    return sq_delete((struct sq_store *)s, SQL_RUN_DELETE, &k, e);
 }
 
 struct topic_batch {
@@ -511,39 +447,36 @@ int sq_topic_add_async(struct store *s, const char *task_id, const char *parent_
     return sq_write_async((struct sq_store *)s, topic_add_fn, b, true, cb, ud, e);
 }
 
+struct topic_each {
+    store_topic_cb list;
+    store_topic_count_cb count;
+    void *ud;
+};
+
+static int topic_row(void *ud, sqlite3_stmt *s, struct err *e)
+{
+    struct topic_each *x = ud;
+    return x->list(x->ud, (const char *)sqlite3_column_text(s, 0),
+                   (const char *)sqlite3_column_text(s, 1), e);
+}
+
 int sq_topic_list(struct store *st, const char *task_id, store_topic_cb cb, void *ud, struct err *e)
 {
-    struct sq_conn *c;
-    _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int rc, r = sq_reader((struct sq_store *)st, &c, e);
+    struct topic_each x = {.list = cb, .ud = ud};
+    return sq_list((struct sq_store *)st, SQL_TOPIC_LIST, task_id, topic_row, &x, "reading topics",
+                   e);
+}
 
-    if (r)
-        return r;
-    if (!(s = sq_stmt(c, SQL_TOPIC_LIST, e)))
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(task_id));
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if ((r = cb(ud, (const char *)sqlite3_column_text(s, 0),
-                    (const char *)sqlite3_column_text(s, 1), e)) < 0)
-            return r;
-    return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "reading topics");
+static int topic_count_row(void *ud, sqlite3_stmt *s, struct err *e)
+{
+    struct topic_each *x = ud;
+    return x->count(x->ud, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1), e);
 }
 
 int sq_topic_counts(struct store *st, const char *task_id, store_topic_count_cb cb, void *ud,
                     struct err *e)
 {
-    struct sq_conn *c;
-    _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int rc, r = sq_reader((struct sq_store *)st, &c, e);
-
-    if (r)
-        return r;
-    if (!(s = sq_stmt(c, SQL_TOPIC_COUNTS, e)))
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(task_id));
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if ((r = cb(ud, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1), e)) <
-            0)
-            return r;
-    return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "counting samples by topic");
+    struct topic_each x = {.count = cb, .ud = ud};
+    return sq_list((struct sq_store *)st, SQL_TOPIC_COUNTS, task_id, topic_count_row, &x,
+                   "counting samples by topic", e);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Store front: picks the backend from the URL, owns the id generator (which reserves blocks of
- * ids through the backend), and the record destructors shared by all backends.
+ * ids through the backend), and the record destructors and copies shared by all backends.
  */
 #include "store/store.h"
 
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/store_int.h"
+#include "util/cleanup.h"
 #include "util/banned.h"
 
 /* Ids reserved at a time: a bulk load of a million samples takes two million. */
@@ -67,9 +68,7 @@ void project_done(struct project *p)
 {
     if (!p)
         return;
-    free(p->created_by);
-    free(p->name);
-    free(p->description);
+    arena_done(&p->mem);
     memset(p, 0, sizeof(*p));
 }
 
@@ -77,14 +76,7 @@ void task_done(struct task *t)
 {
     if (!t)
         return;
-    free(t->created_by);
-    free(t->name);
-    free(t->description);
-    free(t->instruction);
-    free(t->requirements);
-    free(t->output_json_schema);
-    free(t->input_json_schema);
-    free(t->thinking_instruction);
+    arena_done(&t->mem);
     memset(t, 0, sizeof(*t));
 }
 
@@ -92,24 +84,28 @@ void run_done(struct run *r)
 {
     if (!r)
         return;
-    free(r->created_by);
-    free(r->input);
-    free(r->input_source_type);
-    free(r->input_source);
-    free(r->output);
-    free(r->output_source_type);
-    free(r->output_source);
-    free(r->rating);
-    free(r->repair_instructions);
-    free(r->repaired_output);
-    free(r->intermediate_outputs);
-    free(r->tags);
-    for (size_t i = 0; i < r->ntags; i++)
-        free(r->tag_list[i]);
-    free(r->tag_list);
-    free(r->session_id);
-    free(r->topic_key);
+    arena_done(&r->mem);
     memset(r, 0, sizeof(*r));
+}
+
+int task_copy(struct task *dst, const struct task *src)
+{
+    struct task t = *src;
+    const char **fields[] = {&t.created_by,        &t.name,
+                             &t.description,       &t.instruction,
+                             &t.requirements,      &t.output_json_schema,
+                             &t.input_json_schema, &t.thinking_instruction};
+    size_t need = 0;
+
+    memset(&t.mem, 0, sizeof(t.mem));
+    for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+        need += *fields[i] ? ARENA_ROUND(strlen(*fields[i]) + 1) : 0;
+    if (arena_reserve(&t.mem, need) < 0)
+        return HE_NOMEM;
+    for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+        *fields[i] = arena_strdup(&t.mem, *fields[i]); /* reserved: cannot fail */
+    *dst = t;
+    return 0;
 }
 
 void job_done(struct job *j)

@@ -2,8 +2,14 @@
 /*
  * The storage interface. A backend (store/sqlite.c now, PostgreSQL later) fills a const struct
  * store_ops once; everything above store/ calls the store_* wrappers below and never sees SQL or
- * a backend type. Records are plain structs: those returned by *_get are owned by the caller
- * (release with *_done); those passed to list callbacks are valid during the callback only.
+ * a backend type.
+ *
+ * Records are plain structs with one ownership rule. Strings handed to the store are borrowed
+ * (`const char *`): the store copies what it keeps. A record returned by *_get owns its strings
+ * in its arena `mem`, independent of any statement or connection, until its *_done. A record
+ * passed to a list callback is the store's, valid during the callback only. A caller building a
+ * record may put its strings in `mem` too (then *_done frees them) or borrow them (`mem` empty);
+ * *_done releases `mem` alone, never a borrowed string.
  *
  * Thread-safety: every function may be called from any thread. Writes are applied by the
  * backend's writer in group commits and have committed when the call returns.
@@ -14,29 +20,32 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/arena.h"
 #include "util/err.h"
 #include "util/id.h"
 
 struct project {
     char id[ID_LEN];
     int64_t created_at; /* wall-clock microseconds */
-    char *created_by;
-    char *name;
-    char *description;
+    const char *created_by;
+    const char *name;
+    const char *description;
+    struct arena mem; /* owns the strings of a record read from the store */
 };
 
 struct task {
     char id[ID_LEN];
     char project_id[ID_LEN];
     int64_t created_at;
-    char *created_by;
-    char *name;
-    char *description;
-    char *instruction;
-    char *requirements;         /* JSON text: a list of requirement objects ("[]" when none) */
-    char *output_json_schema;   /* JSON text or NULL */
-    char *input_json_schema;    /* JSON text or NULL */
-    char *thinking_instruction; /* or NULL */
+    const char *created_by;
+    const char *name;
+    const char *description;
+    const char *instruction;
+    const char *requirements;       /* JSON text: a list of requirement objects ("[]" when none) */
+    const char *output_json_schema; /* JSON text or NULL */
+    const char *input_json_schema;  /* JSON text or NULL */
+    const char *thinking_instruction; /* or NULL */
+    struct arena mem;
 };
 
 /*
@@ -48,29 +57,30 @@ struct run {
     char id[ID_LEN];
     char task_id[ID_LEN];
     int64_t created_at;
-    char *created_by;
-    char *input;             /* JSON text when the task has an input schema */
-    char *input_source_type; /* "human", "synthetic" or "file_import" */
-    char *input_source;      /* JSON object: the DataSource properties */
+    const char *created_by;
+    const char *input;             /* JSON text when the task has an input schema */
+    const char *input_source_type; /* "human", "synthetic" or "file_import" */
+    const char *input_source;      /* JSON object: the DataSource properties */
     char output_id[ID_LEN];
     int64_t output_created_at;
-    char *output;
-    char *output_source_type;
-    char *output_source;        /* JSON object: the DataSource properties */
-    char *rating;               /* JSON object or NULL */
-    double rating_score;        /* 1..5 (pass 5, fail 1), NaN when unrated */
-    char *repair_instructions;  /* or NULL */
-    char *repaired_output;      /* JSON object (a TaskOutput) or NULL */
-    char *intermediate_outputs; /* JSON object, "{}" when none */
-    char *tags;                 /* JSON list (read) */
-    char **tag_list;            /* (insert) */
+    const char *output;
+    const char *output_source_type;
+    const char *output_source;        /* JSON object: the DataSource properties */
+    const char *rating;               /* JSON object or NULL */
+    double rating_score;              /* 1..5 (pass 5, fail 1), NaN when unrated */
+    const char *repair_instructions;  /* or NULL */
+    const char *repaired_output;      /* JSON object (a TaskOutput) or NULL */
+    const char *intermediate_outputs; /* JSON object, "{}" when none */
+    const char *tags;                 /* JSON list (read) */
+    const char *const *tag_list;      /* (insert) */
     size_t ntags;
-    char *session_id; /* or NULL */
-    char *topic_key;  /* topic path, each segment followed by U+001F; "" for none */
+    const char *session_id; /* or NULL */
+    const char *topic_key;  /* topic path, each segment followed by U+001F; "" for none */
     int64_t input_tokens, output_tokens, total_tokens; /* -1: unknown */
     double cost;                                       /* NaN: unknown */
     int64_t job_id;                                    /* 0: not from a job */
     int64_t job_item;                                  /* index within the job */
+    struct arena mem;
 };
 
 struct run_filter {
@@ -91,7 +101,7 @@ struct run_update {
     const char *rating; /* JSON object or NULL to clear */
     double rating_score;
     bool set_tags;
-    char **tag_list;
+    const char *const *tag_list;
     size_t ntags;
 };
 
@@ -238,9 +248,12 @@ void store_close(struct store *s);
 /* A new unique id (12 digits). */
 int store_new_id(struct store *s, char out[ID_LEN], struct err *e);
 
+/* Release what a record owns (its arena) and zero it; NULL is a no-op. */
 void project_done(struct project *p);
 void task_done(struct task *t);
 void run_done(struct run *r);
+/* A copy of src owning all its strings (in dst->mem); 0 or HE_NOMEM, dst untouched on failure. */
+int task_copy(struct task *dst, const struct task *src);
 void job_done(struct job *j);
 
 /* Topic keys: the path segments, each followed by STORE_TOPIC_SEP. */

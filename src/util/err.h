@@ -55,6 +55,12 @@ struct err {
     char msg[ERR_MSG_MAX];     /* one line, no trailing newline */
 };
 
+/* "No error", for a declaration: struct err e = ERR_INIT; */
+#define ERR_INIT  \
+    {             \
+        .code = 0 \
+    }
+
 /* Resets e to "no error". */
 void err_clear(struct err *e);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The SQLite store on :memory: and on a temporary file: records round-trip, cascades, not-found
- * errors, ids unique under concurrent writers, schema-change guard, reopen keeps data.
+ * errors, ids unique under concurrent writers, schema-change guard, reopen keeps data, and
+ * records read that own their strings.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -37,7 +38,7 @@ static void make_project(struct store *s, const char *name, struct project *ret)
     assert_int_equal(store_new_id(s, ret->id, &e), 0);
     ret->created_at = 1795515330123456LL;
     ret->created_by = "tester";
-    ret->name = (char *)name;
+    ret->name = name;
     ret->description = "描述";
     assert_int_equal(store_project_insert(s, ret, &e), 0);
 }
@@ -334,7 +335,8 @@ static void reads_repeat(void **state)
 }
 
 static void fill_run(struct store *s, const struct task *t, struct run *r, const char *input,
-                     const char *topic_key, const char *session, char **tags, size_t ntags)
+                     const char *topic_key, const char *session, const char *const *tags,
+                     size_t ntags)
 {
     struct err e;
     err_clear(&e);
@@ -343,7 +345,7 @@ static void fill_run(struct store *s, const struct task *t, struct run *r, const
     assert_int_equal(store_new_id(s, r->output_id, &e), 0);
     memcpy(r->task_id, t->id, ID_LEN);
     r->created_by = "tester";
-    r->input = (char *)input;
+    r->input = input;
     r->input_source_type = "human";
     r->input_source = "{}";
     r->output = "答";
@@ -352,8 +354,8 @@ static void fill_run(struct store *s, const struct task *t, struct run *r, const
     r->rating_score = NAN;
     r->cost = NAN;
     r->input_tokens = r->output_tokens = r->total_tokens = -1;
-    r->topic_key = (char *)topic_key;
-    r->session_id = (char *)session;
+    r->topic_key = topic_key;
+    r->session_id = session;
     r->tag_list = tags;
     r->ntags = ntags;
 }
@@ -379,7 +381,7 @@ static int list_count(struct store *s, const struct run_filter *f)
 static void runs_filter_and_tags(void **state)
 {
     struct store *s = open_store(":memory:");
-    char *tags_a[] = {"synthetic", "x"}, *tags_b[] = {"synthetic"}, *new_tags[] = {"y"};
+    const char *tags_a[] = {"synthetic", "x"}, *tags_b[] = {"synthetic"}, *new_tags[] = {"y"};
     struct run a, b, c;
     struct run *all[] = {&a, &b, &c};
     struct project p;
@@ -454,6 +456,109 @@ static void topics_are_distinct_per_node(void **state)
     store_close(s);
 }
 
+static int noop_project(void *ud, const struct project *p, struct err *e)
+{
+    (void)ud;
+    (void)p;
+    (void)e;
+    return 0;
+}
+
+/*
+ * A record read owns its strings: they stay valid after the statement that read them is
+ * reused, the rows are deleted and the store (every statement and connection) is gone; and
+ * *_done releases them (ASan: no leak, no use after free).
+ */
+static void read_records_own_their_strings(void **state)
+{
+    struct store *s = open_store(":memory:");
+    const char *tags[] = {"synthetic"};
+    struct project p, q, gp = {0};
+    struct task t, gt = {0}, cached = {0};
+    struct run r, gr = {0};
+    struct run *rs[] = {&r};
+    struct err e;
+    (void)state;
+
+    err_clear(&e);
+    make_project(s, "第一", &p);
+    make_project(s, "second", &q);
+    make_task(s, p.id, &t);
+    fill_run(s, &t, &r, "{\"q\":1}", "a\x1f", "s1", tags, 1);
+    assert_int_equal(store_run_insert(s, rs, 1, &e), 0);
+
+    assert_int_equal(store_project_get(s, p.id, &gp, &e), 0);
+    assert_int_equal(store_task_get(s, p.id, t.id, &gt, &e), 0);
+    assert_int_equal(store_task_get(s, p.id, t.id, &cached, &e), 0); /* from the task cache */
+    assert_int_equal(store_run_get(s, t.id, r.id, &gr, &e), 0);
+    /* the same statements again, on other rows; then the rows and the store go */
+    {
+        struct project other = {0};
+        assert_int_equal(store_project_get(s, q.id, &other, &e), 0);
+        assert_string_equal(other.name, "second");
+        project_done(&other);
+    }
+    assert_int_equal(store_project_list(s, noop_project, NULL, &e), 0);
+    assert_int_equal(store_project_delete(s, p.id, &e), 0);
+    store_close(s);
+
+    assert_string_equal(gp.name, "第一");
+    assert_string_equal(gp.created_by, "tester");
+    assert_string_equal(gp.description, "描述");
+    assert_string_equal(gt.instruction, "写一首诗");
+    assert_string_equal(gt.requirements, "[]");
+    assert_string_equal(gt.input_json_schema, "{\"type\":\"object\"}");
+    assert_null(gt.output_json_schema);
+    assert_string_equal(cached.name, "任务");
+    assert_ptr_not_equal(cached.name, gt.name);
+    assert_string_equal(gr.input, "{\"q\":1}");
+    assert_string_equal(gr.output, "答");
+    assert_string_equal(gr.tags, "[\"synthetic\"]");
+    assert_string_equal(gr.topic_key, "a\x1f");
+    assert_string_equal(gr.session_id, "s1");
+    assert_null(gr.rating);
+
+    project_done(&gp);
+    task_done(&gt);
+    task_done(&cached);
+    run_done(&gr);
+    assert_null(gp.name);
+    assert_null(gp.mem.head);
+    assert_null(gt.instruction);
+    assert_null(gr.output);
+    assert_null(gr.mem.head);
+}
+
+/* task_copy owns its strings: the source's buffers may change or go. */
+static void task_copy_owns_its_strings(void **state)
+{
+    char name[] = "name", schema[] = "{}";
+    struct task src = {.id = "100000000001", .project_id = "100000000002"};
+    struct task copy = {0};
+    (void)state;
+
+    src.created_at = 7;
+    src.created_by = "tester";
+    src.name = name;
+    src.description = "";
+    src.instruction = "do it";
+    src.requirements = "[]";
+    src.output_json_schema = schema;
+    assert_int_equal(task_copy(&copy, &src), 0);
+    name[0] = 'N';
+    schema[0] = '[';
+    assert_string_equal(copy.id, "100000000001");
+    assert_string_equal(copy.project_id, "100000000002");
+    assert_int_equal(copy.created_at, 7);
+    assert_string_equal(copy.name, "name");
+    assert_string_equal(copy.output_json_schema, "{}");
+    assert_null(copy.input_json_schema);
+    assert_null(copy.thinking_instruction);
+    assert_ptr_not_equal(copy.instruction, src.instruction);
+    task_done(&copy);
+    assert_null(copy.name);
+}
+
 static void postgres_url_is_a_clear_error(void **state)
 {
     struct store *s = NULL;
@@ -480,6 +585,8 @@ int main(void)
         cmocka_unit_test(runs_filter_and_tags),
         cmocka_unit_test(topics_are_distinct_per_node),
         cmocka_unit_test(postgres_url_is_a_clear_error),
+        cmocka_unit_test(read_records_own_their_strings),
+        cmocka_unit_test(task_copy_owns_its_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

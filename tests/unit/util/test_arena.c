@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The region allocator: aligned, non-overlapping blocks that stay put, large blocks included. */
+/* The region allocator: aligned, non-overlapping blocks that stay put, large blocks included;
+ * chunks that grow from small; reserved room; copies. */
 #include <setjmp.h>
 #include <stdalign.h>
 #include <stdarg.h>
@@ -53,11 +54,68 @@ static void strndup_copies(void **state)
     arena_done(&a);
 }
 
+/* A zeroed arena starts with a small chunk and doubles, up to ARENA_CHUNK. */
+static void chunks_grow_from_small(void **state)
+{
+    struct arena a = {0};
+    size_t expect = 0, size = ARENA_FIRST;
+    (void)state;
+
+    for (int i = 0; i < 12; i++) {
+        assert_non_null(arena_alloc(&a, size)); /* fills a chunk of exactly this size */
+        expect += size;
+        assert_int_equal(a.total, expect);
+        if (size < ARENA_CHUNK)
+            size *= 2;
+    }
+    assert_int_equal(size, ARENA_CHUNK);
+    arena_done(&a);
+}
+
+/* After arena_reserve(n), allocations whose rounded sizes sum to n take no new chunk. */
+static void reserve_makes_one_chunk(void **state)
+{
+    struct arena a = {0};
+    char *x, *y, *z;
+    size_t total;
+    (void)state;
+
+    assert_non_null(arena_alloc(&a, 500)); /* most of the first chunk */
+    assert_int_equal(arena_reserve(&a, ARENA_ROUND(100) + ARENA_ROUND(3000) + ARENA_ROUND(1)), 0);
+    total = a.total;
+    x = arena_alloc(&a, 100);
+    y = arena_alloc(&a, 3000);
+    z = arena_alloc(&a, 1);
+    assert_int_equal(a.total, total);
+    assert_ptr_equal(y, x + ARENA_ROUND(100));
+    assert_ptr_equal(z, y + ARENA_ROUND(3000));
+    assert_int_equal(arena_reserve(&a, 0), 0);
+    assert_int_equal(a.total, total);
+    arena_done(&a);
+}
+
+static void strdup_and_take(void **state)
+{
+    struct arena a = {0};
+    char *heap = strdup("heap text");
+    const char *copy;
+    (void)state;
+
+    assert_null(arena_strdup(&a, NULL));
+    assert_null(arena_take(&a, NULL));
+    assert_string_equal(arena_strdup(&a, "abc"), "abc");
+    copy = arena_take(&a, heap); /* heap is freed: ASan reports a leak otherwise */
+    assert_ptr_not_equal(copy, heap);
+    assert_string_equal(copy, "heap text");
+    arena_done(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(blocks_stay_put),
-        cmocka_unit_test(strndup_copies),
+        cmocka_unit_test(blocks_stay_put),        cmocka_unit_test(strndup_copies),
+        cmocka_unit_test(chunks_grow_from_small), cmocka_unit_test(reserve_makes_one_chunk),
+        cmocka_unit_test(strdup_and_take),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
