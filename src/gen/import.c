@@ -182,7 +182,7 @@ static int row_text(const char *what, const char *schema, const char *s, size_t 
     json_object_put(o);
     if (r < 0)
         return err_set(e, r, ce.field, "line %zu: %s", line, ce.msg);
-    if (!(*ret = into_arena(a, text)))
+    if (!(*ret = arena_take(a, text)))
         return err_set(e, HE_NOMEM, NULL, NULL);
     *ret_len = strlen(*ret);
     return 0;
@@ -256,7 +256,9 @@ static char **dup_list(const char *const *items, size_t n)
     char **l = calloc(n + 1, sizeof(*l));
     for (size_t i = 0; l && i < n; i++)
         if (!(l[i] = strdup(items[i]))) {
-            free_list(l, i);
+            while (i > 0)
+                free(l[--i]);
+            free(l);
             return NULL;
         }
     return l;
