@@ -251,19 +251,19 @@ struct status_args {
 static int status_unchanged(struct sq_conn *c, const struct status_args *a, struct err *e)
 {
     _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_JOB_STATUS_NOW, e);
+    const char *now;
     int rc;
 
     if (!s)
         return e->code;
     sqlite3_bind_int64(s, 1, sq_id_value(a->job_id));
     rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, HE_NOT_FOUND, "job_id", "job %s not found", a->job_id);
-    if (rc != SQLITE_ROW)
-        return sq_error(e, c->db, "reading the job");
-    return err_set(e, HE_CONFLICT, NULL, "job %s is %s, not %s: it cannot become %s", a->job_id,
-                   (const char *)sqlite3_column_text(s, 0), job_status_name(a->from),
-                   job_status_name(a->to));
+    now = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+    if (now)
+        return err_set(e, HE_CONFLICT, NULL, "job %s is %s, not %s: it cannot become %s", a->job_id,
+                       now, job_status_name(a->from), job_status_name(a->to));
+    return rc == SQLITE_DONE ? err_set(e, HE_NOT_FOUND, "job_id", "job %s not found", a->job_id)
+                             : sq_error(e, c->db, "reading the job");
 }
 
 static int status_fn(struct sq_conn *c, void *arg, struct err *e)

@@ -37,27 +37,21 @@ static void setup(struct fixture *f, size_t n_items)
     err_clear(&e);
     if (store_open(":memory:", &f->s, &e) != 0)
         fail_msg("store_open: %s", e.msg);
-    assert_int_equal(store_new_id(f->s, f->p.id, &e), 0);
-    f->p.created_at = 1;
-    f->p.created_by = "tester";
-    f->p.name = "项目";
+    f->p = (struct project){.created_at = 1, .created_by = "tester", .name = "项目"};
     f->p.description = "";
+    assert_int_equal(store_new_id(f->s, f->p.id, &e), 0);
     assert_int_equal(store_project_insert(f->s, &f->p, &e), 0);
-    assert_int_equal(store_new_id(f->s, f->t.id, &e), 0);
-    memcpy(f->t.project_id, f->p.id, ID_LEN);
-    f->t.created_at = 1;
-    f->t.created_by = "tester";
-    f->t.name = "任务";
-    f->t.description = "";
-    f->t.instruction = "写一首诗";
+    f->t = (struct task){.created_at = 1, .name = "任务", .instruction = "写一首诗"};
+    f->t.created_by = f->p.created_by;
+    f->t.description = f->p.description;
     f->t.requirements = "[]";
+    memcpy(f->t.project_id, f->p.id, ID_LEN);
+    assert_int_equal(store_new_id(f->s, f->t.id, &e), 0);
     assert_int_equal(store_task_insert(f->s, &f->t, &e), 0);
-    assert_int_equal(store_new_id(f->s, f->job.id, &e), 0);
-    memcpy(f->job.task_id, f->t.id, ID_LEN);
-    f->job.kind = "import_samples";
-    f->job.params = "{}";
+    f->job = (struct job){.kind = "import_samples", .params = "{}", .created_at = 1};
     f->job.total = (int64_t)n_items;
-    f->job.created_at = 1;
+    memcpy(f->job.task_id, f->t.id, ID_LEN);
+    assert_int_equal(store_new_id(f->s, f->job.id, &e), 0);
     if (store_job_create(f->s, &f->job, payloads, n_items, &e) != 0)
         fail_msg("store_job_create: %s", e.msg);
 }
@@ -73,22 +67,15 @@ static void fill_run(struct fixture *f, int64_t idx, struct run *r)
     struct err e;
 
     err_clear(&e);
-    memset(r, 0, sizeof(*r));
+    *r = (struct run){.created_by = "tester", .input = "问", .output = "答", .topic_key = ""};
+    r->input_source_type = r->output_source_type = "human";
+    r->input_source = r->output_source = "{}";
+    r->rating_score = r->cost = NAN;
+    r->input_tokens = r->output_tokens = r->total_tokens = -1;
+    r->job_id = (int64_t)strtoll(f->job.id, NULL, 10);
+    memcpy(r->task_id, f->t.id, ID_LEN);
     assert_int_equal(store_new_id(f->s, r->id, &e), 0);
     assert_int_equal(store_new_id(f->s, r->output_id, &e), 0);
-    memcpy(r->task_id, f->t.id, ID_LEN);
-    r->created_by = "tester";
-    r->input = "问";
-    r->input_source_type = "human";
-    r->input_source = "{}";
-    r->output = "答";
-    r->output_source_type = "human";
-    r->output_source = "{}";
-    r->rating_score = NAN;
-    r->cost = NAN;
-    r->input_tokens = r->output_tokens = r->total_tokens = -1;
-    r->topic_key = "";
-    r->job_id = (int64_t)strtoll(f->job.id, NULL, 10);
     r->job_item = idx;
 }
 
