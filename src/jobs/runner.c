@@ -43,15 +43,21 @@
 #define GROUP_BIT           (1ULL << 62) /* engine groups of jobs, apart from HTTP requests */
 
 /*
- * A job the runner holds. The runner thread owns it; the engine's and the store writer's
- * callbacks (on_output, on_recorded, on_loaded) reach it through the items and slices they
- * carry, so the fields they touch are under the runner's lock (struct jobs.lock):
- *   under the lock: job.cursor, loads, load_error, inflight, successes, same_failures,
- *                   last_error
- *   runner thread only: everything else (job.total and params do not change once adopted).
- * It is freed only when no item or slice points to it any more (outstanding() is 0).
+ * A job the runner holds. The engine's and the store writer's callbacks (on_output,
+ * on_recorded, on_loaded) reach it through the items and slices they carry; it is freed only
+ * when none points to it any more (outstanding() is 0).
  */
 struct active {
+    /* shared with the callbacks, under jobs.lock */
+    int64_t cursor;                   /* spool rows stored (job.cursor is not kept up to date) */
+    size_t loads;                     /* slices handed to the store, not yet committed */
+    char *load_error;                 /* why a slice could not be stored */
+    size_t inflight;                  /* items in the engine or on their way to the store */
+    int64_t successes, same_failures; /* the early stop's counts */
+    char *last_error;                 /* the reason same_failures counts */
+
+    /* runner thread only; job.id, job.total and params do not change once adopted, so the
+     * callbacks may read them too */
     struct job job;
     struct task task;
     struct arena params_mem;
@@ -63,32 +69,28 @@ struct active {
     struct gen_import imp;         /* set up from the header when the spool is first opened;
                                       the runs of slices in flight point into it */
     bool imp_ready;
-    size_t loads;     /* slices handed to the store, not yet committed */
-    char *load_error; /* why a slice could not be stored */
     int64_t next_idx; /* claims continue after this item */
-    size_t inflight;
-    int64_t successes, same_failures; /* the early stop's counts */
-    char *last_error;
     bool cancelling, stopping_early, loaded, no_more;
     struct active *next;
 };
 
-/*
- * The runner. env, cfg, spool_dir and thread do not change once started.
- *   under lock: stop, kicked, inflight, spent_loads
- *   runner thread only: list
- */
+/* The runner. */
 struct jobs {
+    /* set at start, then read only */
     struct gen_env env;
     struct jobs_config cfg;
     char *spool_dir;
     pthread_t thread;
+
+    /* shared by every thread, under lock */
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stop, kicked;
-    struct active *list;
-    size_t inflight;          /* all jobs */
+    size_t inflight;          /* items and slices of all jobs */
     struct load *spent_loads; /* stored slices, freed by the runner (see on_loaded) */
+
+    /* runner thread only */
+    struct active *list;
 };
 
 /* One item on its way: made by the runner, then owned by the engine (on_output), then by the
@@ -301,7 +303,7 @@ static void on_loaded(void *ud, int result, const struct err *e)
         if (!a->load_error)
             a->load_error = strdup(e ? e->msg : "the store refused the rows");
     } else {
-        a->job.cursor = l->jl.cursor;
+        a->cursor = l->jl.cursor;
         a->successes += (int64_t)l->n_runs;
     }
     a->loads--;
@@ -382,7 +384,7 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
     l->a = a;
     arena_init(&l->mem);
     pthread_mutex_lock(&j->lock);
-    cursor = a->job.cursor;
+    cursor = a->cursor;
     pthread_mutex_unlock(&j->lock);
     if (!a->spool_file && (r = open_spool(j, a, cursor, e)) < 0) {
         free(l);
@@ -496,6 +498,7 @@ static int adopt(void *ud, const struct job *job, struct err *e)
     if (!a)
         return err_set(e, HE_NOMEM, NULL, NULL);
     a->job = *job;
+    a->cursor = job->cursor; /* no callback can reach a yet */
     a->job.kind = strdup(job->kind);
     a->job.params = NULL; /* read into a->params */
     a->job.error = NULL;
@@ -625,7 +628,7 @@ static bool load_more(struct jobs *j, struct active *a, const struct job *now, s
             return false;
         if (a->spool_row == 0) {
             pthread_mutex_lock(&j->lock);
-            a->job.cursor = now->cursor;
+            a->cursor = now->cursor;
             pthread_mutex_unlock(&j->lock);
         }
         err_clear(&e);
