@@ -467,13 +467,15 @@ fail:
 /* ---- the job's state ---- */
 
 /* The one place the runner changes a job's state: from the state it holds to `to`, in the
- * store first. A refused move is reported and leaves the job as it was. */
+ * store first. A refused move is logged as an error and leaves the job as it was. */
 static int set_status(struct jobs *j, struct active *a, enum job_status to, const char *error)
 {
     struct err e;
 
     err_clear(&e);
     if (store_job_set_status(j->env.store, a->job.id, a->job.status, to, error, &e) < 0) {
+        if (e.code == HE_NOT_FOUND) /* deleted with its task meanwhile: nothing to record */
+            return e.code;
         log_event(LOG_ERROR, "cannot change the job's status", "job", a->job.id, "from",
                   job_status_name(a->job.status), "to", job_status_name(to), "error", e.msg, NULL);
         return e.code;

@@ -32,7 +32,7 @@ static const char SQL_JOB_GET[] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?
 static const char SQL_JOB_LIST_TASK[] =
     "SELECT " JOB_COLUMNS " FROM jobs WHERE task_id = ?1 ORDER BY id DESC";
 static const char SQL_JOB_LIST_ACTIVE[] =
-    "SELECT " JOB_COLUMNS " FROM jobs WHERE status IN ('queued', 'running') ORDER BY id";
+    "SELECT " JOB_COLUMNS " FROM jobs WHERE status IN (?1, ?2) ORDER BY id";
 static const char SQL_JOB_STATUS[] =
     "UPDATE jobs SET status = ?2, error = coalesce(?3, error), "
     "started_at = CASE WHEN ?5 THEN coalesce(started_at, ?4) ELSE started_at END, "
@@ -181,8 +181,12 @@ int sq_job_list(struct store *st, const char *task_id, store_job_cb cb, void *ud
         return r;
     if (!(s = sq_stmt(c, task_id ? SQL_JOB_LIST_TASK : SQL_JOB_LIST_ACTIVE, e)))
         return e->code;
-    if (task_id)
+    if (task_id) {
         sqlite3_bind_int64(s, 1, sq_id_value(task_id));
+    } else { /* the states a job is not over in */
+        sq_bind_text(s, 1, job_status_name(JOB_QUEUED));
+        sq_bind_text(s, 2, job_status_name(JOB_RUNNING));
+    }
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct job j;
         if ((r = job_from_row(s, &j, false)) < 0) {
