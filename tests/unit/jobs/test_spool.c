@@ -324,9 +324,13 @@ static void not_a_spool(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(round_trip), cmocka_unit_test(item_round_trip),   cmocka_unit_test(skip_lands_on_the_row),
-        cmocka_unit_test(cut_anywhere), cmocka_unit_test(damaged_anywhere),
-        cmocka_unit_test(not_a_spool),  cmocka_unit_test(too_large_leaves_the_buffer),
+        cmocka_unit_test(round_trip),
+        cmocka_unit_test(item_round_trip),
+        cmocka_unit_test(skip_lands_on_the_row),
+        cmocka_unit_test(cut_anywhere),
+        cmocka_unit_test(damaged_anywhere),
+        cmocka_unit_test(not_a_spool),
+        cmocka_unit_test(too_large_leaves_the_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
