@@ -63,17 +63,15 @@ static int sample_of_row(const struct gen_env *env, const struct spool_header *h
 }
 
 static int sample_of_spooled(const struct gen_env *env, const void *payload, size_t len,
-                             const char *where, struct gen_sample *s, struct err *e)
+                             struct arena *scratch, const char *where, struct gen_sample *s,
+                             struct err *e)
 {
     struct spool_header h;
     struct spool_row row;
-    struct arena mem;
     int r;
 
-    arena_init(&mem);
-    if ((r = spool_item_read(payload, len, &mem, &h, &row, e)) == 0)
+    if ((r = spool_item_read(payload, len, scratch, &h, &row, e)) == 0)
         r = sample_of_row(env, &h, &row, where, s, e);
-    arena_done(&mem);
     return r;
 }
 
@@ -91,7 +89,8 @@ static int sample_of_json(const struct gen_env *env, const struct task *t, const
 }
 
 int job_item_sample(const struct gen_env *env, const struct task *t, const void *payload,
-                    size_t len, int64_t idx, struct gen_sample *ret, struct err *e)
+                    size_t len, int64_t idx, struct arena *scratch, struct gen_sample *ret,
+                    struct err *e)
 {
     char where[32];
     int r;
@@ -99,7 +98,7 @@ int job_item_sample(const struct gen_env *env, const struct task *t, const void 
     memset(ret, 0, sizeof(*ret));
     snprintf(where, sizeof(where), "item %lld", (long long)idx);
     if (spool_is_item(payload, len))
-        r = sample_of_spooled(env, payload, len, where, ret, e);
+        r = sample_of_spooled(env, payload, len, scratch, where, ret, e);
     else
         r = sample_of_json(env, t, payload, len, where, ret, e);
     if (r < 0)

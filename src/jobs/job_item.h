@@ -13,9 +13,13 @@
 #include <stdint.h>
 
 #include "gen/gen.h"
+#include "util/arena.h"
 
-/* Fills ret (free with gen_sample_free) from item idx's payload; HE_INVALID names the item. */
+/* Fills ret (free with gen_sample_free) from item idx's payload; HE_INVALID names the item.
+ * scratch holds what reading takes on the way (a few pointers per item), so that one arena
+ * serves a whole batch of items. */
 int job_item_sample(const struct gen_env *env, const struct task *t, const void *payload,
-                    size_t len, int64_t idx, struct gen_sample *ret, struct err *e);
+                    size_t len, int64_t idx, struct arena *scratch, struct gen_sample *ret,
+                    struct err *e);
 
 #endif

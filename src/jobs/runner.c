@@ -205,12 +205,14 @@ struct claim {
     struct jobs *j;
     struct active *a;
     size_t started;
+    struct arena scratch; /* for reading the items of one claim */
 };
 
-static int sample_of(struct jobs *j, struct active *a, const void *payload, size_t len, int64_t idx,
+static int sample_of(struct claim *c, const void *payload, size_t len, int64_t idx,
                      struct gen_sample *s, struct err *e)
 {
-    int r = job_item_sample(&j->env, &a->task, payload, len, idx, s, e);
+    struct active *a = c->a;
+    int r = job_item_sample(&c->j->env, &a->task, payload, len, idx, &c->scratch, s, e);
 
     if (r < 0)
         return r;
@@ -246,7 +248,7 @@ static int claim_item(void *ud, int64_t idx, const void *payload, size_t len, st
     pthread_mutex_unlock(&j->lock);
     c->started++;
     err_clear(&e);
-    if (sample_of(j, a, payload, len, idx, &s, &e) < 0) {
+    if (sample_of(c, payload, len, idx, &s, &e) < 0) {
         record(x, NULL, e.msg);
         return 0;
     }
@@ -654,7 +656,9 @@ static size_t claim(struct jobs *j, struct active *a, int64_t after, size_t limi
     struct err e;
 
     err_clear(&e);
+    arena_init(&c.scratch);
     store_job_pending(j->env.store, a->job.id, after, limit, claim_item, &c, &e);
+    arena_done(&c.scratch);
     return c.started;
 }
 
