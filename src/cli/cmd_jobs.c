@@ -12,6 +12,7 @@
 #include "cli/client.h"
 #include "cli/progress.h"
 #include "cli/table.h"
+#include "store/job_status.h"
 #include "util/clock.h"
 #include "util/json.h"
 
@@ -56,10 +57,17 @@ static int64_t num(struct json_object *o, const char *key)
     return json_object_get_int64(get(o, key));
 }
 
+/* The state a status text from the server names, or -1. */
+static int status_of(const char *s)
+{
+    enum job_status st;
+    return job_status_parse(s, &st) == 0 ? (int)st : -1;
+}
+
 static bool final_status(const char *s)
 {
-    return strcmp(s, "completed") == 0 || strcmp(s, "completed_with_errors") == 0 ||
-           strcmp(s, "failed") == 0 || strcmp(s, "cancelled") == 0;
+    int st = status_of(s);
+    return st >= 0 && job_status_is_final((enum job_status)st);
 }
 
 static int show_job(struct cli *cli, struct json_object *job)
@@ -207,7 +215,7 @@ static int summary(struct watch *w)
         fprintf(stderr, "  sample %lld: %s\n", (long long)num(x, "index"),
                 cli_cell(get(x, "detail")));
     }
-    return strcmp(status, "completed") == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+    return status_of(status) == JOB_COMPLETED ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
 int cli_watch_job(struct cli *cli, const char *job_id)

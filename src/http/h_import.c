@@ -50,26 +50,6 @@ static struct json_object *started(size_t n, const char *job_id)
     return o;
 }
 
-static char *job_params(const char *project_id, const char *session_id, const char *file_name,
-                        const char *spool)
-{
-    struct json_object *o = json_object_new_object();
-    char *text;
-
-    json_object_object_add(o, "project_id", json_object_new_string(project_id));
-    if (session_id)
-        json_object_object_add(o, "session_id", json_object_new_string(session_id));
-    if (file_name) {
-        json_object_object_add(o, "file_name", json_object_new_string(file_name));
-        json_object_object_add(o, "source_type", json_object_new_string("file_import"));
-    }
-    if (spool)
-        json_object_object_add(o, "spool", json_object_new_string(spool));
-    text = strdup(json_text(o, NULL));
-    json_object_put(o);
-    return text;
-}
-
 int h_import_samples_async(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
     struct app *app = http_req_app(req);
@@ -100,8 +80,8 @@ int h_import_samples_async(struct http_req *req, struct json_object **ret_body, 
         goto out;
     memcpy(job.task_id, t.id, ID_LEN);
     job.kind = "import_samples";
-    job.status = "queued";
-    job.params = job_params(t.project_id, session_id, NULL, NULL);
+    job.params = job_params_encode(
+        &(struct job_params){.project_id = t.project_id, .session_id = session_id});
     job.total = (int64_t)n;
     job.created_at = clock_wall_us();
     if (!job.params) {
@@ -511,8 +491,11 @@ int h_import_samples_from_file(struct http_req *req, struct json_object **ret_bo
     u->spool_path = NULL;
     memcpy(job.task_id, u->task.id, ID_LEN);
     job.kind = "import_file";
-    job.status = "queued";
-    job.params = job_params(u->task.project_id, u->session_id, u->file_name, path);
+    job.params = job_params_encode(&(struct job_params){.project_id = u->task.project_id,
+                                                        .session_id = u->session_id,
+                                                        .file_name = u->file_name,
+                                                        .source_type = "file_import",
+                                                        .spool = path});
     job.total = (int64_t)u->rows;
     job.created_at = clock_wall_us();
     if (!job.params || (r = store_job_create(app->store, &job, NULL, 0, e)) < 0) {

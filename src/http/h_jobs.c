@@ -84,11 +84,6 @@ int h_job_get(struct http_req *req, struct json_object **ret_body, struct err *e
     return r;
 }
 
-static bool final_status(const char *s)
-{
-    return strcmp(s, "queued") != 0 && strcmp(s, "running") != 0;
-}
-
 int h_job_cancel(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
     struct app *app = http_req_app(req);
@@ -97,7 +92,7 @@ int h_job_cancel(struct http_req *req, struct json_object **ret_body, struct err
 
     if (r < 0)
         return r;
-    if (!final_status(j.status)) {
+    if (!job_status_is_final(j.status)) {
         job_done(&j);
         if ((r = store_job_request_cancel(app->store, http_req_param(req, "job_id"), e)) < 0)
             return r;
@@ -149,11 +144,11 @@ static void check(struct events *ev)
         return;
     }
     if (jobs_render(ev->store, &j, &o, &e) == 0) {
-        bool done = final_status(j.status);
+        bool done = job_status_is_final(j.status);
         char key[ERR_MSG_MAX + 128];
         /* What counts as a change: status and counts (the rate moves with the clock alone). */
-        snprintf(key, sizeof(key), "%s %lld %lld %s", j.status, (long long)j.completed,
-                 (long long)j.failed, j.error ? j.error : "");
+        snprintf(key, sizeof(key), "%s %lld %lld %s", job_status_name(j.status),
+                 (long long)j.completed, (long long)j.failed, j.error ? j.error : "");
         if (done || !ev->last || strcmp(ev->last, key) != 0) {
             frame(ev, done ? "end" : "progress", json_text(o, NULL));
             free(ev->last);

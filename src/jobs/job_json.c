@@ -43,7 +43,7 @@ int jobs_render(struct store *store, const struct job *j, struct json_object **r
     }
     json_object_object_add(o, "id", json_object_new_string(j->id));
     json_object_object_add(o, "kind", json_object_new_string(j->kind));
-    json_object_object_add(o, "status", json_object_new_string(j->status));
+    json_object_object_add(o, "status", json_object_new_string(job_status_name(j->status)));
     json_object_object_add(o, "total", json_object_new_int64(j->total));
     json_object_object_add(o, "completed", json_object_new_int64(j->completed));
     json_object_object_add(o, "failed", json_object_new_int64(j->failed));

@@ -17,6 +17,7 @@
 
 #include "gen/gen.h"
 #include "store/store.h"
+#include "util/arena.h"
 #include "util/err.h"
 
 #define JOBS_DEFAULT_WINDOW 1000
@@ -36,6 +37,23 @@ void jobs_notify(struct jobs *j);
 void jobs_stop(struct jobs *j);
 
 const char *jobs_spool_dir(const struct jobs *j);
+
+/* What the runner needs to run a job, besides the job's row: set by the request that creates
+ * it and kept by the store as text (a JSON object, the one place that knows its keys is
+ * job_params.c). Every field but project_id may be NULL. */
+struct job_params {
+    const char *project_id;
+    const char *session_id;
+    const char *file_name;   /* file imports: the uploaded file's name */
+    const char *source_type; /* the samples' input source ("file_import"), or NULL */
+    const char *spool;       /* file imports: the spool file's path */
+};
+
+/* The params as the store keeps them (free with free), or NULL when out of memory. */
+char *job_params_encode(const struct job_params *p);
+/* Reads params back, their strings in mem. HE_INVALID when the text is not params or misses
+ * project_id. */
+int job_params_decode(const char *text, struct arena *mem, struct job_params *ret, struct err *e);
 
 /* The job as the API shows it, with its first errors. */
 int jobs_render(struct store *store, const struct job *j, struct json_object **ret, struct err *e);

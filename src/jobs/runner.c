@@ -13,6 +13,10 @@
  * - Crash safety comes from the store: an item's sample and its state change commit together,
  *   and a repeated result is ignored. Items in flight at a crash are pending again at restart.
  * - A job whose first items all fail with the same reason stops early with that reason.
+ * - A job's state moves only through set_status, along the table of store/job_status.h; each
+ *   pass of step() ends in one place, which records the final state when the job is over.
+ * - An item's payload is what job_item.h reads: a spooled row for file imports (copied from
+ *   the spool as it is), the request's JSON for import_samples_async.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,13 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jobs/job_item.h"
 #include "jobs/jobs.h"
 #include "jobs/spool.h"
 #include "llm/engine.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
-#include "util/json.h"
-#include "util/jsonw.h"
 #include "util/log.h"
 #include "util/banned.h"
 
@@ -39,10 +42,26 @@
 #define LIST_EVERY_MS       200          /* how often the store is asked for jobs to adopt */
 #define GROUP_BIT           (1ULL << 62) /* engine groups of jobs, apart from HTTP requests */
 
+/*
+ * A job the runner holds. The engine's and the store writer's callbacks (on_output,
+ * on_recorded, on_loaded) reach it through the items and slices they carry; it is freed only
+ * when none points to it any more (outstanding() is 0).
+ */
 struct active {
+    /* shared with the callbacks, under jobs.lock */
+    int64_t cursor;                   /* spool rows stored (job.cursor is not kept up to date) */
+    size_t loads;                     /* slices handed to the store, not yet committed */
+    char *load_error;                 /* why a slice could not be stored */
+    size_t inflight;                  /* items in the engine or on their way to the store */
+    int64_t successes, same_failures; /* the early stop's counts */
+    char *last_error;                 /* the reason same_failures counts */
+
+    /* runner thread only; job.id, job.total and params do not change once adopted, so the
+     * callbacks may read them too */
     struct job job;
     struct task task;
-    char *session_id, *file_name, *spool, *source_type;
+    struct arena params_mem;
+    struct job_params params;      /* strings in params_mem */
     FILE *spool_file;              /* open while loading, positioned at row spool_row */
     int64_t spool_row;             /* rows read from the spool and handed to the store */
     struct arena spool_mem;        /* the spool's header */
@@ -50,29 +69,32 @@ struct active {
     struct gen_import imp;         /* set up from the header when the spool is first opened;
                                       the runs of slices in flight point into it */
     bool imp_ready;
-    size_t loads;     /* slices handed to the store, not yet committed */
-    char *load_error; /* why a slice could not be stored */
     int64_t next_idx; /* claims continue after this item */
-    size_t inflight;
-    int64_t successes, same_failures;
-    char *last_error;
     bool cancelling, stopping_early, loaded, no_more;
     struct active *next;
 };
 
+/* The runner. */
 struct jobs {
+    /* set at start, then read only */
     struct gen_env env;
     struct jobs_config cfg;
     char *spool_dir;
     pthread_t thread;
+
+    /* shared by every thread, under lock */
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stop, kicked;
-    struct active *list;
-    size_t inflight;          /* all jobs */
+    size_t inflight;          /* items and slices of all jobs */
     struct load *spent_loads; /* stored slices, freed by the runner (see on_loaded) */
+
+    /* runner thread only */
+    struct active *list;
 };
 
+/* One item on its way: made by the runner, then owned by the engine (on_output), then by the
+ * store writer (on_recorded), which frees it; never two threads at once. */
 struct item_ctx {
     struct jobs *j;
     struct active *a;
@@ -102,10 +124,7 @@ static void active_free(struct active *a)
     free(a->load_error);
     job_done(&a->job);
     task_done(&a->task);
-    free(a->session_id);
-    free(a->file_name);
-    free(a->spool);
-    free(a->source_type);
+    arena_done(&a->params_mem);
     free(a->last_error);
     free(a);
 }
@@ -186,32 +205,27 @@ struct claim {
     struct jobs *j;
     struct active *a;
     size_t started;
+    struct arena scratch; /* for reading the items of one claim */
 };
 
-static int sample_of(struct jobs *j, struct active *a, const char *payload, int64_t idx,
+static int sample_of(struct claim *c, const void *payload, size_t len, int64_t idx,
                      struct gen_sample *s, struct err *e)
 {
-    struct json_object *o = NULL;
-    char where[32];
-    int r;
+    struct active *a = c->a;
+    int r = job_item_sample(&c->j->env, &a->task, payload, len, idx, &c->scratch, s, e);
 
-    snprintf(where, sizeof(where), "item %lld", (long long)idx);
-    if ((r = json_parse(payload, strlen(payload), &o, e)) < 0)
-        return r;
-    r = gen_parse_sample(&j->env, &a->task, o, where, s, e);
-    json_object_put(o);
     if (r < 0)
         return r;
     s->job_id = (int64_t)strtoll(a->job.id, NULL, 10);
     s->job_item = idx;
-    if (a->source_type) {
-        s->source_type = strdup(a->source_type);
-        s->file_name = a->file_name ? strdup(a->file_name) : NULL;
+    if (a->params.source_type) {
+        s->source_type = strdup(a->params.source_type);
+        s->file_name = a->params.file_name ? strdup(a->params.file_name) : NULL;
     }
     return 0;
 }
 
-static int claim_item(void *ud, int64_t idx, const char *payload, struct err *ignored)
+static int claim_item(void *ud, int64_t idx, const void *payload, size_t len, struct err *ignored)
 {
     struct claim *c = ud;
     struct jobs *j = c->j;
@@ -234,11 +248,12 @@ static int claim_item(void *ud, int64_t idx, const char *payload, struct err *ig
     pthread_mutex_unlock(&j->lock);
     c->started++;
     err_clear(&e);
-    if (sample_of(j, a, payload, idx, &s, &e) < 0) {
+    if (sample_of(c, payload, len, idx, &s, &e) < 0) {
         record(x, NULL, e.msg);
         return 0;
     }
-    if (gen_output(&j->env, &a->task, &s, NULL, a->session_id, group_of(a), on_output, x, &e) < 0)
+    if (gen_output(&j->env, &a->task, &s, NULL, a->params.session_id, group_of(a), on_output, x,
+                   &e) < 0)
         record(x, NULL, e.msg);
     gen_sample_free(&s);
     return 0;
@@ -250,7 +265,9 @@ static int claim_item(void *ud, int64_t idx, const char *payload, struct err *ig
  * and hands it to the store as one asynchronous write that also moves the job's cursor; while
  * the store writes it, the runner reads the next. Writes commit in the order they are handed
  * over, so the cursor only moves forward over rows that are stored. A slice's rows, runs and
- * item payloads live in its arena: the runs point into the rows (gen_import_run). */
+ * item payloads live in its arena: the runs point into the rows (gen_import_run). A slice is
+ * the runner's until handed to the store, the writer's until on_loaded puts it on the list of
+ * spent slices (under the lock), and the runner's again to free it. */
 
 struct load {
     struct jobs *j;
@@ -258,7 +275,8 @@ struct load {
     struct arena mem;
     struct run *run_mem;
     struct run **runs;
-    const char **payloads;
+    const void **payloads;
+    size_t *lens;
     int64_t *idx;
     size_t n_runs, n_items;
     struct job_load jl;
@@ -271,6 +289,7 @@ static void load_free(struct load *l)
     free(l->run_mem);
     free(l->runs);
     free(l->payloads);
+    free(l->lens);
     free(l->idx);
     free(l);
 }
@@ -286,8 +305,7 @@ static void on_loaded(void *ud, int result, const struct err *e)
         if (!a->load_error)
             a->load_error = strdup(e ? e->msg : "the store refused the rows");
     } else {
-        a->job.cursor = l->jl.cursor;
-        a->job.completed += (int64_t)l->n_runs;
+        a->cursor = l->jl.cursor;
         a->successes += (int64_t)l->n_runs;
     }
     a->loads--;
@@ -320,17 +338,17 @@ static int open_spool(struct jobs *j, struct active *a, int64_t cursor, struct e
     int r;
 
     close_spool(a);
-    if (!(a->spool_file = fopen(a->spool, "r")))
-        return err_set(e, HE_IO, NULL, "cannot open the import's spool file %s: %s", a->spool,
-                       strerror(errno));
+    if (!(a->spool_file = fopen(a->params.spool, "r")))
+        return err_set(e, HE_IO, NULL, "cannot open the import's spool file %s: %s",
+                       a->params.spool, strerror(errno));
     a->spool_row = 0;
     arena_init(&mem);
     if ((r = spool_read_header(a->spool_file, &mem, &h, e)) < 0)
         goto fail;
     if (!a->imp_ready) { /* the first opening: what the rows share, kept for the job's life */
-        if ((r = gen_import_init(&a->imp, &j->env, &a->task, a->session_id, a->file_name,
-                                 h.input_model, h.input_provider, h.output_model, h.output_provider,
-                                 e)) < 0)
+        if ((r = gen_import_init(&a->imp, &j->env, &a->task, a->params.session_id,
+                                 a->params.file_name, h.input_model, h.input_provider,
+                                 h.output_model, h.output_provider, e)) < 0)
             goto fail;
         a->imp_ready = true;
         a->spool_mem = mem;
@@ -341,7 +359,7 @@ static int open_spool(struct jobs *j, struct active *a, int64_t cursor, struct e
     /* After a restart: skip what is stored already. */
     if ((r = spool_skip_rows(a->spool_file, cursor, e)) != 0) {
         if (r > 0)
-            r = err_set(e, HE_IO, NULL, "the spool file %s ends before row %lld", a->spool,
+            r = err_set(e, HE_IO, NULL, "the spool file %s ends before row %lld", a->params.spool,
                         (long long)cursor);
         close_spool(a);
         return r;
@@ -352,52 +370,6 @@ fail:
     arena_done(&mem);
     close_spool(a);
     return r;
-}
-
-/* A row without an output: the item's payload, the sample as import_samples_async takes it. */
-static const char *item_payload(struct active *a, const struct spool_row *row, struct arena *mem)
-{
-    const struct spool_header *h = &a->spool_hdr;
-    struct buf b;
-    struct jsonw w;
-    const char *text = NULL;
-
-    buf_init(&b, SPOOL_RECORD_MAX * 2);
-    jsonw_init(&w, &b);
-    jsonw_obj(&w);
-    if (a->task.input_json_schema)
-        jsonw_kraw(&w, "input", row->input); /* compact JSON text of an object */
-    else
-        jsonw_kstr(&w, "input", row->input);
-    /* The path is already without a leading "root"; the one written here is dropped again. */
-    jsonw_key(&w, "topic_path");
-    jsonw_arr(&w);
-    jsonw_str(&w, "root");
-    for (size_t i = 0; i < row->n_topic; i++)
-        jsonw_str(&w, row->topic[i]);
-    jsonw_end_arr(&w);
-    if (row->guidance)
-        jsonw_kstr(&w, "human_guidance", row->guidance);
-    jsonw_key(&w, "tags");
-    jsonw_arr(&w);
-    for (size_t i = 0; i < row->n_tags; i++)
-        jsonw_str(&w, row->tags[i]);
-    jsonw_end_arr(&w);
-    if (h->input_model)
-        jsonw_kstr(&w, "input_model_name", h->input_model);
-    if (h->input_provider)
-        jsonw_kstr(&w, "input_provider", h->input_provider);
-    if (h->output_model)
-        jsonw_kstr(&w, "output_model_name", h->output_model);
-    if (h->output_provider)
-        jsonw_kstr(&w, "output_provider", h->output_provider);
-    if (h->prompt_method)
-        jsonw_kstr(&w, "prompt_method", h->prompt_method);
-    jsonw_end_obj(&w);
-    if (!w.err)
-        text = arena_strndup(mem, b.data, b.len);
-    buf_done(&b);
-    return text;
 }
 
 /* Reads up to LOAD_BATCH rows (at most about LOAD_BYTES of them, so that long rows do not make
@@ -414,7 +386,7 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
     l->a = a;
     arena_init(&l->mem);
     pthread_mutex_lock(&j->lock);
-    cursor = a->job.cursor;
+    cursor = a->cursor;
     pthread_mutex_unlock(&j->lock);
     if (!a->spool_file && (r = open_spool(j, a, cursor, e)) < 0) {
         free(l);
@@ -423,8 +395,9 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
     l->run_mem = calloc(LOAD_BATCH, sizeof(*l->run_mem));
     l->runs = calloc(LOAD_BATCH, sizeof(*l->runs));
     l->payloads = calloc(LOAD_BATCH, sizeof(*l->payloads));
+    l->lens = calloc(LOAD_BATCH, sizeof(*l->lens));
     l->idx = calloc(LOAD_BATCH, sizeof(*l->idx));
-    if (!l->run_mem || !l->runs || !l->payloads || !l->idx) {
+    if (!l->run_mem || !l->runs || !l->payloads || !l->lens || !l->idx) {
         r = err_set(e, HE_NOMEM, NULL, NULL);
         goto fail;
     }
@@ -446,7 +419,8 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
             l->n_runs++;
         } else {
             l->idx[l->n_items] = row;
-            if (!(l->payloads[l->n_items] = item_payload(a, &sr, &l->mem))) {
+            l->payloads[l->n_items] = spool_item(&l->mem, &a->spool_hdr, &sr, &l->lens[l->n_items]);
+            if (!l->payloads[l->n_items]) {
                 r = err_set(e, HE_NOMEM, NULL, NULL);
                 goto fail;
             }
@@ -455,7 +429,7 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
         row++;
     }
     if (row == a->spool_row && row < a->job.total) {
-        r = err_set(e, HE_IO, NULL, "the spool file %s ends at row %lld of %lld", a->spool,
+        r = err_set(e, HE_IO, NULL, "the spool file %s ends at row %lld of %lld", a->params.spool,
                     (long long)row, (long long)a->job.total);
         goto fail;
     }
@@ -466,6 +440,7 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
         .n_runs = l->n_runs,
         .item_idx = l->idx,
         .item_payloads = l->payloads,
+        .item_lens = l->lens,
         .n_items = l->n_items,
         .cursor = row,
     };
@@ -491,24 +466,32 @@ fail:
     return r;
 }
 
-/* ---- the loop ---- */
+/* ---- the job's state ---- */
 
-static int str_param(struct json_object *params, const char *key, char **ret)
+/* The one place the runner changes a job's state: from the state it holds to `to`, in the
+ * store first. A refused move is logged as an error and leaves the job as it was. */
+static int set_status(struct jobs *j, struct active *a, enum job_status to, const char *error)
 {
-    struct json_object *v;
-    if (json_object_object_get_ex(params, key, &v) && json_object_is_type(v, json_type_string)) {
-        *ret = strdup(json_object_get_string(v));
-        return *ret ? 0 : HE_NOMEM;
+    struct err e;
+
+    err_clear(&e);
+    if (store_job_set_status(j->env.store, a->job.id, a->job.status, to, error, &e) < 0) {
+        if (e.code == HE_NOT_FOUND) /* deleted with its task meanwhile: nothing to record */
+            return e.code;
+        log_event(LOG_ERROR, "cannot change the job's status", "job", a->job.id, "from",
+                  job_status_name(a->job.status), "to", job_status_name(to), "error", e.msg, NULL);
+        return e.code;
     }
+    a->job.status = to;
     return 0;
 }
+
+/* ---- the loop ---- */
 
 static int adopt(void *ud, const struct job *job, struct err *e)
 {
     struct jobs *j = ud;
     struct active *a;
-    struct json_object *params = NULL;
-    char *project_id = NULL;
     struct err pe;
     int r;
 
@@ -519,195 +502,235 @@ static int adopt(void *ud, const struct job *job, struct err *e)
     if (!a)
         return err_set(e, HE_NOMEM, NULL, NULL);
     a->job = *job;
+    a->cursor = job->cursor; /* no callback can reach a yet */
     a->job.kind = strdup(job->kind);
-    a->job.status = strdup(job->status);
-    a->job.params = strdup(job->params);
+    a->job.params = NULL; /* read into a->params */
     a->job.error = NULL;
     a->next_idx = -1;
-    err_clear(&pe);
-    if (!a->job.kind || !a->job.status || !a->job.params ||
-        json_parse(job->params, strlen(job->params), &params, &pe) < 0) {
+    arena_init(&a->params_mem);
+    if (!a->job.kind) {
         active_free(a);
         return err_set(e, HE_NOMEM, NULL, NULL);
     }
-    r = str_param(params, "project_id", &project_id);
+    err_clear(&pe);
+    r = job_params_decode(job->params, &a->params_mem, &a->params, &pe);
     if (r == 0)
-        r = str_param(params, "session_id", &a->session_id);
-    if (r == 0)
-        r = str_param(params, "file_name", &a->file_name);
-    if (r == 0)
-        r = str_param(params, "spool", &a->spool);
-    if (r == 0)
-        r = str_param(params, "source_type", &a->source_type);
-    json_object_put(params);
-    if (r == 0 && project_id)
-        r = store_task_get(j->env.store, project_id, job->task_id, &a->task, &pe);
-    free(project_id);
+        r = store_task_get(j->env.store, a->params.project_id, job->task_id, &a->task, &pe);
     if (r < 0 || !a->task.instruction) {
         /* The task is gone (or the params are broken): the job cannot go on. */
-        store_job_set_status(j->env.store, job->id, "failed",
-                             pe.code ? pe.msg : "the job's parameters are incomplete", &pe);
+        set_status(j, a, JOB_FAILED, pe.code ? pe.msg : "the job's parameters are incomplete");
         active_free(a);
         return 0;
     }
     /* A file import is loaded once its cursor reached the last row (the spool may be gone). */
-    a->loaded = !a->spool || job->cursor >= job->total;
-    if (strcmp(job->status, "queued") == 0) {
-        err_clear(&pe);
-        store_job_set_status(j->env.store, job->id, "running", NULL, &pe);
-    }
+    a->loaded = !a->params.spool || job->cursor >= job->total;
+    if (a->job.status == JOB_QUEUED)
+        set_status(j, a, JOB_RUNNING, NULL);
     log_event(LOG_INFO, "job running", "job", job->id, "kind", job->kind, NULL);
     a->next = j->list;
     j->list = a;
     return 0;
 }
 
-static void finish(struct jobs *j, struct active *a, const char *status, const char *error)
-{
-    struct err e;
+/* How a pass over a job ends when the job is over: its final state and why, or gone (deleted
+ * with its task: there is nothing left to record). */
+struct ending {
+    enum job_status status;
+    char reason[ERR_MSG_MAX + 64]; /* "" for none */
+    bool gone;
+};
 
-    err_clear(&e);
-    if (store_job_set_status(j->env.store, a->job.id, status, error, &e) < 0)
-        log_event(LOG_ERROR, "cannot finish the job", "job", a->job.id, "error", e.msg, NULL);
-    if (a->spool)
-        unlink(a->spool);
-    log_event(LOG_INFO, "job finished", "job", a->job.id, "status", status, NULL);
+static void finish(struct jobs *j, struct active *a, const struct ending *end)
+{
+    close_spool(a);
+    if (a->params.spool)
+        unlink(a->params.spool);
+    if (end->gone)
+        return;
+    set_status(j, a, end->status, end->reason[0] ? end->reason : NULL);
+    log_event(LOG_INFO, "job finished", "job", a->job.id, "status", job_status_name(end->status),
+              NULL);
+}
+
+/* What the callbacks have changed, read at once under the lock. */
+struct counts {
+    size_t inflight, loads;
+    int64_t successes, same_failures;
+};
+
+static struct counts counts_of(struct jobs *j, const struct active *a)
+{
+    struct counts c;
+
+    pthread_mutex_lock(&j->lock);
+    c = (struct counts){a->inflight, a->loads, a->successes, a->same_failures};
+    pthread_mutex_unlock(&j->lock);
+    return c;
 }
 
 /* Items in the engine plus file slices in the store: an active job is freed only at zero, since
  * their callbacks point to it. */
 static size_t outstanding(struct jobs *j, struct active *a)
 {
-    size_t n;
+    struct counts c = counts_of(j, a);
+    return c.inflight + c.loads;
+}
+
+/* The job was deleted (with its task): over once nothing points to it any more. */
+static bool gone(struct jobs *j, struct active *a, struct ending *end)
+{
+    llm_cancel_group(j->env.engine, group_of(a));
+    if (outstanding(j, a) > 0)
+        return false;
+    end->gone = true;
+    return true;
+}
+
+/* Cancelled, or stopping early: over once the items in flight are back. */
+static bool wind_down(struct jobs *j, struct active *a, struct ending *end)
+{
+    if (outstanding(j, a) > 0)
+        return false;
+    if (a->cancelling) {
+        end->status = JOB_CANCELLED;
+        return true;
+    }
+    end->status = JOB_FAILED;
     pthread_mutex_lock(&j->lock);
-    n = a->inflight + a->loads;
+    snprintf(end->reason, sizeof(end->reason),
+             "stopped after %lld items failed with the same error: %s", (long long)a->same_failures,
+             a->last_error ? a->last_error : "");
     pthread_mutex_unlock(&j->lock);
-    return n;
+    return true;
+}
+
+/* A file import still loading: hands the store the next slice while fewer than LOADS_IN_FLIGHT
+ * are being written; over when a slice could not be stored. */
+static bool load_more(struct jobs *j, struct active *a, const struct job *now, struct ending *end)
+{
+    size_t loads;
+    char *load_error;
+    struct err e;
+
+    pthread_mutex_lock(&j->lock);
+    loads = a->loads;
+    load_error = loads == 0 ? take_ptr(a->load_error) : NULL;
+    if (loads > 0 && a->load_error) {
+        /* reported once the other slices are back */
+        pthread_mutex_unlock(&j->lock);
+        return false;
+    }
+    pthread_mutex_unlock(&j->lock);
+    if (load_error) {
+        end->status = JOB_FAILED;
+        snprintf(end->reason, sizeof(end->reason), "%s", load_error);
+        free(load_error);
+        return true;
+    }
+    if (a->spool_row < a->job.total || a->spool_row == 0) {
+        if (loads >= LOADS_IN_FLIGHT)
+            return false;
+        if (a->spool_row == 0) {
+            pthread_mutex_lock(&j->lock);
+            a->cursor = now->cursor;
+            pthread_mutex_unlock(&j->lock);
+        }
+        err_clear(&e);
+        if (load_slice(j, a, &e) < 0) {
+            pthread_mutex_lock(&j->lock);
+            if (!a->load_error)
+                a->load_error = strdup(e.msg);
+            pthread_mutex_unlock(&j->lock);
+        }
+    } else if (loads == 0) {
+        a->loaded = true;
+        unlink(a->params.spool);
+    }
+    return false;
+}
+
+/* Starts pending items after `after` up to the window; the number started. */
+static size_t claim(struct jobs *j, struct active *a, int64_t after, size_t limit)
+{
+    struct claim c = {j, a, 0};
+    struct err e;
+
+    err_clear(&e);
+    arena_init(&c.scratch);
+    store_job_pending(j->env.store, a->job.id, after, limit, claim_item, &c, &e);
+    arena_done(&c.scratch);
+    return c.started;
+}
+
+/* Every item settled: the final state follows from the stored counts. */
+static bool settle(struct jobs *j, struct active *a, struct ending *end)
+{
+    struct job fin = {0};
+    struct err e;
+
+    err_clear(&e);
+    end->status = JOB_COMPLETED;
+    if (store_job_get(j->env.store, a->job.id, &fin, &e) == 0 && fin.failed > 0)
+        end->status = fin.completed > 0 ? JOB_COMPLETED_WITH_ERRORS : JOB_FAILED;
+    if (end->status == JOB_FAILED)
+        snprintf(end->reason, sizeof(end->reason), "every item failed; see errors");
+    job_done(&fin);
+    return true;
+}
+
+/* Keeps the window of items full; over when no item is pending or in flight. */
+static bool run_items(struct jobs *j, struct active *a, struct ending *end)
+{
+    size_t inflight = counts_of(j, a).inflight;
+
+    if (inflight < j->cfg.window && !a->no_more &&
+        claim(j, a, a->next_idx, j->cfg.window - inflight) == 0 && inflight == 0)
+        a->no_more = true;
+    if (!a->no_more || counts_of(j, a).inflight > 0)
+        return false;
+    /* Nothing pending after next_idx: look once more from the start (items that failed to save
+     * went back to pending), then finish. */
+    if (claim(j, a, -1, j->cfg.window) > 0) {
+        a->no_more = false;
+        return false;
+    }
+    return settle(j, a, end);
+}
+
+static bool go_on(struct jobs *j, struct active *a, const struct job *now, struct ending *end)
+{
+    struct counts c = counts_of(j, a);
+
+    if (c.successes == 0 && c.same_failures >= EARLY_STOP_FAILURES) {
+        a->stopping_early = true;
+        llm_cancel_group(j->env.engine, group_of(a));
+        return false;
+    }
+    return a->loaded ? run_items(j, a, end) : load_more(j, a, now, end);
 }
 
 /* One pass over a job; returns true when the job is over and can be dropped. */
 static bool step(struct jobs *j, struct active *a)
 {
+    struct ending end = {.status = a->job.status};
     struct job now = {0};
     struct err e;
-    size_t inflight;
+    bool over;
 
     err_clear(&e);
     if (store_job_get(j->env.store, a->job.id, &now, &e) < 0) {
-        job_done(&now);
-        if (e.code == HE_NOT_FOUND) { /* deleted with its task */
+        over = e.code == HE_NOT_FOUND && gone(j, a, &end);
+    } else {
+        if (now.cancel_requested && !a->cancelling) {
+            a->cancelling = true;
             llm_cancel_group(j->env.engine, group_of(a));
-            if (outstanding(j, a) > 0)
-                return false;
-            if (a->spool) {
-                close_spool(a);
-                unlink(a->spool);
-            }
-            return true;
         }
-        return false;
-    }
-    pthread_mutex_lock(&j->lock);
-    inflight = a->inflight;
-    pthread_mutex_unlock(&j->lock);
-
-    if (now.cancel_requested && !a->cancelling) {
-        a->cancelling = true;
-        llm_cancel_group(j->env.engine, group_of(a));
-    }
-    if (a->cancelling || a->stopping_early) {
-        if (outstanding(j, a) == 0) {
-            if (a->cancelling)
-                finish(j, a, "cancelled", NULL);
-            else {
-                char reason[ERR_MSG_MAX + 64];
-                snprintf(reason, sizeof(reason),
-                         "stopped after %lld items failed with the same error: %s",
-                         (long long)a->same_failures, a->last_error ? a->last_error : "");
-                finish(j, a, "failed", reason);
-            }
-            job_done(&now);
-            return true;
-        }
-        job_done(&now);
-        return false;
-    }
-    if (a->successes == 0 && a->same_failures >= EARLY_STOP_FAILURES) {
-        a->stopping_early = true;
-        llm_cancel_group(j->env.engine, group_of(a));
-        job_done(&now);
-        return false;
-    }
-    if (!a->loaded) {
-        size_t loads;
-        char *load_error;
-        pthread_mutex_lock(&j->lock);
-        loads = a->loads;
-        load_error = take_ptr(a->load_error);
-        pthread_mutex_unlock(&j->lock);
-        if (load_error) {
-            if (loads == 0) {
-                finish(j, a, "failed", load_error);
-                free(load_error);
-                job_done(&now);
-                return true;
-            }
-            pthread_mutex_lock(&j->lock);
-            a->load_error = load_error; /* report it once the other slices are back */
-            pthread_mutex_unlock(&j->lock);
-        } else if (a->spool_row < a->job.total || a->spool_row == 0) {
-            if (loads < LOADS_IN_FLIGHT) {
-                if (a->spool_row == 0) {
-                    pthread_mutex_lock(&j->lock);
-                    a->job.cursor = now.cursor;
-                    a->job.completed = now.completed;
-                    pthread_mutex_unlock(&j->lock);
-                }
-                if (load_slice(j, a, &e) < 0) {
-                    pthread_mutex_lock(&j->lock);
-                    if (!a->load_error)
-                        a->load_error = strdup(e.msg);
-                    pthread_mutex_unlock(&j->lock);
-                }
-            }
-        } else if (loads == 0) {
-            a->loaded = true;
-            unlink(a->spool);
-        }
-        job_done(&now);
-        return false;
-    }
-    if (inflight < j->cfg.window && !a->no_more) {
-        struct claim c = {j, a, 0};
-        store_job_pending(j->env.store, a->job.id, a->next_idx, j->cfg.window - inflight,
-                          claim_item, &c, &e);
-        if (c.started == 0 && inflight == 0)
-            a->no_more = true;
-    }
-    pthread_mutex_lock(&j->lock);
-    inflight = a->inflight;
-    pthread_mutex_unlock(&j->lock);
-    if (a->no_more && inflight == 0) {
-        /* Nothing pending after next_idx: look once more from the start (items that failed to
-         * save went back to pending), then finish. */
-        struct claim c = {j, a, 0};
-        store_job_pending(j->env.store, a->job.id, -1, j->cfg.window, claim_item, &c, &e);
-        if (c.started == 0) {
-            struct job fin = {0};
-            const char *status = "completed";
-            err_clear(&e);
-            if (store_job_get(j->env.store, a->job.id, &fin, &e) == 0 && fin.failed > 0)
-                status = fin.completed > 0 ? "completed_with_errors" : "failed";
-            finish(j, a, status,
-                   strcmp(status, "failed") == 0 ? "every item failed; see errors" : NULL);
-            job_done(&fin);
-            job_done(&now);
-            return true;
-        }
-        a->no_more = false;
+        over = a->cancelling || a->stopping_early ? wind_down(j, a, &end) : go_on(j, a, &now, &end);
     }
     job_done(&now);
-    return false;
+    if (over)
+        finish(j, a, &end);
+    return over;
 }
 
 static void *runner_main(void *arg)

@@ -181,6 +181,42 @@ static int read_record(FILE *f, struct arena *a, struct cursor *c, struct err *e
     return 0;
 }
 
+/* The header record c holds: 0, or -1 when it is damaged. */
+static int parse_header(struct cursor c, struct spool_header *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->record = c.p;
+    h->record_len = (size_t)(c.end - c.p);
+    h->input_model = take_str(&c, NULL);
+    h->input_provider = take_str(&c, NULL);
+    h->output_model = take_str(&c, NULL);
+    h->output_provider = take_str(&c, NULL);
+    h->prompt_method = take_str(&c, NULL);
+    return c.bad || c.p != c.end ? -1 : 0;
+}
+
+/* The row record c holds, its lists in a: 0, or -1 when it is damaged. */
+static int parse_row(struct cursor c, struct arena *a, struct spool_row *row)
+{
+    unsigned char flags;
+
+    memset(row, 0, sizeof(*row));
+    row->record = c.p;
+    row->record_len = (size_t)(c.end - c.p);
+    if (c.p == c.end)
+        return -1;
+    flags = *c.p++;
+    row->input = take_str(&c, &row->input_len);
+    if (flags & SPOOL_HAS_OUTPUT)
+        row->output = take_str(&c, &row->output_len);
+    row->guidance = take_str(&c, NULL);
+    row->topic = take_list(&c, a, &row->n_topic);
+    row->tags = take_list(&c, a, &row->n_tags);
+    if (c.bad || c.p != c.end || !row->input || ((flags & SPOOL_HAS_OUTPUT) && !row->output))
+        return -1;
+    return 0;
+}
+
 int spool_read_header(FILE *f, struct arena *a, struct spool_header *h, struct err *e)
 {
     char magic[sizeof(SPOOL_MAGIC) - 1];
@@ -194,12 +230,7 @@ int spool_read_header(FILE *f, struct arena *a, struct spool_header *h, struct e
                        "file again");
     if ((r = read_record(f, a, &c, e)) != 0)
         return r < 0 ? r : err_set(e, HE_INVALID, NULL, "the import's spool file is cut short");
-    h->input_model = take_str(&c, NULL);
-    h->input_provider = take_str(&c, NULL);
-    h->output_model = take_str(&c, NULL);
-    h->output_provider = take_str(&c, NULL);
-    h->prompt_method = take_str(&c, NULL);
-    if (c.bad || c.p != c.end)
+    if (parse_header(c, h) < 0)
         return err_set(e, HE_INVALID, NULL, "the import's spool file is damaged");
     return 0;
 }
@@ -207,22 +238,11 @@ int spool_read_header(FILE *f, struct arena *a, struct spool_header *h, struct e
 int spool_read_row(FILE *f, struct arena *a, struct spool_row *row, struct err *e)
 {
     struct cursor c;
-    unsigned char flags;
     int r;
 
     if ((r = read_record(f, a, &c, e)) != 0)
         return r;
-    memset(row, 0, sizeof(*row));
-    if (c.p == c.end)
-        return err_set(e, HE_INVALID, NULL, "the import's spool file is damaged");
-    flags = *c.p++;
-    row->input = take_str(&c, &row->input_len);
-    if (flags & SPOOL_HAS_OUTPUT)
-        row->output = take_str(&c, &row->output_len);
-    row->guidance = take_str(&c, NULL);
-    row->topic = take_list(&c, a, &row->n_topic);
-    row->tags = take_list(&c, a, &row->n_tags);
-    if (c.bad || c.p != c.end || !row->input || ((flags & SPOOL_HAS_OUTPUT) && !row->output))
+    if (parse_row(c, a, row) < 0)
         return err_set(e, HE_INVALID, NULL, "the import's spool file is damaged");
     return 0;
 }
@@ -238,5 +258,62 @@ int spool_skip_rows(FILE *f, int64_t n, struct err *e)
             fseeko(f, (off_t)get_u32(size), SEEK_CUR) != 0)
             return err_set(e, HE_INVALID, NULL, "the import's spool file is damaged");
     }
+    return 0;
+}
+
+/* ---- items: a spool of one row ---- */
+
+const void *spool_item(struct arena *a, const struct spool_header *h, const struct spool_row *row,
+                       size_t *ret_len)
+{
+    size_t magic = sizeof(SPOOL_MAGIC) - 1, len = magic + 4 + h->record_len + 4 + row->record_len;
+    unsigned char *p, *at;
+
+    if (!h->record || !row->record || !(p = arena_alloc(a, len)))
+        return NULL;
+    memcpy(p, SPOOL_MAGIC, magic);
+    at = p + magic;
+    put_u32(at, (uint32_t)h->record_len);
+    memcpy(at + 4, h->record, h->record_len);
+    at += 4 + h->record_len;
+    put_u32(at, (uint32_t)row->record_len);
+    memcpy(at + 4, row->record, row->record_len);
+    *ret_len = len;
+    return p;
+}
+
+bool spool_is_item(const void *p, size_t len)
+{
+    return len >= sizeof(SPOOL_MAGIC) - 1 && memcmp(p, SPOOL_MAGIC, sizeof(SPOOL_MAGIC) - 1) == 0;
+}
+
+/* The next record of an item, as a cursor over its bytes. */
+static struct cursor take_record(struct cursor *c)
+{
+    uint32_t n = take_u32(c);
+    struct cursor r = {c->p, c->p, true};
+
+    if (c->bad || (size_t)(c->end - c->p) < n) {
+        c->bad = true;
+        return r;
+    }
+    r = (struct cursor){c->p, c->p + n, false};
+    c->p += n;
+    return r;
+}
+
+int spool_item_read(const void *p, size_t len, struct arena *a, struct spool_header *h,
+                    struct spool_row *row, struct err *e)
+{
+    struct cursor c = {p, (const unsigned char *)p + len, false}, hc, rc;
+
+    if (!spool_is_item(p, len))
+        return err_set(e, HE_INVALID, NULL, "the item is not a spooled row");
+    c.p += sizeof(SPOOL_MAGIC) - 1;
+    hc = take_record(&c);
+    rc = take_record(&c);
+    if (c.bad || c.p != c.end || hc.bad || rc.bad || parse_header(hc, h) < 0 ||
+        parse_row(rc, a, row) < 0)
+        return err_set(e, HE_INVALID, NULL, "the item's spooled row is damaged");
     return 0;
 }

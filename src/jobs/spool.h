@@ -13,10 +13,14 @@
  *   string := u32 length, the bytes, a NUL (length 0 is absent)
  *
  * Integers are little-endian. A size counts the bytes that follow it.
+ *
+ * A row without an output becomes a job item in this same encoding: a spool of that one row
+ * (MAGIC, the header's record, the row's record), read back without any other parsing.
  */
 #ifndef HETU_JOBS_SPOOL_H
 #define HETU_JOBS_SPOOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -31,6 +35,8 @@
 struct spool_header {
     const char *input_model, *input_provider, *output_model, *output_provider;
     const char *prompt_method;
+    const void *record; /* set when read: the record's bytes (after its size) */
+    size_t record_len;
 };
 
 /* A validated row: its input (JSON text for structured tasks), its output or NULL, its topic
@@ -45,6 +51,8 @@ struct spool_row {
     size_t n_topic;
     const char *const *tags;
     size_t n_tags;
+    const void *record; /* set when read: the record's bytes (after its size) */
+    size_t record_len;
 };
 
 int spool_write_header(FILE *f, const struct spool_header *h, struct err *e);
@@ -59,5 +67,16 @@ int spool_read_header(FILE *f, struct arena *a, struct spool_header *h, struct e
 int spool_read_row(FILE *f, struct arena *a, struct spool_row *row, struct err *e);
 /* Skips n rows: 0, or 1 when the file ends first. */
 int spool_skip_rows(FILE *f, int64_t n, struct err *e);
+
+/* The job item of a row read from a spool with header h, in a (*ret_len bytes); NULL when out
+ * of memory or when h or row were not read from a spool. */
+const void *spool_item(struct arena *a, const struct spool_header *h, const struct spool_row *row,
+                       size_t *ret_len);
+/* Whether p starts as an item made by spool_item does. */
+bool spool_is_item(const void *p, size_t len);
+/* Reads an item back: its header and row point into p (their lists live in a). HE_INVALID when
+ * it is not an item or is damaged. */
+int spool_item_read(const void *p, size_t len, struct arena *a, struct spool_header *h,
+                    struct spool_row *row, struct err *e);
 
 #endif

@@ -199,8 +199,8 @@ int sq_job_create(struct store *s, const struct job *j, const char *const *paylo
                   struct err *e);
 int sq_job_get(struct store *s, const char *job_id, struct job *ret, struct err *e);
 int sq_job_list(struct store *s, const char *task_id, store_job_cb cb, void *ud, struct err *e);
-int sq_job_set_status(struct store *s, const char *job_id, const char *status, const char *error,
-                      struct err *e);
+int sq_job_set_status(struct store *s, const char *job_id, enum job_status from, enum job_status to,
+                      const char *error, struct err *e);
 int sq_job_request_cancel(struct store *s, const char *job_id, struct err *e);
 int sq_job_pending(struct store *s, const char *job_id, int64_t after, size_t limit,
                    store_item_cb cb, void *ud, struct err *e);

@@ -7,6 +7,10 @@
  * state = 0), so a result that arrives twice, for instance after a restart re-ran an item whose
  * first result had been committed, changes nothing. A sample names its (job, item) and that pair
  * is unique: each item yields at most one sample.
+ *
+ * A job's status is kept as its name (store/job_status.h) and changes only from the state the
+ * caller saw (the UPDATE is guarded by it). An item's payload is kept as the bytes it was given:
+ * JSON text for items created with the job, binary records for those a file import loads.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +32,12 @@ static const char SQL_JOB_GET[] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?
 static const char SQL_JOB_LIST_TASK[] =
     "SELECT " JOB_COLUMNS " FROM jobs WHERE task_id = ?1 ORDER BY id DESC";
 static const char SQL_JOB_LIST_ACTIVE[] =
-    "SELECT " JOB_COLUMNS " FROM jobs WHERE status IN ('queued', 'running') ORDER BY id";
+    "SELECT " JOB_COLUMNS " FROM jobs WHERE status IN (?1, ?2) ORDER BY id";
 static const char SQL_JOB_STATUS[] =
     "UPDATE jobs SET status = ?2, error = coalesce(?3, error), "
-    "started_at = CASE WHEN ?2 = 'running' THEN coalesce(started_at, ?4) ELSE started_at END, "
-    "finished_at = CASE WHEN ?2 IN ('completed', 'completed_with_errors', 'failed', "
-    "'cancelled') THEN ?4 ELSE finished_at END WHERE id = ?1";
+    "started_at = CASE WHEN ?5 THEN coalesce(started_at, ?4) ELSE started_at END, "
+    "finished_at = CASE WHEN ?6 THEN ?4 ELSE finished_at END WHERE id = ?1 AND status = ?7";
+static const char SQL_JOB_STATUS_NOW[] = "SELECT status FROM jobs WHERE id = ?1";
 static const char SQL_JOB_CANCEL[] = "UPDATE jobs SET cancel_requested = 1 WHERE id = ?1";
 static const char SQL_ITEMS_PENDING[] =
     "SELECT idx, payload FROM job_items WHERE job_id = ?1 AND state = 0 AND idx > ?2 "
@@ -77,7 +81,7 @@ static int job_create_fn(struct sq_conn *c, void *arg, struct err *e)
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, sq_id_value(j->task_id));
     sq_bind_text(s, 3, j->kind);
-    sq_bind_text(s, 4, j->status ? j->status : "queued");
+    sq_bind_text(s, 4, job_status_name(JOB_QUEUED));
     sq_bind_text(s, 5, j->params ? j->params : "{}");
     sqlite3_bind_int64(s, 6, j->total);
     sqlite3_bind_int64(s, 7, j->created_at);
@@ -110,6 +114,7 @@ int sq_job_create(struct store *s, const struct job *j, const char *const *paylo
 
 /* ---- read ---- */
 
+/* 0, HE_NOMEM, or HE_STORE when the status is not one of the table's. */
 static int job_from_row(sqlite3_stmt *s, struct job *j, bool copy)
 {
     char *(*get)(sqlite3_stmt *, int) =
@@ -119,7 +124,8 @@ static int job_from_row(sqlite3_stmt *s, struct job *j, bool copy)
     sq_col_id(s, 0, j->id);
     sq_col_id(s, 1, j->task_id);
     j->kind = get(s, 2);
-    j->status = get(s, 3);
+    if (job_status_parse((const char *)sqlite3_column_text(s, 3), &j->status) < 0)
+        return HE_STORE;
     j->params = get(s, 4);
     j->total = sqlite3_column_int64(s, 5);
     j->completed = sqlite3_column_int64(s, 6);
@@ -130,9 +136,16 @@ static int job_from_row(sqlite3_stmt *s, struct job *j, bool copy)
     j->started_at = sqlite3_column_int64(s, 11);
     j->finished_at = sqlite3_column_int64(s, 12);
     j->cursor = sqlite3_column_int64(s, 13);
-    if (copy && (!j->kind || !j->status || !j->params))
+    if (copy && (!j->kind || !j->params))
         return HE_NOMEM;
     return 0;
+}
+
+static int bad_job(struct err *e, int code, const char *job_id)
+{
+    if (code == HE_NOMEM)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    return err_set(e, code, NULL, "job %s has a status this version does not know", job_id);
 }
 
 int sq_job_get(struct store *st, const char *job_id, struct job *ret, struct err *e)
@@ -151,9 +164,9 @@ int sq_job_get(struct store *st, const char *job_id, struct job *ret, struct err
         return err_set(e, HE_NOT_FOUND, "job_id", "job %s not found", job_id);
     if (rc != SQLITE_ROW)
         return sq_error(e, c->db, "reading the job");
-    if (job_from_row(s, ret, true) < 0) {
+    if ((r = job_from_row(s, ret, true)) < 0) {
         job_done(ret);
-        return err_set(e, HE_NOMEM, NULL, NULL);
+        return bad_job(e, r, job_id);
     }
     return 0;
 }
@@ -168,11 +181,19 @@ int sq_job_list(struct store *st, const char *task_id, store_job_cb cb, void *ud
         return r;
     if (!(s = sq_stmt(c, task_id ? SQL_JOB_LIST_TASK : SQL_JOB_LIST_ACTIVE, e)))
         return e->code;
-    if (task_id)
+    if (task_id) {
         sqlite3_bind_int64(s, 1, sq_id_value(task_id));
+    } else { /* the states a job is not over in */
+        sq_bind_text(s, 1, job_status_name(JOB_QUEUED));
+        sq_bind_text(s, 2, job_status_name(JOB_RUNNING));
+    }
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct job j;
-        job_from_row(s, &j, false);
+        if ((r = job_from_row(s, &j, false)) < 0) {
+            char id[ID_LEN];
+            sq_col_id(s, 0, id);
+            return bad_job(e, r, id);
+        }
         if ((r = cb(ud, &j, e)) < 0)
             return r;
     }
@@ -193,10 +214,12 @@ int sq_job_pending(struct store *st, const char *job_id, int64_t after, size_t l
     sqlite3_bind_int64(s, 1, sq_id_value(job_id));
     sqlite3_bind_int64(s, 2, after);
     sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if ((r = cb(ud, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1), e)) <
-            0)
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const void *payload = sqlite3_column_blob(s, 1);
+        size_t len = (size_t)sqlite3_column_bytes(s, 1);
+        if ((r = cb(ud, sqlite3_column_int64(s, 0), payload ? payload : "", len, e)) < 0)
             return r;
+    }
     return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "reading the job's items");
 }
 
@@ -223,8 +246,29 @@ int sq_job_errors(struct store *st, const char *job_id, size_t limit, store_item
 /* ---- state changes ---- */
 
 struct status_args {
-    const char *job_id, *status, *error;
+    const char *job_id;
+    enum job_status from, to;
+    const char *error;
 };
+
+/* Why a guarded status change changed nothing: the job is gone, or no longer in from. */
+static int status_unchanged(struct sq_conn *c, const struct status_args *a, struct err *e)
+{
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_JOB_STATUS_NOW, e);
+    const char *now;
+    int rc;
+
+    if (!s)
+        return e->code;
+    sqlite3_bind_int64(s, 1, sq_id_value(a->job_id));
+    rc = sqlite3_step(s);
+    now = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+    if (now)
+        return err_set(e, HE_CONFLICT, NULL, "job %s is %s, not %s: it cannot become %s", a->job_id,
+                       now, job_status_name(a->from), job_status_name(a->to));
+    return rc == SQLITE_DONE ? err_set(e, HE_NOT_FOUND, "job_id", "job %s not found", a->job_id)
+                             : sq_error(e, c->db, "reading the job");
+}
 
 static int status_fn(struct sq_conn *c, void *arg, struct err *e)
 {
@@ -234,20 +278,23 @@ static int status_fn(struct sq_conn *c, void *arg, struct err *e)
     if (!s)
         return e->code;
     sqlite3_bind_int64(s, 1, sq_id_value(a->job_id));
-    sq_bind_text(s, 2, a->status);
+    sq_bind_text(s, 2, job_status_name(a->to));
     sq_bind_text(s, 3, a->error);
     sqlite3_bind_int64(s, 4, now_us());
+    sqlite3_bind_int(s, 5, a->to == JOB_RUNNING);
+    sqlite3_bind_int(s, 6, job_status_is_final(a->to));
+    sq_bind_text(s, 7, job_status_name(a->from));
     if (sq_step_done(c, s, "updating the job", e) < 0)
         return e->code;
     if (sqlite3_changes(c->db) == 0)
-        return err_set(e, HE_NOT_FOUND, "job_id", "job %s not found", a->job_id);
+        return status_unchanged(c, a, e);
     return 0;
 }
 
-int sq_job_set_status(struct store *s, const char *job_id, const char *status, const char *error,
-                      struct err *e)
+int sq_job_set_status(struct store *s, const char *job_id, enum job_status from, enum job_status to,
+                      const char *error, struct err *e)
 {
-    struct status_args a = {job_id, status, error};
+    struct status_args a = {job_id, from, to, error};
     return sq_write((struct sq_store *)s, status_fn, &a, e);
 }
 
@@ -348,7 +395,7 @@ static int load_fn(struct sq_conn *c, void *arg, struct err *e)
             sqlite3_reset(item);
             sqlite3_bind_int64(item, 1, job);
             sqlite3_bind_int64(item, 2, l->item_idx[i]);
-            sqlite3_bind_text(item, 3, l->item_payloads[i], -1, SQLITE_STATIC);
+            sqlite3_bind_blob(item, 3, l->item_payloads[i], (int)l->item_lens[i], SQLITE_STATIC);
             if (sqlite3_step(item) != SQLITE_DONE)
                 r = sq_error(e, c->db, "saving the job's items");
         }

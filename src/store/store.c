@@ -113,7 +113,6 @@ void job_done(struct job *j)
     if (!j)
         return;
     free(j->kind);
-    free(j->status);
     free(j->params);
     free(j->error);
     memset(j, 0, sizeof(*j));

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "store/job_status.h"
 #include "util/arena.h"
 #include "util/err.h"
 #include "util/id.h"
@@ -109,9 +110,9 @@ struct run_update {
 struct job {
     char id[ID_LEN];
     char task_id[ID_LEN];
-    char *kind;   /* "import_samples", "import_file" */
-    char *status; /* queued, running, completed, completed_with_errors, failed, cancelled */
-    char *params; /* JSON object */
+    char *kind;             /* "import_samples", "import_file" */
+    enum job_status status; /* kept as its name (store/job_status.h) */
+    char *params;           /* encoded by jobs/ (job_params_encode) */
     int64_t total, completed, failed;
     char *error; /* why the job stopped, or NULL */
     bool cancel_requested;
@@ -127,20 +128,23 @@ struct job_item_result {
     const char *error;
 };
 
-/* Rows loaded by a file import's fast path: runs with outputs, and items (payload JSON) that
- * still need one. cursor is the job's new progress mark. */
+/* Rows loaded by a file import's fast path: runs with outputs, and items that still need one
+ * (each payload as jobs/ encodes it, item_lens[i] bytes). cursor is the job's new progress
+ * mark. */
 struct job_load {
     const char *job_id;
     struct run *const *runs;
     size_t n_runs;
     const int64_t *item_idx;
-    const char *const *item_payloads;
+    const void *const *item_payloads;
+    const size_t *item_lens;
     size_t n_items;
     int64_t cursor;
 };
 
 typedef int (*store_job_cb)(void *ud, const struct job *j, struct err *e);
-typedef int (*store_item_cb)(void *ud, int64_t idx, const char *payload, struct err *e);
+/* A pending item: its payload, the bytes it was stored with. */
+typedef int (*store_item_cb)(void *ud, int64_t idx, const void *payload, size_t len, struct err *e);
 typedef int (*store_item_error_cb)(void *ud, int64_t idx, const char *error, struct err *e);
 
 struct store_health {
@@ -209,15 +213,17 @@ struct store_ops {
     int (*topic_counts)(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
                         struct err *e);
 
-    /* Creates the job and its items (payloads[i] is item i) in one write. */
+    /* Creates the job, queued, and its items (payloads[i] is item i, JSON text) in one write. */
     int (*job_create)(struct store *s, const struct job *j, const char *const *payloads, size_t n,
                       struct err *e);
     int (*job_get)(struct store *s, const char *job_id, struct job *ret, struct err *e);
     /* Jobs of a task (newest first), or with task_id NULL those not finished (oldest first). */
     int (*job_list)(struct store *s, const char *task_id, store_job_cb cb, void *ud, struct err *e);
-    /* Sets status (and error when not NULL); stamps started_at / finished_at as fitting. */
-    int (*job_set_status)(struct store *s, const char *job_id, const char *status,
-                          const char *error, struct err *e);
+    /* Moves the job from status from to status to (and sets error when not NULL) when it is
+     * still in from: HE_CONFLICT when it is not; stamps started_at / finished_at as fitting.
+     * Called through store_job_set_status, which checks the move first. */
+    int (*job_set_status)(struct store *s, const char *job_id, enum job_status from,
+                          enum job_status to, const char *error, struct err *e);
     int (*job_request_cancel)(struct store *s, const char *job_id, struct err *e);
     /* Pending items with idx > after, in order, at most limit. */
     int (*job_pending)(struct store *s, const char *job_id, int64_t after, size_t limit,
@@ -318,10 +324,15 @@ static inline int store_job_list(struct store *s, const char *task_id, store_job
 {
     return s->ops->job_list(s, task_id, cb, ud, e);
 }
-static inline int store_job_set_status(struct store *s, const char *job_id, const char *status,
-                                       const char *error, struct err *e)
+/* The one way a job changes state: a move the table in store/job_status.h does not list is a
+ * programming error, refused with HE_INTERNAL, and the job is left as it is. */
+static inline int store_job_set_status(struct store *s, const char *job_id, enum job_status from,
+                                       enum job_status to, const char *error, struct err *e)
 {
-    return s->ops->job_set_status(s, job_id, status, error, e);
+    if (!job_status_can_move(from, to))
+        return err_set(e, HE_INTERNAL, NULL, "job %s: the move from %s to %s is not allowed",
+                       job_id, job_status_name(from), job_status_name(to));
+    return s->ops->job_set_status(s, job_id, from, to, error, e);
 }
 static inline int store_job_request_cancel(struct store *s, const char *job_id, struct err *e)
 {

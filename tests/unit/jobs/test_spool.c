@@ -126,6 +126,55 @@ static void round_trip(void **state)
     fclose(f);
 }
 
+/* A row without an output as a job item: read back to the same header and row, and any byte
+ * cut or changed is an error, never a wrong row. */
+static void item_round_trip(void **state)
+{
+    FILE *f = written(NULL);
+    struct spool_header h, ih;
+    struct spool_row r, ir;
+    struct arena a;
+    struct err e;
+    const unsigned char *item;
+    unsigned char *copy;
+    size_t len;
+    (void)state;
+
+    arena_init(&a);
+    assert_int_equal(spool_read_header(f, &a, &h, &e), 0);
+    assert_int_equal(spool_read_row(f, &a, &r, &e), 0); /* row 0: no output */
+    assert_null(r.output);
+    assert_non_null(item = spool_item(&a, &h, &r, &len));
+    assert_true(spool_is_item(item, len));
+    err_clear(&e);
+    assert_int_equal(spool_item_read(item, len, &a, &ih, &ir, &e), 0);
+    assert_string_equal(ih.input_model, "in-model");
+    assert_null(ih.input_provider);
+    assert_string_equal(ih.output_model, "out-model");
+    assert_string_equal(ih.output_provider, "openai");
+    assert_string_equal(ih.prompt_method, "few_shot");
+    assert_row(&ir, 0);
+    for (size_t n = 0; n < len; n++) {
+        err_clear(&e);
+        assert_int_equal(spool_item_read(item, n, &a, &ih, &ir, &e), HE_INVALID);
+    }
+    assert_non_null(copy = malloc(len));
+    for (size_t k = sizeof(SPOOL_MAGIC) - 1; k < len; k++) {
+        /* a changed size or count byte is damage; a changed text byte may still be a row */
+        memcpy(copy, item, len);
+        copy[k] ^= 0x80;
+        err_clear(&e);
+        if (spool_item_read(copy, len, &a, &ih, &ir, &e) == 0)
+            assert_int_equal(ir.n_topic + ir.n_tags, r.n_topic + r.n_tags);
+    }
+    free(copy);
+    assert_false(spool_is_item("{\"input\":\"x\"}", 13));
+    err_clear(&e);
+    assert_int_equal(spool_item_read("{\"input\":\"x\"}", 13, &a, &ih, &ir, &e), HE_INVALID);
+    arena_done(&a);
+    fclose(f);
+}
+
 static void skip_lands_on_the_row(void **state)
 {
     struct spool_header h;
@@ -275,9 +324,13 @@ static void not_a_spool(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(round_trip),   cmocka_unit_test(skip_lands_on_the_row),
-        cmocka_unit_test(cut_anywhere), cmocka_unit_test(damaged_anywhere),
-        cmocka_unit_test(not_a_spool),  cmocka_unit_test(too_large_leaves_the_buffer),
+        cmocka_unit_test(round_trip),
+        cmocka_unit_test(item_round_trip),
+        cmocka_unit_test(skip_lands_on_the_row),
+        cmocka_unit_test(cut_anywhere),
+        cmocka_unit_test(damaged_anywhere),
+        cmocka_unit_test(not_a_spool),
+        cmocka_unit_test(too_large_leaves_the_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The states of a durable job, as one table: each row names a state, its text (what the store
+ * keeps and the API shows) and the states it may move to. The enum, the name lookups and the
+ * transition check are generated from it, so a state or a move is a change to one row.
+ *
+ *   queued -> running -> completed | completed_with_errors | failed | cancelled
+ *   queued -> failed                (the job cannot start: its task or parameters are gone)
+ *
+ * A state with no way out is final. A move the table does not list is a programming error:
+ * store_job_set_status refuses it and changes nothing.
+ */
+#ifndef HETU_STORE_JOB_STATUS_H
+#define HETU_STORE_JOB_STATUS_H
+
+#include <stdbool.h>
+
+#define JOB_TO(name) (1u << JOB_##name)
+
+/* X(name, text, the states it may move to) */
+#define JOB_STATUSES(X)                                                                       \
+    X(QUEUED, "queued", JOB_TO(RUNNING) | JOB_TO(FAILED))                                     \
+    X(RUNNING, "running",                                                                     \
+      JOB_TO(COMPLETED) | JOB_TO(COMPLETED_WITH_ERRORS) | JOB_TO(FAILED) | JOB_TO(CANCELLED)) \
+    X(COMPLETED, "completed", 0)                                                              \
+    X(COMPLETED_WITH_ERRORS, "completed_with_errors", 0)                                      \
+    X(FAILED, "failed", 0)                                                                    \
+    X(CANCELLED, "cancelled", 0)
+
+enum job_status {
+#define X(name, text, next) JOB_##name,
+    JOB_STATUSES(X)
+#undef X
+        JOB_STATUS_COUNT
+};
+
+/* The state's text ("queued", ...); "unknown" for a value outside the table. */
+const char *job_status_name(enum job_status s);
+/* The state a text names: 0 and *ret set, or -1 when no state has that name. */
+int job_status_parse(const char *text, enum job_status *ret);
+/* Whether the table lets a job in state from move to state to. */
+bool job_status_can_move(enum job_status from, enum job_status to);
+/* A final state: the job is over and no move leaves it. */
+bool job_status_is_final(enum job_status s);
+
+#endif
