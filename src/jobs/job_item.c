@@ -9,28 +9,8 @@
 #include "gen/prompt.h"
 #include "jobs/spool.h"
 #include "util/arena.h"
-#include "util/cleanup.h"
 #include "util/json.h"
 #include "util/banned.h"
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-/* A NULL-terminated copy of n strings; NULL when out of memory. */
-static char **dup_list(const char *const *items, size_t n)
-{
-    char **out = calloc(n + 1, sizeof(*out));
-
-    for (size_t i = 0; out && i < n; i++)
-        if (!(out[i] = strdup(items[i]))) {
-            while (i > 0)
-                free(out[--i]);
-            free(take_ptr(out));
-        }
-    return out;
-}
 
 /* The sample of a spooled row. The row was checked when the file was uploaded; the providers
  * and models are checked again, as they may have changed since. */
@@ -39,25 +19,26 @@ static int sample_of_row(const struct gen_env *env, const struct spool_header *h
                          struct err *e)
 {
     int m = prompt_method_parse(h->prompt_method);
+    struct gen_import_source src = {.input_model = h->input_model,
+                                    .input_provider = h->input_provider,
+                                    .output_model = h->output_model,
+                                    .output_provider = h->output_provider,
+                                    .method = m < 0 ? PM_SIMPLE : (enum prompt_method)m};
+    struct gen_checked_row k = {.input = row->input,
+                                .input_len = row->input_len,
+                                .output = row->output,
+                                .output_len = row->output_len,
+                                .guidance = row->guidance,
+                                .topic = row->topic,
+                                .n_topic = row->n_topic,
+                                .tags = row->tags,
+                                .n_tags = row->n_tags};
 
     memset(s, 0, sizeof(*s));
     if (m < 0)
         return err_set(e, HE_INVALID, where, "%s: unknown prompt method '%s'", where,
                        h->prompt_method);
-    s->method = (enum prompt_method)m;
-    s->input = strndup(row->input, row->input_len);
-    s->topic = dup_list(row->topic, row->n_topic);
-    s->n_topic = s->topic ? row->n_topic : 0;
-    s->tags = dup_list(row->tags, row->n_tags);
-    s->ntags = s->tags ? row->n_tags : 0;
-    s->guidance = dup_or_null(row->guidance);
-    s->input_model = dup_or_null(h->input_model);
-    s->input_provider = dup_or_null(h->input_provider);
-    s->output_model = dup_or_null(h->output_model);
-    s->output_provider = dup_or_null(h->output_provider);
-    if (!s->input || !s->topic || !s->tags || (row->guidance && !s->guidance) ||
-        (h->input_model && !s->input_model) || (h->input_provider && !s->input_provider) ||
-        (h->output_model && !s->output_model) || (h->output_provider && !s->output_provider))
+    if (gen_import_sample(&src, &k, s) < 0)
         return err_set(e, HE_NOMEM, NULL, NULL);
     return gen_sample_check(env, s, where, e);
 }

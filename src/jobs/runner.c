@@ -219,6 +219,8 @@ static int sample_of(struct claim *c, const void *payload, size_t len, int64_t i
     s->job_id = (int64_t)strtoll(a->job.id, NULL, 10);
     s->job_item = idx;
     if (a->params.source_type) {
+        free(s->source_type);
+        free(s->file_name);
         s->source_type = strdup(a->params.source_type);
         s->file_name = a->params.file_name ? strdup(a->params.file_name) : NULL;
     }
