@@ -117,10 +117,32 @@ int gen_parse_string_list(struct json_object *body, const char *where, const cha
                           size_t max_items, size_t max_chars, struct json_object **ret,
                           struct err *e);
 
+/* The separator of the names of a topic path written as text: "a>>>>>b". */
+#define GEN_TOPIC_SEP     ">>>>>"
+#define GEN_TOPIC_SEP_LEN 5
+
 /*
- * A topic path at body[key]: a list of names, or a string split on ">>>>>" when it holds one,
- * else on "/". A leading "root" element (what gateway scripts send for the root) is dropped
- * when drop_root. Returns a new array in *ret.
+ * Why s[0..len) cannot be a name of a topic path (the end of a sentence that starts with the
+ * field's name), or NULL when it can: it holds a control character or GEN_TOPIC_SEP, or begins
+ * or ends with '>'. Lengths are the caller's to check (TOPIC_MAX_CHARS).
+ */
+const char *gen_topic_name_fault(const char *s, size_t len);
+
+/* A model or provider name (NULL: absent, accepted) named field: at most MODEL_MAX_CHARS
+ * characters, one line without control characters. */
+int gen_check_model_name(const char *field, const char *s, struct err *e);
+
+/* A model or provider name at obj[key] (json_get_str's flags; required means non-empty),
+ * checked by gen_check_model_name. Absent leaves *ret unchanged. */
+int gen_get_model_name(struct json_object *obj, const char *where, const char *key, unsigned flags,
+                       const char **ret, struct err *e);
+
+/*
+ * A topic path at body[key]: a list of names, or a string split on ">>>>>" when it holds one
+ * (an empty name there, from a separator at either end or two in a row, is refused), else on
+ * "/" (empty names skipped). Every name passes gen_topic_name_fault. A leading "root" element
+ * (what gateway scripts send for the root) is dropped when drop_root. Returns a new array in
+ * *ret.
  */
 int gen_parse_topic_path(struct json_object *body, const char *where, const char *key,
                          bool drop_root, struct json_object **ret, struct err *e);

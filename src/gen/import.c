@@ -18,6 +18,7 @@
 #include "util/arena.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "util/text.h"
 #include "util/banned.h"
 
 char *gen_import_input_source(const char *file_name, const char *model, const char *provider,
@@ -188,9 +189,10 @@ static int row_text(const char *what, const char *schema, const char *s, size_t 
     return 0;
 }
 
-/* Topic names or tags (what names them): at most max_items, each one line of max_chars. */
+/* Topic names or tags (what names them): at most max_items, each one line of max_chars; topic
+ * names pass gen_topic_name_fault. */
 static int row_names(const char *const *items, size_t n, size_t max_items, size_t max_chars,
-                     const char *what, size_t line, struct err *e)
+                     bool topic, const char *what, size_t line, struct err *e)
 {
     if (n > max_items)
         return err_set(e, HE_INVALID, what, "line %zu: %s has more than %zu items", line, what,
@@ -200,11 +202,12 @@ static int row_names(const char *const *items, size_t n, size_t max_items, size_
         if (utf8_length(items[i], len) > max_chars)
             return err_set(e, HE_INVALID, what, "line %zu: %s[%zu] is longer than %zu characters",
                            line, what, i, max_chars);
-        for (size_t k = 0; k < len; k++)
-            if ((unsigned char)items[i][k] < 0x20)
-                return err_set(e, HE_INVALID, what,
-                               "line %zu: %s[%zu] must be one line without control characters",
-                               line, what, i);
+        const char *fault = topic ? gen_topic_name_fault(items[i], len)
+                            : text_has_control(items[i], len)
+                                ? "must be one line without control characters"
+                                : NULL;
+        if (fault)
+            return err_set(e, HE_INVALID, what, "line %zu: %s[%zu] %s", line, what, i, fault);
     }
     return 0;
 }
@@ -224,9 +227,10 @@ int gen_import_check_row(struct gen_row_check *c, const struct ingest_row *row, 
         (row->output &&
          (r = row_text("output", c->task->output_json_schema, row->output, row->output_len,
                        row->output_is_json, row->line, a, &k.output, &k.output_len, e)) < 0) ||
-        (r = row_names(k.topic, k.n_topic, TOPIC_MAX_DEPTH, TOPIC_MAX_CHARS, "topic_path",
+        (r = row_names(k.topic, k.n_topic, TOPIC_MAX_DEPTH, TOPIC_MAX_CHARS, true, "topic_path",
                        row->line, e)) < 0 ||
-        (r = row_names(k.tags, k.n_tags, TAG_MAX_COUNT, TAG_MAX_CHARS, "tags", row->line, e)) < 0)
+        (r = row_names(k.tags, k.n_tags, TAG_MAX_COUNT, TAG_MAX_CHARS, false, "tags", row->line,
+                       e)) < 0)
         return r;
     if (k.guidance && utf8_length(k.guidance, strlen(k.guidance)) > GUIDANCE_MAX_CHARS)
         return err_set(e, HE_INVALID, "human_guidance",

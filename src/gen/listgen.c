@@ -216,14 +216,6 @@ static void fail_msg(struct list_op *op, int code, const char *msg)
     fail(op, &e);
 }
 
-static bool has_control(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20)
-            return true;
-    return false;
-}
-
 char *listgen_item_key(struct json_object *item)
 {
     if (json_object_is_type(item, json_type_string))
@@ -246,7 +238,8 @@ struct json_object *listgen_item(struct json_object *entry, bool name)
         s++;
         len--;
     }
-    if (len == 0 || (name && (utf8_length(s, len) > LISTGEN_NAME_MAX_CHARS || has_control(s, len))))
+    if (len == 0 ||
+        (name && (utf8_length(s, len) > LISTGEN_NAME_MAX_CHARS || gen_topic_name_fault(s, len))))
         return NULL;
     return json_object_new_string_len(s, (int)len);
 }

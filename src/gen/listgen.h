@@ -18,8 +18,9 @@
 /*
  * An entry of a reply as the item to keep (a new reference), or NULL when it counts for nothing.
  * A string is trimmed of surrounding spaces, tabs and newlines; a blank one counts for nothing,
- * and so does a name (`name`: a subtopic) over LISTGEN_NAME_MAX_CHARS characters or holding a
- * control character. Any other entry is kept as it is.
+ * and so does a name (`name`: a subtopic) over LISTGEN_NAME_MAX_CHARS characters or that cannot
+ * be a name of a topic path (gen_topic_name_fault: a control character, the separator ">>>>>", a
+ * '>' at either end). Any other entry is kept as it is.
  */
 struct json_object *listgen_item(struct json_object *entry, bool name);
 

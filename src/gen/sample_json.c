@@ -11,6 +11,7 @@
 
 #include "llm/schema.h"
 #include "util/json.h"
+#include "util/text.h"
 #include "util/banned.h"
 
 int gen_parse_string_list(struct json_object *body, const char *where, const char *key,
@@ -45,31 +46,34 @@ int gen_parse_string_list(struct json_object *body, const char *where, const cha
                                     : "%s must be at most %zu characters without NUL",
                            field, max_chars);
         }
-        for (size_t k = 0; k < len; k++)
-            if ((unsigned char)s[k] < 0x20) {
-                json_object_put(out);
-                return err_set(e, HE_INVALID, field,
-                               "%s must be one line without control characters", field);
-            }
+        if (text_has_control(s, len)) {
+            json_object_put(out);
+            return err_set(e, HE_INVALID, field, "%s must be one line without control characters",
+                           field);
+        }
         json_object_array_add(out, json_object_get(v));
     }
     *ret = out;
     return 0;
 }
 
-static int split_into(struct json_object *out, const char *s, const char *sep, const char *field,
-                      struct err *e)
+/* Splits s on sep into out. Empty names are skipped, or refused when strict. */
+static int split_into(struct json_object *out, const char *s, const char *sep, bool strict,
+                      const char *field, struct err *e)
 {
     size_t seplen = strlen(sep);
 
-    while (*s) {
-        const char *next = strstr(s, sep);
+    for (size_t i = 1;; i++) {
+        const char *next = strstr(s, sep), *fault;
         size_t len = next ? (size_t)(next - s) : strlen(s);
+        if (len == 0 && strict)
+            return err_set(e, HE_INVALID, field,
+                           "%s: topic name %zu is empty (a separator at either end, or two in a "
+                           "row)",
+                           field, i);
         if (len > 0) {
-            for (size_t k = 0; k < len; k++)
-                if ((unsigned char)s[k] < 0x20)
-                    return err_set(e, HE_INVALID, field,
-                                   "%s: topic names must not hold control characters", field);
+            if ((fault = gen_topic_name_fault(s, len)))
+                return err_set(e, HE_INVALID, field, "%s: topic name %zu %s", field, i, fault);
             if (utf8_length(s, len) > TOPIC_MAX_CHARS)
                 return err_set(e, HE_INVALID, field,
                                "%s: a topic name is longer than %d characters", field,
@@ -77,8 +81,23 @@ static int split_into(struct json_object *out, const char *s, const char *sep, c
             json_object_array_add(out, json_object_new_string_len(s, (int)len));
         }
         if (!next)
-            break;
+            return 0;
         s = next + seplen;
+    }
+}
+
+/* Each name of a topic path given as a list passes gen_topic_name_fault. */
+static int check_names(struct json_object *names, const char *field, struct err *e)
+{
+    for (size_t i = 0; i < json_object_array_length(names); i++) {
+        struct json_object *v = json_object_array_get_idx(names, i);
+        const char *fault =
+            gen_topic_name_fault(json_object_get_string(v), (size_t)json_object_get_string_len(v));
+        if (fault) {
+            char name[ERR_FIELD_MAX];
+            snprintf(name, sizeof(name), "%s[%zu]", field, i);
+            return err_set(e, HE_INVALID, name, "%s %s", name, fault);
+        }
     }
     return 0;
 }
@@ -95,14 +114,15 @@ int gen_parse_topic_path(struct json_object *body, const char *where, const char
         const char *s = json_object_get_string(v);
         if ((size_t)json_object_get_string_len(v) != strlen(s))
             return err_set(e, HE_INVALID, field, "%s must not contain NUL characters", field);
+        bool long_sep = strstr(s, GEN_TOPIC_SEP) != NULL;
         out = json_object_new_array();
-        r = split_into(out, s, strstr(s, ">>>>>") ? ">>>>>" : "/", field, e);
-        if (r < 0) {
-            json_object_put(out);
-            return r;
-        }
+        r = split_into(out, s, long_sep ? GEN_TOPIC_SEP : "/", long_sep, field, e);
     } else if ((r = gen_parse_string_list(body, where, key, TOPIC_MAX_DEPTH, TOPIC_MAX_CHARS, &out,
-                                          e)) < 0) {
+                                          e)) == 0) {
+        r = check_names(out, field, e);
+    }
+    if (r < 0) {
+        json_object_put(out);
         return r;
     }
     if (json_object_array_length(out) > TOPIC_MAX_DEPTH) {
@@ -216,14 +236,14 @@ int gen_parse_sample(const struct gen_env *env, const struct task *t, struct jso
         return err_set(e, HE_INVALID, where, "%s must be an object, not %s",
                        where && *where ? where : "the body", json_type_label(obj));
     if ((r = json_check_keys(obj, where, sample_fields, e)) < 0 ||
-        (r = json_get_str(obj, where, "input_model_name", JF_NULLABLE, 0, MODEL_MAX_CHARS,
-                          &input_model, e)) < 0 ||
-        (r = json_get_str(obj, where, "input_provider", JF_NULLABLE, 0, MODEL_MAX_CHARS,
-                          &input_provider, e)) < 0 ||
-        (r = json_get_str(obj, where, "output_model_name", JF_NULLABLE, 0, MODEL_MAX_CHARS,
-                          &output_model, e)) < 0 ||
-        (r = json_get_str(obj, where, "output_provider", JF_NULLABLE, 0, MODEL_MAX_CHARS,
-                          &output_provider, e)) < 0 ||
+        (r = gen_get_model_name(obj, where, "input_model_name", JF_NULLABLE, &input_model, e)) <
+            0 ||
+        (r = gen_get_model_name(obj, where, "input_provider", JF_NULLABLE, &input_provider, e)) <
+            0 ||
+        (r = gen_get_model_name(obj, where, "output_model_name", JF_NULLABLE, &output_model, e)) <
+            0 ||
+        (r = gen_get_model_name(obj, where, "output_provider", JF_NULLABLE, &output_provider, e)) <
+            0 ||
         (r = json_get_str(obj, where, "prompt_method", JF_NULLABLE, 0, PROMPT_METHOD_MAX_CHARS,
                           &method, e)) < 0 ||
         (r = json_get_str(obj, where, "human_guidance", JF_NULLABLE, 0, GUIDANCE_MAX_CHARS,

@@ -50,10 +50,8 @@ static int generate(struct http_req *req, bool categories, struct err *e)
             0 ||
         (r = json_get_int(body, NULL, categories ? "num_subtopics" : "num_samples", JF_NULLABLE, 1,
                           GEN_MAX_COUNT, &count, e)) < 0 ||
-        (r = json_get_str(body, NULL, "model_name", JF_REQUIRED, 1, MODEL_MAX_CHARS, &p.model, e)) <
-            0 ||
-        (r = json_get_str(body, NULL, "provider", JF_REQUIRED, 1, MODEL_MAX_CHARS, &p.provider,
-                          e)) < 0 ||
+        (r = gen_get_model_name(body, NULL, "model_name", JF_REQUIRED, &p.model, e)) < 0 ||
+        (r = gen_get_model_name(body, NULL, "provider", JF_REQUIRED, &p.provider, e)) < 0 ||
         (r = json_get_str(body, NULL, "human_guidance", JF_NULLABLE, 0, GUIDANCE_MAX_CHARS,
                           &guidance, e)) < 0 ||
         (r = json_get_bool(body, NULL, "drop_unsupported_params", JF_NULLABLE, &p.drop_unsupported,

@@ -303,6 +303,11 @@ static int upload_ctx(struct http_req *req, struct upload **ret, struct err *e)
     if (u->session_id && strlen(u->session_id) > SESSION_MAX_CHARS)
         return err_set(e, HE_INVALID, "session_id", "session_id must be at most %d characters",
                        SESSION_MAX_CHARS);
+    if ((r = gen_check_model_name("input_model_name", u->input_model, e)) < 0 ||
+        (r = gen_check_model_name("input_provider", u->input_provider, e)) < 0 ||
+        (r = gen_check_model_name("output_model_name", u->output_model, e)) < 0 ||
+        (r = gen_check_model_name("output_provider", u->output_provider, e)) < 0)
+        return r;
     if (prompt_method_parse(u->prompt_method) < 0)
         return err_set(e, HE_BAD_REQUEST, "prompt_method",
                        "unknown prompt method '%s'; valid ones: %s", u->prompt_method,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Name keys for duplicate checks, and a fast non-cryptographic hash. */
+/* Name keys for duplicate checks, control characters in names, and a fast non-cryptographic
+ * hash. */
 #include "util/text.h"
 
 #include <stdlib.h>
@@ -27,6 +28,18 @@ char *text_norm_key(const char *s)
     }
     out[j] = '\0';
     return out;
+}
+
+bool text_has_control(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f ||
+            (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+             (unsigned char)s[i + 1] <= 0x9f))
+            return true;
+    }
+    return false;
 }
 
 uint64_t text_hash(const char *s, size_t len)

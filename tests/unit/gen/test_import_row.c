@@ -211,6 +211,15 @@ static void topic_and_tag_limits(void **state)
     names[1] = "two\nlines";
     refused(f, &row, "topic_path",
             "line 9: topic_path[1] must be one line without control characters");
+    names[1] = "a>>>>>b"; /* a JSONL list may hold the separator inside a name */
+    refused(f, &row, "topic_path",
+            "line 9: topic_path[1] must not hold \">>>>>\", the separator of topic paths");
+    names[1] = ">b"; /* "a>>>>>>b" in a CSV cell splits into "a" and ">b" */
+    refused(f, &row, "topic_path",
+            "line 9: topic_path[1] must not begin or end with '>', which would run into the "
+            "separator \">>>>>\"");
+    names[1] = "a>>>>b";
+    assert_int_equal(check(f, &row), 0);
     names[1] = max_name;
     assert_int_equal(check(f, &row), 0);
 
@@ -224,6 +233,10 @@ static void topic_and_tag_limits(void **state)
     names[0] = long_name;
     row.tags_count = 1;
     refused(f, &row, "tags", "line 9: tags[0] is longer than 200 characters");
+    names[0] = "a>>>>>b"; /* a tag is not a topic name */
+    assert_int_equal(check(f, &row), 0);
+    names[0] = "bell\a";
+    refused(f, &row, "tags", "line 9: tags[0] must be one line without control characters");
     free(long_name);
     free(max_name);
     arena_done(&f->mem);

@@ -90,6 +90,18 @@ static void names_hold_no_control_characters(void **state)
     assert_item("line\nbreak", false, "line\nbreak");
 }
 
+static void names_cannot_hold_the_topic_separator(void **state)
+{
+    (void)state;
+    assert_item("Hotels>>>>>Budget", true, NULL);
+    assert_item(">>>>>", true, NULL);
+    assert_item("<html>", true, NULL); /* would run into the separator */
+    assert_item(">quoted", true, NULL);
+    assert_item("a>>>>b", true, "a>>>>b"); /* four '>' are not the separator */
+    assert_item("C++ > C", true, "C++ > C");
+    assert_item("Hotels>>>>>Budget", false, "Hotels>>>>>Budget"); /* inputs may */
+}
+
 static void other_entries_are_kept_as_they_are(void **state)
 {
     struct json_object *o = json_object_new_object(), *n = json_object_new_int(7), *got;
@@ -190,6 +202,7 @@ int main(void)
         cmocka_unit_test(blank_strings_count_for_nothing),
         cmocka_unit_test(names_have_a_length_limit_in_characters),
         cmocka_unit_test(names_hold_no_control_characters),
+        cmocka_unit_test(names_cannot_hold_the_topic_separator),
         cmocka_unit_test(other_entries_are_kept_as_they_are),
         cmocka_unit_test(names_compare_without_case_and_spaces),
         cmocka_unit_test(objects_compare_by_their_json),
