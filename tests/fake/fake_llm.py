@@ -79,13 +79,14 @@ class DirectiveError(ValueError):
 PHASES = (("drop", 1), ("hang", None), ("fail429", None), ("fail529", None), ("fail500", None),
           ("fail503", None),
           ("truncate", None), ("badjson", None))
-FLAGS = ("dupes", "think", "fence", "reasoning_content", "length")
-INT_DIRECTIVES = ("count", "retry_after", "schemabad", "leakkey") + tuple(p for p, _ in PHASES)
+FLAGS = ("dupes", "think", "fence", "reasoning_content")
+INT_DIRECTIVES = ("count", "retry_after", "schemabad", "leakkey", "length") + tuple(
+    p for p, _ in PHASES)
 
 
 class Directives:
     __slots__ = ("base", "latency", "phases", "retry_after", "schemabad", "count", "params",
-                 "flags", "leakkey")
+                 "flags", "leakkey", "length")
 
     def __init__(self):
         self.base = ""
@@ -97,6 +98,7 @@ class Directives:
         self.params = set()
         self.flags = set()
         self.leakkey = 0  # times the caller's key is repeated in fault messages
+        self.length = 0  # text answers to cut off at the output limit; -1 = all
 
 
 _ALIASES = {"dropN": "drop", "dropn": "drop", "retry-after": "retry_after",
@@ -152,6 +154,8 @@ def parse_model(model):
                 d.schemabad = -1 if n is None else n
             elif name == "leakkey":
                 d.leakkey = 1 if n is None else n
+            elif name == "length":
+                d.length = -1 if n is None else n
             else:
                 phase_counts[name] = n if eq else dict(PHASES)[name]
         else:
@@ -662,7 +666,7 @@ class OpenAI(Flavour):
             else:
                 content = app.dress_text(prompt.plain_answer(), prompt, d)
             finish = "stop"
-            if "length" in d.flags:
+            if app.cut_now(body["model"], d):
                 content = content[: max(1, len(content) // 2)]
                 finish = "length"
             message = {"role": "assistant", "content": content, "refusal": None,
@@ -778,7 +782,7 @@ class Anthropic(Flavour):
             else:
                 text = app.dress_text(prompt.plain_answer(), prompt, d)
             stop = "end_turn"
-            if "length" in d.flags:
+            if app.cut_now(body["model"], d):
                 text = text[: max(1, len(text) // 2)]
                 stop = "max_tokens"
             content.append({"type": "text", "text": text})
@@ -883,6 +887,7 @@ class App:
         self.by_model = {}
         self.calls = collections.Counter()
         self.spoiled = collections.Counter()
+        self.cut = collections.Counter()
         self.seq = 0
         self.connections = 0
         self.max_connections = 0
@@ -901,6 +906,16 @@ class App:
                 value = gen.spoil(schema, value)
                 spoiled = True
         return value, spoiled
+
+    def cut_now(self, model, d):
+        """True when this text answer is to be cut off (the `length` directive)."""
+        if not d.length:
+            return False
+        n = self.cut[model] + 1
+        if d.length > 0 and n > d.length:
+            return False
+        self.cut[model] = n
+        return True
 
     def dress_json(self, text, prompt, d):
         if "fence" in d.flags:
@@ -1055,6 +1070,7 @@ class App:
                 v.reset()
             self.calls.clear()
             self.spoiled.clear()
+            self.cut.clear()
             self.log.clear()
             self.max_connections = self.connections
             return Action("respond", 200, (), b'{"reset":true}')

@@ -504,6 +504,15 @@ def test_length_and_leakkey(port):
     assert r["choices"][0]["finish_reason"] == "length"
     _, _, r = msgs(port, "t-len+length", "some question here")
     assert r["stop_reason"] == "max_tokens"
+    for _ in range(2):
+        _, _, r = chat(port, "t-len2+length=2", "some question here")
+        assert r["choices"][0]["finish_reason"] == "length"
+    _, _, r = chat(port, "t-len2+length=2", "some question here")
+    assert r["choices"][0]["finish_reason"] == "stop"
+    _, _, r = msgs(port, "t-len1+length=1", "q")
+    assert r["stop_reason"] == "max_tokens"
+    _, _, r = msgs(port, "t-len1+length=1", "q")
+    assert r["stop_reason"] == "end_turn"
     status, _, r = chat(port, "t-leak+leakkey+fail500=1")
     assert status == 500 and KEY in r["error"]["message"]
     status, _, r = chat(port, "t-leak2+leakkey=2+fail500=1")
