@@ -80,13 +80,13 @@ PHASES = (("drop", 1), ("hang", None), ("fail429", None), ("fail529", None), ("f
           ("fail503", None),
           ("truncate", None), ("badjson", None))
 FLAGS = ("dupes", "think", "fence", "reasoning_content")
-INT_DIRECTIVES = ("count", "retry_after", "schemabad", "leakkey", "length") + tuple(
+INT_DIRECTIVES = ("count", "retry_after", "schemabad", "leakkey", "length", "maxout") + tuple(
     p for p, _ in PHASES)
 
 
 class Directives:
     __slots__ = ("base", "latency", "phases", "retry_after", "schemabad", "count", "params",
-                 "flags", "leakkey", "length")
+                 "flags", "leakkey", "length", "maxout")
 
     def __init__(self):
         self.base = ""
@@ -99,6 +99,7 @@ class Directives:
         self.flags = set()
         self.leakkey = 0  # times the caller's key is repeated in fault messages
         self.length = 0  # text answers to cut off at the output limit; -1 = all
+        self.maxout = None  # the largest max_tokens the model accepts
 
 
 _ALIASES = {"dropN": "drop", "dropn": "drop", "retry-after": "retry_after",
@@ -156,6 +157,10 @@ def parse_model(model):
                 d.leakkey = 1 if n is None else n
             elif name == "length":
                 d.length = -1 if n is None else n
+            elif name == "maxout":
+                if n is None:
+                    raise DirectiveError("maxout needs a token count")
+                d.maxout = n
             else:
                 phase_counts[name] = n if eq else dict(PHASES)[name]
         else:
@@ -615,6 +620,15 @@ class OpenAI(Flavour):
                                       param="messages")
         return None
 
+    def too_many_tokens(self, body, most):
+        for p in ("max_completion_tokens", "max_tokens"):
+            n = body.get(p)
+            if isinstance(n, int) and n > most:
+                return self.error(400, "%s is too large: %d. This model supports at most %d "
+                                  "completion tokens, whereas you provided %d." % (p, n, most, n),
+                                  param=p, code="invalid_value")
+        return None
+
     def answer(self, app, body, d, rid):
         msgs = body["messages"]
         prompt = Prompt("", msgs)
@@ -750,6 +764,12 @@ class Anthropic(Flavour):
                 if tc.get("name") not in names:
                     return self.error(400, "tool_choice: tool %r was not found in tools"
                                       % tc.get("name"))
+        return None
+
+    def too_many_tokens(self, body, most):
+        if body["max_tokens"] > most:
+            return self.error(400, "max_tokens: %d > %d, which is the maximum allowed number of "
+                              "output tokens for %s" % (body["max_tokens"], most, body["model"]))
         return None
 
     def answer(self, app, body, d, rid):
@@ -1027,6 +1047,10 @@ class App:
         bad = flavour.validate(body)
         if bad is not None:
             return bad
+        if d.maxout is not None:
+            bad = flavour.too_many_tokens(body, d.maxout)
+            if bad is not None:
+                return bad
         self.seq += 1
         rid = "fake%020d" % self.seq
         resp = flavour.answer(self, body, d, rid)

@@ -85,6 +85,24 @@ def test_still_cut_fails_the_save_with_a_502(env):
     assert env.c.ok("GET", env.runs_path(pid, tid))["runs"] == [], "nothing is stored"
 
 
+def test_refused_larger_limit_keeps_the_first_answer(env):
+    """The model takes at most the default: the retry's 400 leaves the first, cut answer, and
+    the lane learns not to ask for more again."""
+    pid, tid = env.task()
+    model = env.model("length=3", "maxout=%d" % ANTHROPIC_DEFAULT)
+    r = save(env, pid, tid, sample(model, "anthropic", allow_truncated=True))
+    assert r.status == 200, r
+    whole = fake_text_answer("一个会被截断的回答")
+    assert r.json()["output"]["output"] == whole[: len(whole) // 2]
+    assert r.json()["tags"] == ["synthetic", "truncated"]
+    sent = env.fake.requests(model)
+    assert [(x["body"]["max_tokens"], x["status"]) for x in sent] == [
+        (ANTHROPIC_DEFAULT, 200), (2 * ANTHROPIC_DEFAULT, 400)]
+    body = assert_error(save(env, pid, tid, sample(model, "anthropic")), 502)
+    assert body["detail"] == cut_message("anthropic", model, ANTHROPIC_DEFAULT), body
+    assert len(env.fake.requests(model)) == 3  # no second retry for a limit known refused
+
+
 def test_no_larger_limit_no_retry(env):
     """openai sends no limit and has no max_output_tokens: nothing larger is known."""
     pid, tid = env.task()
