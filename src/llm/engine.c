@@ -13,7 +13,8 @@
  *   QUEUED (submitted, not yet seen) -> WAITING (in its lane's FIFO) -> RUNNING (an HTTP
  *   attempt in curl) -> DONE (callback made, freed)
  *   RUNNING -> DELAYED (backoff timer in the heap) -> WAITING, and RUNNING -> WAITING for an
- *   immediate re-try (a step down the structured-output ladder, a schema re-ask).
+ *   immediate re-try (a step down the structured-output ladder, a schema re-ask, a cut-off
+ *   answer asked again with a larger output limit).
  * An attempt that ended leaves curl as WAITING (xfer_detach) before engine_outcome.c decides
  * where it goes, so a trace shows RUNNING -> WAITING -> DELAYED for a backoff, and a call that
  * succeeds or fails goes WAITING -> DONE. Every state can go to DONE through cancellation.
