@@ -68,6 +68,7 @@ struct gen_sample {
     char **tags;       /* tags besides the defaults */
     size_t ntags;
     bool drop_unsupported;
+    bool allow_truncated;     /* keep an output cut off at the output limit, tagged "truncated" */
     int64_t job_id, job_item; /* job_id 0: not from a job */
 };
 void gen_sample_free(struct gen_sample *s);

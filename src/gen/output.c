@@ -21,7 +21,8 @@
 #include "util/json.h"
 #include "util/banned.h"
 
-#define ADAPTER_NAME "hetu_llm_engine"
+#define ADAPTER_NAME  "hetu_llm_engine"
+#define TAG_TRUNCATED "truncated"
 
 void gen_sample_free(struct gen_sample *s)
 {
@@ -163,7 +164,7 @@ struct out_op {
     char *think_instruction; /* chain-of-thought methods */
     struct schema *schema;
     char *provider, *model;
-    bool cot, drop;
+    bool cot, drop, allow_truncated;
     uint64_t group;
     struct llm_usage usage;
     gen_run_cb cb;
@@ -276,6 +277,56 @@ static void on_thinking(void *ud, const struct llm_result *res)
         out_fail(op, &e);
 }
 
+/* Adds the tag "truncated" to the run (once); the new list lives in the run's arena. */
+static int tag_truncated(struct run *run)
+{
+    const char **list;
+
+    for (size_t i = 0; i < run->ntags; i++)
+        if (strcmp(run->tag_list[i], TAG_TRUNCATED) == 0)
+            return 0;
+    if (!(list = arena_alloc(&run->mem, (run->ntags + 1) * sizeof(*list))))
+        return HE_NOMEM;
+    memcpy(list, run->tag_list, run->ntags * sizeof(*list));
+    list[run->ntags] = TAG_TRUNCATED;
+    run->tag_list = list;
+    run->ntags++;
+    if (!(run->tags = arena_take(&run->mem, taskrun_string_list(run->tag_list, run->ntags))))
+        return HE_NOMEM;
+    return 0;
+}
+
+/*
+ * An output cut off at the output limit (after the engine's retry with a larger one) is a
+ * failure naming the cut, unless the sample allows truncated outputs: then it is kept and
+ * tagged. Only the answer counts: a cut chain-of-thought step is still thinking to go on from.
+ */
+static bool truncation_refused(struct out_op *op, const struct llm_result *res)
+{
+    struct err e;
+
+    err_clear(&e);
+    if (!res->truncated)
+        return false;
+    if (op->allow_truncated) {
+        if (tag_truncated(op->run) == 0)
+            return false;
+        err_set(&e, HE_NOMEM, NULL, NULL);
+    } else if (res->max_tokens > 0) {
+        err_set(&e, HE_PROVIDER, NULL,
+                "provider %s model %s: the answer was cut off at the output limit (max_tokens "
+                "%d); set allow_truncated to keep such answers",
+                op->provider, op->model, res->max_tokens);
+    } else {
+        err_set(&e, HE_PROVIDER, NULL,
+                "provider %s model %s: the answer was cut off at the provider's output limit; "
+                "set allow_truncated to keep such answers",
+                op->provider, op->model);
+    }
+    out_fail(op, &e);
+    return true;
+}
+
 static void on_output(void *ud, const struct llm_result *res)
 {
     struct out_op *op = ud;
@@ -283,7 +334,7 @@ static void on_output(void *ud, const struct llm_result *res)
     struct json_object *inter;
     struct err e;
 
-    if (reply_failed(op, res))
+    if (reply_failed(op, res) || truncation_refused(op, res))
         return;
     err_clear(&e);
     run->output = arena_strdup(&run->mem, res->json ? json_text(res->json, NULL)
@@ -439,6 +490,7 @@ int gen_output(const struct gen_env *env, const struct task *t, const struct gen
     op->ud = ud;
     op->group = group;
     op->drop = s->drop_unsupported;
+    op->allow_truncated = s->allow_truncated;
     op->cot = prompt_method_cot(s->method);
     op->usage = (struct llm_usage){-1, -1, -1, -1};
     op->input = strdup(s->input);

@@ -146,6 +146,7 @@ static const char *const sample_fields[] = {"input",
                                             "human_guidance",
                                             "output",
                                             "drop_unsupported_params",
+                                            "allow_truncated",
                                             "tags",
                                             NULL};
 
@@ -248,7 +249,9 @@ int gen_parse_sample(const struct gen_env *env, const struct task *t, struct jso
                           &method, e)) < 0 ||
         (r = json_get_str(obj, where, "human_guidance", JF_NULLABLE, 0, GUIDANCE_MAX_CHARS,
                           &guidance, e)) < 0 ||
-        (r = json_get_bool(obj, where, "drop_unsupported_params", JF_NULLABLE, &drop, e)) < 0)
+        (r = json_get_bool(obj, where, "drop_unsupported_params", JF_NULLABLE, &drop, e)) < 0 ||
+        (r = json_get_bool(obj, where, "allow_truncated", JF_NULLABLE, &ret->allow_truncated, e)) <
+            0)
         return r;
     m = prompt_method_parse(method);
     if (m < 0) {

@@ -74,8 +74,13 @@ int h_import_samples_async(struct http_req *req, struct json_object **ret_body, 
         r = err_set(e, HE_NOMEM, NULL, NULL);
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
-        payloads[i] = json_text(json_object_array_get_idx(list, i), NULL);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *item = json_object_array_get_idx(list, i);
+        /* the body's allow_truncated travels with every item */
+        if (json_object_get_boolean(json_object_object_get(http_req_body(req), "allow_truncated")))
+            json_object_object_add(item, "allow_truncated", json_object_new_boolean(1));
+        payloads[i] = json_text(item, NULL);
+    }
     if ((r = store_new_id(app->store, job.id, e)) < 0)
         goto out;
     memcpy(job.task_id, t.id, ID_LEN);

@@ -175,16 +175,18 @@ out:
 int parse_samples(struct http_req *req, const struct task *t, struct gen_sample **ret,
                   size_t *ret_n, const char **ret_session, struct err *e)
 {
-    static const char *const fields[] = {"samples", "session_id", NULL};
+    static const char *const fields[] = {"samples", "session_id", "allow_truncated", NULL};
     struct app *app = http_req_app(req);
     struct gen_env env = {app->store, app->engine, app->user};
     struct json_object *body = http_req_body(req), *list = NULL;
     const char *session_id = http_req_query(req, "session_id");
     struct gen_sample *samples;
+    bool allow_truncated = false;
     size_t n;
     int r;
 
     if ((r = json_check_keys(body, NULL, fields, e)) < 0 ||
+        (r = json_get_bool(body, NULL, "allow_truncated", JF_NULLABLE, &allow_truncated, e)) < 0 ||
         (r = json_get_array(body, NULL, "samples", JF_REQUIRED, BATCH_MAX, &list, e)) < 0 ||
         (r = json_get_str(body, NULL, "session_id", JF_NULLABLE, 0, SESSION_MAX, &session_id, e)) <
             0 ||
@@ -206,6 +208,7 @@ int parse_samples(struct http_req *req, const struct task *t, struct gen_sample 
             free(samples);
             return r;
         }
+        samples[i].allow_truncated |= allow_truncated;
     }
     *ret = samples;
     *ret_n = n;

@@ -33,6 +33,8 @@ static const char *const provider_keys[] = {
     "schema_retries",
     "backoff_base_ms",
     "backoff_max_ms",
+    "max_output_tokens",
+    "rate_limit_wait_s",
     "structured_output",
     "anthropic_version",
     "price_input_per_mtok",
@@ -48,6 +50,8 @@ static const char *const model_keys[] = {
     "timeout_s",
     "max_attempts",
     "schema_retries",
+    "max_output_tokens",
+    "rate_limit_wait_s",
     "structured_output",
     "price_input_per_mtok",
     "price_output_per_mtok",
@@ -112,6 +116,8 @@ static int read_limits(struct json_object *obj, const char *where, struct llm_li
         (r = get_int(obj, where, "schema_retries", 0, 20, &lim->schema_retries, e)) ||
         (r = get_int(obj, where, "backoff_base_ms", 0, 3600000, &lim->backoff_base_ms, e)) ||
         (r = get_int(obj, where, "backoff_max_ms", 0, 3600000, &lim->backoff_max_ms, e)) ||
+        (r = get_int(obj, where, "max_output_tokens", 0, 100000000, &lim->max_output_tokens, e)) ||
+        (r = get_int(obj, where, "rate_limit_wait_s", 1, 86400, &lim->rate_limit_wait_s, e)) ||
         (r = get_double(obj, where, "price_input_per_mtok", &lim->price_in, e)) ||
         (r = get_double(obj, where, "price_output_per_mtok", &lim->price_out, e)) ||
         (r = json_get_str(obj, where, "structured_output", JF_NULLABLE, 1, 32, &so, e)))
@@ -176,6 +182,7 @@ static int provider_init(struct llm_provider_cfg *p, const char *name,
         .schema_retries = 2,
         .backoff_base_ms = 500,
         .backoff_max_ms = 30000,
+        .rate_limit_wait_s = 600,
         .so_method = llm_provider_best_method(info->flavour, info->caps),
         .price_in = -1,
         .price_out = -1,

@@ -12,13 +12,19 @@
  *       "concurrency": 64,                window ceiling per model (1..100000)
  *       "rpm": 500, "tpm": 200000,        requests / tokens per minute per model (0 = no limit)
  *       "timeout_s": 120,                 per attempt
- *       "max_attempts": 5,                HTTP attempts per call (429, 5xx, timeouts, drops)
+ *       "max_attempts": 5,                HTTP attempts per call (5xx, timeouts, drops; a 429
+ *                                         is not counted)
+ *       "rate_limit_wait_s": 600,         how long a call keeps waiting out 429s, from its
+ *                                         first 429; then it fails
+ *       "max_output_tokens": 0,           the largest output limit the model accepts (0:
+ *                                         unknown); caps the retry of a cut-off answer
  *       "schema_retries": 2,              extra tries when the reply fails the schema
  *       "backoff_base_ms": 500, "backoff_max_ms": 30000,
  *       "structured_output": "json_schema" | "json_mode" | "prompt" | "tool",
  *       "anthropic_version": "2023-06-01",
  *       "price_input_per_mtok": 0.15, "price_output_per_mtok": 0.6,   USD per million tokens
  *       "models": { "gpt-4o-mini": { concurrency, rpm, tpm, timeout_s, max_attempts,
+ *                                    schema_retries, max_output_tokens, rate_limit_wait_s,
  *                                    structured_output, price_input_per_mtok,
  *                                    price_output_per_mtok } }
  *     }
@@ -44,6 +50,8 @@ struct llm_limits {
     int max_attempts;
     int schema_retries;
     int backoff_base_ms, backoff_max_ms;
+    int max_output_tokens; /* the largest output limit the model accepts; 0: unknown */
+    int rate_limit_wait_s; /* a call answered 429 keeps retrying this long after its first */
     enum llm_so_method so_method;
     double price_in, price_out; /* per million tokens; negative: unknown */
 };

@@ -13,7 +13,8 @@
  *   QUEUED (submitted, not yet seen) -> WAITING (in its lane's FIFO) -> RUNNING (an HTTP
  *   attempt in curl) -> DONE (callback made, freed)
  *   RUNNING -> DELAYED (backoff timer in the heap) -> WAITING, and RUNNING -> WAITING for an
- *   immediate re-try (a step down the structured-output ladder, a schema re-ask).
+ *   immediate re-try (a step down the structured-output ladder, a schema re-ask, a cut-off
+ *   answer asked again with a larger output limit).
  * An attempt that ended leaves curl as WAITING (xfer_detach) before engine_outcome.c decides
  * where it goes, so a trace shows RUNNING -> WAITING -> DELAYED for a backoff, and a call that
  * succeeds or fails goes WAITING -> DONE. Every state can go to DONE through cancellation.
@@ -79,6 +80,7 @@ static void call_free(struct call *c)
     for (size_t i = 0; i < c->n_extra; i++)
         free((char *)c->extra[i].content);
     schema_unref(c->schema);
+    buf_done(&c->cut);
     free(c);
 }
 
@@ -163,6 +165,15 @@ void lane_window_changed(struct lane *l)
     atomic_store_explicit(&l->window_now, (int)l->win.size, memory_order_relaxed);
 }
 
+int call_output_limit(const struct call *c)
+{
+    if (c->dropped & LLM_PARAM_MAX_TOKENS)
+        return 0;
+    if (c->max_tokens > 0)
+        return c->max_tokens;
+    return c->prov->info->flavour == LLM_ANTHROPIC_MESSAGES ? LLM_ANTHROPIC_DEFAULT_MAX_TOKENS : 0;
+}
+
 /* ---- completion ---- */
 
 void call_finish(struct llm_engine *eng, struct call *c, struct llm_result *res)
@@ -173,6 +184,7 @@ void call_finish(struct llm_engine *eng, struct call *c, struct llm_result *res)
     res->usage = c->usage;
     res->http_status = c->http_status;
     res->attempts = c->attempts;
+    res->max_tokens = call_output_limit(c);
     if (!res->method)
         res->method = c->schema ? c->method : LLM_SO_NONE;
     res->elapsed_us = clock_mono_us() - c->submitted_us;
@@ -459,6 +471,7 @@ int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_c
     c->max_tokens = req->max_tokens > 0 ? req->max_tokens : 0;
     c->drop = req->drop_unsupported_params;
     c->usage = (struct llm_usage){-1, -1, -1, -1};
+    buf_init(&c->cut, RESP_BODY_MAX);
     c->submitted_us = clock_mono_us();
     if (req->schema) {
         struct llm_limits lim;

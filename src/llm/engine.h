@@ -54,7 +54,12 @@ struct llm_result {
     int http_status;           /* status of the last HTTP attempt, 0 when none completed */
     int attempts;              /* HTTP requests made */
     enum llm_so_method method; /* the structured-output method of the answer (NONE: no schema) */
-    int64_t elapsed_us;        /* from submit to completion */
+    /* The answer was cut off at the output limit (finish_reason "length", stop_reason
+     * "max_tokens") even after the one retry with a larger limit, or when no larger limit was
+     * possible: content is what came before the cut. The caller decides whether to keep it. */
+    bool truncated;
+    int max_tokens;     /* the output limit sent with the last attempt; 0: none sent */
+    int64_t elapsed_us; /* from submit to completion */
 };
 
 /*

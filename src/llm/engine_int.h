@@ -100,11 +100,18 @@ struct call {
     double temperature;
     int max_tokens;
     enum llm_so_method method;
-    unsigned dropped; /* LLM_PARAM_* no longer sent */
-    int attempts;     /* HTTP attempts made */
-    int failures;     /* transient failures, for backoff */
-    int schema_tries; /* re-asks after an invalid answer */
+    unsigned dropped;     /* LLM_PARAM_* no longer sent */
+    int attempts;         /* HTTP attempts made */
+    int rate_limited;     /* of them answered 429: these never use up max_attempts */
+    int64_t first_429_us; /* when the first 429 came; 0: none yet */
+    int failures;         /* transient failures, for backoff */
+    int schema_tries;     /* re-asks after an invalid answer */
     int step_downs;
+    /* A cut-off answer is asked again once with a larger output limit; the cut reply is kept
+     * in `cut` in case the provider refuses that limit (then it is the answer). */
+    bool length_retried;
+    int length_from; /* the limit of the cut attempt (0: none sent) */
+    struct buf cut;
     int64_t submitted_us;
     struct delay_heap_node delay; /* in DELAYED: its place in the engine's timers */
     uint64_t epoch;
@@ -138,6 +145,8 @@ struct lane {
     struct call *head, *tail;
     enum llm_so_method learned; /* lowest method a 400 pushed this lane to */
     unsigned learned_drop;      /* parameters a 400 rejected */
+    int out_cap;                /* an output limit the provider accepted where the doubled one
+                                   was refused; 0: none learned */
     _Atomic int window_now;
 };
 
@@ -195,6 +204,9 @@ void call_fail(struct llm_engine *eng, struct call *c, int code, const char *fmt
     __attribute__((format(printf, 4, 5)));
 void call_cancel(struct llm_engine *eng, struct call *c, const char *why);
 bool engine_take_incoming(struct llm_engine *eng);
+/* The output limit c's attempts send: its max_tokens, Anthropic's default when it has none; 0
+ * when none is sent (the provider's own default applies). */
+int call_output_limit(const struct call *c);
 
 /* engine_loop.c */
 void *engine_main(void *arg);

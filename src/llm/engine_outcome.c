@@ -2,10 +2,16 @@
 /*
  * DESIGN. What an ended HTTP attempt means for its call, on the engine thread: a 2xx is decoded,
  * stripped of <think> blocks and, with a schema, parsed and validated (an invalid answer is
- * re-asked with the problem, up to schema_retries times); a 429, 5xx, 408, timeout, dropped
+ * re-asked with the problem, up to schema_retries times); a 5xx, 408, timeout, dropped
  * connection or garbled 2xx backs off and retries (RUNNING -> DELAYED), waiting as long as a
- * Retry-After header says when there is one, until max_attempts; a 400 that names a parameter
- * may drop it or step down the structured-output ladder and retry at once; anything else fails.
+ * Retry-After header says when there is one, until max_attempts; a 429 does the same but never
+ * counts towards max_attempts (rate limiting is back-pressure), bounded instead by
+ * rate_limit_wait_s from the call's first 429; a 400 that names a parameter may drop it or step
+ * down the structured-output ladder and retry at once; anything else fails.
+ * An answer cut off at the output limit (finish_reason "length", stop_reason "max_tokens") is
+ * asked again once, at once, with a larger limit where one is possible (larger_limit); if that
+ * answer is cut too, or the provider refuses the larger limit (then the first answer is kept),
+ * the result says `truncated` and the caller decides whether a cut answer will do.
  * An exhausted x-ratelimit-remaining-* of any answer holds the whole lane until its reset, as
  * does a 429's Retry-After; a 5xx's Retry-After delays its own call only. A 429 also shrinks the
  * lane's AIMD window, once per burst.
@@ -15,6 +21,7 @@
  * attempt are settled first.
  */
 #include <curl/curl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,14 +49,29 @@ static void retry_later(struct llm_engine *eng, struct call *c, int64_t delay_us
     call_set_state(eng, c, CS_DELAYED);
 }
 
-/* A transient failure (429, 5xx, timeout, dropped connection, malformed reply): back off and
- * retry, or report `code` with the message when attempts are used up. */
-static void transient(struct llm_engine *eng, struct call *c, int code, const char *msg)
+/*
+ * A transient failure (429, 5xx, timeout, dropped connection, malformed reply): back off and
+ * retry, or report `code` with the message when the call may not go on. A 429 is back-pressure,
+ * not a failure of the call: it never uses up max_attempts; a call keeps waiting out 429s for
+ * rate_limit_wait_s after its first one, then fails.
+ */
+static void transient(struct llm_engine *eng, struct call *c, int code, const char *msg,
+                      bool rate_limited)
 {
     const struct llm_limits *lim = &c->lane->lim;
-    int64_t d;
+    int64_t d, now = clock_mono_us();
 
-    if (c->attempts >= lim->max_attempts) {
+    if (rate_limited) {
+        c->rate_limited++;
+        if (!c->first_429_us)
+            c->first_429_us = now;
+        if (now - c->first_429_us >= (int64_t)lim->rate_limit_wait_s * 1000000) {
+            call_fail(eng, c, code,
+                      "provider %s model %s: %s (still rate limited after %d s, %d attempts)",
+                      c->provider, c->model, msg, lim->rate_limit_wait_s, c->attempts);
+            return;
+        }
+    } else if (c->attempts - c->rate_limited >= lim->max_attempts) {
         call_fail(eng, c, code, "provider %s model %s: %s (after %d attempt%s)", c->provider,
                   c->model, msg, c->attempts, c->attempts == 1 ? "" : "s");
         return;
@@ -201,66 +223,118 @@ static char *join_reasoning(char *a, char *b)
     return s;
 }
 
-/* A 2xx reply. */
-static void on_reply(struct llm_engine *eng, struct call *c)
+static bool cut_off(const struct llm_reply *r)
+{
+    return r->finish_reason &&
+           (strcmp(r->finish_reason, "length") == 0 || strcmp(r->finish_reason, "max_tokens") == 0);
+}
+
+/* The output limit to ask again with after a cut-off answer: double the one sent, capped at the
+ * model's max_output_tokens and at what the lane learned the provider accepts; the known maximum
+ * when none was sent (the provider's default applied). 0: no larger limit is possible. */
+static int larger_limit(const struct call *c)
+{
+    int cur = call_output_limit(c), cap = c->lane->lim.max_output_tokens, next;
+
+    if (c->dropped & LLM_PARAM_MAX_TOKENS)
+        return 0; /* the provider refused the parameter: no limit can be sent */
+    if (c->lane->out_cap > 0 && (cap == 0 || c->lane->out_cap < cap))
+        cap = c->lane->out_cap;
+    if (cur == 0)
+        return cap;
+    next = cur > INT_MAX / 2 ? INT_MAX : cur * 2;
+    if (cap > 0 && next > cap)
+        next = cap;
+    return next > cur ? next : 0;
+}
+
+/* A cut-off answer: ask once more with a larger output limit, keeping the cut reply. */
+static void length_retry(struct llm_engine *eng, struct call *c, int limit)
+{
+    struct buf keep = c->x->resp;
+
+    c->x->resp = c->cut;
+    c->cut = keep;
+    c->length_retried = true;
+    c->length_from = call_output_limit(c);
+    c->max_tokens = limit;
+    xfer_release(eng, c);
+    lane_push_front(eng, c->lane, c);
+}
+
+/* The value of a schema call's answer in *ret, or false when it was re-asked or failed. */
+static bool schema_answer(struct llm_engine *eng, struct call *c, const struct llm_reply *r,
+                          const char *text, size_t text_len, struct json_object **ret)
+{
+    struct json_object *value = NULL;
+    struct err e = {0};
+
+    if (r->tool_input) {
+        value = json_object_get(r->tool_input);
+    } else if (text_len == 0) {
+        schema_retry(eng, c, text, text_len,
+                     cut_off(r) ? "the answer was cut off (max tokens) before any JSON"
+                                : "the answer contains no JSON");
+        return false;
+    } else if (extract_json(text, text_len, &value, &e) < 0) {
+        char why[ERR_MSG_MAX];
+        snprintf(why, sizeof(why), "%s%s", e.msg,
+                 cut_off(r) ? " (the answer was cut off at max tokens)" : "");
+        schema_retry(eng, c, text, text_len, why);
+        return false;
+    }
+    err_clear(&e);
+    if (schema_validate(c->schema, value, &e) < 0) {
+        const char *shown = r->tool_input ? json_text(value, &text_len) : text;
+        schema_retry(eng, c, shown, text_len, e.msg);
+        json_object_put(value);
+        return false;
+    }
+    *ret = value;
+    return true;
+}
+
+/* A 2xx reply; `replay`: the cut reply kept by length_retry, its usage already counted. */
+static void on_reply(struct llm_engine *eng, struct call *c, bool replay)
 {
     struct llm_reply r;
     struct llm_result res;
     struct err e = {0};
-    char *think = NULL, *rest = NULL, *reasoning;
+    char *think = NULL, *rest = NULL;
     struct json_object *value = NULL;
     const char *text;
     size_t text_len;
+    int limit;
 
     if (llm_decode_reply(c->prov->info->flavour, c->x->resp.data, c->x->resp.len, &r, &e) < 0) {
         char msg[ERR_MSG_MAX];
         snprintf(msg, sizeof(msg), "HTTP %d: %s", c->http_status, e.msg);
-        transient(eng, c, HE_PROVIDER, msg);
+        transient(eng, c, HE_PROVIDER, msg, false);
         return;
     }
-    add_usage(c, &r);
+    if (!replay)
+        add_usage(c, &r);
+    if (cut_off(&r) && !c->length_retried && (limit = larger_limit(c)) > 0) {
+        length_retry(eng, c, limit);
+        goto out;
+    }
     memset(&res, 0, sizeof(res));
     res.method = c->schema ? c->method : LLM_SO_NONE;
+    res.truncated = cut_off(&r);
     if (r.content && extract_think(r.content, r.content_len, &think, &rest, &e) < 0) {
         call_fail(eng, c, e.code, "provider %s model %s: %s", c->provider, c->model, e.msg);
         goto out;
     }
-    reasoning = join_reasoning(r.reasoning, think);
-    r.reasoning = reasoning;
+    r.reasoning = join_reasoning(r.reasoning, think);
     think = NULL;
     text = rest ? rest : "";
     text_len = rest ? strlen(rest) : 0;
-
     if (c->schema) {
-        if (r.tool_input) {
-            value = json_object_get(r.tool_input);
-        } else if (text_len == 0) {
-            schema_retry(eng, c, text, text_len,
-                         r.finish_reason && (strcmp(r.finish_reason, "length") == 0 ||
-                                             strcmp(r.finish_reason, "max_tokens") == 0)
-                             ? "the answer was cut off (max tokens) before any JSON"
-                             : "the answer contains no JSON");
+        if (!schema_answer(eng, c, &r, text, text_len, &value))
             goto out;
-        } else if (extract_json(text, text_len, &value, &e) < 0) {
-            char why[ERR_MSG_MAX];
-            snprintf(why, sizeof(why), "%s%s", e.msg,
-                     r.finish_reason && (strcmp(r.finish_reason, "length") == 0 ||
-                                         strcmp(r.finish_reason, "max_tokens") == 0)
-                         ? " (the answer was cut off at max tokens)"
-                         : "");
-            schema_retry(eng, c, text, text_len, why);
-            goto out;
-        }
-        err_clear(&e);
-        if (schema_validate(c->schema, value, &e) < 0) {
-            const char *shown = r.tool_input ? json_text(value, &text_len) : text;
-            schema_retry(eng, c, shown, text_len, e.msg);
-            goto out;
-        }
         res.json = value;
-        if (r.tool_input) {
+        if (r.tool_input)
             text = json_text(value, &text_len);
-        }
     }
     llm_window_on_success(&c->lane->win);
     lane_window_changed(c->lane);
@@ -273,6 +347,26 @@ out:
     free(think);
     free(rest);
     llm_reply_done(&r);
+}
+
+/* A 400 refusing the larger output limit of a length retry: the provider allows no more, so
+ * the cut reply kept from before is the answer, and the lane remembers the limit it took. */
+static bool limit_refused(struct llm_engine *eng, struct call *c)
+{
+    struct buf refused = c->x->resp;
+
+    if (!c->length_retried || c->cut.len == 0 ||
+        !(llm_error_params(c->x->resp.data, c->x->resp.len) & LLM_PARAM_MAX_TOKENS))
+        return false;
+    if (c->length_from > 0)
+        c->lane->out_cap = c->length_from;
+    c->max_tokens = c->length_from;
+    c->x->resp = c->cut;
+    c->cut = refused;
+    buf_reset(&c->cut);
+    c->http_status = 200;
+    on_reply(eng, c, true);
+    return true;
 }
 
 /* One HTTP attempt ended. */
@@ -291,21 +385,21 @@ void outcome_on_done(struct llm_engine *eng, struct call *c, CURLcode rc)
         c->tokens_reserved = 0;
         if (rc == CURLE_OPERATION_TIMEDOUT) {
             snprintf(msg, sizeof(msg), "timed out after %d s", l->lim.timeout_s);
-            transient(eng, c, HE_TIMEOUT, msg);
+            transient(eng, c, HE_TIMEOUT, msg, false);
         } else if (rc == CURLE_WRITE_ERROR &&
                    c->x->resp.len + CURL_MAX_WRITE_SIZE > c->x->resp.max) {
             call_fail(eng, c, HE_PROVIDER, "provider %s model %s: reply larger than %u bytes",
                       c->provider, c->model, RESP_BODY_MAX);
         } else {
             snprintf(msg, sizeof(msg), "connection failed: %s", curl_easy_strerror(rc));
-            transient(eng, c, HE_PROVIDER, msg);
+            transient(eng, c, HE_PROVIDER, msg, false);
         }
         return;
     }
     c->http_status = (int)status;
     honour_headers(c, (int)status, now);
     if (status >= 200 && status < 300) {
-        on_reply(eng, c);
+        on_reply(eng, c, false);
         return;
     }
     if (c->tokens_reserved > 0)
@@ -323,10 +417,10 @@ void outcome_on_done(struct llm_engine *eng, struct call *c, CURLcode rc)
             engine_count(&eng->st_shrinks, 1);
             lane_window_changed(l);
         }
-        transient(eng, c, HE_PROVIDER, msg);
+        transient(eng, c, HE_PROVIDER, msg, true);
     } else if (status >= 500 || status == 408) {
-        transient(eng, c, HE_PROVIDER, msg);
-    } else if (status == 400 && step_down(eng, c)) {
+        transient(eng, c, HE_PROVIDER, msg, false);
+    } else if (status == 400 && (limit_refused(eng, c) || step_down(eng, c))) {
         return;
     } else {
         call_fail(eng, c, HE_PROVIDER, "provider %s model %s: %s", c->provider, c->model, msg);

@@ -79,13 +79,14 @@ class DirectiveError(ValueError):
 PHASES = (("drop", 1), ("hang", None), ("fail429", None), ("fail529", None), ("fail500", None),
           ("fail503", None),
           ("truncate", None), ("badjson", None))
-FLAGS = ("dupes", "think", "fence", "reasoning_content", "length")
-INT_DIRECTIVES = ("count", "retry_after", "schemabad", "leakkey") + tuple(p for p, _ in PHASES)
+FLAGS = ("dupes", "think", "fence", "reasoning_content")
+INT_DIRECTIVES = ("count", "retry_after", "schemabad", "leakkey", "length", "maxout") + tuple(
+    p for p, _ in PHASES)
 
 
 class Directives:
     __slots__ = ("base", "latency", "phases", "retry_after", "schemabad", "count", "params",
-                 "flags", "leakkey")
+                 "flags", "leakkey", "length", "maxout")
 
     def __init__(self):
         self.base = ""
@@ -97,6 +98,8 @@ class Directives:
         self.params = set()
         self.flags = set()
         self.leakkey = 0  # times the caller's key is repeated in fault messages
+        self.length = 0  # text answers to cut off at the output limit; -1 = all
+        self.maxout = None  # the largest max_tokens the model accepts
 
 
 _ALIASES = {"dropN": "drop", "dropn": "drop", "retry-after": "retry_after",
@@ -152,6 +155,12 @@ def parse_model(model):
                 d.schemabad = -1 if n is None else n
             elif name == "leakkey":
                 d.leakkey = 1 if n is None else n
+            elif name == "length":
+                d.length = -1 if n is None else n
+            elif name == "maxout":
+                if n is None:
+                    raise DirectiveError("maxout needs a token count")
+                d.maxout = n
             else:
                 phase_counts[name] = n if eq else dict(PHASES)[name]
         else:
@@ -611,6 +620,15 @@ class OpenAI(Flavour):
                                       param="messages")
         return None
 
+    def too_many_tokens(self, body, most):
+        for p in ("max_completion_tokens", "max_tokens"):
+            n = body.get(p)
+            if isinstance(n, int) and n > most:
+                return self.error(400, "%s is too large: %d. This model supports at most %d "
+                                  "completion tokens, whereas you provided %d." % (p, n, most, n),
+                                  param=p, code="invalid_value")
+        return None
+
     def answer(self, app, body, d, rid):
         msgs = body["messages"]
         prompt = Prompt("", msgs)
@@ -662,7 +680,7 @@ class OpenAI(Flavour):
             else:
                 content = app.dress_text(prompt.plain_answer(), prompt, d)
             finish = "stop"
-            if "length" in d.flags:
+            if app.cut_now(body["model"], d):
                 content = content[: max(1, len(content) // 2)]
                 finish = "length"
             message = {"role": "assistant", "content": content, "refusal": None,
@@ -748,6 +766,12 @@ class Anthropic(Flavour):
                                       % tc.get("name"))
         return None
 
+    def too_many_tokens(self, body, most):
+        if body["max_tokens"] > most:
+            return self.error(400, "max_tokens: %d > %d, which is the maximum allowed number of "
+                              "output tokens for %s" % (body["max_tokens"], most, body["model"]))
+        return None
+
     def answer(self, app, body, d, rid):
         prompt = Prompt(_text_of(body.get("system")), body["messages"])
         tools = body.get("tools") or []
@@ -778,7 +802,7 @@ class Anthropic(Flavour):
             else:
                 text = app.dress_text(prompt.plain_answer(), prompt, d)
             stop = "end_turn"
-            if "length" in d.flags:
+            if app.cut_now(body["model"], d):
                 text = text[: max(1, len(text) // 2)]
                 stop = "max_tokens"
             content.append({"type": "text", "text": text})
@@ -883,6 +907,7 @@ class App:
         self.by_model = {}
         self.calls = collections.Counter()
         self.spoiled = collections.Counter()
+        self.cut = collections.Counter()
         self.seq = 0
         self.connections = 0
         self.max_connections = 0
@@ -901,6 +926,16 @@ class App:
                 value = gen.spoil(schema, value)
                 spoiled = True
         return value, spoiled
+
+    def cut_now(self, model, d):
+        """True when this text answer is to be cut off (the `length` directive)."""
+        if not d.length:
+            return False
+        n = self.cut[model] + 1
+        if d.length > 0 and n > d.length:
+            return False
+        self.cut[model] = n
+        return True
 
     def dress_json(self, text, prompt, d):
         if "fence" in d.flags:
@@ -1012,6 +1047,10 @@ class App:
         bad = flavour.validate(body)
         if bad is not None:
             return bad
+        if d.maxout is not None:
+            bad = flavour.too_many_tokens(body, d.maxout)
+            if bad is not None:
+                return bad
         self.seq += 1
         rid = "fake%020d" % self.seq
         resp = flavour.answer(self, body, d, rid)
@@ -1055,6 +1094,7 @@ class App:
                 v.reset()
             self.calls.clear()
             self.spoiled.clear()
+            self.cut.clear()
             self.log.clear()
             self.max_connections = self.connections
             return Action("respond", 200, (), b'{"reset":true}')

@@ -504,6 +504,28 @@ def test_length_and_leakkey(port):
     assert r["choices"][0]["finish_reason"] == "length"
     _, _, r = msgs(port, "t-len+length", "some question here")
     assert r["stop_reason"] == "max_tokens"
+    for _ in range(2):
+        _, _, r = chat(port, "t-len2+length=2", "some question here")
+        assert r["choices"][0]["finish_reason"] == "length"
+    _, _, r = chat(port, "t-len2+length=2", "some question here")
+    assert r["choices"][0]["finish_reason"] == "stop"
+    _, _, r = msgs(port, "t-len1+length=1", "q")
+    assert r["stop_reason"] == "max_tokens"
+    _, _, r = msgs(port, "t-len1+length=1", "q")
+    assert r["stop_reason"] == "end_turn"
+
+
+def test_maxout(port):
+    status, _, r = msgs(port, "t-max+maxout=100", "q")  # sends max_tokens 256
+    assert status == 400 and r["error"]["message"] == (
+        "max_tokens: 256 > 100, which is the maximum allowed number of output tokens for "
+        "t-max+maxout=100")
+    status, _, r = msgs(port, "t-max2+maxout=256", "q")
+    assert status == 200
+    status, _, r = chat(port, "t-max3+maxout=100", "q")  # no max_tokens sent
+    assert status == 200
+    status, _, r = chat(port, "t-max3+maxout=100", "q", max_completion_tokens=101)
+    assert status == 400 and r["error"]["param"] == "max_completion_tokens", r
     status, _, r = chat(port, "t-leak+leakkey+fail500=1")
     assert status == 500 and KEY in r["error"]["message"]
     status, _, r = chat(port, "t-leak2+leakkey=2+fail500=1")

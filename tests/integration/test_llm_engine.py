@@ -410,10 +410,11 @@ def test_named_openai_compatible_entry(driver, fake_llm):
 
 
 def test_keys_never_leak(driver, fake_llm):
-    cfg = config(fake_llm, openai={"max_attempts": 2}, anthropic={"max_attempts": 1})
+    cfg = config(fake_llm, openai={"max_attempts": 2},
+                 anthropic={"max_attempts": 1, "rate_limit_wait_s": 1})
     res, _, _ = run(driver, {"config": cfg, "requests": [
         req("k2+fail500+leakkey"), req("k2+fail400param=temperature+leakkey", temperature=1),
-        req("k2-ant+fail429+leakkey+retry_after=0", provider="anthropic")]})
+        req("k2-ant+fail429+leakkey+retry_after=1", provider="anthropic")]})
     for r in res.values():
         assert r["code"] == "provider_error"
         assert "[redacted]" in r["message"], r["message"]

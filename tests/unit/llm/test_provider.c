@@ -127,6 +127,8 @@ static void environment_alone(void **state)
     assert_int_equal(p->lim.max_attempts, 5);
     assert_int_equal(p->lim.timeout_s, 120);
     assert_int_equal(p->lim.schema_retries, 2);
+    assert_int_equal(p->lim.rate_limit_wait_s, 600);
+    assert_int_equal(p->lim.max_output_tokens, 0); /* unknown */
     p = llm_config_provider(cfg, "together_ai");
     assert_string_equal(p->api_key, "tk-second");
     assert_string_equal(p->base_url, "https://api.together.xyz/v1");
@@ -189,9 +191,10 @@ static void config_file_shape(void **state)
     struct json_object *o =
         parse("{\"openai\": {\"api_key\": \"sk-file\", \"concurrency\": 8, \"rpm\": 600,"
               "  \"timeout_s\": 30, \"max_attempts\": 3, \"price_input_per_mtok\": 0.15,"
-              "  \"price_output_per_mtok\": 0.6,"
+              "  \"price_output_per_mtok\": 0.6, \"rate_limit_wait_s\": 60,"
               "  \"models\": {\"gpt-4o\": {\"concurrency\": 2, \"tpm\": 30000,"
-              "                            \"price_input_per_mtok\": 2.5}}},"
+              "                            \"price_input_per_mtok\": 2.5,"
+              "                            \"max_output_tokens\": 16384}}},"
               " \"my_vllm\": {\"type\": \"vllm\", \"base_url\": \"http://10.0.0.5:8000/v1\","
               "  \"structured_output\": \"json_mode\"},"
               " \"corp\": {\"type\": \"openai_compatible\", \"base_url\": \"https://llm.corp/v1\","
@@ -206,8 +209,12 @@ static void config_file_shape(void **state)
     assert_int_equal(lim.concurrency, 8);
     assert_int_equal(lim.rpm, 600);
     assert_int_equal(lim.max_attempts, 3);
+    assert_int_equal(lim.rate_limit_wait_s, 60);
+    assert_int_equal(lim.max_output_tokens, 0);
     llm_config_limits(p, "gpt-4o", &lim);
     assert_int_equal(lim.concurrency, 2);
+    assert_int_equal(lim.max_output_tokens, 16384);
+    assert_int_equal(lim.rate_limit_wait_s, 60); /* inherited */
     assert_int_equal(lim.tpm, 30000);
     assert_int_equal(lim.rpm, 600); /* inherited */
     assert_true(lim.price_in == 2.5 && lim.price_out == 0.6);
@@ -244,6 +251,10 @@ static void config_errors_name_the_field(void **state)
          "providers.openai.models.m.price_input_per_mtok", "non-negative", HE_BAD_REQUEST},
         {"{\"anthropic\": {\"type\": \"vllm\"}}", "providers.anthropic", "built-in",
          HE_BAD_REQUEST},
+        {"{\"openai\": {\"rate_limit_wait_s\": 0}}", "providers.openai.rate_limit_wait_s",
+         "between 1 and 86400", HE_INVALID},
+        {"{\"openai\": {\"models\": {\"m\": {\"max_output_tokens\": -1}}}}",
+         "providers.openai.models.m.max_output_tokens", "between 0 and", HE_INVALID},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
