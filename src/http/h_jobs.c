@@ -84,6 +84,21 @@ int h_job_get(struct http_req *req, struct json_object **ret_body, struct err *e
     return r;
 }
 
+/* After a change the runner acts on: wakes it, and answers with the job as it stands. */
+static int changed(struct http_req *req, struct json_object **ret_body, struct err *e)
+{
+    struct app *app = http_req_app(req);
+    struct job j;
+    int r;
+
+    jobs_notify(app->jobs);
+    if ((r = store_job_get(app->store, http_req_param(req, "job_id"), &j, e)) < 0)
+        return r;
+    r = jobs_render(app->store, &j, ret_body, e);
+    job_done(&j);
+    return r;
+}
+
 int h_job_cancel(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
     struct app *app = http_req_app(req);
@@ -96,9 +111,7 @@ int h_job_cancel(struct http_req *req, struct json_object **ret_body, struct err
         job_done(&j);
         if ((r = store_job_request_cancel(app->store, http_req_param(req, "job_id"), e)) < 0)
             return r;
-        jobs_notify(app->jobs);
-        if ((r = store_job_get(app->store, http_req_param(req, "job_id"), &j, e)) < 0)
-            return r;
+        return changed(req, ret_body, e);
     }
     r = jobs_render(app->store, &j, ret_body, e);
     job_done(&j);
@@ -108,7 +121,6 @@ int h_job_cancel(struct http_req *req, struct json_object **ret_body, struct err
 /* A failed or cancelled job runs again: its pending and failed items, from where it stopped. */
 int h_job_resume(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
-    struct app *app = http_req_app(req);
     struct job j;
     int r = load_job(req, &j, e);
 
@@ -119,16 +131,9 @@ int h_job_resume(struct http_req *req, struct json_object **ret_body, struct err
                     "job %s is %s: only a failed or cancelled job can be resumed", j.id,
                     job_status_name(j.status));
     else
-        r = store_job_requeue(app->store, j.id, j.status, JOB_QUEUED, e);
+        r = store_job_requeue(http_req_app(req)->store, j.id, j.status, JOB_QUEUED, e);
     job_done(&j);
-    if (r < 0)
-        return r;
-    jobs_notify(app->jobs);
-    if ((r = store_job_get(app->store, http_req_param(req, "job_id"), &j, e)) < 0)
-        return r;
-    r = jobs_render(app->store, &j, ret_body, e);
-    job_done(&j);
-    return r;
+    return r < 0 ? r : changed(req, ret_body, e);
 }
 
 /* ---- the event stream ---- */
