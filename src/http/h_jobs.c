@@ -84,18 +84,18 @@ int h_job_get(struct http_req *req, struct json_object **ret_body, struct err *e
     return r;
 }
 
-/* After a change the runner acts on: wakes it, and answers with the job as it stands. */
+/* After a change the runner acts on: answers with the job as the change left it, then wakes
+ * the runner. */
 static int changed(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
     struct app *app = http_req_app(req);
-    struct job j;
+    struct job j = {0};
     int r;
 
-    jobs_notify(app->jobs);
-    if ((r = store_job_get(app->store, http_req_param(req, "job_id"), &j, e)) < 0)
-        return r;
-    r = jobs_render(app->store, &j, ret_body, e);
+    if ((r = store_job_get(app->store, http_req_param(req, "job_id"), &j, e)) == 0)
+        r = jobs_render(app->store, &j, ret_body, e);
     job_done(&j);
+    jobs_notify(app->jobs);
     return r;
 }
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from hetu_http import assert_error
+from test_cli import ok
 from test_import import Imp, check_job, csv_bytes, fake_env, unique_model
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,8 +155,10 @@ def test_resume_cancelled_file_import_finishes_loading(start_server, fake_llm, t
     assert j["status"] == "cancelled" and j["completed"] < n, j
     assert (spool / ("import-%s.spool" % job_id)).exists(), "the cancelled import's spool is gone"
 
-    r = imp.c.post(imp.ds("jobs/%s/resume" % job_id))
-    assert r.status == 200 and r.json()["status"] == "queued", r
+    # through the CLI: hetu jobs resume ID
+    r = ok(imp.srv, "jobs", "resume", job_id, "--json",
+           env={"HETU_PROJECT": imp.pid, "HETU_TASK": imp.tid})
+    assert json.loads(r.stdout)["status"] == "queued", r.stdout
     j = check_job(imp.wait_job(job_id, timeout=60), total=n)
     assert (j["status"], j["completed"], j["failed"], j["error"]) == ("completed", n, 0, None), j
     got = inputs(imp)
