@@ -46,9 +46,13 @@ static const char SQL_JOB_CANCEL[] = "UPDATE jobs SET cancel_requested = 1 WHERE
 static const char SQL_ITEMS_PENDING[] =
     "SELECT idx, payload FROM job_items WHERE job_id = ?1 AND state = 0 AND idx > ?2 "
     "ORDER BY idx LIMIT ?3";
+/* Failed items first, then (a job that ended failed or cancelled) those that did not run: the
+ * second part is not read at all while the job runs, when no pending item has a reason. */
 static const char SQL_ITEMS_FAILED[] =
-    "SELECT idx, error FROM job_items WHERE job_id = ?1 AND "
-    "(state = 2 OR (state = 0 AND error IS NOT NULL)) ORDER BY idx LIMIT ?2";
+    "SELECT idx, error FROM (SELECT idx, error FROM job_items WHERE job_id = ?1 AND state = 2 "
+    "ORDER BY idx LIMIT ?2) UNION ALL SELECT idx, error FROM (SELECT idx, error FROM job_items "
+    "WHERE job_id = ?1 AND state = 0 AND error IS NOT NULL AND "
+    "(SELECT status FROM jobs WHERE id = ?1) IN (?3, ?4) ORDER BY idx LIMIT ?2) LIMIT ?2";
 static const char SQL_ITEMS_NOT_RUN[] =
     "UPDATE job_items SET error = ?2 WHERE job_id = ?1 AND state = 0";
 static const char SQL_ITEMS_REQUEUE[] =
@@ -250,6 +254,8 @@ int sq_job_errors(struct store *st, const char *job_id, size_t limit, store_item
         return e->code;
     sqlite3_bind_int64(s, 1, sq_id_value(job_id));
     sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+    sq_bind_text(s, 3, job_status_name(JOB_FAILED));
+    sq_bind_text(s, 4, job_status_name(JOB_CANCELLED));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         if ((r = cb(ud, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1), e)) <
             0)
