@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `hetu jobs list|show|watch|cancel`, and the job follower `import` shares. Following reads the
- * job's event stream (event: progress / end frames carrying the Job JSON) and draws progress
+ * `hetu jobs list|show|watch|cancel|resume`, and the job follower `import` shares. Following reads
+ * the job's event stream (event: progress / end frames carrying the Job JSON) and draws progress
  * from each frame; when the stream is not available or closes early it polls the job instead,
  * so a watch ends only when the job has.
  */
@@ -33,6 +33,7 @@ static const char usage[] =
     "                (HETU_PROGRESS_INTERVAL seconds, default 3); then a summary. Exits 0 when\n"
     "                the job completed, 1 when it ended failed, cancelled or with errors\n"
     "  cancel ID     ask a running job to stop\n"
+    "  resume ID     run a failed or cancelled job again from where it stopped\n"
     "\n"
     "With --json, watch prints the job's final JSON as the server sent it.\n"
     "\n";
@@ -278,12 +279,13 @@ int cmd_jobs(int argc, char **argv)
     if (cli_getopt(&cli, argc, argv) != 0)
         return cli.exit;
     if (optind >= argc)
-        return cli_usage_error(&cli, "missing ACTION (list, show, watch, cancel)");
+        return cli_usage_error(&cli, "missing ACTION (list, show, watch, cancel, resume)");
     action = argv[optind++];
     if (strcmp(action, "list") != 0) {
         if (strcmp(action, "show") != 0 && strcmp(action, "watch") != 0 &&
-            strcmp(action, "cancel") != 0)
-            return cli_usage_error(&cli, "unknown action '%s' (list, show, watch, cancel)", action);
+            strcmp(action, "cancel") != 0 && strcmp(action, "resume") != 0)
+            return cli_usage_error(&cli, "unknown action '%s' (list, show, watch, cancel, resume)",
+                                   action);
         if (optind >= argc)
             return cli_usage_error(&cli, "%s needs a job ID", action);
         id = argv[optind++];
@@ -299,9 +301,9 @@ int cmd_jobs(int argc, char **argv)
         return cli_call(&cli, "GET",
                         cli_path(&cli, "/api/dataset/projects/%P/tasks/%T/jobs/%s", id), NULL,
                         show_job);
-    if (strcmp(action, "cancel") == 0)
+    if (strcmp(action, "cancel") == 0 || strcmp(action, "resume") == 0)
         return cli_call(&cli, "POST",
-                        cli_path(&cli, "/api/dataset/projects/%P/tasks/%T/jobs/%s/cancel", id),
+                        cli_path(&cli, "/api/dataset/projects/%P/tasks/%T/jobs/%s/%s", id, action),
                         NULL, show_job);
     return cli_finish(&cli, cli_watch_job(&cli, id));
 }

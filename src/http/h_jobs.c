@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Jobs of a task: list, get, cancel, and a text/event-stream of progress.
+ * Jobs of a task: list, get, cancel, resume, and a text/event-stream of progress.
  *
  * The event stream sends `event: progress` with the job's JSON whenever its counts or status
  * change (checked about four times a second, with a comment line every 15 s to keep proxies
@@ -84,6 +84,21 @@ int h_job_get(struct http_req *req, struct json_object **ret_body, struct err *e
     return r;
 }
 
+/* After a change the runner acts on: answers with the job as the change left it, then wakes
+ * the runner. */
+static int changed(struct http_req *req, struct json_object **ret_body, struct err *e)
+{
+    struct app *app = http_req_app(req);
+    struct job j = {0};
+    int r;
+
+    if ((r = store_job_get(app->store, http_req_param(req, "job_id"), &j, e)) == 0)
+        r = jobs_render(app->store, &j, ret_body, e);
+    job_done(&j);
+    jobs_notify(app->jobs);
+    return r;
+}
+
 int h_job_cancel(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
     struct app *app = http_req_app(req);
@@ -96,13 +111,29 @@ int h_job_cancel(struct http_req *req, struct json_object **ret_body, struct err
         job_done(&j);
         if ((r = store_job_request_cancel(app->store, http_req_param(req, "job_id"), e)) < 0)
             return r;
-        jobs_notify(app->jobs);
-        if ((r = store_job_get(app->store, http_req_param(req, "job_id"), &j, e)) < 0)
-            return r;
+        return changed(req, ret_body, e);
     }
     r = jobs_render(app->store, &j, ret_body, e);
     job_done(&j);
     return r;
+}
+
+/* A failed or cancelled job runs again: its pending and failed items, from where it stopped. */
+int h_job_resume(struct http_req *req, struct json_object **ret_body, struct err *e)
+{
+    struct job j;
+    int r = load_job(req, &j, e);
+
+    if (r < 0)
+        return r;
+    if (!job_status_can_move(j.status, JOB_QUEUED))
+        r = err_set(e, HE_CONFLICT, "job_id",
+                    "job %s is %s: only a failed or cancelled job can be resumed", j.id,
+                    job_status_name(j.status));
+    else
+        r = store_job_requeue(http_req_app(req)->store, j.id, j.status, JOB_QUEUED, e);
+    job_done(&j);
+    return r < 0 ? r : changed(req, ret_body, e);
 }
 
 /* ---- the event stream ---- */

@@ -43,6 +43,7 @@ const struct route http_routes[] = {
     {"GET", D "/jobs", h_job_list, 0, 0, "List a task's jobs"},
     {"GET", D "/jobs/{job_id}", h_job_get, 0, 0, "Get a job's progress"},
     {"POST", D "/jobs/{job_id}/cancel", h_job_cancel, 0, 0, "Cancel a job"},
+    {"POST", D "/jobs/{job_id}/resume", h_job_resume, 0, 0, "Resume a failed or cancelled job"},
     {"GET", D "/jobs/{job_id}/events", h_job_events, 0, 0,
      "Follow a job's progress (text/event-stream)"},
 

@@ -43,6 +43,7 @@ int h_import_file_part(struct http_req *req, const char *name, const char *filen
 int h_job_list(struct http_req *req, struct json_object **ret_body, struct err *e);
 int h_job_get(struct http_req *req, struct json_object **ret_body, struct err *e);
 int h_job_cancel(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_job_resume(struct http_req *req, struct json_object **ret_body, struct err *e);
 int h_job_events(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_topics.c */
 int h_topics(struct http_req *req, struct json_object **ret_body, struct err *e);

@@ -12,7 +12,9 @@
  *   callback updates the in-memory counters under the runner's lock and wakes the runner.
  * - Crash safety comes from the store: an item's sample and its state change commit together,
  *   and a repeated result is ignored. Items in flight at a crash are pending again at restart.
- * - A job whose first items all fail with the same reason stops early with that reason.
+ * - A job whose first items all fail with the same reason a retry cannot fix (job_failure.h)
+ *   stops early with it; items that failed otherwise run again in up to RETRY_ROUNDS rounds.
+ * - An import that ends failed or cancelled keeps its spool, for a resume to load the rest.
  * - A job's state moves only through set_status, along the table of store/job_status.h; each
  *   pass of step() ends in one place, which records the final state when the job is over.
  * - An item's payload is what job_item.h reads: a spooled row for file imports (copied from
@@ -26,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jobs/job_failure.h"
 #include "jobs/job_item.h"
 #include "jobs/jobs.h"
 #include "jobs/spool.h"
@@ -36,6 +39,7 @@
 #include "util/banned.h"
 
 #define EARLY_STOP_FAILURES 10
+#define RETRY_ROUNDS        3 /* extra rounds for items that failed in ways a retry can fix */
 #define LOAD_BATCH          4000
 #define LOAD_BYTES          (4u << 20)   /* spool bytes a slice holds, about */
 #define LOADS_IN_FLIGHT     3            /* slices being written while the next one is read */
@@ -54,6 +58,7 @@ struct active {
     char *load_error;                 /* why a slice could not be stored */
     size_t inflight;                  /* items in the engine or on their way to the store */
     int64_t successes, same_failures; /* the early stop's counts */
+    int64_t retryable;                /* items failed in a way a retry can fix */
     char *last_error;                 /* the reason same_failures counts */
 
     /* runner thread only; job.id, job.total and params do not change once adopted, so the
@@ -70,6 +75,7 @@ struct active {
                                       the runs of slices in flight point into it */
     bool imp_ready;
     int64_t next_idx; /* claims continue after this item */
+    int rounds;       /* of items run again (again()) */
     bool cancelling, stopping_early, loaded, no_more;
     struct active *next;
 };
@@ -101,6 +107,7 @@ struct item_ctx {
     struct job_item_result res;
     char job_id[ID_LEN];
     char *error;
+    int code; /* the failure's HE_* code */
 };
 
 static uint64_t group_of(const struct active *a)
@@ -145,6 +152,8 @@ static void on_recorded(void *ud, int result, const struct err *e)
     } else if (x->res.run) {
         a->successes++;
         a->same_failures = 0;
+    } else if (x->error && !job_failure_is_permanent(x->code, x->error)) {
+        a->retryable++;
     } else if (x->error) {
         if (a->last_error && strcmp(a->last_error, x->error) == 0) {
             a->same_failures++;
@@ -166,14 +175,14 @@ static void on_recorded(void *ud, int result, const struct err *e)
     free(x);
 }
 
-static void record(struct item_ctx *x, struct run *run, const char *error)
+static void record(struct item_ctx *x, struct run *run, const struct err *fail)
 {
-    struct err e;
+    struct err e = ERR_INIT;
 
-    err_clear(&e);
+    x->code = fail ? fail->code : 0;
     x->res.job_id = x->job_id;
     x->res.run = run;
-    x->error = strdup(error ? error : "");
+    x->error = strdup(fail ? fail->msg : "");
     if (!x->error)
         x->error = strdup("out of memory");
     x->res.error = x->error ? x->error : "out of memory";
@@ -196,7 +205,7 @@ static void on_output(void *ud, struct run *run, const struct err *e)
         free(x);
         return;
     }
-    record(x, run, run ? NULL : e->msg);
+    record(x, run, run ? NULL : e);
 }
 
 /* ---- claiming items ---- */
@@ -251,12 +260,12 @@ static int claim_item(void *ud, int64_t idx, const void *payload, size_t len, st
     c->started++;
     err_clear(&e);
     if (sample_of(c, payload, len, idx, &s, &e) < 0) {
-        record(x, NULL, e.msg);
+        record(x, NULL, &e);
         return 0;
     }
     if (gen_output(&j->env, &a->task, &s, NULL, a->params.session_id, group_of(a), on_output, x,
                    &e) < 0)
-        record(x, NULL, e.msg);
+        record(x, NULL, &e);
     gen_sample_free(&s);
     return 0;
 }
@@ -545,7 +554,7 @@ struct ending {
 static void finish(struct jobs *j, struct active *a, const struct ending *end)
 {
     close_spool(a);
-    if (a->params.spool)
+    if (a->params.spool && (end->gone || !job_status_can_move(end->status, JOB_QUEUED)))
         unlink(a->params.spool);
     if (end->gone)
         return;
@@ -664,6 +673,30 @@ static size_t claim(struct jobs *j, struct active *a, int64_t after, size_t limi
     return c.started;
 }
 
+/* Whether a round starts for items that failed in a way a retry can fix (all failed items). */
+static bool again(struct jobs *j, struct active *a)
+{
+    struct err e;
+    int64_t retryable;
+
+    pthread_mutex_lock(&j->lock);
+    retryable = a->retryable;
+    a->retryable = 0;
+    pthread_mutex_unlock(&j->lock);
+    if (retryable == 0 || a->rounds >= RETRY_ROUNDS)
+        return false;
+    err_clear(&e);
+    if (store_job_requeue(j->env.store, a->job.id, JOB_RUNNING, JOB_RUNNING, &e) < 0) {
+        log_event(LOG_ERROR, "cannot run the job's failed items again", "job", a->job.id, "error",
+                  e.msg, NULL);
+        return false;
+    }
+    a->rounds++;
+    a->no_more = false;
+    a->next_idx = -1;
+    return true;
+}
+
 /* Every item settled: the final state follows from the stored counts. */
 static bool settle(struct jobs *j, struct active *a, struct ending *end)
 {
@@ -696,7 +729,7 @@ static bool run_items(struct jobs *j, struct active *a, struct ending *end)
         a->no_more = false;
         return false;
     }
-    return settle(j, a, end);
+    return !again(j, a) && settle(j, a, end);
 }
 
 static bool go_on(struct jobs *j, struct active *a, const struct job *now, struct ending *end)
@@ -793,6 +826,8 @@ int jobs_start(const struct gen_env *env, const struct jobs_config *cfg, struct 
         j->cfg.window = JOBS_DEFAULT_WINDOW;
     j->spool_dir = strdup(cfg->spool_dir ? cfg->spool_dir : "/tmp");
     j->cfg.spool_dir = j->spool_dir;
+    if (j->spool_dir)
+        spool_sweep(j->spool_dir, env->store);
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->wake, NULL);
     if (!j->spool_dir || pthread_create(&j->thread, NULL, runner_main, j) != 0) {

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 #include "jobs/spool.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
+#include "util/log.h"
 #include "util/banned.h"
 
 #define SPOOL_HAS_OUTPUT 1u
@@ -316,4 +321,57 @@ int spool_item_read(const void *p, size_t len, struct arena *a, struct spool_hea
         parse_row(rc, a, row) < 0)
         return err_set(e, HE_INVALID, NULL, "the item's spooled row is damaged");
     return 0;
+}
+
+/* The job an import spool belongs to ("import-ID.spool"): 1 and id set, else 0. */
+static int spool_job_of(const char *name, char *id, size_t size)
+{
+    const char *p = name + strlen("import-"), *end = strstr(p, ".spool");
+    size_t n = end ? (size_t)(end - p) : 0;
+
+    if (strncmp(name, "import-", 7) != 0 || n == 0 || n >= size || strcmp(end, ".spool") != 0)
+        return 0;
+    memcpy(id, p, n);
+    id[n] = 0;
+    return 1;
+}
+
+static bool job_exists(struct store *store, const char *job_id)
+{
+    struct job job = {0};
+    struct err e;
+    int r;
+
+    err_clear(&e);
+    r = store_job_get(store, job_id, &job, &e);
+    job_done(&job);
+    return r == 0 || e.code != HE_NOT_FOUND; /* when in doubt, keep the file */
+}
+
+void spool_sweep(const char *dir, struct store *store)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t files = 0;
+    unsigned long long bytes = 0;
+    char n[32], b[32];
+
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        char path[4096], id[64];
+        struct stat st;
+        bool orphan = strncmp(de->d_name, "upload-", 7) == 0 ||
+                      (spool_job_of(de->d_name, id, sizeof(id)) && !job_exists(store, id));
+        if (!orphan || snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+            continue;
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && unlink(path) == 0) {
+            files++;
+            bytes += (unsigned long long)st.st_size;
+        }
+    }
+    closedir(d);
+    snprintf(n, sizeof(n), "%zu", files);
+    snprintf(b, sizeof(b), "%llu", bytes);
+    log_event(LOG_INFO, "removed leftover spool files", "dir", dir, "files", n, "bytes", b, NULL);
 }

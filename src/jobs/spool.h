@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "store/store.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -78,5 +79,10 @@ bool spool_is_item(const void *p, size_t len);
  * it is not an item or is damaged. */
 int spool_item_read(const void *p, size_t len, struct arena *a, struct spool_header *h,
                     struct spool_row *row, struct err *e);
+
+/* Removes what a crash or a deleted job left in the spool directory: every upload-* file (an
+ * upload that never finished: at start none is under way) and every import-ID.spool whose job
+ * no longer exists in store; logs how many files and bytes it removed. */
+void spool_sweep(const char *dir, struct store *store);
 
 #endif

@@ -42,5 +42,5 @@ bool job_status_can_move(enum job_status from, enum job_status to)
 
 bool job_status_is_final(enum job_status s)
 {
-    return known(s) && table[s].next == 0;
+    return known(s) && (table[s].next & ~JOB_TO(QUEUED)) == 0;
 }

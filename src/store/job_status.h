@@ -6,8 +6,10 @@
  *
  *   queued -> running -> completed | completed_with_errors | failed | cancelled
  *   queued -> failed                (the job cannot start: its task or parameters are gone)
+ *   failed | cancelled -> queued    (resumed: its pending and failed items run again)
  *
- * A state with no way out is final. A move the table does not list is a programming error:
+ * A state whose only way out is a resume (back to queued) is final: the job is over until it is
+ * resumed. A move the table does not list is a programming error:
  * store_job_set_status refuses it and changes nothing.
  */
 #ifndef HETU_STORE_JOB_STATUS_H
@@ -24,8 +26,8 @@
       JOB_TO(COMPLETED) | JOB_TO(COMPLETED_WITH_ERRORS) | JOB_TO(FAILED) | JOB_TO(CANCELLED)) \
     X(COMPLETED, "completed", 0)                                                              \
     X(COMPLETED_WITH_ERRORS, "completed_with_errors", 0)                                      \
-    X(FAILED, "failed", 0)                                                                    \
-    X(CANCELLED, "cancelled", 0)
+    X(FAILED, "failed", JOB_TO(QUEUED))                                                       \
+    X(CANCELLED, "cancelled", JOB_TO(QUEUED))
 
 enum job_status {
 #define X(name, text, next) JOB_##name,
@@ -40,7 +42,7 @@ const char *job_status_name(enum job_status s);
 int job_status_parse(const char *text, enum job_status *ret);
 /* Whether the table lets a job in state from move to state to. */
 bool job_status_can_move(enum job_status from, enum job_status to);
-/* A final state: the job is over and no move leaves it. */
+/* A final state: the job is over; no move leaves it but a resume. */
 bool job_status_is_final(enum job_status s);
 
 #endif

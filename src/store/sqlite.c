@@ -705,6 +705,7 @@ static const struct store_ops sqlite_ops = {
     .job_list = sq_job_list,
     .job_set_status = sq_job_set_status,
     .job_request_cancel = sq_job_request_cancel,
+    .job_requeue = sq_job_requeue,
     .job_pending = sq_job_pending,
     .job_errors = sq_job_errors,
     .job_items_done_async = sq_job_items_done_async,

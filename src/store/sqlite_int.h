@@ -202,6 +202,8 @@ int sq_job_list(struct store *s, const char *task_id, store_job_cb cb, void *ud,
 int sq_job_set_status(struct store *s, const char *job_id, enum job_status from, enum job_status to,
                       const char *error, struct err *e);
 int sq_job_request_cancel(struct store *s, const char *job_id, struct err *e);
+int sq_job_requeue(struct store *s, const char *job_id, enum job_status from, enum job_status to,
+                   struct err *e);
 int sq_job_pending(struct store *s, const char *job_id, int64_t after, size_t limit,
                    store_item_cb cb, void *ud, struct err *e);
 int sq_job_errors(struct store *s, const char *job_id, size_t limit, store_item_error_cb cb,

@@ -9,9 +9,13 @@
  * is unique: each item yields at most one sample.
  *
  * A job's status is kept as its name (store/job_status.h) and changes only from the state the
- * caller saw (the UPDATE is guarded by it). An item's payload is kept as the bytes it was given:
+ * caller saw (the UPDATE is guarded by it). When a job ends failed or cancelled, the same write
+ * gives each pending item the reason it did not run; a requeue (a resume, or another round for
+ * items that failed) puts failed items back to pending and clears those reasons, and the job's
+ * failed count with them. An item's payload is kept as the bytes it was given:
  * JSON text for items created with the job, binary records for those a file import loads.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,8 +46,22 @@ static const char SQL_JOB_CANCEL[] = "UPDATE jobs SET cancel_requested = 1 WHERE
 static const char SQL_ITEMS_PENDING[] =
     "SELECT idx, payload FROM job_items WHERE job_id = ?1 AND state = 0 AND idx > ?2 "
     "ORDER BY idx LIMIT ?3";
+/* Failed items first, then (a job that ended failed or cancelled) those that did not run: the
+ * second part is not read at all while the job runs, when no pending item has a reason. */
 static const char SQL_ITEMS_FAILED[] =
-    "SELECT idx, error FROM job_items WHERE job_id = ?1 AND state = 2 ORDER BY idx LIMIT ?2";
+    "SELECT idx, error FROM (SELECT idx, error FROM job_items WHERE job_id = ?1 AND state = 2 "
+    "ORDER BY idx LIMIT ?2) UNION ALL SELECT idx, error FROM (SELECT idx, error FROM job_items "
+    "WHERE job_id = ?1 AND state = 0 AND error IS NOT NULL AND "
+    "(SELECT status FROM jobs WHERE id = ?1) IN (?3, ?4) ORDER BY idx LIMIT ?2) LIMIT ?2";
+static const char SQL_ITEMS_NOT_RUN[] =
+    "UPDATE job_items SET error = ?2 WHERE job_id = ?1 AND state = 0";
+static const char SQL_ITEMS_REQUEUE[] =
+    "UPDATE job_items SET state = 0, error = NULL "
+    "WHERE job_id = ?1 AND (state = 2 OR (state = 0 AND error IS NOT NULL))";
+static const char SQL_JOB_REQUEUE[] =
+    "UPDATE jobs SET failed = 0, status = ?3, error = CASE WHEN ?4 THEN NULL ELSE error END, "
+    "cancel_requested = CASE WHEN ?4 THEN 0 ELSE cancel_requested END, "
+    "finished_at = CASE WHEN ?4 THEN NULL ELSE finished_at END WHERE id = ?1 AND status = ?2";
 static const char SQL_ITEM_SETTLE[] =
     "UPDATE job_items SET state = ?3, error = ?4, sample_id = ?5, attempts = attempts + 1 "
     "WHERE job_id = ?1 AND idx = ?2 AND state = 0";
@@ -236,6 +254,8 @@ int sq_job_errors(struct store *st, const char *job_id, size_t limit, store_item
         return e->code;
     sqlite3_bind_int64(s, 1, sq_id_value(job_id));
     sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+    sq_bind_text(s, 3, job_status_name(JOB_FAILED));
+    sq_bind_text(s, 4, job_status_name(JOB_CANCELLED));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         if ((r = cb(ud, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1), e)) <
             0)
@@ -270,6 +290,24 @@ static int status_unchanged(struct sq_conn *c, const struct status_args *a, stru
                              : sq_error(e, c->db, "reading the job");
 }
 
+/* The job ended failed or cancelled: each item still pending says why it did not run. */
+static int not_run(struct sq_conn *c, const struct status_args *a, struct err *e)
+{
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_ITEMS_NOT_RUN, e);
+    char why[ERR_MSG_MAX + 64];
+
+    if (!s)
+        return e->code;
+    if (a->to == JOB_CANCELLED)
+        snprintf(why, sizeof(why), "not run: the job was cancelled");
+    else
+        snprintf(why, sizeof(why), "not run: the job failed: %s",
+                 a->error ? a->error : "no reason given");
+    sqlite3_bind_int64(s, 1, sq_id_value(a->job_id));
+    sq_bind_text(s, 2, why);
+    return sq_step_done(c, s, "recording why the job's items did not run", e);
+}
+
 static int status_fn(struct sq_conn *c, void *arg, struct err *e)
 {
     struct status_args *a = arg;
@@ -288,6 +326,8 @@ static int status_fn(struct sq_conn *c, void *arg, struct err *e)
         return e->code;
     if (sqlite3_changes(c->db) == 0)
         return status_unchanged(c, a, e);
+    if (a->to == JOB_FAILED || a->to == JOB_CANCELLED)
+        return not_run(c, a, e);
     return 0;
 }
 
@@ -296,6 +336,33 @@ int sq_job_set_status(struct store *s, const char *job_id, enum job_status from,
 {
     struct status_args a = {job_id, from, to, error};
     return sq_write((struct sq_store *)s, status_fn, &a, e);
+}
+
+static int requeue_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    struct status_args *a = arg;
+    _cleanup_stmt_ sqlite3_stmt *job = sq_stmt(c, SQL_JOB_REQUEUE, e);
+    _cleanup_stmt_ sqlite3_stmt *items = sq_stmt(c, SQL_ITEMS_REQUEUE, e);
+
+    if (!job || !items)
+        return e->code;
+    sqlite3_bind_int64(job, 1, sq_id_value(a->job_id));
+    sq_bind_text(job, 2, job_status_name(a->from));
+    sq_bind_text(job, 3, job_status_name(a->to));
+    sqlite3_bind_int(job, 4, a->from != a->to);
+    if (sq_step_done(c, job, "requeueing the job", e) < 0)
+        return e->code;
+    if (sqlite3_changes(c->db) == 0)
+        return status_unchanged(c, a, e);
+    sqlite3_bind_int64(items, 1, sq_id_value(a->job_id));
+    return sq_step_done(c, items, "requeueing the job's items", e);
+}
+
+int sq_job_requeue(struct store *s, const char *job_id, enum job_status from, enum job_status to,
+                   struct err *e)
+{
+    struct status_args a = {job_id, from, to, NULL};
+    return sq_write((struct sq_store *)s, requeue_fn, &a, e);
 }
 
 static int cancel_fn(struct sq_conn *c, void *arg, struct err *e)

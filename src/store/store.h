@@ -225,6 +225,12 @@ struct store_ops {
     int (*job_set_status)(struct store *s, const char *job_id, enum job_status from,
                           enum job_status to, const char *error, struct err *e);
     int (*job_request_cancel)(struct store *s, const char *job_id, struct err *e);
+    /* Puts the job's failed items back to pending (its failed count back to 0) and clears the
+     * reasons pending items were given when it ended; the job moves from status from to status
+     * to (a resume: failed or cancelled to queued, its error and cancel request cleared), or
+     * stays running when both are running (another round for the items that failed). */
+    int (*job_requeue)(struct store *s, const char *job_id, enum job_status from,
+                       enum job_status to, struct err *e);
     /* Pending items with idx > after, in order, at most limit. */
     int (*job_pending)(struct store *s, const char *job_id, int64_t after, size_t limit,
                        store_item_cb cb, void *ud, struct err *e);
@@ -337,6 +343,19 @@ static inline int store_job_set_status(struct store *s, const char *job_id, enum
 static inline int store_job_request_cancel(struct store *s, const char *job_id, struct err *e)
 {
     return s->ops->job_request_cancel(s, job_id, e);
+}
+/* A resume (from failed or cancelled to queued, along the table) or, from running to running,
+ * another round for the items that failed; see job_requeue. */
+static inline int store_job_requeue(struct store *s, const char *job_id, enum job_status from,
+                                    enum job_status to, struct err *e)
+{
+    if (from != to && !job_status_can_move(from, to))
+        return err_set(e, HE_CONFLICT, NULL, "job %s is %s: it cannot become %s", job_id,
+                       job_status_name(from), job_status_name(to));
+    if (from == to && from != JOB_RUNNING)
+        return err_set(e, HE_INTERNAL, NULL, "job %s: only a running job's items run again",
+                       job_id);
+    return s->ops->job_requeue(s, job_id, from, to, e);
 }
 static inline int store_job_pending(struct store *s, const char *job_id, int64_t after,
                                     size_t limit, store_item_cb cb, void *ud, struct err *e)

@@ -14,7 +14,7 @@ static const enum job_status all[] = {
     JOB_QUEUED, JOB_RUNNING, JOB_COMPLETED, JOB_COMPLETED_WITH_ERRORS, JOB_FAILED, JOB_CANCELLED};
 #define N_ALL (sizeof(all) / sizeof(all[0]))
 
-/* The moves the runner makes, and no other. */
+/* The moves the runner and a resume make, and no other. */
 static bool allowed(enum job_status from, enum job_status to)
 {
     switch (from) {
@@ -22,8 +22,21 @@ static bool allowed(enum job_status from, enum job_status to)
     case JOB_RUNNING:
         return to == JOB_COMPLETED || to == JOB_COMPLETED_WITH_ERRORS || to == JOB_FAILED ||
                to == JOB_CANCELLED;
+    case JOB_FAILED:
+    case JOB_CANCELLED: return to == JOB_QUEUED; /* resumed */
     default: return false;
     }
+}
+
+/* A resume: a failed or cancelled job goes back to queued, and only those. */
+static void resume_moves(void **state)
+{
+    (void)state;
+    assert_true(job_status_can_move(JOB_FAILED, JOB_QUEUED));
+    assert_true(job_status_can_move(JOB_CANCELLED, JOB_QUEUED));
+    assert_false(job_status_can_move(JOB_QUEUED, JOB_QUEUED));
+    assert_false(job_status_can_move(JOB_RUNNING, JOB_QUEUED));
+    assert_false(job_status_can_move(JOB_COMPLETED, JOB_QUEUED));
 }
 
 static void every_pair_is_as_listed(void **state)
@@ -50,6 +63,10 @@ static void refused_moves(void **state)
     assert_false(job_status_can_move(JOB_COMPLETED, JOB_RUNNING));
     assert_false(job_status_can_move(JOB_CANCELLED, JOB_COMPLETED));
     assert_false(job_status_can_move(JOB_FAILED, JOB_FAILED));
+    assert_false(job_status_can_move(JOB_FAILED, JOB_RUNNING));
+    assert_false(job_status_can_move(JOB_CANCELLED, JOB_RUNNING));
+    assert_false(job_status_can_move(JOB_COMPLETED, JOB_QUEUED));
+    assert_false(job_status_can_move(JOB_COMPLETED_WITH_ERRORS, JOB_QUEUED));
     assert_false(job_status_can_move((enum job_status)JOB_STATUS_COUNT, JOB_RUNNING));
     assert_false(job_status_can_move(JOB_RUNNING, (enum job_status)JOB_STATUS_COUNT));
     assert_false(job_status_can_move((enum job_status) - 1, JOB_RUNNING));
@@ -93,6 +110,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_pair_is_as_listed),
         cmocka_unit_test(refused_moves),
+        cmocka_unit_test(resume_moves),
         cmocka_unit_test(names_round_trip),
         cmocka_unit_test(final_states),
     };

@@ -2,7 +2,8 @@
 /*
  * Jobs in the SQLite store: an item's result delivered twice (success then failure, failure
  * then success, success twice) changes no counter, item state or sample after the first; a
- * status change goes only along the state table and only from the state the job is in; item
+ * status change goes only along the state table and only from the state the job is in; a job
+ * ended failed or cancelled says why its pending items did not run, and resumes them; item
  * payloads come back as the bytes they were stored with.
  */
 #include <math.h>
@@ -116,7 +117,7 @@ static void deliver(struct fixture *f, int64_t idx, struct run *run, const char 
 /* What a user can see of the job: its counters, its pending and failed items, its samples. */
 struct seen {
     int64_t completed, failed;
-    char pending[8], failed_items[64], samples[128];
+    char pending[8], failed_items[96], samples[128];
 };
 
 static int add_pending(void *ud, int64_t idx, const void *payload, size_t len, struct err *e)
@@ -129,7 +130,7 @@ static int add_pending(void *ud, int64_t idx, const void *payload, size_t len, s
 static int add_failed(void *ud, int64_t idx, const char *error, struct err *e)
 {
     (void)e;
-    snprintf((char *)ud + strlen(ud), 64 - strlen(ud), "%lld:%s;", (long long)idx, error);
+    snprintf((char *)ud + strlen(ud), 96 - strlen(ud), "%lld:%s;", (long long)idx, error);
     return 0;
 }
 
@@ -280,6 +281,57 @@ static void status_moves_along_the_table_only(void **state)
     teardown(&f);
 }
 
+/* A job that ends failed gives its pending items their reason; resumed, its failed and pending
+ * items are pending again, its done ones stay done, and its failed count is back to 0. */
+static void resume_requeues_failed_and_pending_items(void **state)
+{
+    struct fixture f;
+    struct run r0;
+    struct seen seen;
+    struct err e;
+    int64_t started;
+    (void)state;
+
+    setup(&f, 3);
+    err_clear(&e);
+    assert_int_equal(store_job_set_status(f.s, f.job.id, JOB_QUEUED, JOB_RUNNING, NULL, &e), 0);
+    fill_run(&f, 0, &r0);
+    deliver(&f, 0, &r0, NULL);
+    deliver(&f, 1, NULL, "boom");
+    assert_int_equal(store_job_set_status(f.s, f.job.id, JOB_RUNNING, JOB_FAILED, "stopped", &e),
+                     0);
+    look(&f, &seen);
+    assert_int_equal(seen.completed, 1);
+    assert_int_equal(seen.failed, 1);
+    assert_string_equal(seen.pending, "2");
+    assert_string_equal(seen.failed_items, "1:boom;2:not run: the job failed: stopped;");
+
+    /* only from the state the job is in */
+    assert_int_equal(store_job_requeue(f.s, f.job.id, JOB_CANCELLED, JOB_QUEUED, &e), HE_CONFLICT);
+    err_clear(&e);
+    assert_int_equal(store_job_requeue(f.s, f.job.id, JOB_FAILED, JOB_QUEUED, &e), 0);
+    assert_int_equal(status_of(&f, &started), JOB_QUEUED);
+    look(&f, &seen);
+    assert_int_equal(seen.completed, 1);
+    assert_int_equal(seen.failed, 0);
+    assert_string_equal(seen.pending, "12");
+    assert_string_equal(seen.failed_items, "");
+
+    /* cancelled: the reason says so; a queued job is not resumed */
+    assert_int_equal(store_job_set_status(f.s, f.job.id, JOB_QUEUED, JOB_RUNNING, NULL, &e), 0);
+    assert_int_equal(store_job_set_status(f.s, f.job.id, JOB_RUNNING, JOB_CANCELLED, NULL, &e), 0);
+    look(&f, &seen);
+    assert_string_equal(seen.failed_items,
+                        "1:not run: the job was cancelled;2:not run: the job was cancelled;");
+    assert_int_equal(store_job_requeue(f.s, f.job.id, JOB_CANCELLED, JOB_QUEUED, &e), 0);
+    err_clear(&e);
+    assert_int_equal(store_job_requeue(f.s, f.job.id, JOB_QUEUED, JOB_QUEUED, &e), HE_INTERNAL);
+    err_clear(&e);
+    assert_int_equal(store_job_requeue(f.s, f.job.id, JOB_RUNNING, JOB_QUEUED, &e), HE_CONFLICT);
+    assert_int_equal(status_of(&f, &started), JOB_QUEUED);
+    teardown(&f);
+}
+
 struct bytes {
     unsigned char data[16];
     size_t len;
@@ -333,6 +385,7 @@ int main(void)
         cmocka_unit_test(failure_then_success),
         cmocka_unit_test(success_twice_keeps_the_first_sample),
         cmocka_unit_test(status_moves_along_the_table_only),
+        cmocka_unit_test(resume_requeues_failed_and_pending_items),
         cmocka_unit_test(loaded_payload_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
