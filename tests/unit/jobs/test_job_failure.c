@@ -25,6 +25,8 @@ static const struct failure permanent[] = {
     {HE_PROVIDER, "provider p model m: HTTP 422: invalid"},
     {HE_PROVIDER, "provider p: error code model_not_found"},
     {HE_PROVIDER, "The model `x` does not exist"},
+    {HE_PROVIDER, "provider anthropic model m: the answer was cut off at the output limit "
+                  "(max_tokens 8192); set allow_truncated to keep such answers"},
     {HE_UNAUTHORIZED, "no key"},
     {HE_NOT_FOUND, "unknown provider"},
     {HE_BAD_REQUEST, "a model call needs at least one message"},
