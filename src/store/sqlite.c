@@ -34,6 +34,7 @@
 #include "store/store_int.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
+#include "util/worker.h"
 #include "util/banned.h"
 
 #define SQLITE_BUSY_MS 10000
@@ -576,11 +577,7 @@ static void sq_close(struct store *s)
 
     if (!st)
         return;
-    pthread_mutex_lock(&st->lock);
-    st->stopping = true;
-    pthread_cond_signal(&st->wake);
-    pthread_cond_signal(&st->ckpt_wake);
-    pthread_mutex_unlock(&st->lock);
+    worker_raise(&st->lock, &st->stopping, &st->wake, &st->ckpt_wake);
     if (st->writer_started)
         pthread_join(st->writer, NULL);
     if (st->ckpt_started)
@@ -656,21 +653,19 @@ int store_sqlite_open(const char *path, struct store **ret, struct err *e)
             return r;
         }
         sqlite3_wal_hook(st->writer_conn->db, wal_hook, st);
-        if (pthread_create(&st->ckpt, NULL, ckpt_main, st) != 0) {
+        st->ckpt_started = worker_start(&st->ckpt, ckpt_main, st, "hetu-ckpt");
+        if (!st->ckpt_started) {
             conn_close(take_ptr(st->ckpt_conn));
             sq_close(&st->base);
             return err_set(e, HE_INTERNAL, NULL, "cannot start the store's checkpoint thread");
         }
-        st->ckpt_started = true;
-        pthread_setname_np(st->ckpt, "hetu-ckpt");
     }
-    if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
+    st->writer_started = worker_start(&st->writer, writer_main, st, "hetu-store");
+    if (!st->writer_started) {
         conn_close(take_ptr(st->writer_conn));
         sq_close(&st->base);
         return err_set(e, HE_INTERNAL, NULL, "cannot start the store's writer thread");
     }
-    st->writer_started = true;
-    pthread_setname_np(st->writer, "hetu-store");
     *ret = &st->base;
     return 0;
 }

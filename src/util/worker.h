@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Starting and stopping the long-lived threads a module owns. */
+#ifndef HETU_UTIL_WORKER_H
+#define HETU_UTIL_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+/* Sets *flag under lock and wakes every thread waiting on cond, and on also unless it is NULL.
+   A waiter must test the flag in its wait loop: this is how a module tells its threads to stop. */
+void worker_raise(pthread_mutex_t *lock, bool *flag, pthread_cond_t *cond, pthread_cond_t *also);
+
+/* Starts fn(arg) on *ret_thread and names it name; returns false when the thread cannot start. */
+bool worker_start(pthread_t *ret_thread, void *(*fn)(void *), void *arg, const char *name);
+
+#endif
