@@ -169,25 +169,17 @@ static int content_value(struct jsonl_reader *r, size_t idx, struct json_object 
 static int role_of(struct jsonl_reader *r, size_t idx, struct json_object *m, const char **ret)
 {
     struct json_object *role = NULL;
-    const char *s;
+    const char *s, *k;
     char where[48];
 
     snprintf(where, sizeof(where), "messages[%zu]", idx);
     if (!json_object_is_type(m, json_type_object))
         return fail(r, HE_BAD_REQUEST, "line %zu: %s must be an object, not %s", r->line, where,
                     json_type_label(m));
-    json_object_object_foreach(m, k, v)
-    {
-        (void)v;
-        size_t i;
-        for (i = 0; message_keys[i]; i++)
-            if (strcmp(k, message_keys[i]) == 0)
-                break;
-        if (!message_keys[i])
-            return fail(r, HE_BAD_REQUEST,
-                        "line %zu: unknown field %s.%.40s (a message has role and content)",
-                        r->line, where, k);
-    }
+    if ((k = json_unknown_key(m, message_keys)))
+        return fail(r, HE_BAD_REQUEST,
+                    "line %zu: unknown field %s.%.40s (a message has role and content)", r->line,
+                    where, k);
     if (!json_object_object_get_ex(m, "role", &role) ||
         !json_object_is_type(role, json_type_string))
         return fail(r, HE_BAD_REQUEST, "line %zu: %s.role must be a string", r->line, where);
