@@ -33,7 +33,6 @@
 #include "store/sqlite_schema.h"
 #include "store/store_int.h"
 #include "util/cleanup.h"
-#include "util/clock.h"
 #include "util/worker.h"
 #include "util/banned.h"
 
@@ -243,10 +242,7 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
     (void)name;
     st->wal_frames = frames;
     if (frames >= CKPT_FRAMES) {
-        pthread_mutex_lock(&st->lock);
-        st->ckpt_due = true;
-        pthread_cond_signal(&st->ckpt_wake);
-        pthread_mutex_unlock(&st->lock);
+        worker_raise(&st->lock, &st->ckpt_due, &st->ckpt_wake, NULL);
     }
     return SQLITE_OK;
 }
@@ -257,10 +253,8 @@ static void *ckpt_main(void *arg)
 
     pthread_mutex_lock(&st->lock);
     while (!st->stopping) {
-        struct timespec ts;
-        clock_deadline(1000, &ts);
         if (!st->ckpt_due)
-            pthread_cond_timedwait(&st->ckpt_wake, &st->lock, &ts);
+            worker_wait_ms(&st->ckpt_wake, &st->lock, 1000);
         st->ckpt_due = false;
         pthread_mutex_unlock(&st->lock);
         /* Also once a second when idle, so the WAL is folded back between bursts. */
