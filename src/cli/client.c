@@ -214,6 +214,19 @@ static void common_opts(struct client *c, const char *url, char *errbuf)
     errbuf[0] = '\0';
 }
 
+/* The options of a transfer whose body and headers land in the sink s. */
+static void sink_opts(struct client *c, const char *url, char *errbuf, struct curl_slist *h,
+                      struct sink *s)
+{
+    common_opts(c, url, errbuf);
+    curl_easy_setopt(c->curl, CURLOPT_PRIVATE, errbuf);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, s->resp);
+}
+
 /* Runs the prepared transfer and sorts the outcome. */
 static int perform(struct client *c, struct sink *s, struct err *e)
 {
@@ -270,13 +283,7 @@ int client_request(struct client *c, const char *method, const char *path, const
             client_resp_done(&local);
         return err_set(e, HE_NOMEM, NULL, "out of memory");
     }
-    common_opts(c, url, errbuf);
-    curl_easy_setopt(c->curl, CURLOPT_PRIVATE, errbuf);
-    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, body_cb);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, r);
+    sink_opts(c, url, errbuf, h, &s);
     if (body_json || strcmp(method, "POST") == 0) {
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body_json ? body_json : "");
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -367,14 +374,8 @@ int client_upload(struct client *c, const char *path, const char *field, const c
         c->fail = CLIENT_FAIL_LOCAL;
         return err_set(e, HE_IO, "file", "cannot read %s", file);
     }
-    common_opts(c, url, errbuf);
-    curl_easy_setopt(c->curl, CURLOPT_PRIVATE, errbuf);
-    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
+    sink_opts(c, url, errbuf, h, &s);
     curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, mime);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, body_cb);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, ret);
     if (cb) {
         curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, xfer_cb);

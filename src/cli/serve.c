@@ -83,22 +83,27 @@ static int parse_uint(const struct serve_opt *o, const char *s, void *ret)
     return 0;
 }
 
+/* Reports a value outside a setting's choices, which its help text lists: -1. */
+static int bad_choice(const struct serve_opt *o, const char *s)
+{
+    char noun[32];
+    size_t i;
+
+    for (i = 0; o->flag[i] && i + 1 < sizeof(noun); i++)
+        noun[i] = o->flag[i] == '-' ? ' ' : o->flag[i];
+    noun[i] = '\0';
+    fprintf(stderr, "hetu serve: %s must be %s, not '%s'\n", noun, o->help, s);
+    return -1;
+}
+
 static int parse_level(const struct serve_opt *o, const char *s, void *ret)
 {
-    (void)o;
-    if (log_level_parse(s, ret) == 0)
-        return 0;
-    fprintf(stderr, "hetu serve: log level must be debug, info, warn or error, not '%s'\n", s);
-    return -1;
+    return log_level_parse(s, ret) == 0 ? 0 : bad_choice(o, s);
 }
 
 static int parse_format(const struct serve_opt *o, const char *s, void *ret)
 {
-    (void)o;
-    if (log_format_parse(s, ret) == 0)
-        return 0;
-    fprintf(stderr, "hetu serve: log format must be text or json, not '%s'\n", s);
-    return -1;
+    return log_format_parse(s, ret) == 0 ? 0 : bad_choice(o, s);
 }
 
 static void default_spool_dir(const struct serve_settings *s, char *buf, size_t size)

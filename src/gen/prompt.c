@@ -136,67 +136,71 @@ static int exclusions(const char *intro, char *const *exclude, size_t n, struct 
     return r;
 }
 
-int prompt_categories(const struct task *t, struct json_object *path, size_t count,
-                      const char *guidance, char *const *exclude, size_t n_exclude,
-                      struct buf *system, struct buf *user)
+/* What tells a prompt for subtopics from one for sample inputs; the steps are the same. */
+struct list_words {
+    const char *path_intro; /* before the topic path */
+    const char *what;       /* after "Generate exactly N " */
+    const char *exists;     /* before the list of what exists already */
+    const char *key;        /* the answer object's one key */
+    const char *items;      /* what the answer's list holds */
+};
+
+static int list_prompt(const struct task *t, const struct list_words *w, struct json_object *path,
+                       size_t count, const char *guidance, char *const *exclude, size_t n_exclude,
+                       bool with_schema, struct buf *system, struct buf *user)
 {
     int r = dataset_system(t, system);
 
     if (r == 0)
-        r = buf_adds(user, "Current topic path, from general to specific: ");
+        r = buf_adds(user, w->path_intro);
     if (r == 0)
         r = prompt_topic_path(path, user);
     if (r == 0)
-        r = buf_addf(user,
-                     "\n\nGenerate exactly %zu subtopics of the current topic. Each subtopic is "
-                     "a short name (a few words), more specific than the current topic, "
-                     "relevant to the task, and clearly different from the others.\n",
-                     count);
+        r = buf_addf(user, "\n\nGenerate exactly %zu %s\n", count, w->what);
+    if (r == 0 && with_schema && t->input_json_schema)
+        r = buf_addf(user, "Each input is a JSON object that matches this JSON schema:\n%s\n",
+                     t->input_json_schema);
     if (r == 0)
-        r = exclusions("These subtopics already exist; do not repeat any of them or a close "
-                       "variant:",
-                       exclude, n_exclude, user);
+        r = exclusions(w->exists, exclude, n_exclude, user);
     if (r == 0)
         r = prompt_guidance(guidance, user);
     if (r == 0)
-        r = buf_addf(user,
-                     "\nAnswer with a JSON object {\"subtopics\": [...]} holding exactly %zu "
-                     "strings.",
-                     count);
+        r = buf_addf(user, "\nAnswer with a JSON object {\"%s\": [...]} holding exactly %zu %s.",
+                     w->key, count, w->items);
     return r;
+}
+
+int prompt_categories(const struct task *t, struct json_object *path, size_t count,
+                      const char *guidance, char *const *exclude, size_t n_exclude,
+                      struct buf *system, struct buf *user)
+{
+    static const struct list_words words = {
+        "Current topic path, from general to specific: ",
+        "subtopics of the current topic. Each subtopic is a short name (a few words), more "
+        "specific than the current topic, relevant to the task, and clearly different from the "
+        "others.",
+        "These subtopics already exist; do not repeat any of them or a close variant:",
+        "subtopics",
+        "strings",
+    };
+    return list_prompt(t, &words, path, count, guidance, exclude, n_exclude, false, system, user);
 }
 
 int prompt_samples(const struct task *t, struct json_object *path, size_t count,
                    const char *guidance, char *const *exclude, size_t n_exclude, struct buf *system,
                    struct buf *user)
 {
-    int r = dataset_system(t, system);
-
-    if (r == 0)
-        r = buf_adds(user, "Topic path, from general to specific: ");
-    if (r == 0)
-        r = prompt_topic_path(path, user);
-    if (r == 0)
-        r = buf_addf(user,
-                     "\n\nGenerate exactly %zu diverse inputs for the task about this topic. "
-                     "They are the inputs a user would give to a model performing the task, "
-                     "not answers to the task and not solutions: do not answer them. Vary "
-                     "their style, length and difficulty, and make each one different from "
-                     "the others.\n",
-                     count);
-    if (r == 0 && t->input_json_schema)
-        r = buf_addf(user, "Each input is a JSON object that matches this JSON schema:\n%s\n",
-                     t->input_json_schema);
-    if (r == 0)
-        r = exclusions("These inputs already exist; do not repeat them:", exclude, n_exclude, user);
-    if (r == 0)
-        r = prompt_guidance(guidance, user);
-    if (r == 0)
-        r = buf_addf(user,
-                     "\nAnswer with a JSON object {\"generated_samples\": [...]} holding "
-                     "exactly %zu items.",
-                     count);
-    return r;
+    static const struct list_words words = {
+        "Topic path, from general to specific: ",
+        "diverse inputs for the task about this topic. They are the inputs a user would give to "
+        "a model performing the task, not answers to the task and not solutions: do not answer "
+        "them. Vary their style, length and difficulty, and make each one different from the "
+        "others.",
+        "These inputs already exist; do not repeat them:",
+        "generated_samples",
+        "items",
+    };
+    return list_prompt(t, &words, path, count, guidance, exclude, n_exclude, true, system, user);
 }
 
 int prompt_output_system(const struct task *t, enum prompt_method m,

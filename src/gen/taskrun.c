@@ -100,20 +100,7 @@ char *taskrun_props(const char *key, ...)
 
 char *taskrun_string_list(const char *const *items, size_t n)
 {
-    struct buf b;
-    struct jsonw w;
-
-    buf_init(&b, 16u * 1024 * 1024);
-    jsonw_init(&w, &b);
-    jsonw_arr(&w);
-    for (size_t i = 0; i < n; i++)
-        jsonw_str(&w, items[i]);
-    jsonw_end_arr(&w);
-    if (w.err) {
-        buf_done(&b);
-        return NULL;
-    }
-    return buf_take(&b);
+    return jsonw_string_list(items, n, 16u * 1024 * 1024);
 }
 
 char *taskrun_topic_string(const char *key)

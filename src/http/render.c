@@ -18,20 +18,30 @@
 
 /* Projects and tasks are written with the JSON writer: they are what the hottest reads
  * answer, and a json-c object built only to be serialized costs several times more. */
-static void write_head(struct jsonw *w, const char *id, int64_t created_at, const char *created_by)
+/* Opens the object every record shares: version, id, path, creation, name and description. */
+static void start(struct jsonw *w, struct buf *b, const char *id, int64_t created_at,
+                  const char *created_by, const char *name, const char *description)
 {
     char ts[CLOCK_ISO_LEN];
 
+    buf_init(b, RENDER_MAX);
+    jsonw_init(w, b);
+    jsonw_obj(w);
     clock_iso8601(created_at, ts);
     jsonw_kint(w, "v", 1);
     jsonw_kstr(w, "id", id);
     jsonw_kraw(w, "path", "null");
     jsonw_kstr(w, "created_at", ts);
     jsonw_kstr(w, "created_by", created_by);
+    jsonw_kstr(w, "name", name);
+    jsonw_kstr(w, "description", description);
 }
 
-static struct json_object *finish(struct jsonw *w, struct buf *b)
+/* Closes the object with its model_type and hands the text over as a raw json-c value. */
+static struct json_object *finish(struct jsonw *w, struct buf *b, const char *model_type)
 {
+    jsonw_kstr(w, "model_type", model_type);
+    jsonw_end_obj(w);
     if (w->err) {
         buf_done(b);
         return NULL;
@@ -44,15 +54,8 @@ struct json_object *render_project(const struct project *p)
     struct buf b;
     struct jsonw w;
 
-    buf_init(&b, RENDER_MAX);
-    jsonw_init(&w, &b);
-    jsonw_obj(&w);
-    write_head(&w, p->id, p->created_at, p->created_by);
-    jsonw_kstr(&w, "name", p->name);
-    jsonw_kstr(&w, "description", p->description);
-    jsonw_kstr(&w, "model_type", "project");
-    jsonw_end_obj(&w);
-    return finish(&w, &b);
+    start(&w, &b, p->id, p->created_at, p->created_by, p->name, p->description);
+    return finish(&w, &b, "project");
 }
 
 struct json_object *render_task(const struct task *t)
@@ -60,20 +63,13 @@ struct json_object *render_task(const struct task *t)
     struct buf b;
     struct jsonw w;
 
-    buf_init(&b, RENDER_MAX);
-    jsonw_init(&w, &b);
-    jsonw_obj(&w);
-    write_head(&w, t->id, t->created_at, t->created_by);
-    jsonw_kstr(&w, "name", t->name);
-    jsonw_kstr(&w, "description", t->description);
+    start(&w, &b, t->id, t->created_at, t->created_by, t->name, t->description);
     jsonw_kstr(&w, "instruction", t->instruction);
     jsonw_kraw(&w, "requirements", t->requirements ? t->requirements : "[]");
     jsonw_kstr(&w, "output_json_schema", t->output_json_schema);
     jsonw_kstr(&w, "input_json_schema", t->input_json_schema);
     jsonw_kstr(&w, "thinking_instruction", t->thinking_instruction);
-    jsonw_kstr(&w, "model_type", "task");
-    jsonw_end_obj(&w);
-    return finish(&w, &b);
+    return finish(&w, &b, "task");
 }
 
 struct json_object *render_message(const char *fmt, ...)

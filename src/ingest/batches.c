@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/worker.h"
 #include "util/banned.h"
 
 #define SLOTS (2 * BATCH_WORKERS)
@@ -106,10 +107,7 @@ void batches_free(struct batches *b)
 {
     if (!b)
         return;
-    pthread_mutex_lock(&b->lock);
-    b->stop = true;
-    pthread_cond_broadcast(&b->ready);
-    pthread_mutex_unlock(&b->lock);
+    worker_raise(&b->lock, &b->stop, &b->ready, NULL);
     for (size_t i = 0; b->started && i < b->cfg.workers; i++)
         pthread_join(b->workers[i].thread, NULL);
     for (size_t i = 0; i < SLOTS; i++) {
@@ -180,10 +178,7 @@ static int start_workers(struct batches *b, struct err *e)
     for (size_t i = 0; i < b->cfg.workers; i++) {
         b->workers[i] = (struct worker){.b = b, .index = i};
         if (pthread_create(&b->workers[i].thread, NULL, worker_main, &b->workers[i]) != 0) {
-            pthread_mutex_lock(&b->lock);
-            b->stop = true;
-            pthread_cond_broadcast(&b->ready);
-            pthread_mutex_unlock(&b->lock);
+            worker_raise(&b->lock, &b->stop, &b->ready, NULL);
             for (size_t k = 0; k < i; k++)
                 pthread_join(b->workers[k].thread, NULL);
             return fail(b, HE_INTERNAL, NULL, e);

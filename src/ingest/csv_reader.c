@@ -35,10 +35,10 @@
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/utf8.h"
+#include "ingest/reader.h"
 #include "util/banned.h"
 
-#define SEG_MAX   (64 * 1024)
-#define ERR_FIELD "file"
+#define SEG_MAX (64 * 1024)
 
 enum col_kind { COL_INPUT, COL_OUTPUT, COL_TOPIC_PATH, COL_HUMAN_GUIDANCE, COL_TAGS, COL_COUNT };
 
@@ -50,13 +50,8 @@ static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
 
 struct csv_reader {
     struct csv_parser csv;
-    ingest_row_cb row_cb;
-    void *ud;
-    struct ingest_limits lim;
-    struct err *e; /* the caller's, during feed() and finish() */
-    int failed;    /* sticky error code, 0 while healthy */
-    bool finished;
-    unsigned bom_len; /* bytes of a possible BOM held back (0..2); 3 once decided */
+    struct ingest_reader b; /* callback, limits, sticky error, lists, row count */
+    unsigned bom_len;       /* bytes of a possible BOM held back (0..2); 3 once decided */
 
     size_t line;       /* line of the next byte handed to libcsv */
     size_t col;        /* characters of that line before it */
@@ -76,29 +71,12 @@ struct csv_reader {
     size_t off[COL_COUNT]; /* per column: offset of its text in rowbuf */
     size_t len[COL_COUNT]; /* per column: its length */
     struct buf rowbuf;     /* the current row's fields, each NUL-terminated */
-    struct ingest_list topics, tags;
-    size_t rows;
 };
 
 static int no_space(unsigned char c)
 {
     (void)c;
     return 0;
-}
-
-/* Records an error from a libcsv callback (or elsewhere) and stops the reader. */
-static int fail(struct csv_reader *r, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(struct csv_reader *r, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!r->failed) {
-        va_start(ap, fmt);
-        r->failed = err_setv(r->e, code, ERR_FIELD, fmt, ap);
-        va_end(ap);
-    }
-    return r->failed;
 }
 
 /* Line ends in s[0..len), counted as parse() counts them (for an error inside a field). */
@@ -138,9 +116,10 @@ static int check_text(struct csv_reader *r, size_t idx, const char *s, size_t le
     bad = utf8_check(s, len);
     if (bad == len)
         return 0; /* the two checks agree; never reached */
-    return fail(r, HE_BAD_REQUEST, "line %zu, %s: %s", r->field_line + count_lines(s, bad),
-                column_label(r, idx, label, sizeof(label)),
-                s[bad] ? "invalid UTF-8 (the file must be UTF-8 encoded)" : "NUL byte in text");
+    return ingest_reader_fail(
+        &r->b, HE_BAD_REQUEST, "line %zu, %s: %s", r->field_line + count_lines(s, bad),
+        column_label(r, idx, label, sizeof(label)),
+        s[bad] ? "invalid UTF-8 (the file must be UTF-8 encoded)" : "NUL byte in text");
 }
 
 static void trim(const char **s, size_t *len)
@@ -158,15 +137,16 @@ static void header_field(struct csv_reader *r, const char *s, size_t len)
     size_t idx = r->nfields - 1;
     int kind;
 
-    if (r->nfields > r->lim.max_columns) {
-        fail(r, HE_BAD_REQUEST, "line %zu: the header has more than %zu columns", r->row_line,
-             r->lim.max_columns);
+    if (r->nfields > r->b.lim.max_columns) {
+        ingest_reader_fail(&r->b, HE_BAD_REQUEST, "line %zu: the header has more than %zu columns",
+                           r->row_line, r->b.lim.max_columns);
         return;
     }
     trim(&s, &len);
     if (len == 0) {
-        fail(r, HE_BAD_REQUEST, "line %zu: header column %zu has no name; the known columns are %s",
-             r->row_line, idx + 1, KNOWN_COLUMNS);
+        ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                           "line %zu: header column %zu has no name; the known columns are %s",
+                           r->row_line, idx + 1, KNOWN_COLUMNS);
         return;
     }
     for (kind = 0; kind < COL_COUNT; kind++)
@@ -182,8 +162,8 @@ static void header_field(struct csv_reader *r, const char *s, size_t len)
         return;
     }
     if (r->col_of[kind] >= 0) {
-        fail(r, HE_BAD_REQUEST, "line %zu: the header names column \"%s\" twice", r->row_line,
-             col_names[kind]);
+        ingest_reader_fail(&r->b, HE_BAD_REQUEST, "line %zu: the header names column \"%s\" twice",
+                           r->row_line, col_names[kind]);
         return;
     }
     r->col_of[kind] = (int)idx;
@@ -200,7 +180,7 @@ static void field_cb(void *data, size_t len, void *ud)
     char label[64];
     int rc;
 
-    if (r->failed)
+    if (r->b.failed)
         return;
     if (r->row_pending) {
         /* The row's first field, complete in the segment where the row began. */
@@ -208,9 +188,10 @@ static void field_cb(void *data, size_t len, void *ud)
         r->row_line = r->field_line = r->line;
     }
     idx = r->nfields++;
-    if (len > r->lim.max_field) {
-        fail(r, HE_BAD_REQUEST, "line %zu, %s: the field is larger than the limit of %zu bytes",
-             r->field_line, column_label(r, idx, label, sizeof(label)), r->lim.max_field);
+    if (len > r->b.lim.max_field) {
+        ingest_reader_fail(
+            &r->b, HE_BAD_REQUEST, "line %zu, %s: the field is larger than the limit of %zu bytes",
+            r->field_line, column_label(r, idx, label, sizeof(label)), r->b.lim.max_field);
         return;
     }
     if (!data) {
@@ -226,10 +207,11 @@ static void field_cb(void *data, size_t len, void *ud)
         r->len[idx] = len;
         rc = buf_add(&r->rowbuf, s, len + 1);
         if (rc == HE_TOO_LARGE)
-            fail(r, HE_BAD_REQUEST, "line %zu: the row is larger than the limit of %zu bytes",
-                 r->row_line, r->lim.max_row);
+            ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                               "line %zu: the row is larger than the limit of %zu bytes",
+                               r->row_line, r->b.lim.max_row);
         else if (rc)
-            fail(r, rc, "out of memory");
+            ingest_reader_fail(&r->b, rc, "out of memory");
     }
     r->field_line = r->line;
 }
@@ -237,16 +219,18 @@ static void field_cb(void *data, size_t len, void *ud)
 static void end_header(struct csv_reader *r)
 {
     if (r->unknown_count) {
-        fail(r, HE_BAD_REQUEST, "line %zu: unknown column%s %s%s; the known columns are %s",
-             r->row_line, r->unknown_count > 1 ? "s" : "", r->unknown.data,
-             r->unknown_count > 8 ? ", ..." : "", KNOWN_COLUMNS);
+        ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                           "line %zu: unknown column%s %s%s; the known columns are %s", r->row_line,
+                           r->unknown_count > 1 ? "s" : "", r->unknown.data,
+                           r->unknown_count > 8 ? ", ..." : "", KNOWN_COLUMNS);
         return;
     }
     if (r->col_of[COL_INPUT] < 0) {
-        fail(r, HE_BAD_REQUEST,
-             "line %zu: the header has no \"input\" column (the first row must name the columns: "
-             "%s)",
-             r->row_line, KNOWN_COLUMNS);
+        ingest_reader_fail(
+            &r->b, HE_BAD_REQUEST,
+            "line %zu: the header has no \"input\" column (the first row must name the columns: "
+            "%s)",
+            r->row_line, KNOWN_COLUMNS);
         return;
     }
     r->ncols = r->nfields;
@@ -257,7 +241,7 @@ static void end_header(struct csv_reader *r)
 /* Splits s in place on commas into trimmed, non-empty tags. */
 static int split_tags(struct csv_reader *r, char *s)
 {
-    r->tags.count = 0;
+    r->b.tags.count = 0;
     while (*s) {
         char *comma = strchr(s, ',');
         char *end = comma ? comma : s + strlen(s);
@@ -267,9 +251,10 @@ static int split_tags(struct csv_reader *r, char *s)
             end--;
         if (end > s) {
             *end = '\0';
-            if (ingest_list_push(&r->tags, s))
-                return fail(r, HE_BAD_REQUEST, "line %zu: tags has more than %zu tags", r->row_line,
-                            r->lim.max_items);
+            if (ingest_list_push(&r->b.tags, s))
+                return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                          "line %zu: tags has more than %zu tags", r->row_line,
+                                          r->b.lim.max_items);
         }
         if (!comma)
             break;
@@ -295,16 +280,16 @@ static void deliver_row(struct csv_reader *r)
     struct ingest_row row = {.line = r->row_line};
     char *s;
     size_t len;
-    int rc;
 
     if (r->nfields != r->ncols) {
-        fail(r, HE_BAD_REQUEST, "line %zu: the row has %zu field%s but the header has %zu",
-             r->row_line, r->nfields, r->nfields == 1 ? "" : "s", r->ncols);
+        ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                           "line %zu: the row has %zu field%s but the header has %zu", r->row_line,
+                           r->nfields, r->nfields == 1 ? "" : "s", r->ncols);
         return;
     }
     row.input = col_text(r, COL_INPUT, &row.input_len);
     if (row.input_len == 0) {
-        fail(r, HE_BAD_REQUEST, "line %zu: input is empty", r->row_line);
+        ingest_reader_fail(&r->b, HE_BAD_REQUEST, "line %zu: input is empty", r->row_line);
         return;
     }
     s = col_text(r, COL_OUTPUT, &len);
@@ -316,36 +301,14 @@ static void deliver_row(struct csv_reader *r)
     if (len)
         row.human_guidance = s;
     s = col_text(r, COL_TOPIC_PATH, &len);
-    r->topics.count = 0;
-    if (len) {
-        rc = ingest_split_topic_path(&r->topics, s);
-        if (rc == HE_INVALID) {
-            fail(r, HE_BAD_REQUEST, "line %zu: topic_path has an empty topic", r->row_line);
-            return;
-        } else if (rc) {
-            fail(r, HE_BAD_REQUEST, "line %zu: topic_path has more than %zu topics", r->row_line,
-                 r->lim.max_items);
-            return;
-        }
-    }
-    row.topic_path = r->topics.items;
-    row.topic_path_count = r->topics.count;
+    r->b.topics.count = 0;
+    if (len && ingest_reader_topics(&r->b, s, r->row_line))
+        return;
     s = col_text(r, COL_TAGS, &len);
-    r->tags.count = 0;
+    r->b.tags.count = 0;
     if (len && split_tags(r, s))
         return;
-    row.tags = r->tags.items;
-    row.tags_count = r->tags.count;
-
-    rc = r->row_cb(r->ud, &row, r->e);
-    if (rc) {
-        if (r->e->code == 0)
-            err_set(r->e, rc < 0 ? rc : HE_INTERNAL, NULL, "line %zu: the row was not accepted",
-                    r->row_line);
-        r->failed = r->e->code;
-        return;
-    }
-    r->rows++;
+    ingest_reader_deliver(&r->b, &row, r->row_line);
 }
 
 static void row_end_cb(int c, void *ud)
@@ -353,7 +316,7 @@ static void row_end_cb(int c, void *ud)
     struct csv_reader *r = ud;
 
     (void)c;
-    if (r->failed)
+    if (r->b.failed)
         return;
     if (!r->header_done)
         end_header(r);
@@ -376,18 +339,14 @@ struct csv_reader *csv_reader_new(ingest_row_cb row_cb, void *ud,
         return NULL;
     }
     csv_set_space_func(&r->csv, no_space);
-    r->row_cb = row_cb;
-    r->ud = ud;
-    r->lim = ingest_limits_resolve(limits);
+    ingest_reader_init(&r->b, row_cb, ud, limits);
     r->line = 1;
     r->row_line = r->field_line = 1;
     r->row_pending = true;
     for (int k = 0; k < COL_COUNT; k++)
         r->col_of[k] = -1;
     buf_init(&r->unknown, 512);
-    buf_init(&r->rowbuf, r->lim.max_row);
-    ingest_list_init(&r->topics, r->lim.max_items);
-    ingest_list_init(&r->tags, r->lim.max_items);
+    buf_init(&r->rowbuf, r->b.lim.max_row);
     return r;
 }
 
@@ -398,21 +357,13 @@ void csv_reader_free(struct csv_reader *r)
     csv_free(&r->csv);
     buf_done(&r->unknown);
     buf_done(&r->rowbuf);
-    ingest_list_done(&r->topics);
-    ingest_list_done(&r->tags);
+    ingest_reader_done(&r->b);
     free(r);
 }
 
 size_t csv_reader_rows(const struct csv_reader *r)
 {
-    return r->rows;
-}
-
-static int stopped(struct csv_reader *r, struct err *e)
-{
-    return err_set(e, r->failed ? r->failed : HE_INTERNAL, ERR_FIELD,
-                   r->failed ? "the file was rejected at an earlier error"
-                             : "the file was already finished");
+    return r->b.rows;
 }
 
 static int parse_error(struct csv_reader *r, const char *seg, size_t at)
@@ -420,16 +371,18 @@ static int parse_error(struct csv_reader *r, const char *seg, size_t at)
     size_t col = r->col + utf8_length(seg, at) + 1;
 
     if (csv_error(&r->csv) != CSV_EPARSE)
-        return fail(r, HE_NOMEM, "out of memory");
+        return ingest_reader_fail(&r->b, HE_NOMEM, "out of memory");
     if (seg[at] == '"')
-        return fail(r, HE_BAD_REQUEST,
-                    "line %zu column %zu: a quote inside an unquoted field (quote the whole "
-                    "field and double the quotes inside it)",
-                    r->line, col);
-    return fail(r, HE_BAD_REQUEST,
-                "line %zu column %zu: text after the closing quote of a quoted field (a quote "
-                "inside a quoted field must be doubled)",
-                r->line, col);
+        return ingest_reader_fail(
+            &r->b, HE_BAD_REQUEST,
+            "line %zu column %zu: a quote inside an unquoted field (quote the whole "
+            "field and double the quotes inside it)",
+            r->line, col);
+    return ingest_reader_fail(
+        &r->b, HE_BAD_REQUEST,
+        "line %zu column %zu: text after the closing quote of a quoted field (a quote "
+        "inside a quoted field must be doubled)",
+        r->line, col);
 }
 
 /* The last byte of the first line end in p[0..n): a '\n', the '\n' of a "\r\n", or a lone
@@ -456,8 +409,8 @@ static int parse(struct csv_reader *r, const char *p, size_t len)
         if (nl)
             n = (size_t)(nl - p) + 1;
         done = csv_parse(&r->csv, p, n, field_cb, row_end_cb, r);
-        if (r->failed)
-            return r->failed;
+        if (r->b.failed)
+            return r->b.failed;
         if (r->row_pending && r->csv.pstate != 0) {
             /* A row began in this segment (its first field is not complete yet). */
             r->row_pending = false;
@@ -465,11 +418,12 @@ static int parse(struct csv_reader *r, const char *p, size_t len)
         }
         if (done < n)
             return parse_error(r, p, done);
-        if (r->csv.entry_pos > r->lim.max_field) {
+        if (r->csv.entry_pos > r->b.lim.max_field) {
             char label[64];
-            return fail(
-                r, HE_BAD_REQUEST, "line %zu, %s: the field is larger than the limit of %zu bytes",
-                r->field_line, column_label(r, r->nfields, label, sizeof(label)), r->lim.max_field);
+            return ingest_reader_fail(
+                &r->b, HE_BAD_REQUEST,
+                "line %zu, %s: the field is larger than the limit of %zu bytes", r->field_line,
+                column_label(r, r->nfields, label, sizeof(label)), r->b.lim.max_field);
         }
         if (nl) {
             if (!crlf_tail)
@@ -490,9 +444,8 @@ int csv_reader_feed(struct csv_reader *r, const void *data, size_t len, struct e
     const char *p = data;
     int rc;
 
-    if (r->failed || r->finished)
-        return stopped(r, e);
-    r->e = e;
+    if ((rc = ingest_reader_enter(&r->b, e)))
+        return rc;
     /* Drop a UTF-8 BOM at the start; hold back a prefix of one until it is decided. */
     while (r->bom_len < 3 && len) {
         if ((unsigned char)*p != bom[r->bom_len]) {
@@ -507,7 +460,7 @@ int csv_reader_feed(struct csv_reader *r, const void *data, size_t len, struct e
         len--;
     }
     rc = parse(r, p, len);
-    r->e = NULL;
+    r->b.e = NULL;
     return rc;
 }
 
@@ -515,29 +468,29 @@ int csv_reader_finish(struct csv_reader *r, struct err *e)
 {
     int rc;
 
-    if (r->failed || r->finished)
-        return stopped(r, e);
-    r->e = e;
-    r->finished = true;
+    if ((rc = ingest_reader_enter(&r->b, e)))
+        return rc;
+    r->b.finished = true;
     if (r->bom_len < 3) {
         size_t held = r->bom_len;
         r->bom_len = 3;
         if (held && (rc = parse(r, (const char *)bom, held)))
             return rc;
     }
-    if (csv_fini(&r->csv, field_cb, row_end_cb, r) != 0 && !r->failed) {
+    if (csv_fini(&r->csv, field_cb, row_end_cb, r) != 0 && !r->b.failed) {
         if (csv_error(&r->csv) == CSV_EPARSE)
-            return fail(r, HE_BAD_REQUEST,
-                        "line %zu column %zu: a quoted field is never closed (the file ends "
-                        "inside it)",
-                        r->field_line, r->nfields + 1);
-        return fail(r, HE_NOMEM, "out of memory");
+            return ingest_reader_fail(
+                &r->b, HE_BAD_REQUEST,
+                "line %zu column %zu: a quoted field is never closed (the file ends "
+                "inside it)",
+                r->field_line, r->nfields + 1);
+        return ingest_reader_fail(&r->b, HE_NOMEM, "out of memory");
     }
-    if (r->failed)
-        return r->failed;
-    if (r->rows == 0)
-        return fail(r, HE_BAD_REQUEST, "the file has no rows%s",
-                    r->header_done ? " (only a header)" : "");
-    r->e = NULL;
+    if (r->b.failed)
+        return r->b.failed;
+    if (r->b.rows == 0)
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST, "the file has no rows%s",
+                                  r->header_done ? " (only a header)" : "");
+    r->b.e = NULL;
     return 0;
 }

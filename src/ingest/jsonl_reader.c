@@ -26,25 +26,18 @@
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/json.h"
+#include "ingest/reader.h"
 #include "util/banned.h"
 
-#define ERR_FIELD    "file"
 #define KNOWN_FIELDS "input, output, topic_path, human_guidance, tags, messages"
 
 static const char *const message_keys[] = {"role", "content", "name", "weight", NULL};
 
 struct jsonl_reader {
-    ingest_row_cb row_cb;
-    void *ud;
-    struct ingest_limits lim;
-    struct err *e; /* the caller's, during feed() and finish() */
-    int failed;    /* sticky error code, 0 while healthy */
-    bool finished;
-    size_t line;        /* number of the line being gathered */
-    struct buf part;    /* a line split across chunks */
-    struct buf scratch; /* built text of the current row */
-    struct ingest_list topics, tags;
-    size_t rows;
+    struct ingest_reader b; /* callback, limits, sticky error, lists, row count */
+    size_t line;            /* number of the line being gathered */
+    struct buf part;        /* a line split across chunks */
+    struct buf scratch;     /* built text of the current row */
 };
 
 /* Text of a row field: in the parsed JSON, or at an offset of scratch (which may move). */
@@ -54,24 +47,11 @@ struct text_ref {
     bool in_scratch, is_json;
 };
 
-static int fail(struct jsonl_reader *r, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(struct jsonl_reader *r, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!r->failed) {
-        va_start(ap, fmt);
-        r->failed = err_setv(r->e, code, ERR_FIELD, fmt, ap);
-        va_end(ap);
-    }
-    return r->failed;
-}
-
 static int too_large(struct jsonl_reader *r, const char *name)
 {
-    return fail(r, HE_BAD_REQUEST, "line %zu: %s is larger than the limit of %zu bytes", r->line,
-                name, r->lim.max_field);
+    return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                              "line %zu: %s is larger than the limit of %zu bytes", r->line, name,
+                              r->b.lim.max_field);
 }
 
 /* A JSON string as text: no NUL inside, at most max_field bytes. */
@@ -82,8 +62,9 @@ static int string_value(struct jsonl_reader *r, const char *name, struct json_ob
     size_t len = (size_t)json_object_get_string_len(v);
 
     if (memchr(s, '\0', len))
-        return fail(r, HE_BAD_REQUEST, "line %zu: %s contains a NUL character", r->line, name);
-    if (len > r->lim.max_field)
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST, "line %zu: %s contains a NUL character",
+                                  r->line, name);
+    if (len > r->b.lim.max_field)
         return too_large(r, name);
     *ret = (struct text_ref){.ptr = s, .len = len};
     return 0;
@@ -99,12 +80,13 @@ static int text_or_object(struct jsonl_reader *r, const char *name, struct json_
     if (json_object_is_type(v, json_type_string))
         return string_value(r, name, v, ret);
     if (!json_object_is_type(v, json_type_object))
-        return fail(r, HE_BAD_REQUEST, "line %zu: %s must be a string or an object, not %s",
-                    r->line, name, json_type_label(v));
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                  "line %zu: %s must be a string or an object, not %s", r->line,
+                                  name, json_type_label(v));
     s = json_text(v, &len);
     if (!s)
-        return fail(r, HE_NOMEM, "out of memory");
-    if (len > r->lim.max_field)
+        return ingest_reader_fail(&r->b, HE_NOMEM, "out of memory");
+    if (len > r->b.lim.max_field)
         return too_large(r, name);
     *ret = (struct text_ref){.ptr = s, .len = len, .is_json = true};
     return 0;
@@ -114,10 +96,11 @@ static int scratch_add(struct jsonl_reader *r, const char *s, size_t len)
 {
     int rc = buf_add(&r->scratch, s, len);
     if (rc == HE_TOO_LARGE)
-        return fail(r, HE_BAD_REQUEST, "line %zu: the row is larger than the limit of %zu bytes",
-                    r->line, r->lim.max_row);
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                  "line %zu: the row is larger than the limit of %zu bytes",
+                                  r->line, r->b.lim.max_row);
     if (rc)
-        return fail(r, rc, "out of memory");
+        return ingest_reader_fail(&r->b, rc, "out of memory");
     return 0;
 }
 
@@ -132,10 +115,10 @@ static int content_value(struct jsonl_reader *r, size_t idx, struct json_object 
     if (json_object_is_type(v, json_type_string))
         return string_value(r, name, v, ret);
     if (!json_object_is_type(v, json_type_array))
-        return fail(r, HE_BAD_REQUEST,
-                    "line %zu: %s must be a string or a list of text parts, "
-                    "not %s",
-                    r->line, name, json_type_label(v));
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                  "line %zu: %s must be a string or a list of text parts, "
+                                  "not %s",
+                                  r->line, name, json_type_label(v));
     n = json_object_array_length(v);
     start = r->scratch.len;
     for (size_t i = 0; i < n; i++) {
@@ -147,21 +130,22 @@ static int content_value(struct jsonl_reader *r, size_t idx, struct json_object 
             strcmp(json_object_get_string(type), "text") != 0 ||
             !json_object_object_get_ex(part, "text", &text) ||
             !json_object_is_type(text, json_type_string))
-            return fail(r, HE_BAD_REQUEST,
-                        "line %zu: %s[%zu] must be a text part {\"type\": \"text\", \"text\": "
-                        "\"...\"}",
-                        r->line, name, i);
+            return ingest_reader_fail(
+                &r->b, HE_BAD_REQUEST,
+                "line %zu: %s[%zu] must be a text part {\"type\": \"text\", \"text\": "
+                "\"...\"}",
+                r->line, name, i);
         if (string_value(r, name, text, &t))
-            return r->failed;
+            return r->b.failed;
         if ((i && scratch_add(r, "\n", 1)) || scratch_add(r, t.ptr, t.len))
-            return r->failed;
+            return r->b.failed;
     }
     off = start;
-    if (r->scratch.len - start > r->lim.max_field)
+    if (r->scratch.len - start > r->b.lim.max_field)
         return too_large(r, name);
     /* NUL-terminate within scratch: the next text starts after it. */
     if (scratch_add(r, "", 1))
-        return r->failed;
+        return r->b.failed;
     *ret = (struct text_ref){.off = off, .len = r->scratch.len - 1 - start, .in_scratch = true};
     return 0;
 }
@@ -169,34 +153,28 @@ static int content_value(struct jsonl_reader *r, size_t idx, struct json_object 
 static int role_of(struct jsonl_reader *r, size_t idx, struct json_object *m, const char **ret)
 {
     struct json_object *role = NULL;
-    const char *s;
+    const char *s, *k;
     char where[48];
 
     snprintf(where, sizeof(where), "messages[%zu]", idx);
     if (!json_object_is_type(m, json_type_object))
-        return fail(r, HE_BAD_REQUEST, "line %zu: %s must be an object, not %s", r->line, where,
-                    json_type_label(m));
-    json_object_object_foreach(m, k, v)
-    {
-        (void)v;
-        size_t i;
-        for (i = 0; message_keys[i]; i++)
-            if (strcmp(k, message_keys[i]) == 0)
-                break;
-        if (!message_keys[i])
-            return fail(r, HE_BAD_REQUEST,
-                        "line %zu: unknown field %s.%.40s (a message has role and content)",
-                        r->line, where, k);
-    }
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST, "line %zu: %s must be an object, not %s",
+                                  r->line, where, json_type_label(m));
+    if ((k = json_unknown_key(m, message_keys)))
+        return ingest_reader_fail(
+            &r->b, HE_BAD_REQUEST,
+            "line %zu: unknown field %s.%.40s (a message has role and content)", r->line, where, k);
     if (!json_object_object_get_ex(m, "role", &role) ||
         !json_object_is_type(role, json_type_string))
-        return fail(r, HE_BAD_REQUEST, "line %zu: %s.role must be a string", r->line, where);
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST, "line %zu: %s.role must be a string",
+                                  r->line, where);
     s = json_object_get_string(role);
     if (strcmp(s, "system") && strcmp(s, "developer") && strcmp(s, "user") &&
         strcmp(s, "assistant"))
-        return fail(r, HE_BAD_REQUEST,
-                    "line %zu: %s.role must be system, user or assistant, not \"%.40s\"", r->line,
-                    where, s);
+        return ingest_reader_fail(
+            &r->b, HE_BAD_REQUEST,
+            "line %zu: %s.role must be system, user or assistant, not \"%.40s\"", r->line, where,
+            s);
     *ret = s;
     return 0;
 }
@@ -222,12 +200,13 @@ static int chat_record(struct jsonl_reader *r, struct json_object *msgs, struct 
     const char *role = NULL;
 
     if (!json_object_is_type(msgs, json_type_array))
-        return fail(r, HE_BAD_REQUEST, "line %zu: messages must be a list, not %s", r->line,
-                    json_type_label(msgs));
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                  "line %zu: messages must be a list, not %s", r->line,
+                                  json_type_label(msgs));
     n = json_object_array_length(msgs);
     for (size_t i = 0; i < n; i++) {
         if (role_of(r, i, json_object_array_get_idx(msgs, i), &role))
-            return r->failed;
+            return r->b.failed;
         if (strcmp(role, "user") == 0) {
             /* The system prompt is the last one before the last user turn. */
             user = i;
@@ -240,18 +219,21 @@ static int chat_record(struct jsonl_reader *r, struct json_object *msgs, struct 
         }
     }
     if (user == SIZE_MAX)
-        return fail(r, HE_BAD_REQUEST, "line %zu: the chat record has no user message", r->line);
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                  "line %zu: the chat record has no user message", r->line);
     if (message_content(r, msgs, user, input))
-        return r->failed;
+        return r->b.failed;
     if (!input->ptr && !input->in_scratch)
-        return fail(r, HE_BAD_REQUEST, "line %zu: messages[%zu].content is missing", r->line, user);
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                  "line %zu: messages[%zu].content is missing", r->line, user);
     if (input->len == 0)
-        return fail(r, HE_BAD_REQUEST, "line %zu: messages[%zu].content (the input) is empty",
-                    r->line, user);
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                  "line %zu: messages[%zu].content (the input) is empty", r->line,
+                                  user);
     if (asst != SIZE_MAX && message_content(r, msgs, asst, output))
-        return r->failed;
+        return r->b.failed;
     if (sys != SIZE_MAX && message_content(r, msgs, sys, system))
-        return r->failed;
+        return r->b.failed;
     return 0;
 }
 
@@ -266,26 +248,29 @@ static int string_list(struct jsonl_reader *r, const char *name, struct json_obj
         size_t len;
 
         if (!json_object_is_type(item, json_type_string))
-            return fail(r, HE_BAD_REQUEST, "line %zu: %s[%zu] must be a string, not %s", r->line,
-                        name, i, json_type_label(item));
+            return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                      "line %zu: %s[%zu] must be a string, not %s", r->line, name,
+                                      i, json_type_label(item));
         s = json_object_get_string(item);
         len = (size_t)json_object_get_string_len(item);
         if (memchr(s, '\0', len))
-            return fail(r, HE_BAD_REQUEST, "line %zu: %s[%zu] contains a NUL character", r->line,
-                        name, i);
-        if (len > r->lim.max_field)
-            return fail(r, HE_BAD_REQUEST,
-                        "line %zu: %s[%zu] is larger than the limit of %zu "
-                        "bytes",
-                        r->line, name, i, r->lim.max_field);
+            return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                      "line %zu: %s[%zu] contains a NUL character", r->line, name,
+                                      i);
+        if (len > r->b.lim.max_field)
+            return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                      "line %zu: %s[%zu] is larger than the limit of %zu "
+                                      "bytes",
+                                      r->line, name, i, r->b.lim.max_field);
         if (len == 0) {
             if (drop_empty)
                 continue;
-            return fail(r, HE_BAD_REQUEST, "line %zu: %s[%zu] is empty", r->line, name, i);
+            return ingest_reader_fail(&r->b, HE_BAD_REQUEST, "line %zu: %s[%zu] is empty", r->line,
+                                      name, i);
         }
         if (ingest_list_push(l, s))
-            return fail(r, HE_BAD_REQUEST, "line %zu: %s has more than %zu items", r->line, name,
-                        r->lim.max_items);
+            return ingest_reader_fail(&r->b, HE_BAD_REQUEST, "line %zu: %s has more than %zu items",
+                                      r->line, name, r->b.lim.max_items);
     }
     return 0;
 }
@@ -307,8 +292,9 @@ struct line_fields {
 static int pick_fields(struct jsonl_reader *r, struct json_object *obj, struct line_fields *f)
 {
     if (!json_object_is_type(obj, json_type_object))
-        return fail(r, HE_BAD_REQUEST, "line %zu: each line must be a JSON object, not %s", r->line,
-                    json_type_label(obj));
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                  "line %zu: each line must be a JSON object, not %s", r->line,
+                                  json_type_label(obj));
     json_object_object_foreach(obj, k, v)
     {
         if (strcmp(k, "input") == 0) {
@@ -327,9 +313,9 @@ static int pick_fields(struct jsonl_reader *r, struct json_object *obj, struct l
             f->has_msgs = true;
             f->msgs = v;
         } else {
-            return fail(r, HE_BAD_REQUEST,
-                        "line %zu: unknown field \"%.40s\"; the known fields are %s", r->line, k,
-                        KNOWN_FIELDS);
+            return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                      "line %zu: unknown field \"%.40s\"; the known fields are %s",
+                                      r->line, k, KNOWN_FIELDS);
         }
     }
     return 0;
@@ -340,30 +326,31 @@ static int read_texts(struct jsonl_reader *r, struct line_fields *f)
 {
     if (f->has_msgs) {
         if (f->has_input || f->has_output)
-            return fail(r, HE_BAD_REQUEST,
-                        "line %zu: a line has either input (and output) or messages, not both",
-                        r->line);
+            return ingest_reader_fail(
+                &r->b, HE_BAD_REQUEST,
+                "line %zu: a line has either input (and output) or messages, not both", r->line);
         if (chat_record(r, f->msgs, &f->in, &f->out, &f->sys))
-            return r->failed;
+            return r->b.failed;
     } else {
         if (!f->has_input || !f->input)
-            return fail(r, HE_BAD_REQUEST,
-                        "line %zu: input is missing (each line needs \"input\" "
-                        "or \"messages\")",
-                        r->line);
+            return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                      "line %zu: input is missing (each line needs \"input\" "
+                                      "or \"messages\")",
+                                      r->line);
         if (text_or_object(r, "input", f->input, &f->in))
-            return r->failed;
+            return r->b.failed;
         if (f->in.len == 0)
-            return fail(r, HE_BAD_REQUEST, "line %zu: input is empty", r->line);
+            return ingest_reader_fail(&r->b, HE_BAD_REQUEST, "line %zu: input is empty", r->line);
         if (f->output && text_or_object(r, "output", f->output, &f->out))
-            return r->failed;
+            return r->b.failed;
     }
     if (f->guidance) {
         if (!json_object_is_type(f->guidance, json_type_string))
-            return fail(r, HE_BAD_REQUEST, "line %zu: human_guidance must be a string, not %s",
-                        r->line, json_type_label(f->guidance));
+            return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                      "line %zu: human_guidance must be a string, not %s", r->line,
+                                      json_type_label(f->guidance));
         if (string_value(r, "human_guidance", f->guidance, &f->hg))
-            return r->failed;
+            return r->b.failed;
     }
     return 0;
 }
@@ -371,42 +358,36 @@ static int read_texts(struct jsonl_reader *r, struct line_fields *f)
 /* topic_path (a list, or a string split on ">>>>>") and tags. */
 static int read_lists(struct jsonl_reader *r, struct line_fields *f)
 {
-    int rc;
-
-    r->topics.count = 0;
+    r->b.topics.count = 0;
     if (f->topics) {
         if (json_object_is_type(f->topics, json_type_string)) {
             if (string_value(r, "topic_path", f->topics, &f->tp))
-                return r->failed;
+                return r->b.failed;
             /* Copied to scratch and split there, after every other scratch text. */
             f->tp_off = r->scratch.len;
             if (scratch_add(r, f->tp.ptr, f->tp.len) || scratch_add(r, "", 1))
-                return r->failed;
+                return r->b.failed;
         } else if (json_object_is_type(f->topics, json_type_array)) {
-            if (string_list(r, "topic_path", f->topics, &r->topics, false))
-                return r->failed;
+            if (string_list(r, "topic_path", f->topics, &r->b.topics, false))
+                return r->b.failed;
         } else {
-            return fail(r, HE_BAD_REQUEST,
-                        "line %zu: topic_path must be a list of strings or a string, not %s",
-                        r->line, json_type_label(f->topics));
+            return ingest_reader_fail(
+                &r->b, HE_BAD_REQUEST,
+                "line %zu: topic_path must be a list of strings or a string, not %s", r->line,
+                json_type_label(f->topics));
         }
     }
-    r->tags.count = 0;
+    r->b.tags.count = 0;
     if (f->tags) {
         if (!json_object_is_type(f->tags, json_type_array))
-            return fail(r, HE_BAD_REQUEST, "line %zu: tags must be a list of strings, not %s",
-                        r->line, json_type_label(f->tags));
-        if (string_list(r, "tags", f->tags, &r->tags, true))
-            return r->failed;
+            return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                      "line %zu: tags must be a list of strings, not %s", r->line,
+                                      json_type_label(f->tags));
+        if (string_list(r, "tags", f->tags, &r->b.tags, true))
+            return r->b.failed;
     }
-    if (f->tp.len) {
-        rc = ingest_split_topic_path(&r->topics, r->scratch.data + f->tp_off);
-        if (rc == HE_INVALID)
-            return fail(r, HE_BAD_REQUEST, "line %zu: topic_path has an empty topic", r->line);
-        if (rc)
-            return fail(r, HE_BAD_REQUEST, "line %zu: topic_path has more than %zu topics", r->line,
-                        r->lim.max_items);
-    }
+    if (f->tp.len)
+        return ingest_reader_topics(&r->b, r->scratch.data + f->tp_off, r->line);
     return 0;
 }
 
@@ -414,7 +395,6 @@ static int read_lists(struct jsonl_reader *r, struct line_fields *f)
 static int hand_over(struct jsonl_reader *r, const struct line_fields *f)
 {
     struct ingest_row row = {.line = r->line};
-    int rc;
 
     row.input = resolve(r, &f->in);
     row.input_len = f->in.len;
@@ -428,21 +408,7 @@ static int hand_over(struct jsonl_reader *r, const struct line_fields *f)
         row.system = resolve(r, &f->sys);
     if (f->hg.len)
         row.human_guidance = f->hg.ptr;
-    row.topic_path = r->topics.items;
-    row.topic_path_count = r->topics.count;
-    row.tags = r->tags.items;
-    row.tags_count = r->tags.count;
-
-    rc = r->row_cb(r->ud, &row, r->e);
-    if (rc) {
-        if (r->e->code == 0)
-            err_set(r->e, rc < 0 ? rc : HE_INTERNAL, NULL, "line %zu: the row was not accepted",
-                    r->line);
-        r->failed = r->e->code;
-        return r->failed;
-    }
-    r->rows++;
-    return 0;
+    return ingest_reader_deliver(&r->b, &row, r->line);
 }
 
 /* Maps one parsed line to a row and delivers it. */
@@ -451,10 +417,10 @@ static int deliver(struct jsonl_reader *r, struct json_object *obj)
     struct line_fields f = {0};
 
     if (pick_fields(r, obj, &f))
-        return r->failed;
+        return r->b.failed;
     buf_reset(&r->scratch);
     if (read_texts(r, &f) || read_lists(r, &f))
-        return r->failed;
+        return r->b.failed;
     return hand_over(r, &f);
 }
 
@@ -466,16 +432,16 @@ static int bad_json(struct jsonl_reader *r, const struct err *pe)
     unsigned long long col;
 
     if (pe->code != HE_BAD_JSON)
-        return fail(r, pe->code, "line %zu: %s", r->line, pe->msg);
+        return ingest_reader_fail(&r->b, pe->code, "line %zu: %s", r->line, pe->msg);
     if (strncmp(pe->msg, prefix, sizeof(prefix) - 1) == 0) {
         col = strtoull(pe->msg + sizeof(prefix) - 1, &end, 10);
         if (end[0] == ':' && end[1] == ' ') {
             rest = end + 2;
-            return fail(r, HE_BAD_JSON, "line %zu column %llu: malformed JSON: %s", r->line, col,
-                        rest);
+            return ingest_reader_fail(
+                &r->b, HE_BAD_JSON, "line %zu column %llu: malformed JSON: %s", r->line, col, rest);
         }
     }
-    return fail(r, HE_BAD_JSON, "line %zu: %s", r->line, pe->msg);
+    return ingest_reader_fail(&r->b, HE_BAD_JSON, "line %zu: %s", r->line, pe->msg);
 }
 
 static int parse_line(struct jsonl_reader *r, const char *s, size_t n)
@@ -496,9 +462,10 @@ static int parse_line(struct jsonl_reader *r, const char *s, size_t n)
             break;
     if (i == n)
         return 0; /* blank */
-    if (n > r->lim.max_row)
-        return fail(r, HE_BAD_REQUEST, "line %zu is longer than the limit of %zu bytes", r->line,
-                    r->lim.max_row);
+    if (n > r->b.lim.max_row)
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                  "line %zu is longer than the limit of %zu bytes", r->line,
+                                  r->b.lim.max_row);
     err_clear(&pe);
     if (json_parse(s, n, &obj, &pe))
         return bad_json(r, &pe);
@@ -514,14 +481,10 @@ struct jsonl_reader *jsonl_reader_new(ingest_row_cb row_cb, void *ud,
 
     if (!r)
         return NULL;
-    r->row_cb = row_cb;
-    r->ud = ud;
-    r->lim = ingest_limits_resolve(limits);
+    ingest_reader_init(&r->b, row_cb, ud, limits);
     r->line = 1;
-    buf_init(&r->part, r->lim.max_row + 1);
-    buf_init(&r->scratch, r->lim.max_row + 16);
-    ingest_list_init(&r->topics, r->lim.max_items);
-    ingest_list_init(&r->tags, r->lim.max_items);
+    buf_init(&r->part, r->b.lim.max_row + 1);
+    buf_init(&r->scratch, r->b.lim.max_row + 16);
     return r;
 }
 
@@ -531,40 +494,33 @@ void jsonl_reader_free(struct jsonl_reader *r)
         return;
     buf_done(&r->part);
     buf_done(&r->scratch);
-    ingest_list_done(&r->topics);
-    ingest_list_done(&r->tags);
+    ingest_reader_done(&r->b);
     free(r);
 }
 
 void jsonl_reader_restart(struct jsonl_reader *r, size_t first_line)
 {
-    r->failed = 0;
-    r->finished = false;
+    r->b.failed = 0;
+    r->b.finished = false;
     r->line = first_line;
-    r->rows = 0;
+    r->b.rows = 0;
     buf_reset(&r->part);
 }
 
 size_t jsonl_reader_rows(const struct jsonl_reader *r)
 {
-    return r->rows;
-}
-
-static int stopped(struct jsonl_reader *r, struct err *e)
-{
-    return err_set(e, r->failed ? r->failed : HE_INTERNAL, ERR_FIELD,
-                   r->failed ? "the file was rejected at an earlier error"
-                             : "the file was already finished");
+    return r->b.rows;
 }
 
 static int gather(struct jsonl_reader *r, const char *p, size_t n)
 {
     int rc = buf_add(&r->part, p, n);
     if (rc == HE_TOO_LARGE)
-        return fail(r, HE_BAD_REQUEST, "line %zu is longer than the limit of %zu bytes", r->line,
-                    r->lim.max_row);
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                  "line %zu is longer than the limit of %zu bytes", r->line,
+                                  r->b.lim.max_row);
     if (rc)
-        return fail(r, rc, "out of memory");
+        return ingest_reader_fail(&r->b, rc, "out of memory");
     return 0;
 }
 
@@ -573,9 +529,8 @@ int jsonl_reader_feed(struct jsonl_reader *r, const void *data, size_t len, stru
     const char *p = data;
     int rc;
 
-    if (r->failed || r->finished)
-        return stopped(r, e);
-    r->e = e;
+    if ((rc = ingest_reader_enter(&r->b, e)))
+        return rc;
     while (len) {
         const char *nl = memchr(p, '\n', len);
         size_t n;
@@ -585,7 +540,7 @@ int jsonl_reader_feed(struct jsonl_reader *r, const void *data, size_t len, stru
         n = (size_t)(nl - p);
         if (r->part.len) {
             if (gather(r, p, n))
-                return r->failed;
+                return r->b.failed;
             rc = parse_line(r, r->part.data, r->part.len);
             buf_reset(&r->part);
         } else {
@@ -602,16 +557,17 @@ int jsonl_reader_feed(struct jsonl_reader *r, const void *data, size_t len, stru
 
 int jsonl_reader_finish(struct jsonl_reader *r, struct err *e)
 {
-    if (r->failed || r->finished)
-        return stopped(r, e);
-    r->e = e;
-    r->finished = true;
+    int rc;
+
+    if ((rc = ingest_reader_enter(&r->b, e)))
+        return rc;
+    r->b.finished = true;
     if (r->part.len) {
         if (parse_line(r, r->part.data, r->part.len))
-            return r->failed;
+            return r->b.failed;
         buf_reset(&r->part);
     }
-    if (r->rows == 0)
-        return fail(r, HE_BAD_REQUEST, "the file has no rows");
+    if (r->b.rows == 0)
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST, "the file has no rows");
     return 0;
 }

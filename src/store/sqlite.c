@@ -33,7 +33,7 @@
 #include "store/sqlite_schema.h"
 #include "store/store_int.h"
 #include "util/cleanup.h"
-#include "util/clock.h"
+#include "util/worker.h"
 #include "util/banned.h"
 
 #define SQLITE_BUSY_MS 10000
@@ -242,10 +242,7 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
     (void)name;
     st->wal_frames = frames;
     if (frames >= CKPT_FRAMES) {
-        pthread_mutex_lock(&st->lock);
-        st->ckpt_due = true;
-        pthread_cond_signal(&st->ckpt_wake);
-        pthread_mutex_unlock(&st->lock);
+        worker_raise(&st->lock, &st->ckpt_due, &st->ckpt_wake, NULL);
     }
     return SQLITE_OK;
 }
@@ -256,10 +253,8 @@ static void *ckpt_main(void *arg)
 
     pthread_mutex_lock(&st->lock);
     while (!st->stopping) {
-        struct timespec ts;
-        clock_deadline(1000, &ts);
         if (!st->ckpt_due)
-            pthread_cond_timedwait(&st->ckpt_wake, &st->lock, &ts);
+            worker_wait_ms(&st->ckpt_wake, &st->lock, 1000);
         st->ckpt_due = false;
         pthread_mutex_unlock(&st->lock);
         /* Also once a second when idle, so the WAL is folded back between bursts. */
@@ -576,11 +571,7 @@ static void sq_close(struct store *s)
 
     if (!st)
         return;
-    pthread_mutex_lock(&st->lock);
-    st->stopping = true;
-    pthread_cond_signal(&st->wake);
-    pthread_cond_signal(&st->ckpt_wake);
-    pthread_mutex_unlock(&st->lock);
+    worker_raise(&st->lock, &st->stopping, &st->wake, &st->ckpt_wake);
     if (st->writer_started)
         pthread_join(st->writer, NULL);
     if (st->ckpt_started)
@@ -656,21 +647,19 @@ int store_sqlite_open(const char *path, struct store **ret, struct err *e)
             return r;
         }
         sqlite3_wal_hook(st->writer_conn->db, wal_hook, st);
-        if (pthread_create(&st->ckpt, NULL, ckpt_main, st) != 0) {
+        st->ckpt_started = worker_start(&st->ckpt, ckpt_main, st, "hetu-ckpt");
+        if (!st->ckpt_started) {
             conn_close(take_ptr(st->ckpt_conn));
             sq_close(&st->base);
             return err_set(e, HE_INTERNAL, NULL, "cannot start the store's checkpoint thread");
         }
-        st->ckpt_started = true;
-        pthread_setname_np(st->ckpt, "hetu-ckpt");
     }
-    if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
+    st->writer_started = worker_start(&st->writer, writer_main, st, "hetu-store");
+    if (!st->writer_started) {
         conn_close(take_ptr(st->writer_conn));
         sq_close(&st->base);
         return err_set(e, HE_INTERNAL, NULL, "cannot start the store's writer thread");
     }
-    st->writer_started = true;
-    pthread_setname_np(st->writer, "hetu-store");
     *ret = &st->base;
     return 0;
 }

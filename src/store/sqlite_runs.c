@@ -51,20 +51,7 @@ static const char SQL_TOPIC_COUNTS[] =
 
 static char *tags_json(const char *const *tags, size_t n)
 {
-    struct buf b;
-    struct jsonw w;
-
-    buf_init(&b, 1024 * 1024);
-    jsonw_init(&w, &b);
-    jsonw_arr(&w);
-    for (size_t i = 0; i < n; i++)
-        jsonw_str(&w, tags[i]);
-    jsonw_end_arr(&w);
-    if (w.err) {
-        buf_done(&b);
-        return NULL;
-    }
-    return buf_take(&b);
+    return jsonw_string_list(tags, n, 1024 * 1024);
 }
 
 static void bind_opt_int(sqlite3_stmt *s, int i, int64_t v)

@@ -224,6 +224,22 @@ static int type_error(const char *where, const char *key, const char *want, stru
     return err_set(e, HE_INVALID, name, "%s must be %s, not %s", name, want, json_type_label(v));
 }
 
+/* Looks the key up and checks its type; returns 1 found (value in *ret), 0 absent, or an
+   error naming the field and what it should have been. */
+static int fetch(struct json_object *obj, const char *where, const char *key, unsigned flags,
+                 enum json_type type, const char *want, struct json_object **ret, struct err *e)
+{
+    struct json_object *v = NULL;
+    int r = lookup(obj, where, key, flags, &v, e);
+
+    if (r <= 0)
+        return r;
+    if (!json_object_is_type(v, type))
+        return type_error(where, key, want, v, e);
+    *ret = v;
+    return 1;
+}
+
 size_t utf8_length(const char *s, size_t len)
 {
     size_t n = 0;
@@ -240,12 +256,10 @@ int json_get_str(struct json_object *obj, const char *where, const char *key, un
     struct json_object *v;
     const char *s;
     size_t len, chars;
-    int r = lookup(obj, where, key, flags, &v, e);
+    int r = fetch(obj, where, key, flags, json_type_string, "a string", &v, e);
 
     if (r <= 0)
         return r;
-    if (!json_object_is_type(v, json_type_string))
-        return type_error(where, key, "a string", v, e);
     s = json_object_get_string(v);
     len = (size_t)json_object_get_string_len(v);
     json_field_name(name, sizeof(name), where, key);
@@ -269,12 +283,10 @@ int json_get_int(struct json_object *obj, const char *where, const char *key, un
     char name[ERR_FIELD_MAX];
     struct json_object *v;
     int64_t n;
-    int r = lookup(obj, where, key, flags, &v, e);
+    int r = fetch(obj, where, key, flags, json_type_int, "an integer", &v, e);
 
     if (r <= 0)
         return r;
-    if (!json_object_is_type(v, json_type_int))
-        return type_error(where, key, "an integer", v, e);
     n = json_object_get_int64(v);
     if (n < min || n > max) {
         json_field_name(name, sizeof(name), where, key);
@@ -289,12 +301,10 @@ int json_get_bool(struct json_object *obj, const char *where, const char *key, u
                   bool *ret, struct err *e)
 {
     struct json_object *v;
-    int r = lookup(obj, where, key, flags, &v, e);
+    int r = fetch(obj, where, key, flags, json_type_boolean, "true or false", &v, e);
 
     if (r <= 0)
         return r;
-    if (!json_object_is_type(v, json_type_boolean))
-        return type_error(where, key, "true or false", v, e);
     *ret = json_object_get_boolean(v);
     return 0;
 }
@@ -304,12 +314,10 @@ int json_get_array(struct json_object *obj, const char *where, const char *key, 
 {
     char name[ERR_FIELD_MAX];
     struct json_object *v;
-    int r = lookup(obj, where, key, flags, &v, e);
+    int r = fetch(obj, where, key, flags, json_type_array, "a list", &v, e);
 
     if (r <= 0)
         return r;
-    if (!json_object_is_type(v, json_type_array))
-        return type_error(where, key, "a list", v, e);
     if (json_object_array_length(v) > max_items) {
         json_field_name(name, sizeof(name), where, key);
         return err_set(e, HE_INVALID, name, "%s must have at most %zu items (got %zu)", name,
@@ -322,26 +330,29 @@ int json_get_array(struct json_object *obj, const char *where, const char *key, 
 int json_get_object(struct json_object *obj, const char *where, const char *key, unsigned flags,
                     struct json_object **ret, struct err *e)
 {
-    struct json_object *v;
-    int r = lookup(obj, where, key, flags, &v, e);
-
-    if (r <= 0)
-        return r;
-    if (!json_object_is_type(v, json_type_object))
-        return type_error(where, key, "an object", v, e);
-    *ret = v;
-    return 0;
+    int r = fetch(obj, where, key, flags, json_type_object, "an object", ret, e);
+    return r < 0 ? r : 0;
 }
 
 int json_check_keys(struct json_object *obj, const char *where, const char *const *known,
                     struct err *e)
 {
     char name[ERR_FIELD_MAX];
+    const char *k;
 
     if (!json_object_is_type(obj, json_type_object))
         return err_set(e, HE_INVALID, where && *where ? where : NULL,
                        "%s must be an object, not %s", where && *where ? where : "the body",
                        json_type_label(obj));
+    if ((k = json_unknown_key(obj, known))) {
+        json_field_name(name, sizeof(name), where, k);
+        return err_set(e, HE_INVALID, name, "unknown field %s", name);
+    }
+    return 0;
+}
+
+const char *json_unknown_key(struct json_object *obj, const char *const *known)
+{
     json_object_object_foreach(obj, k, v)
     {
         (void)v;
@@ -349,10 +360,8 @@ int json_check_keys(struct json_object *obj, const char *where, const char *cons
         for (i = 0; known[i]; i++)
             if (strcmp(k, known[i]) == 0)
                 break;
-        if (!known[i]) {
-            json_field_name(name, sizeof(name), where, k);
-            return err_set(e, HE_INVALID, name, "unknown field %s", name);
-        }
+        if (!known[i])
+            return k;
     }
-    return 0;
+    return NULL;
 }

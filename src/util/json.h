@@ -58,6 +58,8 @@ int json_get_object(struct json_object *obj, const char *where, const char *key,
 /* Rejects keys of obj not in the NULL-terminated list `known`, naming the first unknown one. */
 int json_check_keys(struct json_object *obj, const char *where, const char *const *known,
                     struct err *e);
+/* The first key of the object obj not in the NULL-terminated list `known`, or NULL. */
+const char *json_unknown_key(struct json_object *obj, const char *const *known);
 
 /* Formats the display name of a field: "key", or "where.key". */
 void json_field_name(char *out, size_t size, const char *where, const char *key);

@@ -189,3 +189,21 @@ void jsonw_kraw(struct jsonw *w, const char *key, const char *json)
     jsonw_key(w, key);
     jsonw_raw(w, json);
 }
+
+char *jsonw_string_list(const char *const *items, size_t n, size_t max)
+{
+    struct buf b;
+    struct jsonw w;
+
+    buf_init(&b, max);
+    jsonw_init(&w, &b);
+    jsonw_arr(&w);
+    for (size_t i = 0; i < n; i++)
+        jsonw_str(&w, items[i]);
+    jsonw_end_arr(&w);
+    if (w.err) {
+        buf_done(&b);
+        return NULL;
+    }
+    return buf_take(&b);
+}

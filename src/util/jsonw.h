@@ -40,4 +40,8 @@ void jsonw_kstr(struct jsonw *w, const char *key, const char *s);
 void jsonw_kint(struct jsonw *w, const char *key, int64_t v);
 void jsonw_kraw(struct jsonw *w, const char *key, const char *json);
 
+/* The n strings as a JSON array, malloc'ed text of at most max bytes; NULL when it would be
+   larger, or out of memory. */
+char *jsonw_string_list(const char *const *items, size_t n, size_t max);
+
 #endif

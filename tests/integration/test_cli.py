@@ -134,6 +134,17 @@ def test_serve_help_lists_every_option_of_the_table_with_its_environment_variabl
         assert said in " ".join(entries[flag].split()), (flag, said, entries[flag])
 
 
+
+def test_serve_rejects_a_log_setting_outside_its_choices_and_names_them(hetu_bin):
+    r = hetu(None, "serve", "--log-level", "loud")
+    assert r.returncode == 1
+    assert r.stderr == ("hetu serve: log level must be debug, info, warn or error, "
+                        "not 'loud'\n")
+    r = hetu(None, "serve", env={"HETU_LOG_FORMAT": "yaml"})
+    assert r.returncode == 1
+    assert r.stderr == "hetu serve: log format must be text or json, not 'yaml'\n"
+
+
 # ---- projects and tasks ----
 
 def test_projects_and_tasks_end_to_end(srv):
