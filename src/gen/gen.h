@@ -195,19 +195,14 @@ struct gen_import {
     char *tags;
     struct arena mem;
 };
-struct gen_import_row {
-    const char *input, *output; /* output: never NULL here */
-    const char *const *topic;
-    size_t n_topic;
-    const char *const *tags;
-    size_t n_tags;
-};
 int gen_import_init(struct gen_import *g, const struct gen_env *env, const struct task *t,
                     const char *session_id, const char *file_name, const char *input_model,
                     const char *input_provider, const char *output_model,
                     const char *output_provider, struct err *e);
 void gen_import_done(struct gen_import *g);
-int gen_import_run(const struct gen_import *g, const struct gen_import_row *row, struct arena *a,
+struct gen_checked_row; /* below */
+/* row: a checked row with an output, its texts NUL-terminated (as the spool reads them back). */
+int gen_import_run(const struct gen_import *g, const struct gen_checked_row *row, struct arena *a,
                    struct run *ret, struct err *e);
 
 /*

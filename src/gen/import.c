@@ -103,7 +103,7 @@ static int topic_texts(struct arena *a, const char *const *names, size_t n, cons
     return 0;
 }
 
-int gen_import_run(const struct gen_import *g, const struct gen_import_row *row, struct arena *a,
+int gen_import_run(const struct gen_import *g, const struct gen_checked_row *row, struct arena *a,
                    struct run *r, struct err *e)
 {
     char *path = NULL;

@@ -167,15 +167,7 @@ static int on_row(void *ud, const struct ingest_row *row, struct err *e)
     int r;
 
     if ((r = gen_import_check_row(&rd->check, row, &rd->mem, &k, e)) == 0 &&
-        (r = spool_encode_row(&rd->out->bytes, &(struct spool_row){.input = k.input,
-                                                                   .input_len = k.input_len,
-                                                                   .output = k.output,
-                                                                   .output_len = k.output_len,
-                                                                   .guidance = k.guidance,
-                                                                   .topic = k.topic,
-                                                                   .n_topic = k.n_topic,
-                                                                   .tags = k.tags,
-                                                                   .n_tags = k.n_tags})) < 0)
+        (r = spool_encode_row(&rd->out->bytes, &k)) < 0)
         r = err_set(e, r, NULL, "line %zu: %s", row->line,
                     r == HE_NOMEM ? "out of memory" : "the row is too large");
     else if (r == 0)
@@ -396,16 +388,8 @@ static int sample_of_row(const struct upload *u, const struct spool_row *row, st
         .output_provider = u->output_provider,
         .method = m < 0 ? PM_SIMPLE : (enum prompt_method)m, /* checked with the request */
     };
-    struct gen_checked_row k = {.input = row->input,
-                                .input_len = row->input_len,
-                                .output = row->output,
-                                .output_len = row->output_len,
-                                .guidance = row->guidance,
-                                .topic = row->topic,
-                                .n_topic = row->n_topic,
-                                .tags = row->tags,
-                                .n_tags = row->n_tags};
-    return gen_import_sample(&src, &k, s);
+
+    return gen_import_sample(&src, &row->row, s);
 }
 
 /* Small files: every row saved inside the request, outputs generated concurrently. */

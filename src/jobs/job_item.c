@@ -24,21 +24,12 @@ static int sample_of_row(const struct gen_env *env, const struct spool_header *h
                                     .output_model = h->output_model,
                                     .output_provider = h->output_provider,
                                     .method = m < 0 ? PM_SIMPLE : (enum prompt_method)m};
-    struct gen_checked_row k = {.input = row->input,
-                                .input_len = row->input_len,
-                                .output = row->output,
-                                .output_len = row->output_len,
-                                .guidance = row->guidance,
-                                .topic = row->topic,
-                                .n_topic = row->n_topic,
-                                .tags = row->tags,
-                                .n_tags = row->n_tags};
 
     memset(s, 0, sizeof(*s));
     if (m < 0)
         return err_set(e, HE_INVALID, where, "%s: unknown prompt method '%s'", where,
                        h->prompt_method);
-    if (gen_import_sample(&src, &k, s) < 0)
+    if (gen_import_sample(&src, &row->row, s) < 0)
         return err_set(e, HE_NOMEM, NULL, NULL);
     return gen_sample_check(env, s, where, e);
 }

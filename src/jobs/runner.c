@@ -421,10 +421,8 @@ static int load_slice(struct jobs *j, struct active *a, struct err *e)
             r = 0;
             break;
         }
-        if (sr.output) {
-            struct gen_import_row ir = {sr.input,   sr.output, sr.topic,
-                                        sr.n_topic, sr.tags,   sr.n_tags};
-            if ((r = gen_import_run(&a->imp, &ir, &l->mem, &l->run_mem[l->n_runs], e)) < 0)
+        if (sr.row.output) {
+            if ((r = gen_import_run(&a->imp, &sr.row, &l->mem, &l->run_mem[l->n_runs], e)) < 0)
                 goto fail;
             l->runs[l->n_runs] = &l->run_mem[l->n_runs];
             l->n_runs++;

@@ -81,7 +81,7 @@ int spool_write_header(FILE *f, const struct spool_header *h, struct err *e)
     return r;
 }
 
-int spool_encode_row(struct buf *out, const struct spool_row *row)
+int spool_encode_row(struct buf *out, const struct gen_checked_row *row)
 {
     unsigned char flags = row->output ? SPOOL_HAS_OUTPUT : 0;
     size_t at = out->len;
@@ -201,13 +201,14 @@ static int parse_header(struct cursor c, struct spool_header *h)
 }
 
 /* The row record c holds, its lists in a: 0, or -1 when it is damaged. */
-static int parse_row(struct cursor c, struct arena *a, struct spool_row *row)
+static int parse_row(struct cursor c, struct arena *a, struct spool_row *spooled)
 {
+    struct gen_checked_row *row = &spooled->row;
     unsigned char flags;
 
-    memset(row, 0, sizeof(*row));
-    row->record = c.p;
-    row->record_len = (size_t)(c.end - c.p);
+    memset(spooled, 0, sizeof(*spooled));
+    spooled->record = c.p;
+    spooled->record_len = (size_t)(c.end - c.p);
     if (c.p == c.end)
         return -1;
     flags = *c.p++;

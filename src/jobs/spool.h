@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "gen/gen.h"
+
 #include "store/store.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -40,18 +42,11 @@ struct spool_header {
     size_t record_len;
 };
 
-/* A validated row: its input (JSON text for structured tasks), its output or NULL, its topic
- * path (a leading "root" already dropped), its own tags, its guidance or NULL. */
+/* A validated row as the spool keeps it: the checked row (gen/: input, output or NULL, topic
+ * path with a leading "root" dropped, own tags, guidance or NULL) and, when read back, the bytes
+ * of its record. */
 struct spool_row {
-    const char *input;
-    size_t input_len;
-    const char *output;
-    size_t output_len;
-    const char *guidance;
-    const char *const *topic;
-    size_t n_topic;
-    const char *const *tags;
-    size_t n_tags;
+    struct gen_checked_row row;
     const void *record; /* set when read: the record's bytes (after its size) */
     size_t record_len;
 };
@@ -59,7 +54,7 @@ struct spool_row {
 int spool_write_header(FILE *f, const struct spool_header *h, struct err *e);
 /* Appends the row's record to out, to be written to the file after the header (records go in
  * row order): 0, HE_TOO_LARGE (out unchanged) or HE_NOMEM. */
-int spool_encode_row(struct buf *out, const struct spool_row *row);
+int spool_encode_row(struct buf *out, const struct gen_checked_row *row);
 
 /* Reads the header; its strings live in a. HE_INVALID when the file is not a spool. */
 int spool_read_header(FILE *f, struct arena *a, struct spool_header *h, struct err *e);

@@ -20,19 +20,19 @@ static const char *const topics[] = {"科学", "子题 1", "deep"};
 static const char *const tags[] = {"a", "b,c"};
 
 /* Row i: every third without an output, every other with topics, every fifth with tags. */
-static struct spool_row row_of(int i, char *input, char *output)
+static struct gen_checked_row row_of(int i, char *input, char *output)
 {
     sprintf(input, "问题 %d \"quoted\"\n", i);
     sprintf(output, "answer %d", i);
-    return (struct spool_row){.input = input,
-                              .input_len = strlen(input),
-                              .output = i % 3 ? output : NULL,
-                              .output_len = i % 3 ? strlen(output) : 0,
-                              .guidance = i % 4 == 0 ? "be brief" : NULL,
-                              .topic = i % 2 ? topics : NULL,
-                              .n_topic = i % 2 ? 3 : 0,
-                              .tags = i % 5 == 0 ? tags : NULL,
-                              .n_tags = i % 5 == 0 ? 2 : 0};
+    return (struct gen_checked_row){.input = input,
+                                    .input_len = strlen(input),
+                                    .output = i % 3 ? output : NULL,
+                                    .output_len = i % 3 ? strlen(output) : 0,
+                                    .guidance = i % 4 == 0 ? "be brief" : NULL,
+                                    .topic = i % 2 ? topics : NULL,
+                                    .n_topic = i % 2 ? 3 : 0,
+                                    .tags = i % 5 == 0 ? tags : NULL,
+                                    .n_tags = i % 5 == 0 ? 2 : 0};
 }
 
 static FILE *written(long *sizes)
@@ -49,7 +49,7 @@ static FILE *written(long *sizes)
             f, &(struct spool_header){"in-model", NULL, "out-model", "openai", "few_shot"}, &e),
         0);
     for (int i = 0; i < ROWS; i++) {
-        struct spool_row r = row_of(i, input, output);
+        struct gen_checked_row r = row_of(i, input, output);
         if (sizes)
             sizes[i] = ftell(f);
         buf_reset(&rec);
@@ -75,10 +75,11 @@ static char *written_bytes(long *sizes)
     return bytes;
 }
 
-static void assert_row(const struct spool_row *got, int i)
+static void assert_row(const struct spool_row *spooled, int i)
 {
     char input[64], output[64];
-    struct spool_row want = row_of(i, input, output);
+    const struct gen_checked_row *got = &spooled->row;
+    struct gen_checked_row want = row_of(i, input, output);
 
     assert_int_equal(got->input_len, want.input_len);
     assert_string_equal(got->input, want.input);
@@ -143,7 +144,7 @@ static void item_round_trip(void **state)
     arena_init(&a);
     assert_int_equal(spool_read_header(f, &a, &h, &e), 0);
     assert_int_equal(spool_read_row(f, &a, &r, &e), 0); /* row 0: no output */
-    assert_null(r.output);
+    assert_null(r.row.output);
     assert_non_null(item = spool_item(&a, &h, &r, &len));
     assert_true(spool_is_item(item, len));
     err_clear(&e);
@@ -165,7 +166,7 @@ static void item_round_trip(void **state)
         copy[k] ^= 0x80;
         err_clear(&e);
         if (spool_item_read(copy, len, &a, &ih, &ir, &e) == 0)
-            assert_int_equal(ir.n_topic + ir.n_tags, r.n_topic + r.n_tags);
+            assert_int_equal(ir.row.n_topic + ir.row.n_tags, r.row.n_topic + r.row.n_tags);
     }
     free(copy);
     assert_false(spool_is_item("{\"input\":\"x\"}", 13));
@@ -283,7 +284,7 @@ static void damaged_anywhere(void **state)
 static void too_large_leaves_the_buffer(void **state)
 {
     char input[64], output[64], big[300];
-    struct spool_row r = row_of(1, input, output), b = r;
+    struct gen_checked_row r = row_of(1, input, output), b = r;
     struct buf out;
     size_t before;
     (void)state;
