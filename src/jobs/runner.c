@@ -36,6 +36,7 @@
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/worker.h"
 #include "util/banned.h"
 
 #define EARLY_STOP_FAILURES 10
@@ -842,10 +843,7 @@ void jobs_notify(struct jobs *j)
 {
     if (!j)
         return;
-    pthread_mutex_lock(&j->lock);
-    j->kicked = true;
-    pthread_cond_signal(&j->wake);
-    pthread_mutex_unlock(&j->lock);
+    worker_raise(&j->lock, &j->kicked, &j->wake, NULL);
 }
 
 const char *jobs_spool_dir(const struct jobs *j)

@@ -9,7 +9,7 @@
  *   one shift, with no branch. The error state is 0 and absorbing. The table is built once, on
  *   first use, by whichever thread gets there first (pthread_once).
  * - utf8_check() is the rare path, run on text already found invalid, to name the offending
- *   byte: a plain decoder with the standard's ranges for the second byte of E0, ED, F0 and F4.
+ *   byte: the same DFA a byte at a time, remembering where the sequence it is in began.
  */
 #include "util/utf8.h"
 
@@ -93,45 +93,16 @@ bool utf8_valid(const char *s, size_t len)
 size_t utf8_check(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
+    uint64_t st = U8_ACC;
+    size_t start = 0; /* where the sequence being read began */
 
-    while (i < len) {
-        while (i + 8 <= len && ascii8(p + i))
-            i += 8;
-        if (i >= len)
-            break;
-        unsigned c = p[i];
-        if (c < 0x80) {
-            if (c == 0)
-                return i;
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            if (c == 0xE0)
-                lo = 0xA0;
-            else if (c == 0xED)
-                hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            if (c == 0xF0)
-                lo = 0x90;
-            else if (c == 0xF4)
-                hi = 0x8F;
-        } else {
-            return i;
-        }
-        if (len - i <= n || p[i + 1] < lo || p[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k <= n; k++)
-            if ((p[i + k] & 0xC0) != 0x80)
-                return i;
-        i += n + 1;
+    pthread_once(&dfa_once, dfa_init);
+    for (size_t i = 0; i < len; i++) {
+        if ((st & 63) == U8_ACC)
+            start = i;
+        st = dfa[p[i]] >> (st & 63);
+        if ((st & 63) == U8_ERR)
+            return start;
     }
-    return len;
+    return (st & 63) == U8_ACC ? len : start;
 }
