@@ -9,7 +9,8 @@
  *   path is checked here: every '%' must start two hex digits that are not "00".
  * - libmicrohttpd keeps every header it reads, even a repeated Content-Length, and prefers
  *   Transfer-Encoding over Content-Length when both are sent; a proxy in front may choose the
- *   other way. Both shapes are refused (400), as RFC 9112 §6.3 asks.
+ *   other way. Both shapes are refused (400), as RFC 9112 §6.3 asks, and so is a
+ *   Transfer-Encoding other than one "chunked" (§6.1), which libmicrohttpd would wait on.
  * - Size limits: the connection memory is large enough for 64 KiB of head, so the router sees
  *   heads over its own limits and answers them in JSON (414, 431) rather than libmicrohttpd's HTML.
  */
@@ -27,6 +28,7 @@ struct head_scan {
     size_t length_size;
     bool lengths_differ;
     bool transfer_encoding;
+    bool not_chunked; /* a Transfer-Encoding other than chunked alone */
 };
 
 static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -36,8 +38,10 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
     (void)kind;
 
     h->bytes += key_size + value_size + 4;
-    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        h->not_chunked |= h->transfer_encoding || !value || strcasecmp(value, "chunked") != 0;
         h->transfer_encoding = true;
+    }
     if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
         return MHD_YES;
     if (!h->length) {
@@ -88,6 +92,9 @@ int conn_guard_check(struct MHD_Connection *conn, const char *method, const char
     if (h.length && h.transfer_encoding)
         return err_set(e, HE_BAD_REQUEST, NULL,
                        "the request has both Content-Length and Transfer-Encoding");
+    if (h.not_chunked)
+        return err_set(e, HE_BAD_REQUEST, NULL,
+                       "the only Transfer-Encoding taken is chunked, sent once");
     if ((bad = bad_escape(raw_uri)))
         return err_set(e, HE_BAD_REQUEST, NULL,
                        "the path has an invalid or NUL percent-escape at byte %zu",

@@ -60,12 +60,18 @@ def project_count(srv):
 BODY = b'{"name": "smuggled", "description": ""}'
 
 
-@pytest.mark.parametrize("framing", [
-    pytest.param(b"Content-Length: %d\r\nContent-Length: 5\r\n" % len(BODY), id="two-lengths"),
+@pytest.mark.parametrize("framing,detail", [
+    pytest.param(b"Content-Length: %d\r\nContent-Length: 5\r\n" % len(BODY),
+                 "the request has differing Content-Length headers", id="two-lengths"),
     pytest.param(b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n" % len(BODY),
+                 "the request has both Content-Length and Transfer-Encoding",
                  id="length-and-chunked"),
+    pytest.param(b"Transfer-Encoding: gzip, chunked\r\n",
+                 "the only Transfer-Encoding taken is chunked, sent once", id="gzip-chunked"),
+    pytest.param(b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+                 "the only Transfer-Encoding taken is chunked, sent once", id="chunked-twice"),
 ])
-def test_smuggling_shapes_are_400_and_close(server, framing):
+def test_smuggling_shapes_are_400_and_close(server, framing, detail):
     before = project_count(server)
     body = BODY
     if b"chunked" in framing:
@@ -74,8 +80,7 @@ def test_smuggling_shapes_are_400_and_close(server, framing):
     raw = (b"POST /api/project HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
            + framing + b"\r\n" + body)
     result = exchange(server, raw)
-    detail = assert_json_error(result, 400, "bad_request")["detail"]
-    assert "Content-Length" in detail
+    assert assert_json_error(result, 400, "bad_request")["detail"] == detail
     assert result[1]["connection"] == "close"
     assert project_count(server) == before
 
