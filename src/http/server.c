@@ -13,16 +13,14 @@
  *   (it costs no thread) until http_req_complete() stores the answer and resumes it. The two may
  *   race: whichever comes second queues the answer, under the request's lock.
  * - One log line per request, written when libmicrohttpd reports the request complete.
+ * - Each request is made when libmicrohttpd has read its target (on_uri), so that the target is
+ *   kept as sent; its head is checked (http/conn_guard.c) before it is routed.
+ * - A body over its limit is read and dropped up to a bound, then answered 413 with the
+ *   connection closed, so that a client that writes before it reads gets the answer.
  * - A watcher thread looks every 200 ms at suspended requests whose client may leave (their
- *   work is cancelled) and at file uploads still arriving. libmicrohttpd (0.9.75, epoll) misses
- *   a client that closes while the rest of its upload is still queued in the socket: after the
- *   short read that drains it, no new event comes for the end of stream, and the upload would
- *   hold its memory and spool file until the connection's timeout. The watcher shuts such a
- *   socket down (the peer's side closed, nothing left to read, fewer body bytes handed over
- *   than Content-Length says: libmicrohttpd hands over all it has read at each call, so the
- *   body can never complete), which wakes libmicrohttpd to see the end and abort the request.
- *   A client that half-closes after a complete body is not touched; an upload without
- *   Content-Length is not watched.
+ *   work is cancelled) and at file uploads still arriving (http/uploads.c: idle or abandoned
+ *   ones are shut down). Once nothing has run for a second, it gives freed memory back to the
+ *   system (malloc_trim).
  */
 #include "http/server.h"
 
