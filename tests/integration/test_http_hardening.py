@@ -13,23 +13,13 @@ import uuid
 
 import pytest
 
-from hetu_http import assert_error
-
 
 def exchange(srv, raw, timeout=10):
     """Sends raw bytes, reads until the server closes; returns (status, headers, body)."""
-    sock = socket.create_connection((srv.host, srv.port), timeout=timeout)
-    try:
+    with socket.create_connection((srv.host, srv.port), timeout=timeout) as sock:
         sock.sendall(raw)
-        data = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        sock.close()
-    return parse(data)
+        with sock.makefile("rb") as f:
+            return parse(f.read())
 
 
 def parse(data):
