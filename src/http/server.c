@@ -677,8 +677,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !req->answer.status)
             snprintf(status, sizeof(status), "%s", "aborted");
         log_event(req->answer.status >= 500 ? LOG_ERROR : LOG_INFO, "request", "method",
-                  req->route.method, "path", req->route.path, "status", status, "duration_ms", dur,
-                  req->answer.error[0] ? "error" : NULL, req->answer.error, NULL);
+                  req->route.method, "path", req->route.path ? req->route.path : req->route.raw_uri,
+                  "status", status, "duration_ms", dur, req->answer.error[0] ? "error" : NULL,
+                  req->answer.error, NULL);
     }
     req_free(req);
     *con_cls = NULL;
