@@ -104,6 +104,7 @@ struct http_req {
         uint64_t expected, seen;
         int64_t last_us; /* when the last bytes came (under watch_lock) */
         bool arriving;   /* watched for idleness (under watch_lock) */
+        bool busy;       /* a piece is being parsed (under watch_lock) */
         bool counted;    /* in srv->uploads */
     } upload;
 

@@ -8,8 +8,9 @@
  *   atomic: it is taken on the HTTP thread of the request and given back when it is freed.
  * - An upload is watched (srv->watched, under watch_lock) from its headers until all its
  *   Content-Length has been handed over, or until its end when it has none. The watch thread
- *   shuts down the socket of one that sent nothing for srv->upload_idle_us, and of one whose
- *   client closed its side with nothing left to read: libmicrohttpd (0.9.75, epoll) misses a
+ *   shuts down the socket of one that sent nothing for srv->upload_idle_us (counted from the
+ *   end of the server's work on its last bytes, with nothing unread in the socket), and of one
+ * whose client closed its side with nothing left to read: libmicrohttpd (0.9.75, epoll) misses a
  *   client that closes while the rest of its upload is still queued in the socket, since after
  *   the short read that drains it no new event comes for the end of stream. The shutdown wakes
  *   libmicrohttpd, which aborts the request; freeing it removes the spool file. A client that
@@ -94,14 +95,15 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
     return MHD_YES;
 }
 
-/* Counts body bytes handed over; the upload is watched until they are all there. */
+/* Counts body bytes handed over; the upload is watched until they are all there. While a piece
+ * is parsed the upload is busy: the time the server spends is not the client's silence. */
 static void count_chunk(struct http_req *req, size_t size)
 {
     bool complete;
 
     pthread_mutex_lock(&req->srv->watch_lock);
     req->upload.seen += size;
-    req->upload.last_us = clock_mono_us();
+    req->upload.busy = true;
     complete = req->upload.expected && req->upload.seen >= req->upload.expected;
     if (complete)
         req->upload.arriving = false;
@@ -110,9 +112,20 @@ static void count_chunk(struct http_req *req, size_t size)
         http_watch_remove(req->srv, req);
 }
 
+static void parse_chunk(struct http_req *req, const char *data, size_t size);
+
 void uploads_chunk(struct http_req *req, const char *data, size_t size)
 {
     count_chunk(req, size);
+    parse_chunk(req, data, size);
+    pthread_mutex_lock(&req->srv->watch_lock);
+    req->upload.busy = false;
+    req->upload.last_us = clock_mono_us();
+    pthread_mutex_unlock(&req->srv->watch_lock);
+}
+
+static void parse_chunk(struct http_req *req, const char *data, size_t size)
+{
     req->upload.received += size;
     if (req->upload.err.code)
         return;
@@ -142,9 +155,10 @@ bool uploads_watch(struct http_req *req, int64_t now_us)
         return false;
     if ((fd = http_req_fd(req)) < 0)
         return true;
+    if (req->upload.busy || ioctl(fd, FIONREAD, &pending) != 0 || pending > 0)
+        return true; /* the server has yet to read what the client sent */
     idle = now_us - req->upload.last_us > req->srv->upload_idle_us;
-    abandoned = req->upload.seen < req->upload.expected && http_client_gone(req) &&
-                ioctl(fd, FIONREAD, &pending) == 0 && pending == 0;
+    abandoned = req->upload.seen < req->upload.expected && http_client_gone(req);
     if (idle || abandoned)
         shutdown(fd, SHUT_RDWR);
     return true;

@@ -120,11 +120,10 @@ static int filling_slot(struct batches *b, struct slot **ret, struct err *e)
 }
 
 /* Reads the filled slot with its batch's reader. */
-static int submit(struct batches *b, struct slot *s, struct err *e)
+static void submit(struct batches *b, struct slot *s)
 {
-    (void)e;
     s->first_line = b->line;
-    if (b->cfg.workers > 1)
+    if (b->cfg.workers > 1 && s->in.len)
         for (const char *p = s->in.data, *end = p + s->in.len;
              (p = memchr(p, '\n', (size_t)(end - p))); p++)
             b->line++;
@@ -134,7 +133,6 @@ static int submit(struct batches *b, struct slot *s, struct err *e)
                         s->first_line, s->last, &s->out, &s->err);
     s->state = SLOT_DONE;
     b->filling++;
-    return 0;
 }
 
 /* A full slot: with several workers, cut at its last line end (the rest starts the next
@@ -144,8 +142,10 @@ static int submit_full(struct batches *b, struct slot *s, struct err *e)
     const char *nl;
     int r;
 
-    if (b->cfg.workers == 1)
-        return submit(b, s, e);
+    if (b->cfg.workers == 1) {
+        submit(b, s);
+        return 0;
+    }
     nl = memrchr(s->in.data, '\n', s->in.len);
     if (!nl && s->in.len <= b->cfg.max_line + 1)
         return 0;
@@ -156,7 +156,8 @@ static int submit_full(struct batches *b, struct slot *s, struct err *e)
             return fail(b, r, NULL, e);
         s->in.len = keep;
     }
-    if ((r = submit(b, s, e)) < 0 || (r = filling_slot(b, &s, e)) < 0)
+    submit(b, s);
+    if ((r = filling_slot(b, &s, e)) < 0)
         return r;
     if ((r = buf_add(&s->in, b->carry.data, b->carry.len)) < 0)
         return fail(b, r, NULL, e);
@@ -202,8 +203,7 @@ int batches_finish(struct batches *b, struct err *e)
         (r = buf_add(&s->in, "\n", 1)) < 0)
         return fail(b, r, NULL, e);
     s->last = true;
-    if ((r = submit(b, s, e)) < 0)
-        return r;
+    submit(b, s);
     while (b->taking < b->filling)
         if ((r = take_one(b, e)) < 0)
             return r;

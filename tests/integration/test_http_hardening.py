@@ -175,10 +175,15 @@ def threads_of(srv):
 
 
 def healthz_ms(srv):
-    t = time.monotonic()
+    """The fastest of five /healthz calls, in ms: a blocked server is slow at every one, a busy
+    test machine only at some."""
     raw = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    assert exchange(srv, raw, timeout=5)[0] == 200
-    return (time.monotonic() - t) * 1000
+    times = []
+    for _ in range(5):
+        t = time.monotonic()
+        assert exchange(srv, raw, timeout=5)[0] == 200
+        times.append((time.monotonic() - t) * 1000)
+    return min(times)
 
 
 def test_stalled_uploads_are_capped_and_cost_no_thread(start_server, tmp_path):
