@@ -20,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "http/server.h"
+#include "http/uploads.h"
 #include "jobs/jobs.h"
 #include "llm/config.h"
 #include "llm/engine.h"
@@ -38,6 +39,7 @@
 struct serve_settings {
     const char *host, *db, *config, *spool_dir, *user;
     unsigned long long port, max_body, max_upload, job_window, threads;
+    unsigned long long max_uploads, upload_idle_timeout;
     enum log_level level;
     enum log_format format;
 };
@@ -127,6 +129,12 @@ static void default_threads(const struct serve_settings *s, char *buf, size_t si
     snprintf(buf, size, "%ld", ncpu > 2 ? ncpu : 2);
 }
 
+static void default_max_uploads(const struct serve_settings *s, char *buf, size_t size)
+{
+    (void)s;
+    snprintf(buf, size, "%zu", uploads_default_max());
+}
+
 static void default_user(const struct serve_settings *s, char *buf, size_t size)
 {
     const char *user = getenv("USER");
@@ -158,6 +166,11 @@ static const struct serve_opt serve_opts[] = {
         parse_uint, 1ULL << 40, AT(max_body), "limit of JSON request bodies"},
     {"max-upload-size", "BYTES", "HETU_MAX_UPLOAD_SIZE", "max_upload_size", "1073741824",
         parse_uint, 1ULL << 44, AT(max_upload), "limit of uploaded files"},
+    {"max-uploads", "N", "HETU_MAX_UPLOADS", "max_uploads", NULL,
+        parse_uint, 1000000, AT(max_uploads), "file uploads arriving at once; more get 503",
+        default_max_uploads, "a quarter of the open-file limit, at most 8192"},
+    {"upload-idle-timeout", "SECONDS", "HETU_UPLOAD_IDLE_TIMEOUT", "upload_idle_timeout", "30",
+        parse_uint, 86400, AT(upload_idle_timeout), "drop an upload that sends nothing this long"},
     {"spool-dir", "DIR", "HETU_SPOOL_DIR", "spool_dir", NULL,
         parse_text, 0, AT(spool_dir), "where file imports keep rows until loaded",
         default_spool_dir, "a spool/ folder beside the database"},
@@ -393,7 +406,9 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
                                     .port = (unsigned)s->port,
                                     .threads = (unsigned)s->threads,
                                     .max_body = (size_t)s->max_body,
-                                    .max_upload = (size_t)s->max_upload};
+                                    .max_upload = (size_t)s->max_upload,
+                                    .max_uploads = (size_t)s->max_uploads,
+                                    .upload_idle_timeout = (unsigned)s->upload_idle_timeout};
     struct err e;
 
     err_clear(&e);

@@ -13,22 +13,21 @@
  *   (it costs no thread) until http_req_complete() stores the answer and resumes it. The two may
  *   race: whichever comes second queues the answer, under the request's lock.
  * - One log line per request, written when libmicrohttpd reports the request complete.
+ * - Each request is made when libmicrohttpd has read its target (on_uri), so that the target is
+ *   kept as sent; its head is checked (http/conn_guard.c) before it is routed.
+ * - A body over its limit is read and dropped up to a bound, then answered 413 with the
+ *   connection closed, so that a client that writes before it reads gets the answer.
  * - A watcher thread looks every 200 ms at suspended requests whose client may leave (their
- *   work is cancelled) and at file uploads still arriving. libmicrohttpd (0.9.75, epoll) misses
- *   a client that closes while the rest of its upload is still queued in the socket: after the
- *   short read that drains it, no new event comes for the end of stream, and the upload would
- *   hold its memory and spool file until the connection's timeout. The watcher shuts such a
- *   socket down (the peer's side closed, nothing left to read, fewer body bytes handed over
- *   than Content-Length says: libmicrohttpd hands over all it has read at each call, so the
- *   body can never complete), which wakes libmicrohttpd to see the end and abort the request.
- *   A client that half-closes after a complete body is not touched; an upload without
- *   Content-Length is not watched.
+ *   work is cancelled) and at file uploads still arriving (http/uploads.c: idle or abandoned
+ *   ones are shut down). Once nothing has run for a second, it gives freed memory back to the
+ *   system (malloc_trim).
  */
 #include "http/server.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
@@ -42,7 +41,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/conn_guard.h"
 #include "http/request.h"
+#include "http/server_int.h"
+#include "http/uploads.h"
 #include "http/routes.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -50,107 +52,6 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/banned.h"
-
-struct http_server {
-    struct MHD_Daemon *daemon;
-    struct app *app;
-    size_t max_body, max_upload;
-    unsigned port;
-    atomic_int inflight;
-    atomic_bool draining; /* stopping: new requests get 503, streamed answers end */
-    atomic_uint_fast64_t serial;
-
-    /* Suspended requests, watched for clients that go away. */
-    pthread_mutex_t watch_lock;
-    pthread_cond_t watch_cond;
-    struct http_req *watched;
-    struct stream *idle_streams; /* suspended until they have more to say */
-    bool watch_stop;
-    pthread_t watcher;
-};
-
-/*
- * One request. The HTTP thread that libmicrohttpd calls for the connection owns it, except
- * where a group says otherwise.
- */
-struct http_req {
-    struct http_server *srv;
-    struct MHD_Connection *conn;
-    int64_t start_us;
-    uint64_t serial;
-
-    /* Routing: what was asked and which route answers it (rc 0, HE_NOT_FOUND or HE_METHOD). */
-    struct {
-        char method[16];
-        char *path;
-        int rc;
-        struct route_match match;
-    } route;
-
-    /* Body of a JSON route, gathered up to its limit and parsed before the handler runs. */
-    struct {
-        struct buf buf;
-        struct json_object *json;
-        bool too_large; /* the body passed its limit: the rest is read and dropped, then 413 */
-    } body;
-
-    /* The answer as queued, and what the request log line says of it. */
-    struct {
-        unsigned status;
-        char error[ERR_MSG_MAX];
-        bool responded;
-        size_t nheaders;
-        char *header_names[HTTP_REQ_MAX_HEADERS], *header_values[HTTP_REQ_MAX_HEADERS];
-    } answer;
-
-    /* Suspension of a handler that returned HTTP_PENDING; the flags and the answer are under
-     * lock, since http_req_complete may run on any thread. */
-    struct {
-        pthread_mutex_t lock;
-        bool pending, suspended, completed;
-        struct json_object *body;
-        struct err err;
-        http_cancel_cb cancel_cb;
-        void *cancel_ud;
-        atomic_bool cancelled; /* the client went away while the request waited */
-    } susp;
-
-    /* In srv->watched (under watch_lock): suspended, or an upload still arriving. */
-    struct {
-        struct http_req *prev, *next;
-        bool on;
-    } watch;
-
-    /* A multipart file upload. Its Content-Length (0: not given) and the bytes handed over so
-     * far are under watch_lock: fewer seen than expected is an upload still arriving. */
-    struct {
-        struct MHD_PostProcessor *pp;
-        size_t received;
-        struct err err;
-        uint64_t expected, seen;
-    } upload;
-
-    /* A streamed answer's source, handed to the stream when the answer is queued. */
-    struct {
-        http_stream_fn read;
-        void *ud;
-        void (*free_fn)(void *);
-    } stream;
-
-    void *ctx;
-    void (*ctx_free)(void *);
-};
-
-/* A streamed answer. It belongs to the libmicrohttpd response, which outlives the request. */
-struct stream {
-    struct http_server *srv;
-    struct MHD_Connection *conn;
-    http_stream_fn read;
-    void *ud;
-    void (*free_fn)(void *);
-    struct stream *idle_next;
-    bool idle;
-};
 
 /* ---- answers ---- */
 
@@ -166,6 +67,8 @@ static enum MHD_Result send_text(struct http_req *req, unsigned status, const ch
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (req->answer.close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     for (size_t i = 0; i < req->answer.nheaders; i++)
         MHD_add_response_header(resp, req->answer.header_names[i], req->answer.header_values[i]);
     ret = MHD_queue_response(req->conn, status, resp);
@@ -225,22 +128,23 @@ static enum MHD_Result send_error_code(struct http_req *req, int code, const cha
 
 /* ---- requests ---- */
 
+/* A request, made when libmicrohttpd has read its target (raw_uri); method and path are set at
+ * the first call into on_access. */
 static struct http_req *req_new(struct http_server *srv, struct MHD_Connection *conn,
-                                const char *method, const char *url)
+                                const char *raw_uri)
 {
     struct http_req *req = calloc(1, sizeof(*req));
 
     if (!req)
         return NULL;
-    req->route.path = strdup(url);
-    if (!req->route.path) {
+    req->route.raw_uri = strdup(raw_uri);
+    if (!req->route.raw_uri) {
         free(req);
         return NULL;
     }
     req->srv = srv;
     req->conn = conn;
     req->start_us = clock_mono_us();
-    snprintf(req->route.method, sizeof(req->route.method), "%s", method);
     pthread_mutex_init(&req->susp.lock, NULL);
     err_clear(&req->susp.err);
     err_clear(&req->upload.err);
@@ -250,13 +154,11 @@ static struct http_req *req_new(struct http_server *srv, struct MHD_Connection *
     return req;
 }
 
-static void watch_remove(struct http_server *srv, struct http_req *req);
-
 static void req_free(struct http_req *req)
 {
     if (!req)
         return;
-    watch_remove(req->srv, req); /* a no-op unless it ended while suspended */
+    http_watch_remove(req->srv, req); /* a no-op unless it ended while suspended */
     json_object_put(req->body.json);
     json_object_put(req->susp.body);
     for (size_t i = 0; i < req->answer.nheaders; i++) {
@@ -270,8 +172,10 @@ static void req_free(struct http_req *req)
     if (req->stream.free_fn)
         req->stream.free_fn(req->stream.ud);
     buf_done(&req->body.buf);
+    uploads_release(req);
     pthread_mutex_destroy(&req->susp.lock);
     free(req->route.path);
+    free(req->route.raw_uri);
     free(req);
 }
 
@@ -347,7 +251,7 @@ uint64_t http_req_serial(struct http_req *req)
 
 /* ---- watching suspended requests for clients that disconnect ---- */
 
-static void watch_add(struct http_server *srv, struct http_req *req)
+void http_watch_add(struct http_server *srv, struct http_req *req)
 {
     pthread_mutex_lock(&srv->watch_lock);
     req->watch.prev = NULL;
@@ -359,7 +263,7 @@ static void watch_add(struct http_server *srv, struct http_req *req)
     pthread_mutex_unlock(&srv->watch_lock);
 }
 
-static void watch_remove(struct http_server *srv, struct http_req *req)
+void http_watch_remove(struct http_server *srv, struct http_req *req)
 {
     pthread_mutex_lock(&srv->watch_lock);
     if (req->watch.on) {
@@ -374,50 +278,52 @@ static void watch_remove(struct http_server *srv, struct http_req *req)
     pthread_mutex_unlock(&srv->watch_lock);
 }
 
-static bool client_gone(struct http_req *req)
+int http_req_fd(struct http_req *req)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci ? ci->connect_fd : -1;
+}
+
+bool http_client_gone(struct http_req *req)
+{
     struct pollfd p;
 
-    if (!ci)
+    if ((p.fd = http_req_fd(req)) < 0)
         return false;
-    p.fd = ci->connect_fd;
     p.events = POLLRDHUP;
     p.revents = 0;
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-/* Counts body bytes handed over; the upload is watched until they are all there. */
-static void watch_upload(struct http_req *req, size_t size)
+/* What the watch thread knows of the server's idleness. */
+struct idle_state {
+    uint64_t ended;   /* requests ended when last looked at */
+    int64_t since_us; /* when nothing was in flight and no request had ended since */
+    uint64_t trimmed; /* requests ended at the last trim */
+};
+
+/* Gives freed memory back to the system once, when nothing has run for a second after some
+ * requests ended (bursts of uploads leave the allocator's arenas large). */
+static void trim_when_idle(struct http_server *srv, struct idle_state *st, int64_t now_us)
 {
-    bool complete;
+    uint64_t ended = atomic_load(&srv->ended);
 
-    pthread_mutex_lock(&req->srv->watch_lock);
-    req->upload.seen += size;
-    complete = req->upload.seen >= req->upload.expected;
-    pthread_mutex_unlock(&req->srv->watch_lock);
-    if (!complete && !req->watch.on)
-        watch_add(req->srv, req);
-    else if (complete && req->watch.on)
-        watch_remove(req->srv, req);
-}
-
-/* The socket of an upload whose client closed its side with nothing left to read, or -1. */
-static int abandoned_upload(struct http_req *req)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    int pending = 0;
-
-    if (ci && client_gone(req) && ioctl(ci->connect_fd, FIONREAD, &pending) == 0 && pending == 0)
-        return ci->connect_fd;
-    return -1;
+    if (atomic_load(&srv->inflight) > 0 || ended != st->ended) {
+        st->ended = ended;
+        st->since_us = now_us;
+        return;
+    }
+    if (ended != st->trimmed && now_us - st->since_us >= 1000000) {
+        malloc_trim(0);
+        st->trimmed = ended;
+    }
 }
 
 static void *watch_main(void *arg)
 {
     struct http_server *srv = arg;
+    struct idle_state idle = {0};
 
     pthread_mutex_lock(&srv->watch_lock);
     while (!srv->watch_stop) {
@@ -430,13 +336,12 @@ static void *watch_main(void *arg)
             st->idle = false;
             MHD_resume_connection(st->conn);
         }
+        int64_t now = clock_mono_us();
+        trim_when_idle(srv, &idle, now);
         for (struct http_req *req = srv->watched; req; req = req->watch.next) {
-            int fd;
-            if (req->upload.seen < req->upload.expected && (fd = abandoned_upload(req)) >= 0) {
-                shutdown(fd, SHUT_RDWR);
+            if (uploads_watch(req, now))
                 continue;
-            }
-            if (atomic_load(&req->susp.cancelled) || !req->susp.cancel_cb || !client_gone(req))
+            if (atomic_load(&req->susp.cancelled) || !req->susp.cancel_cb || !http_client_gone(req))
                 continue;
             atomic_store(&req->susp.cancelled, true);
             /* Safe under watch_lock: the request cannot complete and be freed until it is
@@ -452,7 +357,7 @@ void http_req_complete(struct http_req *req, struct json_object *body, const str
 {
     pthread_mutex_lock(&req->susp.lock);
     /* Under the request's lock, so dispatch cannot add it to the watch list afterwards. */
-    watch_remove(req->srv, req);
+    http_watch_remove(req->srv, req);
     if (e && e->code) {
         req->susp.err = *e;
         json_object_put(body);
@@ -540,50 +445,6 @@ static enum MHD_Result send_stream(struct http_req *req)
     return ret;
 }
 
-/* ---- multipart uploads ---- */
-
-static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
-                               const char *filename, const char *content_type,
-                               const char *transfer_encoding, const char *data, uint64_t off,
-                               size_t size)
-{
-    struct http_req *req = cls;
-    (void)kind;
-    (void)content_type;
-    (void)transfer_encoding;
-    (void)off;
-
-    if (req->upload.err.code)
-        return MHD_YES;
-    if (req->route.match.route->part(req, key ? key : "", filename, data, size, &req->upload.err) <
-            0 &&
-        !req->upload.err.code)
-        err_set(&req->upload.err, HE_INTERNAL, NULL, NULL);
-    return MHD_YES;
-}
-
-static void upload_chunk(struct http_req *req, const char *data, size_t size)
-{
-    req->upload.received += size;
-    if (req->upload.err.code)
-        return;
-    if (req->upload.received > req->body.buf.max) {
-        err_set(&req->upload.err, HE_TOO_LARGE, NULL, "upload too large: the limit is %zu bytes",
-                req->body.buf.max);
-        return;
-    }
-    if (!req->upload.pp) {
-        req->upload.pp = MHD_create_post_processor(req->conn, 64 * 1024, on_part, req);
-        if (!req->upload.pp) {
-            err_set(&req->upload.err, HE_UNSUPPORTED_MEDIA, NULL,
-                    "the body must be multipart/form-data with a part named file");
-            return;
-        }
-    }
-    if (MHD_post_process(req->upload.pp, data, size) != MHD_YES && !req->upload.err.code)
-        err_set(&req->upload.err, HE_BAD_REQUEST, NULL, "malformed multipart body");
-}
-
 static enum MHD_Result dispatch(struct http_req *req)
 {
     const struct route *route = req->route.match.route;
@@ -624,7 +485,7 @@ static enum MHD_Result dispatch(struct http_req *req)
             MHD_suspend_connection(req->conn);
             req->susp.suspended = true;
             if (req->susp.cancel_cb)
-                watch_add(req->srv, req);
+                http_watch_add(req->srv, req);
         }
         pthread_mutex_unlock(&req->susp.lock);
         return ret;
@@ -640,15 +501,47 @@ static enum MHD_Result dispatch(struct http_req *req)
     return send_json(req, out);
 }
 
-/* First call: routes the request, sets its body limit and turns away what is refused early
- * (503 while draining, 413 by Content-Length). 404 and 405 are answered at the end. */
-static enum MHD_Result on_request_start(struct http_server *srv, struct http_req *req)
+/* The most body bytes read and dropped before answering 413, so that a client that writes its
+ * whole body before reading gets the answer rather than a reset (nginx's lingering close): four
+ * times the limit, at most 64 MiB. Past it the connection is closed. */
+static uint64_t drop_bound(size_t limit)
+{
+    uint64_t cap = (uint64_t)64 << 20;
+    return limit < cap / 4 ? (uint64_t)limit * 4 : cap;
+}
+
+/* A body announced over its limit: read and dropped up to the bound, then 413; past the bound,
+ * 413 at once. Either way the connection is closed after the answer. */
+static enum MHD_Result refuse_too_large(struct http_req *req, const char *cl)
+{
+    req->answer.close = true;
+    if (strtoull(cl, NULL, 10) > drop_bound(req->body.buf.max))
+        return send_error_code(req, HE_TOO_LARGE,
+                               "request body too large: %s bytes, the limit is %zu bytes", cl,
+                               req->body.buf.max);
+    req->body.too_large = true;
+    req->body.length = cl;
+    buf_done(&req->body.buf);
+    return MHD_YES;
+}
+
+/* First call: checks the request's head, routes it, sets its body limit and turns away what is
+ * refused early (503 while draining or with too many uploads, 400 for a malformed head, 414,
+ * 431, 413 by Content-Length). 404 and 405 are answered at the end. */
+static enum MHD_Result on_request_start(struct http_server *srv, struct http_req *req,
+                                        const char *version)
 {
     const char *cl;
     bool multipart;
+    struct err e;
 
+    err_clear(&e);
     if (atomic_load(&srv->draining))
         return send_error_code(req, HE_UNAVAILABLE, "the server is shutting down");
+    if (conn_guard_check(req->conn, req->route.method, req->route.raw_uri, version, &e) < 0) {
+        req->answer.close = true;
+        return send_error(req, &e);
+    }
     req->route.rc = router_match(http_routes, http_routes_count, req->route.method, req->route.path,
                                  &req->route.match);
     if (req->route.rc != 0)
@@ -659,37 +552,50 @@ static enum MHD_Result on_request_start(struct http_server *srv, struct http_req
     else if (multipart)
         req->body.buf.max = srv->max_upload;
     cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (multipart && cl)
-        req->upload.expected = strtoull(cl, NULL, 10);
     if (cl && strtoull(cl, NULL, 10) > req->body.buf.max)
-        return send_error_code(req, HE_TOO_LARGE,
-                               "request body too large: %s bytes, the limit is %zu bytes", cl,
-                               req->body.buf.max);
+        return refuse_too_large(req, cl);
+    if (!multipart)
+        return MHD_YES;
+    req->upload.expected = cl ? strtoull(cl, NULL, 10) : 0;
+    if (uploads_admit(req) < 0)
+        return send_error_code(req, HE_UNAVAILABLE,
+                               "too many uploads arriving at once (the limit is %zu): retry later",
+                               srv->max_uploads);
     return MHD_YES;
 }
 
-/* A piece of a multipart upload: watched until complete, parsed as it comes. */
+/* A piece of a body over its limit: dropped, up to the bound. */
+static enum MHD_Result drop_body(struct http_req *req, size_t size)
+{
+    req->body.dropped += size;
+    return req->body.dropped > drop_bound(req->body.buf.max) ? MHD_NO : MHD_YES;
+}
+
+/* A piece of a multipart upload: watched until complete, parsed as it comes. An upload that
+ * passes its limit without announcing it is dropped up to the bound, then 413. */
 static enum MHD_Result on_upload_data(struct http_req *req, const char *data, size_t size)
 {
-    if (req->upload.expected)
-        watch_upload(req, size);
-    upload_chunk(req, data, size);
+    uploads_chunk(req, data, size);
+    if (req->upload.received > drop_bound(req->body.buf.max))
+        return MHD_NO;
     return MHD_YES;
 }
 
 /* A piece of a JSON body. A body without Content-Length (chunked) is only known to be too
- * large once it is: the rest is dropped and 413 answered when it ends, since libmicrohttpd
- * cannot answer in the middle of an upload. Memory stays bounded by the limit. */
+ * large once it is: the rest is dropped (up to the bound) and 413 answered when it ends, since
+ * libmicrohttpd cannot answer in the middle of an upload. Memory stays bounded by the limit. */
 static enum MHD_Result on_body_data(struct http_req *req, const char *data, size_t size)
 {
     int r;
 
-    if (req->route.rc != 0 || req->body.too_large)
+    if (req->route.rc != 0)
         return MHD_YES;
     r = buf_add(&req->body.buf, data, size);
     if (r == HE_TOO_LARGE) {
         req->body.too_large = true;
+        req->answer.close = true;
         buf_done(&req->body.buf);
+        return drop_body(req, size);
     } else if (r < 0) {
         return send_error_code(req, r, NULL);
     }
@@ -699,8 +605,11 @@ static enum MHD_Result on_body_data(struct http_req *req, const char *data, size
 /* The body has ended: answer 413 for one over its limit, else run the route. */
 static enum MHD_Result on_request_end(struct http_req *req)
 {
-    if (req->watch.on) /* the upload is complete */
-        watch_remove(req->srv, req);
+    uploads_ended(req);
+    if (req->body.too_large && req->body.length)
+        return send_error_code(req, HE_TOO_LARGE,
+                               "request body too large: %s bytes, the limit is %zu bytes",
+                               req->body.length, req->body.buf.max);
     if (req->body.too_large)
         return send_error_code(req, HE_TOO_LARGE, "request body too large: the limit is %zu bytes",
                                req->body.buf.max);
@@ -717,17 +626,22 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     struct http_req *req = *con_cls;
     size_t size = *upload_data_size;
     enum MHD_Result ret;
-    (void)version;
+    (void)conn;
 
-    if (!req) {
-        if (!(req = req_new(srv, conn, method, url)))
+    if (!req)
+        return MHD_NO; /* on_uri could not make it */
+    if (!req->route.started) {
+        req->route.started = true;
+        snprintf(req->route.method, sizeof(req->route.method), "%s", method);
+        if (!(req->route.path = strdup(url)))
             return MHD_NO;
-        *con_cls = req;
-        return on_request_start(srv, req);
+        return on_request_start(srv, req, version);
     }
     *upload_data_size = 0; /* every piece is taken whole, or dropped */
     if (req->answer.responded)
         return MHD_YES;
+    if (size && req->body.too_large)
+        return drop_body(req, size);
     if (req->susp.pending) {
         pthread_mutex_lock(&req->susp.lock);
         ret = send_completed(req);
@@ -739,6 +653,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (size)
         return on_body_data(req, upload_data, size);
     return on_request_end(req);
+}
+
+/* libmicrohttpd has read a request's target: the request starts here, with the target as sent. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    return req_new(cls, conn, uri);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -757,11 +677,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !req->answer.status)
             snprintf(status, sizeof(status), "%s", "aborted");
         log_event(req->answer.status >= 500 ? LOG_ERROR : LOG_INFO, "request", "method",
-                  req->route.method, "path", req->route.path, "status", status, "duration_ms", dur,
-                  req->answer.error[0] ? "error" : NULL, req->answer.error, NULL);
+                  req->route.method, "path", req->route.path ? req->route.path : req->route.raw_uri,
+                  "status", status, "duration_ms", dur, req->answer.error[0] ? "error" : NULL,
+                  req->answer.error, NULL);
     }
     req_free(req);
     *con_cls = NULL;
+    atomic_fetch_add(&srv->ended, 1);
     atomic_fetch_sub(&srv->inflight, 1);
 }
 
@@ -798,6 +720,9 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
     srv->app = app;
     srv->max_body = cfg->max_body;
     srv->max_upload = cfg->max_upload ? cfg->max_upload : (size_t)1 << 30;
+    srv->max_uploads = cfg->max_uploads ? cfg->max_uploads : uploads_default_max();
+    srv->upload_idle_us =
+        (int64_t)(cfg->upload_idle_timeout ? cfg->upload_idle_timeout : 30) * 1000000;
     if (inet_pton(AF_INET, cfg->host, &a4.sin_addr) == 1) {
         a4.sin_family = AF_INET;
         a4.sin_port = htons((uint16_t)cfg->port);
@@ -820,7 +745,8 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg->threads ? cfg->threads : 2),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_GUARD_MEMORY_LIMIT, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)16384, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
         NULL, MHD_OPTION_END);

@@ -13,8 +13,10 @@ struct http_server_config {
     const char *host;
     unsigned port; /* 0: any free port */
     unsigned threads;
-    size_t max_body;   /* limit of JSON bodies in bytes */
-    size_t max_upload; /* limit of file uploads in bytes; 0: 1 GiB */
+    size_t max_body;              /* limit of JSON bodies in bytes */
+    size_t max_upload;            /* limit of file uploads in bytes; 0: 1 GiB */
+    size_t max_uploads;           /* file uploads arriving at once; 0: from the descriptor limit */
+    unsigned upload_idle_timeout; /* seconds an upload may send nothing; 0: 30 */
 };
 
 struct http_server;

@@ -1,25 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * DESIGN. Batches are numbered in file order; batch n fills slot n % SLOTS and is read by worker
- * n % workers, each worker taking its batches in order. The request's thread fills one slot at
- * a time; before it fills a slot again it takes that slot's earlier batch (waiting for it if a
- * worker is still reading it), so outputs are taken in file order and at most SLOTS batches,
- * two a worker, are held. Slot states move FREE -> READY (filled) -> DONE (read) -> FREE (taken);
- * READY and DONE are set under the lock, and a slot's buffers belong to the thread whose turn
- * the state says it is.
+ * DESIGN. Batches are numbered in file order; batch n fills slot n % SLOTS and is read with
+ * reader n % workers, each reader taking its batches in order. Everything runs on the caller's
+ * thread (the HTTP thread of the upload): a batch is read as soon as it is filled, so an upload
+ * never holds a thread of its own and a stalled one costs only its buffers. Before a slot is
+ * filled again its earlier batch is taken, so outputs are taken in file order and at most SLOTS
+ * batches are held. Slot states move FREE -> DONE (filled and read) -> FREE (taken).
  */
 #include "ingest/batches.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/worker.h"
 #include "util/banned.h"
 
 #define SLOTS (2 * BATCH_WORKERS)
 
-enum slot_state { SLOT_FREE, SLOT_READY, SLOT_DONE };
+enum slot_state { SLOT_FREE, SLOT_DONE };
 
 struct slot {
     enum slot_state state;
@@ -32,19 +29,9 @@ struct slot {
     struct err err;
 };
 
-struct worker {
-    struct batches *b;
-    size_t index;
-    pthread_t thread;
-};
-
 struct batches {
     struct batches_cfg cfg;
-    pthread_mutex_t lock;
-    pthread_cond_t ready; /* a slot was filled, or stop */
-    pthread_cond_t done;  /* a slot was read */
-    bool started, stop, finished;
-    struct worker workers[BATCH_WORKERS];
+    bool finished;
     struct slot slots[SLOTS];
     size_t filling;   /* the batch being filled */
     size_t taking;    /* the oldest batch not taken yet */
@@ -53,32 +40,6 @@ struct batches {
     int failed;
     struct err failure;
 };
-
-static void *worker_main(void *arg)
-{
-    struct worker *w = arg;
-    struct batches *b = w->b;
-
-    pthread_mutex_lock(&b->lock);
-    for (size_t seq = w->index;; seq += b->cfg.workers) {
-        struct slot *s = &b->slots[seq % SLOTS];
-        while (!b->stop && !(s->state == SLOT_READY && s->seq == seq))
-            pthread_cond_wait(&b->ready, &b->lock);
-        if (b->stop)
-            break;
-        pthread_mutex_unlock(&b->lock);
-        err_clear(&s->err);
-        s->rc = b->cfg.read(b->cfg.worker_ud[w->index], s->in.data, s->in.len, s->first_line,
-                            s->last, &s->out, &s->err);
-        pthread_mutex_lock(&b->lock);
-        s->state = SLOT_DONE;
-        pthread_cond_broadcast(&b->done);
-        if (s->last)
-            break;
-    }
-    pthread_mutex_unlock(&b->lock);
-    return NULL;
-}
 
 struct batches *batches_new(const struct batches_cfg *cfg)
 {
@@ -91,9 +52,6 @@ struct batches *batches_new(const struct batches_cfg *cfg)
         b->cfg.workers = 1;
     if (b->cfg.workers > BATCH_WORKERS)
         b->cfg.workers = BATCH_WORKERS;
-    pthread_mutex_init(&b->lock, NULL);
-    pthread_cond_init(&b->ready, NULL);
-    pthread_cond_init(&b->done, NULL);
     for (size_t i = 0; i < SLOTS; i++) {
         buf_init(&b->slots[i].in, 2 * BATCH_BYTES + cfg->max_line + 2);
         buf_init(&b->slots[i].out.bytes, cfg->out_max);
@@ -107,17 +65,11 @@ void batches_free(struct batches *b)
 {
     if (!b)
         return;
-    worker_raise(&b->lock, &b->stop, &b->ready, NULL);
-    for (size_t i = 0; b->started && i < b->cfg.workers; i++)
-        pthread_join(b->workers[i].thread, NULL);
     for (size_t i = 0; i < SLOTS; i++) {
         buf_done(&b->slots[i].in);
         buf_done(&b->slots[i].out.bytes);
     }
     buf_done(&b->carry);
-    pthread_cond_destroy(&b->done);
-    pthread_cond_destroy(&b->ready);
-    pthread_mutex_destroy(&b->lock);
     free(b);
 }
 
@@ -134,17 +86,13 @@ static int fail(struct batches *b, int rc, const struct err *why, struct err *e)
     return b->failed;
 }
 
-/* Takes the oldest batch out: waits until it is read, hands its output over, frees its slot. */
+/* Takes the oldest batch out (it has been read): hands its output over, frees its slot. */
 static int take_one(struct batches *b, struct err *e)
 {
     struct slot *s = &b->slots[b->taking % SLOTS];
     struct err te;
     int r;
 
-    pthread_mutex_lock(&b->lock);
-    while (s->state != SLOT_DONE)
-        pthread_cond_wait(&b->done, &b->lock);
-    pthread_mutex_unlock(&b->lock);
     if (s->rc < 0)
         return fail(b, s->rc, &s->err, e);
     err_clear(&te);
@@ -154,9 +102,7 @@ static int take_one(struct batches *b, struct err *e)
     buf_reset(&s->out.bytes);
     s->out.rows = 0;
     s->last = false;
-    pthread_mutex_lock(&b->lock);
     s->state = SLOT_FREE;
-    pthread_mutex_unlock(&b->lock);
     b->taking++;
     return 0;
 }
@@ -173,40 +119,20 @@ static int filling_slot(struct batches *b, struct slot **ret, struct err *e)
     return 0;
 }
 
-static int start_workers(struct batches *b, struct err *e)
+/* Reads the filled slot with its batch's reader. */
+static void submit(struct batches *b, struct slot *s)
 {
-    for (size_t i = 0; i < b->cfg.workers; i++) {
-        b->workers[i] = (struct worker){.b = b, .index = i};
-        if (pthread_create(&b->workers[i].thread, NULL, worker_main, &b->workers[i]) != 0) {
-            worker_raise(&b->lock, &b->stop, &b->ready, NULL);
-            for (size_t k = 0; k < i; k++)
-                pthread_join(b->workers[k].thread, NULL);
-            return fail(b, HE_INTERNAL, NULL, e);
-        }
-    }
-    b->started = true;
-    return 0;
-}
-
-/* Hands the filled slot to its worker. */
-static int submit(struct batches *b, struct slot *s, struct err *e)
-{
-    int r;
-
-    if (!b->started && (r = start_workers(b, e)) < 0)
-        return r;
     s->first_line = b->line;
-    if (b->cfg.workers > 1)
+    if (b->cfg.workers > 1 && s->in.len)
         for (const char *p = s->in.data, *end = p + s->in.len;
              (p = memchr(p, '\n', (size_t)(end - p))); p++)
             b->line++;
-    pthread_mutex_lock(&b->lock);
     s->seq = b->filling;
-    s->state = SLOT_READY;
-    pthread_cond_broadcast(&b->ready);
-    pthread_mutex_unlock(&b->lock);
+    err_clear(&s->err);
+    s->rc = b->cfg.read(b->cfg.worker_ud[s->seq % b->cfg.workers], s->in.data, s->in.len,
+                        s->first_line, s->last, &s->out, &s->err);
+    s->state = SLOT_DONE;
     b->filling++;
-    return 0;
 }
 
 /* A full slot: with several workers, cut at its last line end (the rest starts the next
@@ -216,8 +142,10 @@ static int submit_full(struct batches *b, struct slot *s, struct err *e)
     const char *nl;
     int r;
 
-    if (b->cfg.workers == 1)
-        return submit(b, s, e);
+    if (b->cfg.workers == 1) {
+        submit(b, s);
+        return 0;
+    }
     nl = memrchr(s->in.data, '\n', s->in.len);
     if (!nl && s->in.len <= b->cfg.max_line + 1)
         return 0;
@@ -228,7 +156,8 @@ static int submit_full(struct batches *b, struct slot *s, struct err *e)
             return fail(b, r, NULL, e);
         s->in.len = keep;
     }
-    if ((r = submit(b, s, e)) < 0 || (r = filling_slot(b, &s, e)) < 0)
+    submit(b, s);
+    if ((r = filling_slot(b, &s, e)) < 0)
         return r;
     if ((r = buf_add(&s->in, b->carry.data, b->carry.len)) < 0)
         return fail(b, r, NULL, e);
@@ -274,16 +203,7 @@ int batches_finish(struct batches *b, struct err *e)
         (r = buf_add(&s->in, "\n", 1)) < 0)
         return fail(b, r, NULL, e);
     s->last = true;
-    if (!b->started && b->filling == 0) {
-        /* the whole file is one batch: read here */
-        err_clear(&s->err);
-        s->first_line = 1;
-        s->rc = b->cfg.read(b->cfg.worker_ud[0], s->in.data, s->in.len, 1, true, &s->out, &s->err);
-        s->state = SLOT_DONE;
-        b->filling++;
-    } else if ((r = submit(b, s, e)) < 0) {
-        return r;
-    }
+    submit(b, s);
     while (b->taking < b->filling)
         if ((r = take_one(b, e)) < 0)
             return r;

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * An upload read on worker threads while it arrives. The request's thread feeds the bytes; they
- * are cut into batches of about BATCH_BYTES, each batch is read on a worker into an output of
- * its own, and the outputs come back to the request's thread in file order, so the first error
- * reported is the first in the file.
+ * An upload read while it arrives, on the request's thread (no thread of its own: a server holds
+ * many uploads at once). The bytes are cut into batches of about BATCH_BYTES, each batch is read
+ * by one of `workers` readers into an output of its own, and the outputs are taken in file
+ * order, so the first error reported is the first in the file.
  *
- * With one worker, every batch is read by it in order, so a reader may keep state from one
+ * With one reader, every batch is read by it in order, so a reader may keep state from one
  * batch to the next (CSV, whose records span lines). With more, batches end at line ends and
  * each must stand alone (JSON Lines: one row a line); a last line without its newline gets one.
- * A file that fits in one batch is read on the request's thread, with no worker started.
  */
 #ifndef HETU_INGEST_BATCHES_H
 #define HETU_INGEST_BATCHES_H
@@ -34,8 +33,8 @@ struct batches_cfg {
     size_t out_max;  /* bound of a batch_out's bytes */
     void *worker_ud[BATCH_WORKERS];
     /*
-     * Reads a batch, on worker number w (or the request's thread when the file is one batch).
-     * first_line: the file's line number of the batch's first byte (several workers only).
+     * Reads a batch with reader number w (batch n: reader n % workers).
+     * first_line: the file's line number of the batch's first byte (several readers only).
      * last: the file's last batch.
      */
     int (*read)(void *worker_ud, const char *data, size_t len, size_t first_line, bool last,
@@ -48,7 +47,7 @@ struct batches_cfg {
 struct batches;
 
 struct batches *batches_new(const struct batches_cfg *cfg);
-/* Stops the workers (work under way is dropped) and frees everything. */
+/* Frees everything (batches not taken are dropped). */
 void batches_free(struct batches *b);
 /* Feeds the next bytes. An error (a batch's, in file order, or take's) stops the reading: later
  * calls return it again. */

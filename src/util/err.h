@@ -21,6 +21,8 @@
     X(METHOD, 405, "method_not_allowed", "method not allowed")                    \
     X(CONFLICT, 409, "conflict", "conflict")                                      \
     X(TOO_LARGE, 413, "too_large", "request body too large")                      \
+    X(URI_TOO_LONG, 414, "uri_too_long", "request line too long")                 \
+    X(HEADERS_TOO_LARGE, 431, "headers_too_large", "request headers too large")   \
     X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type", "unsupported media type") \
     X(UNAUTHORIZED, 401, "unauthorized", "unauthorized")                          \
     X(UNAVAILABLE, 503, "unavailable", "service unavailable")                     \
