@@ -129,6 +129,7 @@ struct upload {
     size_t rows;
     const char *prompt_method, *input_model, *input_provider, *output_model, *output_provider;
     const char *session_id;
+    bool allow_truncated; /* ?allow_truncated=true: outputs cut at the limit kept, tagged */
 };
 
 static void upload_free(void *p)
@@ -156,6 +157,21 @@ static const char *query(struct http_req *req, const char *name)
 {
     const char *v = http_req_query(req, name);
     return v && *v ? v : NULL;
+}
+
+/* A boolean query parameter: absent, "true" or "false" (as pydantic reads a query). */
+static int query_bool(struct http_req *req, const char *name, bool *ret, struct err *e)
+{
+    const char *v = query(req, name);
+
+    *ret = false;
+    if (!v || strcmp(v, "false") == 0)
+        return 0;
+    if (strcmp(v, "true") == 0) {
+        *ret = true;
+        return 0;
+    }
+    return err_set(e, HE_INVALID, name, "%s must be true or false", name);
 }
 
 /* A batch's row: checked (gen_import_check_row), then into the output of its batch, written
@@ -297,6 +313,8 @@ static int upload_ctx(struct http_req *req, struct upload **ret, struct err *e)
     u->output_model = query(req, "output_model_name");
     u->output_provider = query(req, "output_provider");
     u->session_id = query(req, "session_id");
+    if ((r = query_bool(req, "allow_truncated", &u->allow_truncated, e)) < 0)
+        return r;
     if (u->session_id && strlen(u->session_id) > SESSION_MAX_CHARS)
         return err_set(e, HE_INVALID, "session_id", "session_id must be at most %d characters",
                        SESSION_MAX_CHARS);
@@ -389,7 +407,11 @@ static int sample_of_row(const struct upload *u, const struct spool_row *row, st
         .method = m < 0 ? PM_SIMPLE : (enum prompt_method)m, /* checked with the request */
     };
 
-    return gen_import_sample(&src, &row->row, s);
+    int r = gen_import_sample(&src, &row->row, s);
+
+    if (r == 0)
+        s->allow_truncated = u->allow_truncated;
+    return r;
 }
 
 /* Small files: every row saved inside the request, outputs generated concurrently. */
@@ -489,7 +511,8 @@ int h_import_samples_from_file(struct http_req *req, struct json_object **ret_bo
                                                         .session_id = u->session_id,
                                                         .file_name = u->file_name,
                                                         .source_type = "file_import",
-                                                        .spool = path});
+                                                        .spool = path,
+                                                        .allow_truncated = u->allow_truncated});
     job.total = (int64_t)u->rows;
     job.created_at = clock_wall_us();
     if (!job.params || (r = store_job_create(app->store, &job, NULL, 0, e)) < 0) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A job's parameters as the store keeps them: a JSON object with one string per field of
- * struct job_params, absent when NULL. Databases written before the struct existed hold the
- * same keys.
+ * A job's parameters as the store keeps them: a JSON object with one string per string field
+ * of struct job_params, absent when NULL, and "allow_truncated": true when set. Databases written
+ * before the struct existed hold the same keys.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +30,8 @@ char *job_params_encode(const struct job_params *p)
         json_object_object_add(o, #key, json_object_new_string(p->key));
     PARAMS(X)
 #undef X
+    if (p->allow_truncated)
+        json_object_object_add(o, "allow_truncated", json_object_new_boolean(1));
     text = strdup(json_text(o, NULL));
     json_object_put(o);
     return text;
@@ -64,6 +66,7 @@ int job_params_decode(const char *text, struct arena *mem, struct job_params *re
         r = str_param(o, #key, mem, &p.key);
     PARAMS(X)
 #undef X
+    p.allow_truncated = json_object_get_boolean(json_object_object_get(o, "allow_truncated"));
     json_object_put(o);
     if (r < 0)
         return err_set(e, r, NULL, NULL);

@@ -234,6 +234,8 @@ static int sample_of(struct claim *c, const void *payload, size_t len, int64_t i
         s->source_type = strdup(a->params.source_type);
         s->file_name = a->params.file_name ? strdup(a->params.file_name) : NULL;
     }
+    if (a->params.allow_truncated)
+        s->allow_truncated = true;
     return 0;
 }
 

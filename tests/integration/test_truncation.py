@@ -195,3 +195,58 @@ def test_429s_give_up_after_rate_limit_wait_s(env):
         "provider groq model %s: HTTP 429: Rate limit reached for %s" % (model, model)), body
     assert "(still rate limited after 1 s, 2 attempts)" in body["detail"], body
     assert [x["status"] for x in env.fake.requests(model)] == [429, 429]
+
+
+# ---- file imports ----------------------------------------------------------------------------
+
+def cut_file(model, n):
+    from test_import import jsonl_bytes
+    return jsonl_bytes([{"input": "截断 %d" % i} for i in range(n)])
+
+
+def import_params(model, **extra):
+    return dict({"output_model_name": model, "output_provider": "anthropic",
+                 "prompt_method": "default"}, **extra)
+
+
+def test_small_file_import_refuses_cut_outputs_unless_allowed(env):
+    imp = Imp(env.srv)
+    model = env.model("length=1000")  # every answer cut, the retry too
+    r = imp.upload("cut.jsonl", cut_file(model, 3), **import_params(model))
+    assert_error(r, 502, "provider_error",
+                 mentions=["all 3 rows failed", "cut off at the output limit"])
+    assert imp.all_runs() == []
+
+    r = imp.upload("cut.jsonl", cut_file(model, 3), **import_params(model, allow_truncated="true"))
+    assert r.status == 200 and r.json()["sample_count"] == 3, r
+    assert sorted(x["tags"] for x in imp.all_runs()) == [["imported", "truncated"]] * 3
+
+
+def test_file_import_job_keeps_cut_outputs_when_allowed(env):
+    imp = Imp(env.srv)
+    model = env.model("length=100000")
+    n = 120  # over the inline limit of 100 rows: a job
+    r = imp.upload("cut.jsonl", cut_file(model, n), **import_params(model, allow_truncated="true"))
+    assert r.status == 200 and r.json()["status"] == "import_started", r
+    j = check_job(imp.wait_job(r.json()["job_id"], timeout=90), total=n)
+    assert (j["status"], j["completed"], j["failed"]) == ("completed", n, 0), j
+    runs = imp.all_runs()
+    assert len(runs) == n and all(x["tags"] == ["imported", "truncated"] for x in runs), runs[:2]
+
+
+def test_file_import_job_fails_cut_items_without_the_flag(env):
+    imp = Imp(env.srv)
+    model = env.model("length=100000")
+    r = imp.upload("cut.jsonl", cut_file(model, 120), **import_params(model))
+    assert r.status == 200 and r.json()["status"] == "import_started", r
+    j = imp.wait_job(r.json()["job_id"], timeout=90)
+    assert j["completed"] == 0 and j["status"] == "failed", j
+    assert "cut off at the output limit" in j["errors"][0]["detail"], j
+    assert imp.all_runs() == []
+
+
+def test_allow_truncated_query_must_be_true_or_false(env):
+    imp = Imp(env.srv)
+    model = env.model()
+    r = imp.upload("x.jsonl", cut_file(model, 1), **import_params(model, allow_truncated="yes"))
+    assert_error(r, 422, "invalid", field="allow_truncated", mentions=["true or false"])
