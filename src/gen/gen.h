@@ -187,12 +187,13 @@ struct gen_import {
     struct gen_env env;
     const struct task *task;
     const char *session_id;
-    char *file_name, *input_model, *input_provider;
-    char *output_source;         /* the same for every row */
-    char *input_source_no_topic; /* of a row without a topic path */
-    const char **tag_list;       /* of a row without tags of its own, in mem */
+    /* every string below lives in mem, freed by gen_import_done */
+    const char *file_name, *input_model, *input_provider;
+    const char *output_source;         /* the same for every row */
+    const char *input_source_no_topic; /* of a row without a topic path */
+    const char **tag_list;             /* of a row without tags of its own */
     size_t ntags;
-    char *tags;
+    const char *tags;
     struct arena mem;
 };
 int gen_import_init(struct gen_import *g, const struct gen_env *env, const struct task *t,

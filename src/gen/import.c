@@ -34,28 +34,26 @@ char *gen_import_output_source(const char *file_name, const char *model, const c
                          NULL);
 }
 
-static char *dup_opt(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 int gen_import_init(struct gen_import *g, const struct gen_env *env, const struct task *t,
                     const char *session_id, const char *file_name, const char *input_model,
                     const char *input_provider, const char *output_model,
                     const char *output_provider, struct err *e)
 {
+    struct arena *m = &g->mem;
+
     memset(g, 0, sizeof(*g));
     g->env = *env;
     g->task = t;
     g->session_id = session_id;
-    g->file_name = dup_opt(file_name);
-    g->input_model = dup_opt(input_model);
-    g->input_provider = dup_opt(input_provider);
-    g->output_source = gen_import_output_source(file_name, output_model, output_provider);
+    g->file_name = file_name ? arena_strdup(m, file_name) : NULL;
+    g->input_model = input_model ? arena_strdup(m, input_model) : NULL;
+    g->input_provider = input_provider ? arena_strdup(m, input_provider) : NULL;
+    g->output_source =
+        arena_take(m, gen_import_output_source(file_name, output_model, output_provider));
     g->input_source_no_topic =
-        gen_import_input_source(file_name, input_model, input_provider, NULL);
-    g->tag_list = gen_tag_list(&g->mem, session_id, true, NULL, 0, &g->ntags);
-    g->tags = g->tag_list ? taskrun_string_list(g->tag_list, g->ntags) : NULL;
+        arena_take(m, gen_import_input_source(file_name, input_model, input_provider, NULL));
+    g->tag_list = gen_tag_list(m, session_id, true, NULL, 0, &g->ntags);
+    g->tags = g->tag_list ? arena_take(m, taskrun_string_list(g->tag_list, g->ntags)) : NULL;
     if ((file_name && !g->file_name) || (input_model && !g->input_model) ||
         (input_provider && !g->input_provider) || !g->output_source || !g->input_source_no_topic ||
         !g->tags) {
@@ -67,13 +65,7 @@ int gen_import_init(struct gen_import *g, const struct gen_env *env, const struc
 
 void gen_import_done(struct gen_import *g)
 {
-    free(g->file_name);
-    free(g->input_model);
-    free(g->input_provider);
-    free(g->output_source);
-    free(g->input_source_no_topic);
     arena_done(&g->mem);
-    free(g->tags);
     memset(g, 0, sizeof(*g));
 }
 
@@ -266,6 +258,11 @@ static char **dup_list(const char *const *items, size_t n)
             return NULL;
         }
     return l;
+}
+
+static char *dup_opt(const char *s)
+{
+    return s ? strdup(s) : NULL;
 }
 
 int gen_import_sample(const struct gen_import_source *src, const struct gen_checked_row *row,

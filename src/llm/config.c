@@ -20,43 +20,18 @@
 
 #define ANTHROPIC_VERSION "2023-06-01"
 
+/* What a provider and each of its models may set (a model's value wins). */
+#define SHARED_KEYS                                                                            \
+    "concurrency", "rpm", "tpm", "timeout_s", "max_attempts", "schema_retries",                \
+        "max_output_tokens", "rate_limit_wait_s", "structured_output", "price_input_per_mtok", \
+        "price_output_per_mtok"
+
 static const char *const provider_keys[] = {
-    "type",
-    "base_url",
-    "api_key",
-    "api_key_env",
-    "concurrency",
-    "rpm",
-    "tpm",
-    "timeout_s",
-    "max_attempts",
-    "schema_retries",
-    "backoff_base_ms",
-    "backoff_max_ms",
-    "max_output_tokens",
-    "rate_limit_wait_s",
-    "structured_output",
-    "anthropic_version",
-    "price_input_per_mtok",
-    "price_output_per_mtok",
-    "models",
-    NULL,
+    "type",           "base_url",          "api_key", "api_key_env", SHARED_KEYS, "backoff_base_ms",
+    "backoff_max_ms", "anthropic_version", "models",  NULL,
 };
 
-static const char *const model_keys[] = {
-    "concurrency",
-    "rpm",
-    "tpm",
-    "timeout_s",
-    "max_attempts",
-    "schema_retries",
-    "max_output_tokens",
-    "rate_limit_wait_s",
-    "structured_output",
-    "price_input_per_mtok",
-    "price_output_per_mtok",
-    NULL,
-};
+static const char *const model_keys[] = {SHARED_KEYS, NULL};
 
 static char *dup_url(const char *s)
 {
