@@ -576,7 +576,8 @@ static enum MHD_Result drop_body(struct http_req *req, size_t size)
 static enum MHD_Result on_upload_data(struct http_req *req, const char *data, size_t size)
 {
     uploads_chunk(req, data, size);
-    if (req->upload.received > drop_bound(req->body.buf.max))
+    if (req->upload.received > req->body.buf.max &&
+        req->upload.received - req->body.buf.max > drop_bound(req->body.buf.max))
         return MHD_NO;
     return MHD_YES;
 }

@@ -160,6 +160,25 @@ def test_client_writing_twice_the_limit_reads_the_413(small_limits):
 
 # ---- stalled uploads ----
 
+def test_an_upload_past_the_drop_bound_within_its_limit_is_imported(server):
+    """The 413 drop bound (64 MiB) limits what is read past the limit, not the upload: a 70 MB
+    file under the default 1 GiB limit is imported whole (it was cut off at 64 MiB)."""
+    rows = 70
+    data = b"input,output\n" + b"".join(b"%d %s,ok\n" % (i, b"x" * 999_000)
+                                        for i in range(rows))
+    assert len(data) > 64 << 20
+    upload, ctype = multipart("big.csv", data)
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=300)
+    try:
+        conn.request("POST", new_task(server), body=upload, headers={"Content-Type": ctype})
+        r = conn.getresponse()
+        out = json.loads(r.read())
+    finally:
+        conn.close()
+    assert r.status == 200, out
+    assert (out["status"], out["sample_count"]) == ("import_completed", rows), out
+
+
 def stall_upload(srv, path, sent, declared=500 << 20):
     """Opens an upload declaring `declared` bytes and sends `sent` of them; returns the socket."""
     body, ctype = multipart("stall.jsonl", b'{"input": "x"}\n' * (sent // 15 + 1))
