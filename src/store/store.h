@@ -91,6 +91,8 @@ struct run_filter {
     const char *tag;
     double min_rating;       /* NaN: no minimum */
     const char *source_type; /* input source type, or NULL */
+    const char *split_id;    /* a dataset split's id: only its runs (with split_name), or NULL */
+    const char *split_name;  /* the part of split_id ("train", "test", ...) */
     const char *after_id;    /* cursor: only ids after this one (in list order), or NULL */
     size_t limit;            /* 0: all */
     bool best_first;         /* highest rating first, repaired outputs first, then newest */
