@@ -26,8 +26,10 @@
     "input_tokens, output_tokens, total_tokens, cost, job_id, job_item"
 
 static const char SQL_RUN_INSERT[] =
-    "INSERT INTO samples (" RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-    "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)";
+    "INSERT INTO samples (" RUN_COLUMNS ", input_hash, input_chars, output_chars, input_model, "
+    "input_provider, output_model, output_provider, prompt_method) VALUES (?1, ?2, ?3, ?4, ?5, "
+    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
+    "?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)";
 static const char SQL_TAG_INSERT[] =
     "INSERT OR IGNORE INTO sample_tags (task_id, tag, sample_id) VALUES (?1, ?2, ?3)";
 static const char SQL_TAG_DELETE[] =
@@ -91,6 +93,30 @@ static int insert_tags(struct sq_conn *c, sqlite3_int64 task_id, sqlite3_int64 r
     return 0;
 }
 
+/* Code points of UTF-8 text (the store holds valid UTF-8 only). */
+static int64_t utf8_chars(const char *t)
+{
+    int64_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+        n += (*p & 0xC0) != 0x80;
+    return n;
+}
+
+static void bind_derived(sqlite3_stmt *s, const struct run *r)
+{
+    if (r->input_hash)
+        sqlite3_bind_int64(s, 27, r->input_hash);
+    else
+        sqlite3_bind_null(s, 27);
+    sqlite3_bind_int64(s, 28, r->input_chars > 0 ? r->input_chars : utf8_chars(r->input));
+    sqlite3_bind_int64(s, 29, r->output_chars > 0 ? r->output_chars : utf8_chars(r->output));
+    sq_bind_text(s, 30, r->input_model);
+    sq_bind_text(s, 31, r->input_provider);
+    sq_bind_text(s, 32, r->output_model);
+    sq_bind_text(s, 33, r->output_provider);
+    sq_bind_text(s, 34, r->prompt_method);
+}
+
 struct run_batch {
     struct run *const *runs;
     size_t n;
@@ -137,6 +163,7 @@ static int run_insert_one(struct sq_conn *c, sqlite3_stmt *s, const struct run *
         sqlite3_bind_null(s, 25);
         sqlite3_bind_null(s, 26);
     }
+    bind_derived(s, r);
     rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {
         int ext = sqlite3_extended_errcode(c->db);

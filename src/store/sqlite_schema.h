@@ -87,6 +87,18 @@ static const char *const sqlite_migrations[] = {
     "  attempts INTEGER NOT NULL DEFAULT 0, error TEXT, sample_id INTEGER,"
     "  PRIMARY KEY (job_id, idx)) WITHOUT ROWID;"
     "CREATE INDEX job_items_by_state ON job_items(job_id, state, idx);",
+
+    /* 2: what deduplication and statistics read, derived once at insert (NULL: not known) */
+    "ALTER TABLE samples ADD COLUMN input_hash INTEGER;"
+    "ALTER TABLE samples ADD COLUMN input_chars INTEGER;"
+    "ALTER TABLE samples ADD COLUMN output_chars INTEGER;"
+    "ALTER TABLE samples ADD COLUMN input_model TEXT;"
+    "ALTER TABLE samples ADD COLUMN input_provider TEXT;"
+    "ALTER TABLE samples ADD COLUMN output_model TEXT;"
+    "ALTER TABLE samples ADD COLUMN output_provider TEXT;"
+    "ALTER TABLE samples ADD COLUMN prompt_method TEXT;"
+    "CREATE INDEX samples_by_input_hash ON samples(task_id, input_hash)"
+    "  WHERE input_hash IS NOT NULL;",
 };
 
 #endif

@@ -88,6 +88,14 @@ void run_done(struct run *r)
     memset(r, 0, sizeof(*r));
 }
 
+void dataset_split_done(struct dataset_split *d)
+{
+    if (!d)
+        return;
+    arena_done(&d->mem);
+    memset(d, 0, sizeof(*d));
+}
+
 int task_copy(struct task *dst, const struct task *src)
 {
     struct task t = *src;

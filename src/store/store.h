@@ -81,6 +81,12 @@ struct run {
     double cost;                                       /* NaN: unknown */
     int64_t job_id;                                    /* 0: not from a job */
     int64_t job_item;                                  /* index within the job */
+    /* Derived at insert for deduplication and statistics (not read back). */
+    int64_t input_hash;                         /* of the normalised input; 0: not computed */
+    int64_t input_chars, output_chars;          /* code points; 0: counted from input/output */
+    const char *input_model, *input_provider;   /* or NULL */
+    const char *output_model, *output_provider; /* or NULL */
+    const char *prompt_method;                  /* or NULL */
     struct arena mem;
 };
 
@@ -96,6 +102,20 @@ struct run_filter {
     const char *after_id;    /* cursor: only ids after this one (in list order), or NULL */
     size_t limit;            /* 0: all */
     bool best_first;         /* highest rating first, repaired outputs first, then newest */
+};
+
+/* A dataset split (Kiln's DatasetSplit): a frozen partition of a task's runs into named parts. */
+struct dataset_split {
+    char id[ID_LEN];
+    char task_id[ID_LEN];
+    int64_t created_at;
+    const char *created_by;
+    const char *name;
+    const char *description;
+    const char *split_type; /* "train_test", ... */
+    const char *filter_id;  /* "all", "high_rating", ..., "tag::NAME" */
+    const char *splits;     /* JSON list of {"name", "description", "percentage"}, in order */
+    struct arena mem;
 };
 
 struct run_update {
@@ -215,6 +235,10 @@ struct store_ops {
     int (*topic_counts)(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
                         struct err *e);
 
+    /* The split of task_id with id split_id (HE_NOT_FOUND naming "dataset_id" when none). */
+    int (*split_get)(struct store *s, const char *task_id, const char *split_id,
+                     struct dataset_split *ret, struct err *e);
+
     /* Creates the job, queued, and its items (payloads[i] is item i, JSON text) in one write. */
     int (*job_create)(struct store *s, const struct job *j, const char *const *payloads, size_t n,
                       struct err *e);
@@ -269,6 +293,7 @@ void run_done(struct run *r);
 /* A copy of src owning all its strings (in dst->mem); 0 or HE_NOMEM, dst untouched on failure. */
 int task_copy(struct task *dst, const struct task *src);
 void job_done(struct job *j);
+void dataset_split_done(struct dataset_split *d);
 
 /* Topic keys: the path segments, each followed by STORE_TOPIC_SEP. */
 #define STORE_TOPIC_SEP "\x1f"
@@ -317,6 +342,11 @@ static inline int store_topic_list(struct store *s, const char *task_id, store_t
                                    void *ud, struct err *e)
 {
     return s->ops->topic_list(s, task_id, cb, ud, e);
+}
+static inline int store_split_get(struct store *s, const char *task_id, const char *split_id,
+                                  struct dataset_split *ret, struct err *e)
+{
+    return s->ops->split_get(s, task_id, split_id, ret, e);
 }
 static inline int store_job_create(struct store *s, const struct job *j,
                                    const char *const *payloads, size_t n, struct err *e)
