@@ -275,6 +275,43 @@ int sq_run_get(struct store *st, const char *task_id, const char *run_id, struct
     return sq_get((struct sq_store *)st, SQL_RUN_GET, &k, run_fill, ret, &ret->mem, e);
 }
 
+/* The listing's SQL for f. Parameters: ?1 task, ?2 ?3 topic range, ?4 session, ?5 tag, ?6
+ * rating, ?7 source, ?8 cursor, ?9 limit, ?10 split, ?11 split part. A split part lists in the
+ * part's order, so its cursor is the cursor run's position there. */
+static void run_list_sql(const struct run_filter *f, bool topic, struct buf *sql)
+{
+    bool part = f->split_id && f->split_name;
+
+    buf_adds(sql, "SELECT " RUN_COLUMNS " FROM samples");
+    if (part)
+        buf_adds(sql, " JOIN dataset_split_runs m ON m.sample_id = samples.id AND "
+                      "m.split_id = ?10 AND m.part = ?11");
+    buf_adds(sql, " WHERE task_id = ?1");
+    if (f->split_id && !part)
+        buf_adds(sql, " AND id IN (SELECT sample_id FROM dataset_split_runs WHERE split_id = ?10)");
+    if (topic) /* keys under the prefix sort between it and the prefix with its last byte raised */
+        buf_adds(sql, " AND topic_key >= ?2 AND topic_key < ?3");
+    if (f->session_id)
+        buf_adds(sql, " AND session_id = ?4");
+    if (f->tag)
+        buf_adds(sql,
+                 " AND id IN (SELECT sample_id FROM sample_tags WHERE task_id = ?1 AND tag = ?5)");
+    if (!isnan(f->min_rating))
+        buf_adds(sql, " AND rating_score >= ?6");
+    if (f->source_type)
+        buf_adds(sql, " AND input_source_type = ?7");
+    if (f->after_id && !f->best_first)
+        buf_adds(sql, part ? " AND m.pos > (SELECT pos FROM dataset_split_runs WHERE "
+                             "split_id = ?10 AND sample_id = ?8)"
+                           : " AND id > ?8");
+    if (f->best_first)
+        buf_adds(sql, " ORDER BY rating_score DESC, repaired_output IS NOT NULL DESC, id DESC");
+    else
+        buf_adds(sql, part ? " ORDER BY m.pos" : " ORDER BY id");
+    if (f->limit)
+        buf_adds(sql, " LIMIT ?9");
+}
+
 int sq_run_list(struct store *st, const struct run_filter *f, store_run_cb cb, void *ud,
                 struct err *e)
 {
@@ -285,34 +322,14 @@ int sq_run_list(struct store *st, const struct run_filter *f, store_run_cb cb, v
 
     if (r)
         return r;
-    _cleanup_(buf_done) struct buf sql;
-    buf_init(&sql, 4096);
-    buf_adds(&sql, "SELECT " RUN_COLUMNS " FROM samples WHERE task_id = ?1");
     if (f->topic_prefix && *f->topic_prefix) {
-        size_t len = strlen(f->topic_prefix);
-        /* keys under the prefix sort between it and the prefix with its last byte raised */
         if (!(upper = strdup(f->topic_prefix)))
             return err_set(e, HE_NOMEM, NULL, NULL);
-        upper[len - 1] = (char)(upper[len - 1] + 1);
-        buf_adds(&sql, " AND topic_key >= ?2 AND topic_key < ?3");
+        upper[strlen(upper) - 1] = (char)(upper[strlen(upper) - 1] + 1);
     }
-    if (f->session_id)
-        buf_adds(&sql, " AND session_id = ?4");
-    if (f->tag)
-        buf_adds(&sql,
-                 " AND id IN (SELECT sample_id FROM sample_tags WHERE task_id = ?1 AND tag = ?5)");
-    if (!isnan(f->min_rating))
-        buf_adds(&sql, " AND rating_score >= ?6");
-    if (f->source_type)
-        buf_adds(&sql, " AND input_source_type = ?7");
-    if (f->after_id && !f->best_first)
-        buf_adds(&sql, " AND id > ?8");
-    if (f->best_first)
-        buf_adds(&sql, " ORDER BY rating_score DESC, repaired_output IS NOT NULL DESC, id DESC");
-    else
-        buf_adds(&sql, " ORDER BY id");
-    if (f->limit)
-        buf_adds(&sql, " LIMIT ?9");
+    _cleanup_(buf_done) struct buf sql;
+    buf_init(&sql, 4096);
+    run_list_sql(f, upper != NULL, &sql);
     if (sqlite3_prepare_v2(c->db, sql.data, -1, &s, NULL) != SQLITE_OK)
         return sq_error(e, c->db, "listing samples");
     sqlite3_bind_int64(s, 1, sq_id_value(f->task_id));
@@ -329,6 +346,9 @@ int sq_run_list(struct store *st, const struct run_filter *f, store_run_cb cb, v
         sqlite3_bind_int64(s, 8, sq_id_value(f->after_id));
     if (f->limit)
         sqlite3_bind_int64(s, 9, (sqlite3_int64)f->limit);
+    if (f->split_id)
+        sqlite3_bind_int64(s, 10, sq_id_value(f->split_id));
+    sq_bind_text(s, 11, f->split_name);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct run row;
         run_fill(s, &row, NULL);

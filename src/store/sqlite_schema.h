@@ -99,6 +99,22 @@ static const char *const sqlite_migrations[] = {
     "ALTER TABLE samples ADD COLUMN prompt_method TEXT;"
     "CREATE INDEX samples_by_input_hash ON samples(task_id, input_hash)"
     "  WHERE input_hash IS NOT NULL;",
+
+    /* 3: dataset splits. A split's runs are rows of dataset_split_runs in the split's order
+     * (pos) within each part; a run is in one part at most. Deleting a sample leaves its row
+     * here (the split keeps its ids, as Kiln's does); joins with samples skip it. */
+    "CREATE TABLE dataset_splits ("
+    "  id INTEGER PRIMARY KEY,"
+    "  task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL, created_by TEXT NOT NULL, name TEXT NOT NULL,"
+    "  description TEXT, split_type TEXT NOT NULL, filter_id TEXT NOT NULL,"
+    "  splits TEXT NOT NULL);"
+    "CREATE INDEX dataset_splits_by_task ON dataset_splits(task_id, id);"
+    "CREATE TABLE dataset_split_runs ("
+    "  split_id INTEGER NOT NULL REFERENCES dataset_splits(id) ON DELETE CASCADE,"
+    "  part TEXT NOT NULL, pos INTEGER NOT NULL, sample_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (split_id, part, pos)) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX dataset_split_runs_by_sample ON dataset_split_runs(split_id, sample_id);",
 };
 
 #endif

@@ -97,8 +97,8 @@ struct run_filter {
     const char *tag;
     double min_rating;       /* NaN: no minimum */
     const char *source_type; /* input source type, or NULL */
-    const char *split_id;    /* a dataset split's id: only its runs (with split_name), or NULL */
-    const char *split_name;  /* the part of split_id ("train", "test", ...) */
+    const char *split_id;    /* a dataset split's id: only its runs still stored, or NULL */
+    const char *split_name;  /* the part of split_id ("train", ...): then in the part's order */
     const char *after_id;    /* cursor: only ids after this one (in list order), or NULL */
     size_t limit;            /* 0: all */
     bool best_first;         /* highest rating first, repaired outputs first, then newest */
@@ -116,6 +116,13 @@ struct dataset_split {
     const char *filter_id;  /* "all", "high_rating", ..., "tag::NAME" */
     const char *splits;     /* JSON list of {"name", "description", "percentage"}, in order */
     struct arena mem;
+};
+
+/* One part of a split being stored: its name and its runs' ids, in the split's order. */
+struct dataset_split_part {
+    const char *name;
+    const char (*ids)[ID_LEN];
+    size_t n;
 };
 
 struct run_update {
@@ -183,6 +190,9 @@ typedef int (*store_run_cb)(void *ud, const struct run *r, struct err *e);
 typedef int (*store_topic_cb)(void *ud, const char *parent_key, const char *name, struct err *e);
 /* The number of samples whose topic key is exactly `topic_key`. */
 typedef int (*store_topic_count_cb)(void *ud, const char *topic_key, int64_t count, struct err *e);
+typedef int (*store_split_cb)(void *ud, const struct dataset_split *d, struct err *e);
+/* A run id of a split's part, in the part's order. */
+typedef int (*store_split_run_cb)(void *ud, const char *run_id, struct err *e);
 
 /* Completion of an asynchronous write; runs on the store's writer thread and must not block on
  * the store. e is NULL on success. */
@@ -235,9 +245,20 @@ struct store_ops {
     int (*topic_counts)(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
                         struct err *e);
 
+    /* Stores the split d and its parts (every run id of each, in order) in one write: all or
+     * nothing. A split keeps its run ids when runs are deleted later; the run filter (split_id)
+     * joins them with the runs still there. */
+    int (*split_insert)(struct store *s, const struct dataset_split *d,
+                        const struct dataset_split_part *parts, size_t nparts, struct err *e);
     /* The split of task_id with id split_id (HE_NOT_FOUND naming "dataset_id" when none). */
     int (*split_get)(struct store *s, const char *task_id, const char *split_id,
                      struct dataset_split *ret, struct err *e);
+    /* The splits of a task, oldest first. */
+    int (*split_list)(struct store *s, const char *task_id, store_split_cb cb, void *ud,
+                      struct err *e);
+    /* The run ids of one part of a split, in the order they were stored. */
+    int (*split_runs)(struct store *s, const char *split_id, const char *part,
+                      store_split_run_cb cb, void *ud, struct err *e);
 
     /* Creates the job, queued, and its items (payloads[i] is item i, JSON text) in one write. */
     int (*job_create)(struct store *s, const struct job *j, const char *const *payloads, size_t n,
@@ -347,6 +368,22 @@ static inline int store_split_get(struct store *s, const char *task_id, const ch
                                   struct dataset_split *ret, struct err *e)
 {
     return s->ops->split_get(s, task_id, split_id, ret, e);
+}
+static inline int store_split_insert(struct store *s, const struct dataset_split *d,
+                                     const struct dataset_split_part *parts, size_t nparts,
+                                     struct err *e)
+{
+    return s->ops->split_insert(s, d, parts, nparts, e);
+}
+static inline int store_split_list(struct store *s, const char *task_id, store_split_cb cb,
+                                   void *ud, struct err *e)
+{
+    return s->ops->split_list(s, task_id, cb, ud, e);
+}
+static inline int store_split_runs(struct store *s, const char *split_id, const char *part,
+                                   store_split_run_cb cb, void *ud, struct err *e)
+{
+    return s->ops->split_runs(s, split_id, part, cb, ud, e);
 }
 static inline int store_job_create(struct store *s, const struct job *j,
                                    const char *const *payloads, size_t n, struct err *e)
