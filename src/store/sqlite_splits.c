@@ -13,7 +13,7 @@
 #include "store/sqlite_int.h"
 #include "util/banned.h"
 
-#define SPLIT_COLUMNS                                                                     \
+#define SPLIT_COLUMNS \
     "id, task_id, created_at, created_by, name, description, split_type, filter_id, splits"
 
 static const char SQL_SPLIT_INSERT[] =
@@ -134,8 +134,7 @@ static int split_row(void *ud, sqlite3_stmt *s, struct err *e)
     return x->cb(x->ud, &d, e);
 }
 
-int sq_split_list(struct store *st, const char *task_id, store_split_cb cb, void *ud,
-                  struct err *e)
+int sq_split_list(struct store *st, const char *task_id, store_split_cb cb, void *ud, struct err *e)
 {
     struct split_each x = {cb, ud};
     return sq_list((struct sq_store *)st, SQL_SPLIT_LIST, task_id, split_row, &x,
