@@ -4,6 +4,8 @@
  *
  * GET .../runs?topic_path=a/b&session_id=S&tag=T&rating=4&source=synthetic&limit=100&cursor=ID
  * answers {"runs": [...], "next_cursor": ID or null}; pass next_cursor back to get the next page.
+ * dataset_id=SPLIT keeps the runs of a dataset split still stored, and split_name=PART those of
+ * one of its parts, in the part's order.
  * PATCH takes {"rating": {"type": "five_star", "value": 1..5} | {"type": "pass_fail", "value":
  * true|false|1|0} | null, "tags": [...]}.
  */
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "export/split.h"
 #include "gen/taskrun.h"
 #include "http/parse.h"
 #include "http/render.h"
@@ -84,6 +87,29 @@ static char *topic_prefix(const char *path)
     return key;
 }
 
+/* dataset_id and split_name: the split must be the task's, the name one of its parts. */
+static int split_filter(struct http_req *req, struct run_filter *f, struct err *e)
+{
+    const char *split_id = http_req_query(req, "dataset_id");
+    const char *part = http_req_query(req, "split_name");
+    struct dataset_split d = {0};
+    int r;
+
+    if (part && *part && !(split_id && *split_id))
+        return err_set(e, HE_BAD_REQUEST, "dataset_id", "split_name needs a dataset_id");
+    if (!split_id || !*split_id)
+        return 0;
+    if ((r = store_split_get(http_req_app(req)->store, f->task_id, split_id, &d, e)) < 0)
+        return r;
+    if (part && *part && !split_has_part(&d, part))
+        r = err_set(e, HE_BAD_REQUEST, "split_name", "dataset split %s has no part named '%s'",
+                    split_id, part);
+    dataset_split_done(&d);
+    f->split_id = split_id;
+    f->split_name = part && *part ? part : NULL;
+    return r;
+}
+
 int h_run_list(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
     struct app *app = http_req_app(req);
@@ -107,6 +133,10 @@ int h_run_list(struct http_req *req, struct json_object **ret_body, struct err *
     if (topic && *topic && !(prefix = topic_prefix(topic)))
         return err_set(e, HE_INVALID, "topic_path", "topic_path is not a valid topic path");
     f.task_id = http_req_param(req, "task_id");
+    if ((r = split_filter(req, &f, e)) < 0) {
+        free(prefix);
+        return r;
+    }
     f.topic_prefix = prefix;
     f.session_id = http_req_query(req, "session_id");
     f.tag = http_req_query(req, "tag");
