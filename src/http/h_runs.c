@@ -102,8 +102,8 @@ static int split_filter(struct http_req *req, struct run_filter *f, struct err *
     if ((r = store_split_get(http_req_app(req)->store, f->task_id, split_id, &d, e)) < 0)
         return r;
     if (part && *part && !split_has_part(&d, part))
-        r = err_set(e, HE_BAD_REQUEST, "split_name", "dataset split %s has no part named '%s'",
-                    split_id, part);
+        r = err_set(e, HE_BAD_REQUEST, "split_name",
+                    "split_name '%s' is not a part of dataset split %s", part, split_id);
     dataset_split_done(&d);
     f->split_id = split_id;
     f->split_name = part && *part ? part : NULL;
