@@ -11,8 +11,16 @@
 
 #define P "/api/projects/{project_id}"
 #define D "/api/dataset/projects/{project_id}/tasks/{task_id}"
-#define T P "/tasks/{task_id}"
 #define F "/api/finetune/projects/{project_id}/tasks/{task_id}"
+
+/* The dataset split routes under a task path. */
+/* clang-format off */
+#define SPLIT_ROUTES(task)                                                                       \
+    {"POST", task "/dataset_splits", h_split_create, ROUTE_JSON, 0,                             \
+     "Freeze a filtered, shuffled split of the task's samples"},                                \
+    {"GET", task "/dataset_splits", h_split_list, 0, 0, "List a task's dataset splits"},        \
+    {"GET", task "/dataset_splits/{dataset_id}", h_split_get, 0, 0, "Get a dataset split"}
+/* clang-format on */
 
 const struct route http_routes[] = {
     {"GET", "/healthz", h_health, 0, 0, "Server and store health"},
@@ -55,16 +63,10 @@ const struct route http_routes[] = {
      "Rate or tag a sample"},
     {"DELETE", P "/tasks/{task_id}/runs/{run_id}", h_run_delete, 0, 0, "Delete a sample"},
 
-    /* Dataset splits: the gateway's finetune paths, and the same without /finetune as its API
+    /* Dataset splits: on the gateway's finetune paths, and without /finetune as its API
      * document lists them. */
-    {"POST", F "/dataset_splits", h_split_create, ROUTE_JSON, 0,
-     "Freeze a filtered, shuffled split of the task's samples"},
-    {"GET", F "/dataset_splits", h_split_list, 0, 0, "List a task's dataset splits"},
-    {"GET", F "/dataset_splits/{dataset_id}", h_split_get, 0, 0, "Get a dataset split"},
-    {"POST", T "/dataset_splits", h_split_create, ROUTE_JSON, 0,
-     "Freeze a filtered, shuffled split of the task's samples"},
-    {"GET", T "/dataset_splits", h_split_list, 0, 0, "List a task's dataset splits"},
-    {"GET", T "/dataset_splits/{dataset_id}", h_split_get, 0, 0, "Get a dataset split"},
+    SPLIT_ROUTES(F),
+    SPLIT_ROUTES(P "/tasks/{task_id}"),
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

@@ -218,8 +218,7 @@ int sq_split_insert(struct store *s, const struct dataset_split *d,
                     const struct dataset_split_part *parts, size_t nparts, struct err *e);
 int sq_split_get(struct store *s, const char *task_id, const char *split_id,
                  struct dataset_split *ret, struct err *e);
-int sq_split_list(struct store *s, const char *task_id, store_split_cb cb, void *ud,
-                  struct err *e);
+int sq_split_list(struct store *s, const char *task_id, store_split_cb cb, void *ud, struct err *e);
 int sq_split_runs(struct store *s, const char *split_id, const char *part, store_split_run_cb cb,
                   void *ud, struct err *e);
 
