@@ -300,9 +300,9 @@ static void run_list_sql(const struct run_filter *f, bool topic, struct buf *sql
         buf_adds(sql, " AND rating_score >= ?6");
     if (f->source_type)
         buf_adds(sql, " AND input_source_type = ?7");
-    if (f->after_id && !f->best_first)
+    if (f->after_id && !f->best_first) /* in a part: a scan of the part finds the cursor */
         buf_adds(sql, part ? " AND m.pos > (SELECT pos FROM dataset_split_runs WHERE "
-                             "split_id = ?10 AND sample_id = ?8)"
+                             "split_id = ?10 AND part = ?11 AND sample_id = ?8)"
                            : " AND id > ?8");
     if (f->best_first)
         buf_adds(sql, " ORDER BY rating_score DESC, repaired_output IS NOT NULL DESC, id DESC");

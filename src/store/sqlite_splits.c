@@ -4,9 +4,10 @@
  *
  * A split and all its runs are written in one transaction. Each run is a row of
  * dataset_split_runs keyed by (split, part, pos), so a part reads back in the order it was
- * stored; a unique index on (split, sample) keeps a run out of two parts and lets the run
- * filter find a cursor's position. Rows stay when their sample is deleted: the split keeps the
- * ids it was made with, and listing runs through it (sqlite_runs.c) joins with the samples left.
+ * stored and a split's rows are appended in key order. The caller keeps a run in one part at
+ * most (export/split.c cuts one shuffled list). Rows stay when their sample is deleted: the split
+ * keeps the ids it was made with, and listing runs through it (sqlite_runs.c) joins with the
+ * samples left.
  */
 #include <string.h>
 
@@ -42,12 +43,8 @@ static int insert_part(struct sq_conn *c, sqlite3_stmt *s, sqlite3_int64 split_i
         sqlite3_bind_text(s, 2, p->name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, (sqlite3_int64)i);
         sqlite3_bind_int64(s, 4, sq_id_value(p->ids[i]));
-        if (sqlite3_step(s) != SQLITE_DONE) {
-            if (sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_UNIQUE)
-                return err_set(e, HE_INTERNAL, NULL, "run %s is in two parts of a split",
-                               p->ids[i]);
+        if (sqlite3_step(s) != SQLITE_DONE)
             return sq_error(e, c->db, "saving the split's runs");
-        }
     }
     return 0;
 }

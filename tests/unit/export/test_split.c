@@ -291,21 +291,26 @@ static void split_insert_is_all_or_nothing(void **state)
                               .split_type = "train_test",
                               .filter_id = "all",
                               .splits = "[]"};
-    char twice[2][ID_LEN];
-    struct dataset_split_part parts[2] = {{"train", twice, 1}, {"test", twice, 1}};
+    struct dataset_split got;
+    /* a part named twice: its second write fails after the first part's rows went in */
+    struct dataset_split_part parts[2] = {{"train", x.runs, 3}, {"train", x.runs + 3, 3}};
     struct ids none = {0};
     (void)state;
 
     setup_store(&x);
-    memcpy(twice[0], x.runs[0], ID_LEN);
-    memcpy(twice[1], x.runs[1], ID_LEN);
     assert_int_equal(store_new_id(x.s, d.id, &e), 0);
     memcpy(d.task_id, x.task, ID_LEN);
-    /* one run in two parts: refused, and nothing of the split is stored */
-    assert_true(store_split_insert(x.s, &d, parts, 2, &e) < 0);
+    assert_int_equal(store_split_insert(x.s, &d, parts, 2, &e), HE_STORE);
     err_clear(&e);
     assert_int_equal(store_split_runs(x.s, d.id, "train", collect_id, &none, &e), 0);
     assert_int_equal(none.n, 0);
+    assert_int_equal(store_split_get(x.s, x.task, d.id, &got, &e), HE_NOT_FOUND);
+    /* an unknown task: not found, naming task_id */
+    err_clear(&e);
+    memcpy(d.task_id, "999999999999", ID_LEN);
+    parts[1].name = "test";
+    assert_int_equal(store_split_insert(x.s, &d, parts, 2, &e), HE_NOT_FOUND);
+    assert_string_equal(e.field, "task_id");
     store_close(x.s);
 }
 
