@@ -291,3 +291,15 @@ def test_runs_list_through_a_split(gen, thousand):
     assert_error(r, 400, "bad_request", field="split_name", mentions=("validation",))
     r = gen.c.get(gen.runs_path(pid, tid, "?split_name=train"))
     assert_error(r, 400, "bad_request", field="dataset_id")
+
+
+def test_deleting_the_task_deletes_its_splits(gen):
+    pid, tid = gen.task()
+    save_batch(gen, pid, tid, [{"input": "d%d" % i, "output": "o"} for i in range(5)])
+    d = create(gen, pid, tid, dataset_split_type="train_test", filter_id="all")
+    assert gen.c.delete("/api/projects/%s/task/%s" % (pid, tid)).status == 200
+    not_found(gen.c.get(splits_path(pid, tid, rest="/" + d["id"])), "task_id", tid)
+    pid2, tid2 = gen.task()
+    create(gen, pid2, tid2, dataset_split_type="all", filter_id="all")
+    assert gen.c.delete("/api/projects/%s" % pid2).status == 200
+    not_found(gen.c.get(splits_path(pid2, tid2)), "project_id", pid2)
