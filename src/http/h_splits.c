@@ -128,7 +128,7 @@ static int parse_create(struct json_object *body, struct create_req *c, struct e
     static const char *const fields[] = {"dataset_split_type", "filter_id", "name",
                                          "description",        "seed",      NULL};
     const char *type = NULL;
-    int64_t seed = 0;
+    int64_t seed;
     int r;
 
     if ((r = json_check_keys(body, NULL, fields, e)) < 0 ||
@@ -143,13 +143,10 @@ static int parse_create(struct json_object *body, struct create_req *c, struct e
                        "dataset_split_type must be one of %s, not '%s'", split_type_names, type);
     if ((r = split_filter_parse(c->filter_id, &c->filter, e)) < 0)
         return r;
-    c->seed = split_random_seed();
-    if (json_object_object_get_ex(body, "seed", NULL)) {
-        seed = (int64_t)c->seed;
-        if ((r = json_get_int(body, NULL, "seed", JF_NULLABLE, INT64_MIN, INT64_MAX, &seed, e)) < 0)
-            return r;
-        c->seed = (uint64_t)seed;
-    }
+    seed = (int64_t)split_random_seed(); /* kept when the body has no seed */
+    if ((r = json_get_int(body, NULL, "seed", JF_NULLABLE, INT64_MIN, INT64_MAX, &seed, e)) < 0)
+        return r;
+    c->seed = (uint64_t)seed;
     return 0;
 }
 
