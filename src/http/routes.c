@@ -52,6 +52,13 @@ const struct route http_routes[] = {
     {"PATCH", P "/tasks/{task_id}/runs/{run_id}", h_run_update, ROUTE_JSON, 0,
      "Rate or tag a sample"},
     {"DELETE", P "/tasks/{task_id}/runs/{run_id}", h_run_delete, 0, 0, "Delete a sample"},
+
+    {"GET", P "/tasks/{task_id}/export", h_export, 0, 0,
+     "Stream the samples a filter selects in a trainer's format"},
+    {"GET", "/api/download_dataset_jsonl", h_download_dataset_jsonl, 0, 0,
+     "Download a dataset split's part in a Kiln format (JSONL attachment)"},
+    {"GET", "/api/finetune/download_dataset_jsonl", h_download_dataset_jsonl, 0, 0,
+     "Download a dataset split's part in a Kiln format (JSONL attachment)"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

@@ -113,6 +113,8 @@ struct http_req {
         http_stream_fn read;
         void *ud;
         void (*free_fn)(void *);
+        const char *content_type; /* NULL: text/event-stream */
+        size_t block;             /* 0: 4096 */
     } stream;
 
     void *ctx;
