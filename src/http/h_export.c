@@ -249,7 +249,7 @@ static void export_end(void *ud)
 }
 
 /* A file name safe inside a quoted header value: quotes, backslashes, controls and non-ASCII
- * bytes become '_' (the UTF-8 name goes in filename*). */
+ * characters become '_' (the UTF-8 name goes in filename*, RFC 6266). */
 static void set_disposition(struct http_req *req, const char *name)
 {
     char plain[FILE_NAME], value[3 * FILE_NAME + 2 * FILE_NAME + 64];
@@ -257,6 +257,8 @@ static void set_disposition(struct http_req *req, const char *name)
 
     for (k = 0; name[k] && n + 1 < sizeof(plain); k++) {
         unsigned char c = (unsigned char)name[k];
+        if ((c & 0xc0) == 0x80)
+            continue; /* one '_' per character */
         plain[n++] = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? '_' : (char)c;
     }
     plain[n] = '\0';
