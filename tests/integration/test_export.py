@@ -334,3 +334,48 @@ def full_export_reads_every_page_memory_flat(large):
     if not os.environ.get("HETU_SANITIZED"):
         # a ~25 MB answer: the server holds a page (about 1 MB), not the answer
         assert grew < 12 * 1024 * 1024, grew
+
+
+# ---- hetu export ----
+
+def test_cli_export(env, tmp_path):
+    from test_cli import EXIT_SERVER, EXIT_USAGE, clean_env, hetu, ok, read_pty
+    import pty
+    import subprocess
+    from hetu_http import hetu_binary
+
+    srv = env.srv
+    ids = ["-p", env.pid, "-t", env.tid]
+    want = env.export(format="openai_chat_jsonl", topic_path="a").raw
+    f = tmp_path / "a.jsonl"
+    r = ok(srv, "export", *ids, "-f", "openai_chat_jsonl", "--topic", "a", "-o", f)
+    assert f.read_bytes() == want and r.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jsonl"]
+    r = ok(srv, "export", *ids, "--format", "openai_chat_jsonl", "--topic", "a")
+    assert r.stdout.encode() == want
+    r = ok(srv, "export", *ids, "-f", "openai_chat_jsonl", "--session", "S1", "--tag", "golden",
+           "--system-message", "系统")
+    assert r.stdout == chat_line("系统", "ab2", "输出 ab2")
+    g = tmp_path / "a.jsonl.gz"
+    ok(srv, "export", *ids, "-f", "openai_chat_jsonl", "--topic", "a", "--gzip", "-o", g)
+    assert gzip.decompress(g.read_bytes()) == want
+    # a refused export leaves no file, and says why
+    bad = tmp_path / "bad.jsonl"
+    r = hetu(srv, "export", *ids, "-f", "nope", "-o", bad)
+    assert r.returncode == EXIT_SERVER and "openai_chat_jsonl" in r.stderr, r.stderr
+    assert not bad.exists() and not (tmp_path / "bad.jsonl.part").exists()
+    r = hetu(srv, "export", *ids)
+    assert r.returncode == EXIT_USAGE and "--format" in r.stderr
+    # a terminal gets a bar of bytes and lines
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(hetu_binary()), "export", *ids, "-f", "openai_chat_jsonl",
+                             "-o", str(tmp_path / "t.jsonl")], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=slave,
+                            env=clean_env(HETU_URL=srv.base_url))
+    os.close(slave)
+    raw = read_pty(master, proc)
+    proc.wait(timeout=30)
+    os.close(master)
+    assert proc.returncode == 0, raw
+    frames = [x for x in raw.decode().replace("\r\n", "\n").split("\r") if x.strip()]
+    assert re.match(r"export %d lines \[-+\] [\d.]+ (KiB|B)" % len(ALL), frames[-1]), frames
