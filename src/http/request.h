@@ -60,7 +60,9 @@ typedef long (*http_stream_fn)(void *ud, char *buf, size_t max);
 #define HTTP_STREAM_FAILED (-2)
 void http_req_set_stream(struct http_req *req, http_stream_fn read, void *ud,
                          void (*free_fn)(void *));
-/* The stream's Content-Type (a static string) and the most bytes read is asked for at once. */
+/* The stream's Content-Type (a static string) and the most bytes read is asked for at once.
+ * Such a stream is a file: when the server stops before its end, the answer is cut short
+ * (no final chunk) rather than ended as if complete. */
 void http_req_set_stream_type(struct http_req *req, const char *content_type, size_t block);
 
 /* Set (by the watch thread) when the client disconnected while the request waited; valid

@@ -394,8 +394,8 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
     long n;
     (void)pos;
 
-    if (atomic_load(&srv->draining))
-        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (atomic_load(&srv->draining)) /* a file ended here would look complete */
+        return st->file ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
     n = st->read(st->ud, buf, max);
     if (n == HTTP_STREAM_FAILED)
         return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -437,6 +437,7 @@ static enum MHD_Result send_stream(struct http_req *req)
     st->read = req->stream.read;
     st->ud = req->stream.ud;
     st->free_fn = req->stream.free_fn;
+    st->file = req->stream.content_type != NULL;
     req->stream.free_fn = NULL; /* the stream owns ud now */
     resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
                                              req->stream.block ? req->stream.block : 4096,

@@ -130,6 +130,7 @@ struct stream {
     void (*free_fn)(void *);
     struct stream *idle_next;
     bool idle;
+    bool file; /* a download (its own Content-Type): cut short when the server stops */
 };
 
 /* Adds to / removes from srv->watched (a no-op when already so); each takes watch_lock. */

@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 import re
+import signal
 import socket
 import time
 import urllib.parse
@@ -288,6 +289,7 @@ def test_large_export(start_server, fake_llm):
     large = import_large(start_server(env=fake_env(fake_llm)))
     disconnect_stops_the_cursor(large)
     full_export_reads_every_page_memory_flat(large)
+    stopping_cuts_an_export_short(large)
 
 
 def disconnect_stops_the_cursor(large):
@@ -379,3 +381,25 @@ def test_cli_export(env, tmp_path):
     assert proc.returncode == 0, raw
     frames = [x for x in raw.decode().replace("\r\n", "\n").split("\r") if x.strip()]
     assert re.match(r"export %d lines \[-+\] [\d.]+ (KiB|B)" % len(ALL), frames[-1]), frames
+
+
+def stopping_cuts_an_export_short(large):
+    """A server that stops mid-export ends the answer without its last chunk: the client sees a
+    broken download, never a complete-looking short file."""
+    srv = large.srv
+    s = socket.create_connection((srv.host, srv.port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    s.sendall(("GET /api/projects/%s/tasks/%s/export?format=openai_chat_jsonl HTTP/1.1\r\n"
+               "Host: x\r\n\r\n" % (large.pid, large.tid)).encode())
+    got = s.recv(65536)
+    assert got.startswith(b"HTTP/1.1 200") and b"chunked" in got.split(b"\r\n\r\n")[0].lower()
+    srv.send_signal(signal.SIGTERM)
+    s.settimeout(30)
+    while True:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    assert len(got) < 20 * 1024 * 1024 and not got.endswith(b"\r\n0\r\n\r\n"), got[-100:]
+    assert srv.wait() == 0
