@@ -7,7 +7,7 @@
  * format table: the least work that produces the same bytes.
  *
  * Usage: bench-export-ceiling DB TASK_ID SYSTEM_MESSAGE > out.jsonl
- * Prints "rows N" on stderr.
+ * Prints "rows N bytes M" on stderr.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,7 @@
 
 static char out[OUT_BUF];
 static size_t used;
+static long long written;
 
 static void flush(void)
 {
@@ -26,6 +27,7 @@ static void flush(void)
         perror("write");
         exit(1);
     }
+    written += (long long)used;
     used = 0;
 }
 
@@ -36,6 +38,7 @@ static void put(const char *s, size_t n)
         if (n > OUT_BUF) {
             if (fwrite(s, 1, n, stdout) != n)
                 exit(1);
+            written += (long long)n;
             return;
         }
     }
@@ -116,6 +119,6 @@ int main(int argc, char **argv)
     flush();
     sqlite3_finalize(st);
     sqlite3_close(db);
-    fprintf(stderr, "rows %lld\n", rows);
+    fprintf(stderr, "rows %lld bytes %lld\n", rows, written);
     return 0;
 }

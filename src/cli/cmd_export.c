@@ -48,28 +48,28 @@ static const char example[] =
     "  hetu export -f sharegpt --rating 4 --tag golden -o golden.jsonl\n"
     "  hetu export -f hetu_jsonl --gzip -o backup.jsonl.gz\n";
 
+/* The options that are query arguments come first, in the order of names[]. */
 enum {
-    OPT_TOPIC = CLI_OPT_FIRST_OWN,
+    OPT_FORMAT = CLI_OPT_FIRST_OWN,
+    OPT_DATASET,
+    OPT_SPLIT,
+    OPT_STRATEGY,
+    OPT_TOPIC,
     OPT_SESSION,
     OPT_TAG,
     OPT_RATING,
     OPT_SOURCE,
-    OPT_DATASET,
-    OPT_SPLIT,
-    OPT_STRATEGY,
     OPT_SYSTEM,
     OPT_THINKING,
-    OPT_FORMAT, /* the values up to here are query arguments, in this order */
     OPT_JSON_ARRAY,
     OPT_GZIP,
 };
 
-#define N_VALS (OPT_FORMAT - OPT_TOPIC + 1)
+#define N_VALS (OPT_THINKING - OPT_FORMAT + 1)
 
 static const char *const names[N_VALS] = {
-    "topic_path", "session_id", "tag",           "rating",         "source",
-    "dataset_id", "split_name", "data_strategy", "system_message", "thinking_instructions",
-    "format"};
+    "format", "dataset_id", "split_name", "data_strategy",  "topic_path",           "session_id",
+    "tag",    "rating",     "source",     "system_message", "thinking_instructions"};
 
 struct sink {
     struct progress bar;
@@ -190,10 +190,10 @@ int cmd_export(int argc, char **argv)
 
     cli_init(&cli, &spec);
     while ((c = cli_getopt(&cli, argc, argv)) > 0) {
-        if (c >= OPT_TOPIC && c <= OPT_FORMAT)
-            vals[c - OPT_TOPIC] = optarg;
+        if (c >= OPT_FORMAT && c <= OPT_THINKING)
+            vals[c - OPT_FORMAT] = optarg;
         else if (c == 'f')
-            vals[OPT_FORMAT - OPT_TOPIC] = optarg;
+            vals[0] = optarg;
         else if (c == 'o')
             file = optarg;
         else if (c == OPT_JSON_ARRAY)
@@ -205,15 +205,15 @@ int cmd_export(int argc, char **argv)
         return cli.exit;
     if ((r = cli_no_more_args(&cli, argc, argv)) != 0)
         return r;
-    if (!vals[OPT_FORMAT - OPT_TOPIC])
+    if (!vals[0])
         return cli_usage_error(&cli, "--format is required");
     if ((r = cli_connect(&cli)) != 0 || (r = cli_need_task(&cli)) != 0)
         return cli_finish(&cli, r);
-    if (vals[OPT_SYSTEM - OPT_TOPIC] &&
-        cli_arg_text(vals[OPT_SYSTEM - OPT_TOPIC], &system, &cli.err) < 0)
+    if (vals[OPT_SYSTEM - OPT_FORMAT] &&
+        cli_arg_text(vals[OPT_SYSTEM - OPT_FORMAT], &system, &cli.err) < 0)
         return cli_finish(&cli, cli_fail(&cli, cli.err.code));
     if (system)
-        vals[OPT_SYSTEM - OPT_TOPIC] = system;
+        vals[OPT_SYSTEM - OPT_FORMAT] = system;
     buf_init(&path, 1 << 20);
     if (build_path(&cli, vals, array, gz, &path) < 0) {
         fprintf(stderr, "hetu export: out of memory\n");

@@ -95,23 +95,24 @@ static void add_runs(struct fixture *fx, size_t n, char *(*text)(size_t i))
     assert_non_null(runs);
     assert_non_null(ptrs);
     for (size_t i = 0; i < n; i++) {
-        struct run *r = &runs[i];
-        assert_int_equal(store_new_id(fx->s, r->id, &e), 0);
-        assert_int_equal(store_new_id(fx->s, r->output_id, &e), 0);
-        memcpy(r->task_id, fx->t.id, ID_LEN);
-        r->created_by = "tester";
-        r->input = text(i);
-        r->input_source_type = "human";
-        r->input_source = "{}";
-        r->output = "答";
-        r->output_source_type = "human";
-        r->output_source = "{}";
-        r->rating_score = NAN;
-        r->cost = NAN;
-        r->input_tokens = r->output_tokens = r->total_tokens = -1;
-        r->topic_key = "";
-        r->session_id = i % 2 ? "odd" : "even";
-        ptrs[i] = r;
+        runs[i] = (struct run){.created_by = "tester",
+                               .input = text(i),
+                               .output = "答",
+                               .input_source_type = "human",
+                               .output_source_type = "human",
+                               .input_source = "{}",
+                               .output_source = "{}",
+                               .topic_key = "",
+                               .session_id = i % 2 ? "odd" : "even",
+                               .rating_score = NAN,
+                               .cost = NAN,
+                               .input_tokens = -1,
+                               .output_tokens = -1,
+                               .total_tokens = -1};
+        memcpy(runs[i].task_id, fx->t.id, ID_LEN);
+        assert_int_equal(store_new_id(fx->s, runs[i].id, &e), 0);
+        assert_int_equal(store_new_id(fx->s, runs[i].output_id, &e), 0);
+        ptrs[i] = &runs[i];
     }
     assert_int_equal(store_run_insert(fx->s, ptrs, n, &e), 0);
     for (size_t i = 0; i < n; i++)
