@@ -8,7 +8,8 @@ levels) in shuffled order, 300 sessions, a third rated, a few tags. Kept between
 HETU_BENCH_EXPORT_DATA (default: the temporary directory).
 
 1. The ceiling: bench-export-ceiling reads the same rows with one prepared statement and writes
-   the same openai_chat_jsonl lines into /dev/null (it counts its bytes).
+   the same openai_chat_jsonl lines into /dev/null (it counts its bytes); run before and after
+   the server, the faster run counts.
 2. The server: GET .../export?format=openai_chat_jsonl with curl into /dev/null; rows per
    second, the ratio to the ceiling (target >= 0.7), bytes (must equal the ceiling's), and the
    server's peak RSS (VmHWM) from its start to the export's end (target < 64 MB).
@@ -185,6 +186,8 @@ def run(hetu, ceiling, work, n):
         hwm = vm_kb(srv.proc.pid, "VmHWM")
     finally:
         srv.stop()
+    again = ceiling_run([ceiling, str(db), tid, SYSTEM])  # the better of before and after
+    secs_c = min(secs_c, again[0])
     label = "%dk" % (n // 1000) if n < 1000000 else "%dM" % (n // 1000000)
     say("export %s rows/s" % label, "%.0f" % (n / secs))
     say("ceiling %s rows/s" % label, "%.0f" % (n / secs_c))
