@@ -153,7 +153,7 @@ def test_other_formats(env):
     r = env.export(format="csv")
     assert r.status == 200, r
     assert r.header("Content-Type").startswith("text/csv")
-    assert r.raw.decode().split("\r\n")[0].rstrip() == (
+    assert r.raw.decode().splitlines()[0] == (
         "input,output,topic_path,tags,rating,session_id,input_model,output_model,created_at")
     r = env.export(format="hetu_jsonl", session_id="S1")
     assert r.status == 200, r
