@@ -227,11 +227,10 @@ static void sink_opts(struct client *c, const char *url, char *errbuf, struct cu
     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, s->resp);
 }
 
-/* Runs the prepared transfer and sorts the outcome. */
-static int perform(struct client *c, struct sink *s, struct err *e)
+/* Sorts the outcome cc of the transfer just run. */
+static int outcome(struct client *c, struct sink *s, CURLcode cc, struct err *e)
 {
     char *errbuf = NULL;
-    CURLcode cc = curl_easy_perform(c->curl);
 
     curl_easy_getinfo(c->curl, CURLINFO_PRIVATE, &errbuf);
     if (s->too_large) {
@@ -250,6 +249,12 @@ static int perform(struct client *c, struct sink *s, struct err *e)
     if (s->resp->status < 200 || s->resp->status >= 300)
         return http_error(c, s->resp, e);
     return 0;
+}
+
+/* Runs the prepared transfer and sorts the outcome. */
+static int perform(struct client *c, struct sink *s, struct err *e)
+{
+    return outcome(c, s, curl_easy_perform(c->curl), e);
 }
 
 int client_request(struct client *c, const char *method, const char *path, const char *body_json,
@@ -314,6 +319,70 @@ int client_json(struct client *c, const char *method, const char *path, struct j
     }
     *ret_json = obj;
     return 0;
+}
+
+/* ---- download ---- */
+
+struct download {
+    struct sink s;
+    CURL *curl;
+    FILE *out;
+    client_download_cb cb;
+    void *ud;
+    int64_t bytes;
+    int write_errno; /* writing the file failed */
+};
+
+static size_t download_cb(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct download *d = ud;
+    size_t n = size * nmemb;
+    long status = 0;
+
+    curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status >= 300)
+        return body_cb(data, size, nmemb, &d->s); /* an error answer: kept for its detail */
+    if (fwrite(data, 1, n, d->out) != n) {
+        d->write_errno = errno ? errno : EIO;
+        return 0;
+    }
+    d->bytes += (int64_t)n;
+    if (d->cb)
+        d->cb(data, n, d->bytes, d->ud);
+    return n;
+}
+
+int client_download(struct client *c, const char *path, FILE *out, client_download_cb cb, void *ud,
+                    struct client_resp *ret, struct err *e)
+{
+    struct download d = {.s = {.resp = ret}, .curl = c->curl, .out = out, .cb = cb, .ud = ud};
+    char errbuf[CURL_ERROR_SIZE];
+    _cleanup_free_ char *url = join_url(c, path);
+    struct curl_slist *h = base_headers(c, "Accept: */*");
+    CURLcode cc;
+    int rc;
+
+    c->fail = CLIENT_FAIL_NONE;
+    c->status = 0;
+    buf_reset(&ret->body);
+    ret->failed[0] = ret->first_error[0] = '\0';
+    if (!url || !h) {
+        curl_slist_free_all(h);
+        c->fail = CLIENT_FAIL_LOCAL;
+        return err_set(e, HE_NOMEM, NULL, "out of memory");
+    }
+    sink_opts(c, url, errbuf, h, &d.s);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, download_cb);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &d);
+    cc = curl_easy_perform(c->curl);
+    if (d.write_errno) {
+        c->fail = CLIENT_FAIL_LOCAL;
+        rc = err_set(e, HE_IO, NULL, "cannot write the answer: %s", strerror(d.write_errno));
+    } else {
+        rc = outcome(c, &d.s, cc, e);
+    }
+    curl_slist_free_all(h);
+    return rc;
 }
 
 /* ---- upload ---- */

@@ -66,6 +66,15 @@ int client_request(struct client *c, const char *method, const char *path, const
 int client_json(struct client *c, const char *method, const char *path, struct json_object *body,
                 struct client_resp *ret, struct json_object **ret_json, struct err *e);
 
+/* Called after each piece of a download is written: the piece, and the bytes so far. */
+typedef void (*client_download_cb)(const char *data, size_t n, int64_t bytes, void *ud);
+
+/* GETs path and writes a 2xx answer's body to out as it arrives (never held in memory); an
+ * error answer is read into ret->body and reported as client_request does. A write to out that
+ * fails is HE_IO (CLIENT_FAIL_LOCAL). */
+int client_download(struct client *c, const char *path, FILE *out, client_download_cb cb, void *ud,
+                    struct client_resp *ret, struct err *e);
+
 /* Called with bytes sent and bytes to send while an upload runs. */
 typedef void (*client_upload_cb)(int64_t sent, int64_t total, void *ud);
 
@@ -227,6 +236,7 @@ int cmd_import(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_topics(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Prints TaskRuns (a JSON array) as a table: ID, CREATED, TOPIC, RATING, INPUT, OUTPUT. */
 int cli_runs_table(struct json_object *runs);

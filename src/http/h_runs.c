@@ -47,8 +47,8 @@ static int add_run(void *ud, const struct run *r, struct err *e)
     return 0;
 }
 
-static int query_number(struct http_req *req, const char *name, double min, double max, double *ret,
-                        struct err *e)
+int parse_query_number(struct http_req *req, const char *name, double min, double max, double *ret,
+                       struct err *e)
 {
     const char *s = http_req_query(req, name);
     char *end;
@@ -64,7 +64,7 @@ static int query_number(struct http_req *req, const char *name, double min, doub
     return 0;
 }
 
-static char *topic_prefix(const char *path)
+char *parse_topic_prefix(const char *path)
 {
     struct json_object *body = json_object_new_object(), *list = NULL;
     char **names;
@@ -125,12 +125,12 @@ int h_run_list(struct http_req *req, struct json_object **ret_body, struct err *
     if ((r = load_task(req, &t, e)) < 0)
         return r;
     task_done(&t);
-    if ((r = query_number(req, "rating", 0, 5, &f.min_rating, e)) < 0 ||
-        (r = query_number(req, "limit", 1, PAGE_MAX, &limit, e)) < 0)
+    if ((r = parse_query_number(req, "rating", 0, 5, &f.min_rating, e)) < 0 ||
+        (r = parse_query_number(req, "limit", 1, PAGE_MAX, &limit, e)) < 0)
         return r;
     if (cursor && *cursor && !id_valid(cursor))
         return err_set(e, HE_INVALID, "cursor", "cursor must be a next_cursor value");
-    if (topic && *topic && !(prefix = topic_prefix(topic)))
+    if (topic && *topic && !(prefix = parse_topic_prefix(topic)))
         return err_set(e, HE_INVALID, "topic_path", "topic_path is not a valid topic path");
     f.task_id = http_req_param(req, "task_id");
     if ((r = split_filter(req, &f, e)) < 0) {

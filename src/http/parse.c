@@ -12,9 +12,14 @@
 
 int load_task(struct http_req *req, struct task *ret, struct err *e)
 {
+    return load_task_ids(req, http_req_param(req, "project_id"), http_req_param(req, "task_id"),
+                         ret, e);
+}
+
+int load_task_ids(struct http_req *req, const char *project_id, const char *task_id,
+                  struct task *ret, struct err *e)
+{
     struct app *app = http_req_app(req);
-    const char *project_id = http_req_param(req, "project_id");
-    const char *task_id = http_req_param(req, "task_id");
     struct project p = {0};
     int r = store_task_get(app->store, project_id, task_id, ret, e);
 

@@ -16,5 +16,14 @@ int parse_samples(struct http_req *req, const struct task *t, struct gen_sample 
 
 /* Loads the task named by the request path with a 404 that names what is missing. */
 int load_task(struct http_req *req, struct task *ret, struct err *e);
+/* The same for ids given otherwise (a query). */
+int load_task_ids(struct http_req *req, const char *project_id, const char *task_id,
+                  struct task *ret, struct err *e);
+
+/* A number query argument within [min, max] into *ret (untouched when absent); h_runs.c. */
+int parse_query_number(struct http_req *req, const char *name, double min, double max, double *ret,
+                       struct err *e);
+/* The topic key prefix of a "a/b" topic path (malloc'd), or NULL when it is not valid. */
+char *parse_topic_prefix(const char *path);
 
 #endif

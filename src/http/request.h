@@ -49,13 +49,21 @@ void http_req_set_ctx(struct http_req *req, void *ctx, void (*free_fn)(void *));
 void *http_req_ctx(struct http_req *req);
 
 /*
- * A streamed answer (text/event-stream): set it and return HTTP_STREAM. read is called on the
- * server's threads to fill buf: it returns the bytes written, 0 when it has nothing yet (it is
- * asked again about 250 ms later), or -1 when the stream is over. free_fn(ud) runs at the end.
+ * A streamed answer (text/event-stream unless http_req_set_stream_type says otherwise): set it
+ * and return HTTP_STREAM. read is called on the server's threads to fill buf: it returns the
+ * bytes written, 0 when it has nothing yet (it is asked again about 250 ms later), -1 when the
+ * stream is over, or -2 when it failed (the connection is closed without the final chunk, so
+ * the client sees a broken answer). free_fn(ud) runs at the end, also when the client went away.
+ * Headers set with http_req_set_header go out with the stream.
  */
 typedef long (*http_stream_fn)(void *ud, char *buf, size_t max);
+#define HTTP_STREAM_FAILED (-2)
 void http_req_set_stream(struct http_req *req, http_stream_fn read, void *ud,
                          void (*free_fn)(void *));
+/* The stream's Content-Type (a static string) and the most bytes read is asked for at once.
+ * Such a stream is a file: when the server stops before its end, the answer is cut short
+ * (no final chunk) rather than ended as if complete. */
+void http_req_set_stream_type(struct http_req *req, const char *content_type, size_t block);
 
 /* Set (by the watch thread) when the client disconnected while the request waited; valid
  * until the request is completed. Work that starts later checks it. */

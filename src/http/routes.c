@@ -67,6 +67,12 @@ const struct route http_routes[] = {
      * document lists them. */
     SPLIT_ROUTES(F),
     SPLIT_ROUTES(P "/tasks/{task_id}"),
+    {"GET", P "/tasks/{task_id}/export", h_export, 0, 0,
+     "Stream the samples a filter selects in a trainer's format"},
+    {"GET", "/api/download_dataset_jsonl", h_download_dataset_jsonl, 0, 0,
+     "Download a dataset split's part in a Kiln format (JSONL attachment)"},
+    {"GET", "/api/finetune/download_dataset_jsonl", h_download_dataset_jsonl, 0, 0,
+     "Download a dataset split's part in a Kiln format (JSONL attachment)"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

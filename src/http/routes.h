@@ -49,6 +49,9 @@ int h_job_events(struct http_req *req, struct json_object **ret_body, struct err
 int h_split_create(struct http_req *req, struct json_object **ret_body, struct err *e);
 int h_split_list(struct http_req *req, struct json_object **ret_body, struct err *e);
 int h_split_get(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_export.c */
+int h_export(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_download_dataset_jsonl(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_topics.c */
 int h_topics(struct http_req *req, struct json_object **ret_body, struct err *e);
 

@@ -233,6 +233,12 @@ void http_req_set_stream(struct http_req *req, http_stream_fn read, void *ud,
     req->stream.free_fn = free_fn;
 }
 
+void http_req_set_stream_type(struct http_req *req, const char *content_type, size_t block)
+{
+    req->stream.content_type = content_type;
+    req->stream.block = block;
+}
+
 void http_req_on_cancel(struct http_req *req, http_cancel_cb cb, void *ud)
 {
     req->susp.cancel_cb = cb;
@@ -388,9 +394,11 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
     long n;
     (void)pos;
 
-    if (atomic_load(&srv->draining))
-        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (atomic_load(&srv->draining)) /* a file ended here would look complete */
+        return st->file ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
     n = st->read(st->ud, buf, max);
+    if (n == HTTP_STREAM_FAILED)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
     if (n < 0)
         return MHD_CONTENT_READER_END_OF_STREAM;
     if (n == 0) {
@@ -429,15 +437,21 @@ static enum MHD_Result send_stream(struct http_req *req)
     st->read = req->stream.read;
     st->ud = req->stream.ud;
     st->free_fn = req->stream.free_fn;
+    st->file = req->stream.content_type != NULL;
     req->stream.free_fn = NULL; /* the stream owns ud now */
-    resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, st, stream_free);
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+                                             req->stream.block ? req->stream.block : 4096,
+                                             stream_reader, st, stream_free);
     if (!resp) {
         stream_free(st);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            req->stream.content_type ? req->stream.content_type
+                                                     : "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    for (size_t i = 0; i < req->answer.nheaders; i++)
+        MHD_add_response_header(resp, req->answer.header_names[i], req->answer.header_values[i]);
     ret = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     req->answer.status = MHD_HTTP_OK;

@@ -113,6 +113,8 @@ struct http_req {
         http_stream_fn read;
         void *ud;
         void (*free_fn)(void *);
+        const char *content_type; /* NULL: text/event-stream */
+        size_t block;             /* 0: 4096 */
     } stream;
 
     void *ctx;
@@ -128,6 +130,7 @@ struct stream {
     void (*free_fn)(void *);
     struct stream *idle_next;
     bool idle;
+    bool file; /* a download (its own Content-Type): cut short when the server stops */
 };
 
 /* Adds to / removes from srv->watched (a no-op when already so); each takes watch_lock. */

@@ -22,7 +22,7 @@ from hetu_http import REPO, SANITIZER_MARKS, free_port, hetu_binary
 
 EXIT_FAILED, EXIT_USAGE, EXIT_SERVER, EXIT_UNREACHABLE = 1, 2, 3, 4
 D = "/api/dataset/projects/%s/tasks/%s"
-COMMANDS = ["projects", "tasks", "gen", "save", "import", "jobs", "runs", "topics"]
+COMMANDS = ["projects", "tasks", "gen", "save", "import", "jobs", "runs", "topics", "export"]
 
 
 def clean_env(**extra):
@@ -105,7 +105,8 @@ def test_help_lists_commands_options_and_exit_codes(hetu_bin):
            "import": ["--output-model", "--no-wait", "HETU_PROGRESS_INTERVAL"],
            "jobs": ["list", "show", "watch", "cancel"],
            "runs": ["--topic", "--tag", "--rating", "--source", "--limit", "--cursor", "rate"],
-           "topics": ["sample"]}
+           "topics": ["sample"],
+           "export": ["--format", "--output", "--rating", "--split-name", "--gzip"]}
     for cmd, words in own.items():
         r = ok(None, cmd, "--help")
         assert r.stdout.startswith("Usage: hetu %s" % cmd)
