@@ -46,12 +46,17 @@ int export_task_prompt(const struct task *t, struct buf *out, struct err *e)
     return 0;
 }
 
-int export_py_str(struct buf *out, const char *s)
+static int py_strn(struct buf *out, const char *s, size_t len)
 {
     int r;
-    if ((r = buf_add(out, "\"", 1)) < 0 || (r = jsonw_escape(out, s, strlen(s))) < 0)
+    if ((r = buf_add(out, "\"", 1)) < 0 || (r = jsonw_escape(out, s, len)) < 0)
         return r;
     return buf_add(out, "\"", 1);
+}
+
+int export_py_str(struct buf *out, const char *s)
+{
+    return py_strn(out, s, strlen(s));
 }
 
 /* The shortest digits that read back as x (x finite, positive), as Python's repr picks them:
@@ -129,10 +134,14 @@ int export_py_json(struct json_object *v, struct buf *out)
     case json_type_boolean: return buf_adds(out, json_object_get_boolean(v) ? "true" : "false");
     case json_type_double: return py_float(json_object_get_double(v), out);
     case json_type_int:
+        /* json-c clamps integers beyond 64 bits to the limits, which Python keeps whole */
+        if (json_object_get_int64(v) == INT64_MIN || json_object_get_uint64(v) == UINT64_MAX)
+            return HE_BAD_REQUEST;
         if (json_object_get_int64(v) == INT64_MAX && json_object_get_uint64(v) > INT64_MAX)
             return buf_addf(out, "%" PRIu64, json_object_get_uint64(v));
         return buf_addf(out, "%" PRId64, json_object_get_int64(v));
-    case json_type_string: return export_py_str(out, json_object_get_string(v));
+    case json_type_string:
+        return py_strn(out, json_object_get_string(v), (size_t)json_object_get_string_len(v));
     case json_type_array:
         r = buf_add(out, "[", 1);
         for (i = 0; r == 0 && i < json_object_array_length(v); i++) {
@@ -236,8 +245,7 @@ static int sample_init(const struct export_opts *o, const struct run *r, bool js
     s->input = r->input;
     if ((rc = final_output(r, s, e)) < 0 || (rc = thinking(o, r, s, e)) < 0)
         return rc;
-    if (json_answer &&
-        json_parse(s->final_output, strlen(s->final_output), &s->answer, &pe) < 0)
+    if (json_answer && json_parse(s->final_output, strlen(s->final_output), &s->answer, &pe) < 0)
         return err_set(e, HE_BAD_REQUEST, NULL,
                        "sample %s: its output is not valid JSON, which this format needs (%s)",
                        r->id, pe.msg);
@@ -250,6 +258,19 @@ static void undo(struct buf *out, size_t start)
     out->len = start;
     if (out->data)
         out->data[start] = '\0';
+}
+
+/* Drops what the failed row appended and says why (an earlier message, set where the sample
+ * was read, wins). */
+static int row_failed(struct buf *out, size_t start, const struct run *run, int r, struct err *e)
+{
+    undo(out, start);
+    if (r == HE_BAD_REQUEST)
+        return err_set(e, r, NULL,
+                       "sample %s: its output holds an integer beyond 64 bits, which this export "
+                       "cannot write",
+                       run->id);
+    return err_set(e, r, NULL, "sample %s: its line does not fit in the export buffer", run->id);
 }
 
 /* {"role": ROLE, "content": TEXT}, after ", " unless first */
@@ -268,8 +289,8 @@ static int gemini_turn(struct buf *out, bool first, const char *role, const char
 {
     int r;
     if ((!first && (r = buf_adds(out, ", ")) < 0) || (r = buf_adds(out, "{\"role\": ")) < 0 ||
-        (r = export_py_str(out, role)) < 0 || (r = buf_adds(out, ", \"parts\": [{\"text\": ")) < 0 ||
-        (r = export_py_str(out, text)) < 0)
+        (r = export_py_str(out, role)) < 0 ||
+        (r = buf_adds(out, ", \"parts\": [{\"text\": ")) < 0 || (r = export_py_str(out, text)) < 0)
         return r;
     return buf_adds(out, "}]}");
 }
@@ -290,10 +311,10 @@ static int cot_turns(const struct sample *s, turn_cb turn, const char *model_rol
 
 /* How the assistant's last turn carries the answer. */
 enum answer_kind {
-    ANSWER_TEXT,          /* the output text as it is */
-    ANSWER_JSON_TEXT,     /* the output re-rendered as JSON text */
-    ANSWER_OPENAI_TOOL,   /* an OpenAI tool call whose arguments are the JSON text */
-    ANSWER_HF_TOOL,       /* a chat-template tool call whose arguments are the JSON value */
+    ANSWER_TEXT,        /* the output text as it is */
+    ANSWER_JSON_TEXT,   /* the output re-rendered as JSON text */
+    ANSWER_OPENAI_TOOL, /* an OpenAI tool call whose arguments are the JSON text */
+    ANSWER_HF_TOOL,     /* a chat-template tool call whose arguments are the JSON value */
 };
 
 /* Nine lower-case hex digits standing for the call id Kiln draws at random, derived from the
@@ -357,11 +378,7 @@ static int chat_line(const struct export_opts *o, const struct run *run, const c
         (r = answer_turn(run, &s, kind, out)) == 0)
         r = buf_adds(out, "]}\n");
     sample_done(&s);
-    if (r < 0) {
-        undo(out, start);
-        err_set(e, r, NULL, "sample %s: its line does not fit in the export buffer", run->id);
-    }
-    return r;
+    return r < 0 ? row_failed(out, start, run, r, e) : 0;
 }
 
 static int openai_chat_row(const struct export_opts *o, const struct run *r, size_t nth,
@@ -417,11 +434,7 @@ static int vertex_gemini_row(const struct export_opts *o, const struct run *run,
         (r = gemini_turn(out, false, "model", s.final_output)) == 0)
         r = buf_adds(out, "]}\n");
     sample_done(&s);
-    if (r < 0) {
-        undo(out, start);
-        err_set(e, r, NULL, "sample %s: its line does not fit in the export buffer", run->id);
-    }
-    return r;
+    return r < 0 ? row_failed(out, start, run, r, e) : 0;
 }
 
 /* The formats whose answer is JSON need a task whose outputs are JSON. */
@@ -446,10 +459,10 @@ static int toolcall_check(const struct export_opts *o, struct err *e)
     return needs_output_schema(o, "the arguments of a tool call", e);
 }
 
-#define KILN_JSONL(fname, fcheck, frow)                                                        \
-    {                                                                                          \
-        .name = fname, .content_type = "application/jsonl", .extension = "jsonl",              \
-        .check = fcheck, .row = frow,                                                          \
+#define KILN_JSONL(fname, fcheck, frow)                                                            \
+    {                                                                                              \
+        .name = fname, .content_type = "application/jsonl", .extension = "jsonl", .check = fcheck, \
+        .row = frow,                                                                               \
     }
 
 const struct export_format export_kiln_formats[] = {

@@ -116,8 +116,8 @@ static void assert_bytes(const char *what, const char *want, size_t want_len, co
         return;
     for (size_t i = 0; i < want_len && i < got->len; i++)
         if (want[i] != got->data[i]) {
-            print_error("%s: first difference at byte %zu\nwant: %.120s\ngot:  %.120s\n", what,
-                        i, want + i, got->data + i);
+            print_error("%s: first difference at byte %zu\nwant: %.120s\ngot:  %.120s\n", what, i,
+                        want + i, got->data + i);
             break;
         }
     fail_msg("%s: %zu bytes written, %zu expected", what, got->len, want_len);
@@ -171,6 +171,11 @@ static const char *const all_formats[] = {
     "huggingface_chat_template_jsonl",
     "huggingface_chat_template_toolcall_jsonl",
     "vertex_gemini",
+};
+static const char *const json_formats[] = {
+    "openai_chat_json_schema_jsonl",
+    "openai_chat_toolcall_jsonl",
+    "huggingface_chat_template_toolcall_jsonl",
 };
 static const char *const text_formats[] = {
     "openai_chat_jsonl",
@@ -239,7 +244,8 @@ static void custom_thinking_instructions(void **state)
     assert_string_equal(
         out.data,
         "{\"systemInstruction\": {\"role\": \"system\", \"parts\": [{\"text\": \"系统\"}]}, "
-        "\"contents\": [{\"role\": \"user\", \"parts\": [{\"text\": \"{\\\"text\\\":\\\"早上好\\\"}\"}]}, "
+        "\"contents\": [{\"role\": \"user\", \"parts\": [{\"text\": "
+        "\"{\\\"text\\\":\\\"早上好\\\"}\"}]}, "
         "{\"role\": \"user\", \"parts\": [{\"text\": \"Reason/思考 first.\"}]}, "
         "{\"role\": \"model\", \"parts\": [{\"text\": \"拼写检查\"}]}, "
         "{\"role\": \"user\", \"parts\": [{\"text\": \"Considering the above, return a final "
@@ -251,9 +257,6 @@ static void custom_thinking_instructions(void **state)
 
 static void json_formats_refuse_a_task_without_output_schema(void **state)
 {
-    static const char *const json_formats[] = {"openai_chat_json_schema_jsonl",
-                                               "openai_chat_toolcall_jsonl",
-                                               "huggingface_chat_template_toolcall_jsonl"};
     struct task t = plain_task();
     struct export_opts o = {.task = &t, .system_message = "s"};
     (void)state;
@@ -270,29 +273,46 @@ static void json_formats_refuse_a_task_without_output_schema(void **state)
         assert_null(export_format_find(text_formats[i])->check);
 }
 
-/* A structured task's sample whose output is not JSON: an error naming it, nothing written. */
-static void row_refuses_output_that_is_not_json(void **state)
+/* Writes a structured task's sample with this output in format fmt after "before\n": the row
+ * must fail with HE_BAD_REQUEST, a message starting with want, and the buffer as it was. */
+static void assert_row_refused(const char *fmt, const char *output, const char *want)
 {
     struct task t = structured_task();
-    struct sample_def d = {"200000000009", "{\"text\":\"x\"}", "not json", NULL, "{}"};
+    struct sample_def d = {"200000000009", "{\"text\":\"x\"}", output, NULL, "{}"};
     struct run r = make_run(&d);
     struct export_opts o = {.task = &t, .system_message = "s"};
     struct buf out;
     struct err e = ERR_INIT;
-    (void)state;
 
     buf_init(&out, 1 << 20);
     buf_adds(&out, "before\n");
-    for (size_t i = 0; i < 3; i++) {
-        const char *fmt = i == 0   ? "openai_chat_json_schema_jsonl"
-                          : i == 1 ? "openai_chat_toolcall_jsonl"
-                                   : "huggingface_chat_template_toolcall_jsonl";
-        err_clear(&e);
-        assert_int_equal(export_format_find(fmt)->row(&o, &r, 0, &out, &e), HE_BAD_REQUEST);
-        assert_non_null(strstr(e.msg, "sample 200000000009: its output is not valid JSON"));
-        assert_string_equal(out.data, "before\n");
-    }
+    assert_int_equal(export_format_find(fmt)->row(&o, &r, 0, &out, &e), HE_BAD_REQUEST);
+    if (strncmp(e.msg, want, strlen(want)) != 0)
+        fail_msg("%s: message %s", fmt, e.msg);
+    assert_string_equal(out.data, "before\n");
     buf_done(&out);
+}
+
+/* A sample whose output is not JSON, in the formats that need JSON: an error naming it. */
+static void row_refuses_output_that_is_not_json(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < 3; i++)
+        assert_row_refused(json_formats[i], "not json",
+                           "sample 200000000009: its output is not valid JSON, which this format "
+                           "needs");
+}
+
+/* json-c clamps integers past 64 bits, which Python writes whole: refused, not written wrong. */
+static void row_refuses_integer_beyond_64_bits(void **state)
+{
+    (void)state;
+    assert_row_refused("huggingface_chat_template_toolcall_jsonl",
+                       "{\"n\": [1, 123456789012345678901234567890]}",
+                       "sample 200000000009: its output holds an integer beyond 64 bits, which "
+                       "this export cannot write");
+    assert_row_refused("openai_chat_json_schema_jsonl", "[-99999999999999999999]",
+                       "sample 200000000009: its output holds an integer beyond 64 bits");
 }
 
 /* A line that does not fit leaves the buffer as it was. */
@@ -314,8 +334,9 @@ static void row_too_large_leaves_buffer(void **state)
     buf_done(&out);
 }
 
-/* Floats as Python's repr writes them. */
-static void python_float_repr(void **state)
+/* Values as Python's json.dumps writes them: floats as repr, duplicate keys (the last value in
+ * the first place), NUL and control characters inside strings. */
+static void python_json_values(void **state)
 {
     static const char *const cases[][2] = {
         {"1e16", "1e+16"},
@@ -333,8 +354,11 @@ static void python_float_repr(void **state)
         {"1.5e300", "1.5e+300"},
         {"0.000123", "0.000123"},
         {"-0", "0"},
-        {"18446744073709551615", "18446744073709551615"},
-        {"-9223372036854775808", "-9223372036854775808"},
+        {"18446744073709551614", "18446744073709551614"},
+        {"-9223372036854775807", "-9223372036854775807"},
+        {"[1,{\"a\":[],\"b\":{}}]", "[1, {\"a\": [], \"b\": {}}]"},
+        {"{\"a\":1,\"b\":\"x\\u0000y\\u001f\\/\",\"a\":3}",
+         "{\"a\": 3, \"b\": \"x\\u0000y\\u001f/\"}"},
     };
     (void)state;
 
@@ -361,8 +385,9 @@ int main(void)
         cmocka_unit_test(custom_thinking_instructions),
         cmocka_unit_test(json_formats_refuse_a_task_without_output_schema),
         cmocka_unit_test(row_refuses_output_that_is_not_json),
+        cmocka_unit_test(row_refuses_integer_beyond_64_bits),
         cmocka_unit_test(row_too_large_leaves_buffer),
-        cmocka_unit_test(python_float_repr),
+        cmocka_unit_test(python_json_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
