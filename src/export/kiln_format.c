@@ -194,8 +194,10 @@ static int final_output(const struct run *r, struct sample *s, struct err *e)
     s->final_output = r->output;
     if (!r->repaired_output)
         return 0;
-    if (json_parse(r->repaired_output, strlen(r->repaired_output), &s->keep[0], &pe) < 0 ||
-        !json_object_object_get_ex(s->keep[0], "output", &v) ||
+    if (json_parse(r->repaired_output, strlen(r->repaired_output), &s->keep[0], &pe) == 0 &&
+        !s->keep[0])
+        return 0; /* JSON null: no repair */
+    if (pe.code || !json_object_object_get_ex(s->keep[0], "output", &v) ||
         !json_object_is_type(v, json_type_string))
         return err_set(e, HE_BAD_REQUEST, NULL, "sample %s: its repaired output has no text",
                        r->id);

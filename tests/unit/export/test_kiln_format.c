@@ -273,6 +273,26 @@ static void json_formats_refuse_a_task_without_output_schema(void **state)
         assert_null(export_format_find(text_formats[i])->check);
 }
 
+/* A repaired output stored as JSON null is no repair: the output is the answer. */
+static void null_repair_is_no_repair(void **state)
+{
+    struct task t = plain_task();
+    struct sample_def d = {"100000000009", "in", "out", "null", "{}"};
+    struct run r = make_run(&d);
+    struct export_opts o = {.task = &t, .system_message = "s"};
+    struct buf out;
+    struct err e = ERR_INIT;
+    (void)state;
+
+    buf_init(&out, 1 << 20);
+    assert_int_equal(
+        export_format_find("huggingface_chat_template_jsonl")->row(&o, &r, 0, &out, &e), 0);
+    assert_string_equal(out.data, "{\"conversations\": [{\"role\": \"system\", \"content\": "
+                                  "\"s\"}, {\"role\": \"user\", \"content\": \"in\"}, "
+                                  "{\"role\": \"assistant\", \"content\": \"out\"}]}\n");
+    buf_done(&out);
+}
+
 /* Writes a structured task's sample with this output in format fmt after "before\n": the row
  * must fail with HE_BAD_REQUEST, a message starting with want, and the buffer as it was. */
 static void assert_row_refused(const char *fmt, const char *output, const char *want)
@@ -386,6 +406,7 @@ int main(void)
         cmocka_unit_test(json_formats_refuse_a_task_without_output_schema),
         cmocka_unit_test(row_refuses_output_that_is_not_json),
         cmocka_unit_test(row_refuses_integer_beyond_64_bits),
+        cmocka_unit_test(null_repair_is_no_repair),
         cmocka_unit_test(row_too_large_leaves_buffer),
         cmocka_unit_test(python_json_values),
     };
