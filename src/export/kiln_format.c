@@ -59,26 +59,49 @@ int export_py_str(struct buf *out, const char *s)
     return py_strn(out, s, strlen(s));
 }
 
-/* The shortest digits that read back as x (x finite, positive), as Python's repr picks them:
- * digits[] without a point, and the decimal exponent such that x = 0.DIGITS * 10^decpt. */
-static void shortest_digits(double x, char *digits, size_t size, int *ret_decpt)
+/* Whether m * 10^e, m of 1 to 18 digits, reads back as x. */
+static bool reads_back(uint64_t m, int e, double x)
 {
-    char tmp[40];
+    char tmp[48];
+    snprintf(tmp, sizeof(tmp), "%" PRIu64 "e%d", m, e);
+    return strtod(tmp, NULL) == x;
+}
+
+/* The shortest digits that read back as x (finite, positive) and, of those, the closest to x,
+ * as Python's repr picks them: digits[] without a point and trailing zeros, and decpt such that
+ * x = 0.DIGITS * 10^decpt. At each length the correctly rounded digits are the closest; where
+ * the interval reading back as x is lopsided (at powers of two) a neighbour may read back while
+ * they do not. */
+static void shortest_digits(double x, char digits[24], int *ret_decpt)
+{
+    char tmp[40], *p;
+    uint64_t m = 0;
+    int e = 0, n;
+
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, x);
-        if (strtod(tmp, NULL) == x || prec == 17)
+        m = 0;
+        for (p = tmp; *p != 'e'; p++)
+            if (*p != '.')
+                m = m * 10 + (uint64_t)(*p - '0');
+        e = (int)strtol(p + 1, NULL, 10) - (prec - 1); /* x ~ m * 10^e */
+        if (reads_back(m, e, x) || prec == 17)
             break;
+        if (reads_back(m + 1, e, x)) {
+            m++;
+            break;
+        }
+        if (m > 1 && reads_back(m - 1, e, x)) {
+            m--;
+            break;
+        }
     }
-    /* tmp is "d.ddde[+-]xx" or "de[+-]xx" */
-    char *ep = strchr(tmp, 'e');
-    size_t n = 0;
-    for (char *p = tmp; p < ep && n + 1 < size; p++)
-        if (*p != '.')
-            digits[n++] = *p;
-    while (n > 1 && digits[n - 1] == '0')
-        n--;
-    digits[n] = '\0';
-    *ret_decpt = (int)strtol(ep + 1, NULL, 10) + 1;
+    while (m % 10 == 0) {
+        m /= 10;
+        e++;
+    }
+    n = snprintf(digits, 24, "%" PRIu64, m);
+    *ret_decpt = e + n;
 }
 
 static int add_zeros(struct buf *out, int n)
@@ -104,7 +127,7 @@ static int py_float(double x, struct buf *out)
     x = fabs(x);
     if (x == 0)
         return buf_adds(out, "0.0");
-    shortest_digits(x, digits, sizeof(digits), &decpt);
+    shortest_digits(x, digits, &decpt);
     nd = (int)strlen(digits);
     if (decpt <= -4 || decpt > 16) {
         exp = decpt - 1;
