@@ -14,6 +14,12 @@
  * JSON answer (json_schema and the tool calls) parse the output and write it again as Python
  * would, so it fits on one line with Python's separators.
  *
+ * Where Hetu departs from Kiln, on purpose: the chat-template tool call id, nine random hex
+ * digits in Kiln, is derived from the run id so that an export is reproducible; the three
+ * JSON-answer formats refuse a task without an output schema before any byte (Kiln fails on
+ * the first output that is not JSON); and an answer holding an integer past 64 bits is refused
+ * rather than written clamped (json-c clamps it, Python keeps it whole).
+ *
  * Pure functions: no store, no I/O, no state between rows. A row that fails leaves `out` as it
  * found it.
  */
