@@ -6,8 +6,9 @@
  * control characters other than \b \f \n \r \t are \u00xx in lower case (the escaping of
  * util/jsonw.h). Key order follows Kiln's dict literals.
  *
- * A sample becomes Kiln's training data: the input as stored (JSON text for structured tasks),
- * the final output (the repaired output's text when there is one), and with the
+ * A sample becomes Kiln's training data: the input and the final output (the repaired output's
+ * text when there is one) as Kiln stores them, which for a task with a schema is the value
+ * written by json.dumps(ensure_ascii=False) (Hetu stores it compact), and with the
  * final_and_intermediate strategy, for runs whose intermediate outputs hold "reasoning" or
  * "chain_of_thought", three more turns: the thinking instructions, the thinking (non-empty
  * "reasoning" wins over "chain_of_thought") and Kiln's final-answer prompt. The formats with a
@@ -197,6 +198,14 @@ int export_py_json(struct json_object *v, struct buf *out)
     return 0;
 }
 
+/* The most a structured input or output takes once rendered again. */
+#define SAMPLE_TEXT_MAX (256u * 1024 * 1024)
+
+static bool has_schema(const char *schema)
+{
+    return schema && *schema;
+}
+
 /* One run as Kiln's training data. The strings point into the run or into `keep`. */
 struct sample {
     const char *input;
@@ -205,6 +214,7 @@ struct sample {
     const char *thinking;              /* NULL: no chain-of-thought turns */
     struct json_object *answer;        /* the parsed output, for the formats that need it */
     struct json_object *keep[2];       /* parsed repaired and intermediate outputs */
+    struct buf stored[2];              /* structured input and output as Kiln stores them */
 };
 
 static void sample_done(struct sample *s)
@@ -212,6 +222,25 @@ static void sample_done(struct sample *s)
     json_object_put(s->answer);
     json_object_put(s->keep[0]);
     json_object_put(s->keep[1]);
+    buf_done(&s->stored[0]);
+    buf_done(&s->stored[1]);
+}
+
+/* A structured value as Kiln stores it, json.dumps(value, ensure_ascii=False), in b and *text.
+ * Text that is not JSON, or that json-c cannot hold whole, stays as it is. */
+static int as_kiln_stores(const char **text, struct buf *b)
+{
+    struct json_object *v = NULL;
+    struct err pe = ERR_INIT;
+    int r;
+
+    if (json_parse(*text, strlen(*text), &v, &pe) < 0)
+        return 0;
+    r = export_py_json(v, b);
+    json_object_put(v);
+    if (r == 0)
+        *text = b->data;
+    return r == HE_BAD_REQUEST ? 0 : r;
 }
 
 /* The repaired output's text, as Kiln prefers it over the output. */
@@ -273,9 +302,16 @@ static int sample_init(const struct export_opts *o, const struct run *r, bool js
     int rc;
 
     memset(s, 0, sizeof(*s));
+    buf_init(&s->stored[0], SAMPLE_TEXT_MAX);
+    buf_init(&s->stored[1], SAMPLE_TEXT_MAX);
     s->input = r->input;
     if ((rc = final_output(r, s, e)) < 0 || (rc = thinking(o, r, s, e)) < 0)
         return rc;
+    if (has_schema(o->task->input_json_schema) && (rc = as_kiln_stores(&s->input, &s->stored[0])))
+        return err_set(e, rc, NULL, "sample %s: its input does not fit in memory", r->id);
+    if (!json_answer && has_schema(o->task->output_json_schema) &&
+        (rc = as_kiln_stores(&s->final_output, &s->stored[1])))
+        return err_set(e, rc, NULL, "sample %s: its output does not fit in memory", r->id);
     if (json_answer && json_parse(s->final_output, strlen(s->final_output), &s->answer, &pe) < 0)
         return err_set(e, HE_BAD_REQUEST, NULL,
                        "sample %s: its output is not valid JSON, which this format needs (%s)",
@@ -471,7 +507,7 @@ static int vertex_gemini_row(const struct export_opts *o, const struct run *run,
 /* The formats whose answer is JSON need a task whose outputs are JSON. */
 static int needs_output_schema(const struct export_opts *o, const char *what, struct err *e)
 {
-    if (o->task->output_json_schema && *o->task->output_json_schema)
+    if (has_schema(o->task->output_json_schema))
         return 0;
     return err_set(e, HE_BAD_REQUEST, NULL,
                    "this format writes the output as %s, which needs a task with an output "

@@ -74,7 +74,16 @@ structured = Task(name="Extract", instruction="Answer as JSON / 以JSON回答。
                   input_json_schema=json.dumps({"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}))
 
 src = DataSource(type=DataSourceType.human, properties={"created_by": "tester"})
+def as_kiln_stores(task_schema, text):
+    """Kiln stores a structured value as json.dumps(value, ensure_ascii=False); the samples
+    below hold it as Hetu stores it (compact)."""
+    return json.dumps(json.loads(text), ensure_ascii=False) if task_schema and text else text
+
+
 def run(task, rid, inp, out, inter, repaired=None):
+    inp = as_kiln_stores(task.input_json_schema, inp)
+    out = as_kiln_stores(task.output_json_schema, out)
+    repaired = as_kiln_stores(task.output_json_schema, repaired)
     r = TaskRun(parent=task, input=inp, input_source=src,
                 output=TaskOutput(output=out, source=src),
                 repaired_output=TaskOutput(output=repaired, source=src) if repaired else None,

@@ -3,9 +3,9 @@
  * Kiln's formats against golden files: for a plain task and a structured one, every format and
  * data strategy writes the bytes Kiln 0.15's formatter writes for the same runs (Chinese text,
  * quotes, newlines, tabs, slashes, an emoji, control characters, U+2028, a repaired output,
- * reasoning preferred over chain of thought, floats as Python prints them). Also the task
- * prompt, and the refusals: a JSON-answer format for a task without an output schema, and a
- * row whose output is not JSON.
+ * reasoning preferred over chain of thought, structured values written again as Kiln stores
+ * them, floats as Python prints them). Also the task prompt, and the refusals: a JSON-answer
+ * format for a task without an output schema, and a row whose output is not JSON.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -245,7 +245,7 @@ static void custom_thinking_instructions(void **state)
         out.data,
         "{\"systemInstruction\": {\"role\": \"system\", \"parts\": [{\"text\": \"系统\"}]}, "
         "\"contents\": [{\"role\": \"user\", \"parts\": [{\"text\": "
-        "\"{\\\"text\\\":\\\"早上好\\\"}\"}]}, "
+        "\"{\\\"text\\\": \\\"早上好\\\"}\"}]}, "
         "{\"role\": \"user\", \"parts\": [{\"text\": \"Reason/思考 first.\"}]}, "
         "{\"role\": \"model\", \"parts\": [{\"text\": \"拼写检查\"}]}, "
         "{\"role\": \"user\", \"parts\": [{\"text\": \"Considering the above, return a final "
