@@ -16,6 +16,10 @@
 
 #include "export/format.h"
 #include "export/trainer.h"
+#include "gen/gen.h"
+#include "ingest/jsonl_reader.h"
+#include "jobs/spool.h"
+#include "util/arena.h"
 
 #define T0 1767323045123456LL /* 2026-01-02T03:04:05.123456Z */
 
@@ -256,6 +260,247 @@ static void llamafactory_entries(void **state)
     buf_done(&out);
 }
 
+/* ---- hetu_jsonl read back by the file import ---- */
+
+/* A hetu_jsonl line without what a new sample gets anew (id, created_at, created_by). */
+static char *without_own_fields(const char *line)
+{
+    const char *at = strstr(line, ",\"id\":");
+    assert_non_null(at);
+    return strndup(line, (size_t)(at - line));
+}
+
+static const char *const stored_fields[] = {"input",           "output",
+                                            "topic_key",       "tags",
+                                            "rating",          "repair_instructions",
+                                            "repaired_output", "intermediate_outputs",
+                                            "session_id",      "input_source_type",
+                                            "input_source",    "output_source_type",
+                                            "output_source",   NULL};
+
+static const char *field(const struct run *r, size_t i)
+{
+    const char *v[] = {r->input,           r->output,
+                       r->topic_key,       r->tags,
+                       r->rating,          r->repair_instructions,
+                       r->repaired_output, r->intermediate_outputs,
+                       r->session_id,      r->input_source_type,
+                       r->input_source,    r->output_source_type,
+                       r->output_source};
+    return v[i];
+}
+
+/* The sample built of an imported line has every stored field of the original. */
+static void same_sample(const struct run *got, const struct run *want)
+{
+    for (size_t i = 0; stored_fields[i]; i++) {
+        const char *g = field(got, i), *w = field(want, i);
+        if ((g == NULL) != (w == NULL) || (g && strcmp(g, w) != 0))
+            fail_msg("%s: got %s, want %s", stored_fields[i], g ? g : "NULL", w ? w : "NULL");
+    }
+    assert_true(got->rating_score == want->rating_score);
+    assert_int_equal(got->input_tokens, want->input_tokens);
+    assert_int_equal(got->output_tokens, want->output_tokens);
+    assert_int_equal(got->total_tokens, want->total_tokens);
+    assert_true(isnan(want->cost) ? isnan(got->cost) : got->cost == want->cost);
+}
+
+struct import_fixture {
+    struct store *store;
+    struct gen_env env;
+    struct task task;
+    struct gen_row_check check;
+    struct gen_import g;
+    struct run want[2];
+    char *want_lines[2];
+    size_t rows;
+    struct run *inline_run; /* what the request's own save built */
+};
+
+static void on_inline_run(void *ud, struct run *run, const struct err *e)
+{
+    struct import_fixture *f = ud;
+    assert_null(e);
+    f->inline_run = run;
+}
+
+/* The run a row becomes, both ways the import builds it. Both come back as the original. */
+static int on_row(void *ud, const struct ingest_row *row, struct err *e)
+{
+    struct import_fixture *f = ud;
+    const struct export_format *hetu = export_format_find("hetu_jsonl");
+    struct gen_import_source src = {.file_name = "export.jsonl"};
+    struct gen_checked_row k;
+    struct gen_sample sample;
+    struct arena a;
+    struct run run;
+    struct buf out;
+    char *line;
+
+    arena_init(&a);
+    buf_init(&out, 1 << 20);
+    assert_int_equal(gen_import_check_row(&f->check, row, &a, &k, e), 0);
+    /* an import job's load */
+    assert_int_equal(gen_import_run(&f->g, &k, &a, &run, e), 0);
+    same_sample(&run, &f->want[f->rows]);
+    assert_int_equal(hetu->row(&opts, &run, 0, &out, e), 0);
+    line = without_own_fields(out.data);
+    assert_string_equal(line, f->want_lines[f->rows]);
+    free(line);
+    /* a small file's save inside the request */
+    assert_int_equal(gen_import_sample(&src, &k, &sample), 0);
+    assert_int_equal(gen_output(&f->env, &f->task, &sample, NULL, NULL, 0, on_inline_run, f, e), 0);
+    assert_non_null(f->inline_run);
+    same_sample(f->inline_run, &f->want[f->rows]);
+    run_done(f->inline_run);
+    free(f->inline_run);
+    f->inline_run = NULL;
+    gen_sample_free(&sample);
+    buf_done(&out);
+    arena_done(&a);
+    f->rows++;
+    return 0;
+}
+
+static void import_setup(struct import_fixture *f)
+{
+    struct err e = ERR_INIT;
+
+    memset(f, 0, sizeof(*f));
+    if (store_open(":memory:", &f->store, &e) != 0)
+        fail_msg("store_open: %s", e.msg);
+    f->env = (struct gen_env){.store = f->store, .user = "carol"};
+    f->task = task;
+    snprintf(f->task.id, sizeof(f->task.id), "900");
+    f->check = (struct gen_row_check){.env = &f->env, .task = &f->task};
+    assert_int_equal(
+        gen_import_init(&f->g, &f->env, &f->task, NULL, "export.jsonl", NULL, NULL, NULL, NULL, &e),
+        0);
+    samples(f->want);
+}
+
+static void import_teardown(struct import_fixture *f)
+{
+    gen_import_done(&f->g);
+    store_close(f->store);
+}
+
+/* Export, import (as a job loads it and as a request saves it), export again: the same
+ * samples, every stored field but the id, time and creator. */
+static void hetu_jsonl_reads_back(void **state)
+{
+    struct import_fixture f;
+    struct jsonl_reader *rd;
+    struct err e = ERR_INIT;
+    struct buf out;
+    char *nl;
+
+    (void)state;
+    import_setup(&f);
+    write_all("hetu_jsonl", f.want, 2, &out);
+    nl = strchr(out.data, '\n');
+    f.want_lines[0] = without_own_fields(out.data);
+    f.want_lines[1] = without_own_fields(nl + 1);
+    rd = jsonl_reader_new(on_row, &f, NULL);
+    assert_non_null(rd);
+    if (jsonl_reader_feed(rd, out.data, out.len, &e) != 0 || jsonl_reader_finish(rd, &e) != 0)
+        fail_msg("import: %s", e.msg);
+    assert_int_equal(f.rows, 2);
+    jsonl_reader_free(rd);
+    free(f.want_lines[0]);
+    free(f.want_lines[1]);
+    buf_done(&out);
+    import_teardown(&f);
+}
+
+static int refuse_row(void *ud, const struct ingest_row *row, struct err *e)
+{
+    struct import_fixture *f = ud;
+    struct gen_checked_row k;
+    struct arena a;
+    int r;
+
+    arena_init(&a);
+    r = gen_import_check_row(&f->check, row, &a, &k, e);
+    arena_done(&a);
+    return r;
+}
+
+static void refused_line(const char *line, const char *field, const char *msg)
+{
+    struct import_fixture f;
+    struct jsonl_reader *rd;
+    struct err e = ERR_INIT;
+
+    import_setup(&f);
+    rd = jsonl_reader_new(refuse_row, &f, NULL);
+    assert_int_equal(jsonl_reader_feed(rd, line, strlen(line), &e), HE_INVALID);
+    assert_string_equal(e.field, field);
+    assert_string_equal(e.msg, msg);
+    jsonl_reader_free(rd);
+    import_teardown(&f);
+}
+
+/* Stored fields that no sample could have are refused, naming the field and line. */
+static void hetu_jsonl_bad_fields(void **state)
+{
+    (void)state;
+    refused_line("{\"input\":\"q\",\"output\":\"a\",\"rating\":{\"type\":\"five_star\","
+                 "\"value\":7}}\n",
+                 "rating",
+                 "line 1: rating must be a five_star rating of 1 to 5, or a pass_fail or "
+                 "pass_fail_critical one");
+    refused_line("{\"input\":\"q\",\"output\":\"a\",\"input_source\":{\"type\":\"robot\"}}\n",
+                 "input_source",
+                 "line 1: input_source must be an object whose type is human, synthetic or "
+                 "file_import");
+    refused_line("{\"input\":\"q\",\"output\":\"a\",\"usage\":{\"input_tokens\":-3}}\n", "usage",
+                 "line 1: usage token counts must be whole numbers, at least 0");
+    refused_line("{\"input\":\"q\",\"session_id\":\"s\"}\n", "output",
+                 "line 1: a sample with its stored fields (rating, sources, ...) needs its "
+                 "output");
+}
+
+/* A row's stored fields survive the import's spool (what an import job loads). */
+static void hetu_jsonl_through_the_spool(void **state)
+{
+    const char *tags[] = {"synthetic"};
+    struct gen_checked_row row = {.input = "q",
+                                  .input_len = 1,
+                                  .output = "a",
+                                  .output_len = 1,
+                                  .tags = tags,
+                                  .n_tags = 1,
+                                  .provenance = "{\"session_id\":\"s1\"}"};
+    struct spool_header h;
+    struct spool_row back;
+    struct err e = ERR_INIT;
+    struct arena a;
+    struct buf b;
+    FILE *f = tmpfile();
+
+    (void)state;
+    arena_init(&a);
+    buf_init(&b, 1 << 16);
+    assert_non_null(f);
+    assert_int_equal(spool_write_header(f, &(struct spool_header){0}, &e), 0);
+    assert_int_equal(spool_encode_row(&b, &row), 0);
+    row.provenance = NULL;
+    assert_int_equal(spool_encode_row(&b, &row), 0);
+    assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+    rewind(f);
+    assert_int_equal(spool_read_header(f, &a, &h, &e), 0);
+    assert_int_equal(spool_read_row(f, &a, &back, &e), 0);
+    assert_string_equal(back.row.provenance, "{\"session_id\":\"s1\"}");
+    assert_string_equal(back.row.tags[0], "synthetic");
+    assert_int_equal(spool_read_row(f, &a, &back, &e), 0);
+    assert_null(back.row.provenance);
+    assert_int_equal(spool_read_row(f, &a, &back, &e), 1);
+    fclose(f);
+    buf_done(&b);
+    arena_done(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +515,9 @@ int main(void)
         cmocka_unit_test(no_system_turn),
         cmocka_unit_test(csv_ratings),
         cmocka_unit_test(llamafactory_entries),
+        cmocka_unit_test(hetu_jsonl_reads_back),
+        cmocka_unit_test(hetu_jsonl_bad_fields),
+        cmocka_unit_test(hetu_jsonl_through_the_spool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
