@@ -259,7 +259,8 @@ int gen_provenance_apply(struct run *r, const char *prov, const char *const *tag
         r->total_tokens = count(usage, "total_tokens");
         r->cost = (v = member(usage, "cost")) ? json_object_get_double(v) : NAN;
     }
-    apply_tags(r, tags, ntags, a, &nomem);
+    if (member(o, "input_source")) /* a whole stored sample: its tags as they were */
+        apply_tags(r, tags, ntags, a, &nomem);
     json_object_put(o);
     return nomem ? HE_NOMEM : 0;
 }

@@ -17,6 +17,7 @@
 #include "export/format.h"
 #include "export/trainer.h"
 #include "gen/gen.h"
+#include "ingest/csv_reader.h"
 #include "ingest/jsonl_reader.h"
 #include "jobs/spool.h"
 #include "util/arena.h"
@@ -501,6 +502,56 @@ static void hetu_jsonl_through_the_spool(void **state)
     arena_done(&a);
 }
 
+/* A CSV export's row imported: its texts, topic path, rating and session, and the tags of an
+ * imported file (the file's own after "imported"). */
+static int on_csv_row(void *ud, const struct ingest_row *row, struct err *e)
+{
+    static const char *const tags[] = {"[\"imported\",\"synthetic\",\"翻译\"]", "[\"imported\"]"};
+    static const char *const outputs[] = {"He said, \"Hello\"\nGoodbye", "修好的，输出"};
+    struct import_fixture *f = ud;
+    const struct run *want = &f->want[f->rows];
+    struct gen_checked_row k;
+    struct arena a;
+    struct run run;
+
+    arena_init(&a);
+    assert_int_equal(gen_import_check_row(&f->check, row, &a, &k, e), 0);
+    assert_int_equal(gen_import_run(&f->g, &k, &a, &run, e), 0);
+    assert_string_equal(run.input, want->input);
+    assert_string_equal(run.output, outputs[f->rows]);
+    assert_string_equal(run.topic_key, want->topic_key);
+    assert_string_equal(run.tags, tags[f->rows]);
+    assert_string_equal(run.rating, want->rating);
+    assert_true(run.rating_score == want->rating_score);
+    if (want->session_id)
+        assert_string_equal(run.session_id, want->session_id);
+    else
+        assert_null(run.session_id);
+    arena_done(&a);
+    f->rows++;
+    return 0;
+}
+
+static void csv_reads_back(void **state)
+{
+    struct import_fixture f;
+    struct csv_reader *rd;
+    struct err e = ERR_INIT;
+    struct buf out;
+
+    (void)state;
+    import_setup(&f);
+    write_all("csv", f.want, 2, &out);
+    rd = csv_reader_new(on_csv_row, &f, NULL);
+    assert_non_null(rd);
+    if (csv_reader_feed(rd, out.data, out.len, &e) != 0 || csv_reader_finish(rd, &e) != 0)
+        fail_msg("import: %s", e.msg);
+    assert_int_equal(f.rows, 2);
+    csv_reader_free(rd);
+    buf_done(&out);
+    import_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +569,7 @@ int main(void)
         cmocka_unit_test(hetu_jsonl_reads_back),
         cmocka_unit_test(hetu_jsonl_bad_fields),
         cmocka_unit_test(hetu_jsonl_through_the_spool),
+        cmocka_unit_test(csv_reads_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
