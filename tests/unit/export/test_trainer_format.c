@@ -552,6 +552,55 @@ static void csv_reads_back(void **state)
     import_teardown(&f);
 }
 
+#define IN_SCHEMA                                                                           \
+    "{\"type\":\"object\",\"properties\":{\"问题\":{\"type\":\"string\"}},\"required\":[" \
+    "\"问题\"]}"
+#define OUT_SCHEMA                                                                        \
+    "{\"type\":\"object\",\"properties\":{\"答\":{\"type\":\"string\"},\"n\":{\"type\":" \
+    "\"integer\"}},\"required\":[\"答\"]}"
+
+/* A task with schemas: chat content is the input's and output's JSON text, and hetu_jsonl
+ * reads back into a task with the same schemas as the same JSON text. */
+static void structured_task(void **state)
+{
+    struct import_fixture f;
+    struct jsonl_reader *rd;
+    struct err e = ERR_INIT;
+    struct buf out;
+
+    (void)state;
+    import_setup(&f);
+    f.task.input_json_schema = IN_SCHEMA;
+    f.task.output_json_schema = OUT_SCHEMA;
+    f.want[0].input = "{\"问题\":\"他说\\\"好\\\"\"}";
+    f.want[0].output = "{\"答\":\"行\",\"n\":2}";
+    f.want[1].input = "{\"问题\":\"a,b\"}";
+    f.want[1].output = "{\"答\":\"原始\"}";
+    f.want[1].repaired_output = "{\"v\":1,\"output\":\"{\\\"答\\\":\\\"修好\\\"}\"}";
+    write_all("trl_messages", f.want, 2, &out);
+    assert_string_equal(
+        out.data,
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"你是翻译助手。\\n要求：准确\"},"
+        "{\"role\":\"user\",\"content\":\"{\\\"问题\\\":\\\"他说\\\\\\\"好\\\\\\\"\\\"}\"},"
+        "{\"role\":\"assistant\",\"content\":\"{\\\"答\\\":\\\"行\\\",\\\"n\\\":2}\"}]}\n"
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"你是翻译助手。\\n要求：准确\"},"
+        "{\"role\":\"user\",\"content\":\"{\\\"问题\\\":\\\"a,b\\\"}\"},"
+        "{\"role\":\"assistant\",\"content\":\"{\\\"答\\\":\\\"修好\\\"}\"}]}\n");
+    buf_done(&out);
+    write_all("hetu_jsonl", f.want, 2, &out);
+    f.want_lines[0] = without_own_fields(out.data);
+    f.want_lines[1] = without_own_fields(strchr(out.data, '\n') + 1);
+    rd = jsonl_reader_new(on_row, &f, NULL);
+    if (jsonl_reader_feed(rd, out.data, out.len, &e) != 0 || jsonl_reader_finish(rd, &e) != 0)
+        fail_msg("import: %s", e.msg);
+    assert_int_equal(f.rows, 2);
+    jsonl_reader_free(rd);
+    free(f.want_lines[0]);
+    free(f.want_lines[1]);
+    buf_done(&out);
+    import_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +619,7 @@ int main(void)
         cmocka_unit_test(hetu_jsonl_bad_fields),
         cmocka_unit_test(hetu_jsonl_through_the_spool),
         cmocka_unit_test(csv_reads_back),
+        cmocka_unit_test(structured_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
