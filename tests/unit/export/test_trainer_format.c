@@ -122,61 +122,35 @@ static void write_all(const char *name, const struct run *runs, size_t n, struct
     assert_int_equal(e.code, 0);
 }
 
-static void golden(const char *format, const char *file)
+/* A format and the golden file of what it writes for the two samples. */
+struct golden_case {
+    const char *format, *file;
+};
+
+static void golden(void **state)
 {
+    const struct golden_case *c = *state;
     struct run r[2];
     struct buf out;
-    char *want = read_golden(file);
+    char *want = read_golden(c->file);
 
     samples(r);
-    write_all(format, r, 2, &out);
+    write_all(c->format, r, 2, &out);
     assert_string_equal(out.data, want);
     assert_int_equal(out.len, strlen(want));
     buf_done(&out);
     free(want);
 }
 
-static void sharegpt(void **state)
-{
-    (void)state;
-    golden("sharegpt", "sharegpt.jsonl");
-}
-
-static void alpaca_lines(void **state)
-{
-    (void)state;
-    golden("alpaca", "alpaca.jsonl");
-}
-
-static void alpaca_array(void **state)
-{
-    (void)state;
-    golden("alpaca_json", "alpaca.json");
-}
-
-static void trl_prompt_completion(void **state)
-{
-    (void)state;
-    golden("trl_prompt_completion", "trl_prompt_completion.jsonl");
-}
-
-static void trl_messages(void **state)
-{
-    (void)state;
-    golden("trl_messages", "trl_messages.jsonl");
-}
-
-static void csv(void **state)
-{
-    (void)state;
-    golden("csv", "data.csv");
-}
-
-static void hetu_jsonl(void **state)
-{
-    (void)state;
-    golden("hetu_jsonl", "hetu.jsonl");
-}
+static struct golden_case goldens[] = {
+    {"sharegpt", "sharegpt.jsonl"},
+    {"alpaca", "alpaca.jsonl"},
+    {"alpaca_json", "alpaca.json"},
+    {"trl_prompt_completion", "trl_prompt_completion.jsonl"},
+    {"trl_messages", "trl_messages.jsonl"},
+    {"csv", "data.csv"},
+    {"hetu_jsonl", "hetu.jsonl"},
+};
 
 /* An empty export is still one valid JSON array, and a CSV with its header alone. */
 static void empty_exports(void **state)
@@ -386,31 +360,36 @@ static void import_teardown(struct import_fixture *f)
     store_close(f->store);
 }
 
+/* Exports f->want as hetu_jsonl and imports it: on_row checks every line. */
+static void export_and_read_back(struct import_fixture *f)
+{
+    struct jsonl_reader *rd;
+    struct err e = ERR_INIT;
+    struct buf out;
+
+    write_all("hetu_jsonl", f->want, 2, &out);
+    f->want_lines[0] = without_own_fields(out.data);
+    f->want_lines[1] = without_own_fields(strchr(out.data, '\n') + 1);
+    rd = jsonl_reader_new(on_row, f, NULL);
+    assert_non_null(rd);
+    if (jsonl_reader_feed(rd, out.data, out.len, &e) != 0 || jsonl_reader_finish(rd, &e) != 0)
+        fail_msg("import: %s", e.msg);
+    assert_int_equal(f->rows, 2);
+    jsonl_reader_free(rd);
+    free(f->want_lines[0]);
+    free(f->want_lines[1]);
+    buf_done(&out);
+}
+
 /* Export, import (as a job loads it and as a request saves it), export again: the same
  * samples, every stored field but the id, time and creator. */
 static void hetu_jsonl_reads_back(void **state)
 {
     struct import_fixture f;
-    struct jsonl_reader *rd;
-    struct err e = ERR_INIT;
-    struct buf out;
-    char *nl;
 
     (void)state;
     import_setup(&f);
-    write_all("hetu_jsonl", f.want, 2, &out);
-    nl = strchr(out.data, '\n');
-    f.want_lines[0] = without_own_fields(out.data);
-    f.want_lines[1] = without_own_fields(nl + 1);
-    rd = jsonl_reader_new(on_row, &f, NULL);
-    assert_non_null(rd);
-    if (jsonl_reader_feed(rd, out.data, out.len, &e) != 0 || jsonl_reader_finish(rd, &e) != 0)
-        fail_msg("import: %s", e.msg);
-    assert_int_equal(f.rows, 2);
-    jsonl_reader_free(rd);
-    free(f.want_lines[0]);
-    free(f.want_lines[1]);
-    buf_done(&out);
+    export_and_read_back(&f);
     import_teardown(&f);
 }
 
@@ -564,8 +543,6 @@ static void csv_reads_back(void **state)
 static void structured_task(void **state)
 {
     struct import_fixture f;
-    struct jsonl_reader *rd;
-    struct err e = ERR_INIT;
     struct buf out;
 
     (void)state;
@@ -587,30 +564,20 @@ static void structured_task(void **state)
         "{\"role\":\"user\",\"content\":\"{\\\"问题\\\":\\\"a,b\\\"}\"},"
         "{\"role\":\"assistant\",\"content\":\"{\\\"答\\\":\\\"修好\\\"}\"}]}\n");
     buf_done(&out);
-    write_all("hetu_jsonl", f.want, 2, &out);
-    f.want_lines[0] = without_own_fields(out.data);
-    f.want_lines[1] = without_own_fields(strchr(out.data, '\n') + 1);
-    rd = jsonl_reader_new(on_row, &f, NULL);
-    if (jsonl_reader_feed(rd, out.data, out.len, &e) != 0 || jsonl_reader_finish(rd, &e) != 0)
-        fail_msg("import: %s", e.msg);
-    assert_int_equal(f.rows, 2);
-    jsonl_reader_free(rd);
-    free(f.want_lines[0]);
-    free(f.want_lines[1]);
-    buf_done(&out);
+    export_and_read_back(&f);
     import_teardown(&f);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sharegpt),
-        cmocka_unit_test(alpaca_lines),
-        cmocka_unit_test(alpaca_array),
-        cmocka_unit_test(trl_prompt_completion),
-        cmocka_unit_test(trl_messages),
-        cmocka_unit_test(csv),
-        cmocka_unit_test(hetu_jsonl),
+        cmocka_unit_test_prestate(golden, &goldens[0]),
+        cmocka_unit_test_prestate(golden, &goldens[1]),
+        cmocka_unit_test_prestate(golden, &goldens[2]),
+        cmocka_unit_test_prestate(golden, &goldens[3]),
+        cmocka_unit_test_prestate(golden, &goldens[4]),
+        cmocka_unit_test_prestate(golden, &goldens[5]),
+        cmocka_unit_test_prestate(golden, &goldens[6]),
         cmocka_unit_test(empty_exports),
         cmocka_unit_test(no_system_turn),
         cmocka_unit_test(csv_ratings),
