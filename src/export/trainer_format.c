@@ -280,23 +280,25 @@ static void json_string_at(const char *json, const char *key, char *ret, size_t 
 /* A rating as one word: the stars, or pass, fail, critical; "" when unrated. */
 static void rating_word(const char *rating, char ret[16])
 {
-    char type[32];
-    struct json_object *o = NULL, *v = NULL;
+    struct json_object *o = NULL, *type = NULL, *v = NULL;
     struct err pe = ERR_INIT;
+    const char *t;
     double x;
 
     ret[0] = '\0';
-    json_string_at(rating, "type", type, sizeof(type));
-    if (!*type || json_parse(rating, strlen(rating), &o, &pe) < 0 ||
+    if (!rating || json_parse(rating, strlen(rating), &o, &pe) < 0 ||
+        !json_object_object_get_ex(o, "type", &type) ||
+        !json_object_is_type(type, json_type_string) ||
         !json_object_object_get_ex(o, "value", &v) || !v) {
         json_object_put(o);
         return;
     }
+    t = json_object_get_string(type);
     x = json_object_is_type(v, json_type_boolean) ? (json_object_get_boolean(v) ? 1 : 0)
                                                   : json_object_get_double(v);
-    if (strcmp(type, "five_star") == 0 && x >= 1 && x <= 5)
+    if (strcmp(t, "five_star") == 0 && x >= 1 && x <= 5)
         snprintf(ret, 16, "%d", (int)x);
-    else if (strcmp(type, "five_star") != 0)
+    else if (strcmp(t, "five_star") != 0)
         snprintf(ret, 16, "%s", x == 1 ? "pass" : x == 0 ? "fail" : "critical");
     json_object_put(o);
 }

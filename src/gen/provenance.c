@@ -150,7 +150,9 @@ static int check_values(struct json_object *o, size_t line, struct err *e)
     if ((v = member(o, "session_id"))) {
         size_t n = (size_t)json_object_get_string_len(v);
         if (n == 0 || n > SESSION_MAX_CHARS || text_has_control(json_object_get_string(v), n))
-            return bad(e, line, "session_id", "must be one line of 1 to 200 bytes");
+            return err_set(e, HE_INVALID, "session_id",
+                           "line %zu: session_id must be one line of 1 to %d bytes", line,
+                           SESSION_MAX_CHARS);
     }
     return 0;
 }
