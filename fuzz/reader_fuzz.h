@@ -57,6 +57,7 @@ static int row_cb(void *ud, const struct ingest_row *row, struct err *e)
     mix_str(o, row->output);
     mix_str(o, row->system);
     mix_str(o, row->human_guidance);
+    mix_str(o, row->provenance);
     mix(o, &row->input_is_json, 1);
     mix(o, &row->output_is_json, 1);
     for (size_t i = 0; i < row->topic_path_count; i++)

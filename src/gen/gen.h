@@ -70,6 +70,7 @@ struct gen_sample {
     bool drop_unsupported;
     bool allow_truncated;     /* keep an output cut off at the output limit, tagged "truncated" */
     int64_t job_id, job_item; /* job_id 0: not from a job */
+    char *provenance;         /* a checked row's provenance (gen_provenance_check), or NULL */
 };
 void gen_sample_free(struct gen_sample *s);
 
@@ -235,6 +236,7 @@ struct gen_checked_row {
     size_t n_topic;
     const char *const *tags; /* the row's own tags */
     size_t n_tags;
+    const char *provenance; /* checked stored fields of a hetu_jsonl line, or NULL */
 };
 
 /*
@@ -244,6 +246,23 @@ struct gen_checked_row {
  */
 int gen_import_check_row(struct gen_row_check *c, const struct ingest_row *row, struct arena *a,
                          struct gen_checked_row *ret, struct err *e);
+
+/*
+ * The stored fields of a sample exported as hetu_jsonl (ingest_row.provenance): rating,
+ * repair_instructions, repaired_output, intermediate_outputs, session_id, input_source and
+ * output_source ({"type", "properties"}), usage (tokens and cost); id, created_at and created_by
+ * are accepted and left out (the sample gets its own). Checks text[0..len) into *ret (compact
+ * JSON text in a); HE_INVALID naming the field and line, or HE_NOMEM.
+ */
+int gen_provenance_check(const char *text, size_t len, size_t line, struct arena *a,
+                         const char **ret, struct err *e);
+/*
+ * Gives run r the checked provenance prov: its sources, rating, repair, usage and session
+ * (a session_id of null keeps r's), and exactly the row's tags (no default tags added), in a.
+ * 0 or HE_NOMEM.
+ */
+int gen_provenance_apply(struct run *r, const char *prov, const char *const *tags, size_t ntags,
+                         struct arena *a);
 
 /* What every row of one file import shares: the file's name, the upload's models and prompt
  * method. */

@@ -138,6 +138,8 @@ int gen_import_run(const struct gen_import *g, const struct gen_checked_row *row
     r->rating_score = NAN;
     r->cost = NAN;
     r->input_tokens = r->output_tokens = r->total_tokens = -1;
+    if (row->provenance && gen_provenance_apply(r, row->provenance, row->tags, row->n_tags, a) < 0)
+        return err_set(e, HE_NOMEM, NULL, NULL);
     return 0;
 }
 
@@ -224,6 +226,16 @@ int gen_import_check_row(struct gen_row_check *c, const struct ingest_row *row, 
         (r = row_names(k.tags, k.n_tags, TAG_MAX_COUNT, TAG_MAX_CHARS, false, "tags", row->line,
                        e)) < 0)
         return r;
+    if (row->provenance) {
+        if (!row->output)
+            return err_set(e, HE_INVALID, "output",
+                           "line %zu: a sample with its stored fields (rating, sources, ...) "
+                           "needs its output",
+                           row->line);
+        if ((r = gen_provenance_check(row->provenance, row->provenance_len, row->line, a,
+                                      &k.provenance, e)) < 0)
+            return r;
+    }
     if (k.guidance && utf8_length(k.guidance, strlen(k.guidance)) > GUIDANCE_MAX_CHARS)
         return err_set(e, HE_INVALID, "human_guidance",
                        "line %zu: human_guidance is longer than %d characters", row->line,
@@ -283,13 +295,14 @@ int gen_import_sample(const struct gen_import_source *src, const struct gen_chec
         .file_name = dup_opt(src->file_name),
         .tags = dup_list(row->tags, row->n_tags),
         .ntags = row->n_tags,
+        .provenance = dup_opt(row->provenance),
     };
 
     if (!s.input || (row->output && !s.output) || !s.topic ||
         (src->input_model && !s.input_model) || (src->input_provider && !s.input_provider) ||
         (src->output_model && !s.output_model) || (src->output_provider && !s.output_provider) ||
         (row->guidance && !s.guidance) || !s.source_type || (src->file_name && !s.file_name) ||
-        !s.tags) {
+        !s.tags || (row->provenance && !s.provenance)) {
         if (!s.topic)
             s.n_topic = 0;
         if (!s.tags)

@@ -43,6 +43,7 @@ void gen_sample_free(struct gen_sample *s)
     for (size_t i = 0; i < s->ntags; i++)
         free(s->tags[i]);
     free(s->tags);
+    free(s->provenance);
     memset(s, 0, sizeof(*s));
 }
 
@@ -450,6 +451,11 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
     r->job_id = s->job_id;
     r->job_item = s->job_item;
     free(topic_str);
+    if (s->provenance &&
+        gen_provenance_apply(r, s->provenance, (const char *const *)s->tags, s->ntags, m) < 0) {
+        err_set(e, HE_NOMEM, NULL, NULL);
+        goto fail;
+    }
     if (!r->created_by || !r->input || !r->topic_key || !r->input_source || !r->output_source ||
         !r->tag_list || !r->tags || (session_id && !r->session_id) || (s->output && !r->output)) {
         err_set(e, HE_NOMEM, NULL, NULL);

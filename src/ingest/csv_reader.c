@@ -34,6 +34,7 @@
 
 #include "util/buf.h"
 #include "util/json.h"
+#include "util/jsonw.h"
 #include "util/utf8.h"
 #include "ingest/reader.h"
 #include "util/banned.h"
@@ -42,11 +43,28 @@
 
 #define SEG_MAX (64 * 1024)
 
-enum col_kind { COL_INPUT, COL_OUTPUT, COL_TOPIC_PATH, COL_HUMAN_GUIDANCE, COL_TAGS, COL_COUNT };
+/* The columns after tags are those of a CSV export: rating and session_id are read (as the
+ * row's provenance), the models and created_at are accepted and not used. */
+enum col_kind {
+    COL_INPUT,
+    COL_OUTPUT,
+    COL_TOPIC_PATH,
+    COL_HUMAN_GUIDANCE,
+    COL_TAGS,
+    COL_RATING,
+    COL_SESSION_ID,
+    COL_INPUT_MODEL,
+    COL_OUTPUT_MODEL,
+    COL_CREATED_AT,
+    COL_COUNT
+};
 
-static const char *const col_names[COL_COUNT] = {"input", "output", "topic_path", "human_guidance",
-                                                 "tags"};
-#define KNOWN_COLUMNS "input, output, topic_path, human_guidance, tags"
+static const char *const col_names[COL_COUNT] = {
+    "input",  "output",     "topic_path",  "human_guidance", "tags",
+    "rating", "session_id", "input_model", "output_model",   "created_at"};
+#define KNOWN_COLUMNS                                                                    \
+    "input, output, topic_path, human_guidance, tags, rating, session_id, input_model, " \
+    "output_model, created_at"
 
 static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
 
@@ -73,6 +91,7 @@ struct csv_reader {
     size_t off[COL_COUNT]; /* per column: offset of its text in rowbuf */
     size_t len[COL_COUNT]; /* per column: its length */
     struct buf rowbuf;     /* the current row's fields, each NUL-terminated */
+    struct buf prov;       /* the current row's rating and session as JSON */
 };
 
 static int no_space(unsigned char c)
@@ -277,6 +296,65 @@ static char *col_text(struct csv_reader *r, int kind, size_t *ret_len)
     return r->rowbuf.data + r->off[idx];
 }
 
+/* A rating as a CSV export writes it ("1".."5", pass, fail, critical): the stored rating's type
+ * and value, or -1. */
+static int rating_of(const char *s, const char **type, const char **value)
+{
+    static const char *const stars[] = {"1.0", "2.0", "3.0", "4.0", "5.0"};
+
+    if (s[0] >= '1' && s[0] <= '5' && !s[1]) {
+        *type = "five_star";
+        *value = stars[s[0] - '1'];
+    } else if (strcasecmp(s, "pass") == 0 || strcasecmp(s, "fail") == 0) {
+        *type = "pass_fail";
+        *value = strcasecmp(s, "pass") == 0 ? "1.0" : "0.0";
+    } else if (strcasecmp(s, "critical") == 0) {
+        *type = "pass_fail_critical";
+        *value = "-1.0";
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* The rating and session_id columns as the row's provenance (none when both are empty). */
+static int row_provenance(struct csv_reader *r, struct ingest_row *row)
+{
+    size_t rlen, slen;
+    const char *rating = col_text(r, COL_RATING, &rlen);
+    const char *session = col_text(r, COL_SESSION_ID, &slen);
+    const char *type, *value;
+    struct jsonw w;
+
+    if (!rlen && !slen)
+        return 0;
+    if (rlen && rating_of(rating, &type, &value) < 0)
+        return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
+                                  "line %zu: rating must be 1 to 5, pass, fail or critical, not "
+                                  "\"%.40s\"",
+                                  r->row_line, rating);
+    buf_reset(&r->prov);
+    jsonw_init(&w, &r->prov);
+    jsonw_obj(&w);
+    if (rlen) {
+        jsonw_key(&w, "rating");
+        jsonw_obj(&w);
+        jsonw_kint(&w, "v", 1);
+        jsonw_kraw(&w, "value", value);
+        jsonw_kstr(&w, "type", type);
+        jsonw_kraw(&w, "requirement_ratings", "{}");
+        jsonw_end_obj(&w);
+    }
+    if (slen)
+        jsonw_kstr(&w, "session_id", session);
+    jsonw_end_obj(&w);
+    if (w.err)
+        return ingest_reader_fail(&r->b, w.err, "out of memory");
+    row->provenance = r->prov.data;
+    row->provenance_len = r->prov.len;
+    return 0;
+}
+
 static void deliver_row(struct csv_reader *r)
 {
     struct ingest_row row = {.line = r->row_line};
@@ -309,6 +387,8 @@ static void deliver_row(struct csv_reader *r)
     s = col_text(r, COL_TAGS, &len);
     r->b.tags.count = 0;
     if (len && split_tags(r, s))
+        return;
+    if (row_provenance(r, &row))
         return;
     ingest_reader_deliver(&r->b, &row, r->row_line);
 }
@@ -352,6 +432,7 @@ struct csv_reader *csv_reader_new(ingest_row_cb row_cb, void *ud,
         r->col_of[k] = -1;
     buf_init(&r->unknown, 512);
     buf_init(&r->rowbuf, r->b.lim.max_row);
+    buf_init(&r->prov, r->b.lim.max_row + 256);
     return r;
 }
 
@@ -362,6 +443,7 @@ void csv_reader_free(struct csv_reader *r)
     csv_free(&r->csv);
     buf_done(&r->unknown);
     buf_done(&r->rowbuf);
+    buf_done(&r->prov);
     ingest_reader_done(&r->b);
     free(r);
 }

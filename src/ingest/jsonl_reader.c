@@ -29,7 +29,16 @@
 #include "ingest/reader.h"
 #include "util/banned.h"
 
-#define KNOWN_FIELDS "input, output, topic_path, human_guidance, tags, messages"
+#define KNOWN_FIELDS                                                                        \
+    "input, output, topic_path, human_guidance, tags, messages and the stored fields of a " \
+    "hetu_jsonl export"
+
+/* The stored fields of a sample exported as hetu_jsonl, handed over as the row's provenance
+ * (gen/provenance.c checks them). */
+static const char *const provenance_keys[] = {
+    "rating",     "repair_instructions", "repaired_output", "intermediate_outputs",
+    "session_id", "input_source",        "output_source",   "usage",
+    "id",         "created_at",          "created_by",      NULL};
 
 static const char *const message_keys[] = {"role", "content", "name", "weight", NULL};
 
@@ -283,10 +292,19 @@ static const char *resolve(struct jsonl_reader *r, const struct text_ref *t)
 /* The known fields of one line, and the texts made of them. */
 struct line_fields {
     struct json_object *input, *output, *topics, *guidance, *tags, *msgs;
+    struct json_object *provenance; /* a new object of the provenance keys, or NULL */
     bool has_input, has_output, has_msgs;
     struct text_ref in, out, sys, hg, tp;
     size_t tp_off; /* where a topic_path string was copied in scratch */
 };
+
+static bool is_provenance_key(const char *k)
+{
+    for (size_t i = 0; provenance_keys[i]; i++)
+        if (strcmp(k, provenance_keys[i]) == 0)
+            return true;
+    return false;
+}
 
 /* One pass over the keys: each known one is picked up, any other is an error. */
 static int pick_fields(struct jsonl_reader *r, struct json_object *obj, struct line_fields *f)
@@ -312,6 +330,10 @@ static int pick_fields(struct jsonl_reader *r, struct json_object *obj, struct l
         } else if (strcmp(k, "messages") == 0) {
             f->has_msgs = true;
             f->msgs = v;
+        } else if (is_provenance_key(k)) {
+            if (!f->provenance && !(f->provenance = json_object_new_object()))
+                return ingest_reader_fail(&r->b, HE_NOMEM, "out of memory");
+            json_object_object_add(f->provenance, k, json_object_get(v));
         } else {
             return ingest_reader_fail(&r->b, HE_BAD_REQUEST,
                                       "line %zu: unknown field \"%.40s\"; the known fields are %s",
@@ -408,6 +430,11 @@ static int hand_over(struct jsonl_reader *r, const struct line_fields *f)
         row.system = resolve(r, &f->sys);
     if (f->hg.len)
         row.human_guidance = f->hg.ptr;
+    if (f->provenance) {
+        row.provenance = json_text(f->provenance, &row.provenance_len);
+        if (!row.provenance)
+            return ingest_reader_fail(&r->b, HE_NOMEM, "out of memory");
+    }
     return ingest_reader_deliver(&r->b, &row, r->line);
 }
 
@@ -415,13 +442,15 @@ static int hand_over(struct jsonl_reader *r, const struct line_fields *f)
 static int deliver(struct jsonl_reader *r, struct json_object *obj)
 {
     struct line_fields f = {0};
+    int rc;
 
-    if (pick_fields(r, obj, &f))
-        return r->b.failed;
     buf_reset(&r->scratch);
-    if (read_texts(r, &f) || read_lists(r, &f))
-        return r->b.failed;
-    return hand_over(r, &f);
+    if (pick_fields(r, obj, &f) || read_texts(r, &f) || read_lists(r, &f))
+        rc = r->b.failed;
+    else
+        rc = hand_over(r, &f);
+    json_object_put(f.provenance);
+    return rc;
 }
 
 static int bad_json(struct jsonl_reader *r, const struct err *pe)

@@ -5,6 +5,8 @@
  * {"input": string|object, "output"?, "topic_path"?, "human_guidance"?, "tags"?} or an OpenAI chat
  * record {"messages": [{"role": "system"|"user"|"assistant", "content": ...}, ...]}: input is the
  * last user message, output the last assistant message after it, system the system prompt.
+ * A line exported as hetu_jsonl also carries the sample's stored fields (rating, sources, usage,
+ * session, ...): they reach the callback as the row's provenance.
  * Blank lines are skipped; only the current line is held. Errors name the line and the field.
  */
 #ifndef HETU_INGEST_JSONL_READER_H

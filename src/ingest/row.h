@@ -28,6 +28,10 @@ struct ingest_row {
     size_t topic_path_count;
     const char *const *tags; /* tags_count non-empty tags */
     size_t tags_count;
+    /* JSONL only: the stored fields of a sample exported as hetu_jsonl (rating, sources, usage,
+     * session, ...) as a compact JSON object, or NULL when the line has none. */
+    const char *provenance;
+    size_t provenance_len;
 };
 
 /*

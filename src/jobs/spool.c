@@ -14,7 +14,8 @@
 #include "util/log.h"
 #include "util/banned.h"
 
-#define SPOOL_HAS_OUTPUT 1u
+#define SPOOL_HAS_OUTPUT     1u
+#define SPOOL_HAS_PROVENANCE 2u
 
 static void put_u32(unsigned char *p, uint32_t v)
 {
@@ -83,7 +84,8 @@ int spool_write_header(FILE *f, const struct spool_header *h, struct err *e)
 
 int spool_encode_row(struct buf *out, const struct gen_checked_row *row)
 {
-    unsigned char flags = row->output ? SPOOL_HAS_OUTPUT : 0;
+    unsigned char flags =
+        (row->output ? SPOOL_HAS_OUTPUT : 0) | (row->provenance ? SPOOL_HAS_PROVENANCE : 0);
     size_t at = out->len;
     int r;
 
@@ -98,6 +100,8 @@ int spool_encode_row(struct buf *out, const struct gen_checked_row *row)
         r = add_u32(out, (uint32_t)row->n_tags);
     for (size_t i = 0; r == 0 && i < row->n_tags; i++)
         r = add_str(out, row->tags[i], strlen(row->tags[i]));
+    if (r == 0 && row->provenance)
+        r = add_str(out, row->provenance, strlen(row->provenance));
     return seal(out, at, r);
 }
 
@@ -218,6 +222,8 @@ static int parse_row(struct cursor c, struct arena *a, struct spool_row *spooled
     row->guidance = take_str(&c, NULL);
     row->topic = take_list(&c, a, &row->n_topic);
     row->tags = take_list(&c, a, &row->n_tags);
+    if (flags & SPOOL_HAS_PROVENANCE)
+        row->provenance = take_str(&c, NULL);
     if (c.bad || c.p != c.end || !row->input || ((flags & SPOOL_HAS_OUTPUT) && !row->output))
         return -1;
     return 0;

@@ -9,7 +9,8 @@
  *   header := u32 size, then strings: input_model, input_provider, output_model,
  *             output_provider, prompt_method
  *   record := u32 size, then u8 flags (SPOOL_HAS_OUTPUT), strings input, output (when the flag
- *             is set), guidance, u32 topic count, topics, u32 tag count, tags
+ *             is set), guidance, u32 topic count, topics, u32 tag count, tags, provenance
+ *             (when the flag SPOOL_HAS_PROVENANCE is set)
  *   string := u32 length, the bytes, a NUL (length 0 is absent)
  *
  * Integers are little-endian. A size counts the bytes that follow it.

@@ -240,15 +240,18 @@ static void header_errors(void **state)
     (void)state;
     assert_csv("output,tags\na,b\n",
                "ERR bad_request: line 1: the header has no \"input\" column (the first row must "
-               "name the columns: input, output, topic_path, human_guidance, tags)");
+               "name the columns: input, output, topic_path, human_guidance, tags, rating, "
+               "session_id, input_model, output_model, created_at)");
     assert_csv("\n\ninput,answer,colour\nq,a,c\n",
                "ERR bad_request: line 3: unknown columns \"answer\", \"colour\"; the known "
-               "columns are input, output, topic_path, human_guidance, tags");
+               "columns are input, output, topic_path, human_guidance, tags, rating, session_id, "
+               "input_model, output_model, created_at");
     assert_csv("input,output,input\nq,a,q\n",
                "ERR bad_request: line 1: the header names column \"input\" twice");
     assert_csv("input,,output\n",
                "ERR bad_request: line 1: header column 2 has no name; the known columns are "
-               "input, output, topic_path, human_guidance, tags");
+               "input, output, topic_path, human_guidance, tags, rating, session_id, "
+               "input_model, output_model, created_at");
 }
 
 static void empty_files(void **state)

@@ -227,9 +227,10 @@ static void field_errors_name_the_field(void **state)
                  "ERR bad_request: line 1: input must be a string or an object, not an integer");
     assert_jsonl("{\"input\": \"q\", \"output\": [1]}\n",
                  "ERR bad_request: line 1: output must be a string or an object, not an array");
-    assert_jsonl("{\"input\": \"q\", \"id\": 7}\n",
-                 "ERR bad_request: line 1: unknown field \"id\"; the known fields are input, "
-                 "output, topic_path, human_guidance, tags, messages");
+    assert_jsonl("{\"input\": \"q\", \"label\": 7}\n",
+                 "ERR bad_request: line 1: unknown field \"label\"; the known fields are input, "
+                 "output, topic_path, human_guidance, tags, messages and the stored fields of a "
+                 "hetu_jsonl export");
     assert_jsonl("{\"input\": \"q\", \"tags\": \"a,b\"}\n",
                  "ERR bad_request: line 1: tags must be a list of strings, not a string");
     assert_jsonl("{\"input\": \"q\", \"tags\": [\"a\", 3]}\n",
