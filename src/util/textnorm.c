@@ -20,8 +20,12 @@
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
 
-#include "util/text.h"
 #include "util/banned.h"
+
+#define FNV_OFFSET 1469598103934665603ULL
+#define FNV_PRIME  1099511628211ULL
+/* The most bytes of normal form a byte of UTF-8 can become (U+FDFA, 3 bytes, becomes 33). */
+#define NORM_GROWTH 12
 
 static bool ascii_space(unsigned char c)
 {
@@ -143,15 +147,47 @@ int text_normalize(const char *in, size_t n, struct buf *out, struct err *e)
 
 uint64_t text_hash64(const char *s, size_t n)
 {
-    uint64_t h = text_hash(s, n);
+    uint64_t h = FNV_OFFSET;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * FNV_PRIME;
     return h ? h : 1;
 }
 
-int text_norm_hash(const char *in, size_t n, struct buf *scratch, uint64_t *ret, struct err *e)
+/* text_hash64 of the ASCII normal form of in[0..n), computed as normalize_ascii writes it. */
+static uint64_t hash_ascii(const char *in, size_t n)
 {
-    int r = text_normalize(in, n, scratch, e);
+    uint64_t h = FNV_OFFSET;
+    bool space = false, any = false;
 
-    if (r == 0)
-        *ret = text_hash64(scratch->data ? scratch->data : "", scratch->len);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (ascii_space(c)) {
+            space = any;
+            continue;
+        }
+        if (space)
+            h = (h ^ ' ') * FNV_PRIME;
+        space = false;
+        any = true;
+        h = (h ^ (c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c)) * FNV_PRIME;
+    }
+    return h ? h : 1;
+}
+
+int text_norm_hash(const char *in, size_t n, uint64_t *ret, struct err *e)
+{
+    struct buf b;
+    int r;
+
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)in[i] >= 0x80)
+            goto unicode;
+    *ret = hash_ascii(in, n);
+    return 0;
+unicode:
+    buf_init(&b, n * NORM_GROWTH + 64);
+    if ((r = text_normalize(in, n, &b, e)) == 0)
+        *ret = text_hash64(b.data, b.len);
+    buf_done(&b);
     return r;
 }

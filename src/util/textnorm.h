@@ -21,10 +21,11 @@
  */
 int text_normalize(const char *in, size_t n, struct buf *out, struct err *e);
 
-/* The hash of a normal form (64-bit FNV-1a), never 0: what samples keep as input_hash. */
+/* The hash of a normal form (64-bit FNV-1a, 1 for 0), never 0: what samples keep as input_hash. */
 uint64_t text_hash64(const char *s, size_t n);
 
-/* text_hash64 of the normal form of in[0..n), through scratch (reused between calls). */
-int text_norm_hash(const char *in, size_t n, struct buf *scratch, uint64_t *ret, struct err *e);
+/* text_hash64 of the normal form of in[0..n) (ASCII text hashed as it is read, without a copy);
+ * text_normalize's errors. */
+int text_norm_hash(const char *in, size_t n, uint64_t *ret, struct err *e);
 
 #endif

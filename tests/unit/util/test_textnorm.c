@@ -23,6 +23,7 @@ static void expect_norm(const char *in, const char *want)
     buf_done(&b);
 }
 
+/* The hash through text_norm_hash, checked against text_hash64 of text_normalize's form. */
 static uint64_t norm_hash(const char *in)
 {
     struct buf b;
@@ -30,7 +31,9 @@ static uint64_t norm_hash(const char *in)
     uint64_t h = 0;
 
     buf_init(&b, 1 << 20);
-    assert_int_equal(text_norm_hash(in, strlen(in), &b, &h, &e), 0);
+    assert_int_equal(text_norm_hash(in, strlen(in), &h, &e), 0);
+    assert_int_equal(text_normalize(in, strlen(in), &b, &e), 0);
+    assert_int_equal(h, text_hash64(b.data, b.len));
     buf_done(&b);
     return h;
 }
@@ -82,6 +85,8 @@ static void hashes_of_equal_forms(void **state)
     assert_int_equal(norm_hash("什么是\u3000机器学习？１２３"),
                      norm_hash(" 什么是 机器学习?123\n"));
     assert_int_equal(norm_hash("What  is\tAI"), norm_hash("what is ai"));
+    assert_int_equal(norm_hash("  What  is\tAI \n"), norm_hash("what is ai"));
+    assert_int_equal(norm_hash("AI\u3000"), norm_hash(" ai"));
     assert_int_equal(norm_hash("abc"), text_hash64("abc", 3));
     assert_true(norm_hash("") != 0);
     assert_true(text_hash64("", 0) != 0);
