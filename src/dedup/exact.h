@@ -26,8 +26,7 @@ int dedup_mode_parse(const char *v, enum dedup_mode *ret, struct err *e);
 
 /* Item i's input as sent (called only for items whose hash matched another's); the text must
  * stay valid until the next call. */
-typedef int (*dedup_input_fn)(void *ud, size_t i, const char **ret, size_t *ret_len,
-                              struct err *e);
+typedef int (*dedup_input_fn)(void *ud, size_t i, const char **ret, size_t *ret_len, struct err *e);
 
 /* The first duplicate of a list: what dedup=fail names. */
 struct dedup_first {
