@@ -24,8 +24,6 @@
 
 #define FNV_OFFSET 1469598103934665603ULL
 #define FNV_PRIME  1099511628211ULL
-/* The most bytes of normal form a byte of UTF-8 can become (U+FDFA, 3 bytes, becomes 33). */
-#define NORM_GROWTH 12
 
 static bool ascii_space(unsigned char c)
 {
@@ -59,89 +57,111 @@ static int normalize_ascii(const char *in, size_t n, struct buf *out)
     return 0;
 }
 
-/* u[0..len), NFKC_Casefold-normalised, into *ret (malloc'd) and *ret_len. */
-static int casefold(const UChar *u, int32_t len, UChar **ret, int32_t *ret_len, struct err *e)
+/* White space as u_isUWhiteSpace has it, asking ICU only about the few code points it may hold
+ * for (none above U+3000: CJK text is not asked about at all). */
+static bool is_space(UChar32 c)
+{
+    if (c < 0x80)
+        return ascii_space((unsigned char)c);
+    return c >= 0x85 && c <= 0x3000 && u_isUWhiteSpace(c);
+}
+
+/* The normal form's code points as UTF-8 into d (3 bytes per UTF-16 unit at most), white space
+ * collapsed; the bytes written. */
+static size_t collapse(const UChar *u, int32_t len, char *d)
+{
+    size_t k = 0;
+    bool space = false;
+
+    for (int32_t i = 0; i < len;) {
+        UChar32 c;
+        U16_NEXT(u, i, len, c);
+        if (is_space(c)) {
+            space = k > 0;
+            continue;
+        }
+        if (space)
+            d[k++] = ' ';
+        space = false;
+        U8_APPEND_UNSAFE(d, k, c);
+    }
+    return k;
+}
+
+/* Buffers of one normalisation: on the stack for a short text, on the heap for a long one. */
+#define STACK_UNITS 512
+struct scratch {
+    UChar in[STACK_UNITS], out[2 * STACK_UNITS];
+    char utf8[6 * STACK_UNITS];
+    UChar *heap_in, *heap_out;
+    char *heap_utf8;
+};
+
+static void scratch_done(struct scratch *s)
+{
+    free(s->heap_in);
+    free(s->heap_out);
+    free(s->heap_utf8);
+}
+
+/* The normal form of in[0..n) (not all ASCII), as UTF-8 in s: *ret, *ret_len bytes. */
+static int unicode_form(const char *in, size_t n, struct scratch *s, const char **ret,
+                        size_t *ret_len, struct err *e)
 {
     UErrorCode st = U_ZERO_ERROR;
     const UNormalizer2 *nf = unorm2_getNFKCCasefoldInstance(&st);
-    int32_t cap = len * 2 + 16, got;
-    UChar *d;
+    UChar *u = s->in, *f = s->out;
+    int32_t ulen = 0, flen = 0;
+    char *d = s->utf8;
 
     if (U_FAILURE(st))
         return err_set(e, HE_INTERNAL, NULL, "ICU: %s", u_errorName(st));
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!(d = malloc((size_t)cap * sizeof(*d))))
-            return err_set(e, HE_NOMEM, NULL, NULL);
+    if (n > INT32_MAX / 8)
+        return err_set(e, HE_TOO_LARGE, NULL, "the text is too long to normalise");
+    /* UTF-16 never has more units than UTF-8 has bytes */
+    if (n + 1 > STACK_UNITS && !(u = s->heap_in = malloc((n + 1) * sizeof(*u))))
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    u_strFromUTF8WithSub(u, (int32_t)n + 1, &ulen, in, (int32_t)n, 0xFFFD, NULL, &st);
+    if (U_SUCCESS(st))
+        flen = unorm2_normalize(nf, u, ulen, f, 2 * STACK_UNITS, &st);
+    if (st == U_BUFFER_OVERFLOW_ERROR) {
         st = U_ZERO_ERROR;
-        got = unorm2_normalize(nf, u, len, d, cap, &st);
-        if (st == U_BUFFER_OVERFLOW_ERROR && attempt == 0) {
-            free(d);
-            cap = got + 1;
-            continue;
-        }
-        if (U_FAILURE(st)) {
-            free(d);
-            return err_set(e, HE_INTERNAL, NULL, "ICU: %s", u_errorName(st));
-        }
-        *ret = d;
-        *ret_len = got;
-        return 0;
+        if (!(f = s->heap_out = malloc(((size_t)flen + 1) * sizeof(*f))))
+            return err_set(e, HE_NOMEM, NULL, NULL);
+        flen = unorm2_normalize(nf, u, ulen, f, flen + 1, &st);
     }
-    return err_set(e, HE_INTERNAL, NULL, "ICU: the normal form keeps growing");
+    if (U_FAILURE(st))
+        return err_set(e, HE_INTERNAL, NULL, "ICU: %s", u_errorName(st));
+    if ((size_t)flen * 3 > sizeof(s->utf8) && !(d = s->heap_utf8 = malloc((size_t)flen * 3)))
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    *ret_len = collapse(f, flen, d);
+    *ret = d;
+    return 0;
 }
 
-/* The normal form's code points to out as UTF-8, white space collapsed. */
-static int collapse(const UChar *u, int32_t len, struct buf *out, struct err *e)
+static bool all_ascii(const char *in, size_t n)
 {
-    bool space = false;
-    int r = 0;
-
-    for (int32_t i = 0; i < len && r == 0;) {
-        UChar32 c;
-        uint8_t bytes[U8_MAX_LENGTH];
-        int32_t k = 0;
-
-        U16_NEXT(u, i, len, c);
-        if (u_isUWhiteSpace(c)) {
-            space = out->len > 0;
-            continue;
-        }
-        if (space && (r = buf_add(out, " ", 1)) < 0)
-            break;
-        space = false;
-        U8_APPEND_UNSAFE(bytes, k, c);
-        r = buf_add(out, bytes, (size_t)k);
-    }
-    if (r == 0 && !out->data)
-        r = buf_add(out, "", 0); /* an empty form is still a string */
-    return r < 0 ? err_set(e, r, NULL, NULL) : 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)in[i] >= 0x80)
+            return false;
+    return true;
 }
 
 int text_normalize(const char *in, size_t n, struct buf *out, struct err *e)
 {
-    UErrorCode st = U_ZERO_ERROR;
-    UChar *u = NULL, *folded = NULL;
-    int32_t ulen = 0, flen = 0;
-    bool ascii = true;
+    struct scratch s;
+    const char *form;
+    size_t len;
     int r;
 
     buf_reset(out);
-    for (size_t i = 0; i < n && ascii; i++)
-        ascii = (unsigned char)in[i] < 0x80;
-    if (ascii)
+    if (all_ascii(in, n))
         return (r = normalize_ascii(in, n, out)) < 0 ? err_set(e, r, NULL, NULL) : 0;
-    if (n > INT32_MAX / 2)
-        return err_set(e, HE_TOO_LARGE, NULL, "the text is too long to normalise");
-    /* UTF-16 never has more units than UTF-8 has bytes */
-    if (!(u = malloc((n + 1) * sizeof(*u))))
-        return err_set(e, HE_NOMEM, NULL, NULL);
-    u_strFromUTF8WithSub(u, (int32_t)n + 1, &ulen, in, (int32_t)n, 0xFFFD, NULL, &st);
-    if (U_FAILURE(st))
-        r = err_set(e, HE_INTERNAL, NULL, "ICU: %s", u_errorName(st));
-    else if ((r = casefold(u, ulen, &folded, &flen, e)) == 0)
-        r = collapse(folded, flen, out, e);
-    free(u);
-    free(folded);
+    s.heap_in = s.heap_out = NULL;
+    s.heap_utf8 = NULL;
+    if ((r = unicode_form(in, n, &s, &form, &len, e)) == 0 && (r = buf_add(out, form, len)) < 0)
+        r = err_set(e, r, NULL, NULL);
+    scratch_done(&s);
     return r;
 }
 
@@ -176,18 +196,19 @@ static uint64_t hash_ascii(const char *in, size_t n)
 
 int text_norm_hash(const char *in, size_t n, uint64_t *ret, struct err *e)
 {
-    struct buf b;
+    struct scratch s;
+    const char *form;
+    size_t len;
     int r;
 
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)in[i] >= 0x80)
-            goto unicode;
-    *ret = hash_ascii(in, n);
-    return 0;
-unicode:
-    buf_init(&b, n * NORM_GROWTH + 64);
-    if ((r = text_normalize(in, n, &b, e)) == 0)
-        *ret = text_hash64(b.data, b.len);
-    buf_done(&b);
+    if (all_ascii(in, n)) {
+        *ret = hash_ascii(in, n);
+        return 0;
+    }
+    s.heap_in = s.heap_out = NULL;
+    s.heap_utf8 = NULL;
+    if ((r = unicode_form(in, n, &s, &form, &len, e)) == 0)
+        *ret = text_hash64(form, len);
+    scratch_done(&s);
     return r;
 }

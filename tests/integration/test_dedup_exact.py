@@ -21,6 +21,7 @@ SAME = [
     ("Straße", "STRASSE"),
     ("  Hello\t\tWorld\n", "hello world"),
     ("机器　学习\u3000入门", "机器 学习 入门"),
+    ("第１课\t\n入门 ", "第1课 入门"),
 ]
 # Near but not equal: none of these is a duplicate of the other.
 DIFFERENT = [
