@@ -11,6 +11,12 @@
  * inside the request (each the sample gen_import_sample makes of it); larger files become a
  * durable job that loads the spool (rows with an output go straight into the store, the others
  * become items the output model fills).
+ *
+ * With ?dedup=skip or fail, each row's line and input hash travel before its spool record and
+ * are kept in an index (24 bytes a row) with the record's place in the spool; once the file has
+ * passed, dedup/exact.h finds the duplicates (reading back only the rows whose hash matched),
+ * and fail answers 409 naming the line, skip copies the spool without them. Nothing is stored
+ * before that.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -8,6 +8,10 @@
  * the headers X-Hetu-Failed (how many failed) and X-Hetu-First-Error say what went wrong;
  * ?detailed=true answers {"runs": [...], "errors": [{"index", "detail"}]} instead. When every
  * sample fails the answer is the first failure's status with the first reasons in detail.
+ *
+ * ?dedup=skip|fail (dedup_samples) looks for duplicates before any model is called: fail is a
+ * 409 naming the first, skip leaves them out (X-Hetu-Skipped says how many; errors keep the
+ * positions as sent). A save_sample whose input is stored already answers the stored sample.
  */
 #include <stdio.h>
 #include <stdlib.h>
