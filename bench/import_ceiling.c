@@ -6,7 +6,9 @@
  * store/sqlite_schema.h, so the ceiling follows the table as it changes) through one prepared
  * statement, in WAL mode with synchronous=NORMAL, committing every 10,000 rows. By default the
  * table keeps the schema's indexes and each row gets its two tags (what the server must maintain
- * for every sample); --bare drops the samples indexes and the tags (the table alone).
+ * for every sample), and an input hash (its value spread as the server's is, so the index on it
+ * costs what it costs the server; the server hashes the input's normal form, this the bytes);
+ * --bare drops the samples indexes and the tags (the table alone).
  *
  *   bench-import-ceiling [--bare] FILE.jsonl DB
  *
@@ -31,6 +33,15 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* 64-bit FNV-1a, never 0. */
+static int64_t hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return (int64_t)(h ? h : 1);
 }
 
 static void die(sqlite3 *db, const char *what)
@@ -102,9 +113,9 @@ int main(int argc, char **argv)
             db,
             "INSERT INTO samples (id, task_id, created_at, created_by, input, input_source_type,"
             " input_source, output_id, output_created_at, output, output_source_type,"
-            " output_source, intermediate_outputs, tags, session_id, topic_key)"
+            " output_source, intermediate_outputs, tags, session_id, topic_key, input_hash)"
             " VALUES (?1, 1, ?2, 'bench', ?3, 'file_import', ?4, ?5, ?2, ?6,"
-            " 'file_import', ?7, '{}', '[\"imported\",\"imported_bench\"]', 'bench', ?8)",
+            " 'file_import', ?7, '{}', '[\"imported\",\"imported_bench\"]', 'bench', ?8, ?9)",
             -1, &ins, NULL) != SQLITE_OK)
         die(db, "prepare");
     if (!bare && sqlite3_prepare_v2(db,
@@ -146,6 +157,7 @@ int main(int argc, char **argv)
         sqlite3_bind_text(ins, 6, output, json_object_get_string_len(out), SQLITE_STATIC);
         sqlite3_bind_text(ins, 7, source, (int)slen, SQLITE_STATIC);
         sqlite3_bind_text(ins, 8, topic_key, (int)strlen(topic_key), SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 9, hash(input, (size_t)json_object_get_string_len(in)));
         if (sqlite3_step(ins) != SQLITE_DONE)
             die(db, "insert");
         sqlite3_reset(ins);

@@ -19,6 +19,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/text.h"
+#include "util/textnorm.h"
 #include "util/banned.h"
 
 char *gen_import_input_source(const char *file_name, const char *model, const char *provider,
@@ -99,8 +100,12 @@ int gen_import_run(const struct gen_import *g, const struct gen_checked_row *row
                    struct run *r, struct err *e)
 {
     char *path = NULL;
+    uint64_t hash;
 
     memset(r, 0, sizeof(*r));
+    if (text_norm_hash(row->input, row->input_len, &hash, e) < 0)
+        return e->code;
+    r->input_hash = (int64_t)hash;
     if (store_new_id(g->env.store, r->id, e) < 0 || store_new_id(g->env.store, r->output_id, e) < 0)
         return e->code;
     memcpy(r->task_id, g->task->id, ID_LEN);

@@ -19,6 +19,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "util/textnorm.h"
 #include "util/banned.h"
 
 #define ADAPTER_NAME  "hetu_llm_engine"
@@ -396,6 +397,7 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
     struct run *r = calloc(1, sizeof(*r));
     struct arena *m = r ? &r->mem : NULL;
     char *topic_str = NULL;
+    uint64_t hash;
     bool imported = s->source_type && strcmp(s->source_type, "file_import") == 0;
 
     if (!r)
@@ -407,6 +409,10 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
     r->output_created_at = r->created_at;
     r->created_by = arena_strdup(m, env->user);
     r->input = arena_strdup(m, s->input);
+    if (s->input && text_norm_hash(s->input, strlen(s->input), &hash, e) == 0)
+        r->input_hash = (int64_t)hash;
+    else if (s->input)
+        goto fail;
     r->topic_key = arena_take(m, taskrun_topic_key(s->topic, s->n_topic));
     topic_str = r->topic_key ? taskrun_topic_string(r->topic_key) : NULL;
     if (imported) {

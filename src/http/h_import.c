@@ -11,6 +11,12 @@
  * inside the request (each the sample gen_import_sample makes of it); larger files become a
  * durable job that loads the spool (rows with an output go straight into the store, the others
  * become items the output model fills).
+ *
+ * With ?dedup=skip or fail, each row's line and input hash travel before its spool record and
+ * are kept in an index (24 bytes a row) with the record's place in the spool; once the file has
+ * passed, dedup/exact.h finds the duplicates (reading back only the rows whose hash matched),
+ * and fail answers 409 naming the line, skip copies the spool without them. Nothing is stored
+ * before that.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +40,7 @@
 #include "util/arena.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "util/textnorm.h"
 #include "util/banned.h"
 
 #define IMPORT_INLINE_MAX 100
@@ -50,12 +57,24 @@ static struct json_object *started(size_t n, const char *job_id)
     return o;
 }
 
+/* dedup=skip's header: how many duplicates were left out. */
+static void set_skipped(struct http_req *req, bool report, size_t skipped)
+{
+    char count[32];
+
+    if (!report)
+        return;
+    snprintf(count, sizeof(count), "%zu", skipped);
+    http_req_set_header(req, "X-Hetu-Skipped", count);
+}
+
 int h_import_samples_async(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
     struct app *app = http_req_app(req);
     struct gen_sample *samples = NULL;
     const char *session_id = NULL;
     const char **payloads = NULL;
+    struct dedup_outcome dd = {0};
     struct json_object *list;
     struct job job = {0};
     struct task t = {0};
@@ -65,8 +84,11 @@ int h_import_samples_async(struct http_req *req, struct json_object **ret_body, 
     if ((r = load_task(req, &t, e)) < 0 ||
         (r = parse_samples(req, &t, &samples, &n, &session_id, e)) < 0)
         goto out;
+    r = dedup_samples(req, &t, samples, &n, false, &dd, e);
     for (size_t i = 0; i < n; i++)
         gen_sample_free(&samples[i]);
+    if (r < 0)
+        goto out;
     /* The items are the samples as sent; the runner parses each again when it runs it. */
     list = json_object_object_get(http_req_body(req), "samples");
     payloads = calloc(n, sizeof(*payloads));
@@ -75,7 +97,7 @@ int h_import_samples_async(struct http_req *req, struct json_object **ret_body, 
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        struct json_object *item = json_object_array_get_idx(list, i);
+        struct json_object *item = json_object_array_get_idx(list, dd.orig ? dd.orig[i] : i);
         /* the body's allow_truncated travels with every item */
         if (json_object_get_boolean(json_object_object_get(http_req_body(req), "allow_truncated")))
             json_object_object_add(item, "allow_truncated", json_object_new_boolean(1));
@@ -85,8 +107,8 @@ int h_import_samples_async(struct http_req *req, struct json_object **ret_body, 
         goto out;
     memcpy(job.task_id, t.id, ID_LEN);
     job.kind = "import_samples";
-    job.params = job_params_encode(
-        &(struct job_params){.project_id = t.project_id, .session_id = session_id});
+    job.params = job_params_encode(&(struct job_params){
+        .project_id = t.project_id, .session_id = session_id, .skipped = (int64_t)dd.skipped});
     job.total = (int64_t)n;
     job.created_at = clock_wall_us();
     if (!job.params) {
@@ -96,8 +118,10 @@ int h_import_samples_async(struct http_req *req, struct json_object **ret_body, 
     if ((r = store_job_create(app->store, &job, payloads, n, e)) < 0)
         goto out;
     jobs_notify(app->jobs);
+    set_skipped(req, dd.report, dd.skipped);
     *ret_body = started(n, job.id);
 out:
+    free(dd.orig);
     free(job.params);
     free(payloads);
     free(samples);
@@ -122,6 +146,7 @@ struct upload {
         struct batch_out *out;      /* of the batch being read */
         struct gen_row_check check; /* of this worker's rows */
         struct arena mem;           /* what the check of a row rewrote */
+        bool dedup;                 /* each record follows its row's line and input hash */
     } readers[BATCH_WORKERS];
     char *file_name;
     char *spool_path;
@@ -130,6 +155,15 @@ struct upload {
     const char *prompt_method, *input_model, *input_provider, *output_model, *output_provider;
     const char *session_id;
     bool allow_truncated; /* ?allow_truncated=true: outputs cut at the limit kept, tagged */
+    enum dedup_mode dedup;
+    /* With dedup skip or fail, every row's line, input hash and place in the spool (the
+     * records start at records_at), and how many rows were left out as duplicates. */
+    struct row_index {
+        int64_t *line, *hash, *offset;
+        size_t cap;
+    } index;
+    int64_t records_at, spool_size;
+    size_t skipped;
 };
 
 static void upload_free(void *p)
@@ -149,6 +183,9 @@ static void upload_free(void *p)
         unlink(u->spool_path);
     free(u->spool_path);
     free(u->file_name);
+    free(u->index.line);
+    free(u->index.hash);
+    free(u->index.offset);
     task_done(&u->task);
     free(u);
 }
@@ -174,6 +211,22 @@ static int query_bool(struct http_req *req, const char *name, bool *ret, struct 
     return err_set(e, HE_INVALID, name, "%s must be true or false", name);
 }
 
+/* With dedup: the row's line and input hash, before its record. */
+static int add_row_key(struct reader *rd, size_t line, const struct gen_checked_row *k,
+                       struct err *e)
+{
+    int64_t key[2] = {(int64_t)line, 0};
+    uint64_t h;
+    int r;
+
+    if ((r = text_norm_hash(k->input, k->input_len, &h, e)) < 0)
+        return r;
+    key[1] = (int64_t)h;
+    if ((r = buf_add(&rd->out->bytes, key, sizeof(key))) < 0)
+        return err_set(e, r, NULL, "line %zu: the row is too large", line);
+    return 0;
+}
+
 /* A batch's row: checked (gen_import_check_row), then into the output of its batch, written
  * to the spool in file order. */
 static int on_row(void *ud, const struct ingest_row *row, struct err *e)
@@ -182,8 +235,9 @@ static int on_row(void *ud, const struct ingest_row *row, struct err *e)
     struct gen_checked_row k;
     int r;
 
-    if ((r = gen_import_check_row(&rd->check, row, &rd->mem, &k, e)) == 0 &&
-        (r = spool_encode_row(&rd->out->bytes, &k)) < 0)
+    if ((r = gen_import_check_row(&rd->check, row, &rd->mem, &k, e)) == 0 && rd->dedup)
+        r = add_row_key(rd, row->line, &k, e);
+    if (r == 0 && (r = spool_encode_row(&rd->out->bytes, &k)) < 0)
         r = err_set(e, r, NULL, "line %zu: %s", row->line,
                     r == HE_NOMEM ? "out of memory" : "the row is too large");
     else if (r == 0)
@@ -209,11 +263,56 @@ static int read_batch(void *ud, const char *data, size_t len, size_t first_line,
     return last ? csv_reader_finish(rd->csv, e) : 0;
 }
 
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* With dedup: each row's key into the index, its record (the bytes after the key) into the
+ * spool. */
+static int take_keyed_batch(struct upload *u, struct batch_out *out, struct err *e)
+{
+    struct row_index *x = &u->index;
+    const unsigned char *p = (const unsigned char *)out->bytes.data;
+
+    for (size_t at = 0, i = 0; i < out->rows; i++) {
+        int64_t key[2];
+        size_t rec;
+        if (u->rows == x->cap) {
+            size_t cap = x->cap ? x->cap * 2 : 1024;
+            int64_t *l = realloc(x->line, cap * sizeof(*l));
+            int64_t *h = l ? realloc(x->hash, cap * sizeof(*h)) : NULL;
+            int64_t *o = h ? realloc(x->offset, cap * sizeof(*o)) : NULL;
+            x->line = l ? l : x->line;
+            x->hash = h ? h : x->hash;
+            x->offset = o ? o : x->offset;
+            if (!o)
+                return err_set(e, HE_NOMEM, NULL, NULL);
+            x->cap = cap;
+        }
+        memcpy(key, p + at, sizeof(key));
+        at += sizeof(key);
+        rec = 4 + get_u32(p + at);
+        x->line[u->rows] = key[0];
+        x->hash[u->rows] = key[1];
+        x->offset[u->rows] = u->spool_size;
+        if (fwrite(p + at, 1, rec, u->spool) != rec)
+            return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s",
+                           strerror(errno));
+        at += rec;
+        u->spool_size += (int64_t)rec;
+        u->rows++;
+    }
+    return 0;
+}
+
 /* A read batch, in file order: its rows into the spool. */
 static int take_batch(void *ud, struct batch_out *out, struct err *e)
 {
     struct upload *u = ud;
 
+    if (u->dedup != DEDUP_KEEP)
+        return take_keyed_batch(u, out, e);
     if (out->bytes.len && fwrite(out->bytes.data, 1, out->bytes.len, u->spool) != out->bytes.len)
         return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
     u->rows += out->rows;
@@ -239,6 +338,7 @@ static int start_batches(struct upload *u, struct err *e)
                                            .output_model = u->output_model,
                                            .output_provider = u->output_provider};
         arena_init(&rd->mem);
+        rd->dedup = u->dedup != DEDUP_KEEP;
         if (u->kind == FILE_CSV)
             rd->csv = csv_reader_new(on_row, rd, NULL);
         else
@@ -288,6 +388,7 @@ static int start_file(struct http_req *req, struct upload *u, const char *filena
                                                   u->prompt_method},
                            e) < 0)
         return e->code;
+    u->records_at = u->spool_size = (int64_t)ftello(u->spool);
     return start_batches(u, e);
 }
 
@@ -313,7 +414,8 @@ static int upload_ctx(struct http_req *req, struct upload **ret, struct err *e)
     u->output_model = query(req, "output_model_name");
     u->output_provider = query(req, "output_provider");
     u->session_id = query(req, "session_id");
-    if ((r = query_bool(req, "allow_truncated", &u->allow_truncated, e)) < 0)
+    if ((r = query_bool(req, "allow_truncated", &u->allow_truncated, e)) < 0 ||
+        (r = dedup_mode_parse(query(req, "dedup"), &u->dedup, e)) < 0)
         return r;
     if (u->session_id && strlen(u->session_id) > SESSION_MAX_CHARS)
         return err_set(e, HE_INVALID, "session_id", "session_id must be at most %d characters",
@@ -469,6 +571,133 @@ fail:
     return r;
 }
 
+/* ---- dedup=skip|fail over an uploaded file ---- */
+
+struct spool_reader {
+    FILE *f;
+    struct arena a; /* the row read last */
+    const struct upload *u;
+};
+
+/* The input of row i, read back from the spool. */
+static int spool_input(void *ud, size_t i, const char **ret, size_t *ret_len, struct err *e)
+{
+    struct spool_reader *sr = ud;
+    struct spool_row row;
+    int r;
+
+    arena_done(&sr->a);
+    arena_init(&sr->a);
+    if (fseeko(sr->f, (off_t)sr->u->index.offset[i], SEEK_SET) != 0)
+        return err_set(e, HE_IO, NULL, "cannot read the import's spool file: %s", strerror(errno));
+    if ((r = spool_read_row(sr->f, &sr->a, &row, e)) != 0)
+        return r < 0 ? r : err_set(e, HE_IO, NULL, "the import's spool file ends early");
+    *ret = row.row.input;
+    *ret_len = row.row.input_len;
+    return 0;
+}
+
+/* Copies in's bytes [from, from + len) to the end of out. */
+static bool copy_range(FILE *in, FILE *out, int64_t from, int64_t len)
+{
+    char chunk[1 << 16];
+
+    if (fseeko(in, (off_t)from, SEEK_SET) != 0)
+        return false;
+    while (len > 0) {
+        size_t n = len < (int64_t)sizeof(chunk) ? (size_t)len : sizeof(chunk);
+        if (fread(chunk, 1, n, in) != n || fwrite(chunk, 1, n, out) != n)
+            return false;
+        len -= (int64_t)n;
+    }
+    return true;
+}
+
+/* dedup=skip: the spool again without the rows marked in dup; the new file replaces it. */
+static int drop_rows(struct upload *u, FILE *in, const uint8_t *dup, struct err *e)
+{
+    const char *dir = jobs_spool_dir(http_req_app(u->req)->jobs);
+    const struct row_index *x = &u->index;
+    char path[4096], *kept_path;
+    size_t kept = 0;
+    bool ok;
+    FILE *out = NULL;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/upload-XXXXXX", dir);
+    if ((fd = mkstemp(path)) < 0 || !(out = fdopen(fd, "w"))) {
+        if (fd >= 0)
+            close(fd);
+        return err_set(e, HE_IO, NULL, "cannot create a spool file in %s: %s", dir,
+                       strerror(errno));
+    }
+    setvbuf(out, NULL, _IOFBF, 1 << 20);
+    ok = copy_range(in, out, 0, u->records_at); /* the header */
+    for (size_t i = 0; i < u->rows && ok; i++) {
+        int64_t end = i + 1 < u->rows ? x->offset[i + 1] : u->spool_size;
+        if (!dup[i]) {
+            ok = copy_range(in, out, x->offset[i], end - x->offset[i]);
+            kept++;
+        }
+    }
+    if (!ok || fflush(out) != 0 || !(kept_path = strdup(path))) {
+        fclose(out);
+        unlink(path);
+        return err_set(e, HE_IO, NULL, "cannot copy the import's spool file: %s", strerror(errno));
+    }
+    fclose(u->spool);
+    unlink(u->spool_path);
+    free(u->spool_path);
+    u->spool = out;
+    u->spool_path = kept_path;
+    u->skipped = u->rows - kept;
+    u->rows = kept;
+    return 0;
+}
+
+/* Applies dedup=skip or fail to the uploaded rows before anything is stored. */
+static int dedup_file(struct upload *u, struct err *e)
+{
+    struct spool_reader sr = {.u = u};
+    struct dedup_first first;
+    uint8_t *dup = NULL;
+    size_t count = 0;
+    int r;
+
+    if (u->dedup == DEDUP_KEEP)
+        return 0;
+    arena_init(&sr.a);
+    if (!(sr.f = fopen(u->spool_path, "r")) || !(dup = calloc(u->rows, 1))) {
+        r = err_set(e, sr.f ? HE_NOMEM : HE_IO, NULL, "cannot read the import's spool file");
+        goto out;
+    }
+    if ((r = dedup_exact_find(u->env.store, u->task.id, u->index.hash, u->rows, spool_input, &sr,
+                              dup, &first, &count, e)) < 0 ||
+        count == 0)
+        goto out;
+    if (u->dedup == DEDUP_FAIL) {
+        long long line = (long long)u->index.line[first.index];
+        if (first.existing_id[0])
+            r = err_set(e, HE_CONFLICT, "input",
+                        "line %lld: the input repeats sample %s of the task (equal once case, "
+                        "width and white space are folded); nothing was stored",
+                        line, first.existing_id);
+        else
+            r = err_set(e, HE_CONFLICT, "input",
+                        "line %lld: the input repeats line %lld (equal once case, width and "
+                        "white space are folded); nothing was stored",
+                        line, (long long)u->index.line[first.of]);
+        goto out;
+    }
+    r = drop_rows(u, sr.f, dup, e);
+out:
+    if (sr.f)
+        fclose(sr.f);
+    arena_done(&sr.a);
+    free(dup);
+    return r;
+}
+
 int h_import_samples_from_file(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
     struct app *app = http_req_app(req);
@@ -486,6 +715,19 @@ int h_import_samples_from_file(struct http_req *req, struct json_object **ret_bo
         return err_set(e, HE_BAD_REQUEST, "file", "the file has no rows");
     if (fflush(u->spool) != 0)
         return err_set(e, HE_IO, NULL, "cannot write the import's spool file: %s", strerror(errno));
+    if ((r = dedup_file(u, e)) < 0)
+        return r;
+    set_skipped(req, u->dedup == DEDUP_SKIP, u->skipped);
+    if (u->rows == 0) { /* every row repeated a sample or an earlier row */
+        *ret_body = json_object_new_object();
+        json_object_object_add(*ret_body, "status", json_object_new_string("import_completed"));
+        json_object_object_add(*ret_body, "sample_count", json_object_new_int64(0));
+        json_object_object_add(*ret_body, "message",
+                               json_object_new_string("imported 0 samples: every row was a "
+                                                      "duplicate"));
+        json_object_object_add(*ret_body, "failed_count", json_object_new_int64(0));
+        return 0;
+    }
     if (u->rows <= IMPORT_INLINE_MAX)
         return import_inline(req, u, e);
 
@@ -512,7 +754,8 @@ int h_import_samples_from_file(struct http_req *req, struct json_object **ret_bo
                                                         .file_name = u->file_name,
                                                         .source_type = "file_import",
                                                         .spool = path,
-                                                        .allow_truncated = u->allow_truncated});
+                                                        .allow_truncated = u->allow_truncated,
+                                                        .skipped = (int64_t)u->skipped});
     job.total = (int64_t)u->rows;
     job.created_at = clock_wall_us();
     if (!job.params || (r = store_job_create(app->store, &job, NULL, 0, e)) < 0) {

@@ -3,8 +3,11 @@
 #ifndef HETU_HTTP_PARSE_H
 #define HETU_HTTP_PARSE_H
 
+#include <stdbool.h>
+
 #include <json-c/json.h>
 
+#include "dedup/exact.h"
 #include "gen/gen.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -13,6 +16,23 @@
 struct http_req;
 int parse_samples(struct http_req *req, const struct task *t, struct gen_sample **ret,
                   size_t *ret_n, const char **ret_session, struct err *e);
+
+/* What the request's dedup mode did to a list of samples. */
+struct dedup_outcome {
+    bool report;              /* dedup=skip: the answer says how many were skipped */
+    size_t skipped;           /* duplicates dropped */
+    size_t *orig;             /* orig[k]: the position as sent of kept sample k (NULL: none
+                                 dropped); free with free */
+    char existing_id[ID_LEN]; /* the stored sample the first skipped one repeats, or "" */
+};
+
+/*
+ * Applies the request's ?dedup= (dedup/exact.h) to samples[0..*n): keep does nothing; fail
+ * answers 409 naming the first duplicate (its field samples[i].input, or input when single);
+ * skip frees the duplicates and moves the others up (*n becomes how many are left). h_samples.c.
+ */
+int dedup_samples(struct http_req *req, const struct task *t, struct gen_sample *samples, size_t *n,
+                  bool single, struct dedup_outcome *ret, struct err *e);
 
 /* Loads the task named by the request path with a 404 that names what is missing. */
 int load_task(struct http_req *req, struct task *ret, struct err *e);

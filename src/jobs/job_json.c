@@ -28,6 +28,21 @@ static int add_error(void *ud, int64_t idx, const char *error, struct err *e)
     return 0;
 }
 
+/* Duplicates the job left out when it was made (dedup=skip), as its params keep them. */
+static int64_t skipped_of(const struct job *j)
+{
+    struct job_params p = {0};
+    struct arena mem;
+    struct err e;
+
+    err_clear(&e);
+    arena_init(&mem);
+    if (!j->params || job_params_decode(j->params, &mem, &p, &e) < 0)
+        p.skipped = 0;
+    arena_done(&mem);
+    return p.skipped;
+}
+
 int jobs_render(struct store *store, const struct job *j, struct json_object **ret, struct err *e)
 {
     struct json_object *o = json_object_new_object(), *errors = json_object_new_array();
@@ -47,6 +62,7 @@ int jobs_render(struct store *store, const struct job *j, struct json_object **r
     json_object_object_add(o, "total", json_object_new_int64(j->total));
     json_object_object_add(o, "completed", json_object_new_int64(j->completed));
     json_object_object_add(o, "failed", json_object_new_int64(j->failed));
+    json_object_object_add(o, "skipped", json_object_new_int64(skipped_of(j)));
     json_object_object_add(o, "rate", json_object_new_double((double)(int64_t)(rate * 10) / 10));
     json_object_object_add(o, "created_at", ts_or_null(j->created_at));
     json_object_object_add(o, "started_at", ts_or_null(j->started_at));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A job's parameters as the store keeps them: a JSON object with one string per string field
- * of struct job_params, absent when NULL, and "allow_truncated": true when set. Databases written
+ * of struct job_params, absent when NULL, "allow_truncated": true when set, and "skipped" (a
+ * number) when not 0. Databases written
  * before the struct existed hold the same keys.
  */
 #include <stdlib.h>
@@ -32,6 +33,8 @@ char *job_params_encode(const struct job_params *p)
 #undef X
     if (p->allow_truncated)
         json_object_object_add(o, "allow_truncated", json_object_new_boolean(1));
+    if (p->skipped)
+        json_object_object_add(o, "skipped", json_object_new_int64(p->skipped));
     text = strdup(json_text(o, NULL));
     json_object_put(o);
     return text;
@@ -67,6 +70,7 @@ int job_params_decode(const char *text, struct arena *mem, struct job_params *re
     PARAMS(X)
 #undef X
     p.allow_truncated = json_object_get_boolean(json_object_object_get(o, "allow_truncated"));
+    p.skipped = json_object_get_int64(json_object_object_get(o, "skipped"));
     json_object_put(o);
     if (r < 0)
         return err_set(e, r, NULL, NULL);

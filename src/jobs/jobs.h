@@ -48,6 +48,7 @@ struct job_params {
     const char *source_type; /* the samples' input source ("file_import"), or NULL */
     const char *spool;       /* file imports: the spool file's path */
     bool allow_truncated;    /* file imports: outputs cut at the limit kept, tagged */
+    int64_t skipped;         /* duplicates left out when the job was made (dedup=skip) */
 };
 
 /* The params as the store keeps them (free with free), or NULL when out of memory. */

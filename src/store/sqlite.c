@@ -685,6 +685,7 @@ static const struct store_ops sqlite_ops = {
     .run_list = sq_run_list,
     .run_update = sq_run_update,
     .run_delete = sq_run_delete,
+    .run_find_by_hash = sq_run_find_by_hash,
     .topic_add = sq_topic_add,
     .topic_add_async = sq_topic_add_async,
     .topic_list = sq_topic_list,

@@ -188,6 +188,8 @@ int sq_run_list(struct store *s, const struct run_filter *f, store_run_cb cb, vo
                 struct err *e);
 int sq_run_update(struct store *s, const struct run_update *u, struct err *e);
 int sq_run_delete(struct store *s, const char *task_id, const char *run_id, struct err *e);
+int sq_run_find_by_hash(struct store *s, const char *task_id, const int64_t *hashes, size_t n,
+                        store_run_hash_cb cb, void *ud, struct err *e);
 int sq_topic_add(struct store *s, const char *task_id, const char *parent_key,
                  const char *const *names, size_t n, struct err *e);
 int sq_topic_list(struct store *s, const char *task_id, store_topic_cb cb, void *ud, struct err *e);

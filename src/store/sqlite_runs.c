@@ -43,6 +43,8 @@ static const char SQL_RUN_SET_TAGS[] =
     "UPDATE samples SET tags = ?3 WHERE id = ?1 AND task_id = ?2";
 static const char SQL_RUN_EXISTS[] = "SELECT 1 FROM samples WHERE id = ?1 AND task_id = ?2";
 static const char SQL_RUN_DELETE[] = "DELETE FROM samples WHERE id = ?1 AND task_id = ?2";
+static const char SQL_RUN_BY_HASH[] =
+    "SELECT id, input FROM samples WHERE task_id = ?1 AND input_hash = ?2 ORDER BY id";
 static const char SQL_TOPIC_INSERT[] =
     "INSERT OR IGNORE INTO topics (task_id, parent_key, name, name_norm, created_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -414,6 +416,33 @@ int sq_run_delete(struct store *s, const char *task_id, const char *run_id, stru
 {
     struct sq_key k = run_key(task_id, run_id);
     return sq_delete((struct sq_store *)s, SQL_RUN_DELETE, &k, e);
+}
+
+int sq_run_find_by_hash(struct store *st, const char *task_id, const int64_t *hashes, size_t n,
+                        store_run_hash_cb cb, void *ud, struct err *e)
+{
+    struct sq_conn *c;
+    _cleanup_stmt_ sqlite3_stmt *s = NULL;
+    int rc, r = sq_reader((struct sq_store *)st, &c, e);
+
+    if (r)
+        return r;
+    if (!(s = sq_stmt(c, SQL_RUN_BY_HASH, e)))
+        return e->code;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, sq_id_value(task_id));
+        sqlite3_bind_int64(s, 2, hashes[i]);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            char id[ID_LEN];
+            sq_col_id(s, 0, id);
+            if ((r = cb(ud, hashes[i], id, (const char *)sqlite3_column_text(s, 1), e)) < 0)
+                return r;
+        }
+        if (rc != SQLITE_DONE)
+            return sq_error(e, c->db, "finding samples by their input");
+    }
+    return 0;
 }
 
 struct topic_batch {

@@ -186,6 +186,9 @@ struct store_health {
 typedef int (*store_project_cb)(void *ud, const struct project *p, struct err *e);
 typedef int (*store_task_cb)(void *ud, const struct task *t, struct err *e);
 typedef int (*store_run_cb)(void *ud, const struct run *r, struct err *e);
+/* A sample found by its input hash: its id and input, valid during the call. */
+typedef int (*store_run_hash_cb)(void *ud, int64_t hash, const char *run_id, const char *input,
+                                 struct err *e);
 /* A topic-tree node: parent_key is the parent's topic key ("" for the root's children). */
 typedef int (*store_topic_cb)(void *ud, const char *parent_key, const char *name, struct err *e);
 /* The number of samples whose topic key is exactly `topic_key`. */
@@ -232,6 +235,10 @@ struct store_ops {
                     struct err *e);
     int (*run_update)(struct store *s, const struct run_update *u, struct err *e);
     int (*run_delete)(struct store *s, const char *task_id, const char *run_id, struct err *e);
+    /* The samples of task_id whose input_hash is one of hashes[0..n), each with its hash, in
+     * the order of hashes (then of ids). */
+    int (*run_find_by_hash)(struct store *s, const char *task_id, const int64_t *hashes, size_t n,
+                            store_run_hash_cb cb, void *ud, struct err *e);
 
     /* Adds children under parent_key; names already there (case- and space-insensitively)
      * are skipped. */
@@ -353,6 +360,12 @@ static inline int store_run_delete(struct store *s, const char *task_id, const c
                                    struct err *e)
 {
     return s->ops->run_delete(s, task_id, run_id, e);
+}
+static inline int store_run_find_by_hash(struct store *s, const char *task_id,
+                                         const int64_t *hashes, size_t n, store_run_hash_cb cb,
+                                         void *ud, struct err *e)
+{
+    return s->ops->run_find_by_hash(s, task_id, hashes, n, cb, ud, e);
 }
 static inline int store_topic_add(struct store *s, const char *task_id, const char *parent_key,
                                   const char *const *names, size_t n, struct err *e)

@@ -14,7 +14,7 @@ import pytest
 
 from hetu_http import TS_RE, assert_error, assert_id, assert_timestamp
 
-JOB_KEYS = {"id", "kind", "status", "total", "completed", "failed", "rate", "created_at",
+JOB_KEYS = {"id", "kind", "status", "total", "completed", "failed", "skipped", "rate", "created_at",
             "started_at", "finished_at", "error", "errors"}
 END_STATUSES = ("completed", "completed_with_errors", "failed", "cancelled")
 INPUT_SCHEMA = {"type": "object", "properties": {"问题": {"type": "string"}, "n": {"type": "integer"}},
