@@ -52,6 +52,8 @@ const struct route http_routes[] = {
     {"PATCH", P "/tasks/{task_id}/runs/{run_id}", h_run_update, ROUTE_JSON, 0,
      "Rate or tag a sample"},
     {"DELETE", P "/tasks/{task_id}/runs/{run_id}", h_run_delete, 0, 0, "Delete a sample"},
+    {"GET", P "/tasks/{task_id}/stats", h_stats, 0, 0,
+     "Statistics of a task's samples: counts by topic, session, source, model, rating, tag"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

@@ -47,5 +47,7 @@ int h_job_resume(struct http_req *req, struct json_object **ret_body, struct err
 int h_job_events(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_topics.c */
 int h_topics(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_stats.c */
+int h_stats(struct http_req *req, struct json_object **ret_body, struct err *e);
 
 #endif

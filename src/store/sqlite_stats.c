@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SQLite backend: statistics of a task's samples (store_stats), read from indexes alone, never
+ * from the wide rows:
+ * - one pass over samples_stats (task_id, id, then every small column statistics read) counts
+ *   sessions, sources, models, providers, prompt methods, ratings, usage and lengths in C;
+ * - topics, tags and repeated inputs are grouped by SQLite in the order of their own indexes
+ *   (samples_by_topic, sample_tags' primary key, samples_by_input_hash), so no sort runs.
+ * All reads run in one read transaction on the calling thread's connection, so the parts agree.
+ *
+ * Memory: one entry per distinct key of each dimension, at most STATS_MAX_KEYS each (keys past
+ * that are counted in keys_dropped); for each length distribution a table of LEN_EXACT counts,
+ * and the lengths of LEN_EXACT code points and more in a list (8 bytes for each such sample,
+ * which itself holds more than 64 KiB of text).
+ */
+#include <json-c/json.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite_int.h"
+#include "util/arena.h"
+#include "util/text.h"
+#include "util/banned.h"
+
+#define LEN_EXACT 65536
+
+static const char SQL_STATS_PASS[] =
+    "SELECT input_chars, output_chars, rating_score, rating, input_tokens, output_tokens,"
+    " total_tokens, cost, session_id, input_source_type, input_model, input_provider,"
+    " output_model, output_provider, prompt_method FROM samples WHERE task_id = ?1";
+/* the columns of SQL_STATS_PASS that are keys, in enum stats_dim order from STATS_SESSION */
+#define PASS_FIRST_KEY 8
+
+static const char SQL_STATS_TOPICS[] =
+    "SELECT topic_key, count(*) FROM samples WHERE task_id = ?1 GROUP BY topic_key";
+static const char SQL_STATS_TAGS[] =
+    "SELECT tag, count(*) FROM sample_tags WHERE task_id = ?1 GROUP BY tag";
+static const char SQL_STATS_HASHES[] = "SELECT count(*), count(DISTINCT input_hash) FROM samples"
+                                       " WHERE task_id = ?1 AND input_hash IS NOT NULL";
+
+struct key_entry {
+    const char *key; /* NULL: an empty slot */
+    size_t len;
+    struct stats_count c;
+};
+
+/* Keys of one dimension: open addressing, with the key of the last row tried first (rows in
+ * id order share their model, method and session in long runs). */
+struct key_map {
+    struct key_entry *slots;
+    size_t cap, n; /* cap a power of two */
+    struct key_entry *last;
+    struct stats_count none; /* samples without a key */
+};
+
+struct pass {
+    struct key_map maps[STATS_DIMS];
+    struct arena keys;
+    uint32_t *small[2]; /* input, output: counts of lengths below LEN_EXACT */
+    int64_t *big[2];
+    size_t nbig[2], capbig[2];
+    int64_t sum[2];
+    struct store_stats *st;
+    /* the rating text classified last, and its kind */
+    char *rating_text;
+    size_t rating_len;
+    int rating_kind; /* 0 five_star, 1 pass/fail, 2 other */
+};
+
+static int map_grow(struct key_map *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    struct key_entry *slots = calloc(cap, sizeof(*slots));
+
+    if (!slots)
+        return HE_NOMEM;
+    for (size_t i = 0; i < m->cap; i++) {
+        struct key_entry *x = &m->slots[i];
+        size_t h;
+        if (!x->key)
+            continue;
+        for (h = text_hash(x->key, x->len) & (cap - 1); slots[h].key; h = (h + 1) & (cap - 1))
+            ;
+        slots[h] = *x;
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    m->last = NULL;
+    return 0;
+}
+
+/* The entry of key, added when new; NULL when the dimension is full (or out of memory: *nomem). */
+static struct stats_count *map_get(struct key_map *m, struct arena *a, const char *key, size_t len,
+                                   bool *nomem)
+{
+    struct key_entry *x;
+    size_t h;
+
+    if (!key)
+        return &m->none;
+    if (m->last && m->last->len == len && memcmp(m->last->key, key, len) == 0)
+        return &m->last->c;
+    if (m->n * 2 >= m->cap && m->n < STATS_MAX_KEYS && map_grow(m) < 0) {
+        *nomem = true;
+        return NULL;
+    }
+    for (h = text_hash(key, len) & (m->cap - 1); (x = &m->slots[h])->key;
+         h = (h + 1) & (m->cap - 1))
+        if (x->len == len && memcmp(x->key, key, len) == 0)
+            return &(m->last = x)->c;
+    if (m->n >= STATS_MAX_KEYS)
+        return NULL;
+    if (!(x->key = arena_strndup(a, key, len))) {
+        *nomem = true;
+        return NULL;
+    }
+    x->len = len;
+    m->n++;
+    return &(m->last = x)->c;
+}
+
+static void count_add(struct stats_count *c, sqlite3_stmt *s)
+{
+    c->count++;
+    if (sqlite3_column_type(s, 6) == SQLITE_NULL && sqlite3_column_type(s, 7) == SQLITE_NULL)
+        return;
+    c->with_usage++;
+    c->input_tokens += sqlite3_column_int64(s, 4);
+    c->output_tokens += sqlite3_column_int64(s, 5);
+    c->total_tokens += sqlite3_column_int64(s, 6);
+    c->cost += sqlite3_column_double(s, 7);
+}
+
+static int length_add(struct pass *p, int which, sqlite3_stmt *s)
+{
+    struct stats_lengths *l = which ? &p->st->output_chars : &p->st->input_chars;
+    int64_t v;
+
+    if (sqlite3_column_type(s, which) == SQLITE_NULL)
+        return 0;
+    v = sqlite3_column_int64(s, which);
+    l->n++;
+    p->sum[which] += v;
+    if (v > l->max)
+        l->max = v;
+    if (v < LEN_EXACT) {
+        p->small[which][v < 0 ? 0 : v]++;
+        return 0;
+    }
+    if (p->nbig[which] == p->capbig[which]) {
+        size_t cap = p->capbig[which] ? p->capbig[which] * 2 : 1024;
+        int64_t *b = realloc(p->big[which], cap * sizeof(*b));
+        if (!b)
+            return HE_NOMEM;
+        p->big[which] = b;
+        p->capbig[which] = cap;
+    }
+    p->big[which][p->nbig[which]++] = v;
+    return 0;
+}
+
+/* 0 five-star, 1 pass/fail (either kind), 2 another type; from the rating's "type". */
+static int rating_kind(const char *text)
+{
+    struct json_object *o = json_tokener_parse(text), *t;
+    const char *type = NULL;
+    int kind = 2;
+
+    if (o && json_object_object_get_ex(o, "type", &t))
+        type = json_object_get_string(t);
+    if (type && strcmp(type, "five_star") == 0)
+        kind = 0;
+    else if (type && (strcmp(type, "pass_fail") == 0 || strcmp(type, "pass_fail_critical") == 0))
+        kind = 1;
+    json_object_put(o);
+    return kind;
+}
+
+static int rating_add(struct pass *p, sqlite3_stmt *s)
+{
+    struct store_stats *st = p->st;
+    const char *text = (const char *)sqlite3_column_text(s, 3);
+    size_t len = (size_t)sqlite3_column_bytes(s, 3);
+    double score;
+
+    if (sqlite3_column_type(s, 2) == SQLITE_NULL || !text) {
+        st->unrated++;
+        return 0;
+    }
+    score = sqlite3_column_double(s, 2);
+    if (!p->rating_text || len != p->rating_len || memcmp(text, p->rating_text, len) != 0) {
+        char *copy = strdup(text);
+        if (!copy)
+            return HE_NOMEM;
+        free(p->rating_text);
+        p->rating_text = copy;
+        p->rating_len = len;
+        p->rating_kind = rating_kind(text);
+    }
+    if (p->rating_kind == 0 && score >= 1 && score <= 5 && score == floor(score))
+        st->five_star[(int)score - 1]++;
+    else if (p->rating_kind == 1 && score == 5)
+        st->pass++;
+    else if (p->rating_kind == 1 && score == 1)
+        st->fail++;
+    else if (p->rating_kind == 1 && score == 0)
+        st->critical++;
+    else
+        st->other_rating++;
+    return 0;
+}
+
+static int pass_row(struct pass *p, sqlite3_stmt *s, struct err *e)
+{
+    bool nomem = false;
+    int r;
+
+    p->st->total++;
+    count_add(&p->st->usage, s);
+    for (int d = STATS_SESSION; d <= STATS_PROMPT_METHOD; d++) {
+        int col = PASS_FIRST_KEY + d - STATS_SESSION;
+        struct stats_count *c =
+            map_get(&p->maps[d], &p->keys, (const char *)sqlite3_column_text(s, col),
+                    (size_t)sqlite3_column_bytes(s, col), &nomem);
+        if (c)
+            count_add(c, s);
+        else if (nomem)
+            return err_set(e, HE_NOMEM, NULL, NULL);
+        else
+            p->st->keys_dropped++;
+    }
+    if ((r = length_add(p, 0, s)) < 0 || (r = length_add(p, 1, s)) < 0 ||
+        (r = rating_add(p, s)) < 0)
+        return err_set(e, r, NULL, NULL);
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The rank-th smallest length (1-based) of distribution which. */
+static int64_t length_at(const struct pass *p, int which, int64_t rank)
+{
+    int64_t seen = 0;
+
+    for (int64_t v = 0; v < LEN_EXACT; v++)
+        if ((seen += p->small[which][v]) >= rank)
+            return v;
+    return p->big[which][rank - seen - 1];
+}
+
+static void lengths_finish(struct pass *p, int which)
+{
+    struct stats_lengths *l = which ? &p->st->output_chars : &p->st->input_chars;
+    static const double q[3] = {0.5, 0.9, 0.99};
+    int64_t *out[3] = {&l->p50, &l->p90, &l->p99};
+
+    if (l->n == 0)
+        return;
+    qsort(p->big[which], p->nbig[which], sizeof(int64_t), cmp_i64);
+    for (int i = 0; i < 3; i++) {
+        int64_t rank = (int64_t)ceil(q[i] * (double)l->n);
+        *out[i] = length_at(p, which, rank < 1 ? 1 : rank);
+    }
+    l->mean = (double)p->sum[which] / (double)l->n;
+}
+
+static void pass_done(struct pass *p)
+{
+    for (int d = 0; d < STATS_DIMS; d++)
+        free(p->maps[d].slots);
+    arena_done(&p->keys);
+    for (int i = 0; i < 2; i++) {
+        free(p->small[i]);
+        free(p->big[i]);
+    }
+    free(p->rating_text);
+}
+
+static int pass_report(struct pass *p, store_stats_cb cb, void *ud, struct err *e)
+{
+    int r;
+
+    for (int d = STATS_SESSION; d <= STATS_PROMPT_METHOD; d++) {
+        struct key_map *m = &p->maps[d];
+        if (m->none.count && (r = cb(ud, (enum stats_dim)d, NULL, &m->none, e)) < 0)
+            return r;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slots[i].key &&
+                (r = cb(ud, (enum stats_dim)d, m->slots[i].key, &m->slots[i].c, e)) < 0)
+                return r;
+    }
+    return 0;
+}
+
+/* The one pass over samples_stats. */
+static int stats_pass(struct sq_conn *c, const char *task_id, struct store_stats *st,
+                      store_stats_cb cb, void *ud, struct err *e)
+{
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_STATS_PASS, e);
+    struct pass p = {.st = st};
+    int rc, r = 0;
+
+    if (!s)
+        return e->code;
+    if (!(p.small[0] = calloc(LEN_EXACT, sizeof(uint32_t))) ||
+        !(p.small[1] = calloc(LEN_EXACT, sizeof(uint32_t)))) {
+        pass_done(&p);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
+    sqlite3_bind_int64(s, 1, sq_id_value(task_id));
+    while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        r = pass_row(&p, s, e);
+    if (r == 0 && rc != SQLITE_DONE)
+        r = sq_error(e, c->db, "reading statistics");
+    if (r == 0) {
+        lengths_finish(&p, 0);
+        lengths_finish(&p, 1);
+        r = pass_report(&p, cb, ud, e);
+    }
+    pass_done(&p);
+    return r;
+}
+
+/* Keys and counts grouped by SQLite (sql: key, count). */
+static int stats_grouped(struct sq_conn *c, const char *sql, enum stats_dim dim,
+                         const char *task_id, store_stats_cb cb, void *ud, struct err *e)
+{
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, sql, e);
+    int rc, r = 0;
+
+    if (!s)
+        return e->code;
+    sqlite3_bind_int64(s, 1, sq_id_value(task_id));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct stats_count n = {.count = sqlite3_column_int64(s, 1)};
+        if ((r = cb(ud, dim, (const char *)sqlite3_column_text(s, 0), &n, e)) < 0)
+            return r;
+    }
+    return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "reading statistics");
+}
+
+static int stats_hashes(struct sq_conn *c, const char *task_id, struct store_stats *st,
+                        struct err *e)
+{
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_STATS_HASHES, e);
+
+    if (!s)
+        return e->code;
+    sqlite3_bind_int64(s, 1, sq_id_value(task_id));
+    if (sqlite3_step(s) != SQLITE_ROW)
+        return sq_error(e, c->db, "reading statistics");
+    st->hashed = sqlite3_column_int64(s, 0);
+    st->repeats = st->hashed - sqlite3_column_int64(s, 1);
+    return 0;
+}
+
+int sq_stats(struct store *store, const char *task_id, struct store_stats *ret, store_stats_cb cb,
+             void *ud, struct err *e)
+{
+    struct store_stats st = {0};
+    struct sq_conn *c;
+    int r = sq_reader((struct sq_store *)store, &c, e);
+
+    if (r)
+        return r;
+    if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return sq_error(e, c->db, "reading statistics");
+    if ((r = stats_pass(c, task_id, &st, cb, ud, e)) == 0 &&
+        (r = stats_grouped(c, SQL_STATS_TOPICS, STATS_TOPIC, task_id, cb, ud, e)) == 0 &&
+        (r = stats_grouped(c, SQL_STATS_TAGS, STATS_TAG, task_id, cb, ud, e)) == 0)
+        r = stats_hashes(c, task_id, &st, e);
+    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    if (r == 0)
+        *ret = st;
+    return r;
+}
