@@ -71,6 +71,8 @@ static const struct {
     {"jobs", "jobs", "list, show, watch, cancel a task's jobs", cmd_jobs},
     {"runs", "runs", "list (with filters), show, rate, tag, delete samples", cmd_runs},
     {"topics", "topics", "print the topic tree with sample counts", cmd_topics},
+    {"stats", "stats", "statistics of a task's samples: counts, ratings, lengths, tokens",
+     cmd_stats},
     {"llm", "llm ping",
      "send one short prompt to a provider and print the answer and usage\n"
      "              (hetu llm ping --provider P --model M [--config FILE]); checks a setup",

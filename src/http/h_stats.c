@@ -65,7 +65,7 @@ static struct json_object *usage_fields(struct json_object *o, const struct stat
     json_object_object_add(o, "input_tokens", json_object_new_int64(c->input_tokens));
     json_object_object_add(o, "output_tokens", json_object_new_int64(c->output_tokens));
     json_object_object_add(o, "total_tokens", json_object_new_int64(c->total_tokens));
-    json_object_object_add(o, "cost", c->with_usage ? json_object_new_double(c->cost) : NULL);
+    json_object_object_add(o, "cost", c->with_cost ? json_object_new_double(c->cost) : NULL);
     return o;
 }
 

@@ -124,13 +124,16 @@ static struct stats_count *map_get(struct key_map *m, struct arena *a, const cha
 static void count_add(struct stats_count *c, sqlite3_stmt *s)
 {
     c->count++;
-    if (sqlite3_column_type(s, 6) == SQLITE_NULL && sqlite3_column_type(s, 7) == SQLITE_NULL)
-        return;
-    c->with_usage++;
-    c->input_tokens += sqlite3_column_int64(s, 4);
-    c->output_tokens += sqlite3_column_int64(s, 5);
-    c->total_tokens += sqlite3_column_int64(s, 6);
-    c->cost += sqlite3_column_double(s, 7);
+    if (sqlite3_column_type(s, 6) != SQLITE_NULL) {
+        c->with_usage++;
+        c->input_tokens += sqlite3_column_int64(s, 4);
+        c->output_tokens += sqlite3_column_int64(s, 5);
+        c->total_tokens += sqlite3_column_int64(s, 6);
+    }
+    if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
+        c->with_cost++;
+        c->cost += sqlite3_column_double(s, 7);
+    }
 }
 
 static int length_add(struct pass *p, int which, sqlite3_stmt *s)

@@ -198,13 +198,14 @@ enum stats_dim {
     STATS_DIMS
 };
 
-/* Samples with one key, and what their model calls used (sums over the samples that know it;
- * with_usage: how many do). Tags and topics carry count alone. */
+/* Samples with one key, and what their model calls used: token sums over the with_usage
+ * samples that know their tokens, the cost over the with_cost that know it. Tags and topics
+ * carry count alone. */
 struct stats_count {
     int64_t count;
     int64_t input_tokens, output_tokens, total_tokens;
     double cost;
-    int64_t with_usage;
+    int64_t with_usage, with_cost;
 };
 
 /* A length distribution in code points: nearest-rank percentiles (the smallest length at least
