@@ -105,7 +105,7 @@ static const char *const sqlite_migrations[] = {
      * insert, not two), and a new sample's entry lands at the end of its task's range. */
     "CREATE INDEX samples_stats ON samples(task_id, id, input_chars, output_chars,"
     "  input_source_type, input_model, input_provider, output_model, output_provider,"
-    "  prompt_method, session_id, rating_score, rating, input_tokens, output_tokens,"
+    "  prompt_method, rating_score, rating, input_tokens, output_tokens,"
     "  total_tokens, cost);"
     "DROP INDEX samples_by_task;",
 };

@@ -15,6 +15,7 @@
  */
 #include <json-c/json.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,21 +24,29 @@
 #include "util/text.h"
 #include "util/banned.h"
 
-#define LEN_EXACT 65536
+#define LEN_EXACT    65536
+#define RATING_CACHE 16
 
 static const char SQL_STATS_PASS[] =
     "SELECT input_chars, output_chars, rating_score, rating, input_tokens, output_tokens,"
-    " total_tokens, cost, session_id, input_source_type, input_model, input_provider,"
-    " output_model, output_provider, prompt_method FROM samples WHERE task_id = ?1";
-/* the columns of SQL_STATS_PASS that are keys, in enum stats_dim order from STATS_SESSION */
+    " total_tokens, cost, input_source_type, input_model, input_provider, output_model,"
+    " output_provider, prompt_method FROM samples WHERE task_id = ?1";
+/* the key columns of SQL_STATS_PASS, in enum stats_dim order from PASS_FIRST_DIM */
 #define PASS_FIRST_KEY 8
+#define PASS_FIRST_DIM STATS_SOURCE
 
+/* (samples without a session are the rest of the total) */
+static const char SQL_STATS_SESSIONS[] =
+    "SELECT session_id, count(*) FROM samples WHERE task_id = ?1 AND session_id IS NOT NULL"
+    " GROUP BY session_id";
 static const char SQL_STATS_TOPICS[] =
     "SELECT topic_key, count(*) FROM samples WHERE task_id = ?1 GROUP BY topic_key";
 static const char SQL_STATS_TAGS[] =
     "SELECT tag, count(*) FROM sample_tags WHERE task_id = ?1 GROUP BY tag";
-static const char SQL_STATS_HASHES[] = "SELECT count(*), count(DISTINCT input_hash) FROM samples"
-                                       " WHERE task_id = ?1 AND input_hash IS NOT NULL";
+/* (grouped in the index's order: count(DISTINCT) would build a temporary b-tree) */
+static const char SQL_STATS_HASHES[] =
+    "SELECT coalesce(sum(n), 0), count(*) FROM (SELECT count(*) AS n FROM samples"
+    " WHERE task_id = ?1 AND input_hash IS NOT NULL GROUP BY input_hash)";
 
 struct key_entry {
     const char *key; /* NULL: an empty slot */
@@ -62,10 +71,13 @@ struct pass {
     size_t nbig[2], capbig[2];
     int64_t sum[2];
     struct store_stats *st;
-    /* the rating text classified last, and its kind */
-    char *rating_text;
-    size_t rating_len;
-    int rating_kind; /* 0 five_star, 1 pass/fail, 2 other */
+    /* rating texts classified so far (a rating is one of a few texts), and their kinds */
+    struct {
+        char *text;
+        size_t len;
+        int kind; /* 0 five_star, 1 pass/fail, 2 other */
+    } ratings[RATING_CACHE];
+    unsigned next_rating; /* the slot the next new text takes */
 };
 
 static int map_grow(struct key_map *m)
@@ -121,19 +133,31 @@ static struct stats_count *map_get(struct key_map *m, struct arena *a, const cha
     return &(m->last = x)->c;
 }
 
-static void count_add(struct stats_count *c, sqlite3_stmt *s)
+/* What a row's model calls used, read once per row: one of the row's counts. */
+static void usage_read(struct stats_count *u, sqlite3_stmt *s)
 {
-    c->count++;
+    *u = (struct stats_count){.count = 1};
     if (sqlite3_column_type(s, 6) != SQLITE_NULL) {
-        c->with_usage++;
-        c->input_tokens += sqlite3_column_int64(s, 4);
-        c->output_tokens += sqlite3_column_int64(s, 5);
-        c->total_tokens += sqlite3_column_int64(s, 6);
+        u->with_usage = 1;
+        u->input_tokens = sqlite3_column_int64(s, 4);
+        u->output_tokens = sqlite3_column_int64(s, 5);
+        u->total_tokens = sqlite3_column_int64(s, 6);
     }
     if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
-        c->with_cost++;
-        c->cost += sqlite3_column_double(s, 7);
+        u->with_cost = 1;
+        u->cost = sqlite3_column_double(s, 7);
     }
+}
+
+static void count_add(struct stats_count *c, const struct stats_count *u)
+{
+    c->count++;
+    c->with_usage += u->with_usage;
+    c->input_tokens += u->input_tokens;
+    c->output_tokens += u->output_tokens;
+    c->total_tokens += u->total_tokens;
+    c->with_cost += u->with_cost;
+    c->cost += u->cost;
 }
 
 static int length_add(struct pass *p, int which, sqlite3_stmt *s)
@@ -181,34 +205,45 @@ static int rating_kind(const char *text)
     return kind;
 }
 
+/* The kind of a rating text, classified once per distinct text while it stays in the cache. */
+static int rating_cached(struct pass *p, const char *text, size_t len)
+{
+    unsigned i;
+    char *copy;
+
+    for (i = 0; i < RATING_CACHE && p->ratings[i].text; i++)
+        if (p->ratings[i].len == len && memcmp(p->ratings[i].text, text, len) == 0)
+            return p->ratings[i].kind;
+    if (!(copy = strdup(text)))
+        return -1;
+    i = p->next_rating++ % RATING_CACHE;
+    free(p->ratings[i].text);
+    p->ratings[i].text = copy;
+    p->ratings[i].len = len;
+    return p->ratings[i].kind = rating_kind(text);
+}
+
 static int rating_add(struct pass *p, sqlite3_stmt *s)
 {
     struct store_stats *st = p->st;
     const char *text = (const char *)sqlite3_column_text(s, 3);
-    size_t len = (size_t)sqlite3_column_bytes(s, 3);
     double score;
+    int kind;
 
-    if (sqlite3_column_type(s, 2) == SQLITE_NULL || !text) {
+    if (!text || sqlite3_column_type(s, 2) == SQLITE_NULL) {
         st->unrated++;
         return 0;
     }
     score = sqlite3_column_double(s, 2);
-    if (!p->rating_text || len != p->rating_len || memcmp(text, p->rating_text, len) != 0) {
-        char *copy = strdup(text);
-        if (!copy)
-            return HE_NOMEM;
-        free(p->rating_text);
-        p->rating_text = copy;
-        p->rating_len = len;
-        p->rating_kind = rating_kind(text);
-    }
-    if (p->rating_kind == 0 && score >= 1 && score <= 5 && score == floor(score))
+    if ((kind = rating_cached(p, text, (size_t)sqlite3_column_bytes(s, 3))) < 0)
+        return HE_NOMEM;
+    if (kind == 0 && score >= 1 && score <= 5 && score == floor(score))
         st->five_star[(int)score - 1]++;
-    else if (p->rating_kind == 1 && score == 5)
+    else if (kind == 1 && score == 5)
         st->pass++;
-    else if (p->rating_kind == 1 && score == 1)
+    else if (kind == 1 && score == 1)
         st->fail++;
-    else if (p->rating_kind == 1 && score == 0)
+    else if (kind == 1 && score == 0)
         st->critical++;
     else
         st->other_rating++;
@@ -217,18 +252,20 @@ static int rating_add(struct pass *p, sqlite3_stmt *s)
 
 static int pass_row(struct pass *p, sqlite3_stmt *s, struct err *e)
 {
+    struct stats_count u;
     bool nomem = false;
     int r;
 
+    usage_read(&u, s);
     p->st->total++;
-    count_add(&p->st->usage, s);
-    for (int d = STATS_SESSION; d <= STATS_PROMPT_METHOD; d++) {
-        int col = PASS_FIRST_KEY + d - STATS_SESSION;
+    count_add(&p->st->usage, &u);
+    for (int d = PASS_FIRST_DIM; d <= STATS_PROMPT_METHOD; d++) {
+        int col = PASS_FIRST_KEY + d - PASS_FIRST_DIM;
         struct stats_count *c =
             map_get(&p->maps[d], &p->keys, (const char *)sqlite3_column_text(s, col),
                     (size_t)sqlite3_column_bytes(s, col), &nomem);
         if (c)
-            count_add(c, s);
+            count_add(c, &u);
         else if (nomem)
             return err_set(e, HE_NOMEM, NULL, NULL);
         else
@@ -282,14 +319,15 @@ static void pass_done(struct pass *p)
         free(p->small[i]);
         free(p->big[i]);
     }
-    free(p->rating_text);
+    for (int i = 0; i < RATING_CACHE; i++)
+        free(p->ratings[i].text);
 }
 
 static int pass_report(struct pass *p, store_stats_cb cb, void *ud, struct err *e)
 {
     int r;
 
-    for (int d = STATS_SESSION; d <= STATS_PROMPT_METHOD; d++) {
+    for (int d = PASS_FIRST_DIM; d <= STATS_PROMPT_METHOD; d++) {
         struct key_map *m = &p->maps[d];
         if (m->none.count && (r = cb(ud, (enum stats_dim)d, NULL, &m->none, e)) < 0)
             return r;
@@ -330,55 +368,156 @@ static int stats_pass(struct sq_conn *c, const char *task_id, struct store_stats
     return r;
 }
 
-/* Keys and counts grouped by SQLite (sql: key, count). */
-static int stats_grouped(struct sq_conn *c, const char *sql, enum stats_dim dim,
-                         const char *task_id, store_stats_cb cb, void *ud, struct err *e)
-{
-    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, sql, e);
-    int rc, r = 0;
+/* ---- the reads beside the pass: topics, tags, repeats ---- */
 
-    if (!s)
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(task_id));
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct stats_count n = {.count = sqlite3_column_int64(s, 1)};
-        if ((r = cb(ud, dim, (const char *)sqlite3_column_text(s, 0), &n, e)) < 0)
-            return r;
+struct side_row {
+    enum stats_dim dim;
+    const char *key;
+    int64_t count;
+};
+
+/*
+ * What a second connection reads on its own thread while the pass runs (on the caller's
+ * connection, one after the other, for an in-memory store): the rows are kept, in the arena,
+ * and reported on the caller's thread after the join. Each connection reads its own snapshot,
+ * so a write committed between them can show in one part and not yet in the other.
+ */
+struct side {
+    struct sq_store *st;
+    sqlite3_int64 task;
+    sqlite3 *db; /* NULL: open one */
+    struct side_row *rows;
+    size_t n, cap;
+    struct arena keys;
+    int64_t hashed, repeats;
+    int result;
+    struct err err;
+};
+
+static int side_add(struct side *x, enum stats_dim dim, sqlite3_stmt *s)
+{
+    const char *key = (const char *)sqlite3_column_text(s, 0);
+
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 1024;
+        struct side_row *rows = realloc(x->rows, cap * sizeof(*rows));
+        if (!rows)
+            return err_set(&x->err, HE_NOMEM, NULL, NULL);
+        x->rows = rows;
+        x->cap = cap;
     }
-    return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "reading statistics");
+    x->rows[x->n] = (struct side_row){dim, NULL, sqlite3_column_int64(s, 1)};
+    if (key && !(x->rows[x->n].key = arena_strndup(&x->keys, key, sqlite3_column_bytes(s, 0))))
+        return err_set(&x->err, HE_NOMEM, NULL, NULL);
+    x->n++;
+    return 0;
 }
 
-static int stats_hashes(struct sq_conn *c, const char *task_id, struct store_stats *st,
-                        struct err *e)
+/* Runs sql with the task as ?1: rows (key, count) of dim, or with dim STATS_DIMS the one row
+ * of the repeats. */
+static int side_read(struct side *x, sqlite3 *db, const char *sql, enum stats_dim dim)
 {
-    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_STATS_HASHES, e);
+    _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+    int rc, r = 0;
 
-    if (!s)
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(task_id));
-    if (sqlite3_step(s) != SQLITE_ROW)
-        return sq_error(e, c->db, "reading statistics");
-    st->hashed = sqlite3_column_int64(s, 0);
-    st->repeats = st->hashed - sqlite3_column_int64(s, 1);
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return sq_error(&x->err, db, "reading statistics");
+    sqlite3_bind_int64(s, 1, x->task);
+    while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (dim < STATS_DIMS) {
+            r = side_add(x, dim, s);
+        } else {
+            x->hashed = sqlite3_column_int64(s, 0);
+            x->repeats = x->hashed - sqlite3_column_int64(s, 1);
+        }
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = sq_error(&x->err, db, "reading statistics");
+    return r;
+}
+
+static void *side_run(void *arg)
+{
+    struct side *x = arg;
+    sqlite3 *db = x->db;
+
+    if (!db && sqlite3_open_v2(x->st->uri, &db,
+                               x->st->open_flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READONLY,
+                               NULL) != SQLITE_OK) {
+        x->result = err_set(&x->err, HE_STORE, NULL, "cannot open the database %s: %s", x->st->uri,
+                            db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    if (!x->db)
+        sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        x->result = sq_error(&x->err, db, "reading statistics");
+    if (x->result == 0 && (x->result = side_read(x, db, SQL_STATS_SESSIONS, STATS_SESSION)) == 0 &&
+        (x->result = side_read(x, db, SQL_STATS_TOPICS, STATS_TOPIC)) == 0 &&
+        (x->result = side_read(x, db, SQL_STATS_TAGS, STATS_TAG)) == 0)
+        x->result = side_read(x, db, SQL_STATS_HASHES, STATS_DIMS);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (!x->db)
+        sqlite3_close(db);
+    return NULL;
+}
+
+static int side_report(struct side *x, struct store_stats *st, store_stats_cb cb, void *ud,
+                       struct err *e)
+{
+    struct stats_count none = {.count = st->total};
+    int r;
+
+    if (x->result < 0) {
+        *e = x->err;
+        return x->result;
+    }
+    for (size_t i = 0; i < x->n; i++) {
+        struct stats_count c = {.count = x->rows[i].count};
+        if (x->rows[i].dim == STATS_SESSION)
+            none.count -= c.count;
+        if ((r = cb(ud, x->rows[i].dim, x->rows[i].key, &c, e)) < 0)
+            return r;
+    }
+    if (none.count > 0 && (r = cb(ud, STATS_SESSION, NULL, &none, e)) < 0)
+        return r;
+    st->hashed = x->hashed;
+    st->repeats = x->repeats;
     return 0;
 }
 
 int sq_stats(struct store *store, const char *task_id, struct store_stats *ret, store_stats_cb cb,
              void *ud, struct err *e)
 {
+    struct sq_store *sst = (struct sq_store *)store;
+    struct side x = {.st = sst, .task = sq_id_value(task_id)};
     struct store_stats st = {0};
     struct sq_conn *c;
-    int r = sq_reader((struct sq_store *)store, &c, e);
+    pthread_t thread;
+    bool threaded = false;
+    int r = sq_reader(sst, &c, e);
 
     if (r)
         return r;
+    err_clear(&x.err);
+    if (sst->memory)
+        x.db = c->db;
+    else
+        threaded = pthread_create(&thread, NULL, side_run, &x) == 0;
     if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        return sq_error(e, c->db, "reading statistics");
-    if ((r = stats_pass(c, task_id, &st, cb, ud, e)) == 0 &&
-        (r = stats_grouped(c, SQL_STATS_TOPICS, STATS_TOPIC, task_id, cb, ud, e)) == 0 &&
-        (r = stats_grouped(c, SQL_STATS_TAGS, STATS_TAG, task_id, cb, ud, e)) == 0)
-        r = stats_hashes(c, task_id, &st, e);
+        r = sq_error(e, c->db, "reading statistics");
+    if (r == 0)
+        r = stats_pass(c, task_id, &st, cb, ud, e);
     sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    if (threaded)
+        pthread_join(thread, NULL);
+    else
+        side_run(&x);
+    if (r == 0)
+        r = side_report(&x, &st, cb, ud, e);
+    free(x.rows);
+    arena_done(&x.keys);
     if (r == 0)
         *ret = st;
     return r;
