@@ -439,10 +439,9 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
                                         s->output_provider, "adapter_name", ADAPTER_NAME,
                                         "prompt_id", prompt_method_name(s->method), NULL));
     }
-    if (imported || s->input_model || s->input_provider) {
-        r->input_model = arena_strdup(m, s->input_model);
-        r->input_provider = arena_strdup(m, s->input_provider);
-    }
+    /* the models and the method this run records (a human's input or output has none) */
+    r->input_model = arena_strdup(m, s->input_model);
+    r->input_provider = arena_strdup(m, s->input_provider);
     if (!s->output || imported) {
         r->output_model = arena_strdup(m, s->output_model);
         r->output_provider = arena_strdup(m, s->output_provider);
@@ -460,10 +459,12 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
     r->job_id = s->job_id;
     r->job_item = s->job_item;
     free(topic_str);
+    topic_str = NULL; /* (the failure path frees it too) */
     if (!r->created_by || !r->input || !r->topic_key || !r->input_source || !r->output_source ||
         !r->tag_list || !r->tags || (session_id && !r->session_id) || (s->output && !r->output) ||
         (s->input_model && !r->input_model) || (s->input_provider && !r->input_provider) ||
-        (s->output_model && !r->output_model) || (s->output_provider && !r->output_provider)) {
+        ((!s->output || imported) &&
+         ((s->output_model && !r->output_model) || (s->output_provider && !r->output_provider)))) {
         err_set(e, HE_NOMEM, NULL, NULL);
         goto fail;
     }
