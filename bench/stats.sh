@@ -6,7 +6,8 @@
 # of 1 s; and what the statistics index costs inserts (100,000 rows with and without it).
 # The work is in stats_bench.py. Prints "stats: figure = value unit" lines.
 # Environment: HETU_BENCH_BUILD (build directory, default build), HETU_BENCH_STATS_ROWS
-# (1000000), HETU_BENCH_STATS_DATA (where the filled file is kept between runs, default $TMPDIR).
+# (1000000), HETU_BENCH_STATS_DATA (where the filled file is kept between runs, default $TMPDIR),
+# HETU_BENCH_STATS_INSERT_ROWS (100000; 0 skips the insert part).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
