@@ -14,13 +14,15 @@
  *                         over the samples that know them; cost null when none does)
  *   ratings               {"five_star": {"1".."5": n}, "pass_fail": {"pass", "fail",
  *                         "critical"}, "other": n, "unrated": n}
- *   usage                 the same sums over every sample, and "samples": how many know them
+ *   usage                 the same sums over every sample, and "samples": how many know their
+ *                         tokens
  *   input_chars, output_chars  {"p50", "p90", "p99", "max", "mean"} in code points (nearest-rank
  *                         percentiles; mean to two decimals), or null with no samples
  *   exact_duplicates      samples whose normalised input an earlier sample has
  *   exact_duplicate_share that over the samples whose input has a hash (null when none has)
  *   near_duplicate_share  the share of samples in near-duplicate clusters (near_duplicate_share)
- *   keys_left_out         keys past the store's STATS_MAX_KEYS of a dimension, not listed
+ *   keys_left_out         samples (tag rows for tags) not listed in a dimension because it had
+ *                         STATS_MAX_KEYS keys already (they count in total)
  */
 #include <math.h>
 #include <stdlib.h>
@@ -30,6 +32,7 @@
 #include "http/request.h"
 #include "http/routes.h"
 #include "http/topic_tree.h"
+#include "util/arena.h"
 #include "util/json.h"
 #include "util/banned.h"
 
@@ -47,9 +50,21 @@ static const char *const dim_names[STATS_DIMS] = {
     [STATS_TAG] = "tags",
 };
 
+/* A key of a dimension as the store reported it (key in the context's arena, NULL: none). */
+struct key_count {
+    const char *key;
+    struct stats_count c;
+};
+
+struct key_list {
+    struct key_count *items;
+    size_t n, cap;
+};
+
 struct stats_ctx {
     struct topic_tree *tree;
-    struct json_object *lists[STATS_DIMS];
+    struct key_list lists[STATS_DIMS];
+    struct arena keys;
 };
 
 /* The near-duplicate share of the task's samples, or NULL (JSON null) while it is not known. */
@@ -73,44 +88,53 @@ static int add_row(void *ud, enum stats_dim dim, const char *key, const struct s
                    struct err *e)
 {
     struct stats_ctx *x = ud;
-    struct json_object *o;
+    struct key_list *l = &x->lists[dim];
 
     if (dim == STATS_TOPIC)
         return topic_tree_add_count(x->tree, key ? key : "", c->count, e);
-    if (!(o = json_object_new_object()))
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct key_count *items = realloc(l->items, cap * sizeof(*items));
+        if (!items)
+            return err_set(e, HE_NOMEM, NULL, NULL);
+        l->items = items;
+        l->cap = cap;
+    }
+    l->items[l->n] = (struct key_count){key ? arena_strdup(&x->keys, key) : NULL, *c};
+    if (key && !l->items[l->n].key)
         return err_set(e, HE_NOMEM, NULL, NULL);
-    json_object_object_add(o, "key", key ? json_object_new_string(key) : NULL);
-    json_object_object_add(o, "count", json_object_new_int64(c->count));
-    if (dim == STATS_OUTPUT_MODEL)
-        usage_fields(o, c);
-    json_object_array_add(x->lists[dim], o);
+    l->n++;
     return 0;
 }
 
 /* The largest count first, then by key, null last. */
 static int by_count(const void *a, const void *b)
 {
-    struct json_object *x = *(struct json_object *const *)a, *y = *(struct json_object *const *)b;
-    int64_t cx = json_object_get_int64(json_object_object_get(x, "count"));
-    int64_t cy = json_object_get_int64(json_object_object_get(y, "count"));
-    const char *kx = json_object_get_string(json_object_object_get(x, "key"));
-    const char *ky = json_object_get_string(json_object_object_get(y, "key"));
+    const struct key_count *x = a, *y = b;
 
-    if (cx != cy)
-        return cx > cy ? -1 : 1;
-    if (!kx || !ky)
-        return !kx - !ky;
-    return strcmp(kx, ky);
+    if (x->c.count != y->c.count)
+        return x->c.count > y->c.count ? -1 : 1;
+    if (!x->key || !y->key)
+        return !x->key - !y->key;
+    return strcmp(x->key, y->key);
 }
 
-static struct json_object *sorted(struct json_object *list)
+/* The LIST_MAX largest keys as [{"key", "count"}...], with usage for output models. */
+static struct json_object *render_list(struct key_list *l, bool usage)
 {
-    size_t n = json_object_array_length(list);
+    struct json_object *a = json_object_new_array();
 
-    json_object_array_sort(list, by_count);
-    if (n > LIST_MAX)
-        json_object_array_del_idx(list, LIST_MAX, n - LIST_MAX);
-    return json_object_get(list);
+    qsort(l->items, l->n, sizeof(*l->items), by_count);
+    for (size_t i = 0; i < l->n && i < LIST_MAX; i++) {
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "key",
+                               l->items[i].key ? json_object_new_string(l->items[i].key) : NULL);
+        json_object_object_add(o, "count", json_object_new_int64(l->items[i].c.count));
+        if (usage)
+            usage_fields(o, &l->items[i].c);
+        json_object_array_add(a, o);
+    }
+    return a;
 }
 
 static struct json_object *ratings(const struct store_stats *st)
@@ -157,9 +181,9 @@ static struct json_object *render(struct stats_ctx *x, const struct store_stats 
     json_object_object_add(o, "topics",
                            topic_tree_too_big(x->tree) ? NULL : topic_tree_render(x->tree));
     for (int d = STATS_SESSION; d <= STATS_PROMPT_METHOD; d++)
-        json_object_object_add(o, dim_names[d], sorted(x->lists[d]));
+        json_object_object_add(o, dim_names[d], render_list(&x->lists[d], d == STATS_OUTPUT_MODEL));
     json_object_object_add(o, "ratings", ratings(st));
-    json_object_object_add(o, "tags", sorted(x->lists[STATS_TAG]));
+    json_object_object_add(o, "tags", render_list(&x->lists[STATS_TAG], false));
     usage = usage_fields(json_object_new_object(), &st->usage);
     json_object_object_add(usage, "samples", json_object_new_int64(st->usage.with_usage));
     json_object_object_add(o, "usage", usage);
@@ -182,16 +206,14 @@ int h_stats(struct http_req *req, struct json_object **ret_body, struct err *e)
     struct task task = {0};
     int r = 0;
 
-    for (int d = 0; d < STATS_DIMS; d++)
-        if (!(x.lists[d] = json_object_new_array()))
-            r = err_set(e, HE_NOMEM, NULL, NULL);
     if (!x.tree)
         r = err_set(e, HE_NOMEM, NULL, NULL);
     if (r == 0 && (r = load_task(req, &task, e)) == 0 &&
         (r = store_stats(app->store, task.id, &st, add_row, &x, e)) == 0)
         *ret_body = render(&x, &st, near_duplicate_share(app, task.id));
     for (int d = 0; d < STATS_DIMS; d++)
-        json_object_put(x.lists[d]);
+        free(x.lists[d].items);
+    arena_done(&x.keys);
     topic_tree_free(x.tree);
     task_done(&task);
     return r;

@@ -389,7 +389,9 @@ struct side {
     struct side_row *rows;
     size_t n, cap;
     struct arena keys;
-    int64_t hashed, repeats;
+    size_t per_dim[STATS_DIMS]; /* rows kept of each dimension */
+    int64_t hashed, repeats, dropped;
+    int64_t with_session; /* samples with a session, kept or not */
     int result;
     struct err err;
 };
@@ -398,6 +400,13 @@ static int side_add(struct side *x, enum stats_dim dim, sqlite3_stmt *s)
 {
     const char *key = (const char *)sqlite3_column_text(s, 0);
 
+    if (dim == STATS_SESSION)
+        x->with_session += sqlite3_column_int64(s, 1);
+    if (x->per_dim[dim] >= STATS_MAX_KEYS) {
+        x->dropped += sqlite3_column_int64(s, 1);
+        return 0;
+    }
+    x->per_dim[dim]++;
     if (x->n == x->cap) {
         size_t cap = x->cap ? x->cap * 2 : 1024;
         struct side_row *rows = realloc(x->rows, cap * sizeof(*rows));
@@ -466,7 +475,7 @@ static void *side_run(void *arg)
 static int side_report(struct side *x, struct store_stats *st, store_stats_cb cb, void *ud,
                        struct err *e)
 {
-    struct stats_count none = {.count = st->total};
+    struct stats_count none = {.count = st->total - x->with_session};
     int r;
 
     if (x->result < 0) {
@@ -475,8 +484,6 @@ static int side_report(struct side *x, struct store_stats *st, store_stats_cb cb
     }
     for (size_t i = 0; i < x->n; i++) {
         struct stats_count c = {.count = x->rows[i].count};
-        if (x->rows[i].dim == STATS_SESSION)
-            none.count -= c.count;
         if ((r = cb(ud, x->rows[i].dim, x->rows[i].key, &c, e)) < 0)
             return r;
     }
@@ -484,6 +491,7 @@ static int side_report(struct side *x, struct store_stats *st, store_stats_cb cb
         return r;
     st->hashed = x->hashed;
     st->repeats = x->repeats;
+    st->keys_dropped += x->dropped;
     return 0;
 }
 

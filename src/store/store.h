@@ -224,10 +224,11 @@ struct store_stats {
     struct stats_lengths input_chars, output_chars;
     int64_t hashed;       /* samples whose input has a hash */
     int64_t repeats;      /* of those, the ones whose hash an earlier sample has */
-    int64_t keys_dropped; /* keys past STATS_MAX_KEYS of a dimension, not reported */
+    int64_t keys_dropped; /* samples (tag rows) left out of a dimension full of keys */
 };
 
-/* Distinct keys a dimension reports at most (samples with later keys count in the rest). */
+/* Distinct keys a dimension reports at most: the samples of the keys past them count in total
+ * and in keys_dropped only. */
 #define STATS_MAX_KEYS 100000
 
 /* A key of a dimension and its samples; key NULL: the samples without one. */
