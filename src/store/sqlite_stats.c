@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SQLite backend: statistics of a task's samples (store_stats), read from indexes alone, never
- * from the wide rows:
- * - one pass over samples_stats (task_id, id, then every small column statistics read) counts
- *   sessions, sources, models, providers, prompt methods, ratings, usage and lengths in C;
- * - topics, tags and repeated inputs are grouped by SQLite in the order of their own indexes
- *   (samples_by_topic, sample_tags' primary key, samples_by_input_hash), so no sort runs.
- * All reads run in one read transaction on the calling thread's connection, so the parts agree.
+ * from the wide rows, on two threads at once:
+ * - the caller's thread makes one pass over samples_stats (task_id, id, then every small column
+ *   statistics read) on its read connection and counts sources, models, providers, prompt
+ *   methods, ratings, usage and lengths in C;
+ * - a second thread, on a connection of its own opened for the call (the caller's connection,
+ *   after the pass, for an in-memory store), has SQLite group sessions, topics, tags and input
+ *   hashes in the order of their own indexes (samples_by_session, samples_by_topic,
+ *   sample_tags' primary key, samples_by_input_hash), so no sort runs. It keeps its rows; the
+ *   caller reports them after the join, so the callback runs on the caller's thread only.
+ * Each connection reads in one transaction; the two snapshots may differ by the writes that
+ * commit between their starts (the session without one is then clamped at zero).
  *
- * Memory: one entry per distinct key of each dimension, at most STATS_MAX_KEYS each (keys past
- * that are counted in keys_dropped); for each length distribution a table of LEN_EXACT counts,
- * and the lengths of LEN_EXACT code points and more in a list (8 bytes for each such sample,
- * which itself holds more than 64 KiB of text).
+ * Memory: one entry per distinct key of each dimension, at most STATS_MAX_KEYS each (the
+ * samples of later keys are counted in keys_dropped); for each length distribution a table of
+ * LEN_EXACT counts, and the lengths of LEN_EXACT code points and more in a list (8 bytes for
+ * each such sample, which itself holds more than 64 KiB of text).
  */
 #include <json-c/json.h>
 #include <math.h>
@@ -55,7 +60,7 @@ struct key_entry {
 };
 
 /* Keys of one dimension: open addressing, with the key of the last row tried first (rows in
- * id order share their model, method and session in long runs). */
+ * id order, saved in batches, share their source, models and method in long runs). */
 struct key_map {
     struct key_entry *slots;
     size_t cap, n; /* cap a power of two */
