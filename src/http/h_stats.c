@@ -124,7 +124,8 @@ static struct json_object *render_list(struct key_list *l, bool usage)
 {
     struct json_object *a = json_object_new_array();
 
-    qsort(l->items, l->n, sizeof(*l->items), by_count);
+    if (l->n)
+        qsort(l->items, l->n, sizeof(*l->items), by_count);
     for (size_t i = 0; i < l->n && i < LIST_MAX; i++) {
         struct json_object *o = json_object_new_object();
         json_object_object_add(o, "key",

@@ -307,7 +307,8 @@ static void lengths_finish(struct pass *p, int which)
 
     if (l->n == 0)
         return;
-    qsort(p->big[which], p->nbig[which], sizeof(int64_t), cmp_i64);
+    if (p->nbig[which])
+        qsort(p->big[which], p->nbig[which], sizeof(int64_t), cmp_i64);
     for (int i = 0; i < 3; i++) {
         int64_t rank = (int64_t)ceil(q[i] * (double)l->n);
         *out[i] = length_at(p, which, rank < 1 ? 1 : rank);
