@@ -73,6 +73,8 @@ static const struct {
     {"topics", "topics", "print the topic tree with sample counts", cmd_topics},
     {"export", "export", "stream samples in a trainer's format to a file, with filters",
      cmd_export},
+    {"stats", "stats", "statistics of a task's samples: counts, ratings, lengths, tokens",
+     cmd_stats},
     {"llm", "llm ping",
      "send one short prompt to a provider and print the answer and usage\n"
      "              (hetu llm ping --provider P --model M [--config FILE]); checks a setup",

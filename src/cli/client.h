@@ -215,6 +215,10 @@ int cli_print_table(struct json_object *array, const char *const *keys, const ch
 typedef int (*cli_show_cb)(struct cli *cli, struct json_object *answer);
 int cli_call(struct cli *cli, const char *method, char *path, struct json_object *body,
              cli_show_cb show);
+/* A whole command that takes the common options alone and GETs one resource of the task
+ * (path with %P and %T, see cli_path), shown by show. Returns the exit code. */
+int cli_task_get(const struct cli_cmd *spec, int argc, char **argv, const char *path,
+                 cli_show_cb show);
 
 /*
  * Reads a whole file ("-" is stdin) into a NUL-terminated malloc'd string, at most
@@ -237,6 +241,7 @@ int cmd_jobs(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_topics(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 /* Prints TaskRuns (a JSON array) as a table: ID, CREATED, TOPIC, RATING, INPUT, OUTPUT. */
 int cli_runs_table(struct json_object *runs);

@@ -424,3 +424,19 @@ int cli_call(struct cli *cli, const char *method, char *path, struct json_object
     client_resp_done(&resp);
     return cli_finish(cli, code);
 }
+
+int cli_task_get(const struct cli_cmd *spec, int argc, char **argv, const char *path,
+                 cli_show_cb show)
+{
+    struct cli cli;
+    int r;
+
+    cli_init(&cli, spec);
+    if (cli_getopt(&cli, argc, argv) != 0)
+        return cli.exit;
+    if ((r = cli_no_more_args(&cli, argc, argv)) != 0)
+        return r;
+    if ((r = cli_connect(&cli)) != 0 || (r = cli_need_task(&cli)) != 0)
+        return cli_finish(&cli, r);
+    return cli_call(&cli, "GET", cli_path(&cli, path), NULL, show);
+}

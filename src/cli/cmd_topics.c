@@ -66,16 +66,6 @@ int cmd_topics(int argc, char **argv)
 {
     static const struct option opts[] = {CLI_COMMON_OPTS, {NULL, 0, NULL, 0}};
     static const struct cli_cmd spec = {"topics", usage, example, opts, CLI_COMMON_SHORT};
-    struct cli cli;
-    int r;
 
-    cli_init(&cli, &spec);
-    if (cli_getopt(&cli, argc, argv) != 0)
-        return cli.exit;
-    if ((r = cli_no_more_args(&cli, argc, argv)) != 0)
-        return r;
-    if ((r = cli_connect(&cli)) != 0 || (r = cli_need_task(&cli)) != 0)
-        return cli_finish(&cli, r);
-    return cli_call(&cli, "GET", cli_path(&cli, "/api/dataset/projects/%P/tasks/%T/topics"), NULL,
-                    show_tree);
+    return cli_task_get(&spec, argc, argv, "/api/dataset/projects/%P/tasks/%T/topics", show_tree);
 }

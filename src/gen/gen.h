@@ -189,7 +189,7 @@ struct gen_import {
     const struct task *task;
     const char *session_id;
     /* every string below lives in mem, freed by gen_import_done */
-    const char *file_name, *input_model, *input_provider;
+    const char *file_name, *input_model, *input_provider, *output_model, *output_provider;
     const char *output_source;         /* the same for every row */
     const char *input_source_no_topic; /* of a row without a topic path */
     const char **tag_list;             /* of a row without tags of its own */

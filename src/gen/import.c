@@ -49,6 +49,8 @@ int gen_import_init(struct gen_import *g, const struct gen_env *env, const struc
     g->file_name = file_name ? arena_strdup(m, file_name) : NULL;
     g->input_model = input_model ? arena_strdup(m, input_model) : NULL;
     g->input_provider = input_provider ? arena_strdup(m, input_provider) : NULL;
+    g->output_model = output_model ? arena_strdup(m, output_model) : NULL;
+    g->output_provider = output_provider ? arena_strdup(m, output_provider) : NULL;
     g->output_source =
         arena_take(m, gen_import_output_source(file_name, output_model, output_provider));
     g->input_source_no_topic =
@@ -56,8 +58,9 @@ int gen_import_init(struct gen_import *g, const struct gen_env *env, const struc
     g->tag_list = gen_tag_list(m, session_id, true, NULL, 0, &g->ntags);
     g->tags = g->tag_list ? arena_take(m, taskrun_string_list(g->tag_list, g->ntags)) : NULL;
     if ((file_name && !g->file_name) || (input_model && !g->input_model) ||
-        (input_provider && !g->input_provider) || !g->output_source || !g->input_source_no_topic ||
-        !g->tags) {
+        (input_provider && !g->input_provider) || (output_model && !g->output_model) ||
+        (output_provider && !g->output_provider) || !g->output_source ||
+        !g->input_source_no_topic || !g->tags) {
         gen_import_done(g);
         return err_set(e, HE_NOMEM, NULL, NULL);
     }
@@ -116,6 +119,10 @@ int gen_import_run(const struct gen_import *g, const struct gen_checked_row *row
     r->output = row->output;
     r->input_source_type = r->output_source_type = "file_import";
     r->output_source = g->output_source;
+    r->input_model = g->input_model;
+    r->input_provider = g->input_provider;
+    r->output_model = g->output_model;
+    r->output_provider = g->output_provider;
     r->intermediate_outputs = "{}";
     r->session_id = g->session_id;
     if (row->n_topic == 0) {

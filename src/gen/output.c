@@ -446,6 +446,15 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
                                         s->output_provider, "adapter_name", ADAPTER_NAME,
                                         "prompt_id", prompt_method_name(s->method), NULL));
     }
+    /* the models and the method this run records (a human's input or output has none) */
+    r->input_model = arena_strdup(m, s->input_model);
+    r->input_provider = arena_strdup(m, s->input_provider);
+    if (!s->output || imported) {
+        r->output_model = arena_strdup(m, s->output_model);
+        r->output_provider = arena_strdup(m, s->output_provider);
+    }
+    if (!s->output)
+        r->prompt_method = prompt_method_name(s->method);
     r->intermediate_outputs = "{}";
     r->session_id = arena_strdup(m, session_id);
     r->tag_list = gen_tag_list(m, session_id, imported, s->tags, s->ntags, &r->ntags);
@@ -457,13 +466,17 @@ static struct run *run_new(const struct gen_env *env, const struct task *t,
     r->job_id = s->job_id;
     r->job_item = s->job_item;
     free(topic_str);
+    topic_str = NULL; /* (the failure path frees it too) */
     if (s->provenance &&
         gen_provenance_apply(r, s->provenance, (const char *const *)s->tags, s->ntags, m) < 0) {
         err_set(e, HE_NOMEM, NULL, NULL);
         goto fail;
     }
     if (!r->created_by || !r->input || !r->topic_key || !r->input_source || !r->output_source ||
-        !r->tag_list || !r->tags || (session_id && !r->session_id) || (s->output && !r->output)) {
+        !r->tag_list || !r->tags || (session_id && !r->session_id) || (s->output && !r->output) ||
+        (s->input_model && !r->input_model) || (s->input_provider && !r->input_provider) ||
+        ((!s->output || imported) &&
+         ((s->output_model && !r->output_model) || (s->output_provider && !r->output_provider)))) {
         err_set(e, HE_NOMEM, NULL, NULL);
         goto fail;
     }

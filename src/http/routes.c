@@ -73,6 +73,8 @@ const struct route http_routes[] = {
      "Download a dataset split's part in a Kiln format (JSONL attachment)"},
     {"GET", "/api/finetune/download_dataset_jsonl", h_download_dataset_jsonl, 0, 0,
      "Download a dataset split's part in a Kiln format (JSONL attachment)"},
+    {"GET", P "/tasks/{task_id}/stats", h_stats, 0, 0,
+     "Statistics of a task's samples: counts by topic, session, source, model, rating, tag"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

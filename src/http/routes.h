@@ -54,5 +54,7 @@ int h_export(struct http_req *req, struct json_object **ret_body, struct err *e)
 int h_download_dataset_jsonl(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_topics.c */
 int h_topics(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_stats.c */
+int h_stats(struct http_req *req, struct json_object **ret_body, struct err *e);
 
 #endif

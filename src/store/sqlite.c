@@ -704,4 +704,5 @@ static const struct store_ops sqlite_ops = {
     .job_errors = sq_job_errors,
     .job_items_done_async = sq_job_items_done_async,
     .job_load_async = sq_job_load_async,
+    .stats = sq_stats,
 };

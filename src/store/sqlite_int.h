@@ -3,7 +3,8 @@
  * Internals shared by the SQLite backend's files: sqlite.c (connections, the writer, ids),
  * sqlite_records.c (columns, keys, and the get/list/delete every record has),
  * sqlite_projects.c (projects and tasks), sqlite_runs.c (samples and the topic tree),
- * sqlite_jobs.c (jobs), sqlite_splits.c (dataset splits). Nothing outside store/ includes this.
+ * sqlite_jobs.c (jobs), sqlite_splits.c (dataset splits), sqlite_stats.c (statistics). Nothing
+ * outside store/ includes this.
  */
 #ifndef HETU_STORE_SQLITE_INT_H
 #define HETU_STORE_SQLITE_INT_H
@@ -223,6 +224,9 @@ int sq_split_get(struct store *s, const char *task_id, const char *split_id,
 int sq_split_list(struct store *s, const char *task_id, store_split_cb cb, void *ud, struct err *e);
 int sq_split_runs(struct store *s, const char *split_id, const char *part, store_split_run_cb cb,
                   void *ud, struct err *e);
+/* sqlite_stats.c */
+int sq_stats(struct store *s, const char *task_id, struct store_stats *ret, store_stats_cb cb,
+             void *ud, struct err *e);
 
 /* sqlite_runs.c, for the job writes that store runs */
 int sq_run_insert_rows(struct sq_conn *c, struct run *const *runs, size_t n, struct err *e);

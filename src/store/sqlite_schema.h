@@ -116,6 +116,14 @@ static const char *const sqlite_migrations[] = {
     "  split_id INTEGER NOT NULL REFERENCES dataset_splits(id) ON DELETE CASCADE,"
     "  part TEXT NOT NULL, pos INTEGER NOT NULL, sample_id INTEGER NOT NULL,"
     "  PRIMARY KEY (split_id, part, pos)) WITHOUT ROWID;",
+    /* 4: statistics read this index alone, never the wide rows. It leads with (task_id, id),
+     * so it also serves everything samples_by_task did (dropped: one index kept up to date on
+     * insert, not two), and a new sample's entry lands at the end of its task's range. */
+    "CREATE INDEX samples_stats ON samples(task_id, id, input_chars, output_chars,"
+    "  input_source_type, input_model, input_provider, output_model, output_provider,"
+    "  prompt_method, rating_score, rating, input_tokens, output_tokens,"
+    "  total_tokens, cost);"
+    "DROP INDEX samples_by_task;",
 };
 
 #endif

@@ -197,6 +197,57 @@ typedef int (*store_split_cb)(void *ud, const struct dataset_split *d, struct er
 /* A run id of a split's part, in the part's order. */
 typedef int (*store_split_run_cb)(void *ud, const char *run_id, struct err *e);
 
+/* The keyed counts of store_stats: what a key names in each. */
+enum stats_dim {
+    STATS_TOPIC,           /* a topic key (the samples with exactly that path) */
+    STATS_SESSION,         /* a session id */
+    STATS_SOURCE,          /* an input source type */
+    STATS_INPUT_MODEL,     /* the model that wrote the input */
+    STATS_INPUT_PROVIDER,  /* its provider */
+    STATS_OUTPUT_MODEL,    /* the model that wrote the output */
+    STATS_OUTPUT_PROVIDER, /* its provider */
+    STATS_PROMPT_METHOD,   /* the prompt method of a generated output */
+    STATS_TAG,             /* a tag */
+    STATS_DIMS
+};
+
+/* Samples with one key, and what their model calls used: token sums over the with_usage
+ * samples that know their tokens, the cost over the with_cost that know it. Tags and topics
+ * carry count alone. */
+struct stats_count {
+    int64_t count;
+    int64_t input_tokens, output_tokens, total_tokens;
+    double cost;
+    int64_t with_usage, with_cost;
+};
+
+/* A length distribution in code points: nearest-rank percentiles (the smallest length at least
+ * that share of the samples do not exceed); n 0: no sample has a known length. */
+struct stats_lengths {
+    int64_t n, p50, p90, p99, max;
+    double mean;
+};
+
+struct store_stats {
+    int64_t total;
+    int64_t five_star[5];                  /* five-star ratings of 1..5 */
+    int64_t pass, fail, critical, unrated; /* pass/fail ratings (critical: pass_fail_critical) */
+    int64_t other_rating;                  /* ratings of another type */
+    struct stats_count usage;              /* over every sample */
+    struct stats_lengths input_chars, output_chars;
+    int64_t hashed;       /* samples whose input has a hash */
+    int64_t repeats;      /* of those, the ones whose hash an earlier sample has */
+    int64_t keys_dropped; /* samples (tag rows) left out of a dimension full of keys */
+};
+
+/* Distinct keys a dimension reports at most: the samples of the keys past them count in total
+ * and in keys_dropped only. */
+#define STATS_MAX_KEYS 100000
+
+/* A key of a dimension and its samples; key NULL: the samples without one. */
+typedef int (*store_stats_cb)(void *ud, enum stats_dim dim, const char *key,
+                              const struct stats_count *c, struct err *e);
+
 /* Completion of an asynchronous write; runs on the store's writer thread and must not block on
  * the store. e is NULL on success. */
 typedef void (*store_done_cb)(void *ud, int result, const struct err *e);
@@ -296,6 +347,10 @@ struct store_ops {
     /* Stores a slice of a file import; l (and what it points to) must stay valid until cb. */
     int (*job_load_async)(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
                           struct err *e);
+    /* Statistics of a task's samples: the figures in ret, every key of every dimension
+     * through cb (in no order), from one read of the store. */
+    int (*stats)(struct store *s, const char *task_id, struct store_stats *ret, store_stats_cb cb,
+                 void *ud, struct err *e);
 };
 
 struct store {
@@ -463,6 +518,11 @@ static inline int store_topic_counts(struct store *s, const char *task_id, store
                                      void *ud, struct err *e)
 {
     return s->ops->topic_counts(s, task_id, cb, ud, e);
+}
+static inline int store_stats(struct store *s, const char *task_id, struct store_stats *ret,
+                              store_stats_cb cb, void *ud, struct err *e)
+{
+    return s->ops->stats(s, task_id, ret, cb, ud, e);
 }
 
 static inline int store_health(struct store *s, struct store_health *ret, struct err *e)
