@@ -45,6 +45,10 @@ int h_job_get(struct http_req *req, struct json_object **ret_body, struct err *e
 int h_job_cancel(struct http_req *req, struct json_object **ret_body, struct err *e);
 int h_job_resume(struct http_req *req, struct json_object **ret_body, struct err *e);
 int h_job_events(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_dedup.c */
+int h_dedup_start(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_dedup_list(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_dedup_resolve(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_topics.c */
 int h_topics(struct http_req *req, struct json_object **ret_body, struct err *e);
 

@@ -99,6 +99,25 @@ static const char *const sqlite_migrations[] = {
     "ALTER TABLE samples ADD COLUMN prompt_method TEXT;"
     "CREATE INDEX samples_by_input_hash ON samples(task_id, input_hash)"
     "  WHERE input_hash IS NOT NULL;",
+
+    /* 3: near duplicates. A sample's MinHash signature (params: how it was made), its LSH band
+     * keys (per band rows, so another threshold's banding is made from the stored signature),
+     * looked up by key; the clusters a job found. */
+    "CREATE TABLE sample_signatures ("
+    "  sample_id INTEGER PRIMARY KEY REFERENCES samples(id) ON DELETE CASCADE,"
+    "  task_id INTEGER NOT NULL, params TEXT NOT NULL, sig BLOB NOT NULL);"
+    "CREATE TABLE sample_bands ("
+    "  task_id INTEGER NOT NULL, rows INTEGER NOT NULL, band INTEGER NOT NULL,"
+    "  key INTEGER NOT NULL, sample_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (task_id, rows, band, key, sample_id)) WITHOUT ROWID;"
+    "CREATE INDEX sample_bands_by_sample ON sample_bands(sample_id, rows);"
+    "CREATE TRIGGER samples_unband AFTER DELETE ON samples BEGIN"
+    "  DELETE FROM sample_bands WHERE sample_id = old.id;"
+    "END;"
+    "CREATE TABLE duplicate_clusters ("
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  cluster INTEGER NOT NULL, sample_id INTEGER NOT NULL, similarity REAL NOT NULL,"
+    "  PRIMARY KEY (job_id, cluster, sample_id)) WITHOUT ROWID;",
 };
 
 #endif
