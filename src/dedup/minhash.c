@@ -15,6 +15,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dedup/minhash.h"
@@ -212,6 +213,75 @@ double minhash_similarity(const struct minhash_sig *a, const struct minhash_sig 
     return (double)same / MINHASH_K;
 }
 
+struct set {
+    uint32_t *v;
+    size_t n, cap;
+    bool nomem;
+};
+
+static void set_add(void *ud, uint64_t h)
+{
+    struct set *s = ud;
+
+    if (s->nomem)
+        return;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        uint32_t *v = realloc(s->v, cap * sizeof(*v));
+        if (!v) {
+            s->nomem = true;
+            return;
+        }
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = (uint32_t)(h >> 32);
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+long minhash_shingle_set(const char *text, size_t len, uint32_t **ret)
+{
+    struct set s = {0};
+    size_t k = 0;
+
+    minhash_shingles(text, len, minhash_mode_of(text, len), set_add, &s);
+    if (s.nomem) {
+        free(s.v);
+        return -1;
+    }
+    qsort(s.v, s.n, sizeof(*s.v), u32_cmp);
+    for (size_t i = 0; i < s.n; i++)
+        if (k == 0 || s.v[k - 1] != s.v[i])
+            s.v[k++] = s.v[i];
+    *ret = s.v;
+    return (long)k;
+}
+
+double minhash_jaccard(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
+{
+    size_t i = 0, k = 0, both = 0;
+
+    if (na + nb == 0)
+        return 1.0;
+    while (i < na && k < nb) {
+        if (a[i] == b[k]) {
+            both++;
+            i++;
+            k++;
+        } else if (a[i] < b[k]) {
+            i++;
+        } else {
+            k++;
+        }
+    }
+    return (double)both / (double)(na + nb - both);
+}
+
 void minhash_encode(const struct minhash_sig *s, unsigned char out[MINHASH_SIG_BYTES])
 {
     for (int i = 0; i < MINHASH_K; i++)
@@ -253,15 +323,15 @@ static double false_negative(double s, int b, int r)
     return pow(1 - pow(s, r), b);
 }
 
-struct lsh_params lsh_params_for(double threshold)
+struct lsh_params lsh_params_for(double threshold, double fn_weight)
 {
     struct lsh_params best = {MINHASH_K, 1};
     double best_err = INFINITY;
 
     for (int b = 1; b <= MINHASH_K; b++) {
         for (int r = 1; b * r <= MINHASH_K; r++) {
-            double err = 0.5 * integrate(false_positive, 0, threshold, b, r) +
-                         0.5 * integrate(false_negative, threshold, 1, b, r);
+            double err = (1 - fn_weight) * integrate(false_positive, 0, threshold, b, r) +
+                         fn_weight * integrate(false_negative, threshold, 1, b, r);
             if (err < best_err) {
                 best_err = err;
                 best = (struct lsh_params){b, r};

@@ -51,6 +51,14 @@ void minhash_sign(const char *text, size_t len, struct minhash_sig *ret);
 /* The estimated Jaccard similarity: the share of positions where a and b agree. */
 double minhash_similarity(const struct minhash_sig *a, const struct minhash_sig *b);
 
+/*
+ * The shingles of a normalised text as a set: sorted, distinct 32-bit hashes in a malloc'd
+ * array (*ret NULL for none); their number, or -1 when out of memory. For exact Jaccard
+ * similarities (minhash_jaccard) of the few pairs LSH makes candidates.
+ */
+long minhash_shingle_set(const char *text, size_t len, uint32_t **ret);
+double minhash_jaccard(const uint32_t *a, size_t na, const uint32_t *b, size_t nb);
+
 /* Signatures as stored: MINHASH_K little-endian 32-bit values. */
 void minhash_encode(const struct minhash_sig *s, unsigned char out[MINHASH_SIG_BYTES]);
 bool minhash_decode(const void *data, size_t len, struct minhash_sig *ret);
@@ -63,9 +71,15 @@ struct lsh_params {
     int bands, rows;
 };
 
-/* The banding for a threshold in (0, 1): the one with the smallest false-positive plus
- * false-negative probability mass around the threshold, each weighted 1/2 (as datasketch picks). */
-struct lsh_params lsh_params_for(double threshold);
+/*
+ * The banding for a threshold in (0, 1]: the one with the smallest weighted sum of the
+ * false-positive probability mass below the threshold and the false-negative mass above it, as
+ * datasketch picks it (its weights are (1 - fn_weight, fn_weight), by default 0.5 each). Where
+ * candidates are verified exactly, a false positive costs one comparison and a false negative a
+ * missed duplicate: LSH_FN_WEIGHT.
+ */
+#define LSH_FN_WEIGHT 0.95
+struct lsh_params lsh_params_for(double threshold, double fn_weight);
 
 /* The key of band `band` of s (rows values from band * rows). */
 int64_t lsh_band_key(const struct minhash_sig *s, int band, int rows);

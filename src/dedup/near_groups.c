@@ -3,7 +3,8 @@
  * Union-find over the samples of LSH buckets (see near_groups.h).
  *
  * DESIGN
- * - Slots are dense indexes into three growable arrays (id, signature, parent); an
+ * - Slots are dense indexes into four growable arrays (id, signature, shingle set,
+ *   parent); an
  *   open-addressing table maps a sample id to its slot and doubles at half load.
  * - Union by smaller slot, path halving on find: the root of a group is its first-added slot.
  * - Clusters are listed in the order of their smallest member id, members by id, from one sort
@@ -24,6 +25,10 @@ struct near_groups {
     int64_t *ids;
     struct minhash_sig *sigs;
     int64_t *parent;
+    struct shingles {
+        uint32_t *v;
+        size_t n;
+    } * sets;
     size_t n, cap;
     int64_t *table; /* slot + 1, 0 empty */
     size_t table_cap;
@@ -48,6 +53,9 @@ void near_groups_free(struct near_groups *g)
     free(g->ids);
     free(g->sigs);
     free(g->parent);
+    for (size_t i = 0; i < g->n; i++)
+        free(g->sets[i].v);
+    free(g->sets);
     free(g->table);
     free(g);
 }
@@ -83,6 +91,7 @@ static int arrays_grow(struct near_groups *g)
     int64_t *ids = realloc(g->ids, cap * sizeof(*ids));
     struct minhash_sig *sigs;
     int64_t *parent;
+    struct shingles *sets;
 
     if (!ids)
         return -1;
@@ -93,12 +102,18 @@ static int arrays_grow(struct near_groups *g)
     if (!(parent = realloc(g->parent, cap * sizeof(*parent))))
         return -1;
     g->parent = parent;
+    if (!(sets = realloc(g->sets, cap * sizeof(*sets))))
+        return -1;
+    g->sets = sets;
     g->cap = cap;
     return 0;
 }
 
-int64_t near_groups_add(struct near_groups *g, int64_t id, const struct minhash_sig *sig)
+int64_t near_groups_add(struct near_groups *g, int64_t id, const struct minhash_sig *sig,
+                        const char *text, size_t len)
 {
+    uint32_t *set = NULL;
+    long n_set;
     size_t i;
 
     if ((g->n + 1) * 2 > g->table_cap && table_grow(g) < 0)
@@ -108,6 +123,9 @@ int64_t near_groups_add(struct near_groups *g, int64_t id, const struct minhash_
             return g->table[i] - 1;
     if (g->n == g->cap && arrays_grow(g) < 0)
         return -1;
+    if ((n_set = minhash_shingle_set(text, len, &set)) < 0)
+        return -1;
+    g->sets[g->n] = (struct shingles){set, (size_t)n_set};
     g->ids[g->n] = id;
     g->sigs[g->n] = *sig;
     g->parent[g->n] = (int64_t)g->n;
@@ -124,6 +142,11 @@ static int64_t find(struct near_groups *g, int64_t x)
     return x;
 }
 
+static double similarity(struct near_groups *g, int64_t a, int64_t b)
+{
+    return minhash_jaccard(g->sets[a].v, g->sets[a].n, g->sets[b].v, g->sets[b].n);
+}
+
 static void compare(struct near_groups *g, int64_t a, int64_t b)
 {
     int64_t ra = find(g, a), rb = find(g, b);
@@ -131,7 +154,9 @@ static void compare(struct near_groups *g, int64_t a, int64_t b)
 
     if (ra == rb && !g->pair_cb)
         return;
-    sim = minhash_similarity(&g->sigs[a], &g->sigs[b]);
+    if (minhash_similarity(&g->sigs[a], &g->sigs[b]) < g->threshold - NEAR_PREFILTER)
+        return;
+    sim = similarity(g, a, b);
     if (sim < g->threshold)
         return;
     if (ra != rb)
@@ -203,7 +228,7 @@ int near_groups_clusters(struct near_groups *g, near_member_cb cb, void *ud)
             lead = o[i].slot;
             cluster++;
         }
-        r = cb(ud, cluster, o[i].id, minhash_similarity(&g->sigs[lead], &g->sigs[o[i].slot]));
+        r = cb(ud, cluster, o[i].id, similarity(g, lead, o[i].slot));
     }
 out:
     free(size);

@@ -291,7 +291,7 @@ static void flush_bucket(struct grouping *gr)
 }
 
 static int bucket_row(void *ud, int band, int64_t key, int64_t sample_id, const void *sig_bytes,
-                      size_t sig_len, struct err *e)
+                      size_t sig_len, const char *input, struct err *e)
 {
     struct grouping *gr = ud;
     struct minhash_sig sig;
@@ -306,7 +306,13 @@ static int bucket_row(void *ud, int band, int64_t key, int64_t sample_id, const 
         flush_bucket(gr);
     gr->band = band;
     gr->key = key;
-    if ((slot = near_groups_add(gr->g, sample_id, &sig)) < 0)
+    buf_reset(&gr->x->scratch);
+    if ((r = textnorm_fallback(input ? input : "", input ? strlen(input) : 0, &gr->x->scratch, e)) <
+        0)
+        return r;
+    if ((slot =
+             near_groups_add(gr->g, sample_id, &sig, gr->x->scratch.data ? gr->x->scratch.data : "",
+                             gr->x->scratch.len)) < 0)
         return err_set(e, HE_NOMEM, NULL, NULL);
     if (gr->n == gr->cap) {
         size_t cap = gr->cap ? gr->cap * 2 : 64;
@@ -386,7 +392,7 @@ static void run_job(struct near_worker *w, const struct job *job)
         goto out;
     log_event(LOG_INFO, "job running", "job", x.job.id, "kind", NEAR_JOB_KIND, NULL);
     if ((r = near_job_threshold(&x.job, &x.threshold, &e)) == 0) {
-        x.lsh = lsh_params_for(x.threshold);
+        x.lsh = lsh_params_for(x.threshold, LSH_FN_WEIGHT);
         if ((r = sign_all(&x, &e)) == 0)
             r = group_all(&x, &e);
     }

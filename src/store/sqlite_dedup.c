@@ -36,10 +36,11 @@ static const char SQL_BAND_PUT[] =
 static const char SQL_JOB_PROGRESS[] =
     "UPDATE jobs SET total = ?2, completed = ?3, cursor = cursor + ?4 WHERE id = ?1";
 static const char SQL_BUCKETS[] =
-    "SELECT x.band, x.key, x.sample_id, g.sig FROM (SELECT band, key, sample_id, "
+    "SELECT x.band, x.key, x.sample_id, g.sig, s.input FROM (SELECT band, key, sample_id, "
     "count(*) OVER (PARTITION BY band, key) AS n FROM sample_bands "
     "WHERE task_id = ?1 AND rows = ?2) x "
     "JOIN sample_signatures g ON g.sample_id = x.sample_id AND g.params = ?3 "
+    "JOIN samples s ON s.id = x.sample_id "
     "WHERE x.n > 1 ORDER BY x.band, x.key, x.sample_id";
 static const char SQL_CLUSTERS_DROP[] = "DELETE FROM duplicate_clusters WHERE job_id = ?1";
 static const char SQL_CLUSTER_PUT[] =
@@ -201,7 +202,7 @@ static int bucket_row(void *ud, sqlite3_stmt *s, struct err *e)
     struct bucket_ctx *x = ud;
     return x->cb(x->ud, sqlite3_column_int(s, 0), sqlite3_column_int64(s, 1),
                  sqlite3_column_int64(s, 2), sqlite3_column_blob(s, 3),
-                 (size_t)sqlite3_column_bytes(s, 3), e);
+                 (size_t)sqlite3_column_bytes(s, 3), (const char *)sqlite3_column_text(s, 4), e);
 }
 
 int sq_dedup_buckets(struct store *st, const char *task_id, const char *params, int rows,

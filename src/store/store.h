@@ -233,9 +233,10 @@ struct dedup_listed {
 };
 
 typedef int (*store_dedup_sample_cb)(void *ud, const struct dedup_sample *s, struct err *e);
-/* A band-key row shared by more than one sample, with the sample's signature. */
+/* A band-key row shared by more than one sample, with the sample's signature and input. */
 typedef int (*store_dedup_bucket_cb)(void *ud, int band, int64_t key, int64_t sample_id,
-                                     const void *sig, size_t sig_len, struct err *e);
+                                     const void *sig, size_t sig_len, const char *input,
+                                     struct err *e);
 typedef int (*store_dedup_member_cb)(void *ud, const struct dedup_listed *m, struct err *e);
 
 typedef int (*store_project_cb)(void *ud, const struct project *p, struct err *e);

@@ -155,13 +155,17 @@ static void encode_decode(void **state)
     assert_false(minhash_decode(bytes, sizeof(bytes) - 1, &t));
 }
 
-/* The banding datasketch picks for 128 permutations at 0.8 (9 bands of 13 rows). */
+/* The banding datasketch picks for 128 permutations at 0.8 with its default weights (9 bands
+ * of 13 rows), and the one weighted towards recall that candidates verified exactly use. */
 static void banding(void **state)
 {
-    struct lsh_params p = lsh_params_for(0.8);
+    struct lsh_params p = lsh_params_for(0.8, 0.5);
     (void)state;
     assert_int_equal(p.bands, 9);
     assert_int_equal(p.rows, 13);
+    p = lsh_params_for(0.8, LSH_FN_WEIGHT);
+    assert_int_equal(p.bands, 16);
+    assert_int_equal(p.rows, 8);
 }
 
 static int member(void *ud, int64_t cluster, int64_t id, double similarity)
@@ -173,27 +177,38 @@ static int member(void *ud, int64_t cluster, int64_t id, double similarity)
     return 0;
 }
 
-/* Copies join one group (by their pairs), an unrelated text stays out; the group is numbered
- * from its smallest id and each member's similarity is to that first member. */
+/* A copy with one word changed (Jaccard 97/101) joins the text's group; a text sharing half its
+ * words (in the same bucket, but below the threshold) and an unrelated one stay out. The group
+ * is numbered from its smallest id and each member's similarity is to that first member. */
 static void groups(void **state)
 {
-    static char a[8192], c[8192];
-    struct minhash_sig sa, sc;
+    static char a[8192], copy[8192], half[8192], other[8192], tail[4096];
+    const char *texts[] = {a, other, copy, half};
+    const int64_t ids[] = {30, 7, 12, 40};
     struct near_groups *g = near_groups_new(0.8, NULL, NULL);
-    int64_t slots[3];
+    int64_t slots[4];
     char out[256] = "";
     (void)state;
     words(a, sizeof(a), "t", 0, 100);
-    words(c, sizeof(c), "z", 0, 100);
-    minhash_sign(a, strlen(a), &sa);
-    minhash_sign(c, strlen(c), &sc);
-    slots[0] = near_groups_add(g, 30, &sa);
-    slots[1] = near_groups_add(g, 7, &sc);
-    slots[2] = near_groups_add(g, 12, &sa);
-    assert_int_equal(near_groups_add(g, 30, &sa), slots[0]);
-    near_groups_bucket(g, slots, 3);
+    words(copy, sizeof(copy), "t", 0, 50);
+    strcat(copy, " changed ");
+    words(tail, sizeof(tail), "t", 51, 49);
+    strcat(copy, tail);
+    words(half, sizeof(half), "t", 0, 50);
+    words(tail, sizeof(tail), "u", 0, 50);
+    strcat(half, " ");
+    strcat(half, tail);
+    words(other, sizeof(other), "z", 0, 100);
+    for (int i = 0; i < 4; i++) {
+        struct minhash_sig sig;
+        minhash_sign(texts[i], strlen(texts[i]), &sig);
+        slots[i] = near_groups_add(g, ids[i], &sig, texts[i], strlen(texts[i]));
+        assert_true(slots[i] >= 0);
+    }
+    assert_int_equal(near_groups_add(g, 30, NULL, NULL, 0), slots[0]);
+    near_groups_bucket(g, slots, 4);
     assert_int_equal(near_groups_clusters(g, member, out), 0);
-    assert_string_equal(out, "1:12:1.00 1:30:1.00 ");
+    assert_string_equal(out, "1:12:1.00 1:30:0.96 ");
     near_groups_free(g);
 }
 
