@@ -10,8 +10,9 @@
  *   without a signature of MINHASH_PARAMS is normalised and signed, one without band keys for
  *   the job's banding gets them from its (new or stored) signature; each page's signatures,
  *   keys and the job's counters are one write. Group: the stored band keys that more than one
- *   sample shares, in key order, are buckets for near_groups; the clusters replace the job's
- *   earlier ones in one write, then the job completes.
+ *   sample shares, in key order, are buckets for near_groups (which verifies each candidate
+ *   pair by the exact Jaccard similarity of the normalised inputs' shingles); the clusters
+ *   replace the job's earlier ones in one write, then the job completes.
  * - Between pages the worker reads the job: a cancel request ends it cancelled, a deleted job
  *   ends the run. At stop it leaves the job running: the next start takes it up from the
  *   beginning, and the signatures stored so far are not made again.

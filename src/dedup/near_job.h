@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The near-duplicate job: MinHash signatures of every input of a task (stored, so a later job
- * signs only samples that have none), LSH buckets from the stored band keys, pairs verified by
- * their full signatures, clusters stored with the job.
+ * signs only samples that have none), LSH buckets from the stored band keys, candidate pairs
+ * verified (near_groups.h), clusters stored with the job.
  *
  * Jobs of this kind are rows of the same jobs table as imports, but have no items: one worker
  * thread of their own (started, woken and stopped with the job runner) claims them when queued,

@@ -10,9 +10,9 @@
  * a page (default 100, at most 1000), after cluster C: {"job_id", "threshold", "clusters":
  * [{"cluster", "samples": [{"id", "input", "similarity"}]}], "next_cursor"}; pass next_cursor
  * back for the next page (null on the last). Clusters are numbered from 1 in the order of their
- * oldest sample, samples by id; similarity is the estimated Jaccard similarity to the cluster's
- * first sample (1 for itself). Samples deleted since the job ran are left out. A page also ends
- * early, after a whole cluster, once it holds about PAGE_BYTES of inputs.
+ * oldest sample, samples by id; similarity is the Jaccard similarity of the sample's shingles
+ * to those of the cluster's first sample (1 for itself). Samples deleted since the job ran are left
+ * out. A page also ends early, after a whole cluster, once it holds about PAGE_BYTES of inputs.
  *
  * POST .../duplicates/resolve {"job_id", "action": "delete"|"tag"} keeps one sample of each
  * cluster that still has two or more (the best-rated, unrated last; then the oldest; then the
@@ -89,23 +89,29 @@ static int load_dedup_job(struct http_req *req, const char *job_id, struct job *
 {
     struct app *app = http_req_app(req);
     struct task t = {0};
+    struct err ge;
     int r;
 
     if (!job_id || !*job_id)
         return err_set(e, HE_INVALID, "job_id", "job_id is required");
     if ((r = load_task(req, &t, e)) < 0)
         return r;
-    r = store_job_get(app->store, job_id, ret, e);
+    err_clear(&ge);
+    r = store_job_get(app->store, job_id, ret, &ge);
     if (r == 0 && (strcmp(ret->task_id, t.id) != 0 || strcmp(ret->kind, NEAR_JOB_KIND) != 0)) {
         job_done(ret);
-        r = err_set(e, HE_NOT_FOUND, "job_id", "near-duplicate job %s not found in task %s", job_id,
-                    t.id);
+        r = HE_NOT_FOUND;
     }
+    if (r == HE_NOT_FOUND)
+        r = err_set(e, HE_NOT_FOUND, "job_id",
+                    "job_id %s: task %s has no near-duplicate job of this id", job_id, t.id);
+    else if (r < 0)
+        r = err_set(e, r, ge.field, "%s", ge.msg);
     task_done(&t);
     if (r == 0 && ret->status != JOB_COMPLETED) {
         r = err_set(e, HE_CONFLICT, "job_id",
-                    "job %s is %s: its clusters are known once it completed", job_id,
-                    job_status_name(ret->status));
+                    "job_id %s names a job that is %s: its clusters are known once it completed",
+                    job_id, job_status_name(ret->status));
         job_done(ret);
     }
     return r;
