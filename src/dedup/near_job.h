@@ -5,7 +5,8 @@
  * verified (near_groups.h), clusters stored with the job.
  *
  * Jobs of this kind are rows of the same jobs table as imports, but have no items: one worker
- * thread of their own (started, woken and stopped with the job runner) claims them when queued,
+ * thread of their own (started and stopped by `hetu serve` beside the job runner, which leaves
+ * this kind alone; woken by the requests that create, cancel or resume a job) claims them,
  * and after a restart takes up those left queued or running (a job starts over; its signatures
  * stored so far are reused). Progress is the job's counters: total (the task's samples),
  * completed (samples signed or found signed), and the cursor, shown as signatures_computed.

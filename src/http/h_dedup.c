@@ -76,7 +76,7 @@ int h_dedup_start(struct http_req *req, struct json_object **ret_body, struct er
         (r = store_job_get(app->store, job.id, &now, e)) < 0 ||
         (r = jobs_render(app->store, &now, ret_body, e)) < 0)
         goto out;
-    jobs_notify(app->jobs);
+    near_worker_notify(app->near);
 out:
     job_done(&now);
     free(job.params);

@@ -89,7 +89,6 @@ struct jobs {
     struct jobs_config cfg;
     char *spool_dir;
     pthread_t thread;
-    struct near_worker *near; /* runs the near-duplicate jobs, which have no items */
 
     /* shared by every thread, under lock */
     pthread_mutex_t lock;
@@ -509,8 +508,8 @@ static int adopt(void *ud, const struct job *job, struct err *e)
     struct err pe;
     int r;
 
-    if (strcmp(job->kind, NEAR_JOB_KIND) == 0)
-        return 0; /* dedup/near_job.c's */
+    if (strcmp(job->kind, NEAR_JOB_KIND) == 0) /* dedup/near_job.c runs these */
+        return 0;
     for (a = j->list; a; a = a->next)
         if (strcmp(a->job.id, job->id) == 0)
             return 0;
@@ -841,10 +840,6 @@ int jobs_start(const struct gen_env *env, const struct jobs_config *cfg, struct 
         return err_set(e, HE_INTERNAL, NULL, "cannot start the job runner");
     }
     pthread_setname_np(j->thread, "hetu-jobs");
-    if (near_worker_start(env->store, &j->near, e) < 0) {
-        jobs_stop(j);
-        return e->code;
-    }
     *ret = j;
     return 0;
 }
@@ -854,7 +849,6 @@ void jobs_notify(struct jobs *j)
     if (!j)
         return;
     worker_raise(&j->lock, &j->kicked, &j->wake, NULL);
-    near_worker_notify(j->near);
 }
 
 const char *jobs_spool_dir(const struct jobs *j)
@@ -868,7 +862,6 @@ void jobs_stop(struct jobs *j)
 
     if (!j)
         return;
-    near_worker_stop(take_ptr(j->near));
     pthread_mutex_lock(&j->lock);
     j->stop = true;
     pthread_cond_signal(&j->wake);
