@@ -181,7 +181,7 @@ int h_dedup_list(struct http_req *req, struct json_object **ret_body, struct err
     }
     if ((r = load_dedup_job(req, http_req_query(req, "job_id"), &j, e)) < 0)
         return r;
-    near_job_threshold(&j, &threshold, e);
+    near_job_threshold(&j, &threshold, &(struct err){0}); /* a completed job has one */
     p.clusters = json_object_new_array();
     /* one cluster more than the page tells whether there is a next one */
     r = store_dedup_clusters_list(app->store, j.id, after, (size_t)limit + 1, add_member, &p, e);

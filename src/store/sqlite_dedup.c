@@ -35,13 +35,15 @@ static const char SQL_BAND_PUT[] =
     "VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char SQL_JOB_PROGRESS[] =
     "UPDATE jobs SET total = ?2, completed = ?3, cursor = cursor + ?4 WHERE id = ?1";
+/* In key order straight from the primary key; a row whose key no other sample shares is dropped
+ * by one index probe, so nothing is materialised whatever the task's size. */
 static const char SQL_BUCKETS[] =
-    "SELECT x.band, x.key, x.sample_id, g.sig, s.input FROM (SELECT band, key, sample_id, "
-    "count(*) OVER (PARTITION BY band, key) AS n FROM sample_bands "
-    "WHERE task_id = ?1 AND rows = ?2) x "
-    "JOIN sample_signatures g ON g.sample_id = x.sample_id AND g.params = ?3 "
-    "JOIN samples s ON s.id = x.sample_id "
-    "WHERE x.n > 1 ORDER BY x.band, x.key, x.sample_id";
+    "SELECT b.band, b.key, b.sample_id, g.sig, s.input FROM sample_bands b "
+    "JOIN sample_signatures g ON g.sample_id = b.sample_id AND g.params = ?3 "
+    "JOIN samples s ON s.id = b.sample_id "
+    "WHERE b.task_id = ?1 AND b.rows = ?2 AND EXISTS (SELECT 1 FROM sample_bands o "
+    "WHERE o.task_id = b.task_id AND o.rows = b.rows AND o.band = b.band AND o.key = b.key "
+    "AND o.sample_id <> b.sample_id) ORDER BY b.band, b.key, b.sample_id";
 static const char SQL_CLUSTERS_DROP[] = "DELETE FROM duplicate_clusters WHERE job_id = ?1";
 static const char SQL_CLUSTER_PUT[] =
     "INSERT INTO duplicate_clusters (job_id, cluster, sample_id, similarity) "
