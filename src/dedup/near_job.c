@@ -33,7 +33,7 @@
 #include "util/banned.h"
 
 #define POLL_MS     1000
-#define PAGE        512
+#define PAGE        1024
 #define INPUT_MAX   ((size_t)256 << 20) /* the normal form of one input, at most */
 #define MEMBERS_MAX ((size_t)1 << 26)
 
