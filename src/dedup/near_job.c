@@ -151,7 +151,7 @@ struct page {
     int64_t keys[PAGE][MINHASH_K];
     char *inputs[PAGE];
     size_t input_lens[PAGE];
-    bool need_sig[PAGE], need_keys[PAGE];
+    bool need_sig[PAGE];
     size_t n, seen; /* samples needing work, samples read */
     int64_t last;
 };
@@ -164,11 +164,12 @@ static int page_row(void *ud, const struct dedup_sample *s, struct err *e)
 
     p->last = s->id;
     p->seen++;
-    if (s->sig && s->banded)
-        return 0; /* nothing to do; counted as completed all the same */
+    /* Nothing to do (counted as completed all the same), or a stored signature of another size,
+     * which is not compared. */
+    if ((s->sig && s->banded) || (s->sig && !minhash_decode(s->sig, s->sig_len, &sig)))
+        return 0;
     p->items[i] = (struct dedup_signed){.sample_id = s->id};
-    p->need_sig[i] = !s->sig || !minhash_decode(s->sig, s->sig_len, &sig);
-    p->need_keys[i] = true;
+    p->need_sig[i] = !s->sig;
     p->inputs[i] = NULL;
     if (p->need_sig[i]) {
         p->input_lens[i] = s->input ? strlen(s->input) : 0;
