@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "dedup/near_job.h"
 #include "http/server.h"
 #include "http/uploads.h"
 #include "jobs/jobs.h"
@@ -392,6 +393,7 @@ struct serve_parts {
     struct llm_config *llm_cfg;
     struct llm_engine *engine;
     struct jobs *jobs;
+    struct near_worker *near;
     struct http_server *srv;
     struct app app;
 };
@@ -433,7 +435,12 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
         log_event(LOG_ERROR, "cannot start the job runner", "error", e.msg, NULL);
         return -1;
     }
-    p->app = (struct app){.store = p->store, .engine = p->engine, .jobs = p->jobs, .user = s->user};
+    if (near_worker_start(p->store, &p->near, &e) < 0) {
+        log_event(LOG_ERROR, "cannot start the near-duplicate worker", "error", e.msg, NULL);
+        return -1;
+    }
+    p->app = (struct app){
+        .store = p->store, .engine = p->engine, .jobs = p->jobs, .near = p->near, .user = s->user};
     if (http_server_start(&hc, &p->app, &p->srv, &e) < 0) {
         log_event(LOG_ERROR, "cannot start the HTTP server", "error", e.msg, NULL);
         return -1;
@@ -446,6 +453,7 @@ static void stop_parts(struct serve_parts *p)
 {
     http_server_stop(p->srv, 0);
     jobs_stop(p->jobs);
+    near_worker_stop(p->near);
     llm_engine_free(p->engine);
     store_close(p->store);
     llm_config_free(p->llm_cfg);
@@ -490,6 +498,7 @@ int cli_serve(int argc, char **argv)
      * an error), then stop. */
     http_server_drain(p.srv, SHUTDOWN_GRACE_US);
     jobs_stop(take_ptr(p.jobs));
+    near_worker_stop(take_ptr(p.near));
     llm_engine_free(take_ptr(p.engine));
     http_server_stop(take_ptr(p.srv), SHUTDOWN_GRACE_US / 2);
     rc = 0;

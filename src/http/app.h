@@ -11,12 +11,14 @@
 struct store;
 struct llm_engine;
 struct jobs;
+struct near_worker;
 
 struct app {
     struct store *store;
     struct llm_engine *engine; /* NULL when no engine runs (tests of the store API alone) */
     struct jobs *jobs;
-    const char *user; /* created_by of what this server creates */
+    const char *user;         /* created_by of what this server creates */
+    struct near_worker *near; /* runs near-duplicate jobs; NULL when none runs */
 };
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dedup/near_job.h"
 #include "http/parse.h"
 #include "http/request.h"
 #include "http/routes.h"
@@ -96,6 +97,7 @@ static int changed(struct http_req *req, struct json_object **ret_body, struct e
         r = jobs_render(app->store, &j, ret_body, e);
     job_done(&j);
     jobs_notify(app->jobs);
+    near_worker_notify(app->near);
     return r;
 }
 

@@ -56,6 +56,11 @@ const struct route http_routes[] = {
     {"POST", D "/jobs/{job_id}/resume", h_job_resume, 0, 0, "Resume a failed or cancelled job"},
     {"GET", D "/jobs/{job_id}/events", h_job_events, 0, 0,
      "Follow a job's progress (text/event-stream)"},
+    {"POST", D "/duplicates", h_dedup_start, ROUTE_JSON, 0,
+     "Start a job finding near-duplicate inputs"},
+    {"GET", D "/duplicates", h_dedup_list, 0, 0, "List a near-duplicate job's clusters"},
+    {"POST", D "/duplicates/resolve", h_dedup_resolve, ROUTE_JSON, 0,
+     "Keep one sample per near-duplicate cluster, delete or tag the others"},
 
     {"GET", P "/tasks/{task_id}/runs", h_run_list, 0, 0, "List samples with filters"},
     {"GET", P "/tasks/{task_id}/runs/{run_id}", h_run_get, 0, 0, "Get a sample"},

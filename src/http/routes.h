@@ -52,6 +52,10 @@ int h_split_get(struct http_req *req, struct json_object **ret_body, struct err 
 /* h_export.c */
 int h_export(struct http_req *req, struct json_object **ret_body, struct err *e);
 int h_download_dataset_jsonl(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_dedup.c */
+int h_dedup_start(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_dedup_list(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_dedup_resolve(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_topics.c */
 int h_topics(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_stats.c */

@@ -2,6 +2,7 @@
 /* The Job JSON of the API: counts, rate, timestamps and the first failures. */
 #include <stdlib.h>
 
+#include "dedup/near_job.h"
 #include "jobs/jobs.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -69,6 +70,7 @@ int jobs_render(struct store *store, const struct job *j, struct json_object **r
     json_object_object_add(o, "finished_at", ts_or_null(j->finished_at));
     json_object_object_add(o, "error", json_str_or_null(j->error));
     json_object_object_add(o, "errors", errors);
+    near_job_render(j, o);
     *ret = o;
     return 0;
 }

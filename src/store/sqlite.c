@@ -705,4 +705,9 @@ static const struct store_ops sqlite_ops = {
     .job_items_done_async = sq_job_items_done_async,
     .job_load_async = sq_job_load_async,
     .stats = sq_stats,
+    .dedup_scan = sq_dedup_scan,
+    .dedup_save = sq_dedup_save,
+    .dedup_buckets = sq_dedup_buckets,
+    .dedup_clusters_save = sq_dedup_clusters_save,
+    .dedup_clusters_list = sq_dedup_clusters_list,
 };

@@ -3,8 +3,8 @@
  * Internals shared by the SQLite backend's files: sqlite.c (connections, the writer, ids),
  * sqlite_records.c (columns, keys, and the get/list/delete every record has),
  * sqlite_projects.c (projects and tasks), sqlite_runs.c (samples and the topic tree),
- * sqlite_jobs.c (jobs), sqlite_splits.c (dataset splits), sqlite_stats.c (statistics). Nothing
- * outside store/ includes this.
+ * sqlite_jobs.c (jobs), sqlite_splits.c (dataset splits), sqlite_stats.c (statistics),
+ * sqlite_dedup.c (near-duplicate signatures and clusters). Nothing outside store/ includes this.
  */
 #ifndef HETU_STORE_SQLITE_INT_H
 #define HETU_STORE_SQLITE_INT_H
@@ -227,6 +227,16 @@ int sq_split_runs(struct store *s, const char *split_id, const char *part, store
 /* sqlite_stats.c */
 int sq_stats(struct store *s, const char *task_id, struct store_stats *ret, store_stats_cb cb,
              void *ud, struct err *e);
+/* sqlite_dedup.c */
+int sq_dedup_scan(struct store *s, const struct dedup_scan *q, store_dedup_sample_cb cb, void *ud,
+                  int64_t *ret_total, struct err *e);
+int sq_dedup_save(struct store *s, const struct dedup_save *w, struct err *e);
+int sq_dedup_buckets(struct store *s, const char *task_id, const char *params, int rows,
+                     store_dedup_bucket_cb cb, void *ud, struct err *e);
+int sq_dedup_clusters_save(struct store *s, const char *job_id, const struct dedup_member *m,
+                           size_t n, struct err *e);
+int sq_dedup_clusters_list(struct store *s, const char *job_id, int64_t after_cluster, size_t limit,
+                           store_dedup_member_cb cb, void *ud, struct err *e);
 
 /* sqlite_runs.c, for the job writes that store runs */
 int sq_run_insert_rows(struct sq_conn *c, struct run *const *runs, size_t n, struct err *e);

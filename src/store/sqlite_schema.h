@@ -124,6 +124,24 @@ static const char *const sqlite_migrations[] = {
     "  prompt_method, rating_score, rating, input_tokens, output_tokens,"
     "  total_tokens, cost);"
     "DROP INDEX samples_by_task;",
+    /* 5: near duplicates. A sample's MinHash signature (params: how it was made), its LSH band
+     * keys (per band rows, so another threshold's banding is made from the stored signature),
+     * looked up by key; the clusters a job found. */
+    "CREATE TABLE sample_signatures ("
+    "  sample_id INTEGER PRIMARY KEY REFERENCES samples(id) ON DELETE CASCADE,"
+    "  task_id INTEGER NOT NULL, params TEXT NOT NULL, sig BLOB NOT NULL);"
+    "CREATE TABLE sample_bands ("
+    "  task_id INTEGER NOT NULL, rows INTEGER NOT NULL, band INTEGER NOT NULL,"
+    "  key INTEGER NOT NULL, sample_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (task_id, rows, band, key, sample_id)) WITHOUT ROWID;"
+    "CREATE INDEX sample_bands_by_sample ON sample_bands(sample_id, rows);"
+    "CREATE TRIGGER samples_unband AFTER DELETE ON samples BEGIN"
+    "  DELETE FROM sample_bands WHERE sample_id = old.id;"
+    "END;"
+    "CREATE TABLE duplicate_clusters ("
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  cluster INTEGER NOT NULL, sample_id INTEGER NOT NULL, similarity REAL NOT NULL,"
+    "  PRIMARY KEY (job_id, cluster, sample_id)) WITHOUT ROWID;",
 };
 
 #endif

@@ -183,6 +183,69 @@ struct store_health {
     uint64_t pending_writes;
 };
 
+/* ---- near duplicates (dedup/near_job.c) ---- */
+
+/* A sample as a near-duplicate job reads it: its stored signature (of the params asked for) or,
+ * when it has none, its input; banded: its band keys for the rows asked for are stored. */
+struct dedup_sample {
+    int64_t id;
+    const char *input; /* when sig is NULL */
+    const void *sig;   /* or NULL */
+    size_t sig_len;
+    bool banded;
+};
+
+/* Samples of task_id with id > after, in id order, at most limit (0: all). */
+struct dedup_scan {
+    const char *task_id;
+    const char *params; /* MINHASH_PARAMS */
+    int rows;           /* band rows */
+    int64_t after;
+    size_t limit;
+};
+
+/* A signature to store (sig NULL: stored already) and its band keys (NULL: stored already). */
+struct dedup_signed {
+    int64_t sample_id;
+    const void *sig;
+    size_t sig_len;
+    const int64_t *keys; /* `bands` keys */
+};
+
+/* What one slice of a job computed, with the job's progress, in one write: total and completed
+ * are set, the cursor (signatures computed) grows by `computed`. */
+struct dedup_save {
+    const char *job_id, *task_id, *params;
+    int bands, rows;
+    const struct dedup_signed *items;
+    size_t n;
+    int64_t total, completed, computed;
+};
+
+/* A cluster member found by a job (clusters numbered from 1). */
+struct dedup_member {
+    int64_t cluster, sample_id;
+    double similarity;
+};
+
+/* A cluster member as listed, with the sample's input, tags (JSON list), rating score (NaN when
+ * unrated) and creation time; valid during the callback only. */
+struct dedup_listed {
+    int64_t cluster;
+    char sample_id[ID_LEN];
+    double similarity;
+    const char *input, *tags;
+    double rating_score;
+    int64_t created_at;
+};
+
+typedef int (*store_dedup_sample_cb)(void *ud, const struct dedup_sample *s, struct err *e);
+/* A band-key row shared by more than one sample, with the sample's signature and input. */
+typedef int (*store_dedup_bucket_cb)(void *ud, int band, int64_t key, int64_t sample_id,
+                                     const void *sig, size_t sig_len, const char *input,
+                                     struct err *e);
+typedef int (*store_dedup_member_cb)(void *ud, const struct dedup_listed *m, struct err *e);
+
 typedef int (*store_project_cb)(void *ud, const struct project *p, struct err *e);
 typedef int (*store_task_cb)(void *ud, const struct task *t, struct err *e);
 typedef int (*store_run_cb)(void *ud, const struct run *r, struct err *e);
@@ -351,6 +414,22 @@ struct store_ops {
      * through cb (in no order), from one read of the store. */
     int (*stats)(struct store *s, const char *task_id, struct store_stats *ret, store_stats_cb cb,
                  void *ud, struct err *e);
+
+    /* Near duplicates. The samples of q (ret_total, when not NULL: the task's sample count). */
+    int (*dedup_scan)(struct store *s, const struct dedup_scan *q, store_dedup_sample_cb cb,
+                      void *ud, int64_t *ret_total, struct err *e);
+    int (*dedup_save)(struct store *s, const struct dedup_save *w, struct err *e);
+    /* Every band-key row of the task (rows asked for) whose key more than one sample shares,
+     * in (band, key, sample id) order. */
+    int (*dedup_buckets)(struct store *s, const char *task_id, const char *params, int rows,
+                         store_dedup_bucket_cb cb, void *ud, struct err *e);
+    /* Replaces the job's clusters with m[0..n) in one write. */
+    int (*dedup_clusters_save)(struct store *s, const char *job_id, const struct dedup_member *m,
+                               size_t n, struct err *e);
+    /* Members of the job's clusters after_cluster + 1 .. after_cluster + limit, by cluster and
+     * sample id; samples deleted since are left out. */
+    int (*dedup_clusters_list)(struct store *s, const char *job_id, int64_t after_cluster,
+                               size_t limit, store_dedup_member_cb cb, void *ud, struct err *e);
 };
 
 struct store {
@@ -573,6 +652,33 @@ static inline int store_task_delete(struct store *s, const char *project_id, con
                                     struct err *e)
 {
     return s->ops->task_delete(s, project_id, task_id, e);
+}
+
+static inline int store_dedup_scan(struct store *s, const struct dedup_scan *q,
+                                   store_dedup_sample_cb cb, void *ud, int64_t *ret_total,
+                                   struct err *e)
+{
+    return s->ops->dedup_scan(s, q, cb, ud, ret_total, e);
+}
+static inline int store_dedup_save(struct store *s, const struct dedup_save *w, struct err *e)
+{
+    return s->ops->dedup_save(s, w, e);
+}
+static inline int store_dedup_buckets(struct store *s, const char *task_id, const char *params,
+                                      int rows, store_dedup_bucket_cb cb, void *ud, struct err *e)
+{
+    return s->ops->dedup_buckets(s, task_id, params, rows, cb, ud, e);
+}
+static inline int store_dedup_clusters_save(struct store *s, const char *job_id,
+                                            const struct dedup_member *m, size_t n, struct err *e)
+{
+    return s->ops->dedup_clusters_save(s, job_id, m, n, e);
+}
+static inline int store_dedup_clusters_list(struct store *s, const char *job_id,
+                                            int64_t after_cluster, size_t limit,
+                                            store_dedup_member_cb cb, void *ud, struct err *e)
+{
+    return s->ops->dedup_clusters_list(s, job_id, after_cluster, limit, cb, ud, e);
 }
 
 #endif
