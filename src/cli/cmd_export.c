@@ -37,7 +37,7 @@ static const char usage[] =
     "  --data-strategy S           final_only (default) or final_and_intermediate\n"
     "  --system-message TEXT       the system message (default: the task's prompt); @FILE reads\n"
     "  --thinking-instructions T   for final_and_intermediate\n"
-    "  --json-array                alpaca: one JSON array instead of a line a sample\n"
+    "  --llamafactory              print the LLaMA-Factory dataset_info.json entry for the file\n"
     "  --gzip                      gzip the file (name it .gz)\n"
     "\n";
 
@@ -61,7 +61,7 @@ enum {
     OPT_SOURCE,
     OPT_SYSTEM,
     OPT_THINKING,
-    OPT_JSON_ARRAY,
+    OPT_LLAMAFACTORY,
     OPT_GZIP,
 };
 
@@ -107,7 +107,7 @@ static int build_path(struct cli *cli, const char *const *vals, bool array, bool
         free(esc);
     }
     if (r == 0 && array)
-        r = buf_adds(path, "&json_array=true");
+        r = buf_adds(path, "&llamafactory=true");
     if (r == 0 && gz)
         r = buf_adds(path, "&compress=gzip");
     return r;
@@ -177,7 +177,7 @@ int cmd_export(int argc, char **argv)
         {"data-strategy", required_argument, NULL, OPT_STRATEGY},
         {"system-message", required_argument, NULL, OPT_SYSTEM},
         {"thinking-instructions", required_argument, NULL, OPT_THINKING},
-        {"json-array", no_argument, NULL, OPT_JSON_ARRAY},
+        {"llamafactory", no_argument, NULL, OPT_LLAMAFACTORY},
         {"gzip", no_argument, NULL, OPT_GZIP},
         {NULL, 0, NULL, 0}};
     static const struct cli_cmd spec = {"export", usage, example, opts, CLI_COMMON_SHORT "f:o:"};
@@ -196,7 +196,7 @@ int cmd_export(int argc, char **argv)
             vals[0] = optarg;
         else if (c == 'o')
             file = optarg;
-        else if (c == OPT_JSON_ARRAY)
+        else if (c == OPT_LLAMAFACTORY)
             array = true;
         else if (c == OPT_GZIP)
             gz = true;

@@ -30,6 +30,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/worker.h"
+#include "util/textnorm.h"
 #include "util/banned.h"
 
 #define POLL_MS     1000
@@ -93,42 +94,13 @@ void near_job_render(const struct job *j, struct json_object *o)
 
 /* ---- signing ---- */
 
-/*
- * Stands in for util/textnorm's text_normalize (NFKC case folding, whitespace collapsed) until
- * that lands: ASCII letters lower-cased, each run of ASCII whitespace or U+3000 one space, none
- * at the ends.
- */
-static int textnorm_fallback(const char *in, size_t n, struct buf *out, struct err *e)
-{
-    bool space = false;
-    int r = 0;
-
-    for (size_t i = 0; i < n && r == 0; i++) {
-        unsigned char c = (unsigned char)in[i];
-        bool ideo_space = c == 0xe3 && i + 2 < n && (unsigned char)in[i + 1] == 0x80 &&
-                          (unsigned char)in[i + 2] == 0x80;
-        if (c == ' ' || (c >= '\t' && c <= '\r') || ideo_space) {
-            space = out->len > 0;
-            i += ideo_space ? 2 : 0;
-            continue;
-        }
-        if (space)
-            r = buf_add(out, " ", 1);
-        space = false;
-        c = c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
-        if (r == 0)
-            r = buf_add(out, &c, 1);
-    }
-    return r < 0 ? err_set(e, r, "input", "an input is too long to compare") : 0;
-}
-
 int near_sign_input(const char *input, size_t len, struct buf *scratch, struct minhash_sig *ret,
                     struct err *e)
 {
     int r;
 
     buf_reset(scratch);
-    if ((r = textnorm_fallback(input, len, scratch, e)) < 0)
+    if ((r = text_normalize(input, len, scratch, e)) < 0)
         return r;
     minhash_sign(scratch->data ? scratch->data : "", scratch->len, ret);
     return 0;
@@ -309,8 +281,7 @@ static int bucket_row(void *ud, int band, int64_t key, int64_t sample_id, const 
     gr->band = band;
     gr->key = key;
     buf_reset(&gr->x->scratch);
-    if ((r = textnorm_fallback(input ? input : "", input ? strlen(input) : 0, &gr->x->scratch, e)) <
-        0)
+    if ((r = text_normalize(input ? input : "", input ? strlen(input) : 0, &gr->x->scratch, e)) < 0)
         return r;
     if ((slot =
              near_groups_add(gr->g, sample_id, &sig, gr->x->scratch.data ? gr->x->scratch.data : "",

@@ -25,7 +25,6 @@ struct export_opts {
     const char *system_message; /* never NULL: the task's prompt when the caller gives none */
     const char *thinking_instructions; /* for final_and_intermediate, or NULL for Kiln's default */
     enum export_strategy strategy;
-    bool json_array; /* alpaca: one JSON array instead of a line per sample */
 };
 
 struct export_format {

@@ -237,13 +237,22 @@ static const char *const csv_columns[] = {
 };
 #define CSV_NCOLS (sizeof(csv_columns) / sizeof(csv_columns[0]))
 
-/* One quoted field (libcsv's writer), then ',' or the line end. */
+/* One field, then ',' or the line end. A field holding a comma, a quote or a line break is
+ * quoted by libcsv's writer; any other is written as it is (RFC 4180, as Python's csv module
+ * writes with QUOTE_MINIMAL). */
 static int csv_field(struct buf *out, const char *s, bool last)
 {
-    size_t n = strlen(s), need = csv_write(NULL, 0, s, n);
-    char small[256], *p = need <= sizeof(small) ? small : malloc(need);
+    size_t n = strlen(s), need;
+    char small[256], *p;
     int r;
 
+    if (!s[strcspn(s, ",\"\r\n")]) {
+        if ((r = buf_add(out, s, n)) == 0)
+            r = buf_add(out, last ? "\r\n" : ",", last ? 2 : 1);
+        return r;
+    }
+    need = csv_write(NULL, 0, s, n);
+    p = need <= sizeof(small) ? small : malloc(need);
     if (!p)
         return HE_NOMEM;
     csv_write(p, need, s, n);

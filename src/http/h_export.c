@@ -5,7 +5,8 @@
  * GET .../tasks/{task_id}/export?format=F with the runs list's filters (topic_path, session_id,
  * tag, rating, source), dataset_id + split_name (a part of a dataset split), data_strategy
  * (final_only | final_and_intermediate), system_message (default: the task's prompt),
- * thinking_instructions, json_array (alpaca) and compress=gzip.
+ * thinking_instructions and compress=gzip. With llamafactory=true the answer is instead the
+ * LLaMA-Factory dataset_info.json entry that registers the file the same query downloads.
  *
  * GET /api/download_dataset_jsonl (also under /api/finetune/) is the gateway's download: query
  * project_id, task_id, dataset_id, split_name, format_type, data_strategy and optionally
@@ -23,6 +24,7 @@
 #include <string.h>
 
 #include "export/stream.h"
+#include "export/trainer.h"
 #include "gen/prompt.h"
 #include "http/parse.h"
 #include "http/request.h"
@@ -198,7 +200,6 @@ static int pick_filters(struct http_req *req, struct plan *p, struct err *e)
 {
     const char *topic = http_req_query(req, "topic_path");
     const char *compress = http_req_query(req, "compress");
-    const char *array = http_req_query(req, "json_array");
     int r;
 
     p->filter.min_rating = NAN;
@@ -214,7 +215,6 @@ static int pick_filters(struct http_req *req, struct plan *p, struct err *e)
         return err_set(e, HE_BAD_REQUEST, "compress", "compress '%s' is not one of gzip, none",
                        compress);
     p->gzip = compress && strcmp(compress, "gzip") == 0;
-    p->opts.json_array = array && (strcmp(array, "true") == 0 || strcmp(array, "1") == 0);
     return 0;
 }
 
@@ -305,12 +305,31 @@ static int start_stream(struct http_req *req, struct plan *p, const char *file, 
     return HTTP_STREAM;
 }
 
+/* The LLaMA-Factory entry registering the file this export would send (named as the task,
+ * and its split part when there is one). */
+static int answer_llamafactory(struct plan *p, const char *file, struct json_object **ret_body,
+                               struct err *e)
+{
+    const char *part = p->filter.split_name;
+    char dataset[FILE_NAME], name[FILE_NAME];
+    struct buf out;
+    int r;
+
+    snprintf(dataset, sizeof(dataset), "%s%s%s", p->task.name, part ? "_" : "", part ? part : "");
+    snprintf(name, sizeof(name), "%s%s", file, p->gzip ? ".gz" : "");
+    buf_init(&out, 1u << 20);
+    if ((r = export_llamafactory_entry(p->fmt->name, dataset, name, &out, e)) == 0 &&
+        !(*ret_body = json_tokener_parse(out.data)))
+        r = err_set(e, HE_INTERNAL, NULL, "the LLaMA-Factory entry is not JSON");
+    buf_done(&out);
+    return r;
+}
+
 int h_export(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
     struct plan p = {0};
     char file[FILE_NAME];
     int r;
-    (void)ret_body;
 
     if ((r = load_task(req, &p.task, e)) < 0)
         return r;
@@ -320,7 +339,13 @@ int h_export(struct http_req *req, struct json_object **ret_body, struct err *e)
         const char *part = p.filter.split_name;
         snprintf(file, sizeof(file), "%s%s%s.%s.%s", p.task.name, part ? "." : "", part ? part : "",
                  p.fmt->name, p.fmt->extension);
-        r = start_stream(req, &p, file, e);
+        const char *lf = http_req_query(req, "llamafactory");
+        if (lf && strcmp(lf, "true") != 0 && strcmp(lf, "false") != 0)
+            r = err_set(e, HE_BAD_REQUEST, "llamafactory", "llamafactory is true or false");
+        else if (lf && strcmp(lf, "true") == 0)
+            r = answer_llamafactory(&p, file, ret_body, e);
+        else
+            r = start_stream(req, &p, file, e);
     }
     plan_done(&p);
     return r;

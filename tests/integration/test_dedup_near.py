@@ -89,7 +89,7 @@ class Dup(Imp):
         j = r.json()
         assert set(j) == {"id", "kind", "status", "total", "completed", "failed", "rate",
                           "created_at", "started_at", "finished_at", "error", "errors",
-                          "threshold", "signatures_computed"}, sorted(j)
+                          "skipped", "threshold", "signatures_computed"}, sorted(j)
         assert j["kind"] == "near_duplicates" and j["status"] in ("queued", "running"), j
         return j["id"]
 

@@ -162,9 +162,8 @@ static void empty_exports(void **state)
     assert_string_equal(out.data, "[]\n");
     buf_done(&out);
     write_all("csv", NULL, 0, &out);
-    assert_string_equal(out.data, "\"input\",\"output\",\"topic_path\",\"tags\",\"rating\","
-                                  "\"session_id\",\"input_model\",\"output_model\","
-                                  "\"created_at\"\r\n");
+    assert_string_equal(out.data, "input,output,topic_path,tags,rating,session_id,input_model,"
+                                  "output_model,created_at\r\n");
     buf_done(&out);
 }
 
@@ -199,10 +198,10 @@ static void csv_ratings(void **state)
     r[0].rating = "{\"v\":1,\"value\":-1.0,\"type\":\"pass_fail_critical\"}";
     r[1].rating = "{\"v\":1,\"value\":0.0,\"type\":\"pass_fail\"}";
     assert_int_equal(export_format_find("csv")->row(&opts, &r[0], 0, &out, &e), 0);
-    assert_non_null(strstr(out.data, "\"synthetic,翻译\",\"critical\",\"s1\""));
+    assert_non_null(strstr(out.data, "\"synthetic,翻译\",critical,s1,"));
     buf_reset(&out);
     assert_int_equal(export_format_find("csv")->row(&opts, &r[1], 1, &out, &e), 0);
-    assert_non_null(strstr(out.data, "\"imported\",\"fail\",\"\""));
+    assert_non_null(strstr(out.data, ",imported,fail,,"));
     buf_done(&out);
 }
 
