@@ -410,3 +410,42 @@ def stopping_cuts_an_export_short(large):
     s.close()
     assert len(got) < 20 * 1024 * 1024 and not got.endswith(b"\r\n0\r\n\r\n"), got[-100:]
     assert srv.wait() == 0
+
+
+def hetu_lines(c, pid, tid):
+    r = c.get("/api/projects/%s/tasks/%s/export?format=hetu_jsonl" % (pid, tid))
+    assert r.status == 200, r
+    return [json.loads(x) for x in r.raw.decode().splitlines()]
+
+
+def test_hetu_jsonl_export_import_export_round_trip(env):
+    from test_import import Imp
+    first = hetu_lines(env.c, env.pid, env.tid)
+    assert len(first) == len(ALL)
+    imp = Imp(env.srv)
+    data = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in first).encode("utf-8")
+    r = imp.upload("export.jsonl", data)
+    assert r.status == 200 and r.json()["status"] == "import_completed", r
+    again = hetu_lines(imp.c, imp.pid, imp.tid)
+    own = ("id", "created_at", "created_by")
+    assert [{k: v for k, v in x.items() if k not in own} for x in again] == \
+        [{k: v for k, v in x.items() if k not in own} for x in first]
+    assert {x["id"] for x in again}.isdisjoint({x["id"] for x in first})  # new samples there
+    by_input = {x["input"]: x for x in first}
+    assert by_input[ZH]["rating"]["value"] == 5.0 and by_input[ZH]["tags"] == ["synthetic", "golden"]
+    assert by_input["ab1"]["session_id"] == "S1" and by_input["abc"]["topic_path"] == ["a", "b", "c"]
+
+
+def test_llamafactory_entry_names_the_file(env):
+    r = env.export(format="sharegpt", llamafactory="true")
+    assert r.status == 200, r
+    assert r.json() == {"翻译": {
+        "file_name": "翻译.sharegpt.jsonl", "formatting": "sharegpt",
+        "columns": {"messages": "conversations"},
+        "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human",
+                 "assistant_tag": "gpt", "system_tag": "system"}}}
+    r = env.export(format="alpaca", llamafactory="true", compress="gzip")
+    assert r.json()["翻译"]["file_name"] == "翻译.alpaca.jsonl.gz"
+    assert_error(env.export(format="csv", llamafactory="true"), 400, "bad_request", field="format")
+    assert_error(env.export(format="sharegpt", llamafactory="yes"), 400, "bad_request",
+                 field="llamafactory")
