@@ -20,7 +20,9 @@
  *                         percentiles; mean to two decimals), or null with no samples
  *   exact_duplicates      samples whose normalised input an earlier sample has
  *   exact_duplicate_share that over the samples whose input has a hash (null when none has)
- *   near_duplicate_share  the share of samples in near-duplicate clusters (near_duplicate_share)
+ *   near_duplicate_share  from the task's newest completed near-duplicate job: the samples its
+ *                         clusters hold beyond one kept per cluster (what a resolve removes),
+ *                         over total; null when no such job has run
  *   keys_left_out         samples (tag rows for tags) not listed in a dimension because it had
  *                         STATS_MAX_KEYS keys already (they count in total)
  */
@@ -67,12 +69,49 @@ struct stats_ctx {
     struct arena keys;
 };
 
-/* The near-duplicate share of the task's samples, or NULL (JSON null) while it is not known. */
-static struct json_object *near_duplicate_share(struct app *app, const char *task_id)
+struct near_count {
+    char job_id[ID_LEN]; /* the newest completed near-duplicate job, or "" */
+    int64_t members, clusters, last_cluster;
+};
+
+static int newest_near_job(void *ud, const struct job *j, struct err *e)
 {
-    (void)app;
-    (void)task_id;
-    return NULL;
+    struct near_count *n = ud;
+    (void)e;
+    if (!n->job_id[0] && j->status == JOB_COMPLETED && strcmp(j->kind, "near_duplicates") == 0)
+        memcpy(n->job_id, j->id, ID_LEN);
+    return 0;
+}
+
+static int count_member(void *ud, const struct dedup_listed *m, struct err *e)
+{
+    struct near_count *n = ud;
+    (void)e;
+    n->members++;
+    if (m->cluster != n->last_cluster)
+        n->clusters++;
+    n->last_cluster = m->cluster;
+    return 0;
+}
+
+/* The near-duplicate share of the task's samples, or NULL (JSON null) when no near-duplicate
+ * job of the task has completed. */
+static struct json_object *near_duplicate_share(struct app *app, const char *task_id, int64_t total,
+                                                struct err *e)
+{
+    struct near_count n = {.last_cluster = -1};
+    int64_t before;
+
+    if (store_job_list(app->store, task_id, newest_near_job, &n, e) < 0 || !n.job_id[0] ||
+        total == 0)
+        return NULL;
+    do { /* clusters by number, a page at a time */
+        before = n.clusters;
+        if (store_dedup_clusters_list(app->store, n.job_id, n.last_cluster, 4096, count_member, &n,
+                                      e) < 0)
+            return NULL;
+    } while (n.clusters > before);
+    return json_object_new_double((double)(n.members - n.clusters) / (double)total);
 }
 
 static struct json_object *usage_fields(struct json_object *o, const struct stats_count *c)
@@ -210,8 +249,13 @@ int h_stats(struct http_req *req, struct json_object **ret_body, struct err *e)
     if (!x.tree)
         r = err_set(e, HE_NOMEM, NULL, NULL);
     if (r == 0 && (r = load_task(req, &task, e)) == 0 &&
-        (r = store_stats(app->store, task.id, &st, add_row, &x, e)) == 0)
-        *ret_body = render(&x, &st, near_duplicate_share(app, task.id));
+        (r = store_stats(app->store, task.id, &st, add_row, &x, e)) == 0) {
+        struct json_object *near = near_duplicate_share(app, task.id, st.total, e);
+        if (e->code) /* the near-duplicate share could not be read */
+            r = e->code;
+        else
+            *ret_body = render(&x, &st, near);
+    }
     for (int d = 0; d < STATS_DIMS; d++)
         free(x.lists[d].items);
     arena_done(&x.keys);

@@ -124,7 +124,13 @@ def dup(server):
     return d
 
 
+def near_share(dup):
+    return dup.c.ok("GET", "/api/projects/%s/tasks/%s/stats" % (dup.pid, dup.tid))[
+        "near_duplicate_share"]
+
+
 def test_clusters_are_the_expected_groups(dup):
+    assert near_share(dup) is None  # no job has run
     j = dup.run()
     assert j["total"] == len(SET) and j["completed"] == len(SET) and j["failed"] == 0
     assert j["threshold"] == 0.8 and j["signatures_computed"] == len(SET)
@@ -139,6 +145,8 @@ def test_clusters_are_the_expected_groups(dup):
             name = dup.names[s["id"]]
             assert s["input"] == texts[name]
             assert s["similarity"] == pytest.approx(jaccard(first, texts[name]), abs=1e-9), name
+    # the samples a resolve would remove (all but one a cluster) over every sample
+    assert near_share(dup) == pytest.approx((7 - 3) / 9, abs=1e-12)
 
 
 def test_clusters_page_by_cursor(dup):
