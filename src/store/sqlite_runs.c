@@ -43,8 +43,11 @@ static const char SQL_RUN_SET_TAGS[] =
     "UPDATE samples SET tags = ?3 WHERE id = ?1 AND task_id = ?2";
 static const char SQL_RUN_EXISTS[] = "SELECT 1 FROM samples WHERE id = ?1 AND task_id = ?2";
 static const char SQL_RUN_DELETE[] = "DELETE FROM samples WHERE id = ?1 AND task_id = ?2";
-static const char SQL_RUN_BY_HASH[] =
-    "SELECT id, input FROM samples WHERE task_id = ?1 AND input_hash = ?2 ORDER BY id";
+/* The task's hashes in id order, read from samples_stats (no index is keyed by the hash: its
+ * random keys would cost every import a random b-tree write per sample). */
+static const char SQL_RUN_HASHES[] = "SELECT id, input_hash FROM samples INDEXED BY samples_stats"
+                                     " WHERE task_id = ?1 AND input_hash IS NOT NULL";
+static const char SQL_RUN_INPUT[] = "SELECT input FROM samples WHERE id = ?1";
 static const char SQL_TOPIC_INSERT[] =
     "INSERT OR IGNORE INTO topics (task_id, parent_key, name, name_norm, created_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -418,29 +421,99 @@ int sq_run_delete(struct store *s, const char *task_id, const char *run_id, stru
     return sq_delete((struct sq_store *)s, SQL_RUN_DELETE, &k, e);
 }
 
+/* A hash asked for and its place in the caller's list; a stored sample that has it. */
+struct wanted_hash {
+    int64_t hash;
+    size_t pos;
+};
+struct hash_match {
+    size_t pos;
+    sqlite3_int64 id;
+};
+
+static int cmp_wanted(const void *a, const void *b)
+{
+    int64_t x = ((const struct wanted_hash *)a)->hash, y = ((const struct wanted_hash *)b)->hash;
+    return (x > y) - (x < y);
+}
+
+static int cmp_match(const void *a, const void *b)
+{
+    const struct hash_match *x = a, *y = b;
+    if (x->pos != y->pos)
+        return (x->pos > y->pos) - (x->pos < y->pos);
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* The samples of the task whose hash is wanted (one scan of the task's hashes), ordered by
+ * the hash's place in the caller's list, then by id. */
+static int matches_of(struct sq_conn *c, const char *task_id, const struct wanted_hash *want,
+                      size_t n, struct hash_match **ret, size_t *ret_n, struct err *e)
+{
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_RUN_HASHES, e);
+    struct hash_match *m = NULL;
+    size_t nm = 0, cap = 0;
+    int rc;
+
+    if (!s)
+        return e->code;
+    sqlite3_bind_int64(s, 1, sq_id_value(task_id));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct wanted_hash key = {.hash = sqlite3_column_int64(s, 1)};
+        const struct wanted_hash *w = bsearch(&key, want, n, sizeof(*want), cmp_wanted);
+        if (!w)
+            continue;
+        if (nm == cap) {
+            struct hash_match *g = realloc(m, (cap = cap ? cap * 2 : 64) * sizeof(*m));
+            if (!g) {
+                free(m);
+                return err_set(e, HE_NOMEM, NULL, NULL);
+            }
+            m = g;
+        }
+        m[nm++] = (struct hash_match){w->pos, sqlite3_column_int64(s, 0)};
+    }
+    if (rc != SQLITE_DONE) {
+        free(m);
+        return sq_error(e, c->db, "finding samples by their input");
+    }
+    if (nm)
+        qsort(m, nm, sizeof(*m), cmp_match);
+    *ret = m;
+    *ret_n = nm;
+    return 0;
+}
+
 int sq_run_find_by_hash(struct store *st, const char *task_id, const int64_t *hashes, size_t n,
                         store_run_hash_cb cb, void *ud, struct err *e)
 {
     struct sq_conn *c;
+    _cleanup_free_ struct wanted_hash *want = NULL;
+    _cleanup_free_ struct hash_match *m = NULL;
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int rc, r = sq_reader((struct sq_store *)st, &c, e);
+    size_t nm = 0;
+    int r = sq_reader((struct sq_store *)st, &c, e);
 
-    if (r)
+    if (r || n == 0)
         return r;
-    if (!(s = sq_stmt(c, SQL_RUN_BY_HASH, e)))
+    if (!(want = malloc(n * sizeof(*want))))
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    for (size_t i = 0; i < n; i++)
+        want[i] = (struct wanted_hash){hashes[i], i};
+    qsort(want, n, sizeof(*want), cmp_wanted);
+    if ((r = matches_of(c, task_id, want, n, &m, &nm, e)) < 0)
+        return r;
+    if (nm && !(s = sq_stmt(c, SQL_RUN_INPUT, e)))
         return e->code;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < nm; i++) {
+        char id[ID_LEN];
         sqlite3_reset(s);
-        sqlite3_bind_int64(s, 1, sq_id_value(task_id));
-        sqlite3_bind_int64(s, 2, hashes[i]);
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            char id[ID_LEN];
-            sq_col_id(s, 0, id);
-            if ((r = cb(ud, hashes[i], id, (const char *)sqlite3_column_text(s, 1), e)) < 0)
-                return r;
-        }
-        if (rc != SQLITE_DONE)
+        sqlite3_bind_int64(s, 1, m[i].id);
+        if (sqlite3_step(s) != SQLITE_ROW)
             return sq_error(e, c->db, "finding samples by their input");
+        id_format((uint64_t)m[i].id, id);
+        if ((r = cb(ud, hashes[m[i].pos], id, (const char *)sqlite3_column_text(s, 0), e)) < 0)
+            return r;
     }
     return 0;
 }

@@ -96,9 +96,7 @@ static const char *const sqlite_migrations[] = {
     "ALTER TABLE samples ADD COLUMN input_provider TEXT;"
     "ALTER TABLE samples ADD COLUMN output_model TEXT;"
     "ALTER TABLE samples ADD COLUMN output_provider TEXT;"
-    "ALTER TABLE samples ADD COLUMN prompt_method TEXT;"
-    "CREATE INDEX samples_by_input_hash ON samples(task_id, input_hash)"
-    "  WHERE input_hash IS NOT NULL;",
+    "ALTER TABLE samples ADD COLUMN prompt_method TEXT;",
 
     /* 3: dataset splits. A split's runs are rows of dataset_split_runs in the split's order
      * (pos) within each part, appended in key order. No index by sample: one would take a
@@ -118,11 +116,13 @@ static const char *const sqlite_migrations[] = {
     "  PRIMARY KEY (split_id, part, pos)) WITHOUT ROWID;",
     /* 4: statistics read this index alone, never the wide rows. It leads with (task_id, id),
      * so it also serves everything samples_by_task did (dropped: one index kept up to date on
-     * insert, not two), and a new sample's entry lands at the end of its task's range. */
+     * insert, not two), and a new sample's entry lands at the end of its task's range. The
+     * input hashes are read from it too (exact duplicates): an index keyed by the hash would
+     * take a random b-tree write per sample on every import. */
     "CREATE INDEX samples_stats ON samples(task_id, id, input_chars, output_chars,"
     "  input_source_type, input_model, input_provider, output_model, output_provider,"
     "  prompt_method, rating_score, rating, input_tokens, output_tokens,"
-    "  total_tokens, cost);"
+    "  total_tokens, cost, input_hash);"
     "DROP INDEX samples_by_task;",
     /* 5: near duplicates. A sample's MinHash signature (params: how it was made), its LSH band
      * keys (per band rows, so another threshold's banding is made from the stored signature),

@@ -4,11 +4,13 @@
  * from the wide rows, on two threads at once:
  * - the caller's thread makes one pass over samples_stats (task_id, id, then every small column
  *   statistics read) on its read connection and counts sources, models, providers, prompt
- *   methods, ratings, usage and lengths in C;
+ *   methods, ratings, usage and lengths in C, and keeps the input hashes (8 bytes a sample) to
+ *   count repeats after a sort (no index by hash is kept: its random keys would cost every
+ *   import a random b-tree write per sample);
  * - a second thread, on a connection of its own opened for the call (the caller's connection,
  *   after the pass, for an in-memory store), has SQLite group sessions, topics, tags and input
- *   hashes in the order of their own indexes (samples_by_session, samples_by_topic,
- *   sample_tags' primary key, samples_by_input_hash), so no sort runs. It keeps its rows; the
+ *   in the order of their own indexes (samples_by_session, samples_by_topic, sample_tags'
+ *   primary key), so no sort runs. It keeps its rows; the
  *   caller reports them after the join, so the callback runs on the caller's thread only.
  * Each connection reads in one transaction; the two snapshots may differ by the writes that
  * commit between their starts (the session without one is then clamped at zero).
@@ -35,7 +37,8 @@
 static const char SQL_STATS_PASS[] =
     "SELECT input_chars, output_chars, rating_score, rating, input_tokens, output_tokens,"
     " total_tokens, cost, input_source_type, input_model, input_provider, output_model,"
-    " output_provider, prompt_method FROM samples WHERE task_id = ?1";
+    " output_provider, prompt_method, input_hash FROM samples WHERE task_id = ?1";
+#define PASS_HASH 14
 /* the key columns of SQL_STATS_PASS, in enum stats_dim order from PASS_FIRST_DIM */
 #define PASS_FIRST_KEY 8
 #define PASS_FIRST_DIM STATS_SOURCE
@@ -48,10 +51,6 @@ static const char SQL_STATS_TOPICS[] =
     "SELECT topic_key, count(*) FROM samples WHERE task_id = ?1 GROUP BY topic_key";
 static const char SQL_STATS_TAGS[] =
     "SELECT tag, count(*) FROM sample_tags WHERE task_id = ?1 GROUP BY tag";
-/* (grouped in the index's order: count(DISTINCT) would build a temporary b-tree) */
-static const char SQL_STATS_HASHES[] =
-    "SELECT coalesce(sum(n), 0), count(*) FROM (SELECT count(*) AS n FROM samples"
-    " WHERE task_id = ?1 AND input_hash IS NOT NULL GROUP BY input_hash)";
 
 struct key_entry {
     const char *key; /* NULL: an empty slot */
@@ -75,6 +74,8 @@ struct pass {
     int64_t *big[2];
     size_t nbig[2], capbig[2];
     int64_t sum[2];
+    int64_t *hashes; /* input hashes, in id order until sorted */
+    size_t nhash, caphash;
     struct store_stats *st;
     /* rating texts classified so far (a rating is one of a few texts), and their kinds */
     struct {
@@ -255,6 +256,38 @@ static int rating_add(struct pass *p, sqlite3_stmt *s)
     return 0;
 }
 
+static int hash_add(struct pass *p, sqlite3_stmt *s)
+{
+    if (sqlite3_column_type(s, PASS_HASH) == SQLITE_NULL)
+        return 0;
+    if (p->nhash == p->caphash) {
+        size_t cap = p->caphash ? p->caphash * 2 : 4096;
+        int64_t *h = realloc(p->hashes, cap * sizeof(*h));
+        if (!h)
+            return HE_NOMEM;
+        p->hashes = h;
+        p->caphash = cap;
+    }
+    p->hashes[p->nhash++] = sqlite3_column_int64(s, PASS_HASH);
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b);
+
+/* Samples with a hash, and of those the ones whose hash an earlier one has (all but the first
+ * of each distinct hash). */
+static void hashes_finish(struct pass *p)
+{
+    size_t distinct = 0;
+
+    if (p->nhash)
+        qsort(p->hashes, p->nhash, sizeof(int64_t), cmp_i64);
+    for (size_t i = 0; i < p->nhash; i++)
+        distinct += i == 0 || p->hashes[i] != p->hashes[i - 1];
+    p->st->hashed = (int64_t)p->nhash;
+    p->st->repeats = (int64_t)(p->nhash - distinct);
+}
+
 static int pass_row(struct pass *p, sqlite3_stmt *s, struct err *e)
 {
     struct stats_count u;
@@ -277,7 +310,7 @@ static int pass_row(struct pass *p, sqlite3_stmt *s, struct err *e)
             p->st->keys_dropped++;
     }
     if ((r = length_add(p, 0, s)) < 0 || (r = length_add(p, 1, s)) < 0 ||
-        (r = rating_add(p, s)) < 0)
+        (r = rating_add(p, s)) < 0 || (r = hash_add(p, s)) < 0)
         return err_set(e, r, NULL, NULL);
     return 0;
 }
@@ -321,6 +354,7 @@ static void pass_done(struct pass *p)
     for (int d = 0; d < STATS_DIMS; d++)
         free(p->maps[d].slots);
     arena_done(&p->keys);
+    free(p->hashes);
     for (int i = 0; i < 2; i++) {
         free(p->small[i]);
         free(p->big[i]);
@@ -368,6 +402,7 @@ static int stats_pass(struct sq_conn *c, const char *task_id, struct store_stats
     if (r == 0) {
         lengths_finish(&p, 0);
         lengths_finish(&p, 1);
+        hashes_finish(&p);
         r = pass_report(&p, cb, ud, e);
     }
     pass_done(&p);
@@ -396,7 +431,7 @@ struct side {
     size_t n, cap;
     struct arena keys;
     size_t per_dim[STATS_DIMS]; /* rows kept of each dimension */
-    int64_t hashed, repeats, dropped;
+    int64_t dropped;
     int64_t with_session; /* samples with a session, kept or not */
     int result;
     struct err err;
@@ -428,8 +463,7 @@ static int side_add(struct side *x, enum stats_dim dim, sqlite3_stmt *s)
     return 0;
 }
 
-/* Runs sql with the task as ?1: rows (key, count) of dim, or with dim STATS_DIMS the one row
- * of the repeats. */
+/* Runs sql with the task as ?1: rows (key, count) of dim. */
 static int side_read(struct side *x, sqlite3 *db, const char *sql, enum stats_dim dim)
 {
     _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
@@ -438,14 +472,8 @@ static int side_read(struct side *x, sqlite3 *db, const char *sql, enum stats_di
     if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
         return sq_error(&x->err, db, "reading statistics");
     sqlite3_bind_int64(s, 1, x->task);
-    while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (dim < STATS_DIMS) {
-            r = side_add(x, dim, s);
-        } else {
-            x->hashed = sqlite3_column_int64(s, 0);
-            x->repeats = x->hashed - sqlite3_column_int64(s, 1);
-        }
-    }
+    while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        r = side_add(x, dim, s);
     if (r == 0 && rc != SQLITE_DONE)
         r = sq_error(&x->err, db, "reading statistics");
     return r;
@@ -469,9 +497,8 @@ static void *side_run(void *arg)
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         x->result = sq_error(&x->err, db, "reading statistics");
     if (x->result == 0 && (x->result = side_read(x, db, SQL_STATS_SESSIONS, STATS_SESSION)) == 0 &&
-        (x->result = side_read(x, db, SQL_STATS_TOPICS, STATS_TOPIC)) == 0 &&
-        (x->result = side_read(x, db, SQL_STATS_TAGS, STATS_TAG)) == 0)
-        x->result = side_read(x, db, SQL_STATS_HASHES, STATS_DIMS);
+        (x->result = side_read(x, db, SQL_STATS_TOPICS, STATS_TOPIC)) == 0)
+        x->result = side_read(x, db, SQL_STATS_TAGS, STATS_TAG);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     if (!x->db)
         sqlite3_close(db);
@@ -495,8 +522,6 @@ static int side_report(struct side *x, struct store_stats *st, store_stats_cb cb
     }
     if (none.count > 0 && (r = cb(ud, STATS_SESSION, NULL, &none, e)) < 0)
         return r;
-    st->hashed = x->hashed;
-    st->repeats = x->repeats;
     st->keys_dropped += x->dropped;
     return 0;
 }
