@@ -57,8 +57,10 @@ static int grow(struct buf *b, size_t extra)
 
 int buf_add(struct buf *b, const void *data, size_t n)
 {
-    int r = grow(b, n);
-    if (r)
+    int r;
+
+    /* room already (cap never exceeds max + 1, so this is within max): the common case */
+    if (n >= b->cap - b->len && (r = grow(b, n)) != 0)
         return r;
     if (n)
         memcpy(b->data + b->len, data, n);
