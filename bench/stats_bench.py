@@ -250,6 +250,7 @@ def main():
     args = ap.parse_args()
     n = int(os.environ.get("HETU_BENCH_STATS_ROWS", "1000000"))
     data = Path(os.environ.get("HETU_BENCH_STATS_DATA", tempfile.gettempdir()))
+    data.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="hetu-bench-stats-"))
     db = data / ("stats-%d.db" % n)
     ids = data / ("stats-%d.ids" % n)

@@ -173,6 +173,10 @@ static void req_free(struct http_req *req)
         req->stream.free_fn(req->stream.ud);
     buf_done(&req->body.buf);
     uploads_release(req);
+    /* http_req_complete resumes the connection before it unlocks: wait until it has let go, so
+     * the lock is not destroyed (and freed) while its unlock is still running. */
+    pthread_mutex_lock(&req->susp.lock);
+    pthread_mutex_unlock(&req->susp.lock);
     pthread_mutex_destroy(&req->susp.lock);
     free(req->route.path);
     free(req->route.raw_uri);
