@@ -55,6 +55,14 @@
 
 /* ---- answers ---- */
 
+/* The request's own headers on an answer: its id and what the handler set. */
+static void add_headers(struct http_req *req, struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    for (size_t i = 0; i < req->answer.nheaders; i++)
+        MHD_add_response_header(resp, req->answer.header_names[i], req->answer.header_values[i]);
+}
+
 static enum MHD_Result send_text(struct http_req *req, unsigned status, const char *text,
                                  size_t len, const char *allow)
 {
@@ -69,8 +77,7 @@ static enum MHD_Result send_text(struct http_req *req, unsigned status, const ch
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (req->answer.close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    for (size_t i = 0; i < req->answer.nheaders; i++)
-        MHD_add_response_header(resp, req->answer.header_names[i], req->answer.header_values[i]);
+    add_headers(req, resp);
     ret = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);
     req->answer.status = status;
@@ -423,8 +430,11 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 static void stream_free(void *cls)
 {
     struct stream *st = cls;
-    if (st->free_fn)
+    if (st->free_fn) {
+        log_set_request(st->request_id); /* what the stream logs at its end carries the id */
         st->free_fn(st->ud);
+        log_set_request(NULL);
+    }
     free(st);
 }
 
@@ -441,6 +451,7 @@ static enum MHD_Result send_stream(struct http_req *req)
     st->read = req->stream.read;
     st->ud = req->stream.ud;
     st->free_fn = req->stream.free_fn;
+    memcpy(st->request_id, req->request_id, sizeof(st->request_id));
     st->file = req->stream.content_type != NULL;
     req->stream.free_fn = NULL; /* the stream owns ud now */
     resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
@@ -454,8 +465,7 @@ static enum MHD_Result send_stream(struct http_req *req)
                             req->stream.content_type ? req->stream.content_type
                                                      : "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    for (size_t i = 0; i < req->answer.nheaders; i++)
-        MHD_add_response_header(resp, req->answer.header_names[i], req->answer.header_values[i]);
+    add_headers(req, resp);
     ret = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     req->answer.status = MHD_HTTP_OK;
@@ -637,18 +647,35 @@ static enum MHD_Result on_request_end(struct http_req *req)
 
 /* libmicrohttpd calls this first with the headers, then once per piece of body, then once
  * with none at its end, and again after a suspended request is resumed. */
+static enum MHD_Result on_access_req(struct http_server *srv, struct http_req *req, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_data_size);
+
+/* Every call for a request runs with its id in the thread's log lines. */
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
 {
-    struct http_server *srv = cls;
     struct http_req *req = *con_cls;
-    size_t size = *upload_data_size;
     enum MHD_Result ret;
-    (void)conn;
 
     if (!req)
         return MHD_NO; /* on_uri could not make it */
+    if (!req->route.started)
+        request_id_pick(conn, req->request_id);
+    log_set_request(req->request_id);
+    ret = on_access_req(cls, req, url, method, version, upload_data, upload_data_size);
+    log_set_request(NULL);
+    return ret;
+}
+
+static enum MHD_Result on_access_req(struct http_server *srv, struct http_req *req, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_data_size)
+{
+    size_t size = *upload_data_size;
+    enum MHD_Result ret;
+
     if (!req->route.started) {
         req->route.started = true;
         snprintf(req->route.method, sizeof(req->route.method), "%s", method);
@@ -689,6 +716,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
     if (!req)
         return;
+    log_set_request(req->request_id);
     if (log_enabled(LOG_INFO) || (req->answer.status >= 500 && log_enabled(LOG_ERROR))) {
         char status[16], dur[32];
         snprintf(status, sizeof(status), "%u", req->answer.status);
@@ -700,7 +728,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                   "status", status, "duration_ms", dur, req->answer.error[0] ? "error" : NULL,
                   req->answer.error, NULL);
     }
-    req_free(req);
+    req_free(req); /* (a stream's end is logged here, still with the id) */
+    log_set_request(NULL);
     *con_cls = NULL;
     atomic_fetch_add(&srv->ended, 1);
     atomic_fetch_sub(&srv->inflight, 1);

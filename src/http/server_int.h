@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "http/request.h"
+#include "http/request_id.h"
 #include "http/router.h"
 #include "util/buf.h"
 
@@ -47,6 +48,7 @@ struct http_req {
     struct MHD_Connection *conn;
     int64_t start_us;
     uint64_t serial;
+    char request_id[REQUEST_ID_MAX + 1]; /* X-Request-Id (http/request_id.h) */
 
     /* Routing: what was asked and which route answers it (rc 0, HE_NOT_FOUND or HE_METHOD). */
     struct {
@@ -131,6 +133,7 @@ struct stream {
     struct stream *idle_next;
     bool idle;
     bool file; /* a download (its own Content-Type): cut short when the server stops */
+    char request_id[REQUEST_ID_MAX + 1]; /* the request's, for what its end logs */
 };
 
 /* Adds to / removes from srv->watched (a no-op when already so); each takes watch_lock. */

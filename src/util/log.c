@@ -91,6 +91,35 @@ static void put_escaped(struct line *l, const char *s, int json)
     }
 }
 
+static _Thread_local const char *current_request;
+
+void log_set_request(const char *request_id)
+{
+    current_request = request_id;
+}
+
+static void put_pair(struct line *l, const char *k, const char *v)
+{
+    if (out_format == LOG_JSON) {
+        puts_(l, ",\"");
+        put_escaped(l, k, 1);
+        puts_(l, "\":\"");
+        put_escaped(l, v, 1);
+        puts_(l, "\"");
+    } else {
+        puts_(l, " ");
+        puts_(l, k);
+        puts_(l, "=");
+        if (strchr(v, ' ') || !*v) {
+            puts_(l, "\"");
+            put_escaped(l, v, 1);
+            puts_(l, "\"");
+        } else {
+            put_escaped(l, v, 0);
+        }
+    }
+}
+
 void log_event(enum log_level level, const char *msg, ...)
 {
     struct line l = {.len = 0};
@@ -122,28 +151,11 @@ void log_event(enum log_level level, const char *msg, ...)
         if (!k)
             break;
         v = va_arg(ap, const char *);
-        if (!v)
-            v = "";
-        if (out_format == LOG_JSON) {
-            puts_(&l, ",\"");
-            put_escaped(&l, k, 1);
-            puts_(&l, "\":\"");
-            put_escaped(&l, v, 1);
-            puts_(&l, "\"");
-        } else {
-            puts_(&l, " ");
-            puts_(&l, k);
-            puts_(&l, "=");
-            if (strchr(v, ' ') || !*v) {
-                puts_(&l, "\"");
-                put_escaped(&l, v, 1);
-                puts_(&l, "\"");
-            } else {
-                put_escaped(&l, v, 0);
-            }
-        }
+        put_pair(&l, k, v ? v : "");
     }
     va_end(ap);
+    if (current_request)
+        put_pair(&l, "request_id", current_request);
     if (out_format == LOG_JSON)
         l.buf[l.len++] = '}';
     l.buf[l.len++] = '\n';

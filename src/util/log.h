@@ -20,4 +20,8 @@ int log_enabled(enum log_level level);
  */
 void log_event(enum log_level level, const char *msg, ...) __attribute__((sentinel));
 
+/* The request this thread works for now (a request id), added to every line it logs as
+ * request_id; NULL clears it. The string must outlive its setting. */
+void log_set_request(const char *request_id);
+
 #endif

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: MIT
+"""Every answer carries X-Request-Id, and the server's log line of the request carries the same
+id: a client's own sane id is kept, anything else is replaced by 16 random hex digits."""
+
+import re
+import time
+
+import pytest
+
+HEX16 = re.compile(r"^[0-9a-f]{16}$")
+
+
+def request_lines(srv, request_id):
+    """The server's log lines that carry request_id (it logs after answering: wait a little)."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [x for x in srv.stderr().splitlines() if "request_id=%s" % request_id in x]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
+def test_generated_ids_are_distinct_and_logged(server):
+    ids = []
+    for path in ("/healthz", "/api/projects", "/no/such/path"):
+        r = server.client.get(path)
+        rid = r.header("X-Request-Id")
+        assert HEX16.match(rid or ""), (path, rid)
+        ids.append(rid)
+        lines = request_lines(server, rid)
+        assert len(lines) == 1 and " request " in lines[0] and "path=%s" % path in lines[0], lines
+    assert len(set(ids)) == 3
+
+
+@pytest.mark.parametrize("given", ["abc-123", "trace:4bf92f3577b34da6/a3ce929d0e0e4736",
+                                   "x" * 64])
+def test_a_sane_client_id_is_kept(server, given):
+    r = server.client.get("/api/projects", headers={"X-Request-Id": given})
+    assert r.status == 200
+    assert r.header("X-Request-Id") == given
+    assert len(request_lines(server, given)) == 1
+
+
+@pytest.mark.parametrize("given", ["x" * 65, "has space", "quote\"d", "caf\u00e9"])
+def test_an_insane_client_id_is_replaced(server, given):
+    r = server.client.get("/api/projects", headers={"X-Request-Id": given})
+    assert r.status == 200
+    assert HEX16.match(r.header("X-Request-Id") or ""), r.header("X-Request-Id")
+
+
+def test_errors_and_streams_carry_it_too(server):
+    p = server.client.new_project()
+    t = server.client.new_task(p["id"])
+    r = server.client.get("/api/projects/%s/tasks/%s/export?format=nope" % (p["id"], t["id"]))
+    assert r.status == 400 and HEX16.match(r.header("X-Request-Id") or "")
+    r = server.client.get("/api/projects/%s/tasks/%s/export?format=csv" % (p["id"], t["id"]),
+                          headers={"X-Request-Id": "export-1"})
+    assert r.status == 200 and r.header("X-Request-Id") == "export-1"
+    lines = request_lines(server, "export-1")
+    # the export's own end line and the request line, both with the id
+    assert sorted(x.split()[2] for x in lines) == ["export", "request"], lines
