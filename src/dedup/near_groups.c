@@ -109,6 +109,16 @@ static int arrays_grow(struct near_groups *g)
     return 0;
 }
 
+int64_t near_groups_slot(const struct near_groups *g, int64_t id)
+{
+    if (!g->table_cap)
+        return -1;
+    for (size_t i = id_slot(id, g->table_cap); g->table[i]; i = (i + 1) & (g->table_cap - 1))
+        if (g->ids[g->table[i] - 1] == id)
+            return g->table[i] - 1;
+    return -1;
+}
+
 int64_t near_groups_add(struct near_groups *g, int64_t id, const struct minhash_sig *sig,
                         const char *text, size_t len)
 {

@@ -33,6 +33,9 @@ struct near_groups;
 struct near_groups *near_groups_new(double threshold, near_pair_cb pair_cb, void *ud);
 void near_groups_free(struct near_groups *g);
 
+/* The slot of a sample added already, or -1. */
+int64_t near_groups_slot(const struct near_groups *g, int64_t id);
+
 /* The sample's slot (added with its signature and the shingles of its normalised text on first
  * sight); negative when out of memory. */
 int64_t near_groups_add(struct near_groups *g, int64_t id, const struct minhash_sig *sig,

@@ -280,13 +280,16 @@ static int bucket_row(void *ud, int band, int64_t key, int64_t sample_id, const 
         flush_bucket(gr);
     gr->band = band;
     gr->key = key;
-    buf_reset(&gr->x->scratch);
-    if ((r = text_normalize(input ? input : "", input ? strlen(input) : 0, &gr->x->scratch, e)) < 0)
-        return r;
-    if ((slot =
-             near_groups_add(gr->g, sample_id, &sig, gr->x->scratch.data ? gr->x->scratch.data : "",
-                             gr->x->scratch.len)) < 0)
-        return err_set(e, HE_NOMEM, NULL, NULL);
+    /* a sample stands in up to one bucket a band: its text is normalised and shingled once */
+    if ((slot = near_groups_slot(gr->g, sample_id)) < 0) {
+        if ((r = text_normalize(input ? input : "", input ? strlen(input) : 0, &gr->x->scratch,
+                                e)) < 0)
+            return r;
+        if ((slot = near_groups_add(gr->g, sample_id, &sig,
+                                    gr->x->scratch.data ? gr->x->scratch.data : "",
+                                    gr->x->scratch.len)) < 0)
+            return err_set(e, HE_NOMEM, NULL, NULL);
+    }
     if (gr->n == gr->cap) {
         size_t cap = gr->cap ? gr->cap * 2 : 64;
         int64_t *s = realloc(gr->slots, cap * sizeof(*s));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What Kiln's fine-tune export needs besides its format table (export/format.h): the system
- * message when the caller gives none, and the JSON re-rendering its structured formats apply.
+ * What Kiln's fine-tune export needs besides its format table (export/format.h): the JSON
+ * re-rendering its structured formats apply. (The system message when the caller gives none is
+ * gen/prompt.h's prompt_task, which renders Kiln's simple prompt builder.)
  */
 #ifndef HETU_EXPORT_KILN_H
 #define HETU_EXPORT_KILN_H
@@ -11,10 +12,6 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
-
-/* Appends the task's prompt as Kiln's simple prompt builder renders it without JSON format
- * instructions: the instruction, then the numbered requirements. */
-int export_task_prompt(const struct task *t, struct buf *out, struct err *e);
 
 /* Appends v as Python's json.dumps(v, ensure_ascii=False) writes it: ", " and ": " between
  * items, non-ASCII raw, floats as Python's repr. HE_TOO_LARGE/HE_NOMEM from the buffer. */

@@ -45,14 +45,6 @@
 /* The turn that follows the thinking, as Kiln's adapters word it. */
 static const char cot_final_answer_prompt[] = "Considering the above, return a final result.";
 
-int export_task_prompt(const struct task *t, struct buf *out, struct err *e)
-{
-    int r = prompt_task(t, out);
-    if (r < 0)
-        return err_set(e, r, NULL, "the task prompt does not fit in the system message");
-    return 0;
-}
-
 static int py_strn(struct buf *out, const char *s, size_t len)
 {
     int r;

@@ -19,6 +19,7 @@
 
 #include "export/format.h"
 #include "export/kiln.h"
+#include "gen/prompt.h"
 #include "util/json.h"
 
 struct sample_def {
@@ -141,7 +142,7 @@ static void check_golden(const char *label, const struct task *t, const struct s
     assert_string_equal(f->extension, "jsonl");
     buf_init(&system, 1 << 20);
     buf_init(&out, 1 << 20);
-    assert_int_equal(export_task_prompt(t, &system, &e), 0);
+    assert_int_equal(prompt_task(t, &system), 0);
     memset(&o, 0, sizeof(o));
     o.task = t;
     o.system_message = system.data;
@@ -207,12 +208,11 @@ static void structured_task_every_format(void **state)
 static void task_prompt_golden(const struct task *t, const char *file)
 {
     struct buf out;
-    struct err e = ERR_INIT;
     size_t want_len;
     char *want = read_golden(file, &want_len);
 
     buf_init(&out, 1 << 20);
-    assert_int_equal(export_task_prompt(t, &out, &e), 0);
+    assert_int_equal(prompt_task(t, &out), 0);
     assert_bytes(file, want, want_len, &out);
     free(want);
     buf_done(&out);
