@@ -58,8 +58,9 @@ def keyed(*pairs):
 @pytest.fixture(scope="module")
 def data(gen):
     """Six samples: A..D saved with outputs, E generated alone, F generated in a batch with a
-    chain-of-thought method. A and C share an input, as do B and F. What saving does not record
-    yet in this setup (the input hash; a cost, which needs prices) is written into the store."""
+    chain-of-thought method. A and C share an input, as do B and F (saving records the hash of
+    each normalised input). A cost needs prices, which the fake provider has none of: it is
+    written into the store."""
     pid, tid = gen.task()
     model = gen.model()
     seed = {"input_model_name": "in-m", "input_provider": "together_ai"}
@@ -85,11 +86,7 @@ def data(gen):
     rate(gen, pid, tid, runs["C"], {"type": "pass_fail", "value": True})
     rate(gen, pid, tid, runs["D"], {"type": "pass_fail", "value": False})
     rate(gen, pid, tid, runs["E"], {"type": "pass_fail_critical", "value": -1})
-    # The normalised-input hash as saving records it: equal inputs, equal hashes; D has none.
     db = sqlite3.connect(gen.srv.db, timeout=30)
-    for k, run in runs.items():
-        h = None if k == "D" else {"你好世界": 11, "hello world": 22}.get(run["input"], 33 + ord(k))
-        db.execute("UPDATE samples SET input_hash = ? WHERE id = ?", (h, int(run["id"])))
     # The fake provider has no prices: the costs the engine would have recorded.
     for k, cost in (("E", 0.25), ("F", 0.5)):
         db.execute("UPDATE samples SET cost = ? WHERE id = ?", (cost, int(runs[k]["id"])))
@@ -164,7 +161,8 @@ def test_exact_duplicate_share(gen, data):
     pid, tid, _, _ = data
     s = get_stats(gen, pid, tid)
     assert s["exact_duplicates"] == 2
-    assert s["exact_duplicate_share"] == 0.4  # 2 repeats of 5 samples with a hash
+    # 2 repeats of 6 samples, each with a hash (written with 15 significant digits)
+    assert s["exact_duplicate_share"] == pytest.approx(2 / 6, rel=1e-14)
     assert s["near_duplicate_share"] is None
 
 
@@ -240,7 +238,7 @@ def test_cli_stats(gen, data, hetu_bin):
     text = out.stdout
     assert "samples  6" in text
     assert "S2" in text and "主题" in text and "simple_chain_of_thought_prompt_builder" in text
-    assert "exact duplicates  2 (40.0%)" in text
+    assert "exact duplicates  2 (33.3%)" in text
     assert "P50" in text and "22.83" in text
     out = subprocess.run([str(hetu_bin), "stats", "-t", "999999999999"] + base, capture_output=True,
                          text=True, timeout=30)
