@@ -32,8 +32,16 @@ typedef int (*http_part_fn)(struct http_req *req, const char *name, const char *
                             const char *data, size_t len, struct err *e);
 
 /* Route flags */
-#define ROUTE_JSON      0x1 /* the body is a JSON value, parsed before the handler runs */
-#define ROUTE_MULTIPART 0x2 /* the body is multipart/form-data, streamed to route->part */
+#define ROUTE_JSON      0x1  /* the body is a JSON value, parsed before the handler runs */
+#define ROUTE_MULTIPART 0x2  /* the body is multipart/form-data, streamed to route->part */
+#define ROUTE_PUBLIC    0x4  /* never needs an API key (health, documentation) */
+#define ROUTE_ADMIN     0x8  /* once keys exist, needs an admin key */
+#define ROUTE_LOCAL     0x10 /* needs an admin key unless the client is on loopback (metrics) */
+#define ROUTE_GATEWAY                                                          \
+    0x20 /* the original gateway's route: its body is read as the gateway read \
+            it (unknown keys ignored, lax integers and booleans) */
+
+struct field;
 
 struct route {
     const char *method;
@@ -43,6 +51,8 @@ struct route {
     size_t body_limit; /* 0: the server's default (JSON bodies, or uploads) */
     const char *summary;
     http_part_fn part;
+    const struct field *body; /* ROUTE_JSON: the keys of the body object (http/schema.h), ended by
+                                 a row with a NULL name; NULL: not described */
 };
 
 struct route_match {

@@ -23,7 +23,7 @@
 /* clang-format on */
 
 const struct route http_routes[] = {
-    {"GET", "/healthz", h_health, 0, 0, "Server and store health"},
+    {"GET", "/healthz", h_health, ROUTE_PUBLIC, 0, "Server and store health"},
 
     {"POST", "/api/project", h_project_create, ROUTE_JSON, 0, "Create a project"},
     {"GET", "/api/projects", h_project_list, 0, 0, "List projects"},
