@@ -32,7 +32,7 @@ struct json_object *http_req_body(struct http_req *req);
 void http_req_complete(struct http_req *req, struct json_object *body, const struct err *e);
 
 /* Adds a header to the answer (at most HTTP_REQ_MAX_HEADERS; values are copied). */
-#define HTTP_REQ_MAX_HEADERS 4
+#define HTTP_REQ_MAX_HEADERS 8
 void http_req_set_header(struct http_req *req, const char *name, const char *value);
 
 /*

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/body_read.h"
 #include "http/conn_guard.h"
 #include "http/request.h"
 #include "http/server_int.h"
@@ -492,6 +493,7 @@ static enum MHD_Result dispatch(struct http_req *req)
                        &req->body.json, &e) < 0)
             return send_error(req, &e);
         buf_done(&req->body.buf);
+        body_read(req, route);
     }
     if (route->flags & ROUTE_MULTIPART) {
         if (!req->upload.pp && !req->upload.err.code)

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Request bodies as data: for each JSON route, the keys its handler accepts, their types,
+ * whether they are required or may be null, and a line on each. They must say exactly what the
+ * handlers read (h_projects.c, h_tasks.c, h_generate.c, h_samples.c with gen/sample_json.c,
+ * h_dedup.c, h_runs.c, h_splits.c): on the gateway's routes the server drops every key that is
+ * not listed here before the handler runs. Limits and allowed values stay the handlers' to check;
+ * the descriptions state them for readers of /openapi.json.
+ */
+#include "http/bodies.h"
+
+#include <stddef.h>
+
+#include "util/banned.h"
+
+#define REQ     FIELD_REQUIRED
+#define NULL_OK FIELD_NULLABLE
+
+/* ---- projects ---- */
+
+const struct field project_create_body[] = {
+    {"name", FT_STRING, REQ, "The project's name, 1 to 120 characters"},
+    {"description", FT_STRING, NULL_OK, "What the project is for, up to 10000 characters"},
+    {0},
+};
+
+const struct field project_update_body[] = {
+    {"name", FT_STRING, 0, "A new name, 1 to 120 characters"},
+    {"description", FT_STRING, NULL_OK, "A new description, up to 10000 characters"},
+    {0},
+};
+
+/* ---- tasks ---- */
+
+static const struct field requirement_fields[] = {
+    {"id", FT_STRING, NULL_OK, "The requirement's id; a new one is made when absent"},
+    {"name", FT_STRING, REQ, "The requirement's name, 1 to 120 characters"},
+    {"description", FT_STRING, NULL_OK, "What the requirement checks"},
+    {"instruction", FT_STRING, REQ, "How to judge an output against the requirement"},
+    {"priority", FT_INTEGER, NULL_OK, "0 (highest) to 3; 2 when absent"},
+    {"type", FT_STRING, NULL_OK, "five_star (the default), pass_fail or pass_fail_critical"},
+    {0},
+};
+
+static const struct field requirement_item = {
+    NULL, FT_OBJECT, 0, "A requirement of the task's outputs", requirement_fields, NULL};
+
+/* clang-format off */
+#define TASK_FIELDS(flags)                                                                        \
+    {"name", FT_STRING, flags, "The task's name, 1 to 120 characters"},                           \
+    {"description", FT_STRING, NULL_OK, "What the task is, up to 10000 characters"},              \
+    {"instruction", FT_STRING, flags, "The instruction the model follows to do the task"},        \
+    {"requirements", FT_ARRAY, NULL_OK, "Up to 100 requirements the outputs are rated against",   \
+     NULL, &requirement_item},                                                                    \
+    {"input_json_schema", FT_STRING, NULL_OK,                                                     \
+     "JSON text of a JSON Schema object with \"type\": \"object\" for structured inputs; null "   \
+     "for plain text"},                                                                           \
+    {"output_json_schema", FT_STRING, NULL_OK,                                                    \
+     "JSON text of a JSON Schema object with \"type\": \"object\" for structured outputs; null "  \
+     "for plain text"},                                                                           \
+    {"thinking_instruction", FT_STRING, NULL_OK,                                                  \
+     "How the model should think before answering (chain-of-thought prompts)"}
+/* clang-format on */
+
+const struct field task_create_body[] = {TASK_FIELDS(REQ), {0}};
+
+/* Only the fields sent change; the schemas cannot change once the task has samples. */
+const struct field task_update_body[] = {TASK_FIELDS(0), {0}};
+
+/* ---- data generation ---- */
+
+#define TOPIC_PATH_TEXT                                                                           \
+    "a list of topic names from the root ([] or [\"root\"] is the task as a whole), or one text " \
+    "\"a/b\" (split on >>>>> when it holds one, else on /)"
+
+/* clang-format off */
+#define MODEL_FIELDS                                                                              \
+    {"model_name", FT_STRING, REQ, "The model to call: a provider's model id"},                   \
+    {"provider", FT_STRING, REQ, "The provider of the model"},                                    \
+    {"human_guidance", FT_STRING, NULL_OK, "Extra guidance added to the prompt"},                 \
+    {"drop_unsupported_params", FT_BOOLEAN, NULL_OK,                                              \
+     "Drop request parameters the provider or model does not support instead of failing"}
+/* clang-format on */
+
+static const struct field string_item = {NULL, FT_STRING, 0, "A name", NULL, NULL};
+
+const struct field generate_categories_body[] = {
+    {"node_path", FT_ANY, NULL_OK, "The node to add subtopics under: " TOPIC_PATH_TEXT},
+    {"num_subtopics", FT_INTEGER, NULL_OK, "How many subtopics to make, 1 to 100; 6 when absent"},
+    MODEL_FIELDS,
+    {"existing_topics", FT_ARRAY, NULL_OK, "Topic names the model must not repeat", NULL,
+     &string_item},
+    {0},
+};
+
+const struct field generate_samples_body[] = {
+    {"topic", FT_ANY, NULL_OK, "The topic of the inputs: " TOPIC_PATH_TEXT},
+    {"num_samples", FT_INTEGER, NULL_OK, "How many inputs to make, 1 to 100; 8 when absent"},
+    MODEL_FIELDS,
+    {0},
+};
+
+/* ---- samples ---- */
+
+static const struct field tag_item = {NULL, FT_STRING, 0, "A tag, one line", NULL, NULL};
+
+/* A sample as save_sample, a batch item and an import item take it (gen/sample_json.c); the
+ * session goes in the query (?session_id=) on save_sample, as on the gateway. */
+const struct field save_sample_body[] = {
+    {"input", FT_ANY, REQ,
+     "The task input: text, or an object (or its JSON text) matching the task's input schema"},
+    {"topic_path", FT_ANY, NULL_OK, "The sample's topic: " TOPIC_PATH_TEXT},
+    {"input_model_name", FT_STRING, NULL_OK, "The model that wrote the input (provenance)"},
+    {"input_provider", FT_STRING, NULL_OK, "The provider of that model (provenance)"},
+    {"output_model_name", FT_STRING, NULL_OK,
+     "The model that writes the output when none is given"},
+    {"output_provider", FT_STRING, NULL_OK, "The provider of the output model"},
+    {"prompt_method", FT_STRING, NULL_OK,
+     "The prompt builder for the output (a prompt id; \"default\" is simple_prompt_builder)"},
+    {"human_guidance", FT_STRING, NULL_OK, "Extra guidance added to the output prompt"},
+    {"output", FT_ANY, NULL_OK,
+     "The output, stored as given with no model call: text, or an object matching the task's "
+     "output schema"},
+    {"drop_unsupported_params", FT_BOOLEAN, NULL_OK,
+     "Drop request parameters the provider or model does not support instead of failing"},
+    {"allow_truncated", FT_BOOLEAN, NULL_OK,
+     "Keep an output the model cut short at its token limit instead of failing"},
+    {"tags", FT_ARRAY, NULL_OK, "Tags added to the sample", NULL, &tag_item},
+    {0},
+};
+
+static const struct field sample_item = {
+    NULL, FT_OBJECT, 0, "A sample, as save_sample takes it", save_sample_body, NULL};
+
+const struct field save_samples_batch_body[] = {
+    {"samples", FT_ARRAY, REQ, "The samples, 1 to 10000", NULL, &sample_item},
+    {"session_id", FT_STRING, NULL_OK,
+     "Tags every sample synthetic_session_<id>; the query's session_id when absent"},
+    {"allow_truncated", FT_BOOLEAN, NULL_OK, "allow_truncated for every sample"},
+    {0},
+};
+
+/* ---- near duplicates ---- */
+
+const struct field dedup_start_body[] = {
+    {"threshold", FT_NUMBER, NULL_OK,
+     "The similarity above which two inputs are near duplicates, over 0 and at most 1"},
+    {0},
+};
+
+const struct field dedup_resolve_body[] = {
+    {"job_id", FT_STRING, REQ, "The completed near-duplicate job whose clusters to resolve"},
+    {"action", FT_STRING, REQ, "delete or tag (tags the others \"duplicate\")"},
+    {0},
+};
+
+/* ---- runs ---- */
+
+static const struct field rating_fields[] = {
+    {"type", FT_STRING, REQ, "five_star, pass_fail or pass_fail_critical"},
+    {"value", FT_ANY, REQ,
+     "1 to 5 (five_star); true/false or 1/0 (pass_fail); also -1 (pass_fail_critical)"},
+    {"requirement_ratings", FT_ANY, 0, "Accepted and not stored"},
+    {"v", FT_ANY, 0, "Accepted and not stored"},
+    {0},
+};
+
+const struct field run_update_body[] = {
+    {"rating", FT_OBJECT, NULL_OK, "The sample's rating; null removes it", rating_fields, NULL},
+    {"tags", FT_ARRAY, NULL_OK, "The sample's tags, replacing the old ones", NULL, &tag_item},
+    {0},
+};
+
+/* ---- dataset splits ---- */
+
+const struct field split_create_body[] = {
+    {"dataset_split_type", FT_STRING, REQ, "The split's parts and sizes (a Kiln split type)"},
+    {"filter_id", FT_STRING, REQ, "Which samples go in (a Kiln filter id)"},
+    {"name", FT_STRING, NULL_OK, "The split's name; a two-word name is made when absent"},
+    {"description", FT_STRING, NULL_OK, "What the split is for"},
+    {"seed", FT_INTEGER, NULL_OK, "The shuffle's seed, so that a split can be made again"},
+    {0},
+};
