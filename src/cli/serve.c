@@ -61,6 +61,7 @@ struct serve_opt {
     const char *help;
     serve_default_fn def_fn;
     const char *def_help; /* the computed default as --help describes it */
+    const char *alt_env;  /* read when env and the config file key are unset (the gateway's) */
 };
 
 static int parse_text(const struct serve_opt *o, const char *s, void *ret)
@@ -152,9 +153,9 @@ static const struct serve_opt serve_opts[] = {
     /* flag, metavar, environment, config key, default,
      *     parser, largest value, field, help[, computed default, as help names it] */
     {"host", "ADDR", "HETU_HOST", "host", "127.0.0.1",
-        parse_text, 0, AT(host), "address to listen on"},
+        parse_text, 0, AT(host), "address to listen on", .alt_env = "HOST"},
     {"port", "N", "HETU_PORT", "port", "8000",
-        parse_uint, 65535, AT(port), "port; 0 picks a free one"},
+        parse_uint, 65535, AT(port), "port; 0 picks a free one", .alt_env = "PORT"},
     {"db", "URL", "HETU_DB", "db", DEFAULT_DB,
         parse_text, 0, AT(db), "store: a SQLite path or sqlite:PATH"},
     {"config", "FILE", "HETU_CONFIG", NULL, NULL,
@@ -233,7 +234,8 @@ static void print_opt_help(FILE *f, const struct serve_opt *o)
         print_unit(f, p, n, &col);
         p += n + strspn(p + n, " ");
     }
-    snprintf(unit, sizeof(unit), "(%s%s%s)", o->env, o->key ? ", " : "", o->key ? o->key : "");
+    snprintf(unit, sizeof(unit), "(%s%s%s%s%s)", o->env, o->key ? ", " : "", o->key ? o->key : "",
+             o->alt_env ? ", then " : "", o->alt_env ? o->alt_env : "");
     print_unit(f, unit, strlen(unit), &col);
     if (def) {
         snprintf(unit, sizeof(unit), "[%s]", def);
@@ -250,7 +252,8 @@ static void print_usage(FILE *f)
     fputs(usage_tail, f);
 }
 
-/* The text of a setting: flag, else environment, else config file key, else default. */
+/* The text of a setting: flag, else environment, else config file key, else the gateway's
+ * variable (HOST, PORT), else default. */
 static const char *pick(const struct serve_opt *o, const char *flag, struct json_object *cfg,
                         const char *def, char *scratch, size_t size)
 {
@@ -269,6 +272,8 @@ static const char *pick(const struct serve_opt *o, const char *flag, struct json
             return scratch;
         }
     }
+    if (o->alt_env && (env = getenv(o->alt_env)) && *env)
+        return env;
     return def;
 }
 

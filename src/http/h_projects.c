@@ -107,6 +107,8 @@ int h_project_delete(struct http_req *req, struct json_object **ret_body, struct
 
     if (r < 0)
         return r;
-    *ret_body = render_message("project %s deleted", id);
+    /* The gateway's answer, message text included, which scripts may compare. */
+    *ret_body = render_message("项目已成功移除");
+    json_object_object_add(*ret_body, "project_id", json_object_new_string(id));
     return 0;
 }

@@ -460,7 +460,8 @@ def test_seed_script_runs_unchanged(hetu, tmp_path):
 
 
 def test_pip_install(tmp_path):
-    """`pip install clients/python` installs hetu_client and the dataset.dataset_api module."""
+    """`pip install clients/python` installs hetu_client and nothing named `dataset` (an unrelated
+    PyPI library's name); the gateway's import line works from the checkout only."""
     src = tmp_path / "src"
     shutil.copytree(CLIENT_DIR, src, ignore=shutil.ignore_patterns("__pycache__", "build",
                                                                     "*.egg-info"))
@@ -469,13 +470,23 @@ def test_pip_install(tmp_path):
                         "--no-index", "--no-deps", "--target", str(target), str(src)],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
-    code = ("import hetu_client, dataset.dataset_api as d; "
-            "assert d.HetuAIDataGenClient is hetu_client.HetuAIDataGenClient; "
+    top = sorted(x.name for x in target.iterdir() if not x.name.endswith((".dist-info", ".egg-info")))
+    assert top == ["hetu_client"], top
+    code = ("import importlib.util, hetu_client; "
+            "assert importlib.util.find_spec('dataset') is None; "
             "print(hetu_client.__file__)")
     p = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True,
                        env=dict(os.environ, PYTHONPATH=str(target)), cwd=str(tmp_path), timeout=30)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip().startswith(str(target))
+    # from the checkout, the gateway's import line gives the same client
+    code = ("import hetu_client, dataset.dataset_api as d; "
+            "assert d.HetuAIDataGenClient is hetu_client.HetuAIDataGenClient; "
+            "print(d.__file__)")
+    p = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=str(CLIENT_DIR)), cwd=str(tmp_path), timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == str(CLIENT_DIR / "dataset" / "dataset_api.py")
 
 
 # ---------------------------------------------------------------- projects and tasks

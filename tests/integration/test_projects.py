@@ -125,7 +125,9 @@ def test_delete_project(client):
     r = client.delete("/api/projects/" + p["id"])
     assert r.status == 200, r
     body = r.json()
-    assert list(body.keys()) == ["message"] and isinstance(body["message"], str) and body["message"]
+    # the gateway's answer, word for word ("project removed")
+    assert body == {"message": "项目已成功移除", "project_id": p["id"]}
+    assert list(body.keys()) == ["message", "project_id"]
     assert_error(client.get("/api/projects/" + p["id"]), 404, "not_found", mentions=[p["id"]])
     ids = [x["id"] for x in client.ok("GET", "/api/projects")["projects"]]
     assert p["id"] not in ids and other["id"] in ids
