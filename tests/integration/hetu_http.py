@@ -147,8 +147,8 @@ class Server:
             raise AssertionError("hetu binary not found at %s (build it, or set HETU_BIN)" % self.binary)
         env = dict(os.environ)
         for k in list(env):
-            if k.startswith("HETU_") and k not in ("HETU_BIN",):
-                del env[k]
+            if (k.startswith("HETU_") and k not in ("HETU_BIN",)) or k in ("HOST", "PORT"):
+                del env[k]  # HOST and PORT: the gateway's variables, which hetu serve reads too
         env.update(self.env_extra)
         self._out = open(self.out_path, "wb")
         self._err = open(self.err_path, "wb")
