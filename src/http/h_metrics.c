@@ -68,9 +68,9 @@ static int render_store(struct buf *out, struct store *st)
     struct store_health h;
     int64_t items[3];
     struct err e = ERR_INIT;
-    int r = metric_render_head(out, "hetu_store_write_queue",
-                               "Writes queued for the store's writer, not yet committed",
-                               METRIC_GAUGE);
+    int r =
+        metric_render_head(out, "hetu_store_write_queue",
+                           "Writes queued for the store's writer, not yet committed", METRIC_GAUGE);
 
     if (r == 0 && store_health(st, &h, &e) == 0)
         r = metric_render_sample(out, "hetu_store_write_queue", 0, NULL, NULL,

@@ -189,8 +189,8 @@ void call_finish(struct llm_engine *eng, struct call *c, struct llm_result *res)
     if (!res->method)
         res->method = c->schema ? c->method : LLM_SO_NONE;
     res->elapsed_us = clock_mono_us() - c->submitted_us;
-    metrics_llm_call(c->lane ? c->lane->metrics : metrics_pm_slot(c->provider, c->model),
-                     res->code, c->usage.input_tokens, c->usage.output_tokens, c->usage.cost);
+    metrics_llm_call(c->lane ? c->lane->metrics : metrics_pm_slot(c->provider, c->model), res->code,
+                     c->usage.input_tokens, c->usage.output_tokens, c->usage.cost);
     if (res->code) {
         xfer_redact(res->err.msg, sizeof(res->err.msg), c->prov ? c->prov->api_key : NULL);
         engine_count(res->code == HE_CANCELLED ? &eng->st_cancelled : &eng->st_failed, 1);

@@ -56,9 +56,9 @@ uint64_t metric_value(const struct metric_family *f, size_t i)
 /* ---- HTTP ---- */
 
 /* Statuses with their own series; then "other" (anything else) and "aborted" (none sent). */
-static const unsigned statuses[] = {200, 201, 204, 206, 301, 302, 304, 400, 401, 403, 404,
-                                    405, 406, 408, 409, 411, 413, 414, 415, 416, 422, 429,
-                                    431, 499, 500, 501, 502, 503, 504, 505};
+static const unsigned statuses[] = {200, 201, 204, 206, 301, 302, 304, 400, 401, 403,
+                                    404, 405, 406, 408, 409, 411, 413, 414, 415, 416,
+                                    422, 429, 431, 499, 500, 501, 502, 503, 504, 505};
 #define NSTATUS        (ARRAY_N(statuses) + 2)
 #define STATUS_OTHER   ARRAY_N(statuses)
 #define STATUS_ABORTED (ARRAY_N(statuses) + 1)
@@ -339,7 +339,8 @@ static size_t pm_index(int pm)
 void metrics_llm_call(int pm, int code, int64_t input_tokens, int64_t output_tokens, double cost)
 {
     size_t s = pm_index(pm);
-    size_t outcome = code < 0 && -code < HE_IDX_COUNT ? (size_t)-code : (code ? HE_IDX_INTERNAL : 0);
+    size_t outcome =
+        code < 0 && -code < HE_IDX_COUNT ? (size_t)-code : (code ? HE_IDX_INTERNAL : 0);
 
     metric_add(&llm_calls, s * HE_IDX_COUNT + outcome, 1);
     if (input_tokens > 0)
@@ -384,8 +385,8 @@ void metrics_store_commit(size_t writes)
 /* ---- all of them ---- */
 
 static const struct metric_family *const families[] = {
-    &http_requests, &http_latency, &parked,     &uploads,    &llm_calls,
-    &llm_retries,   &llm_429,      &llm_tokens, &llm_cost,   &store_commits,
+    &http_requests, &http_latency, &parked,     &uploads,  &llm_calls,
+    &llm_retries,   &llm_429,      &llm_tokens, &llm_cost, &store_commits,
 };
 
 int metrics_render(struct buf *out)

@@ -110,7 +110,8 @@ static int render_histogram(struct buf *out, const struct metric_family *f, size
                   f->scale);
     r = r ? r : put_sample(out, f->name, "_sum", f->nlabels, f->label_names, values, NULL, num);
     snprintf(num, sizeof(num), "%" PRIu64, cum);
-    return r ? r : put_sample(out, f->name, "_count", f->nlabels, f->label_names, values, NULL, num);
+    return r ? r
+             : put_sample(out, f->name, "_count", f->nlabels, f->label_names, values, NULL, num);
 }
 
 int metric_render_family(struct buf *out, const struct metric_family *f)
