@@ -26,6 +26,26 @@
 
 #define ARRAY_N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A counter family var of n series, kept in units of 10^-scale, labelled by fn with the label
+ * names that follow. */
+#define COUNTER(var, n, metric, text, scl, fn, ...)                                    \
+    static _Atomic uint64_t var##_v[n];                                                \
+    static const struct metric_family var = {metric,                                   \
+                                             text,                                     \
+                                             METRIC_COUNTER,                           \
+                                             ARRAY_N(((const char *[]){__VA_ARGS__})), \
+                                             {__VA_ARGS__},                            \
+                                             fn,                                       \
+                                             n,                                        \
+                                             scl,                                      \
+                                             .values = var##_v}
+
+/* A gauge without labels. */
+#define GAUGE(var, metric, text)                                                       \
+    static _Atomic uint64_t var##_v[1];                                                \
+    static const struct metric_family var = {metric, text, METRIC_GAUGE, .nseries = 1, \
+                                             .values = var##_v}
+
 /* ---- the registry ---- */
 
 void metric_observe(const struct metric_family *f, size_t i, uint64_t v)
@@ -111,17 +131,9 @@ static bool http_route_labels(const struct metric_family *f, size_t i, const cha
     return route_labels(i, &v[0], &v[1]);
 }
 
-static _Atomic uint64_t http_requests_v[METRICS_ROUTES_MAX * NSTATUS];
-static const struct metric_family http_requests = {
-    "hetu_http_requests_total",
-    "HTTP requests answered, by route (its pattern) and status",
-    METRIC_COUNTER,
-    3,
-    {"method", "route", "status"},
-    http_request_labels,
-    ARRAY_N(http_requests_v),
-    .values = http_requests_v,
-};
+COUNTER(http_requests, (METRICS_ROUTES_MAX * NSTATUS), "hetu_http_requests_total",
+        "HTTP requests answered, by route (its pattern) and status", 0, http_request_labels,
+        "method", "route", "status");
 
 /* Latency bounds in microseconds: 0.5 ms to 5 minutes. */
 static const uint64_t latency_bounds[] = {500,     1000,     2500,     5000,     10000,    25000,
@@ -145,23 +157,10 @@ static const struct metric_family http_latency = {
     http_latency_sum,
 };
 
-static _Atomic uint64_t parked_v[1];
-static const struct metric_family parked = {
-    "hetu_http_requests_parked",
-    "Requests waiting on other work (model calls, jobs) with their connection suspended",
-    METRIC_GAUGE,
-    .nseries = 1,
-    .values = parked_v,
-};
+GAUGE(parked, "hetu_http_requests_parked",
+      "Requests waiting on other work (model calls, jobs) with their connection suspended");
 
-static _Atomic uint64_t uploads_v[1];
-static const struct metric_family uploads = {
-    "hetu_uploads_in_progress",
-    "File uploads admitted and not yet ended",
-    METRIC_GAUGE,
-    .nseries = 1,
-    .values = uploads_v,
-};
+GAUGE(uploads, "hetu_uploads_in_progress", "File uploads admitted and not yet ended");
 
 void metrics_http_request(size_t slot, const char *method, const char *pattern, unsigned status,
                           int64_t duration_us)
@@ -269,67 +268,25 @@ static bool llm_token_labels(const struct metric_family *f, size_t i, const char
     return pm_labels(i / 2, v);
 }
 
-static _Atomic uint64_t llm_calls_v[NPM * HE_IDX_COUNT];
-static const struct metric_family llm_calls = {
-    "hetu_llm_calls_total",
-    "Model calls ended, by provider, model and outcome (ok, or the error's code)",
-    METRIC_COUNTER,
-    3,
-    {"provider", "model", "outcome"},
-    llm_call_labels,
-    ARRAY_N(llm_calls_v),
-    .values = llm_calls_v,
-};
+COUNTER(llm_calls, (NPM * HE_IDX_COUNT), "hetu_llm_calls_total",
+        "Model calls ended, by provider, model and outcome (ok, or the error's code)", 0,
+        llm_call_labels, "provider", "model", "outcome");
 
-static _Atomic uint64_t llm_retries_v[NPM];
-static const struct metric_family llm_retries = {
-    "hetu_llm_retries_total",
-    "HTTP attempts after a call's first (any cause: 429, 5xx, timeouts, re-asks)",
-    METRIC_COUNTER,
-    2,
-    {"provider", "model"},
-    llm_pm_labels,
-    NPM,
-    .values = llm_retries_v,
-};
+COUNTER(llm_retries, NPM, "hetu_llm_retries_total",
+        "HTTP attempts after a call's first (any cause: 429, 5xx, timeouts, re-asks)", 0,
+        llm_pm_labels, "provider", "model");
 
-static _Atomic uint64_t llm_429_v[NPM];
-static const struct metric_family llm_429 = {
-    "hetu_llm_rate_limited_total",
-    "429 answers from the provider",
-    METRIC_COUNTER,
-    2,
-    {"provider", "model"},
-    llm_pm_labels,
-    NPM,
-    .values = llm_429_v,
-};
+COUNTER(llm_429, NPM, "hetu_llm_rate_limited_total", "429 answers from the provider", 0,
+        llm_pm_labels, "provider", "model");
 
-static _Atomic uint64_t llm_tokens_v[NPM * 2];
-static const struct metric_family llm_tokens = {
-    "hetu_llm_tokens_total",
-    "Tokens the provider reported, by direction (input, output)",
-    METRIC_COUNTER,
-    3,
-    {"provider", "model", "direction"},
-    llm_token_labels,
-    ARRAY_N(llm_tokens_v),
-    .values = llm_tokens_v,
-};
+COUNTER(llm_tokens, (NPM * 2), "hetu_llm_tokens_total",
+        "Tokens the provider reported, by direction (input, output)", 0, llm_token_labels,
+        "provider", "model", "direction");
 
 /* Cost in nano-dollars, shown in dollars. */
-static _Atomic uint64_t llm_cost_v[NPM];
-static const struct metric_family llm_cost = {
-    "hetu_llm_cost_usd_total",
-    "Cost of model calls in US dollars, from the configured prices",
-    METRIC_COUNTER,
-    2,
-    {"provider", "model"},
-    llm_pm_labels,
-    NPM,
-    9,
-    .values = llm_cost_v,
-};
+COUNTER(llm_cost, NPM, "hetu_llm_cost_usd_total",
+        "Cost of model calls in US dollars, from the configured prices", 9, llm_pm_labels,
+        "provider", "model");
 
 static size_t pm_index(int pm)
 {

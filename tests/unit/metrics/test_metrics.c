@@ -29,22 +29,21 @@ static const char *render(const struct metric_family *f, struct buf *b)
 
 static void formats_exact_decimals(void **state)
 {
+    static const struct {
+        uint64_t v;
+        unsigned scale;
+        const char *want;
+    } cases[] = {
+        {0, 0, "0"},         {12, 0, "12"},  {36000, 9, "0.000036"},
+        {1500000, 6, "1.5"}, {1000, 3, "1"}, {1234567, 3, "1234.567"},
+        {5, 6, "0.000005"},
+    };
     char s[32];
     (void)state;
-    metric_format(s, sizeof(s), 0, 0);
-    assert_string_equal(s, "0");
-    metric_format(s, sizeof(s), 12, 0);
-    assert_string_equal(s, "12");
-    metric_format(s, sizeof(s), 36000, 9);
-    assert_string_equal(s, "0.000036");
-    metric_format(s, sizeof(s), 1500000, 6);
-    assert_string_equal(s, "1.5");
-    metric_format(s, sizeof(s), 1000, 3);
-    assert_string_equal(s, "1");
-    metric_format(s, sizeof(s), 1234567, 3);
-    assert_string_equal(s, "1234.567");
-    metric_format(s, sizeof(s), 5, 6);
-    assert_string_equal(s, "0.000005");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        metric_format(s, sizeof(s), cases[i].v, cases[i].scale);
+        assert_string_equal(s, cases[i].want);
+    }
 }
 
 static const char *const odd_values[] = {"plain", "a\"b\\c\nd"};
@@ -157,11 +156,33 @@ static bool has_line(const char *text, const char *line)
     return false;
 }
 
+/* Renders the server's metrics, finds each of want[0..n) as a whole line and absent nowhere. */
+static void assert_rendered(const char *const *want, size_t n, const char *absent)
+{
+    struct buf b;
+
+    buf_init(&b, 1 << 22);
+    assert_int_equal(metrics_render(&b), 0);
+    for (size_t i = 0; i < n; i++)
+        if (!has_line(b.data, want[i]))
+            fail_msg("no line %s", want[i]);
+    assert_null(strstr(b.data, absent));
+    buf_done(&b);
+}
+
+static const char *const pm_lines[] = {
+    "hetu_llm_calls_total{provider=\"openai\",model=\"m03\",outcome=\"ok\"} 1",
+    "hetu_llm_calls_total{provider=\"openai\",model=\"m03\",outcome=\"timeout\"} 1",
+    "hetu_llm_calls_total{provider=\"other\",model=\"other\",outcome=\"ok\"} 2",
+    "hetu_llm_tokens_total{provider=\"openai\",model=\"m03\",direction=\"output\"} 20",
+    "hetu_llm_cost_usd_total{provider=\"openai\",model=\"m03\"} 0.000036",
+    "hetu_llm_retries_total{provider=\"openai\",model=\"m03\"} 1",
+    "hetu_llm_rate_limited_total{provider=\"other\",model=\"other\"} 1",
+};
+
 static void provider_model_pairs_are_capped(void **state)
 {
-    char model[32], line[160];
-    char long_model[300];
-    struct buf b;
+    char model[32], long_model[300];
     (void)state;
     for (int i = 0; i < METRICS_PM_MAX; i++) {
         snprintf(model, sizeof(model), "m%02d", i);
@@ -181,55 +202,31 @@ static void provider_model_pairs_are_capped(void **state)
     metrics_llm_call(METRICS_PM_MAX, 0, 1, 1, 0);
     metrics_llm_retry(3);
     metrics_llm_rate_limited(METRICS_PM_MAX);
-    buf_init(&b, 1 << 22);
-    assert_int_equal(metrics_render(&b), 0);
-    assert_true(has_line(b.data, "hetu_llm_calls_total{provider=\"openai\",model=\"m03\","
-                                 "outcome=\"ok\"} 1"));
-    assert_true(has_line(b.data, "hetu_llm_calls_total{provider=\"openai\",model=\"m03\","
-                                 "outcome=\"timeout\"} 1"));
-    assert_true(has_line(b.data, "hetu_llm_calls_total{provider=\"other\",model=\"other\","
-                                 "outcome=\"ok\"} 2"));
-    assert_true(has_line(b.data, "hetu_llm_tokens_total{provider=\"openai\",model=\"m03\","
-                                 "direction=\"output\"} 20"));
-    assert_true(
-        has_line(b.data, "hetu_llm_cost_usd_total{provider=\"openai\",model=\"m03\"} 0.000036"));
-    assert_true(has_line(b.data, "hetu_llm_retries_total{provider=\"openai\",model=\"m03\"} 1"));
-    assert_true(
-        has_line(b.data, "hetu_llm_rate_limited_total{provider=\"other\",model=\"other\"} 1"));
-    snprintf(line, sizeof(line), "hetu_llm_calls_total{provider=\"openai\",model=\"m04\",");
-    assert_null(strstr(b.data, line)); /* never called: no line */
-    buf_done(&b);
+    /* m04 has a slot but was never called: no line */
+    assert_rendered(pm_lines, sizeof(pm_lines) / sizeof(pm_lines[0]), "model=\"m04\"");
 }
+
+#define THINGS "method=\"GET\",route=\"/api/things/{id}\""
+static const char *const route_lines[] = {
+    "hetu_http_requests_total{" THINGS ",status=\"200\"} 1",
+    "hetu_http_requests_total{" THINGS ",status=\"other\"} 1",
+    "hetu_http_requests_total{" THINGS ",status=\"aborted\"} 1",
+    "hetu_http_requests_total{method=\"any\",route=\"unmatched\",status=\"404\"} 2",
+    "hetu_http_request_duration_seconds_bucket{" THINGS ",le=\"0.001\"} 1",
+    "hetu_http_request_duration_seconds_bucket{" THINGS ",le=\"0.0025\"} 2",
+    "hetu_http_request_duration_seconds_bucket{" THINGS ",le=\"2.5\"} 3",
+    "hetu_http_request_duration_seconds_sum{" THINGS "} 2.00151",
+};
 
 static void requests_by_route_and_status(void **state)
 {
-    struct buf b;
     (void)state;
     metrics_http_request(5, "GET", "/api/things/{id}", 200, 1500);
     metrics_http_request(5, "GET", "/api/things/{id}", 418, 2000000);
     metrics_http_request(5, "GET", "/api/things/{id}", 0, 10);
     metrics_http_request(0, NULL, NULL, 404, 10);
     metrics_http_request(9999, "GET", "/past/the/cap", 404, 10); /* folded into no route */
-    buf_init(&b, 1 << 22);
-    assert_int_equal(metrics_render(&b), 0);
-    assert_true(has_line(b.data, "hetu_http_requests_total{method=\"GET\","
-                                 "route=\"/api/things/{id}\",status=\"200\"} 1"));
-    assert_true(has_line(b.data, "hetu_http_requests_total{method=\"GET\","
-                                 "route=\"/api/things/{id}\",status=\"other\"} 1"));
-    assert_true(has_line(b.data, "hetu_http_requests_total{method=\"GET\","
-                                 "route=\"/api/things/{id}\",status=\"aborted\"} 1"));
-    assert_true(has_line(b.data, "hetu_http_requests_total{method=\"any\",route=\"unmatched\","
-                                 "status=\"404\"} 2"));
-    assert_true(has_line(b.data, "hetu_http_request_duration_seconds_bucket{method=\"GET\","
-                                 "route=\"/api/things/{id}\",le=\"0.001\"} 1"));
-    assert_true(has_line(b.data, "hetu_http_request_duration_seconds_bucket{method=\"GET\","
-                                 "route=\"/api/things/{id}\",le=\"0.0025\"} 2"));
-    assert_true(has_line(b.data, "hetu_http_request_duration_seconds_bucket{method=\"GET\","
-                                 "route=\"/api/things/{id}\",le=\"2.5\"} 3"));
-    assert_true(has_line(b.data, "hetu_http_request_duration_seconds_sum{method=\"GET\","
-                                 "route=\"/api/things/{id}\"} 2.00151"));
-    assert_null(strstr(b.data, "/past/the/cap"));
-    buf_done(&b);
+    assert_rendered(route_lines, sizeof(route_lines) / sizeof(route_lines[0]), "/past/the/cap");
 }
 
 int main(void)
