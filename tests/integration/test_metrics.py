@@ -295,7 +295,7 @@ def test_parked_request_while_the_model_answers(gen, fake_llm):
     while not fake.requests(model):
         assert time.monotonic() < deadline, "the model call never came"
         time.sleep(0.02)
-    assert scrape(c).value("hetu_http_requests_parked") == 1
+    assert scrape_until(c, "hetu_http_requests_parked", 1).value("hetu_http_requests_parked") == 1
     th.join()
     assert done["r"].status == 200, done["r"]
     assert scrape(c).value("hetu_http_requests_parked") == 0
