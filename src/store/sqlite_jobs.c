@@ -264,8 +264,8 @@ int sq_job_errors(struct store *st, const char *job_id, size_t limit, store_item
     return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "reading the job's errors");
 }
 
-/* Counts every job's items by state (0 pending, 1 done, 2 failed): one pass over the items'
- * state index, read when /metrics is scraped. */
+/* Counts every job's items by state (0 pending, 1 done, 2 failed), when /metrics is scraped:
+ * one scan of the items kept (a covering index), so its cost grows with them. */
 int sq_job_item_counts(struct store *st, int64_t ret[3], struct err *e)
 {
     struct sq_conn *c;
