@@ -91,6 +91,9 @@ const struct route http_routes[] = {
      "Download a dataset split's part in a Kiln format (JSONL attachment)"},
     {"GET", P "/tasks/{task_id}/stats", h_stats, 0, 0,
      "Statistics of a task's samples: counts by topic, session, source, model, rating, tag"},
+
+    /* Metrics */
+    {"GET", "/metrics", h_metrics, ROUTE_LOCAL, 0, "Metrics in Prometheus text format"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

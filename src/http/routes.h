@@ -3,6 +3,8 @@
 #ifndef HETU_HTTP_ROUTES_H
 #define HETU_HTTP_ROUTES_H
 
+#include <stdint.h>
+
 #include "http/router.h"
 
 extern const struct route http_routes[];
@@ -60,5 +62,11 @@ int h_dedup_resolve(struct http_req *req, struct json_object **ret_body, struct 
 int h_topics(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_stats.c */
 int h_stats(struct http_req *req, struct json_object **ret_body, struct err *e);
+
+/* h_metrics.c */
+int h_metrics(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* Counts an ended request for /metrics: its route (NULL: none answered it), status (0: none
+ * sent) and duration. */
+void http_metrics_request(const struct route *route, unsigned status, int64_t duration_us);
 
 #endif

@@ -46,6 +46,7 @@
 #include "http/request.h"
 #include "http/server_int.h"
 #include "http/uploads.h"
+#include "metrics/metrics.h"
 #include "http/routes.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -383,8 +384,10 @@ void http_req_complete(struct http_req *req, struct json_object *body, const str
         req->susp.body = body;
     }
     req->susp.completed = true;
-    if (req->susp.suspended)
+    if (req->susp.suspended) {
         MHD_resume_connection(req->conn);
+        metrics_parked(-1);
+    }
     pthread_mutex_unlock(&req->susp.lock);
 }
 
@@ -514,6 +517,7 @@ static enum MHD_Result dispatch(struct http_req *req)
         } else {
             MHD_suspend_connection(req->conn);
             req->susp.suspended = true;
+            metrics_parked(1);
             if (req->susp.cancel_cb)
                 http_watch_add(req->srv, req);
         }
@@ -730,6 +734,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                   "status", status, "duration_ms", dur, req->answer.error[0] ? "error" : NULL,
                   req->answer.error, NULL);
     }
+    http_metrics_request(req->route.rc ? NULL : req->route.match.route, req->answer.status,
+                         clock_mono_us() - req->start_us);
     req_free(req); /* (a stream's end is logged here, still with the id) */
     log_set_request(NULL);
     *con_cls = NULL;

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "http/server_int.h"
+#include "metrics/metrics.h"
 #include "util/clock.h"
 #include "util/banned.h"
 
@@ -51,6 +52,7 @@ int uploads_admit(struct http_req *req)
         return HE_UNAVAILABLE;
     }
     req->upload.counted = true;
+    metrics_uploads(1);
     pthread_mutex_lock(&srv->watch_lock);
     req->upload.last_us = clock_mono_us();
     req->upload.arriving = true;
@@ -61,8 +63,10 @@ int uploads_admit(struct http_req *req)
 
 void uploads_release(struct http_req *req)
 {
-    if (req->upload.counted)
+    if (req->upload.counted) {
         atomic_fetch_sub(&req->srv->uploads, 1);
+        metrics_uploads(-1);
+    }
     req->upload.counted = false;
 }
 

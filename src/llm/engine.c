@@ -114,6 +114,7 @@ static struct lane *lane_get(struct llm_engine *eng, const struct llm_provider_c
     llm_bucket_init(&l->rpm, l->lim.rpm, clock_mono_us());
     llm_bucket_init(&l->tpm, l->lim.tpm, clock_mono_us());
     l->learned = LLM_SO_NONE;
+    l->metrics = metrics_pm_slot(prov->name, model);
     atomic_store(&l->window_now, (int)l->win.size);
     pthread_mutex_lock(&eng->lanes_mu);
     l->next = eng->lanes;
@@ -188,6 +189,8 @@ void call_finish(struct llm_engine *eng, struct call *c, struct llm_result *res)
     if (!res->method)
         res->method = c->schema ? c->method : LLM_SO_NONE;
     res->elapsed_us = clock_mono_us() - c->submitted_us;
+    metrics_llm_call(c->lane ? c->lane->metrics : metrics_pm_slot(c->provider, c->model), res->code,
+                     c->usage.input_tokens, c->usage.output_tokens, c->usage.cost);
     if (res->code) {
         xfer_redact(res->err.msg, sizeof(res->err.msg), c->prov ? c->prov->api_key : NULL);
         engine_count(res->code == HE_CANCELLED ? &eng->st_cancelled : &eng->st_failed, 1);
@@ -550,4 +553,12 @@ int llm_engine_window(struct llm_engine *eng, const char *provider, const char *
         }
     pthread_mutex_unlock(&eng->lanes_mu);
     return w;
+}
+
+void llm_engine_windows(struct llm_engine *eng, llm_window_cb cb, void *ud)
+{
+    pthread_mutex_lock(&eng->lanes_mu);
+    for (struct lane *l = eng->lanes; l; l = l->next)
+        cb(ud, l->prov->name, l->model, atomic_load_explicit(&l->window_now, memory_order_relaxed));
+    pthread_mutex_unlock(&eng->lanes_mu);
 }

@@ -113,5 +113,9 @@ struct llm_stats {
 void llm_engine_stats(struct llm_engine *eng, struct llm_stats *ret);
 /* The current concurrency window of provider/model; -1 when no call has used that lane yet. */
 int llm_engine_window(struct llm_engine *eng, const char *provider, const char *model);
+/* Calls cb with every (provider, model) used so far and its window, under the engine's lane
+ * lock: cb must be quick and must not call into the engine. Any thread. */
+typedef void (*llm_window_cb)(void *ud, const char *provider, const char *model, int window);
+void llm_engine_windows(struct llm_engine *eng, llm_window_cb cb, void *ud);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "llm/engine.h"
 #include "llm/ratelimit.h"
+#include "metrics/metrics.h"
 #include "util/buf.h"
 #include "util/delay_heap.h"
 
@@ -148,6 +149,7 @@ struct lane {
     int out_cap;                /* an output limit the provider accepted where the doubled one
                                    was refused; 0: none learned */
     _Atomic int window_now;
+    int metrics; /* its (provider, model) slot in metrics/metrics.h */
 };
 
 struct llm_engine {

@@ -413,6 +413,7 @@ void outcome_on_done(struct llm_engine *eng, struct call *c, CURLcode rc)
     snprintf(msg, sizeof(msg), "HTTP %ld: %s", status, pmsg);
     if (status == 429) {
         engine_count(&eng->st_429, 1);
+        metrics_llm_rate_limited(l->metrics);
         if (llm_window_on_429(&l->win, c->epoch)) {
             engine_count(&eng->st_shrinks, 1);
             lane_window_changed(l);

@@ -325,8 +325,10 @@ int xfer_start(struct llm_engine *eng, struct call *c)
     }
     l->win.in_flight++;
     c->attempts++;
-    if (c->attempts > 1)
+    if (c->attempts > 1) {
         engine_count(&eng->st_retries, 1);
+        metrics_llm_retry(l->metrics);
+    }
     engine_count(&eng->st_http, 1);
     engine_count(&eng->st_in_flight, 1);
     call_set_state(eng, c, CS_RUNNING);

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "metrics/metrics.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_schema.h"
 #include "store/store_int.h"
@@ -189,6 +190,14 @@ static int control(struct sq_conn *c, const char *sql, struct err *e)
     return 0;
 }
 
+static size_t batch_len(const struct sq_write *batch)
+{
+    size_t n = 0;
+    for (; batch; batch = batch->next)
+        n++;
+    return n;
+}
+
 static void run_batch(struct sq_store *st, struct sq_write *batch)
 {
     struct sq_conn *c = st->writer_conn;
@@ -301,6 +310,7 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&st->lock);
 
         restart_wal(st);
+        metrics_store_commit(batch_len(batch));
         run_batch(st, batch);
         atomic_fetch_add(&st->version, 1); /* before anyone learns of the commit */
 
@@ -701,6 +711,7 @@ static const struct store_ops sqlite_ops = {
     .job_request_cancel = sq_job_request_cancel,
     .job_requeue = sq_job_requeue,
     .job_pending = sq_job_pending,
+    .job_item_counts = sq_job_item_counts,
     .job_errors = sq_job_errors,
     .job_items_done_async = sq_job_items_done_async,
     .job_load_async = sq_job_load_async,

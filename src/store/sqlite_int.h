@@ -211,6 +211,7 @@ int sq_job_pending(struct store *s, const char *job_id, int64_t after, size_t li
                    store_item_cb cb, void *ud, struct err *e);
 int sq_job_errors(struct store *s, const char *job_id, size_t limit, store_item_error_cb cb,
                   void *ud, struct err *e);
+int sq_job_item_counts(struct store *s, int64_t ret[3], struct err *e);
 int sq_job_items_done_async(struct store *s, const struct job_item_result *results, size_t n,
                             store_done_cb cb, void *ud, struct err *e);
 int sq_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,

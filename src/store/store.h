@@ -404,6 +404,8 @@ struct store_ops {
                        store_item_cb cb, void *ud, struct err *e);
     int (*job_errors)(struct store *s, const char *job_id, size_t limit, store_item_error_cb cb,
                       void *ud, struct err *e);
+    /* Job items of every job by state: ret[0] pending, ret[1] done, ret[2] failed (/metrics). */
+    int (*job_item_counts)(struct store *s, int64_t ret[3], struct err *e);
     /* Records item results (samples and item states and job counters) in one write. */
     int (*job_items_done_async)(struct store *s, const struct job_item_result *results, size_t n,
                                 store_done_cb cb, void *ud, struct err *e);
@@ -582,6 +584,12 @@ static inline int store_job_errors(struct store *s, const char *job_id, size_t l
                                    store_item_error_cb cb, void *ud, struct err *e)
 {
     return s->ops->job_errors(s, job_id, limit, cb, ud, e);
+}
+static inline int store_job_item_counts(struct store *s, int64_t ret[3], struct err *e)
+{
+    if (!s->ops->job_item_counts)
+        return err_set(e, HE_INTERNAL, NULL, "the store does not count job items");
+    return s->ops->job_item_counts(s, ret, e);
 }
 static inline int store_job_items_done_async(struct store *s, const struct job_item_result *results,
                                              size_t n, store_done_cb cb, void *ud, struct err *e)
