@@ -20,6 +20,8 @@
 #include "util/banned.h"
 
 #define ANTHROPIC_VERSION "2023-06-01"
+/* Kiln's provider for its custom models, PROVIDER::MODEL */
+#define KILN_CUSTOM "kiln_custom_registry"
 
 /* What a provider and each of its models may set (a model's value wins). */
 #define SHARED_KEYS                                                                            \
@@ -400,6 +402,31 @@ static int resolve_compatible(const struct llm_config *cfg, const char *model, s
     return 0;
 }
 
+/* Kiln's custom models, "PROVIDER::MODEL" for provider kiln_custom_registry: MODEL, unchanged,
+ * on the built-in PROVIDER. */
+static int resolve_custom(const struct llm_config *cfg, const char *model, struct llm_target *t,
+                          struct err *e)
+{
+    const char *sep = strstr(model, "::");
+    const struct llm_provider_info *info;
+    char name[ERR_FIELD_MAX];
+
+    if (!sep || sep == model || !sep[2] || (size_t)(sep - model) >= sizeof(name))
+        return err_set(e, HE_BAD_REQUEST, "model_name",
+                       "model_name \"%s\": a kiln_custom_registry model is PROVIDER::MODEL", model);
+    memcpy(name, model, (size_t)(sep - model));
+    name[sep - model] = '\0';
+    info = llm_provider_find(name);
+    if (!info || info->named)
+        return err_set(e, HE_BAD_REQUEST, "model_name",
+                       "model_name \"%s\": \"%s\" is not a provider Hetu calls for "
+                       "kiln_custom_registry models",
+                       model, name);
+    t->prov = llm_config_provider(cfg, name);
+    t->model = sep + 2;
+    return 0;
+}
+
 /* A Kiln model id on a built-in provider: the provider's id for it, and Kiln's row in ret_k. */
 static int resolve_kiln(const char *model, struct llm_target *t, const struct kiln_model **ret_k,
                         struct err *e)
@@ -436,6 +463,7 @@ static int resolve_kiln(const char *model, struct llm_target *t, const struct ki
 
 static int unknown_provider(const struct llm_config *cfg, const char *provider, struct err *e)
 {
+    const struct kiln_provider *kp = provider ? kiln_provider_find(provider) : NULL;
     struct buf b;
     int r;
 
@@ -443,8 +471,9 @@ static int unknown_provider(const struct llm_config *cfg, const char *provider, 
     for (size_t i = 0; i < cfg->n_providers; i++)
         if (buf_addf(&b, "%s%s", i ? ", " : "", cfg->providers[i].name))
             break;
-    r = err_set(e, HE_BAD_REQUEST, "provider", "unknown provider \"%s\"; known providers: %s",
-                provider ? provider : "", b.data ? b.data : "");
+    r = err_set(e, HE_BAD_REQUEST, "provider", "%s provider \"%s\"; known providers: %s",
+                kp && !kp->hetu ? "Hetu does not call Kiln's" : "unknown", provider ? provider : "",
+                b.data ? b.data : "");
     buf_done(&b);
     return r;
 }
@@ -482,14 +511,18 @@ int llm_config_check(const struct llm_config *cfg, const char *provider, const c
 {
     struct llm_target t = {0};
     const struct kiln_model *k = NULL;
+    bool custom;
     int r;
 
-    if (!provider || !*provider || !(t.prov = llm_config_provider(cfg, provider)))
+    custom = provider && strcmp(provider, KILN_CUSTOM) == 0 && !llm_config_provider(cfg, provider);
+    if (!custom && (!provider || !*provider || !(t.prov = llm_config_provider(cfg, provider))))
         return unknown_provider(cfg, provider, e);
     if (!model || !*model)
         return err_set(e, HE_BAD_REQUEST, "model_name", "model_name is required");
     t.model = model;
-    if (t.prov->info->named && strcmp(provider, "openai_compatible") == 0)
+    if (custom)
+        r = resolve_custom(cfg, model, &t, e);
+    else if (t.prov->info->named && strcmp(provider, "openai_compatible") == 0)
         r = resolve_compatible(cfg, model, &t, e);
     else if (!t.prov->info->named && kiln_model_known(model))
         r = resolve_kiln(model, &t, &k, e);

@@ -163,7 +163,34 @@ static const struct kiln_model rows[] = {
     {"dolphin_2_9_8x22b", "Dolphin 2.9 8x22B", "openrouter", "cognitivecomputations/dolphin-mixtral-8x22b", LLM_SO_JSON_MODE, 0, NULL},
     {"grok_2", "Grok 2", "openrouter", "x-ai/grok-2-1212", LLM_SO_JSON_SCHEMA, 0, NULL},
 };
+
+/* Kiln's provider names (ModelProviderName) and Hetu's for each; NULL: none. */
+static const struct kiln_provider providers[] = {
+    {"openai", "openai"},
+    {"groq", "groq"},
+    {"amazon_bedrock", NULL},
+    {"ollama", "ollama"},
+    {"openrouter", "openrouter"},
+    {"fireworks_ai", "fireworks_ai"},
+    {"kiln_fine_tune", NULL},
+    {"kiln_custom_registry", "kiln_custom_registry"},
+    {"openai_compatible", "openai_compatible"},
+    {"anthropic", "anthropic"},
+    {"gemini_api", "gemini_api"},
+    {"azure_openai", NULL},
+    {"huggingface", NULL},
+    {"vertex", NULL},
+    {"together_ai", "together_ai"},
+};
 /* clang-format on */
+
+const struct kiln_provider *kiln_provider_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++)
+        if (strcmp(providers[i].name, name) == 0)
+            return &providers[i];
+    return NULL;
+}
 
 const struct kiln_model *kiln_models_all(size_t *ret_n)
 {

@@ -29,11 +29,20 @@ struct kiln_model {
     const char *thinking_level; /* reasoning effort Kiln sends ("low", ...), or NULL */
 };
 
+struct kiln_provider {
+    const char *name; /* Kiln's ModelProviderName */
+    const char *hetu; /* the provider name Hetu takes for it (kiln_custom_registry is read by
+                         llm_config_check), or NULL when Hetu has none */
+};
+
 /* Every row, for listing. */
 const struct kiln_model *kiln_models_all(size_t *ret_n);
 /* True when id is one of Kiln's model ids (on any provider). */
 bool kiln_model_known(const char *id);
 /* The row of Kiln model id on provider, or NULL when that provider does not serve it. */
 const struct kiln_model *kiln_model_find(const char *id, const char *provider);
+
+/* Kiln's provider called name, or NULL when Kiln has none by that name. */
+const struct kiln_provider *kiln_provider_find(const char *name);
 
 #endif

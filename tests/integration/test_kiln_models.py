@@ -2,8 +2,9 @@
 """Kiln's own model ids over real HTTP against the fake provider: a Kiln id (gpt_4o_mini,
 llama_3_1_8b, ...) reaches each provider as that provider's model id, with Kiln's
 structured-output method; NAME::MODEL on openai_compatible calls MODEL on the named entry; the
-stored sample records the model name and provider as they were sent, as Kiln does; a Kiln id on
-a provider that does not serve it is a 400 on the model name, with nothing sent."""
+stored sample records the model name and provider as they were sent, as Kiln does;
+kiln_custom_registry takes PROVIDER::MODEL; a Kiln id on a provider that does not serve it is a
+400 on the model name, with nothing sent."""
 
 import json
 
@@ -147,3 +148,22 @@ def test_openai_compatible_bad_name_400(kiln, model):
     r = categories(kiln, pid, tid, model, "openai_compatible")
     assert_error(r, 400, "bad_request", field="model_name", mentions=(model,))
     assert kiln.fake.requests(since=mark) == []
+
+
+def test_custom_registry_provider_and_model(kiln):
+    pid, tid = kiln.task()
+    mark = kiln.fake.mark()
+    r = categories(kiln, pid, tid, "groq::my-groq-model", "kiln_custom_registry")
+    assert r.status == 200, r
+    props = r.json()["output"]["source"]["properties"]
+    assert props["model_name"] == "groq::my-groq-model"
+    assert props["model_provider"] == "kiln_custom_registry"
+    req = one_request(kiln, "my-groq-model", mark)
+    assert req["headers"]["authorization"].endswith(SECRET[-4:])
+
+
+def test_kiln_provider_hetu_lacks_400(kiln):
+    pid, tid = kiln.task()
+    r = categories(kiln, pid, tid, "gpt_4o_mini", "azure_openai")
+    assert_error(r, 400, "bad_request", field="provider",
+                 mentions=("Hetu does not call Kiln's provider \"azure_openai\"", "openai"))

@@ -176,6 +176,50 @@ static void compatible_name_and_model(void **state)
     llm_config_free(cfg);
 }
 
+static void custom_registry_provider_and_model(void **state)
+{
+    struct llm_config *cfg = load(NULL);
+    static const char *const bad[] = {
+        "gpt-4o", "::gpt-4o", "openai::", "vertex::gemini", "openai_compatible::m", "nope::m"};
+    struct llm_target t = {0};
+    struct err e = {0};
+    (void)state;
+    assert_int_equal(
+        llm_config_check(cfg, "kiln_custom_registry", "openai::gpt-4o-2024-11-20", &t, &e), 0);
+    assert_string_equal(t.prov->name, "openai");
+    assert_string_equal(t.model, "gpt-4o-2024-11-20");
+    /* as in Kiln, the model after PROVIDER:: is the provider's own: a Kiln id is not mapped */
+    assert_int_equal(llm_config_check(cfg, "kiln_custom_registry", "groq::gpt_4o_mini", &t, &e), 0);
+    assert_string_equal(t.prov->name, "groq");
+    assert_string_equal(t.model, "gpt_4o_mini");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err_clear(&e);
+        assert_int_equal(llm_config_check(cfg, "kiln_custom_registry", bad[i], &t, &e),
+                         HE_BAD_REQUEST);
+        assert_string_equal(e.field, "model_name");
+        assert_non_null(strstr(e.msg, bad[i]));
+    }
+    llm_config_free(cfg);
+}
+
+static void kiln_providers_hetu_lacks(void **state)
+{
+    struct llm_config *cfg = load(NULL);
+    struct err e = {0};
+    (void)state;
+    assert_null(kiln_provider_find("vertex")->hetu);
+    assert_string_equal(kiln_provider_find("fireworks_ai")->hetu, "fireworks_ai");
+    assert_null(kiln_provider_find("deepseek"));
+    assert_int_equal(llm_config_check(cfg, "azure_openai", "gpt_4o_mini", NULL, &e),
+                     HE_BAD_REQUEST);
+    assert_string_equal(e.field, "provider");
+    assert_non_null(strstr(e.msg, "Hetu does not call Kiln's provider \"azure_openai\""));
+    err_clear(&e);
+    assert_int_equal(llm_config_check(cfg, "azur", "gpt_4o_mini", NULL, &e), HE_BAD_REQUEST);
+    assert_non_null(strstr(e.msg, "unknown provider \"azur\""));
+    llm_config_free(cfg);
+}
+
 /* The config file's structured_output wins over Kiln's; its model entries key on the provider's
  * model id, so they apply to a Kiln id that maps there. */
 static void config_wins_over_kiln_method(void **state)
@@ -205,6 +249,8 @@ int main(void)
         cmocka_unit_test_setup(unknown_id_passes_through, keyed_env),
         cmocka_unit_test_setup(kiln_id_on_a_provider_without_it, keyed_env),
         cmocka_unit_test_setup(compatible_name_and_model, keyed_env),
+        cmocka_unit_test_setup(custom_registry_provider_and_model, keyed_env),
+        cmocka_unit_test_setup(kiln_providers_hetu_lacks, keyed_env),
         cmocka_unit_test_setup(config_wins_over_kiln_method, keyed_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
