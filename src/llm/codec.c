@@ -146,6 +146,9 @@ static int encode_openai(const struct llm_encode *q, struct buf *out)
         (r = buf_addf(out, ",\"%s\":%d", q->max_tokens_name ? q->max_tokens_name : "max_tokens",
                       q->max_tokens)))
         return r;
+    if (q->reasoning_effort &&
+        ((r = buf_adds(out, ",\"reasoning_effort\":")) || (r = add_str(out, q->reasoning_effort))))
+        return r;
     return buf_adds(out, "}");
 }
 

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Kiln's own model ids over real HTTP against the fake provider: a Kiln id (gpt_4o_mini,
 llama_3_1_8b, ...) reaches each provider as that provider's model id, with Kiln's
-structured-output method; NAME::MODEL on openai_compatible calls MODEL on the named entry; the
-stored sample records the model name and provider as they were sent, as Kiln does;
+output method and reasoning effort; NAME::MODEL on openai_compatible calls MODEL on the named
+entry; the stored sample records the model name and provider as they were sent, as Kiln does;
 kiln_custom_registry takes PROVIDER::MODEL; a Kiln id on a provider that does not serve it is a
 400 on the model name, with nothing sent."""
 
@@ -59,6 +59,18 @@ def test_gpt_4o_mini_reaches_openai_as_gpt_4o_mini(kiln):
     assert req["body"]["response_format"]["type"] == "json_schema"
     assert req["headers"]["authorization"].endswith(SECRET[-4:])
     assert kiln.fake.requests("gpt_4o_mini", since=mark) == []
+    assert "reasoning_effort" not in req["body"]
+
+
+@pytest.mark.parametrize("kiln_id,effort", [("gpt_o3_low", "low"), ("gpt_o3_high", "high")])
+def test_o_series_ids_send_kilns_reasoning_effort(kiln, kiln_id, effort):
+    pid, tid = kiln.task()
+    mark = kiln.fake.mark()
+    r = categories(kiln, pid, tid, kiln_id, "openai")
+    assert r.status == 200, r
+    assert r.json()["output"]["source"]["properties"]["model_name"] == kiln_id
+    req = one_request(kiln, "o3", mark)
+    assert req["body"]["reasoning_effort"] == effort
 
 
 @pytest.mark.parametrize("kiln_id,provider,model,method", [

@@ -96,7 +96,31 @@ static void known_id_per_provider(void **state)
         assert_string_equal(t.prov->name, cases[i].provider);
         assert_string_equal(t.model, cases[i].model);
         assert_int_equal(t.lim.so_method, cases[i].so);
+        assert_null(t.reasoning_effort);
     }
+    llm_config_free(cfg);
+}
+
+/* Kiln's o-series ids are one model at three reasoning efforts */
+static void thinking_level_is_the_reasoning_effort(void **state)
+{
+    static const char *const levels[][2] = {
+        {"gpt_o3_low", "low"}, {"gpt_o3_medium", "medium"}, {"gpt_o3_high", "high"}};
+    struct llm_config *cfg = load(NULL);
+    struct llm_target t = {0};
+    struct err e = {0};
+    (void)state;
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(llm_config_check(cfg, "openai", levels[i][0], &t, &e), 0);
+        assert_string_equal(t.model, "o3");
+        assert_string_equal(t.reasoning_effort, levels[i][1]);
+    }
+    /* Kiln sends none on OpenRouter, whose id names the effort */
+    assert_int_equal(llm_config_check(cfg, "openrouter", "gpt_o4_mini_high", &t, &e), 0);
+    assert_string_equal(t.model, "openai/o4-mini-high");
+    assert_null(t.reasoning_effort);
+    assert_int_equal(llm_config_check(cfg, "openai", "o3", &t, &e), 0);
+    assert_null(t.reasoning_effort);
     llm_config_free(cfg);
 }
 
@@ -246,6 +270,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table_rows_are_sane),
         cmocka_unit_test_setup(known_id_per_provider, keyed_env),
+        cmocka_unit_test_setup(thinking_level_is_the_reasoning_effort, keyed_env),
         cmocka_unit_test_setup(unknown_id_passes_through, keyed_env),
         cmocka_unit_test_setup(kiln_id_on_a_provider_without_it, keyed_env),
         cmocka_unit_test_setup(compatible_name_and_model, keyed_env),
