@@ -2,9 +2,9 @@
 """Kiln's own model ids over real HTTP against the fake provider: a Kiln id (gpt_4o_mini,
 llama_3_1_8b, ...) reaches each provider as that provider's model id, with Kiln's
 structured-output method and reasoning effort; NAME::MODEL on openai_compatible calls MODEL on
-the named entry; the stored sample records the model name and provider as they were sent, as Kiln does;
-kiln_custom_registry takes PROVIDER::MODEL; a Kiln id on a provider that does not serve it is a
-400 on the model name, with nothing sent."""
+the named entry; the stored sample records the model name and provider as they were sent, as
+Kiln does; kiln_custom_registry takes PROVIDER::MODEL; a Kiln id on a provider that does not
+serve it is a 400 on the model name, with nothing sent."""
 
 import json
 
