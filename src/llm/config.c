@@ -439,7 +439,7 @@ static int resolve_kiln(const char *model, struct llm_target *t, const struct ki
 
     if (k && k->model_id) {
         t->model = k->model_id;
-        t->reasoning_effort = k->thinking_level;
+        t->extra_body = k->extra_body;
         *ret_k = k;
         return 0;
     }

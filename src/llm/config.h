@@ -94,9 +94,9 @@ void llm_config_limits(const struct llm_provider_cfg *p, const char *model, stru
 struct llm_target {
     const struct llm_provider_cfg *prov; /* the entry called */
     const char *model; /* the model id sent: the Kiln table's, or inside the model string given */
-    const char *reasoning_effort; /* what Kiln sends for its id (its thinking_level), or NULL */
-    struct llm_limits lim;        /* the limits for prov/model, with Kiln's structured-output method
-                                     unless the config file sets one */
+    const char *extra_body; /* members Kiln adds to the body for its id (kiln_models.h), or NULL */
+    struct llm_limits lim;  /* the limits for prov/model, with Kiln's structured-output method
+                               unless the config file sets one */
 };
 
 /*

@@ -468,7 +468,7 @@ int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_c
     c->group = req->group;
     c->has_temperature = req->has_temperature;
     c->temperature = req->temperature;
-    c->reasoning_effort = t.reasoning_effort;
+    c->extra_body = t.extra_body;
     c->max_tokens = req->max_tokens > 0 ? req->max_tokens : 0;
     c->drop = req->drop_unsupported_params;
     c->usage = (struct llm_usage){-1, -1, -1, -1};

@@ -27,6 +27,9 @@ struct kiln_model {
     enum llm_so_method so;      /* Kiln's structured_output_mode; LLM_SO_NONE: "default" */
     unsigned flags;             /* KILN_* */
     const char *thinking_level; /* reasoning effort Kiln sends ("low", ...), or NULL */
+    /* The members Kiln adds to the request body (its build_extra_body): reasoning_effort,
+     * OpenRouter's reasoning and provider options, Anthropic's extended thinking; or NULL */
+    const char *extra_body;
 };
 
 struct kiln_provider {

@@ -21,13 +21,14 @@ FAST = {"max_attempts": 2, "backoff_base_ms": 5, "backoff_max_ms": 20, "schema_r
 @pytest.fixture(scope="module")
 def kiln(hetu_bin, fake_llm, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("kiln")
-    providers = {name: dict(FAST) for name in ("openai", "groq", "openrouter")}
+    providers = {name: dict(FAST) for name in ("openai", "groq", "openrouter", "anthropic")}
     providers["corp"] = dict(FAST, type="openai_compatible", base_url=fake_llm + "/v1",
                              api_key=CORP_KEY)
     cfg = workdir / "hetu.json"
     cfg.write_text(json.dumps({"providers": providers}))
-    env = {"OPENAI_API_KEY": SECRET, "GROQ_API_KEY": SECRET, "OPENROUTER_API_KEY": SECRET}
-    for var in ("OPENAI", "GROQ", "OPENROUTER"):
+    env = {"OPENAI_API_KEY": SECRET, "GROQ_API_KEY": SECRET, "OPENROUTER_API_KEY": SECRET,
+           "ANTHROPIC_API_KEY": SECRET}
+    for var in ("OPENAI", "GROQ", "OPENROUTER", "ANTHROPIC"):
         env["HETU_%s_BASE_URL" % var] = fake_llm + "/v1"
     srv = Server(workdir, args=["--config", str(cfg)], env=env).start()
     yield GenEnv(srv, fake_llm)
@@ -39,11 +40,15 @@ def categories(g, pid, tid, model, provider):
         "node_path": [], "num_subtopics": 2, "model_name": model, "provider": provider})
 
 
-def one_request(g, model, since):
+def one_request_at(g, model, since, path):
     reqs = g.fake.requests(model, since=since)
     assert len(reqs) == 1, "expected one call of %r, got %d" % (model, len(reqs))
-    assert reqs[0]["path"] == "/v1/chat/completions"
+    assert reqs[0]["path"] == path
     return reqs[0]
+
+
+def one_request(g, model, since):
+    return one_request_at(g, model, since, "/v1/chat/completions")
 
 
 def test_gpt_4o_mini_reaches_openai_as_gpt_4o_mini(kiln):
@@ -71,6 +76,24 @@ def test_o_series_ids_send_kilns_reasoning_effort(kiln, kiln_id, effort):
     assert r.json()["output"]["source"]["properties"]["model_name"] == kiln_id
     req = one_request(kiln, "o3", mark)
     assert req["body"]["reasoning_effort"] == effort
+
+
+def test_reasoning_models_get_kilns_extra_body(kiln):
+    pid, tid = kiln.task()
+    mark = kiln.fake.mark()
+    r = categories(kiln, pid, tid, "deepseek_r1", "openrouter")
+    assert r.status == 200, r
+    body = one_request(kiln, "deepseek/deepseek-r1", mark)["body"]
+    assert body["reasoning"] == {"exclude": False}
+    assert body["provider"] == {"require_parameters": True, "order": ["Fireworks", "Together"],
+                                "ignore": ["DeepInfra"]}
+    assert "response_format" not in body and "tools" not in body  # json_instructions
+    mark = kiln.fake.mark()
+    r = categories(kiln, pid, tid, "claude_3_7_sonnet_thinking", "anthropic")
+    assert r.status == 200, r
+    req = one_request_at(kiln, "claude-3-7-sonnet-20250219", mark, "/v1/messages")
+    assert req["body"]["thinking"] == {"type": "enabled", "budget_tokens": 4000}
+    assert "tools" not in req["body"]
 
 
 @pytest.mark.parametrize("kiln_id,provider,model,method", [

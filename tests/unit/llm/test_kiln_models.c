@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,13 +97,14 @@ static void known_id_per_provider(void **state)
         assert_string_equal(t.prov->name, cases[i].provider);
         assert_string_equal(t.model, cases[i].model);
         assert_int_equal(t.lim.so_method, cases[i].so);
-        assert_null(t.reasoning_effort);
+        assert_null(t.extra_body);
     }
     llm_config_free(cfg);
 }
 
-/* Kiln's o-series ids are one model at three reasoning efforts */
-static void thinking_level_is_the_reasoning_effort(void **state)
+/* Kiln's o-series ids are one model at three reasoning efforts; reasoning models get what
+ * Kiln adds to the body for them */
+static void extra_body_as_kiln_sends_it(void **state)
 {
     static const char *const levels[][2] = {
         {"gpt_o3_low", "low"}, {"gpt_o3_medium", "medium"}, {"gpt_o3_high", "high"}};
@@ -112,15 +114,27 @@ static void thinking_level_is_the_reasoning_effort(void **state)
     (void)state;
     for (size_t i = 0; i < 3; i++) {
         assert_int_equal(llm_config_check(cfg, "openai", levels[i][0], &t, &e), 0);
+        char want[64];
+        assert_int_equal(llm_config_check(cfg, "openai", levels[i][0], &t, &e), 0);
         assert_string_equal(t.model, "o3");
-        assert_string_equal(t.reasoning_effort, levels[i][1]);
+        snprintf(want, sizeof(want), "\"reasoning_effort\":\"%s\"", levels[i][1]);
+        assert_string_equal(t.extra_body, want);
     }
     /* Kiln sends none on OpenRouter, whose id names the effort */
     assert_int_equal(llm_config_check(cfg, "openrouter", "gpt_o4_mini_high", &t, &e), 0);
     assert_string_equal(t.model, "openai/o4-mini-high");
-    assert_null(t.reasoning_effort);
+    assert_null(t.extra_body);
     assert_int_equal(llm_config_check(cfg, "openai", "o3", &t, &e), 0);
-    assert_null(t.reasoning_effort);
+    assert_null(t.extra_body);
+    assert_int_equal(llm_config_check(cfg, "openrouter", "deepseek_r1_distill_qwen_14b", &t, &e),
+                     0);
+    assert_string_equal(t.extra_body,
+                        "\"reasoning\":{\"exclude\":false},\"provider\":{\"require_parameters\":"
+                        "false,\"order\":[\"Fireworks\",\"Together\"],\"ignore\":[\"DeepInfra\"]}");
+    assert_int_equal(t.lim.so_method, LLM_SO_PROMPT);
+    assert_int_equal(llm_config_check(cfg, "anthropic", "claude_3_7_sonnet_thinking", &t, &e), 0);
+    assert_string_equal(t.extra_body, "\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":4000}");
+    assert_int_equal(t.lim.so_method, LLM_SO_PROMPT);
     llm_config_free(cfg);
 }
 
@@ -270,7 +284,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table_rows_are_sane),
         cmocka_unit_test_setup(known_id_per_provider, keyed_env),
-        cmocka_unit_test_setup(thinking_level_is_the_reasoning_effort, keyed_env),
+        cmocka_unit_test_setup(extra_body_as_kiln_sends_it, keyed_env),
         cmocka_unit_test_setup(unknown_id_passes_through, keyed_env),
         cmocka_unit_test_setup(kiln_id_on_a_provider_without_it, keyed_env),
         cmocka_unit_test_setup(compatible_name_and_model, keyed_env),
