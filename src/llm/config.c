@@ -374,23 +374,35 @@ void llm_config_limits(const struct llm_provider_cfg *p, const char *model, stru
     *ret = p->lim;
 }
 
-/* "NAME::MODEL" for provider openai_compatible: MODEL on the named entry NAME. */
+/* Splits "NAME::MODEL" at its first "::": writes NAME and returns MODEL, or NULL when either
+ * part is empty or NAME does not fit. */
+static const char *split_pair(const char *model, char name[ERR_FIELD_MAX])
+{
+    const char *sep = strstr(model, "::");
+
+    if (!sep || sep == model || !sep[2] || (size_t)(sep - model) >= ERR_FIELD_MAX)
+        return NULL;
+    memcpy(name, model, (size_t)(sep - model));
+    name[sep - model] = '\0';
+    return sep + 2;
+}
+
+/* "NAME::MODEL" for provider openai_compatible: MODEL on the named entry NAME (one "::", as
+ * Kiln splits it). */
 static int resolve_compatible(const struct llm_config *cfg, const char *model, struct llm_target *t,
                               struct err *e)
 {
-    const char *sep = strstr(model, "::");
     const struct llm_provider_cfg *p;
+    const char *rest;
     char name[ERR_FIELD_MAX];
 
-    if (!sep)
+    if (!strstr(model, "::"))
         return 0; /* a model id of the openai_compatible entry itself */
-    if (sep == model || !sep[2] || strstr(sep + 2, "::") || (size_t)(sep - model) >= sizeof(name))
+    if (!(rest = split_pair(model, name)) || strstr(rest, "::"))
         return err_set(e, HE_BAD_REQUEST, "model_name",
                        "model_name \"%s\": an openai_compatible model is NAME::MODEL, NAME a "
                        "provider entry of the config file",
                        model);
-    memcpy(name, model, (size_t)(sep - model));
-    name[sep - model] = '\0';
     p = llm_config_provider(cfg, name);
     if (!p || !p->info->named || p->info == llm_provider_find(name))
         return err_set(e, HE_BAD_REQUEST, "model_name",
@@ -398,7 +410,7 @@ static int resolve_compatible(const struct llm_config *cfg, const char *model, s
                        "providers.%s with \"type\": \"openai_compatible\" to the config file",
                        model, name, name);
     t->prov = p;
-    t->model = sep + 2;
+    t->model = rest;
     return 0;
 }
 
@@ -407,15 +419,13 @@ static int resolve_compatible(const struct llm_config *cfg, const char *model, s
 static int resolve_custom(const struct llm_config *cfg, const char *model, struct llm_target *t,
                           struct err *e)
 {
-    const char *sep = strstr(model, "::");
     const struct llm_provider_info *info;
+    const char *rest;
     char name[ERR_FIELD_MAX];
 
-    if (!sep || sep == model || !sep[2] || (size_t)(sep - model) >= sizeof(name))
+    if (!(rest = split_pair(model, name)))
         return err_set(e, HE_BAD_REQUEST, "model_name",
                        "model_name \"%s\": a kiln_custom_registry model is PROVIDER::MODEL", model);
-    memcpy(name, model, (size_t)(sep - model));
-    name[sep - model] = '\0';
     info = llm_provider_find(name);
     if (!info || info->named)
         return err_set(e, HE_BAD_REQUEST, "model_name",
@@ -423,7 +433,7 @@ static int resolve_custom(const struct llm_config *cfg, const char *model, struc
                        "kiln_custom_registry models",
                        model, name);
     t->prov = llm_config_provider(cfg, name);
-    t->model = sep + 2;
+    t->model = rest;
     return 0;
 }
 
