@@ -131,17 +131,22 @@ def test_providers_own_id_passes_through(kiln):
     one_request(kiln, "llama-3.1-8b-instant", mark)
 
 
-def test_openai_compatible_name_and_model(kiln):
+# (model_name, provider) as sent -> the model id called, and the key it goes with
+@pytest.mark.parametrize("model,provider,sent,key", [
+    ("corp::local-model-7b", "openai_compatible", "local-model-7b", CORP_KEY),
+    ("groq::my-groq-model", "kiln_custom_registry", "my-groq-model", SECRET),
+])
+def test_name_and_model_pairs(kiln, model, provider, sent, key):
     pid, tid = kiln.task()
     mark = kiln.fake.mark()
-    r = categories(kiln, pid, tid, "corp::local-model-7b", "openai_compatible")
+    r = categories(kiln, pid, tid, model, provider)
     assert r.status == 200, r
     props = r.json()["output"]["source"]["properties"]
-    assert props["model_name"] == "corp::local-model-7b"
-    assert props["model_provider"] == "openai_compatible"
-    req = one_request(kiln, "local-model-7b", mark)
-    assert req["headers"]["authorization"].endswith(CORP_KEY[-4:])
-    assert kiln.fake.requests("corp::local-model-7b", since=mark) == []
+    assert props["model_name"] == model
+    assert props["model_provider"] == provider
+    req = one_request(kiln, sent, mark)
+    assert req["headers"]["authorization"].endswith(key[-4:])
+    assert kiln.fake.requests(model, since=mark) == []
 
 
 def test_save_sample_records_the_kiln_id(kiln):
@@ -183,18 +188,6 @@ def test_openai_compatible_bad_name_400(kiln, model):
     r = categories(kiln, pid, tid, model, "openai_compatible")
     assert_error(r, 400, "bad_request", field="model_name", mentions=(model,))
     assert kiln.fake.requests(since=mark) == []
-
-
-def test_custom_registry_provider_and_model(kiln):
-    pid, tid = kiln.task()
-    mark = kiln.fake.mark()
-    r = categories(kiln, pid, tid, "groq::my-groq-model", "kiln_custom_registry")
-    assert r.status == 200, r
-    props = r.json()["output"]["source"]["properties"]
-    assert props["model_name"] == "groq::my-groq-model"
-    assert props["model_provider"] == "kiln_custom_registry"
-    req = one_request(kiln, "my-groq-model", mark)
-    assert req["headers"]["authorization"].endswith(SECRET[-4:])
 
 
 def test_kiln_provider_hetu_lacks_400(kiln):
