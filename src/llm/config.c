@@ -4,6 +4,12 @@
  * read, from any thread. Every row of the providers table gets an entry whether or not the file
  * mentions it, so a provider works from its environment variables alone; named entries
  * (a "type" of openai_compatible or vllm) are added after them.
+ *
+ * llm_config_check also resolves where a call goes, the way Kiln reads a (provider, model name)
+ * pair: a Kiln model id becomes the provider's model id (kiln_models.h), "NAME::MODEL" on
+ * openai_compatible names an entry, "PROVIDER::MODEL" on kiln_custom_registry a built-in
+ * provider. The result points into the tables, the config or the caller's string; nothing is
+ * allocated.
  */
 #include "llm/config.h"
 
