@@ -549,7 +549,7 @@ int llm_config_check(const struct llm_config *cfg, const char *provider, const c
         return r;
     llm_config_limits(t.prov, t.model, &t.lim);
     /* Kiln's structured-output method, where the flavour has it and the config sets none */
-    if (k && k->so != LLM_SO_NONE && !t.lim.so_set &&
+    if (k && !t.lim.so_set &&
         (t.prov->info->flavour == LLM_OPENAI_CHAT || k->so == LLM_SO_TOOL ||
          k->so == LLM_SO_PROMPT))
         t.lim.so_method = k->so;

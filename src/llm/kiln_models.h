@@ -20,11 +20,13 @@
 #define KILN_NO_DATA_GEN   0x08u /* supports_data_gen false */
 
 struct kiln_model {
-    const char *id;             /* Kiln's ModelName */
-    const char *friendly_name;  /* "GPT 4o Mini" */
-    const char *provider;       /* a providers-table name */
-    const char *model_id;       /* the provider's model id; NULL: listed for fine-tuning only */
-    enum llm_so_method so;      /* Kiln's structured_output_mode; LLM_SO_NONE: "default" */
+    const char *id;            /* Kiln's ModelName */
+    const char *friendly_name; /* "GPT 4o Mini" */
+    const char *provider;      /* a providers-table name */
+    const char *model_id;      /* the provider's model id; NULL: listed for fine-tuning only */
+    /* Kiln's structured_output_mode; its "default" as its adapter reads it: json_schema on
+     * ollama, a forced tool call elsewhere */
+    enum llm_so_method so;
     unsigned flags;             /* KILN_* */
     const char *thinking_level; /* reasoning effort Kiln sends ("low", ...), or NULL */
     /* The members Kiln adds to the request body (its build_extra_body): reasoning_effort,

@@ -97,7 +97,8 @@ def test_reasoning_models_get_kilns_extra_body(kiln):
 
 
 @pytest.mark.parametrize("kiln_id,provider,model,method", [
-    ("llama_3_1_8b", "groq", "llama-3.1-8b-instant", "json_object"),   # Kiln: default mode
+    ("llama_3_1_8b", "groq", "llama-3.1-8b-instant", "tools"),  # Kiln's default: a tool call
+    ("qwen_2p5_72b", "openrouter", "qwen/qwen-2.5-72b-instruct", "json_object"),
     ("llama_3_1_8b", "openrouter", "meta-llama/llama-3.1-8b-instruct", "tools"),
     ("gpt_4o_mini", "openrouter", "openai/gpt-4o-mini", "json_schema"),
 ])

@@ -79,7 +79,7 @@ static void known_id_per_provider(void **state)
     } cases[] = {
         {"openai", "gpt_4o_mini", "gpt-4o-mini", LLM_SO_JSON_SCHEMA},
         {"openrouter", "gpt_4o_mini", "openai/gpt-4o-mini", LLM_SO_JSON_SCHEMA},
-        {"groq", "llama_3_1_8b", "llama-3.1-8b-instant", LLM_SO_JSON_MODE /* groq's default */},
+        {"groq", "llama_3_1_8b", "llama-3.1-8b-instant", LLM_SO_TOOL /* Kiln's default */},
         {"ollama", "llama_3_1_8b", "llama3.1:8b", LLM_SO_JSON_SCHEMA},
         {"together_ai", "llama_3_1_8b", "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo", LLM_SO_TOOL},
         {"fireworks_ai", "qwen_2p5_72b", "accounts/fireworks/models/qwen2p5-72b-instruct",
