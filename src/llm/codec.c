@@ -83,6 +83,15 @@ static int add_schema_prompt(struct buf *out, const struct llm_encode *q)
     return escape_body(out, q->schema_text, strlen(q->schema_text));
 }
 
+/* The extra members, then the body's closing brace. */
+static int end_body(const struct llm_encode *q, struct buf *out)
+{
+    int r;
+    if (q->extra_body && ((r = buf_adds(out, ",")) || (r = buf_adds(out, q->extra_body))))
+        return r;
+    return buf_adds(out, "}");
+}
+
 static int encode_openai(const struct llm_encode *q, struct buf *out)
 {
     size_t n = q->n_messages + q->n_extra;
@@ -146,7 +155,7 @@ static int encode_openai(const struct llm_encode *q, struct buf *out)
         (r = buf_addf(out, ",\"%s\":%d", q->max_tokens_name ? q->max_tokens_name : "max_tokens",
                       q->max_tokens)))
         return r;
-    return buf_adds(out, "}");
+    return end_body(q, out);
 }
 
 static int encode_anthropic(const struct llm_encode *q, struct buf *out)
@@ -203,7 +212,7 @@ static int encode_anthropic(const struct llm_encode *q, struct buf *out)
     }
     if (q->send_temperature && (r = buf_addf(out, ",\"temperature\":%.17g", q->temperature)))
         return r;
-    return buf_adds(out, "}");
+    return end_body(q, out);
 }
 
 int llm_encode_request(const struct llm_encode *q, struct buf *out, struct err *e)

@@ -41,6 +41,7 @@ struct llm_encode {
     double temperature;
     int max_tokens;              /* 0: not sent (Anthropic: the default above) */
     const char *max_tokens_name; /* OpenAI flavour: "max_tokens" or "max_completion_tokens" */
+    const char *extra_body;      /* JSON object members added to the body as they are, or NULL */
 };
 
 /* Appends the JSON request body to out. */

@@ -4,6 +4,12 @@
  * read, from any thread. Every row of the providers table gets an entry whether or not the file
  * mentions it, so a provider works from its environment variables alone; named entries
  * (a "type" of openai_compatible or vllm) are added after them.
+ *
+ * llm_config_check also resolves where a call goes, the way Kiln reads a (provider, model name)
+ * pair: a Kiln model id becomes the provider's model id (kiln_models.h), "NAME::MODEL" on
+ * openai_compatible names an entry, "PROVIDER::MODEL" on kiln_custom_registry a built-in
+ * provider. The result points into the tables, the config or the caller's string; nothing is
+ * allocated.
  */
 #include "llm/config.h"
 
@@ -12,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llm/kiln_models.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/json.h"
@@ -19,6 +26,8 @@
 #include "util/banned.h"
 
 #define ANTHROPIC_VERSION "2023-06-01"
+/* Kiln's provider for its custom models, PROVIDER::MODEL */
+#define KILN_CUSTOM "kiln_custom_registry"
 
 /* What a provider and each of its models may set (a model's value wins). */
 #define SHARED_KEYS                                                                            \
@@ -111,6 +120,7 @@ static int read_limits(struct json_object *obj, const char *where, struct llm_li
             return err_set(e, HE_BAD_REQUEST, field,
                            "%s: json_mode is not available for this provider", field);
         lim->so_method = m;
+        lim->so_set = true;
     }
     return 0;
 }
@@ -370,48 +380,182 @@ void llm_config_limits(const struct llm_provider_cfg *p, const char *model, stru
     *ret = p->lim;
 }
 
-int llm_config_check(const struct llm_config *cfg, const char *provider, const char *model,
-                     const struct llm_provider_cfg **ret, struct err *e)
+/* Splits "NAME::MODEL" at its first "::": writes NAME and returns MODEL, or NULL when either
+ * part is empty or NAME does not fit. */
+static const char *split_pair(const char *model, char name[ERR_FIELD_MAX])
+{
+    const char *sep = strstr(model, "::");
+
+    if (!sep || sep == model || !sep[2] || (size_t)(sep - model) >= ERR_FIELD_MAX)
+        return NULL;
+    memcpy(name, model, (size_t)(sep - model));
+    name[sep - model] = '\0';
+    return sep + 2;
+}
+
+/* "NAME::MODEL" for provider openai_compatible: MODEL on the named entry NAME (one "::", as
+ * Kiln splits it). */
+static int resolve_compatible(const struct llm_config *cfg, const char *model, struct llm_target *t,
+                              struct err *e)
 {
     const struct llm_provider_cfg *p;
+    const char *rest;
+    char name[ERR_FIELD_MAX];
+
+    if (!strstr(model, "::"))
+        return 0; /* a model id of the openai_compatible entry itself */
+    if (!(rest = split_pair(model, name)) || strstr(rest, "::"))
+        return err_set(e, HE_BAD_REQUEST, "model_name",
+                       "model_name \"%s\": an openai_compatible model is NAME::MODEL, NAME a "
+                       "provider entry of the config file",
+                       model);
+    p = llm_config_provider(cfg, name);
+    if (!p || !p->info->named || p->info == llm_provider_find(name))
+        return err_set(e, HE_BAD_REQUEST, "model_name",
+                       "model_name \"%s\": no openai_compatible provider named \"%s\"; add "
+                       "providers.%s with \"type\": \"openai_compatible\" to the config file",
+                       model, name, name);
+    t->prov = p;
+    t->model = rest;
+    return 0;
+}
+
+/* Kiln's custom models, "PROVIDER::MODEL" for provider kiln_custom_registry: MODEL, unchanged,
+ * on the built-in PROVIDER. */
+static int resolve_custom(const struct llm_config *cfg, const char *model, struct llm_target *t,
+                          struct err *e)
+{
+    const struct llm_provider_info *info;
+    const char *rest;
+    char name[ERR_FIELD_MAX];
+
+    if (!(rest = split_pair(model, name)))
+        return err_set(e, HE_BAD_REQUEST, "model_name",
+                       "model_name \"%s\": a kiln_custom_registry model is PROVIDER::MODEL", model);
+    info = llm_provider_find(name);
+    if (!info || info->named)
+        return err_set(e, HE_BAD_REQUEST, "model_name",
+                       "model_name \"%s\": \"%s\" is not a provider Hetu calls for "
+                       "kiln_custom_registry models",
+                       model, name);
+    t->prov = llm_config_provider(cfg, name);
+    t->model = rest;
+    return 0;
+}
+
+/* A Kiln model id on a built-in provider: the provider's id for it, and Kiln's row in ret_k. */
+static int resolve_kiln(const char *model, struct llm_target *t, const struct kiln_model **ret_k,
+                        struct err *e)
+{
+    const struct kiln_model *k = kiln_model_find(model, t->prov->name);
+    const struct kiln_model *all;
+    struct buf b;
+    size_t n;
+    int r;
+
+    if (k && k->model_id) {
+        t->model = k->model_id;
+        t->extra_body = k->extra_body;
+        *ret_k = k;
+        return 0;
+    }
+    if (k)
+        return err_set(e, HE_BAD_REQUEST, "model_name",
+                       "model_name \"%s\": Kiln lists it on %s for fine-tuning only, with no "
+                       "model id to call; send %s's own model id",
+                       model, t->prov->name, t->prov->name);
+    buf_init(&b, ERR_MSG_MAX);
+    all = kiln_models_all(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(all[i].id, model) == 0 &&
+            buf_addf(&b, "%s%s", b.len ? ", " : "", all[i].provider))
+            break;
+    r = err_set(e, HE_BAD_REQUEST, "model_name",
+                "model_name \"%s\" is a Kiln model id that provider %s does not serve (Kiln "
+                "serves it on %s); send %s's own model id or one of those providers",
+                model, t->prov->name, b.data ? b.data : "", t->prov->name);
+    buf_done(&b);
+    return r;
+}
+
+static int unknown_provider(const struct llm_config *cfg, const char *provider, struct err *e)
+{
+    const struct kiln_provider *kp = provider ? kiln_provider_find(provider) : NULL;
+    struct buf b;
+    int r;
+
+    buf_init(&b, ERR_MSG_MAX);
+    for (size_t i = 0; i < cfg->n_providers; i++)
+        if (buf_addf(&b, "%s%s", i ? ", " : "", cfg->providers[i].name))
+            break;
+    r = err_set(e, HE_BAD_REQUEST, "provider", "%s provider \"%s\"; known providers: %s",
+                kp && !kp->hetu ? "Hetu does not call Kiln's" : "unknown", provider ? provider : "",
+                b.data ? b.data : "");
+    buf_done(&b);
+    return r;
+}
+
+/* The base URL and, where the provider needs one, the key. */
+static int check_reachable(const struct llm_provider_cfg *p, struct err *e)
+{
     char var[ERR_FIELD_MAX];
 
-    if (!provider || !*provider || !(p = llm_config_provider(cfg, provider))) {
-        struct buf b;
-        int r;
-        buf_init(&b, ERR_MSG_MAX);
-        for (size_t i = 0; i < cfg->n_providers; i++)
-            if (buf_addf(&b, "%s%s", i ? ", " : "", cfg->providers[i].name))
-                break;
-        r = err_set(e, HE_BAD_REQUEST, "provider", "unknown provider \"%s\"; known providers: %s",
-                    provider ? provider : "", b.data ? b.data : "");
-        buf_done(&b);
-        return r;
-    }
-    if (!model || !*model)
-        return err_set(e, HE_BAD_REQUEST, "model_name", "model_name is required");
     llm_provider_url_var(p->name, var, sizeof(var));
     if (!p->base_url)
         return err_set(e, HE_BAD_REQUEST, "provider",
                        "provider %s has no base URL: set %s or providers.%s.base_url in the "
                        "config file",
                        p->name, var, p->name);
-    if (p->info->key_policy == LLM_KEY_REQUIRED && !p->api_key) {
-        if (p->key_var)
-            return err_set(e, HE_BAD_REQUEST, "provider",
-                           "provider %s has no API key: set %s (named by providers.%s.api_key_env)",
-                           p->name, p->key_var, p->name);
-        if (p->info->key_vars[1])
-            return err_set(e, HE_BAD_REQUEST, "provider",
-                           "provider %s has no API key: set %s or %s, or providers.%s.api_key in "
-                           "the config file",
-                           p->name, p->info->key_vars[0], p->info->key_vars[1], p->name);
+    if (p->info->key_policy != LLM_KEY_REQUIRED || p->api_key)
+        return 0;
+    if (p->key_var)
         return err_set(e, HE_BAD_REQUEST, "provider",
-                       "provider %s has no API key: set %s, or providers.%s.api_key in the config "
-                       "file",
-                       p->name, p->info->key_vars[0], p->name);
-    }
+                       "provider %s has no API key: set %s (named by providers.%s.api_key_env)",
+                       p->name, p->key_var, p->name);
+    if (p->info->key_vars[1])
+        return err_set(e, HE_BAD_REQUEST, "provider",
+                       "provider %s has no API key: set %s or %s, or providers.%s.api_key in "
+                       "the config file",
+                       p->name, p->info->key_vars[0], p->info->key_vars[1], p->name);
+    return err_set(e, HE_BAD_REQUEST, "provider",
+                   "provider %s has no API key: set %s, or providers.%s.api_key in the config "
+                   "file",
+                   p->name, p->info->key_vars[0], p->name);
+}
+
+int llm_config_check(const struct llm_config *cfg, const char *provider, const char *model,
+                     struct llm_target *ret, struct err *e)
+{
+    struct llm_target t = {0};
+    const struct kiln_model *k = NULL;
+    bool custom;
+    int r;
+
+    custom = provider && strcmp(provider, KILN_CUSTOM) == 0 && !llm_config_provider(cfg, provider);
+    if (!custom && (!provider || !*provider || !(t.prov = llm_config_provider(cfg, provider))))
+        return unknown_provider(cfg, provider, e);
+    if (!model || !*model)
+        return err_set(e, HE_BAD_REQUEST, "model_name", "model_name is required");
+    t.model = model;
+    if (custom)
+        r = resolve_custom(cfg, model, &t, e);
+    else if (t.prov->info->named && strcmp(provider, "openai_compatible") == 0)
+        r = resolve_compatible(cfg, model, &t, e);
+    else if (!t.prov->info->named && kiln_model_known(model))
+        r = resolve_kiln(model, &t, &k, e);
+    else
+        r = 0;
+    if (r)
+        return r;
+    llm_config_limits(t.prov, t.model, &t.lim);
+    /* Kiln's structured-output method, where the flavour has it and the config sets none */
+    if (k && !t.lim.so_set &&
+        (t.prov->info->flavour == LLM_OPENAI_CHAT || k->so == LLM_SO_TOOL ||
+         k->so == LLM_SO_PROMPT))
+        t.lim.so_method = k->so;
+    if ((r = check_reachable(t.prov, e)))
+        return r;
     if (ret)
-        *ret = p;
+        *ret = t;
     return 0;
 }

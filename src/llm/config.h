@@ -35,6 +35,7 @@
 #ifndef HETU_LLM_CONFIG_H
 #define HETU_LLM_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <json-c/json.h>
@@ -53,6 +54,7 @@ struct llm_limits {
     int max_output_tokens; /* the largest output limit the model accepts; 0: unknown */
     int rate_limit_wait_s; /* a call answered 429 keeps retrying this long after its first */
     enum llm_so_method so_method;
+    bool so_set;                /* so_method comes from the config file, not the table */
     double price_in, price_out; /* per million tokens; negative: unknown */
 };
 
@@ -88,12 +90,25 @@ void llm_config_free(struct llm_config *cfg);
 const struct llm_provider_cfg *llm_config_provider(const struct llm_config *cfg, const char *name);
 /* The limits for model under p (the model's overrides or the provider's). */
 void llm_config_limits(const struct llm_provider_cfg *p, const char *model, struct llm_limits *ret);
+/* Where a call goes once its provider and model are resolved. */
+struct llm_target {
+    const struct llm_provider_cfg *prov; /* the entry called */
+    const char *model; /* the model id sent: the Kiln table's, or inside the model string given */
+    const char *extra_body; /* members Kiln adds to the body for its id (kiln_models.h), or NULL */
+    struct llm_limits lim;  /* the limits for prov/model, with Kiln's structured-output method
+                               unless the config file sets one */
+};
+
 /*
- * Checks that a call to provider/model can be made: the provider exists (else HE_BAD_REQUEST
- * listing the known ones, field "provider"), has a base URL and a key where one is needed (else
- * HE_BAD_REQUEST naming the variables to set), and model is non-empty (field "model_name").
+ * Checks that a call to provider/model can be made and resolves it: the provider exists (else
+ * HE_BAD_REQUEST listing the known ones, field "provider"), has a base URL and a key where one is
+ * needed (else HE_BAD_REQUEST naming the variables to set), and model is non-empty (field
+ * "model_name"). The model may be one of Kiln's model ids (kiln_models.h): it is sent as the
+ * provider's id for it, and a Kiln id the provider does not serve is HE_BAD_REQUEST on
+ * "model_name". With provider "openai_compatible", "NAME::MODEL" calls MODEL on the named entry
+ * NAME (as Kiln reads it). Any other model id goes to the provider unchanged. ret may be NULL.
  */
 int llm_config_check(const struct llm_config *cfg, const char *provider, const char *model,
-                     const struct llm_provider_cfg **ret, struct err *e);
+                     struct llm_target *ret, struct err *e);
 
 #endif

@@ -422,20 +422,20 @@ static const char *role_ok(enum llm_role r)
 int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_cb cb, void *ud,
                struct err *e)
 {
-    const struct llm_provider_cfg *prov;
+    struct llm_target t;
     struct call *c;
     size_t size, plen, mlen, nlen = 0;
     char *p;
     int r;
 
-    if ((r = llm_config_check(eng->cfg, req->provider, req->model, &prov, e)))
+    if ((r = llm_config_check(eng->cfg, req->provider, req->model, &t, e)))
         return r;
     if (!cb)
         return err_set(e, HE_INTERNAL, NULL, "llm_submit: no callback");
     if (req->n_messages == 0 || !req->messages)
         return err_set(e, HE_BAD_REQUEST, "messages", "a model call needs at least one message");
-    plen = strlen(req->provider) + 1;
-    mlen = strlen(req->model) + 1;
+    plen = strlen(t.prov->name) + 1;
+    mlen = strlen(t.model) + 1;
     if (req->schema_name)
         nlen = strlen(req->schema_name) + 1;
     size = sizeof(*c) + plen + mlen + nlen + req->n_messages * sizeof(struct llm_message);
@@ -451,9 +451,9 @@ int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_c
     c->msgs = (struct llm_message *)p;
     c->n_msgs = req->n_messages;
     p += req->n_messages * sizeof(struct llm_message);
-    c->provider = memcpy(p, req->provider, plen);
+    c->provider = memcpy(p, t.prov->name, plen);
     p += plen;
-    c->model = memcpy(p, req->model, mlen);
+    c->model = memcpy(p, t.model, mlen);
     p += mlen;
     if (nlen) {
         c->schema_name = memcpy(p, req->schema_name, nlen);
@@ -465,24 +465,23 @@ int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_c
         c->msgs[i].content = memcpy(p, req->messages[i].content, n);
         p += n;
     }
-    c->prov = prov;
+    c->prov = t.prov;
     c->cb = cb;
     c->ud = ud;
     c->group = req->group;
     c->has_temperature = req->has_temperature;
     c->temperature = req->temperature;
+    c->extra_body = t.extra_body;
     c->max_tokens = req->max_tokens > 0 ? req->max_tokens : 0;
     c->drop = req->drop_unsupported_params;
     c->usage = (struct llm_usage){-1, -1, -1, -1};
     buf_init(&c->cut, RESP_BODY_MAX);
     c->submitted_us = clock_mono_us();
     if (req->schema) {
-        struct llm_limits lim;
         c->schema = schema_ref(req->schema);
-        llm_config_limits(prov, req->model, &lim);
-        c->method = lim.so_method;
+        c->method = t.lim.so_method;
         if (c->method == LLM_SO_TOOL && !schema_wants_object(c->schema))
-            c->method = llm_so_next(prov->info->flavour, LLM_SO_TOOL);
+            c->method = llm_so_next(t.prov->info->flavour, LLM_SO_TOOL);
     }
     pthread_mutex_lock(&eng->mu);
     if (eng->stopping) {

@@ -23,7 +23,8 @@ struct llm_engine;
 
 struct llm_request {
     const char *provider; /* a providers-table name or a named config entry */
-    const char *model;
+    const char *model;    /* the provider's model id, a Kiln model id, or NAME::MODEL (see
+                             llm_config_check); results and errors name the model id called */
     const struct llm_message *messages; /* system, user and assistant turns, in order */
     size_t n_messages;
     struct schema *schema;   /* JSON schema of the answer (the call takes a reference), or NULL */

@@ -99,6 +99,7 @@ struct call {
     char *schema_name;
     bool has_temperature, drop;
     double temperature;
+    const char *extra_body; /* static (the Kiln table's), or NULL */
     int max_tokens;
     enum llm_so_method method;
     unsigned dropped;     /* LLM_PARAM_* no longer sent */

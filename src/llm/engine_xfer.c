@@ -295,6 +295,7 @@ int xfer_start(struct llm_engine *eng, struct call *c)
         .temperature = c->temperature,
         .max_tokens = (c->dropped & LLM_PARAM_MAX_TOKENS) ? 0 : c->max_tokens,
         .max_tokens_name = c->prov->info->max_tokens_name,
+        .extra_body = c->extra_body,
     };
     struct err e = {0};
     CURLMcode mrc;

@@ -3,6 +3,7 @@
  * The providers table: every model provider Hetu can call, as data. Each row names the provider
  * (the names Kiln and LiteLLM use), its API flavour, default base URL, the environment variables
  * that may hold its key, what it supports for structured output, and its default concurrency.
+ * Kiln's model ids for these providers are in kiln_models.h.
  */
 #ifndef HETU_LLM_PROVIDER_H
 #define HETU_LLM_PROVIDER_H
