@@ -39,6 +39,7 @@
 /* The settings once read and checked. */
 struct serve_settings {
     const char *host, *db, *config, *spool_dir, *user;
+    const char *tls_cert, *tls_key;
     unsigned long long port, max_body, max_upload, job_window, threads;
     unsigned long long max_uploads, upload_idle_timeout;
     enum log_level level;
@@ -183,6 +184,10 @@ static const struct serve_opt serve_opts[] = {
     {"user", "NAME", "HETU_USER", "user", NULL,
         parse_text, 0, AT(user), "created_by of what this server creates",
         default_user, "$USER"},
+    {"tls-cert", "FILE", "HETU_TLS_CERT", "tls_cert", NULL,
+        parse_text, 0, AT(tls_cert), "serve HTTPS with this PEM certificate; needs --tls-key"},
+    {"tls-key", "FILE", "HETU_TLS_KEY", "tls_key", NULL,
+        parse_text, 0, AT(tls_key), "the PEM private key of --tls-cert"},
 };
 /* clang-format on */
 
@@ -410,7 +415,9 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
                                     .max_body = (size_t)s->max_body,
                                     .max_upload = (size_t)s->max_upload,
                                     .max_uploads = (size_t)s->max_uploads,
-                                    .upload_idle_timeout = (unsigned)s->upload_idle_timeout};
+                                    .upload_idle_timeout = (unsigned)s->upload_idle_timeout,
+                                    .tls_cert = s->tls_cert,
+                                    .tls_key = s->tls_key};
     struct err e;
 
     err_clear(&e);
@@ -486,8 +493,9 @@ int cli_serve(int argc, char **argv)
     rc = 1;
     if (start_parts(&s, in.cfg, &p) < 0)
         goto out;
-    printf("hetu: listening on http://%s%s%s:%u\n", strchr(s.host, ':') ? "[" : "", s.host,
-           strchr(s.host, ':') ? "]" : "", http_server_port(p.srv));
+    printf("hetu: listening on %s://%s%s%s:%u\n", s.tls_cert ? "https" : "http",
+           strchr(s.host, ':') ? "[" : "", s.host, strchr(s.host, ':') ? "]" : "",
+           http_server_port(p.srv));
     fflush(stdout);
     log_event(LOG_INFO, "server started", "db", s.db, NULL);
 

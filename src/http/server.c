@@ -44,6 +44,7 @@
 #include "http/conn_guard.h"
 #include "http/request.h"
 #include "http/server_int.h"
+#include "http/tls.h"
 #include "http/uploads.h"
 #include "http/routes.h"
 #include "util/buf.h"
@@ -738,6 +739,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+/* While the daemon starts, its first complaint (why it would not start) is kept here. */
+static _Thread_local char *start_complaint;
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -747,7 +751,17 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
+    if (start_complaint && !start_complaint[0])
+        snprintf(start_complaint, ERR_MSG_MAX, "%s", msg);
     log_event(LOG_DEBUG, "http", "detail", msg, NULL);
+}
+
+/* Frees a server that did not start; returns the error e holds. */
+static int start_failed(struct http_server *srv, struct err *e)
+{
+    http_tls_done(&srv->tls);
+    free(srv);
+    return e->code;
 }
 
 int http_server_start(const struct http_server_config *cfg, struct app *app,
@@ -760,6 +774,7 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
                      MHD_USE_TURBO;
     const union MHD_DaemonInfo *info;
+    char complaint[ERR_MSG_MAX] = "";
 
     if (!srv)
         return err_set(e, HE_NOMEM, NULL, NULL);
@@ -786,29 +801,41 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
         a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         addr = (struct sockaddr *)&a4;
     } else {
-        free(srv);
-        return err_set(e, HE_BAD_REQUEST, "host",
-                       "host must be an IPv4 or IPv6 address or localhost, not %s", cfg->host);
+        err_set(e, HE_BAD_REQUEST, "host",
+                "host must be an IPv4 or IPv6 address or localhost, not %s", cfg->host);
+        return start_failed(srv, e);
     }
+    if (http_tls_load(&srv->tls, cfg->tls_cert, cfg->tls_key, e) < 0)
+        return start_failed(srv, e);
+    if (http_tls_on(&srv->tls))
+        flags |= MHD_USE_TLS;
+    start_complaint = complaint;
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg->threads ? cfg->threads : 2),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_GUARD_MEMORY_LIMIT, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)16384, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        NULL, MHD_OPTION_END);
+        flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)(cfg->threads ? cfg->threads : 2), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        CONN_GUARD_MEMORY_LIMIT, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16384,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned int)1024, MHD_OPTION_ARRAY, srv->tls.options, MHD_OPTION_END);
+    start_complaint = NULL;
+    if (!srv->daemon && http_tls_on(&srv->tls)) {
+        err_set(e, HE_INVALID, "tls-cert",
+                "cannot start TLS with --tls-cert %s and --tls-key %s: %s", cfg->tls_cert,
+                cfg->tls_key, complaint[0] ? complaint : "refused");
+        return start_failed(srv, e);
+    }
     if (!srv->daemon) {
-        free(srv);
-        return err_set(e, HE_IO, "port", "cannot listen on %s port %u (in use, or not allowed)",
-                       cfg->host, cfg->port);
+        err_set(e, HE_IO, "port", "cannot listen on %s port %u (in use, or not allowed)", cfg->host,
+                cfg->port);
+        return start_failed(srv, e);
     }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : cfg->port;
     if (pthread_create(&srv->watcher, NULL, watch_main, srv) != 0) {
         MHD_stop_daemon(srv->daemon);
-        free(srv);
-        return err_set(e, HE_INTERNAL, NULL, "cannot start the HTTP watch thread");
+        err_set(e, HE_INTERNAL, NULL, "cannot start the HTTP watch thread");
+        return start_failed(srv, e);
     }
     pthread_setname_np(srv->watcher, "hetu-watch");
     *ret = srv;
@@ -853,5 +880,6 @@ void http_server_stop(struct http_server *srv, int64_t grace_us)
     pthread_join(srv->watcher, NULL);
     pthread_mutex_destroy(&srv->watch_lock);
     pthread_cond_destroy(&srv->watch_cond);
+    http_tls_done(&srv->tls);
     free(srv);
 }
