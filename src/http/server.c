@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "http/conn_guard.h"
+#include "http/cors.h"
 #include "http/request.h"
 #include "http/server_int.h"
 #include "http/tls.h"
@@ -62,13 +63,27 @@ static void add_headers(struct http_req *req, struct MHD_Response *resp)
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
     for (size_t i = 0; i < req->answer.nheaders; i++)
         MHD_add_response_header(resp, req->answer.header_names[i], req->answer.header_values[i]);
+    cors_add_headers(req->srv->cors, req->conn, resp);
+}
+
+/* Queues resp with the request's own headers, and lets it go. */
+static enum MHD_Result queue_answer(struct http_req *req, unsigned status,
+                                    struct MHD_Response *resp)
+{
+    enum MHD_Result ret;
+
+    add_headers(req, resp);
+    ret = MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    req->answer.status = status;
+    req->answer.responded = true;
+    return ret;
 }
 
 static enum MHD_Result send_text(struct http_req *req, unsigned status, const char *text,
                                  size_t len, const char *allow)
 {
     struct MHD_Response *resp;
-    enum MHD_Result ret;
 
     resp = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
     if (!resp)
@@ -78,12 +93,7 @@ static enum MHD_Result send_text(struct http_req *req, unsigned status, const ch
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (req->answer.close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    add_headers(req, resp);
-    ret = MHD_queue_response(req->conn, status, resp);
-    MHD_destroy_response(resp);
-    req->answer.status = status;
-    req->answer.responded = true;
-    return ret;
+    return queue_answer(req, status, resp);
 }
 
 static enum MHD_Result send_json(struct http_req *req, struct json_object *body)
@@ -443,7 +453,6 @@ static enum MHD_Result send_stream(struct http_req *req)
 {
     struct stream *st = calloc(1, sizeof(*st));
     struct MHD_Response *resp;
-    enum MHD_Result ret;
 
     if (!st)
         return MHD_NO;
@@ -466,22 +475,22 @@ static enum MHD_Result send_stream(struct http_req *req)
                             req->stream.content_type ? req->stream.content_type
                                                      : "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    add_headers(req, resp);
-    ret = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    req->answer.status = MHD_HTTP_OK;
-    req->answer.responded = true;
-    return ret;
+    return queue_answer(req, MHD_HTTP_OK, resp);
 }
 
 static enum MHD_Result dispatch(struct http_req *req)
 {
     const struct route *route = req->route.match.route;
     struct json_object *out = NULL;
+    struct MHD_Response *preflight;
     struct err e;
     int r;
 
     err_clear(&e);
+    if (req->route.rc == HE_METHOD &&
+        (preflight =
+             cors_preflight(req->srv->cors, req->conn, req->route.method, req->route.match.allow)))
+        return queue_answer(req, MHD_HTTP_NO_CONTENT, preflight);
     if (req->route.rc == HE_NOT_FOUND)
         return send_error_code(req, HE_NOT_FOUND, "no such path: %s %s", req->route.method,
                                req->route.path);
@@ -760,6 +769,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 static int start_failed(struct http_server *srv, struct err *e)
 {
     http_tls_done(&srv->tls);
+    cors_free(srv->cors);
     free(srv);
     return e->code;
 }
@@ -805,7 +815,8 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
                 "host must be an IPv4 or IPv6 address or localhost, not %s", cfg->host);
         return start_failed(srv, e);
     }
-    if (http_tls_load(&srv->tls, cfg->tls_cert, cfg->tls_key, e) < 0)
+    if (http_tls_load(&srv->tls, cfg->tls_cert, cfg->tls_key, e) < 0 ||
+        cors_new(cfg->cors_origins, &srv->cors, e) < 0)
         return start_failed(srv, e);
     if (http_tls_on(&srv->tls))
         flags |= MHD_USE_TLS;
@@ -881,5 +892,6 @@ void http_server_stop(struct http_server *srv, int64_t grace_us)
     pthread_mutex_destroy(&srv->watch_lock);
     pthread_cond_destroy(&srv->watch_cond);
     http_tls_done(&srv->tls);
+    cors_free(srv->cors);
     free(srv);
 }
