@@ -59,3 +59,30 @@ def test_errors_and_streams_carry_it_too(server):
     lines = request_lines(server, "export-1")
     # the export's own end line and the request line, both with the id
     assert sorted(x.split()[2] for x in lines) == ["export", "request"], lines
+
+
+def test_engine_lines_for_a_call_carry_the_request_id(hetu_bin, fake_llm, tmp_path):
+    """The engine thread logs a retry of a model call (a 500 from the provider, then a success)
+    with the id of the request the call was made for, and lines of other requests do not."""
+    from test_generate import GenEnv, start_gen_server
+    srv = start_gen_server(tmp_path / "gen", fake_llm)
+    try:
+        g = GenEnv(srv, fake_llm)
+        pid, tid = g.task()
+        model = g.model("fail500=1")
+        r = g.c.post(g.ds(pid, tid, "generate_samples"),
+                     {"topic": [], "num_samples": 2, "model_name": model, "provider": "together_ai"},
+                     headers={"X-Request-Id": "gen-retry-1"})
+        assert r.status == 200 and r.header("X-Request-Id") == "gen-retry-1", r
+        assert g.fake.calls(model) == 2
+        lines = request_lines(srv, "gen-retry-1")
+        assert [x.split()[2] for x in lines] == ["model", "request"], lines
+        retry = lines[0]
+        assert " model call retried provider=together_ai model=%s attempt=1 " % model in retry
+        assert "error=\"HTTP 500: " in retry, retry
+        assert retry.endswith(" request_id=gen-retry-1"), retry
+        # every retry line belongs to that request
+        retries = [x for x in srv.stderr().splitlines() if " model call retried " in x]
+        assert retries == [retry]
+    finally:
+        srv.assert_clean_exit()
