@@ -86,3 +86,37 @@ def test_engine_lines_for_a_call_carry_the_request_id(hetu_bin, fake_llm, tmp_pa
         assert retries == [retry]
     finally:
         srv.assert_clean_exit()
+
+
+def test_a_jobs_lines_carry_the_id_of_the_request_that_made_it(hetu_bin, fake_llm, tmp_path):
+    """A file import of 101 rows runs as a job: the job's end, and the engine's retry of one of
+    its model calls (a 500, then a success), carry the upload's request id."""
+    from test_generate import start_gen_server
+    from test_import import Imp, csv_bytes, multipart, unique_model
+    srv = start_gen_server(tmp_path / "job", fake_llm)
+    try:
+        imp = Imp(srv)
+        model = unique_model("rid", "+fail500=1")
+        data = csv_bytes(["input", "output"], [["问 %d" % i, ""] for i in range(101)])
+        body, hdrs = multipart("rows.csv", data)
+        hdrs["X-Request-Id"] = "import-job-1"
+        r = imp.c.post(imp.ds("import_samples_from_file") + "?output_model_name=%s"
+                       "&output_provider=together_ai" % model.replace("+", "%2B"), body,
+                       headers=hdrs)
+        assert r.status == 200 and r.json()["status"] == "import_started", r
+        j = imp.wait_job(r.json()["job_id"])
+        assert j["status"] == "completed" and j["completed"] == 101, j
+        deadline = time.monotonic() + 5
+        while True:
+            lines = request_lines(srv, "import-job-1")
+            if len(lines) >= 3 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert sorted(x.split()[2] for x in lines) == ["job", "model", "request"], lines
+        assert [x for x in lines if " job " in x][0].split()[2:4] == ["job", "finished"], lines
+        retry = [x for x in lines if " model call retried " in x][0]
+        assert "model=%s " % model in retry and "error=\"HTTP 500: " in retry, retry
+        # the other requests' lines (the project, the task, the job polls) do not carry it
+        assert len([x for x in srv.stderr().splitlines() if "import-job-1" in x]) == 3
+    finally:
+        srv.assert_clean_exit()
