@@ -17,7 +17,8 @@ import time
 import pytest
 
 from hetu_http import Client, Server, hetu_binary
-from test_generate import CONFIG, Fake, provider_env
+from test_generate import (CONFIG, Fake, assert_call_cancelled, leave_pending_generate,
+                           provider_env)
 from test_import import multipart
 
 
@@ -122,28 +123,10 @@ def test_pending_request_is_resumed(tls):
 
 def test_client_gone_cancels_the_model_call(tls):
     model = "tls-gone-" + str(time.monotonic_ns()) + "+latency=3000"
-    body = json.dumps({"topic": [], "num_samples": 2, "model_name": model,
-                       "provider": "together_ai"}).encode()
     raw = socket.create_connection((tls.srv.host, tls.srv.port), timeout=5)
     s = tls.c.ctx.wrap_socket(raw, server_hostname="127.0.0.1")
-    s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-              b"Content-Length: %d\r\n\r\n" % (tls.ds("generate_samples").encode(), len(body))
-              + body)
-    deadline = time.monotonic() + 3
-    while tls.fake.calls(model) == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert tls.fake.calls(model) == 1, "the model call should have started"
-    t0 = time.monotonic()
-    s.close()
-    # the fake sees its connection closed before the 3 s latency ran out (status 0)
-    status = None
-    while time.monotonic() - t0 < 2.5:
-        status = tls.fake.requests(model)[0]["status"]
-        if status is not None:
-            break
-        time.sleep(0.05)
-    assert status == 0 and time.monotonic() - t0 < 2.8, \
-        "the provider call was not cancelled when the client left (status %r)" % (status,)
+    t0 = leave_pending_generate(s, tls.fake, tls.ds("generate_samples"), model)
+    assert_call_cancelled(tls.fake, model, t0)
     assert tls.c.get("/healthz").status == 200
 
 
