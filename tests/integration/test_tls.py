@@ -9,6 +9,7 @@ option."""
 
 import http.client
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -160,12 +161,19 @@ def test_plain_http_to_the_tls_port_gets_no_answer(tls):
 
 # ---- files that cannot serve TLS ----
 
-def start_error(workdir, *args):
-    """Runs `hetu serve` with args, which must stop it at start: (exit code, stderr)."""
+def start_error(workdir, *args, gnutls_leaks=False):
+    """Runs `hetu serve` with args, which must stop it at start: (exit code, stderr).
+    gnutls_leaks: GnuTLS (3.7.9) leaks the certificate it failed to parse, which LeakSanitizer
+    is told to leave aside (nothing of Hetu's own is suppressed)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if gnutls_leaks:
+        supp = workdir / "lsan.supp"
+        supp.write_text("leak:libgnutls.so\n")
+        env["LSAN_OPTIONS"] = "suppressions=%s" % supp
     p = subprocess.run([str(hetu_binary()), "serve", "--host", "127.0.0.1", "--port", "0",
                         "--db", str(workdir / "hetu.db"), *args], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=30)
+                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=30, env=env)
     assert "listening" not in p.stdout.decode()
     return p.returncode, p.stderr.decode("utf-8", "replace")
 
@@ -193,7 +201,7 @@ def test_bad_files_stop_the_server_naming_the_option(certs, tmp_path):
          "cannot start TLS with --tls-cert %s and --tls-key %s: GnuTLS failed" % (broken, key)),
     ]
     for i, (args, message) in enumerate(cases):
-        code, err = start_error(tmp_path / ("s%d" % i), *args)
+        code, err = start_error(tmp_path / ("s%d" % i), *args, gnutls_leaks=i == len(cases) - 1)
         assert code == 1, (args, code, err)
         assert "cannot start the HTTP server" in err and message in err, (args, err)
 
