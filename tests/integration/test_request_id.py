@@ -120,3 +120,21 @@ def test_a_jobs_lines_carry_the_id_of_the_request_that_made_it(hetu_bin, fake_ll
         assert len([x for x in srv.stderr().splitlines() if "import-job-1" in x]) == 3
     finally:
         srv.assert_clean_exit()
+
+
+def test_a_near_duplicate_jobs_lines_carry_the_id_of_the_request_that_made_it(server):
+    from test_dedup_near import Dup
+    d = Dup(server)
+    d.fill([("a", "the quick brown fox jumps over the lazy dog"),
+            ("b", "the quick brown fox jumps over the lazy dog again")])
+    r = d.c.post(d.ds("duplicates"), {}, headers={"X-Request-Id": "dedup-job-1"})
+    assert r.status == 200 and r.header("X-Request-Id") == "dedup-job-1", r
+    assert d.wait_job(r.json()["id"])["status"] == "completed"
+    deadline = time.monotonic() + 5
+    while True:
+        lines = request_lines(server, "dedup-job-1")
+        if len(lines) >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert sorted(" ".join(x.split()[2:4]) for x in lines) == \
+        ["job finished", "job running", "request method=POST"], lines
