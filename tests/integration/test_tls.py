@@ -148,6 +148,28 @@ def test_upload_then_streamed_export(tls):
     assert got == sorted(rows)
 
 
+def test_job_events_stream_waits_then_ends(tls):
+    """A job's event stream parks while nothing changes (the model answers in 500 ms), is
+    resumed, and ends with the job, all over TLS."""
+    model = "tls-ev-" + str(time.monotonic_ns()) + "+latency=500"
+    data = ("input\n" + "".join("事件 %d\n" % i for i in range(101))).encode("utf-8")
+    body, hdrs = multipart("ev.csv", data)
+    r = tls.c.post(tls.ds("import_samples_from_file") + "?output_model_name=%s&output_provider="
+                   "together_ai" % model.replace("+", "%2B"), body, headers=hdrs)
+    assert r.status == 200 and r.json()["status"] == "import_started", r
+    job_id = r.json()["job_id"]
+    t0 = time.monotonic()
+    r = tls.c.get(tls.ds("jobs/%s/events" % job_id))
+    assert r.status == 200 and r.header("Content-Type").startswith("text/event-stream"), r
+    assert time.monotonic() - t0 >= 0.4  # it waited for the model
+    frames = [f for f in r.raw.decode("utf-8").split("\n\n") if f.strip()]
+    names = [f.split("\n")[0] for f in frames]
+    assert names[-1] == "event: end" and set(names[:-1]) == {"event: progress"}, names
+    end = json.loads(frames[-1].split("\n", 1)[1][len("data: "):])
+    assert end["status"] == "completed" and end["completed"] == 101, end
+    assert tls.fake.calls(model) == 101
+
+
 def test_plain_http_to_the_tls_port_gets_no_answer(tls):
     c = http.client.HTTPConnection(tls.srv.host, tls.srv.port, timeout=10)
     try:
