@@ -113,10 +113,11 @@ void cors_add_headers(const struct cors *c, struct MHD_Connection *conn, struct 
 {
     const char *origin = allowed_origin(c, conn);
 
+    if (c) /* the answer depends on Origin, whatever it was: caches must keep them apart */
+        MHD_add_response_header(resp, "Vary", "Origin");
     if (!origin)
         return;
     MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
-    MHD_add_response_header(resp, "Vary", "Origin");
     MHD_add_response_header(resp, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
 }
 
