@@ -170,6 +170,40 @@ def test_job_events_stream_waits_then_ends(tls):
     assert tls.fake.calls(model) == 101
 
 
+def test_a_stalled_upload_is_dropped_with_its_spool_file(start_server, certs, tmp_path):
+    """The upload watch works on the socket under TLS too: an upload that stops sending is shut
+    down after --upload-idle-timeout, and its spool file goes."""
+    cert, key = certs[1]
+    spool = tmp_path / "spool"
+    srv = start_server(args=["--tls-cert", str(cert), "--tls-key", str(key),
+                             "--upload-idle-timeout", "1", "--spool-dir", str(spool)])
+    c = TLSClient(srv.host, srv.port, cert)
+    pid = c.new_project()["id"]
+    path = "/api/dataset/projects/%s/tasks/%s/import_samples_from_file" % (
+        pid, c.new_task(pid)["id"])
+    body, hdrs = multipart("stall.jsonl", b'{"input": "x"}\n' * 100)
+    sock = c.ctx.wrap_socket(socket.create_connection((srv.host, srv.port), timeout=10),
+                             server_hostname="127.0.0.1")
+    try:
+        sock.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n"
+                     b"Content-Length: %d\r\n\r\n" % (path.encode(), hdrs["Content-Type"].encode(),
+                                                     500 << 20) + body[:1000])
+        deadline = time.monotonic() + 5
+        while not [p for p in os.listdir(spool) if p.startswith("upload-")]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        started = time.monotonic()
+        assert sock.recv(65536) == b""  # the server closed the connection
+        assert 0.8 < time.monotonic() - started < 3
+        deadline = time.monotonic() + 2
+        while [p for p in os.listdir(spool) if p.startswith("upload-")]:
+            assert time.monotonic() < deadline, os.listdir(spool)
+            time.sleep(0.05)
+    finally:
+        sock.close()
+    assert c.get("/healthz").status == 200
+
+
 def test_plain_http_to_the_tls_port_gets_no_answer(tls):
     c = http.client.HTTPConnection(tls.srv.host, tls.srv.port, timeout=10)
     try:
