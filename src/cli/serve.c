@@ -39,6 +39,7 @@
 /* The settings once read and checked. */
 struct serve_settings {
     const char *host, *db, *config, *spool_dir, *user;
+    const char *tls_cert, *tls_key, *cors_origins;
     unsigned long long port, max_body, max_upload, job_window, threads;
     unsigned long long max_uploads, upload_idle_timeout;
     enum log_level level;
@@ -62,6 +63,7 @@ struct serve_opt {
     serve_default_fn def_fn;
     const char *def_help; /* the computed default as --help describes it */
     const char *alt_env;  /* read when env and the config file key are unset (the gateway's) */
+    bool repeat;          /* the flag may be given again: the values are joined with commas */
 };
 
 static int parse_text(const struct serve_opt *o, const char *s, void *ret)
@@ -184,6 +186,13 @@ static const struct serve_opt serve_opts[] = {
     {"user", "NAME", "HETU_USER", "user", NULL,
         parse_text, 0, AT(user), "created_by of what this server creates",
         default_user, "$USER"},
+    {"tls-cert", "FILE", "HETU_TLS_CERT", "tls_cert", NULL,
+        parse_text, 0, AT(tls_cert), "serve HTTPS with this PEM certificate; needs --tls-key"},
+    {"tls-key", "FILE", "HETU_TLS_KEY", "tls_key", NULL,
+        parse_text, 0, AT(tls_key), "the PEM private key of --tls-cert"},
+    {"cors-origin", "ORIGIN", "HETU_CORS_ORIGIN", "cors_origin", NULL,
+        parse_text, 0, AT(cors_origins), "let browser pages from ORIGIN call the API (repeat it, "
+        "comma-separate it, or *); none by default", .repeat = true},
 };
 /* clang-format on */
 
@@ -334,7 +343,20 @@ struct serve_input {
     struct json_object *cfg;
     char scratch[NOPTS][32];
     char defaults[NOPTS][4096];
+    char joined[8192]; /* the values of a repeated flag */
 };
+
+/* The values of a flag given again, joined with commas (one flag repeats). */
+static const char *join_flag(struct serve_input *in, const char *prev, const char *next)
+{
+    size_t len;
+
+    if (prev != in->joined)
+        snprintf(in->joined, sizeof(in->joined), "%s", prev);
+    len = strlen(in->joined);
+    snprintf(in->joined + len, sizeof(in->joined) - len, ",%s", next);
+    return in->joined;
+}
 
 /* Reads the flags into in->flags; returns -1 to go on, or the exit code (help or misuse). */
 static int read_flags(int argc, char **argv, struct serve_input *in)
@@ -349,7 +371,9 @@ static int read_flags(int argc, char **argv, struct serve_input *in)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (c >= OPT_FIRST && c < OPT_FIRST + (int)NOPTS) {
-            in->flags[c - OPT_FIRST] = optarg;
+            size_t i = (size_t)(c - OPT_FIRST);
+            in->flags[i] =
+                serve_opts[i].repeat && in->flags[i] ? join_flag(in, in->flags[i], optarg) : optarg;
         } else if (c == 'h') {
             print_usage(stdout);
             return 0;
@@ -415,7 +439,10 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
                                     .max_body = (size_t)s->max_body,
                                     .max_upload = (size_t)s->max_upload,
                                     .max_uploads = (size_t)s->max_uploads,
-                                    .upload_idle_timeout = (unsigned)s->upload_idle_timeout};
+                                    .upload_idle_timeout = (unsigned)s->upload_idle_timeout,
+                                    .tls_cert = s->tls_cert,
+                                    .tls_key = s->tls_key,
+                                    .cors_origins = s->cors_origins};
     struct err e;
 
     err_clear(&e);
@@ -491,8 +518,9 @@ int cli_serve(int argc, char **argv)
     rc = 1;
     if (start_parts(&s, in.cfg, &p) < 0)
         goto out;
-    printf("hetu: listening on http://%s%s%s:%u\n", strchr(s.host, ':') ? "[" : "", s.host,
-           strchr(s.host, ':') ? "]" : "", http_server_port(p.srv));
+    printf("hetu: listening on %s://%s%s%s:%u\n", s.tls_cert ? "https" : "http",
+           strchr(s.host, ':') ? "[" : "", s.host, strchr(s.host, ':') ? "]" : "",
+           http_server_port(p.srv));
     fflush(stdout);
     log_event(LOG_INFO, "server started", "db", s.db, NULL);
 

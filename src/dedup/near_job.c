@@ -58,6 +58,8 @@ char *near_job_params(const char *project_id, double threshold)
         return NULL;
     json_object_object_add(o, "project_id", json_object_new_string(project_id));
     json_object_object_add(o, "threshold", json_object_new_double(threshold));
+    if (log_request()) /* the request making the job: the job's lines carry its id */
+        json_object_object_add(o, "request_id", json_object_new_string(log_request()));
     text = strdup(json_text(o, NULL));
     json_object_put(o);
     return text;
@@ -342,6 +344,19 @@ static int group_all(struct near_run *x, struct err *e)
 
 /* ---- the worker ---- */
 
+/* The id of the request that made the job, into out ("" when none is kept). */
+static void request_of(const struct job *j, char out[LOG_REQUEST_MAX + 1])
+{
+    struct json_object *o = NULL, *v;
+    struct err pe = ERR_INIT;
+
+    out[0] = '\0';
+    if (j->params && json_parse(j->params, strlen(j->params), &o, &pe) == 0 &&
+        json_object_object_get_ex(o, "request_id", &v) && json_object_is_type(v, json_type_string))
+        snprintf(out, LOG_REQUEST_MAX + 1, "%s", json_object_get_string(v));
+    json_object_put(o);
+}
+
 static void set_status(struct near_run *x, enum job_status to, const char *error)
 {
     struct err e = ERR_INIT;
@@ -359,8 +374,11 @@ static void run_job(struct near_worker *w, const struct job *job)
 {
     struct near_run x = {.w = w, .job = *job};
     struct err e = ERR_INIT;
+    char request_id[LOG_REQUEST_MAX + 1];
     int r;
 
+    request_of(job, request_id);
+    log_set_request(request_id[0] ? request_id : NULL);
     buf_init(&x.scratch, INPUT_MAX);
     if (x.job.status == JOB_QUEUED)
         set_status(&x, JOB_RUNNING, NULL);
@@ -388,6 +406,7 @@ static void run_job(struct near_worker *w, const struct job *job)
               NULL);
 out:
     buf_done(&x.scratch);
+    log_set_request(NULL);
 }
 
 /* The jobs of this kind that are not finished, oldest first (copies). */

@@ -10,7 +10,11 @@
 #include <sys/random.h>
 
 #include "util/clock.h"
+#include "util/log.h"
 #include "util/banned.h"
+
+/* Work handed to other threads keeps a copy of the id as long as this (util/log.h). */
+_Static_assert(REQUEST_ID_MAX <= LOG_REQUEST_MAX, "request ids must fit the log's copies");
 
 static bool sane(const char *s)
 {

@@ -43,8 +43,10 @@
 
 #include "http/body_read.h"
 #include "http/conn_guard.h"
+#include "http/cors.h"
 #include "http/request.h"
 #include "http/server_int.h"
+#include "http/tls.h"
 #include "http/uploads.h"
 #include "metrics/metrics.h"
 #include "http/routes.h"
@@ -63,13 +65,27 @@ static void add_headers(struct http_req *req, struct MHD_Response *resp)
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
     for (size_t i = 0; i < req->answer.nheaders; i++)
         MHD_add_response_header(resp, req->answer.header_names[i], req->answer.header_values[i]);
+    cors_add_headers(req->srv->cors, req->conn, resp);
+}
+
+/* Queues resp with the request's own headers, and lets it go. */
+static enum MHD_Result queue_answer(struct http_req *req, unsigned status,
+                                    struct MHD_Response *resp)
+{
+    enum MHD_Result ret;
+
+    add_headers(req, resp);
+    ret = MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    req->answer.status = status;
+    req->answer.responded = true;
+    return ret;
 }
 
 static enum MHD_Result send_text(struct http_req *req, unsigned status, const char *text,
                                  size_t len, const char *allow)
 {
     struct MHD_Response *resp;
-    enum MHD_Result ret;
 
     resp = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
     if (!resp)
@@ -79,12 +95,7 @@ static enum MHD_Result send_text(struct http_req *req, unsigned status, const ch
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (req->answer.close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    add_headers(req, resp);
-    ret = MHD_queue_response(req->conn, status, resp);
-    MHD_destroy_response(resp);
-    req->answer.status = status;
-    req->answer.responded = true;
-    return ret;
+    return queue_answer(req, status, resp);
 }
 
 static enum MHD_Result send_json(struct http_req *req, struct json_object *body)
@@ -446,7 +457,6 @@ static enum MHD_Result send_stream(struct http_req *req)
 {
     struct stream *st = calloc(1, sizeof(*st));
     struct MHD_Response *resp;
-    enum MHD_Result ret;
 
     if (!st)
         return MHD_NO;
@@ -469,22 +479,22 @@ static enum MHD_Result send_stream(struct http_req *req)
                             req->stream.content_type ? req->stream.content_type
                                                      : "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    add_headers(req, resp);
-    ret = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    req->answer.status = MHD_HTTP_OK;
-    req->answer.responded = true;
-    return ret;
+    return queue_answer(req, MHD_HTTP_OK, resp);
 }
 
 static enum MHD_Result dispatch(struct http_req *req)
 {
     const struct route *route = req->route.match.route;
     struct json_object *out = NULL;
+    struct MHD_Response *preflight;
     struct err e;
     int r;
 
     err_clear(&e);
+    if (req->route.rc == HE_METHOD &&
+        (preflight =
+             cors_preflight(req->srv->cors, req->conn, req->route.method, req->route.match.allow)))
+        return queue_answer(req, MHD_HTTP_NO_CONTENT, preflight);
     if (req->route.rc == HE_NOT_FOUND)
         return send_error_code(req, HE_NOT_FOUND, "no such path: %s %s", req->route.method,
                                req->route.path);
@@ -746,6 +756,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+/* While the daemon starts, its first complaint (why it would not start) is kept here. */
+static _Thread_local char *start_complaint;
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -755,7 +768,18 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
+    if (start_complaint && !start_complaint[0])
+        snprintf(start_complaint, ERR_MSG_MAX, "%s", msg);
     log_event(LOG_DEBUG, "http", "detail", msg, NULL);
+}
+
+/* Frees a server that did not start; returns the error e holds. */
+static int start_failed(struct http_server *srv, struct err *e)
+{
+    http_tls_done(&srv->tls);
+    cors_free(srv->cors);
+    free(srv);
+    return e->code;
 }
 
 int http_server_start(const struct http_server_config *cfg, struct app *app,
@@ -768,6 +792,7 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
                      MHD_USE_TURBO;
     const union MHD_DaemonInfo *info;
+    char complaint[ERR_MSG_MAX] = "";
 
     if (!srv)
         return err_set(e, HE_NOMEM, NULL, NULL);
@@ -794,29 +819,42 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
         a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         addr = (struct sockaddr *)&a4;
     } else {
-        free(srv);
-        return err_set(e, HE_BAD_REQUEST, "host",
-                       "host must be an IPv4 or IPv6 address or localhost, not %s", cfg->host);
+        err_set(e, HE_BAD_REQUEST, "host",
+                "host must be an IPv4 or IPv6 address or localhost, not %s", cfg->host);
+        return start_failed(srv, e);
     }
+    if (http_tls_load(&srv->tls, cfg->tls_cert, cfg->tls_key, e) < 0 ||
+        cors_new(cfg->cors_origins, &srv->cors, e) < 0)
+        return start_failed(srv, e);
+    if (http_tls_on(&srv->tls))
+        flags |= MHD_USE_TLS;
+    start_complaint = complaint;
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg->threads ? cfg->threads : 2),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_GUARD_MEMORY_LIMIT, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)16384, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        NULL, MHD_OPTION_END);
+        flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)(cfg->threads ? cfg->threads : 2), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        CONN_GUARD_MEMORY_LIMIT, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16384,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned int)1024, MHD_OPTION_ARRAY, srv->tls.options, MHD_OPTION_END);
+    start_complaint = NULL;
+    if (!srv->daemon && http_tls_on(&srv->tls)) {
+        err_set(e, HE_INVALID, "tls-cert",
+                "cannot start TLS with --tls-cert %s and --tls-key %s: %s", cfg->tls_cert,
+                cfg->tls_key, complaint[0] ? complaint : "refused");
+        return start_failed(srv, e);
+    }
     if (!srv->daemon) {
-        free(srv);
-        return err_set(e, HE_IO, "port", "cannot listen on %s port %u (in use, or not allowed)",
-                       cfg->host, cfg->port);
+        err_set(e, HE_IO, "port", "cannot listen on %s port %u (in use, or not allowed)", cfg->host,
+                cfg->port);
+        return start_failed(srv, e);
     }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : cfg->port;
     if (pthread_create(&srv->watcher, NULL, watch_main, srv) != 0) {
         MHD_stop_daemon(srv->daemon);
-        free(srv);
-        return err_set(e, HE_INTERNAL, NULL, "cannot start the HTTP watch thread");
+        err_set(e, HE_INTERNAL, NULL, "cannot start the HTTP watch thread");
+        return start_failed(srv, e);
     }
     pthread_setname_np(srv->watcher, "hetu-watch");
     *ret = srv;
@@ -861,5 +899,7 @@ void http_server_stop(struct http_server *srv, int64_t grace_us)
     pthread_join(srv->watcher, NULL);
     pthread_mutex_destroy(&srv->watch_lock);
     pthread_cond_destroy(&srv->watch_cond);
+    http_tls_done(&srv->tls);
+    cors_free(srv->cors);
     free(srv);
 }

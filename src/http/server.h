@@ -17,6 +17,8 @@ struct http_server_config {
     size_t max_upload;            /* limit of file uploads in bytes; 0: 1 GiB */
     size_t max_uploads;           /* file uploads arriving at once; 0: from the descriptor limit */
     unsigned upload_idle_timeout; /* seconds an upload may send nothing; 0: 30 */
+    const char *tls_cert, *tls_key; /* PEM files; both NULL: plain HTTP (http/tls.h) */
+    const char *cors_origins;       /* comma-separated; NULL: no CORS (http/cors.h) */
 };
 
 struct http_server;

@@ -12,9 +12,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "http/cors.h"
 #include "http/request.h"
 #include "http/request_id.h"
 #include "http/router.h"
+#include "http/tls.h"
 #include "util/buf.h"
 
 struct http_server {
@@ -29,6 +31,8 @@ struct http_server {
     atomic_int inflight;
     atomic_bool draining; /* stopping: new requests get 503, streamed answers end */
     atomic_uint_fast64_t serial;
+    struct http_tls tls; /* the certificate and key, or none */
+    struct cors *cors;   /* allowed origins; NULL: no CORS headers (http/cors.h) */
 
     /* Suspended requests, watched for clients that go away. */
     pthread_mutex_t watch_lock;

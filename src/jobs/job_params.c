@@ -10,6 +10,7 @@
 
 #include "jobs/jobs.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/banned.h"
 
 #define PARAMS(X)  \
@@ -17,7 +18,8 @@
     X(session_id)  \
     X(file_name)   \
     X(source_type) \
-    X(spool)
+    X(spool)       \
+    X(request_id)
 
 char *job_params_encode(const struct job_params *p)
 {
@@ -31,6 +33,8 @@ char *job_params_encode(const struct job_params *p)
         json_object_object_add(o, #key, json_object_new_string(p->key));
     PARAMS(X)
 #undef X
+    if (!p->request_id && log_request())
+        json_object_object_add(o, "request_id", json_object_new_string(log_request()));
     if (p->allow_truncated)
         json_object_object_add(o, "allow_truncated", json_object_new_boolean(1));
     if (p->skipped)

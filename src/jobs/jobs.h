@@ -49,6 +49,9 @@ struct job_params {
     const char *spool;       /* file imports: the spool file's path */
     bool allow_truncated;    /* file imports: outputs cut at the limit kept, tagged */
     int64_t skipped;         /* duplicates left out when the job was made (dedup=skip) */
+    /* The request that made the job, whose id the job's log lines carry; job_params_encode
+     * takes it from the thread's log context when NULL (util/log.h). */
+    const char *request_id;
 };
 
 /* The params as the store keeps them (free with free), or NULL when out of memory. */

@@ -796,6 +796,7 @@ static void *runner_main(void *arg)
         }
         for (struct active **pp = &j->list; *pp;) {
             struct active *a = *pp;
+            log_set_request(a->params.request_id); /* its lines and its model calls carry it */
             if (step(j, a)) {
                 *pp = a->next;
                 active_free(a);
@@ -806,6 +807,7 @@ static void *runner_main(void *arg)
                 pp = &a->next;
             }
         }
+        log_set_request(NULL);
         pthread_mutex_lock(&j->lock);
         if (!busy && !j->kicked && !j->stop) {
             struct timespec ts;

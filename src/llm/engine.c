@@ -40,6 +40,7 @@
 #include "llm/engine_int.h"
 #include "llm/schema.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 #include "util/banned.h"
 
@@ -205,7 +206,10 @@ void call_finish(struct llm_engine *eng, struct call *c, struct llm_result *res)
     if (c->all_next)
         c->all_next->all_prev = c->all_prev;
     call_set_state(eng, c, CS_DONE);
+    /* what the callback logs or submits next works for the same request */
+    log_set_request(c->request_id[0] ? c->request_id : NULL);
     c->cb(c->ud, res);
+    log_set_request(NULL);
     call_free(c);
 }
 
@@ -469,6 +473,7 @@ int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_c
     c->cb = cb;
     c->ud = ud;
     c->group = req->group;
+    snprintf(c->request_id, sizeof(c->request_id), "%s", log_request() ? log_request() : "");
     c->has_temperature = req->has_temperature;
     c->temperature = req->temperature;
     c->extra_body = t.extra_body;

@@ -28,6 +28,7 @@
 #include "metrics/metrics.h"
 #include "util/buf.h"
 #include "util/delay_heap.h"
+#include "util/log.h"
 
 #define REQ_BODY_MAX     (32u << 20) /* request body we build */
 #define RESP_BODY_MAX    (16u << 20) /* reply we accept */
@@ -126,6 +127,8 @@ struct call {
     /* outcome so far */
     struct llm_usage usage;
     int http_status;
+    /* the request the call works for ("": none), set around the lines logged for it */
+    char request_id[LOG_REQUEST_MAX + 1];
 };
 
 #define call_of_delay(n) ((struct call *)((char *)(n)-offsetof(struct call, delay)))

@@ -31,6 +31,7 @@
 #include "llm/schema.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "util/log.h"
 
 #include "util/banned.h"
 
@@ -38,6 +39,24 @@
 #define FEEDBACK_MAX   2000 /* bytes of the bad reply echoed back in a schema re-ask */
 
 /* ---- retry decisions ---- */
+
+/* One line for a retry after a failure (a 429 only with debug), with the call's request id. */
+static void log_retry(const struct call *c, const char *msg, bool rate_limited, int64_t delay_us)
+{
+    char why[ERR_MSG_MAX], attempt[16], delay[24];
+    enum log_level level = rate_limited ? LOG_DEBUG : LOG_INFO;
+
+    if (!log_enabled(level))
+        return;
+    snprintf(why, sizeof(why), "%s", msg);
+    xfer_redact(why, sizeof(why), c->prov->api_key);
+    snprintf(attempt, sizeof(attempt), "%d", c->attempts);
+    snprintf(delay, sizeof(delay), "%lld", (long long)(delay_us / 1000));
+    log_set_request(c->request_id[0] ? c->request_id : NULL);
+    log_event(level, "model call retried", "provider", c->provider, "model", c->model, "attempt",
+              attempt, "error", why, "delay_ms", delay, NULL);
+    log_set_request(NULL);
+}
 
 static void retry_later(struct llm_engine *eng, struct call *c, int64_t delay_us)
 {
@@ -84,6 +103,7 @@ static void transient(struct llm_engine *eng, struct call *c, int code, const ch
         if (ra == 0)
             d = 0;
     }
+    log_retry(c, msg, rate_limited, d);
     retry_later(eng, c, d);
 }
 

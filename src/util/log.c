@@ -98,6 +98,11 @@ void log_set_request(const char *request_id)
     current_request = request_id;
 }
 
+const char *log_request(void)
+{
+    return current_request;
+}
+
 static void put_pair(struct line *l, const char *k, const char *v)
 {
     if (out_format == LOG_JSON) {

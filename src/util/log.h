@@ -23,5 +23,10 @@ void log_event(enum log_level level, const char *msg, ...) __attribute__((sentin
 /* The request this thread works for now (a request id), added to every line it logs as
  * request_id; NULL clears it. The string must outlive its setting. */
 void log_set_request(const char *request_id);
+/* The request this thread works for now, or NULL: work handed to another thread keeps a copy
+ * (at most LOG_REQUEST_MAX characters) and sets it around the lines it logs for it. */
+const char *log_request(void);
+
+#define LOG_REQUEST_MAX 64
 
 #endif

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-LISTEN_RE = re.compile(r"hetu: listening on http://([0-9.]+):(\d+)")
+LISTEN_RE = re.compile(r"hetu: listening on https?://([0-9.]+):(\d+)")
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer",
                    "ThreadSanitizer")
 START_TIMEOUT = float(os.environ.get("HETU_TEST_START_TIMEOUT", "20"))

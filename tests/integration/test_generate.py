@@ -498,35 +498,45 @@ def test_malformed_json_400(gen):
 
 # ---- disconnects ----
 
-def test_client_disconnect_cancels_pending_call(gen):
-    pid, tid = gen.task()
-    model = gen.model("latency=3000")
+def leave_pending_generate(s, fake, path, model):
+    """Sends generate_samples for a model with latency=3000 on the socket s, waits until its
+    model call has started, then closes s; returns when it closed."""
     body = json.dumps({"topic": [], "num_samples": 2, "model_name": model,
                        "provider": "together_ai"}).encode()
-    s = socket.create_connection((gen.srv.host, gen.srv.port), timeout=5)
     s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-              b"Content-Length: %d\r\n\r\n" % (gen.ds(pid, tid, "generate_samples").encode(), len(body))
-              + body)
+              b"Content-Length: %d\r\n\r\n" % (path.encode(), len(body)) + body)
     deadline = time.monotonic() + 3
-    while gen.fake.calls(model) == 0 and time.monotonic() < deadline:
+    while fake.calls(model) == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert gen.fake.calls(model) == 1, "the model call should have started"
-    t0 = time.monotonic()
+    assert fake.calls(model) == 1, "the model call should have started"
     s.close()
-    # the server keeps answering while the call is parked and after the client left
-    pid2, tid2 = gen.task()
-    assert gen.c.ok("GET", "/api/projects/%s/tasks/%s" % (pid2, tid2))["id"] == tid2
-    # the fake sees its connection closed before the 3 s latency ran out (status 0)
+    return time.monotonic()
+
+
+def assert_call_cancelled(fake, model, t0):
+    """The fake saw its connection closed before the 3 s latency ran out (status 0), and no
+    retry followed."""
     deadline = time.monotonic() + 2.5
     status = None
     while time.monotonic() < deadline:
-        status = gen.fake.requests(model)[0]["status"]
+        status = fake.requests(model)[0]["status"]
         if status is not None:
             break
         time.sleep(0.05)
     assert status == 0 and time.monotonic() - t0 < 2.8, \
         "the provider call was not cancelled when the client left (status %r)" % (status,)
-    assert gen.fake.calls(model) == 1, "no retry of a cancelled call"
+    assert fake.calls(model) == 1, "no retry of a cancelled call"
+
+
+def test_client_disconnect_cancels_pending_call(gen):
+    pid, tid = gen.task()
+    model = gen.model("latency=3000")
+    s = socket.create_connection((gen.srv.host, gen.srv.port), timeout=5)
+    t0 = leave_pending_generate(s, gen.fake, gen.ds(pid, tid, "generate_samples"), model)
+    # the server keeps answering while the call is parked and after the client left
+    pid2, tid2 = gen.task()
+    assert gen.c.ok("GET", "/api/projects/%s/tasks/%s" % (pid2, tid2))["id"] == tid2
+    assert_call_cancelled(gen.fake, model, t0)
     assert gen.srv.running()
 
 

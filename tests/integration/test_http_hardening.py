@@ -230,27 +230,33 @@ def test_stalled_uploads_are_capped_and_cost_no_thread(start_server, tmp_path):
             s.close()
 
 
+def assert_idle_upload_dropped(sock, spool):
+    """Once the stalled upload on sock has its spool file, the server (--upload-idle-timeout 1)
+    closes the connection after about a second and removes the file."""
+    deadline = time.monotonic() + 5
+    while not [p for p in os.listdir(spool) if p.startswith("upload-")]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    started = time.monotonic()
+    sock.settimeout(10)
+    try:
+        assert sock.recv(65536) == b""  # the server closed the connection
+    except ConnectionResetError:
+        pass
+    assert 0.8 < time.monotonic() - started < 3
+    deadline = time.monotonic() + 2
+    while [p for p in os.listdir(spool) if p.startswith("upload-")]:
+        assert time.monotonic() < deadline, os.listdir(spool)
+        time.sleep(0.05)
+
+
 def test_an_upload_that_sends_nothing_is_dropped_with_its_spool_file(start_server, tmp_path):
     spool = tmp_path / "spool"
     srv = start_server(args=["--upload-idle-timeout", "1", "--spool-dir", str(spool)])
     path = new_task(srv)
     sock = stall_upload(srv, path, 1024)
     try:
-        deadline = time.monotonic() + 5
-        while not [p for p in os.listdir(spool) if p.startswith("upload-")]:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        started = time.monotonic()
-        sock.settimeout(10)
-        try:
-            assert sock.recv(65536) == b""  # the server closed the connection
-        except ConnectionResetError:
-            pass
-        assert 0.8 < time.monotonic() - started < 3
-        deadline = time.monotonic() + 2
-        while [p for p in os.listdir(spool) if p.startswith("upload-")]:
-            assert time.monotonic() < deadline, os.listdir(spool)
-            time.sleep(0.05)
+        assert_idle_upload_dropped(sock, spool)
     finally:
         sock.close()
     assert healthz_ms(srv) < 1000  # blocked, it would wait for the stalled uploads (5 s timeout)
