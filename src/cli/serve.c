@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "dedup/near_job.h"
 #include "http/server.h"
@@ -395,6 +396,7 @@ struct serve_parts {
     struct jobs *jobs;
     struct near_worker *near;
     struct http_server *srv;
+    struct auth *auth;
     struct app app;
 };
 
@@ -439,8 +441,16 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
         log_event(LOG_ERROR, "cannot start the near-duplicate worker", "error", e.msg, NULL);
         return -1;
     }
-    p->app = (struct app){
-        .store = p->store, .engine = p->engine, .jobs = p->jobs, .near = p->near, .user = s->user};
+    if (auth_new(p->store, &p->auth, &e) < 0) {
+        log_event(LOG_ERROR, "cannot start the API key check", "error", e.msg, NULL);
+        return -1;
+    }
+    p->app = (struct app){.store = p->store,
+                          .engine = p->engine,
+                          .jobs = p->jobs,
+                          .near = p->near,
+                          .user = s->user,
+                          .auth = p->auth};
     if (http_server_start(&hc, &p->app, &p->srv, &e) < 0) {
         log_event(LOG_ERROR, "cannot start the HTTP server", "error", e.msg, NULL);
         return -1;
@@ -452,11 +462,29 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
 static void stop_parts(struct serve_parts *p)
 {
     http_server_stop(p->srv, 0);
+    auth_free(p->auth);
     jobs_stop(p->jobs);
     near_worker_stop(p->near);
     llm_engine_free(p->engine);
     store_close(p->store);
     llm_config_free(p->llm_cfg);
+}
+
+/* Says at start whether requests need an API key. */
+static void log_key_mode(struct auth *auth)
+{
+    struct err e = ERR_INIT;
+    bool open;
+
+    if (auth_is_open(auth, &open, &e) < 0)
+        log_event(LOG_ERROR, "cannot read the API keys", "error", e.msg, NULL);
+    else if (open)
+        log_event(LOG_WARN,
+                  "no API key exists: the server is open to every client that reaches it; "
+                  "create an admin key with hetu keys create --admin",
+                  NULL);
+    else
+        log_event(LOG_INFO, "API keys are required (Authorization: Bearer KEY)", NULL);
 }
 
 int cli_serve(int argc, char **argv)
@@ -490,6 +518,7 @@ int cli_serve(int argc, char **argv)
            strchr(s.host, ':') ? "]" : "", http_server_port(p.srv));
     fflush(stdout);
     log_event(LOG_INFO, "server started", "db", s.db, NULL);
+    log_key_mode(p.auth);
 
     while (sigwait(&sigs, &sig) != 0)
         ;

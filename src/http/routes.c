@@ -80,6 +80,11 @@ const struct route http_routes[] = {
      "Download a dataset split's part in a Kiln format (JSONL attachment)"},
     {"GET", P "/tasks/{task_id}/stats", h_stats, 0, 0,
      "Statistics of a task's samples: counts by topic, session, source, model, rating, tag"},
+    /* API keys */
+    {"POST", "/api/keys", h_key_create, ROUTE_JSON | ROUTE_ADMIN, 0,
+     "Create an API key (the answer is the only place the key appears)"},
+    {"GET", "/api/keys", h_key_list, ROUTE_ADMIN, 0, "List API keys (never the keys themselves)"},
+    {"DELETE", "/api/keys/{key_id}", h_key_revoke, ROUTE_ADMIN, 0, "Revoke an API key"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);
