@@ -323,7 +323,8 @@ static int verify(struct auth *a, const char *header, int64_t now, struct api_ke
                        "the Authorization header must be \"Bearer KEY\" with a Hetu API key");
     if (!auth_key_parse(token, len, id, &secret))
         return err_set(e, HE_UNAUTHORIZED, NULL, "the API key is not valid");
-    if ((r = key_row(a, id, now, ret, &se)) == HE_NOT_FOUND || (r == 0 && !auth_key_matches(ret, secret)))
+    if ((r = key_row(a, id, now, ret, &se)) == HE_NOT_FOUND ||
+        (r == 0 && !auth_key_matches(ret, secret)))
         return err_set(e, HE_UNAUTHORIZED, NULL, "the API key is not valid");
     if (r < 0) {
         *e = se;

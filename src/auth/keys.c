@@ -45,8 +45,7 @@ static int check_spec(struct store *s, const struct auth_key_spec *spec, struct 
     int r;
 
     if (chars == 0 || chars > AUTH_KEY_NAME_MAX)
-        return err_set(e, HE_INVALID, "name", "name must be 1 to %d characters",
-                       AUTH_KEY_NAME_MAX);
+        return err_set(e, HE_INVALID, "name", "name must be 1 to %d characters", AUTH_KEY_NAME_MAX);
     if (!spec->project_id || !spec->project_id[0])
         return 0;
     if (spec->admin)

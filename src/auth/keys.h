@@ -18,13 +18,13 @@
 #include "util/err.h"
 #include "util/id.h"
 
-#define AUTH_KEY_PREFIX       "hetu_"
-#define AUTH_KEY_PREFIX_LEN   5
-#define AUTH_SECRET_BYTES     32
-#define AUTH_SECRET_HEX       (AUTH_SECRET_BYTES * 2)
-#define AUTH_KEY_LEN          (AUTH_KEY_PREFIX_LEN + ID_DIGITS + 1 + AUTH_SECRET_HEX)
-#define AUTH_KEY_SIZE         (AUTH_KEY_LEN + 1)
-#define AUTH_KEY_NAME_MAX     120 /* characters of a key's name */
+#define AUTH_KEY_PREFIX     "hetu_"
+#define AUTH_KEY_PREFIX_LEN 5
+#define AUTH_SECRET_BYTES   32
+#define AUTH_SECRET_HEX     (AUTH_SECRET_BYTES * 2)
+#define AUTH_KEY_LEN        (AUTH_KEY_PREFIX_LEN + ID_DIGITS + 1 + AUTH_SECRET_HEX)
+#define AUTH_KEY_SIZE       (AUTH_KEY_LEN + 1)
+#define AUTH_KEY_NAME_MAX   120 /* characters of a key's name */
 
 /* What a new key is made for. */
 struct auth_key_spec {

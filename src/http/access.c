@@ -27,8 +27,8 @@ int http_access_check(struct http_req *req, struct err *e)
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const char *project = route_param(&req->route.match, "project_id");
     struct auth_request q = {
-        .authorization = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_AUTHORIZATION),
+        .authorization =
+            MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
         .peer = ci ? ci->client_addr : NULL,
         .public_route = route->flags & ROUTE_PUBLIC,
         .admin_only = route->flags & ROUTE_ADMIN,

@@ -29,8 +29,8 @@ int h_key_create(struct http_req *req, struct json_object **ret_body, struct err
     if ((r = json_check_keys(body, NULL, key_fields, e)) < 0 ||
         (r = json_get_str(body, NULL, "name", JF_REQUIRED, 1, 4 * AUTH_KEY_NAME_MAX, &spec.name,
                           e)) < 0 ||
-        (r = json_get_str(body, NULL, "project", JF_NULLABLE, 1, ID_DIGITS, &spec.project_id,
-                          e)) < 0 ||
+        (r = json_get_str(body, NULL, "project", JF_NULLABLE, 1, ID_DIGITS, &spec.project_id, e)) <
+            0 ||
         (r = json_get_bool(body, NULL, "admin", JF_NULLABLE, &spec.admin, e)) < 0)
         return r;
     if (app->auth && (r = auth_is_open(app->auth, &open, e)) < 0)
@@ -43,7 +43,7 @@ int h_key_create(struct http_req *req, struct json_object **ret_body, struct err
         return r;
     auth_changed(app->auth);
     log_event(LOG_INFO, "API key created", "key_id", k.id, "admin", k.admin ? "true" : "false",
-              "project", k.project_id[0] ? k.project_id : NULL, NULL);
+              k.project_id[0] ? "project" : NULL, k.project_id, NULL);
     *ret_body = auth_key_created_json(&k, key);
     return 0;
 }
@@ -78,7 +78,7 @@ int h_key_revoke(struct http_req *req, struct json_object **ret_body, struct err
     int r;
 
     if (!id_valid(id))
-        return err_set(e, HE_NOT_FOUND, "id", "API key %s not found", id);
+        return err_set(e, HE_NOT_FOUND, NULL, "API key %s not found", id);
     if ((r = store_api_key_revoke(app->store, id, clock_wall_us(), e)) < 0 ||
         (r = store_api_key_get(app->store, id, &k, e)) < 0)
         return r;

@@ -21,7 +21,7 @@ static const char SQL_KEY_COUNT[] = "SELECT count(*) FROM api_keys";
 
 static struct sq_key key_key(const char *id)
 {
-    return (struct sq_key){.kind = "API key", .id = id, .field = "id"};
+    return (struct sq_key){.kind = "API key", .id = id};
 }
 
 static int key_insert_fn(struct sq_conn *c, void *arg, struct err *e)
