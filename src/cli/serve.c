@@ -514,11 +514,11 @@ int cli_serve(int argc, char **argv)
     rc = 1;
     if (start_parts(&s, in.cfg, &p) < 0)
         goto out;
+    log_key_mode(p.auth); /* before the listening line, which clients wait for */
     printf("hetu: listening on http://%s%s%s:%u\n", strchr(s.host, ':') ? "[" : "", s.host,
            strchr(s.host, ':') ? "]" : "", http_server_port(p.srv));
     fflush(stdout);
     log_event(LOG_INFO, "server started", "db", s.db, NULL);
-    log_key_mode(p.auth);
 
     while (sigwait(&sigs, &sig) != 0)
         ;

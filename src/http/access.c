@@ -26,6 +26,9 @@ int http_access_check(struct http_req *req, struct err *e)
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const char *project = route_param(&req->route.match, "project_id");
+    /* A project in the query counts only where the handler reads it from there: elsewhere a
+     * project key could name its own project in the query of a route outside it. */
+    bool query_project = route->handler == h_download_dataset_jsonl;
     struct auth_request q = {
         .authorization =
             MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
@@ -33,7 +36,7 @@ int http_access_check(struct http_req *req, struct err *e)
         .public_route = route->flags & ROUTE_PUBLIC,
         .admin_only = route->flags & ROUTE_ADMIN,
         .local_only = route->flags & ROUTE_LOCAL,
-        .project_id = project ? project : http_req_query(req, "project_id"),
+        .project_id = project || !query_project ? project : http_req_query(req, "project_id"),
         .lists_projects = route->handler == h_project_list,
         .missing_hint = route->handler == h_import_samples_from_file ? IMPORT_HINT : NULL,
     };

@@ -175,6 +175,9 @@ def test_project_key_stays_in_its_project(keyed):
     assert_error(c.delete("/api/projects/%s" % b["id"], headers=h), 403, "forbidden")
     assert c.get("/api/projects/%s" % b["id"], headers=bearer(admin)).status == 200  # not deleted
     assert_error(c.post("/api/project", {"name": "C"}, headers=h), 403, "forbidden")
+    # naming its own project in the query of a route outside any project changes nothing
+    assert_error(c.post("/api/project?project_id=" + a["id"], {"name": "C"}, headers=h), 403,
+                 "forbidden")
     assert_error(c.post("/api/keys", {"name": "x", "project": a["id"]}, headers=h), 403,
                  "forbidden", mentions=["admin key"])
     assert_error(c.get("/api/keys", headers=h), 403, "forbidden")
