@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Benchmark "http": wrk at 64 connections against hetu's GET /api/projects/{p}/tasks/{t} and
 # POST /api/project, then against bench-hello (a bare libmicrohttpd server with the same threading
-# and keep-alive) as the ceiling measured in the same run. Prints "http: figure = value unit"
+# and keep-alive) as the ceiling measured in the same run. Then an admin key is created, so
+# every request needs one, and GET task runs again with "Authorization: Bearer KEY": the cost of
+# the key check, as a ratio to the open server (get_task_key_ratio, target >= 0.95). Prints "http: figure = value unit"
 # lines; exits non-zero only when something failed (a request error, a server that would not
 # start), never because a target was missed.
 # Environment: HETU_BENCH_BUILD (build directory, default build), HETU_BENCH_DURATION (10s),
@@ -65,6 +67,7 @@ run_wrk() {
     local label="$1" url="$2" script="${3:-}" out="$tmp/$1.wrk"
     local args=(-t"$wthreads" -c"$conns" -d"$duration" --latency)
     [ -n "$script" ] && args+=(-s "$script")
+    [ -n "${wrk_header:-}" ] && args+=(-H "$wrk_header")
     if ! wrk "${args[@]}" "$url" >"$out" 2>&1; then
         fail "wrk failed for $label: $(tr '\n' ' ' <"$out")"
         return 0
@@ -88,10 +91,12 @@ run_wrk() {
     echo "$rps" >"$tmp/$label.rps"
 }
 
+# ratio FIGURE A B [OF]: prints "FIGURE = A/B of OF" (OF: ceiling)
 ratio() {
     if [ -s "$tmp/$2.rps" ] && [ -s "$tmp/$3.rps" ]; then
         awk -v a="$(cat "$tmp/$2.rps")" -v b="$(cat "$tmp/$3.rps")" -v n="$name" -v f="$1" \
-            'BEGIN { printf "%s: %s = %.2f of ceiling\n", n, f, (b > 0 ? a / b : 0) }'
+            -v of="${4:-ceiling}" \
+            'BEGIN { printf "%s: %s = %.2f of %s\n", n, f, (b > 0 ? a / b : 0), of }'
     fi
 }
 
@@ -133,6 +138,16 @@ echo "$name: get_task_body = $size bytes"
 
 run_wrk get_task "$get_url"
 run_wrk post_project "$base/api/project" "$root/bench/wrk/post_project.lua"
+
+# ---- hetu with a key required: the first admin key is made while the server is open
+key="$(curl -sf -H 'Content-Type: application/json' -d '{"name": "bench", "admin": true}' \
+    "$base/api/keys" | grep -o '"key": *"hetu_[0-9a-f_]*"' | grep -o 'hetu_[0-9a-f_]*')" || true
+[ -n "$key" ] || { echo "$name: cannot create an API key" >&2; exit 1; }
+status="$(curl -s -o /dev/null -w '%{http_code}' "$get_url")"
+[ "$status" = 401 ] || fail "GET task without a key answered $status once a key exists, not 401"
+wrk_header="Authorization: Bearer $key"
+run_wrk get_task_key "$get_url"
+wrk_header=""
 kill -0 "$hetu_pid" 2>/dev/null || fail "hetu died during the run: $(tail -5 "$tmp/hetu.err")"
 
 # ---- ceiling
@@ -149,6 +164,7 @@ run_wrk hello_post "http://127.0.0.1:$hport/" "$root/bench/wrk/post_project.lua"
 
 ratio get_task_ratio get_task hello_get
 ratio post_project_ratio post_project hello_post
+ratio get_task_key_ratio get_task_key get_task open
 
 # hetu must still shut down cleanly after the load
 kill -TERM "$hetu_pid"

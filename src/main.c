@@ -75,6 +75,8 @@ static const struct {
      cmd_export},
     {"stats", "stats", "statistics of a task's samples: counts, ratings, lengths, tokens",
      cmd_stats},
+    {"keys", "keys", "create, list, revoke API keys (keys create --db PATH: without a server)",
+     cmd_keys},
     {"llm", "llm ping",
      "send one short prompt to a provider and print the answer and usage\n"
      "              (hetu llm ping --provider P --model M [--config FILE]); checks a setup",

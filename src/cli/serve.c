@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "dedup/near_job.h"
 #include "http/server.h"
@@ -424,6 +425,7 @@ struct serve_parts {
     struct jobs *jobs;
     struct near_worker *near;
     struct http_server *srv;
+    struct auth *auth;
     struct app app;
 };
 
@@ -471,8 +473,16 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
         log_event(LOG_ERROR, "cannot start the near-duplicate worker", "error", e.msg, NULL);
         return -1;
     }
-    p->app = (struct app){
-        .store = p->store, .engine = p->engine, .jobs = p->jobs, .near = p->near, .user = s->user};
+    if (auth_new(p->store, &p->auth, &e) < 0) {
+        log_event(LOG_ERROR, "cannot start the API key check", "error", e.msg, NULL);
+        return -1;
+    }
+    p->app = (struct app){.store = p->store,
+                          .engine = p->engine,
+                          .jobs = p->jobs,
+                          .near = p->near,
+                          .user = s->user,
+                          .auth = p->auth};
     if (http_server_start(&hc, &p->app, &p->srv, &e) < 0) {
         log_event(LOG_ERROR, "cannot start the HTTP server", "error", e.msg, NULL);
         return -1;
@@ -484,11 +494,29 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
 static void stop_parts(struct serve_parts *p)
 {
     http_server_stop(p->srv, 0);
+    auth_free(p->auth);
     jobs_stop(p->jobs);
     near_worker_stop(p->near);
     llm_engine_free(p->engine);
     store_close(p->store);
     llm_config_free(p->llm_cfg);
+}
+
+/* Says at start whether requests need an API key. */
+static void log_key_mode(struct auth *auth)
+{
+    struct err e = ERR_INIT;
+    bool open;
+
+    if (auth_is_open(auth, &open, &e) < 0)
+        log_event(LOG_ERROR, "cannot read the API keys", "error", e.msg, NULL);
+    else if (open)
+        log_event(LOG_WARN,
+                  "no API key exists: the server is open to every client that reaches it; "
+                  "create an admin key with hetu keys create --admin",
+                  NULL);
+    else
+        log_event(LOG_INFO, "API keys are required (Authorization: Bearer KEY)", NULL);
 }
 
 int cli_serve(int argc, char **argv)
@@ -518,6 +546,7 @@ int cli_serve(int argc, char **argv)
     rc = 1;
     if (start_parts(&s, in.cfg, &p) < 0)
         goto out;
+    log_key_mode(p.auth); /* before the listening line, which clients wait for */
     printf("hetu: listening on %s://%s%s%s:%u\n", s.tls_cert ? "https" : "http",
            strchr(s.host, ':') ? "[" : "", s.host, strchr(s.host, ':') ? "]" : "",
            http_server_port(p.srv));

@@ -12,6 +12,7 @@ struct store;
 struct llm_engine;
 struct jobs;
 struct near_worker;
+struct auth;
 
 struct app {
     struct store *store;
@@ -19,6 +20,7 @@ struct app {
     struct jobs *jobs;
     const char *user;         /* created_by of what this server creates */
     struct near_worker *near; /* runs near-duplicate jobs; NULL when none runs */
+    struct auth *auth;        /* API keys (auth/auth.h); NULL: every request passes */
 };
 
 #endif

@@ -2,6 +2,7 @@
 /* Projects: create, list, get, update, delete (deletes cascade to tasks and samples). */
 #include <string.h>
 
+#include "http/access.h"
 #include "http/render.h"
 #include "http/request.h"
 #include "http/routes.h"
@@ -40,17 +41,26 @@ int h_project_create(struct http_req *req, struct json_object **ret_body, struct
     return 0;
 }
 
+struct project_listing {
+    struct json_object *list;
+    const char *only; /* a project key's project: the others are left out */
+};
+
 static int add_project(void *ud, const struct project *p, struct err *e)
 {
+    struct project_listing *l = ud;
+
     (void)e;
-    json_object_array_add(ud, render_project(p));
+    if (!l->only || strcmp(l->only, p->id) == 0)
+        json_object_array_add(l->list, render_project(p));
     return 0;
 }
 
 int h_project_list(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
     struct json_object *list = json_object_new_array(), *o;
-    int r = store_project_list(http_req_app(req)->store, add_project, list, e);
+    struct project_listing l = {list, http_req_key_project(req)};
+    int r = store_project_list(http_req_app(req)->store, add_project, &l, e);
 
     if (r < 0) {
         json_object_put(list);

@@ -94,6 +94,11 @@ const struct route http_routes[] = {
 
     /* Metrics */
     {"GET", "/metrics", h_metrics, ROUTE_LOCAL, 0, "Metrics in Prometheus text format"},
+    /* API keys */
+    {"POST", "/api/keys", h_key_create, ROUTE_JSON | ROUTE_ADMIN, 0,
+     "Create an API key (the answer is the only place the key appears)"},
+    {"GET", "/api/keys", h_key_list, ROUTE_ADMIN, 0, "List API keys (never the keys themselves)"},
+    {"DELETE", "/api/keys/{key_id}", h_key_revoke, ROUTE_ADMIN, 0, "Revoke an API key"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

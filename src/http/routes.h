@@ -62,6 +62,10 @@ int h_dedup_resolve(struct http_req *req, struct json_object **ret_body, struct 
 int h_topics(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_stats.c */
 int h_stats(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_keys.c */
+int h_key_create(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_key_list(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_key_revoke(struct http_req *req, struct json_object **ret_body, struct err *e);
 
 /* h_metrics.c */
 int h_metrics(struct http_req *req, struct json_object **ret_body, struct err *e);

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "http/body_read.h"
+#include "http/access.h"
 #include "http/conn_guard.h"
 #include "http/cors.h"
 #include "http/request.h"
@@ -168,6 +169,7 @@ static struct http_req *req_new(struct http_server *srv, struct MHD_Connection *
     pthread_mutex_init(&req->susp.lock, NULL);
     err_clear(&req->susp.err);
     err_clear(&req->upload.err);
+    err_clear(&req->denied);
     buf_init(&req->body.buf, srv->max_body);
     req->serial = atomic_fetch_add(&srv->serial, 1) + 1;
     atomic_fetch_add(&srv->inflight, 1);
@@ -501,6 +503,8 @@ static enum MHD_Result dispatch(struct http_req *req)
     if (req->route.rc == HE_METHOD)
         return send_error_code(req, HE_METHOD, "method %s is not allowed on %s (allowed: %s)",
                                req->route.method, req->route.path, req->route.match.allow);
+    if (req->denied.code)
+        return send_error(req, &req->denied);
     if (route->flags & ROUTE_JSON) {
         if (json_parse(req->body.buf.data ? req->body.buf.data : "", req->body.buf.len,
                        &req->body.json, &e) < 0)
@@ -588,8 +592,8 @@ static enum MHD_Result on_request_start(struct http_server *srv, struct http_req
     }
     req->route.rc = router_match(http_routes, http_routes_count, req->route.method, req->route.path,
                                  &req->route.match);
-    if (req->route.rc != 0)
-        return MHD_YES;
+    if (req->route.rc != 0 || http_access_check(req, &req->denied) < 0)
+        return MHD_YES; /* answered at the end (a refused request's body is dropped) */
     multipart = req->route.match.route->flags & ROUTE_MULTIPART;
     if (req->route.match.route->body_limit)
         req->body.buf.max = req->route.match.route->body_limit;
@@ -702,7 +706,7 @@ static enum MHD_Result on_access_req(struct http_server *srv, struct http_req *r
     *upload_data_size = 0; /* every piece is taken whole, or dropped */
     if (req->answer.responded)
         return MHD_YES;
-    if (size && req->body.too_large)
+    if (size && (req->body.too_large || req->denied.code))
         return drop_body(req, size);
     if (req->susp.pending) {
         pthread_mutex_lock(&req->susp.lock);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
 #include "http/cors.h"
 #include "http/request.h"
 #include "http/request_id.h"
@@ -125,6 +126,11 @@ struct http_req {
 
     void *ctx;
     void (*ctx_free)(void *);
+
+    /* The API key check (http/access.c), made when the request is routed: what it may do, or
+     * why it is refused (answered once its body has been read and dropped). */
+    struct auth_grant grant;
+    struct err denied;
 };
 
 /* A streamed answer. It belongs to the libmicrohttpd response, which outlives the request. */

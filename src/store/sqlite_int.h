@@ -4,7 +4,8 @@
  * sqlite_records.c (columns, keys, and the get/list/delete every record has),
  * sqlite_projects.c (projects and tasks), sqlite_runs.c (samples and the topic tree),
  * sqlite_jobs.c (jobs), sqlite_splits.c (dataset splits), sqlite_stats.c (statistics),
- * sqlite_dedup.c (near-duplicate signatures and clusters). Nothing outside store/ includes this.
+ * sqlite_dedup.c (near-duplicate signatures and clusters), sqlite_keys.c (API keys). Nothing
+ * outside store/ includes this.
  */
 #ifndef HETU_STORE_SQLITE_INT_H
 #define HETU_STORE_SQLITE_INT_H
@@ -238,6 +239,13 @@ int sq_dedup_clusters_save(struct store *s, const char *job_id, const struct ded
                            size_t n, struct err *e);
 int sq_dedup_clusters_list(struct store *s, const char *job_id, int64_t after_cluster, size_t limit,
                            store_dedup_member_cb cb, void *ud, struct err *e);
+
+/* sqlite_keys.c */
+int sq_api_key_insert(struct store *s, const struct api_key *k, struct err *e);
+int sq_api_key_get(struct store *s, const char *id, struct api_key *ret, struct err *e);
+int sq_api_key_list(struct store *s, store_api_key_cb cb, void *ud, struct err *e);
+int sq_api_key_revoke(struct store *s, const char *id, int64_t now, struct err *e);
+int sq_api_key_count(struct store *s, int64_t *ret, struct err *e);
 
 /* sqlite_runs.c, for the job writes that store runs */
 int sq_run_insert_rows(struct sq_conn *c, struct run *const *runs, size_t n, struct err *e);

@@ -142,6 +142,13 @@ static const char *const sqlite_migrations[] = {
     "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
     "  cluster INTEGER NOT NULL, sample_id INTEGER NOT NULL, similarity REAL NOT NULL,"
     "  PRIMARY KEY (job_id, cluster, sample_id)) WITHOUT ROWID;",
+    /* 6: API keys: the salted SHA-256 of each key, never the key (auth/keys.c). A key names
+     * its project by id alone (no foreign key): deleting the project leaves the key, which then
+     * reaches nothing. */
+    "CREATE TABLE api_keys ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, project_id INTEGER,"
+    "  admin INTEGER NOT NULL, salt BLOB NOT NULL, hash BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL, revoked_at INTEGER);",
 };
 
 #endif

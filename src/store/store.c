@@ -96,6 +96,14 @@ void dataset_split_done(struct dataset_split *d)
     memset(d, 0, sizeof(*d));
 }
 
+void api_key_done(struct api_key *k)
+{
+    if (!k)
+        return;
+    arena_done(&k->mem);
+    memset(k, 0, sizeof(*k));
+}
+
 int task_copy(struct task *dst, const struct task *src)
 {
     struct task t = *src;

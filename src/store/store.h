@@ -246,6 +246,23 @@ typedef int (*store_dedup_bucket_cb)(void *ud, int band, int64_t key, int64_t sa
                                      struct err *e);
 typedef int (*store_dedup_member_cb)(void *ud, const struct dedup_listed *m, struct err *e);
 
+/* An API key as stored: never the key itself, its salted SHA-256 (auth/keys.c makes both). */
+#define API_KEY_SALT_LEN 16
+#define API_KEY_HASH_LEN 32
+struct api_key {
+    char id[ID_LEN];
+    char project_id[ID_LEN]; /* "": every project */
+    bool admin;
+    int64_t created_at;
+    int64_t revoked_at; /* 0: in force */
+    const char *name;
+    unsigned char salt[API_KEY_SALT_LEN];
+    unsigned char hash[API_KEY_HASH_LEN];
+    struct arena mem;
+};
+
+typedef int (*store_api_key_cb)(void *ud, const struct api_key *k, struct err *e);
+
 typedef int (*store_project_cb)(void *ud, const struct project *p, struct err *e);
 typedef int (*store_task_cb)(void *ud, const struct task *t, struct err *e);
 typedef int (*store_run_cb)(void *ud, const struct run *r, struct err *e);
@@ -432,6 +449,16 @@ struct store_ops {
      * sample id; samples deleted since are left out. */
     int (*dedup_clusters_list)(struct store *s, const char *job_id, int64_t after_cluster,
                                size_t limit, store_dedup_member_cb cb, void *ud, struct err *e);
+
+    /* API keys. A revoked key stays (revoked_at set); keys are never deleted. */
+    int (*api_key_insert)(struct store *s, const struct api_key *k, struct err *e);
+    int (*api_key_get)(struct store *s, const char *id, struct api_key *ret, struct err *e);
+    /* Every key, oldest first. */
+    int (*api_key_list)(struct store *s, store_api_key_cb cb, void *ud, struct err *e);
+    /* Sets revoked_at (kept when the key was revoked before); HE_NOT_FOUND naming "id". */
+    int (*api_key_revoke)(struct store *s, const char *id, int64_t now, struct err *e);
+    /* The number of keys ever created, revoked ones included. */
+    int (*api_key_count)(struct store *s, int64_t *ret, struct err *e);
 };
 
 struct store {
@@ -458,6 +485,7 @@ void run_done(struct run *r);
 int task_copy(struct task *dst, const struct task *src);
 void job_done(struct job *j);
 void dataset_split_done(struct dataset_split *d);
+void api_key_done(struct api_key *k);
 
 /* Topic keys: the path segments, each followed by STORE_TOPIC_SEP. */
 #define STORE_TOPIC_SEP "\x1f"
@@ -623,6 +651,27 @@ static inline int store_project_insert(struct store *s, const struct project *p,
 static inline int store_project_update(struct store *s, const struct project *p, struct err *e)
 {
     return s->ops->project_update(s, p, e);
+}
+static inline int store_api_key_insert(struct store *s, const struct api_key *k, struct err *e)
+{
+    return s->ops->api_key_insert(s, k, e);
+}
+static inline int store_api_key_get(struct store *s, const char *id, struct api_key *ret,
+                                    struct err *e)
+{
+    return s->ops->api_key_get(s, id, ret, e);
+}
+static inline int store_api_key_list(struct store *s, store_api_key_cb cb, void *ud, struct err *e)
+{
+    return s->ops->api_key_list(s, cb, ud, e);
+}
+static inline int store_api_key_revoke(struct store *s, const char *id, int64_t now, struct err *e)
+{
+    return s->ops->api_key_revoke(s, id, now, e);
+}
+static inline int store_api_key_count(struct store *s, int64_t *ret, struct err *e)
+{
+    return s->ops->api_key_count(s, ret, e);
 }
 static inline int store_project_get(struct store *s, const char *id, struct project *ret,
                                     struct err *e)

@@ -25,6 +25,8 @@
     X(HEADERS_TOO_LARGE, 431, "headers_too_large", "request headers too large")   \
     X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type", "unsupported media type") \
     X(UNAUTHORIZED, 401, "unauthorized", "unauthorized")                          \
+    X(FORBIDDEN, 403, "forbidden", "forbidden")                                   \
+    X(TOO_MANY, 429, "too_many_requests", "too many requests")                    \
     X(UNAVAILABLE, 503, "unavailable", "service unavailable")                     \
     X(STORE, 500, "store", "storage error")                                       \
     X(PROVIDER, 502, "provider_error", "model provider error")                    \
