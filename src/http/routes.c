@@ -6,6 +6,8 @@
  */
 #include "http/routes.h"
 
+#include "http/openapi.h"
+
 #include "util/cleanup.h"
 #include "util/banned.h"
 
@@ -80,6 +82,10 @@ const struct route http_routes[] = {
      "Download a dataset split's part in a Kiln format (JSONL attachment)"},
     {"GET", P "/tasks/{task_id}/stats", h_stats, 0, 0,
      "Statistics of a task's samples: counts by topic, session, source, model, rating, tag"},
+
+    /* The API's own description: /openapi.json and the /docs page that renders it. */
+    {"GET", "/openapi.json", h_openapi, ROUTE_PUBLIC, 0, "The OpenAPI 3.1 document of this API"},
+    {"GET", "/docs", h_docs, ROUTE_PUBLIC, 0, "The API's documentation as a web page"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);
