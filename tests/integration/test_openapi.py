@@ -319,8 +319,9 @@ def test_answers_match_the_documented_schemas(doc, client):
     k.call("GET", ds + "/topics")
     k.call("GET", ds + "/jobs")
     k.call("GET", ds + "/jobs/%s" % job)
-    k.call("POST", ds + "/jobs/%s/cancel" % job)
-    k.call("POST", ds + "/jobs/%s/resume" % job, status=409)  # it completed
+    wait_for_job(client, ds, job)
+    k.call("POST", ds + "/jobs/%s/cancel" % job)  # a completed job stays as it is
+    k.call("POST", ds + "/jobs/%s/resume" % job, status=409)
     assert b"event: end" in k.call("GET", ds + "/jobs/%s/events" % job).raw
     near = k.call("POST", ds + "/duplicates", {"threshold": 0.8}).json()
     assert near["kind"] == "near_duplicates"
