@@ -5,6 +5,7 @@ from the compiler's preprocessed table, so it cannot drift); the request schemas
 examples of README.md; real answers match the documented answer schemas; /docs is a page that
 loads nothing from elsewhere."""
 
+import ast
 import json
 import os
 import re
@@ -229,7 +230,8 @@ def test_is_built_once_and_answered_the_same(server):
 
 
 def readme_requests():
-    """(method, path, body) of every curl command in README.md that sends a JSON body."""
+    """(method, path or operationId, body) of every JSON request body README.md shows: curl
+    commands with -d, `METHOD /path` with `{...}` in the text, and the Python client's calls."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
     found = []
     for block in re.findall(r"```sh\n(.*?)```", text, re.S):
@@ -245,8 +247,17 @@ def readme_requests():
             body = json.loads(cmd[cmd.index("-d") + 1])
             method = cmd[cmd.index("-X") + 1] if "-X" in cmd else "POST"
             url = next(t for t in cmd if "localhost" in t)
-            path = "/" + url.split("/", 1)[1].split("?")[0]
-            found.append((method.lower(), path, body))
+            found.append((method.lower(), "/" + url.split("/", 1)[1].split("?")[0], body))
+    for method, path, body in re.findall(
+            r"`(POST|PATCH|PUT)\s+(/[^`\s]+)`\s+with\s+`(\{[^`]*\})`", text):
+        try:
+            found.append((method.lower(), path, json.loads(body)))
+        except ValueError:
+            pass  # a sketch of the keys ({"job_id", "action"}), not an example
+    for block in re.findall(r"```python\n(.*?)```", text, re.S):
+        for name, args in re.findall(r"client\.(\w+)\(project_id, task_id, (\{.*?\})\)", block,
+                                     re.S):
+            found.append(("post", name, ast.literal_eval(args)))
     return found
 
 
@@ -254,14 +265,18 @@ def test_request_schemas_accept_the_readme_examples(doc):
     examples = readme_requests()
     seen = set()
     for method, path, body in examples:
-        template, op = find_operation(doc, method, path)
+        if path.startswith("/"):
+            template, op = find_operation(doc, method, path)
+        else:  # a client method, named as the operation
+            template, op = next((p, o) for p, m, o in operations(doc) if o["operationId"] == path)
         schema = op["requestBody"]["content"]["application/json"]["schema"]
         v = validator(doc, schema)
         errors = ["%s: %s" % ("/".join(map(str, e.path)), e.message) for e in v.iter_errors(body)]
         assert errors == [], (method, path, errors)
         assert not v.is_valid([body]), "the schema of %s %s accepts anything" % (method, template)
         seen.add(op["operationId"])
-    assert {"project_create", "task_create", "generate_categories"} <= seen, seen
+    assert {"project_create", "task_create", "generate_categories", "duplicates_start"} <= seen, seen
+    assert len(examples) >= 5, examples
 
 
 # ---- real answers match the documented answers ----
