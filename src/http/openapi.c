@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "export/format.h"
 #include "http/openapi_types.h"
 #include "http/request.h"
 #include "http/routes.h"
@@ -158,6 +159,30 @@ static struct json_object *param(const char *name, size_t len, const char *in, b
     return o;
 }
 
+static void add_format(void *ud, const struct export_format *f)
+{
+    json_object_array_add(ud, json_object_new_string(f->name));
+}
+
+static struct json_object *query_param(const struct openapi_param *q)
+{
+    struct json_object *o = param(q->name, strlen(q->name), "query", q->flags & FIELD_REQUIRED,
+                                  q->type, q->description);
+    struct json_object *values = NULL;
+
+    if (q->values) {
+        values = json_object_new_array();
+        for (const char *const *v = q->values; *v; v++)
+            json_object_array_add(values, json_object_new_string(*v));
+    } else if (q->formats) {
+        values = json_object_new_array();
+        export_format_each(add_format, values);
+    }
+    if (values)
+        json_object_object_add(json_object_object_get(o, "schema"), "enum", values);
+    return o;
+}
+
 /* Path parameters (from the {name} segments), then the route's query parameters. */
 static struct json_object *parameters(const struct route *rt, const struct openapi_op *op)
 {
@@ -170,10 +195,28 @@ static struct json_object *parameters(const struct route *rt, const struct opena
         json_object_array_add(list, param(p + 1, (size_t)(end - p - 1), "path", true, FT_STRING,
                                           openapi_path_param_text(p + 1, (size_t)(end - p - 1))));
     }
-    for (const struct field *q = op && op->query ? op->query : NULL; q && q->name; q++)
-        json_object_array_add(list, param(q->name, strlen(q->name), "query",
-                                          q->flags & FIELD_REQUIRED, q->type, q->description));
+    for (const struct openapi_param *q = op ? op->query : NULL; q && q->name; q++)
+        json_object_array_add(list, query_param(q));
     return list;
+}
+
+/* The headers of an answer: X-Request-Id on every one (a reference), then `names`. */
+static struct json_object *headers(const char *const *names)
+{
+    struct json_object *o = json_object_new_object(), *ref = json_object_new_object();
+
+    json_object_object_add(ref, "$ref", json_object_new_string("#/components/headers/RequestId"));
+    json_object_object_add(o, "X-Request-Id", ref);
+    for (const char *const *n = names; n && *n; n++) {
+        struct json_object *h = json_object_new_object(), *schema = json_object_new_object();
+        const char *text = openapi_header_text(*n);
+        if (text)
+            json_object_object_add(h, "description", json_object_new_string(text));
+        json_object_object_add(schema, "type", json_object_new_string("string"));
+        json_object_object_add(h, "schema", schema);
+        json_object_object_add(o, *n, h);
+    }
+    return o;
 }
 
 static struct json_object *media(struct json_object *schema)
@@ -237,6 +280,7 @@ static struct json_object *success(const struct route *rt, const struct openapi_
                                    json_object_new_string(op->stream_description));
         json_object_object_add(types, *s, media(schema));
     }
+    json_object_object_add(o, "headers", headers(op ? op->headers : NULL));
     json_object_object_add(o, "content", types);
     return o;
 }
@@ -253,6 +297,8 @@ static const struct {
 /* An error answer: the codes of the error table that have this status ("Error: a or b"). */
 static struct json_object *error_answer(int status)
 {
+    static const char *const retry[] = {"Retry-After", NULL};
+    static const char *const auth[] = {"WWW-Authenticate", NULL};
     struct json_object *o = json_object_new_object();
     size_t n = 0, k = 0;
     struct buf b;
@@ -266,6 +312,10 @@ static struct json_object *error_answer(int status)
             buf_addf(&b, "%s%s", k++ == 0 ? ": " : k == n ? " or " : ", ", error_table[i].slug);
     json_object_object_add(o, "description", json_object_new_string(b.data ? b.data : ""));
     buf_done(&b);
+    json_object_object_add(o, "headers",
+                           headers(status == 503   ? retry
+                                   : status == 401 ? auth
+                                                   : NULL));
     json_object_object_add(o, "content", content("application/json", ref_to("Error")));
     return o;
 }
@@ -386,6 +436,16 @@ static struct json_object *components(void)
             json_object_put(slugs);
     }
     json_object_object_add(o, "schemas", schemas);
+    {
+        struct json_object *all = json_object_new_object(), *h = json_object_new_object();
+        struct json_object *schema = json_object_new_object();
+        json_object_object_add(h, "description",
+                               json_object_new_string(openapi_header_text("X-Request-Id")));
+        json_object_object_add(schema, "type", json_object_new_string("string"));
+        json_object_object_add(h, "schema", schema);
+        json_object_object_add(all, "RequestId", h);
+        json_object_object_add(o, "headers", all);
+    }
     json_object_object_add(bearer, "type", json_object_new_string("http"));
     json_object_object_add(bearer, "scheme", json_object_new_string("bearer"));
     json_object_object_add(bearer, "description",

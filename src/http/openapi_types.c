@@ -382,10 +382,13 @@ static const struct field a_export_json[] = {
     {                                                                   \
         "session_id", FT_STRING, 0, "The session the samples belong to" \
     }
-#define Q_DEDUP                                                                               \
-    {                                                                                         \
-        "dedup", FT_STRING, 0,                                                                \
-            "keep (default), skip or fail: what to do with inputs already stored in the task" \
+static const char *const dedup_modes[] = {"keep", "skip", "fail", NULL};
+static const char *const strategies[] = {"final_only", "final_and_intermediate", NULL};
+static const char *const compressions[] = {"gzip", "none", NULL};
+
+#define Q_DEDUP                                                                                    \
+    {                                                                                              \
+        "dedup", FT_STRING, 0, "What to do with inputs stored already (default keep)", dedup_modes \
     }
 #define Q_FILTERS                                                                     \
     {"topic_path", FT_STRING, 0, "A topic and its subtree (names joined by >>>>>)"},  \
@@ -397,14 +400,14 @@ static const struct field a_export_json[] = {
         "split_name", FT_STRING, 0, "One part of that split (train, test, val, all)"  \
     }
 
-static const struct field q_save_sample[] = {Q_SESSION, Q_DEDUP, {NULL}};
-static const struct field q_save_batch[] = {
+static const struct openapi_param q_save_sample[] = {Q_SESSION, Q_DEDUP, {NULL}};
+static const struct openapi_param q_save_batch[] = {
     Q_SESSION,
     {"detailed", FT_BOOLEAN, 0, "Answer {\"runs\", \"errors\"} instead of the list of runs"},
     Q_DEDUP,
     {NULL}};
-static const struct field q_import_async[] = {Q_SESSION, Q_DEDUP, {NULL}};
-static const struct field q_import_file[] = {
+static const struct openapi_param q_import_async[] = {Q_SESSION, Q_DEDUP, {NULL}};
+static const struct openapi_param q_import_file[] = {
     Q_SESSION,
     {"prompt_method", FT_STRING, 0, "For rows without an output"},
     {"input_model_name", FT_STRING, 0, NULL},
@@ -414,32 +417,32 @@ static const struct field q_import_file[] = {
     {"allow_truncated", FT_BOOLEAN, 0, "Keep outputs cut at the output limit, tagged truncated"},
     Q_DEDUP,
     {NULL}};
-static const struct field q_runs[] = {
+static const struct openapi_param q_runs[] = {
     Q_FILTERS,
     {"limit", FT_INTEGER, 0, "Runs a page (default 100)"},
     {"cursor", FT_STRING, 0, "The next_cursor of the previous page"},
     {NULL}};
-static const struct field q_export[] = {
-    {"format", FT_STRING, REQ, "openai_chat_jsonl, sharegpt, alpaca, csv, hetu_jsonl, ..."},
+static const struct openapi_param q_export[] = {
+    {"format", FT_STRING, REQ, "The export format", NULL, true},
     Q_FILTERS,
-    {"data_strategy", FT_STRING, 0, "final_only (default) or final_and_intermediate"},
+    {"data_strategy", FT_STRING, 0, "Default final_only", strategies},
     {"system_message", FT_STRING, 0, "Default: the task's prompt"},
     {"thinking_instructions", FT_STRING, 0, NULL},
-    {"compress", FT_STRING, 0, "gzip or none"},
+    {"compress", FT_STRING, 0, "gzip: the body is gzip", compressions},
     {"llamafactory", FT_BOOLEAN, 0, "Answer the dataset_info.json entry instead of the data"},
     {NULL}};
-static const struct field q_download[] = {
+static const struct openapi_param q_download[] = {
     {"project_id", FT_STRING, REQ, NULL},
     {"task_id", FT_STRING, REQ, NULL},
     {"dataset_id", FT_STRING, REQ, NULL},
     {"split_name", FT_STRING, REQ, NULL},
-    {"format_type", FT_STRING, REQ, "One of Kiln's six formats"},
-    {"data_strategy", FT_STRING, REQ, "final_only or final_and_intermediate"},
+    {"format_type", FT_STRING, REQ, "The export format", NULL, true},
+    {"data_strategy", FT_STRING, REQ, NULL, strategies},
     {"custom_system_message", FT_STRING, 0, NULL},
     {"system_message_generator", FT_STRING, 0, "A prompt method's id"},
     {"custom_thinking_instructions", FT_STRING, 0, NULL},
     {NULL}};
-static const struct field q_duplicates[] = {
+static const struct openapi_param q_duplicates[] = {
     {"job_id", FT_STRING, 0, "A near-duplicate job (default: the task's newest completed one)"},
     {"limit", FT_INTEGER, 0, "Clusters a page (default 100, at most 1000)"},
     {"cursor", FT_STRING, 0, "The next_cursor of the previous page"},
@@ -451,6 +454,33 @@ static const char *const s_events[] = {"text/event-stream", NULL};
 static const char *const s_export[] = {"application/jsonl", "text/csv; charset=utf-8",
                                        "application/gzip", NULL};
 static const char *const s_jsonl[] = {"application/jsonl", "application/gzip", NULL};
+
+/* ---- answer headers ---- */
+
+static const struct {
+    const char *name, *text;
+} header_texts[] = {
+    {"X-Request-Id", "The request's id, as its log lines carry it"},
+    {"X-Hetu-Skipped", "dedup=skip: how many duplicates were left out"},
+    {"X-Hetu-Failed", "How many samples failed"},
+    {"X-Hetu-First-Error", "The first failure: [index] reason"},
+    {"Content-Disposition", "attachment, with the file's name"},
+    {"Retry-After", "Seconds to wait before trying again"},
+    {"WWW-Authenticate", "Bearer"},
+};
+
+const char *openapi_header_text(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(header_texts); i++)
+        if (strcmp(header_texts[i].name, name) == 0)
+            return header_texts[i].text;
+    return NULL;
+}
+
+static const char *const h_skipped[] = {"X-Hetu-Skipped", NULL};
+static const char *const h_batch[] = {"X-Hetu-Failed", "X-Hetu-First-Error", "X-Hetu-Skipped",
+                                      NULL};
+static const char *const h_file[] = {"Content-Disposition", NULL};
 
 /* ---- operations ---- */
 
@@ -500,17 +530,17 @@ const struct openapi_op openapi_ops[] = {
      "Answers a TaskRun whose output holds {\"generated_samples\": [...]}", NULL, a_run, NULL,
      NULL, NULL, e_model},
     {"POST", D "/save_sample", "save_sample", "Generation", NULL, q_save_sample, a_run, NULL,
-     NULL, NULL, e_save},
+     NULL, NULL, e_save, h_skipped},
     {"POST", D "/save_samples_batch", "save_samples_batch", "Generation",
      "The saved runs; X-Hetu-Failed and X-Hetu-First-Error say what failed", q_save_batch,
-     a_runs, a_batch_detailed, NULL, NULL, e_save},
+     a_runs, a_batch_detailed, NULL, NULL, e_save, h_batch},
     {"GET", D "/topics", "topics", "Generation", NULL, NULL, a_topics},
 
     {"POST", D "/import_samples_async", "import_samples_async", "Imports and jobs", NULL,
-     q_import_async, a_import, NULL, NULL, NULL, e_conflict},
+     q_import_async, a_import, NULL, NULL, NULL, e_conflict, h_skipped},
     {"POST", D "/import_samples_from_file", "import_samples_from_file", "Imports and jobs",
      "A .csv or .jsonl file as the multipart part file; over 100 rows it becomes a job",
-     q_import_file, a_import, NULL, NULL, NULL, e_upload},
+     q_import_file, a_import, NULL, NULL, NULL, e_upload, h_skipped},
     {"GET", D "/jobs", "job_list", "Imports and jobs", NULL, NULL, a_jobs},
     {"GET", D "/jobs/{job_id}", "job_get", "Imports and jobs", NULL, NULL, a_job},
     {"POST", D "/jobs/{job_id}/cancel", "job_cancel", "Imports and jobs", NULL, NULL, a_job},
@@ -537,11 +567,11 @@ const struct openapi_op openapi_ops[] = {
     SPLIT_OPS(P "/tasks/{task_id}", "_plain"),
     {"GET", P "/tasks/{task_id}/export", "export", "Export",
      "A file attachment in the format asked for; with llamafactory=true the JSON entry "
-     "instead", q_export, a_export_json, NULL, s_export, "The file (Content-Disposition names it)"},
+     "instead", q_export, a_export_json, NULL, s_export, "The file", NULL, h_file},
     {"GET", "/api/download_dataset_jsonl", "download_dataset_jsonl_plain", "Export", NULL,
-     q_download, NULL, NULL, s_jsonl, "The part as Kiln writes it"},
+     q_download, NULL, NULL, s_jsonl, "The part as Kiln writes it", NULL, h_file},
     {"GET", "/api/finetune/download_dataset_jsonl", "download_dataset_jsonl", "Export", NULL,
-     q_download, NULL, NULL, s_jsonl, "The part as Kiln writes it"},
+     q_download, NULL, NULL, s_jsonl, "The part as Kiln writes it", NULL, h_file},
     {"GET", P "/tasks/{task_id}/stats", "stats", "Samples", NULL, NULL, a_stats},
 };
 /* clang-format on */

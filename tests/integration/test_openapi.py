@@ -43,7 +43,10 @@ _PARAM = _obj({"name": _STR, "in": {"enum": ["query", "header", "path", "cookie"
               required=("name", "in", "schema"))
 _PARAM["if"] = {"properties": {"in": {"const": "path"}}}
 _PARAM["then"] = {"properties": {"required": {"const": True}}, "required": ["required"]}
-_RESPONSE = _obj({"description": _STR, "content": _CONTENT, "headers": {"type": "object"},
+_HEADER = _obj({"description": _STR, "required": {"type": "boolean"}, "schema": _SCHEMA,
+                "$ref": _STR})
+_RESPONSE = _obj({"description": _STR, "content": _CONTENT,
+                  "headers": {"type": "object", "additionalProperties": _HEADER},
                   "links": {"type": "object"}}, required=("description",))
 _SECURITY = {"type": "array", "items": {"type": "object", "additionalProperties": {
     "type": "array", "items": _STR}}}
@@ -68,6 +71,7 @@ OPENAPI_31 = _obj({
     "components": _obj({
         "schemas": {"type": "object", "additionalProperties": _SCHEMA,
                     "propertyNames": {"pattern": "^[a-zA-Z0-9._-]+$"}},
+        "headers": {"type": "object", "additionalProperties": _HEADER},
         "securitySchemes": {"type": "object", "additionalProperties": _obj(
             {"type": {"enum": ["apiKey", "http", "mutualTLS", "oauth2", "openIdConnect"]},
              "scheme": _STR, "description": _STR, "bearerFormat": _STR}, ("type",))}}),
@@ -201,7 +205,7 @@ def test_error_answers_use_the_error_table(doc):
     assert post["requestBody"]["content"]["application/json"]["schema"]["type"] == "object"
 
 
-def test_query_parameters_and_streams(doc):
+def test_query_parameters_and_streams(doc, client):
     runs = doc["paths"]["/api/projects/{project_id}/tasks/{task_id}/runs"]["get"]
     assert [p["name"] for p in runs["parameters"]] == [
         "project_id", "task_id", "topic_path", "session_id", "tag", "rating", "source",
@@ -209,6 +213,16 @@ def test_query_parameters_and_streams(doc):
     export = doc["paths"]["/api/projects/{project_id}/tasks/{task_id}/export"]["get"]
     fmt = next(p for p in export["parameters"] if p["name"] == "format")
     assert fmt["required"] is True and fmt["in"] == "query"
+    # the formats are the server's own list, as an unknown one's error names them
+    p = client.new_project()["id"]
+    t = client.new_task(p)["id"]
+    r = client.get("/api/projects/%s/tasks/%s/export?format=nope" % (p, t))
+    assert_error(r, 400, "bad_request", field="format")
+    assert fmt["schema"]["enum"] == r.json()["detail"].split("the formats: ")[1].split(", ")
+    assert len(fmt["schema"]["enum"]) > 10
+    dedup = doc["paths"]["/api/dataset/projects/{project_id}/tasks/{task_id}/save_sample"]["post"]
+    assert next(q for q in dedup["parameters"] if q["name"] == "dedup")["schema"] == {
+        "type": "string", "enum": ["keep", "skip", "fail"]}
     assert sorted(export["responses"]["200"]["content"]) == [
         "application/gzip", "application/json", "application/jsonl", "text/csv; charset=utf-8"]
     events = doc["paths"]["/api/dataset/projects/{project_id}/tasks/{task_id}/jobs/{job_id}/events"]
@@ -299,6 +313,12 @@ class Checker:
             errors = ["%s: %s" % ("/".join(map(str, e.path)), e.message)
                       for e in v.iter_errors(r.json())]
             assert errors == [], (method, template, errors)
+        # every answer carries X-Request-Id; Hetu's own headers on it are documented
+        documented = {h.lower() for h in answer.get("headers", {})}
+        assert "x-request-id" in documented and r.header("X-Request-Id")
+        for name in r.headers.keys():
+            if name.lower().startswith("x-hetu-") or name.lower() == "content-disposition":
+                assert name.lower() in documented, (method, template, name)
         self.checked.add((method.upper(), template))
         return r
 
@@ -326,7 +346,9 @@ def test_answers_match_the_documented_schemas(doc, client):
     ds = "/api/dataset/projects/%s/tasks/%s" % (p, t)
     run = k.call("POST", ds + "/save_sample?session_id=s1", {
         "input": "hello", "output": "world", "topic_path": ["a", "b"], "tags": ["x"]}).json()
-    k.call("POST", ds + "/save_samples_batch", {"samples": [{"input": "h2", "output": "w2"}]})
+    r = k.call("POST", ds + "/save_samples_batch?dedup=skip",
+               {"samples": [{"input": "h2", "output": "w2"}, {"input": "hello", "output": "w"}]})
+    assert r.header("X-Hetu-Skipped") == "1" and r.header("X-Hetu-Failed") == "0"
     k.call("POST", ds + "/save_samples_batch?detailed=true",
            {"samples": [{"input": "h3", "output": "w3"}]})
     job = k.call("POST", ds + "/import_samples_async",
