@@ -392,7 +392,8 @@ static const char *const compressions[] = {"gzip", "none", NULL};
     }
 #define Q_FILTERS                                                                     \
     {"topic_path", FT_STRING, 0, "A topic and its subtree (names joined by >>>>>)"},  \
-        {"session_id", FT_STRING, 0, NULL}, {"tag", FT_STRING, 0, NULL},              \
+        {"session_id", FT_STRING, 0, "Samples of this session"},                      \
+        {"tag", FT_STRING, 0, "Samples carrying this tag"},                           \
         {"rating", FT_NUMBER, 0, "Minimum rating, 0 to 5"},                           \
         {"source", FT_STRING, 0, "The output source's type (human, synthetic, ...)"}, \
         {"dataset_id", FT_STRING, 0, "A dataset split's id"},                         \
@@ -410,10 +411,10 @@ static const struct openapi_param q_import_async[] = {Q_SESSION, Q_DEDUP, {NULL}
 static const struct openapi_param q_import_file[] = {
     Q_SESSION,
     {"prompt_method", FT_STRING, 0, "For rows without an output"},
-    {"input_model_name", FT_STRING, 0, NULL},
-    {"input_provider", FT_STRING, 0, NULL},
+    {"input_model_name", FT_STRING, 0, "Recorded as the inputs' model"},
+    {"input_provider", FT_STRING, 0, "Recorded as the inputs' provider"},
     {"output_model_name", FT_STRING, 0, "Writes the outputs rows lack"},
-    {"output_provider", FT_STRING, 0, NULL},
+    {"output_provider", FT_STRING, 0, "The provider of output_model_name"},
     {"allow_truncated", FT_BOOLEAN, 0, "Keep outputs cut at the output limit, tagged truncated"},
     Q_DEDUP,
     {NULL}};
@@ -427,7 +428,7 @@ static const struct openapi_param q_export[] = {
     Q_FILTERS,
     {"data_strategy", FT_STRING, 0, "Default final_only", strategies},
     {"system_message", FT_STRING, 0, "Default: the task's prompt"},
-    {"thinking_instructions", FT_STRING, 0, NULL},
+    {"thinking_instructions", FT_STRING, 0, "For final_and_intermediate"},
     {"compress", FT_STRING, 0, "gzip: the body is gzip", compressions},
     {"llamafactory", FT_BOOLEAN, 0, "Answer the dataset_info.json entry instead of the data"},
     {NULL}};
