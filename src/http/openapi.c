@@ -200,22 +200,30 @@ static struct json_object *parameters(const struct route *rt, const struct opena
     return list;
 }
 
-/* The headers of an answer: X-Request-Id on every one (a reference), then `names`. */
-static struct json_object *headers(const char *const *names)
+static void add_header(struct json_object *headers, const char *name)
+{
+    struct json_object *h = json_object_new_object(), *schema = json_object_new_object();
+    const char *text = openapi_header_text(name);
+
+    if (text)
+        json_object_object_add(h, "description", json_object_new_string(text));
+    json_object_object_add(schema, "type", json_object_new_string("string"));
+    json_object_object_add(h, "schema", schema);
+    json_object_object_add(headers, name, h);
+}
+
+/* The headers of an answer: X-Request-Id on every one (a reference), then `names`, then
+ * X-Hetu-Ignored-Fields when `ignored` (the gateway's JSON routes). */
+static struct json_object *headers(const char *const *names, bool ignored)
 {
     struct json_object *o = json_object_new_object(), *ref = json_object_new_object();
 
     json_object_object_add(ref, "$ref", json_object_new_string("#/components/headers/RequestId"));
     json_object_object_add(o, "X-Request-Id", ref);
-    for (const char *const *n = names; n && *n; n++) {
-        struct json_object *h = json_object_new_object(), *schema = json_object_new_object();
-        const char *text = openapi_header_text(*n);
-        if (text)
-            json_object_object_add(h, "description", json_object_new_string(text));
-        json_object_object_add(schema, "type", json_object_new_string("string"));
-        json_object_object_add(h, "schema", schema);
-        json_object_object_add(o, *n, h);
-    }
+    for (const char *const *n = names; n && *n; n++)
+        add_header(o, *n);
+    if (ignored)
+        add_header(o, "X-Hetu-Ignored-Fields");
     return o;
 }
 
@@ -235,11 +243,22 @@ static struct json_object *content(const char *type, struct json_object *schema)
     return o;
 }
 
+static bool gateway_json(const struct route *rt)
+{
+    return (rt->flags & ROUTE_JSON) && (rt->flags & ROUTE_GATEWAY);
+}
+
 static struct json_object *request_body(const struct route *rt)
 {
     struct json_object *o = json_object_new_object(), *schema;
 
     json_object_object_add(o, "required", json_object_new_boolean(1));
+    if (gateway_json(rt))
+        json_object_object_add(
+            o, "description",
+            json_object_new_string("Read as the gateway read it: unknown keys are ignored and "
+                                   "named in X-Hetu-Ignored-Fields; integers may come as \"5\" "
+                                   "or 5.0, booleans as \"true\", \"false\", 1 or 0"));
     if (rt->flags & ROUTE_JSON) {
         schema = openapi_object_schema(rt->body, !(rt->flags & ROUTE_GATEWAY));
         json_object_object_add(o, "content", content("application/json", schema));
@@ -280,7 +299,7 @@ static struct json_object *success(const struct route *rt, const struct openapi_
                                    json_object_new_string(op->stream_description));
         json_object_object_add(types, *s, media(schema));
     }
-    json_object_object_add(o, "headers", headers(op ? op->headers : NULL));
+    json_object_object_add(o, "headers", headers(op ? op->headers : NULL, gateway_json(rt)));
     json_object_object_add(o, "content", types);
     return o;
 }
@@ -315,7 +334,8 @@ static struct json_object *error_answer(int status)
     json_object_object_add(o, "headers",
                            headers(status == 503   ? retry
                                    : status == 401 ? auth
-                                                   : NULL));
+                                                   : NULL,
+                                   false));
     json_object_object_add(o, "content", content("application/json", ref_to("Error")));
     return o;
 }

@@ -27,7 +27,10 @@ static const struct field error_fields[] = {
     {"field", FT_STRING, 0, "The request field, parameter or location it concerns, when one"},
     {NULL}};
 
-static const struct field message_fields[] = {{"message", FT_STRING, REQ, "What was done"}, {NULL}};
+static const struct field message_fields[] = {
+    {"message", FT_STRING, REQ, "What was done"},
+    {"project_id", FT_STRING, 0, "A deleted project's id"},
+    {NULL}};
 
 static const struct field store_health_fields[] = {
     {"backend", FT_STRING, REQ, "sqlite"},
@@ -465,6 +468,7 @@ static const struct {
     {"X-Hetu-Skipped", "dedup=skip: how many duplicates were left out"},
     {"X-Hetu-Failed", "How many samples failed"},
     {"X-Hetu-First-Error", "The first failure: [index] reason"},
+    {"X-Hetu-Ignored-Fields", "The unknown keys of the body that were ignored"},
     {"Content-Disposition", "attachment, with the file's name"},
     {"Retry-After", "Seconds to wait before trying again"},
     {"WWW-Authenticate", "Bearer"},

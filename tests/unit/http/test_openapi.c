@@ -154,6 +154,13 @@ static void document_of_a_small_table(void **state)
         at(post, "requestBody.content.application/json.schema.additionalProperties")));
     assert_null(at(doc, "paths./gateway.post.requestBody.content.application/json.schema."
                         "additionalProperties"));
+    /* which says so, and names the header that lists the keys it ignored */
+    assert_non_null(at(doc, "paths./gateway.post.requestBody.description"));
+    assert_non_null(at(doc, "paths./gateway.post.responses.200.headers.X-Hetu-Ignored-Fields"));
+    assert_null(at(post, "requestBody.description"));
+    assert_null(at(post, "responses.200.headers.X-Hetu-Ignored-Fields"));
+    assert_string_equal(json_object_get_string(at(post, "responses.200.headers.X-Request-Id.$ref")),
+                        "#/components/headers/RequestId");
     /* errors: a body gives 400, 413, 422; a path parameter 404; a key 401 unless public */
     assert_non_null(at(post, "responses.400"));
     assert_non_null(at(post, "responses.404"));
