@@ -354,7 +354,7 @@ static size_t error_statuses(const struct route *rt, const struct openapi_op *op
         bool on = (s == 400 && (body || has_query)) || (s == 422 && (body || has_query)) ||
                   (s == 413 && body) || (s == 415 && (rt->flags & ROUTE_MULTIPART)) ||
                   (s == 404 && strchr(rt->pattern, '{')) ||
-                  (s == 401 && !(rt->flags & ROUTE_PUBLIC));
+                  ((s == 401 || s == 403 || s == 429) && !(rt->flags & ROUTE_PUBLIC));
         for (const int *x = op && op->errors ? op->errors : NULL; !on && x && *x; x++)
             on = *x == s;
         if (on)

@@ -311,6 +311,30 @@ static const struct field resolve_fields[] = {
     {"tagged", FT_INTEGER, 0, "action tag: samples that did not carry the tag yet"},
     {NULL}};
 
+static const struct field key_fields[] = {
+    {"id", FT_STRING, REQ, NULL},
+    {"name", FT_STRING, REQ, NULL},
+    {"project", FT_STRING, RN, "The one project it may use; null: every project"},
+    {"admin", FT_BOOLEAN, REQ, "May manage keys"},
+    {"prefix", FT_STRING, REQ, "The key's first characters, to recognise it"},
+    {"created_at", FT_STRING, REQ, NULL},
+    {"revoked", FT_BOOLEAN, REQ, NULL},
+    {"revoked_at", FT_STRING, RN, NULL},
+    {NULL}};
+
+static const struct field key_item[] = {{"ApiKey", FT_OBJECT, 0, NULL, key_fields}};
+
+static const struct field key_list_fields[] = {{"keys", FT_ARRAY, REQ, NULL, NULL, key_item},
+                                               {NULL}};
+
+static const struct field key_created_fields[] = {
+    {"id", FT_STRING, REQ, NULL},
+    {"key", FT_STRING, REQ, "The key itself: shown this once, stored only as a salted hash"},
+    {"name", FT_STRING, REQ, NULL},
+    {"project", FT_STRING, RN, NULL},
+    {"admin", FT_BOOLEAN, REQ, NULL},
+    {NULL}};
+
 const struct openapi_component openapi_components[] = {
     {"Error", "Every error answer", error_fields},
     {"Message", NULL, message_fields},
@@ -337,6 +361,9 @@ const struct openapi_component openapi_components[] = {
     {"Stats", NULL, stats_fields},
     {"DuplicateClusters", NULL, clusters_fields},
     {"DuplicateResolution", NULL, resolve_fields},
+    {"ApiKey", "An API key as listed (never the key itself)", key_fields},
+    {"ApiKeyList", NULL, key_list_fields},
+    {"ApiKeyCreated", NULL, key_created_fields},
 };
 
 const size_t openapi_components_count = ARRAY_SIZE(openapi_components);
@@ -367,6 +394,9 @@ static const struct field a_clusters[] = {
     {"DuplicateClusters", FT_OBJECT, 0, NULL, clusters_fields}};
 static const struct field a_resolve[] = {
     {"DuplicateResolution", FT_OBJECT, 0, NULL, resolve_fields}};
+static const struct field a_keys[] = {{"ApiKeyList", FT_OBJECT, 0, NULL, key_list_fields}};
+static const struct field a_key_created[] = {
+    {"ApiKeyCreated", FT_OBJECT, 0, NULL, key_created_fields}};
 static const struct field a_object[] = {{"object", FT_OBJECT, 0, NULL}};
 static const struct field a_export_json[] = {
     {"json", FT_ANY, 0,
@@ -378,6 +408,7 @@ static const struct field a_export_json[] = {
 #define a_job     job_item
 #define a_split   split_item
 #define a_topics  topic_node_item
+#define a_key     key_item
 
 /* ---- query parameters ---- */
 
@@ -458,6 +489,7 @@ static const char *const s_events[] = {"text/event-stream", NULL};
 static const char *const s_export[] = {"application/jsonl", "text/csv; charset=utf-8",
                                        "application/gzip", NULL};
 static const char *const s_jsonl[] = {"application/jsonl", "application/gzip", NULL};
+static const char *const s_metrics[] = {"text/plain; version=0.0.4; charset=utf-8", NULL};
 
 /* ---- answer headers ---- */
 
@@ -578,13 +610,24 @@ const struct openapi_op openapi_ops[] = {
     {"GET", "/api/finetune/download_dataset_jsonl", "download_dataset_jsonl", "Export", NULL,
      q_download, NULL, NULL, s_jsonl, "The part as Kiln writes it", NULL, h_file},
     {"GET", P "/tasks/{task_id}/stats", "stats", "Samples", NULL, NULL, a_stats},
+
+    {"POST", "/api/import-project", "import_project", "Projects",
+     "Imports a Kiln project folder (or its project.kiln) from under --import-root, keeping "
+     "Kiln's ids", NULL, a_project, NULL, NULL, NULL, e_conflict},
+    {"POST", "/api/keys", "key_create", "Keys", "Needs an admin key once any key exists", NULL,
+     a_key_created},
+    {"GET", "/api/keys", "key_list", "Keys", NULL, NULL, a_keys},
+    {"DELETE", "/api/keys/{key_id}", "key_revoke", "Keys", NULL, NULL, a_key},
+    {"GET", "/metrics", "metrics", "Server",
+     "Needs an admin key unless the request comes from loopback", NULL, NULL, NULL, s_metrics,
+     "Prometheus text format; every metric is named hetu_..."},
 };
 /* clang-format on */
 
 const size_t openapi_ops_count = ARRAY_SIZE(openapi_ops);
 
 const struct openapi_tag openapi_tags[] = {
-    {"Server", "Health and this documentation"},
+    {"Server", "Health, metrics and this documentation"},
     {"Projects", NULL},
     {"Tasks", NULL},
     {"Generation", "Topic trees, task inputs and outputs from a model"},
@@ -593,6 +636,7 @@ const struct openapi_tag openapi_tags[] = {
     {"Duplicates", "Near-duplicate inputs"},
     {"Dataset splits", "Frozen train/test/val partitions"},
     {"Export", "Files for trainers"},
+    {"Keys", "API keys (admin keys only): while no key exists the server is open"},
     {"Other", NULL},
 };
 
@@ -615,6 +659,7 @@ static const struct {
     {"run_id", "A sample's id"},
     {"job_id", "A job's id"},
     {"dataset_id", "A dataset split's id"},
+    {"key_id", "An API key's id"},
 };
 
 const char *openapi_path_param_text(const char *name, size_t len)

@@ -167,10 +167,13 @@ static void document_of_a_small_table(void **state)
     assert_non_null(at(post, "responses.413"));
     assert_non_null(at(post, "responses.422"));
     assert_non_null(at(post, "responses.401"));
+    assert_non_null(at(post, "responses.403"));
+    assert_non_null(at(post, "responses.429"));
     assert_string_equal(json_object_get_string(at(post, "responses.401.content.application/json."
                                                         "schema.$ref")),
                         "#/components/schemas/Error");
     assert_null(at(get, "responses.401"));
+    assert_null(at(get, "responses.403"));
     assert_null(at(get, "responses.400"));
     assert_null(at(get, "requestBody"));
     assert_int_equal(json_object_array_length(at(get, "security")), 0);
@@ -201,8 +204,8 @@ static void error_codes_come_from_the_table(void **state)
     json_object_put(doc);
 }
 
-/* Every route of the table has its documentation row (tag, query, answer), and every row
- * documents a route of the table: a route added without one fails here, naming it. */
+/* Every route of the table has its documentation row (tag, query, answer): a route added
+ * without one fails here, naming it. */
 static void every_route_is_documented(void **state)
 {
     struct json_object *doc = openapi_document(http_routes, http_routes_count);
@@ -231,14 +234,11 @@ static void every_route_is_documented(void **state)
     }
     assert_int_equal(ops, http_routes_count);
     assert_int_equal(missing, 0);
+    /* no route is documented twice (rows for routes of other builds may wait unused) */
     for (size_t i = 0; i < openapi_ops_count; i++) {
-        bool found = false;
-        for (size_t j = 0; j < http_routes_count && !found; j++)
-            found = strcmp(http_routes[j].method, openapi_ops[i].method) == 0 &&
-                    strcmp(http_routes[j].pattern, openapi_ops[i].pattern) == 0;
-        if (!found)
-            fail_msg("%s %s is documented but not a route", openapi_ops[i].method,
-                     openapi_ops[i].pattern);
+        assert_int_equal(openapi_ops[i].pattern[0], '/');
+        assert_ptr_equal(openapi_op_find(openapi_ops[i].method, openapi_ops[i].pattern),
+                         &openapi_ops[i]);
     }
     json_object_put(doc);
 }
