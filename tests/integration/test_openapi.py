@@ -389,8 +389,8 @@ def test_answers_match_the_documented_schemas(doc, client):
     k.call("DELETE", "/api/projects/%s" % p)
     r = k.call("GET", "/api/projects/%s" % p, status=404)
     assert_error(r, 404, "not_found")
-    # every route of this file's era but the model calls (their answer is a TaskRun, checked
-    # above), the upload and one of the two download paths
+    # the 42 routes of the table but the model calls (their answer is a TaskRun, checked above),
+    # the upload, one of the two download paths (and the routes this test does not know yet)
     assert len(k.checked) == 38, sorted(k.checked)
 
 
