@@ -3,16 +3,16 @@
  * OpenAPI 3.1 from the route table.
  *
  * DESIGN
- * - The document is built once, on the first GET /openapi.json (pthread_once), and its text kept
- *   for the life of the process; every later request answers a copy of that text. The route
- *   table and http/openapi_types.c are constant, so the text never goes stale.
+ * - The document is built once, by the HTTP thread of the first GET /openapi.json (pthread_once),
+ *   and its text kept for the life of the process; every later request answers a copy of that
+ *   text. The route table and http/openapi_types.c are constant, so the text never goes stale.
  * - Paths and path parameters come from the patterns ({name} segments); request bodies from each
  *   route's field table (http/schema.h), strict (additionalProperties false) except on the
  *   gateway's routes, which ignore unknown keys; tags, query parameters and answers from
  *   openapi_types.c. A route without a row there is still documented, with a generic answer.
  * - Error statuses follow from what the router and the route do: 400/413/422 for a body, 404
- *   for a path parameter, 401 unless the route is public, plus the route's own; each names the
- *   codes of util/err.h's table that answer with it. Any other status is the "default" answer.
+ *   for a path parameter, 401/403/429 unless the route is public, plus the route's own; each
+ *   names the codes of util/err.h's table that answer with it. Any other status is "default".
  * - GET /docs streams a page (docs.html, built into the binary) that fetches /openapi.json and
  *   renders it with no other resource: it works offline.
  */
