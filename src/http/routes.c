@@ -7,6 +7,7 @@
 #include "http/routes.h"
 
 #include "http/bodies.h"
+#include "http/openapi.h"
 
 #include "util/cleanup.h"
 #include "util/banned.h"
@@ -99,6 +100,9 @@ const struct route http_routes[] = {
      "Create an API key (the answer is the only place the key appears)"},
     {"GET", "/api/keys", h_key_list, ROUTE_ADMIN, 0, "List API keys (never the keys themselves)"},
     {"DELETE", "/api/keys/{key_id}", h_key_revoke, ROUTE_ADMIN, 0, "Revoke an API key"},
+    /* The API's own description: /openapi.json and the /docs page that renders it. */
+    {"GET", "/openapi.json", h_openapi, ROUTE_PUBLIC, 0, "The OpenAPI 3.1 document of this API"},
+    {"GET", "/docs", h_docs, ROUTE_PUBLIC, 0, "The API's documentation as a web page"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);
