@@ -181,3 +181,13 @@ const struct field split_create_body[] = {
     {"seed", FT_INTEGER, NULL_OK, "The shuffle's seed, so that a split can be made again"},
     {0},
 };
+
+/* ---- API keys ---- */
+
+const struct field key_create_body[] = {
+    {"name", FT_STRING, REQ, "What the key is for, 1 to 120 characters"},
+    {"project", FT_STRING, NULL_OK,
+     "A project id: the key may use that project alone; absent for every project"},
+    {"admin", FT_BOOLEAN, NULL_OK, "The key may manage keys (the first key must be an admin key)"},
+    {0},
+};

@@ -97,7 +97,7 @@ const struct route http_routes[] = {
     {"GET", "/metrics", h_metrics, ROUTE_LOCAL, 0, "Metrics in Prometheus text format"},
     /* API keys */
     {"POST", "/api/keys", h_key_create, ROUTE_JSON | ROUTE_ADMIN, 0,
-     "Create an API key (the answer is the only place the key appears)"},
+     "Create an API key (the answer is the only place the key appears)", .body = key_create_body},
     {"GET", "/api/keys", h_key_list, ROUTE_ADMIN, 0, "List API keys (never the keys themselves)"},
     {"DELETE", "/api/keys/{key_id}", h_key_revoke, ROUTE_ADMIN, 0, "Revoke an API key"},
     /* The API's own description: /openapi.json and the /docs page that renders it. */
