@@ -20,15 +20,13 @@
  * - A watcher thread looks every 200 ms at suspended requests whose client may leave (their
  *   work is cancelled) and at file uploads still arriving (http/uploads.c: idle or abandoned
  *   ones are shut down). Once nothing has run for a second, it gives freed memory back to the
- *   system (malloc_trim).
+ *   system (malloc_trim). It lives in http/watch.c.
  */
 #include "http/server.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <malloc.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -279,110 +277,6 @@ const atomic_bool *http_req_cancelled(struct http_req *req)
 uint64_t http_req_serial(struct http_req *req)
 {
     return req->serial;
-}
-
-/* ---- watching suspended requests for clients that disconnect ---- */
-
-void http_watch_add(struct http_server *srv, struct http_req *req)
-{
-    pthread_mutex_lock(&srv->watch_lock);
-    req->watch.prev = NULL;
-    req->watch.next = srv->watched;
-    if (srv->watched)
-        srv->watched->watch.prev = req;
-    srv->watched = req;
-    req->watch.on = true;
-    pthread_mutex_unlock(&srv->watch_lock);
-}
-
-void http_watch_remove(struct http_server *srv, struct http_req *req)
-{
-    pthread_mutex_lock(&srv->watch_lock);
-    if (req->watch.on) {
-        if (req->watch.prev)
-            req->watch.prev->watch.next = req->watch.next;
-        else
-            srv->watched = req->watch.next;
-        if (req->watch.next)
-            req->watch.next->watch.prev = req->watch.prev;
-        req->watch.on = false;
-    }
-    pthread_mutex_unlock(&srv->watch_lock);
-}
-
-int http_req_fd(struct http_req *req)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    return ci ? ci->connect_fd : -1;
-}
-
-bool http_client_gone(struct http_req *req)
-{
-    struct pollfd p;
-
-    if ((p.fd = http_req_fd(req)) < 0)
-        return false;
-    p.events = POLLRDHUP;
-    p.revents = 0;
-    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-}
-
-/* What the watch thread knows of the server's idleness. */
-struct idle_state {
-    uint64_t ended;   /* requests ended when last looked at */
-    int64_t since_us; /* when nothing was in flight and no request had ended since */
-    uint64_t trimmed; /* requests ended at the last trim */
-};
-
-/* Gives freed memory back to the system once, when nothing has run for a second after some
- * requests ended (bursts of uploads leave the allocator's arenas large). */
-static void trim_when_idle(struct http_server *srv, struct idle_state *st, int64_t now_us)
-{
-    uint64_t ended = atomic_load(&srv->ended);
-
-    if (atomic_load(&srv->inflight) > 0 || ended != st->ended) {
-        st->ended = ended;
-        st->since_us = now_us;
-        return;
-    }
-    if (ended != st->trimmed && now_us - st->since_us >= 1000000) {
-        malloc_trim(0);
-        st->trimmed = ended;
-    }
-}
-
-static void *watch_main(void *arg)
-{
-    struct http_server *srv = arg;
-    struct idle_state idle = {0};
-
-    pthread_mutex_lock(&srv->watch_lock);
-    while (!srv->watch_stop) {
-        struct timespec ts;
-        clock_deadline(200, &ts);
-        pthread_cond_timedwait(&srv->watch_cond, &srv->watch_lock, &ts);
-        while (srv->idle_streams) {
-            struct stream *st = srv->idle_streams;
-            srv->idle_streams = st->idle_next;
-            st->idle = false;
-            MHD_resume_connection(st->conn);
-        }
-        int64_t now = clock_mono_us();
-        trim_when_idle(srv, &idle, now);
-        for (struct http_req *req = srv->watched; req; req = req->watch.next) {
-            if (uploads_watch(req, now))
-                continue;
-            if (atomic_load(&req->susp.cancelled) || !req->susp.cancel_cb || !http_client_gone(req))
-                continue;
-            atomic_store(&req->susp.cancelled, true);
-            /* Safe under watch_lock: the request cannot complete and be freed until it is
-             * removed from this list, which takes the same lock. */
-            req->susp.cancel_cb(req->susp.cancel_ud);
-        }
-    }
-    pthread_mutex_unlock(&srv->watch_lock);
-    return NULL;
 }
 
 void http_req_complete(struct http_req *req, struct json_object *body, const struct err *e)
@@ -855,7 +749,7 @@ int http_server_start(const struct http_server_config *cfg, struct app *app,
     }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : cfg->port;
-    if (pthread_create(&srv->watcher, NULL, watch_main, srv) != 0) {
+    if (pthread_create(&srv->watcher, NULL, http_watch_main, srv) != 0) {
         MHD_stop_daemon(srv->daemon);
         err_set(e, HE_INTERNAL, NULL, "cannot start the HTTP watch thread");
         return start_failed(srv, e);

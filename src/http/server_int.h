@@ -149,6 +149,8 @@ struct stream {
 /* Adds to / removes from srv->watched (a no-op when already so); each takes watch_lock. */
 void http_watch_add(struct http_server *srv, struct http_req *req);
 void http_watch_remove(struct http_server *srv, struct http_req *req);
+/* The watch thread's body (http/watch.c); arg is the server. */
+void *http_watch_main(void *arg);
 /* The request's socket, or -1. */
 int http_req_fd(struct http_req *req);
 /* The client closed its side of the connection. */
