@@ -38,7 +38,7 @@
 
 /* The settings once read and checked. */
 struct serve_settings {
-    const char *host, *db, *config, *spool_dir, *user;
+    const char *host, *db, *config, *spool_dir, *user, *import_root;
     unsigned long long port, max_body, max_upload, job_window, threads;
     unsigned long long max_uploads, upload_idle_timeout;
     enum log_level level;
@@ -183,6 +183,9 @@ static const struct serve_opt serve_opts[] = {
     {"user", "NAME", "HETU_USER", "user", NULL,
         parse_text, 0, AT(user), "created_by of what this server creates",
         default_user, "$USER"},
+    {"import-root", "DIR", "HETU_IMPORT_ROOT", "import_root", NULL,
+        parse_text, 0, AT(import_root),
+        "Kiln project folders under DIR may be imported (POST /api/import-project); default: none"},
 };
 /* clang-format on */
 
@@ -440,7 +443,8 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
         return -1;
     }
     p->app = (struct app){
-        .store = p->store, .engine = p->engine, .jobs = p->jobs, .near = p->near, .user = s->user};
+        .store = p->store, .engine = p->engine, .jobs = p->jobs, .near = p->near, .user = s->user,
+        .import_root = s->import_root};
     if (http_server_start(&hc, &p->app, &p->srv, &e) < 0) {
         log_event(LOG_ERROR, "cannot start the HTTP server", "error", e.msg, NULL);
         return -1;

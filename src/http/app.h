@@ -19,6 +19,7 @@ struct app {
     struct jobs *jobs;
     const char *user;         /* created_by of what this server creates */
     struct near_worker *near; /* runs near-duplicate jobs; NULL when none runs */
+    const char *import_root;  /* Kiln folders may be imported from under it; NULL: none */
 };
 
 #endif

@@ -4,6 +4,7 @@
 #define HETU_HTTP_ROUTES_H
 
 #include "http/router.h"
+#include "http/schema.h"
 
 extern const struct route http_routes[];
 extern const size_t http_routes_count;
@@ -60,5 +61,8 @@ int h_dedup_resolve(struct http_req *req, struct json_object **ret_body, struct 
 int h_topics(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_stats.c */
 int h_stats(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_kiln_import.c */
+int h_kiln_import(struct http_req *req, struct json_object **ret_body, struct err *e);
+extern const struct field h_kiln_import_body[];
 
 #endif

@@ -710,4 +710,5 @@ static const struct store_ops sqlite_ops = {
     .dedup_buckets = sq_dedup_buckets,
     .dedup_clusters_save = sq_dedup_clusters_save,
     .dedup_clusters_list = sq_dedup_clusters_list,
+    .import = sq_import,
 };

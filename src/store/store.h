@@ -246,6 +246,20 @@ typedef int (*store_dedup_bucket_cb)(void *ud, int band, int64_t key, int64_t sa
                                      struct err *e);
 typedef int (*store_dedup_member_cb)(void *ud, const struct dedup_listed *m, struct err *e);
 
+/* A whole project imported from elsewhere (kiln/): the project, its tasks, their runs and dataset
+ * splits, every record with its id given. parts[i] holds split i's nparts[i] parts. */
+struct store_import {
+    const struct project *project;
+    const struct task *tasks;
+    size_t ntasks;
+    struct run *const *runs;
+    size_t nruns;
+    const struct dataset_split *splits;
+    const struct dataset_split_part *const *parts;
+    const size_t *nparts;
+    size_t nsplits;
+};
+
 typedef int (*store_project_cb)(void *ud, const struct project *p, struct err *e);
 typedef int (*store_task_cb)(void *ud, const struct task *t, struct err *e);
 typedef int (*store_run_cb)(void *ud, const struct run *r, struct err *e);
@@ -430,6 +444,10 @@ struct store_ops {
      * sample id; samples deleted since are left out. */
     int (*dedup_clusters_list)(struct store *s, const char *job_id, int64_t after_cluster,
                                size_t limit, store_dedup_member_cb cb, void *ud, struct err *e);
+
+    /* Stores an imported project in one write: all or nothing. An id a record of the same kind
+     * already has is HE_CONFLICT naming it (field "id"). */
+    int (*import)(struct store *s, const struct store_import *imp, struct err *e);
 };
 
 struct store {
@@ -679,6 +697,10 @@ static inline int store_dedup_clusters_list(struct store *s, const char *job_id,
                                             store_dedup_member_cb cb, void *ud, struct err *e)
 {
     return s->ops->dedup_clusters_list(s, job_id, after_cluster, limit, cb, ud, e);
+}
+static inline int store_import(struct store *s, const struct store_import *imp, struct err *e)
+{
+    return s->ops->import(s, imp, e);
 }
 
 #endif

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* `hetu import-kiln DIR`: imports a Kiln project folder on the server's disk (POST
+ * /api/import-project with DIR made absolute here) and prints the imported project. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/client.h"
+#include "util/json.h"
+#include "util/banned.h"
+
+static const char usage[] =
+    "Usage: hetu import-kiln DIR [OPTIONS]\n"
+    "\n"
+    "Imports the Kiln project in the folder DIR (or DIR/project.kiln given itself) with its\n"
+    "tasks, runs and dataset splits, keeping Kiln's ids. The server reads the folder: it must be\n"
+    "on the server's disk, under the folder the server was started with (--import-root). A\n"
+    "relative DIR is taken from the current folder. Nothing is stored when a file is damaged or\n"
+    "an id is taken already.\n"
+    "\n";
+
+static const char example[] = "\n"
+                              "Examples:\n"
+                              "  hetu import-kiln ~/Kiln\\ Projects/support_bot\n"
+                              "  hetu import-kiln /srv/kiln/demo/project.kiln --json\n";
+
+static const char *const fields[] = {"id", "name", "description", "created_at", "created_by", NULL};
+
+static int show_project(struct cli *cli, struct json_object *p)
+{
+    (void)cli;
+    cli_print_fields(p, fields);
+    return CLI_EXIT_OK;
+}
+
+int cmd_import_kiln(int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS, {NULL, 0, NULL, 0}};
+    static const struct cli_cmd spec = {"import-kiln", usage, example, opts, CLI_COMMON_SHORT};
+    const char *dir = NULL;
+    char real[PATH_MAX];
+    struct json_object *body;
+    struct cli cli;
+    int c, r;
+
+    cli_init(&cli, &spec);
+    while ((c = cli_getopt(&cli, argc, argv)) > 0)
+        ;
+    if (c < 0)
+        return cli.exit;
+    if ((r = cli_operands(&cli, argc, argv, 1, 1, "the project folder DIR", &dir)) != 0)
+        return r;
+    if (!realpath(dir, real)) {
+        err_set(&cli.err, HE_IO, NULL, "%s: %s", dir, strerror(errno));
+        return cli_fail(&cli, HE_IO);
+    }
+    if ((r = cli_connect(&cli)) != 0)
+        return cli_finish(&cli, r);
+    body = json_object_new_object();
+    json_object_object_add(body, "project_path", json_object_new_string(real));
+    return cli_call(&cli, "POST", cli_path(&cli, "/api/import-project"), body, show_project);
+}
