@@ -30,8 +30,8 @@ int h_kiln_import(struct http_req *req, struct json_object **ret_body, struct er
     char id[ID_LEN];
     int r;
 
-    if ((r = json_get_str(http_req_body(req), NULL, "project_path", JF_REQUIRED, 1,
-                          PATH_MAX_CHARS, &path, e)) < 0 ||
+    if ((r = json_get_str(http_req_body(req), NULL, "project_path", JF_REQUIRED, 1, PATH_MAX_CHARS,
+                          &path, e)) < 0 ||
         (r = kiln_import(app->store, app->import_root, path, app->user, id, e)) < 0 ||
         (r = store_project_get(app->store, id, &p, e)) < 0)
         return r;

@@ -56,9 +56,10 @@ struct walk {
     size_t nseen;
 };
 
+/* A file (or folder) of the project that cannot be read: the error's field is its path. */
 static int refuse(struct err *e, const char *rel, const char *what)
 {
-    return err_set(e, HE_BAD_REQUEST, "project_path", "%s: %s", rel, what);
+    return err_set(e, HE_BAD_REQUEST, rel, "%s: %s", rel, what);
 }
 
 /* Whether path (resolved) is root or inside it. */
@@ -81,8 +82,7 @@ static int slurp(struct walk *w, int fd, const char *rel, char **ret, size_t *re
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
         return refuse(e, rel, "is not a regular file");
     if ((uint64_t)st.st_size > KILN_FILE_MAX)
-        return err_set(e, HE_TOO_LARGE, "project_path", "%s: larger than %u bytes", rel,
-                       KILN_FILE_MAX);
+        return err_set(e, HE_TOO_LARGE, rel, "%s: larger than %u bytes", rel, KILN_FILE_MAX);
     if ((w->bytes += (size_t)st.st_size) > KILN_TOTAL_MAX)
         return err_set(e, HE_TOO_LARGE, "project_path",
                        "the project's files hold more than %u bytes", KILN_TOTAL_MAX);
@@ -128,7 +128,7 @@ static int read_json(struct walk *w, const char *rel, struct json_object **ret, 
     r = json_parse(text, len, ret, &perr);
     free(text);
     if (r < 0)
-        return err_set(e, HE_BAD_JSON, "project_path", "%s: malformed JSON: %s", rel, perr.msg);
+        return err_set(e, HE_BAD_JSON, rel, "%s: %s", rel, perr.msg);
     if (!json_object_is_type(*ret, json_type_object)) {
         json_object_put(*ret);
         return refuse(e, rel, "must hold a JSON object");
@@ -266,8 +266,8 @@ static int read_split(struct walk *w, const char *rel, const char *task_id, stru
     if (r < 0 || (r = read_json(w, rel, &o, e)) < 0)
         return r;
     w->k.rel = rel;
-    r = kiln_read_split(&w->k, o, task_id, &w->splits[w->nsplits], &parts,
-                        &w->nparts[w->nsplits], e);
+    r = kiln_read_split(&w->k, o, task_id, &w->splits[w->nsplits], &parts, &w->nparts[w->nsplits],
+                        e);
     json_object_put(o);
     if (r < 0)
         return r;
@@ -321,8 +321,9 @@ static int locate(struct walk *w, const char *root, const char *path, char real_
 
     if (!root)
         return err_set(e, HE_BAD_REQUEST, "project_path",
-                       "importing projects from the server's disk is off: start the server with "
-                       "--import-root DIR to allow the folders under DIR");
+                       "project_path is refused: importing projects from the server's disk is "
+                       "off (start the server with --import-root DIR to allow the folders under "
+                       "DIR)");
     if (!realpath(root, real_root))
         return err_set(e, HE_BAD_REQUEST, "project_path", "the import root %s: %s", root,
                        strerror(errno));

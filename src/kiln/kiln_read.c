@@ -30,8 +30,8 @@
 #define MAX_TAGS             1000
 #define MAX_PARTS            64
 
-static const char *const rating_types[] = {"five_star", "pass_fail", "pass_fail_critical",
-                                           "custom", NULL};
+static const char *const rating_types[] = {"five_star", "pass_fail", "pass_fail_critical", "custom",
+                                           NULL};
 
 /* A damaged file: "<file>: <field> <what>", HE_BAD_REQUEST on field. */
 __attribute__((format(printf, 4, 5))) static int bad(const struct kiln_ctx *k, struct err *e,
@@ -87,8 +87,8 @@ static int get_str(const struct kiln_ctx *k, struct json_object *o, const char *
 }
 
 /* Kiln's NAME_FIELD (max 120) or SHORT_NAME_FIELD (max 32): letters, digits, space, _ and -. */
-static int get_name(const struct kiln_ctx *k, struct json_object *o, const char *where,
-                    size_t max, const char **ret, struct err *e)
+static int get_name(const struct kiln_ctx *k, struct json_object *o, const char *where, size_t max,
+                    const char **ret, struct err *e)
 {
     char field[ERR_FIELD_MAX];
     const char *s = NULL;
@@ -411,8 +411,9 @@ static int read_source(const struct kiln_ctx *k, struct json_object *o, const ch
 static const char *prop(const struct kiln_ctx *k, const struct source *s, const char *name)
 {
     struct json_object *v = member(s->obj, name);
-    return json_object_is_type(v, json_type_string) ? arena_strdup(k->mem, json_object_get_string(v))
-                                                    : NULL;
+    return json_object_is_type(v, json_type_string)
+               ? arena_strdup(k->mem, json_object_get_string(v))
+               : NULL;
 }
 
 /* A source as Kiln writes it inside a record: {"type", "properties"}, or null. */
@@ -625,8 +626,7 @@ static int read_intermediate(const struct kiln_ctx *k, struct json_object *o, st
 }
 
 /* tags: strings, none empty or with a space. */
-static int read_tags(const struct kiln_ctx *k, struct json_object *o, struct run *r,
-                     struct err *e)
+static int read_tags(const struct kiln_ctx *k, struct json_object *o, struct run *r, struct err *e)
 {
     struct json_object *arr = NULL;
     char field[ERR_FIELD_MAX];
@@ -823,8 +823,8 @@ static int read_contents(const struct kiln_ctx *k, struct json_object *o,
 /* The API's split type whose parts defs are, or "custom". */
 static const char *split_type_of(struct json_object *defs)
 {
-    static const char *const names[] = {"train_test", "train_val", "train_test_val",
-                                        "train_test_val_80", "all", NULL};
+    static const char *const names[] = {"train_test",        "train_val", "train_test_val",
+                                        "train_test_val_80", "all",       NULL};
 
     for (size_t i = 0; names[i]; i++) {
         const struct split_type *t = split_type_find(names[i]);

@@ -27,7 +27,7 @@ static int check_free(struct sq_conn *c, const char *sql, const char *kind, cons
     sqlite3_bind_int64(s, 1, sq_id_value(id));
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-        return err_set(e, HE_CONFLICT, "id", "%s %s already exists", kind, id);
+        return err_set(e, HE_CONFLICT, "id", "a %s with the id %s is stored already", kind, id);
     return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "checking the imported ids");
 }
 
