@@ -443,8 +443,8 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
         return -1;
     }
     p->app = (struct app){
-        .store = p->store, .engine = p->engine, .jobs = p->jobs, .near = p->near, .user = s->user,
-        .import_root = s->import_root};
+        .store = p->store, .engine = p->engine, .jobs = p->jobs, .near = p->near, .user = s->user};
+    p->app.import_root = s->import_root;
     if (http_server_start(&hc, &p->app, &p->srv, &e) < 0) {
         log_event(LOG_ERROR, "cannot start the HTTP server", "error", e.msg, NULL);
         return -1;

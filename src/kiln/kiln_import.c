@@ -275,13 +275,32 @@ static int read_split(struct walk *w, const char *rel, const char *task_id, stru
     return see(w, 's', w->splits[w->nsplits++].id, rel, e);
 }
 
+typedef int (*read_fn)(struct walk *w, const char *rel, const char *task_id, struct err *e);
+
+/* Reads each child file of the task whose task.kiln is task_rel: <task folder>/SUB/NAME/file. */
+static int read_children(struct walk *w, const char *task_rel, const char *sub, const char *file,
+                         read_fn read, const char *task_id, struct err *e)
+{
+    char base[PATH_MAX];
+    const char **list = NULL;
+    size_t n = 0;
+    int r;
+
+    snprintf(base, sizeof(base), "%.*s/%s", (int)(strrchr(task_rel, '/') - task_rel), task_rel,
+             sub);
+    if ((r = children(w, base, file, &list, &n, e)) < 0)
+        return r;
+    for (size_t i = 0; i < n; i++)
+        if ((r = read(w, list[i], task_id, e)) < 0)
+            return r;
+    return 0;
+}
+
 /* The task in rel (".../task.kiln"), then its runs and dataset splits. */
 static int read_task(struct walk *w, const char *rel, struct err *e)
 {
-    size_t size = sizeof(*w->tasks), nruns = 0, nsplits = 0;
-    const char **runs = NULL, **splits = NULL;
+    size_t size = sizeof(*w->tasks);
     struct json_object *o = NULL;
-    char base[PATH_MAX];
     struct task *t;
     int r;
 
@@ -296,19 +315,9 @@ static int read_task(struct walk *w, const char *rel, struct err *e)
     if (r < 0 || (r = see(w, 't', t->id, rel, e)) < 0)
         return r;
     w->ntasks++;
-    snprintf(base, sizeof(base), "%.*s/runs", (int)(strrchr(rel, '/') - rel), rel);
-    if ((r = children(w, base, "task_run.kiln", &runs, &nruns, e)) < 0)
+    if ((r = read_children(w, rel, "runs", "task_run.kiln", read_run, t->id, e)) < 0)
         return r;
-    for (size_t i = 0; i < nruns; i++)
-        if ((r = read_run(w, runs[i], t->id, e)) < 0)
-            return r;
-    snprintf(base, sizeof(base), "%.*s/dataset_splits", (int)(strrchr(rel, '/') - rel), rel);
-    if ((r = children(w, base, "dataset_split.kiln", &splits, &nsplits, e)) < 0)
-        return r;
-    for (size_t i = 0; i < nsplits; i++)
-        if ((r = read_split(w, splits[i], t->id, e)) < 0)
-            return r;
-    return 0;
+    return read_children(w, rel, "dataset_splits", "dataset_split.kiln", read_split, t->id, e);
 }
 
 /* Resolves root and path; w->dir gets the project folder, *ret_rel its project file. */
