@@ -477,6 +477,8 @@ static int read_requirement_ratings(const struct kiln_ctx *k, struct json_object
 
     if (json_get_object(rating, where, "requirement_ratings", 0, &rr, e) < 0)
         return damaged(k, e);
+    if (!rr)
+        return 0;
     json_object_object_foreach(rr, key0, v0)
     {
         (void)key0;
