@@ -17,19 +17,35 @@
 #include "util/arena.h"
 #include "util/err.h"
 
-#define KILN_FILE_MAX   (16u * 1024 * 1024)  /* bytes of one file */
-#define KILN_TOTAL_MAX  (512u * 1024 * 1024) /* bytes of every file of a folder */
+#define KILN_FILE_MAX   (16u * 1024 * 1024)     /* bytes of one file */
+#define KILN_TOTAL_MAX  (4096ull * 1024 * 1024) /* bytes of every file of a folder */
 #define KILN_MAX_TASKS  10000
 #define KILN_MAX_RUNS   1000000
 #define KILN_MAX_SPLITS 10000
 
+/*
+ * Ids for records whose file gives none. Runs are read twice (checked first, stored after,
+ * kiln_import.c); the second time on the store's writer thread, which must not wait for the
+ * store. So without a pool, ids come from the store and are counted; with one (as many ids taken
+ * from the store beforehand as the first reading counted), from the pool.
+ */
+struct kiln_ids {
+    struct store *store;
+    size_t count;               /* taken from the store so far */
+    const char (*pool)[ID_LEN]; /* or NULL */
+    size_t npool, used;
+};
+
+/* The next id for a record whose file gives none. */
+int kiln_new_id(struct kiln_ids *ids, char out[ID_LEN], struct err *e);
+
 /* What reading one file takes: where the record's strings go and Kiln's defaults. */
 struct kiln_ctx {
-    struct store *store; /* ids for records whose file gives none */
-    struct arena *mem;   /* the record's strings */
-    const char *user;    /* created_by when a file gives none */
-    int64_t now;         /* created_at when a file gives none */
-    const char *rel;     /* the file, relative to the project folder, for messages */
+    struct kiln_ids *ids;
+    struct arena *mem; /* the record's strings */
+    const char *user;  /* created_by when a file gives none */
+    int64_t now;       /* created_at when a file gives none */
+    const char *rel;   /* the file, relative to the project folder, for messages */
 };
 
 /* Each reads the JSON object o of a file into ret (strings in k->mem). A damaged file is
@@ -48,8 +64,9 @@ int kiln_read_split(const struct kiln_ctx *k, struct json_object *o, const char 
 /*
  * Imports the Kiln project at path (its folder, or the folder's project.kiln), which must lie
  * inside the directory root (symbolic links resolved: none may lead out of it). Every file is
- * read and checked before anything is stored; then all is stored in one write. ret_id gets the
- * project's id. user and now are the created_by and created_at of records whose files lack them.
+ * read and checked before anything is stored; then all is stored in one write, the runs read
+ * again one at a time inside it. ret_id gets the project's id. user is the created_by of records
+ * whose files lack one.
  */
 int kiln_import(struct store *s, const char *root, const char *path, const char *user,
                 char ret_id[ID_LEN], struct err *e);

@@ -7,13 +7,15 @@
  *
  * Every file is read and checked first (kiln_read.c), with the ids no two records of a kind may
  * share; then the whole project is stored in one write (store_import), which refuses ids already
- * stored: a folder that fails anywhere stores nothing.
+ * stored: a folder that fails anywhere stores nothing. The project, tasks and dataset splits are
+ * held from the first reading to the write; a run is held only while it is checked, and read
+ * again inside the write (on the store's writer thread, which meanwhile writes nothing else).
  *
  * Paths: the import root and the folder are resolved (realpath), and every file again before it
  * is opened, so a symbolic link leading out of the root is refused wherever it sits; the file
- * itself is opened with O_NOFOLLOW. Memory: one file is at most KILN_FILE_MAX bytes and a folder's
- * files together at most KILN_TOTAL_MAX; the records read are held until the write (at most
- * KILN_MAX_TASKS tasks, KILN_MAX_RUNS runs, KILN_MAX_SPLITS splits). Runs on the calling thread.
+ * itself is opened with O_NOFOLLOW. Sizes: one file is at most KILN_FILE_MAX bytes and a folder's
+ * files together at most KILN_TOTAL_MAX; at most KILN_MAX_TASKS tasks, KILN_MAX_RUNS runs (a path
+ * and an id kept of each) and KILN_MAX_SPLITS splits.
  */
 #include "kiln/kiln.h"
 
@@ -38,22 +40,33 @@ struct seen {
     const char *rel;
 };
 
+/* A run's file, read once to check it and again to store it, and its task (an index of tasks). */
+struct run_file {
+    const char *rel;
+    size_t task;
+};
+
 struct walk {
     const char *root; /* the import root, resolved */
     char dir[PATH_MAX];
     struct kiln_ctx k;
-    struct arena mem; /* every record's strings and every path */
-    size_t bytes;     /* read so far */
+    struct kiln_ids ids;
+    struct arena mem;     /* the records kept and every path */
+    struct arena scratch; /* one run at a time */
+    uint64_t bytes;       /* read so far */
     struct project project;
     struct task *tasks;
-    struct run **runs;
+    struct run_file *runs;
     struct dataset_split *splits;
     const struct dataset_split_part **parts;
     size_t *nparts;
     size_t ntasks, nruns, nsplits;
     size_t tasks_cap, runs_cap, splits_cap;
+    size_t run_ids; /* ids the runs' files left to Kiln's defaults */
     struct seen *seen;
     size_t nseen;
+    struct run run; /* the run being stored */
+    size_t next;    /* the next run to store */
 };
 
 /* A file (or folder) of the project that cannot be read: the error's field is its path. */
@@ -83,9 +96,9 @@ static int slurp(struct walk *w, int fd, const char *rel, char **ret, size_t *re
         return refuse(e, rel, "is not a regular file");
     if ((uint64_t)st.st_size > KILN_FILE_MAX)
         return err_set(e, HE_TOO_LARGE, rel, "%s: larger than %u bytes", rel, KILN_FILE_MAX);
-    if ((w->bytes += (size_t)st.st_size) > KILN_TOTAL_MAX)
+    if ((w->bytes += (uint64_t)st.st_size) > KILN_TOTAL_MAX)
         return err_set(e, HE_TOO_LARGE, "project_path",
-                       "the project's files hold more than %u bytes", KILN_TOTAL_MAX);
+                       "the project's files hold more than %llu bytes", KILN_TOTAL_MAX);
     if (!(buf = malloc((size_t)st.st_size + 1)))
         return err_set(e, HE_NOMEM, NULL, NULL);
     while (n < (size_t)st.st_size) {
@@ -228,31 +241,58 @@ static int children(struct walk *w, const char *rel, const char *file, const cha
     return 0;
 }
 
-static int read_run(struct walk *w, const char *rel, const char *task_id, struct err *e)
+/* Reads the run in rel into w->run (strings in w->scratch, emptied first). */
+static int load_run(struct walk *w, const char *rel, size_t task, struct err *e)
 {
-    size_t size = sizeof(*w->runs);
     struct json_object *o = NULL;
-    struct run *run;
+    int r;
+
+    arena_done(&w->scratch);
+    if ((r = read_json(w, rel, &o, e)) < 0)
+        return r;
+    w->k.mem = &w->scratch;
+    w->k.rel = rel;
+    r = kiln_read_run(&w->k, o, w->tasks[task].id, &w->run, e);
+    w->k.mem = &w->mem;
+    json_object_put(o);
+    return r;
+}
+
+/* Checks the run in rel and notes its file and id; the run itself is read again to be stored. */
+static int read_run(struct walk *w, const char *rel, size_t task, struct err *e)
+{
+    size_t size = sizeof(*w->runs), taken = w->ids.count;
+    const char *id;
     int r;
 
     if ((r = grow((void **)&w->runs, &size, 1, &w->runs_cap, w->nruns, KILN_MAX_RUNS, "runs", e)) <
             0 ||
-        (r = read_json(w, rel, &o, e)) < 0)
+        (r = load_run(w, rel, task, e)) < 0)
         return r;
-    if (!(run = arena_alloc(&w->mem, sizeof(*run)))) {
-        json_object_put(o);
+    w->run_ids += w->ids.count - taken;
+    w->runs[w->nruns++] = (struct run_file){rel, task};
+    if (!(id = arena_strdup(&w->mem, w->run.id)))
         return err_set(e, HE_NOMEM, NULL, NULL);
-    }
-    w->k.rel = rel;
-    r = kiln_read_run(&w->k, o, task_id, run, e);
-    json_object_put(o);
-    if (r < 0)
-        return r;
-    w->runs[w->nruns++] = run;
-    return see(w, 'r', run->id, rel, e);
+    return see(w, 'r', id, rel, e);
 }
 
-static int read_split(struct walk *w, const char *rel, const char *task_id, struct err *e)
+/* store_import's next_run: each run read again, on the store's writer thread. */
+static int next_run(void *ud, struct run **ret, struct err *e)
+{
+    struct walk *w = ud;
+    int r;
+
+    *ret = NULL;
+    if (w->next == w->nruns)
+        return 0;
+    if ((r = load_run(w, w->runs[w->next].rel, w->runs[w->next].task, e)) < 0)
+        return r;
+    w->next++;
+    *ret = &w->run;
+    return 0;
+}
+
+static int read_split(struct walk *w, const char *rel, size_t task, struct err *e)
 {
     void *arrs[] = {w->splits, w->parts, w->nparts};
     const size_t sizes[] = {sizeof(*w->splits), sizeof(*w->parts), sizeof(*w->nparts)};
@@ -266,8 +306,8 @@ static int read_split(struct walk *w, const char *rel, const char *task_id, stru
     if (r < 0 || (r = read_json(w, rel, &o, e)) < 0)
         return r;
     w->k.rel = rel;
-    r = kiln_read_split(&w->k, o, task_id, &w->splits[w->nsplits], &parts, &w->nparts[w->nsplits],
-                        e);
+    r = kiln_read_split(&w->k, o, w->tasks[task].id, &w->splits[w->nsplits], &parts,
+                        &w->nparts[w->nsplits], e);
     json_object_put(o);
     if (r < 0)
         return r;
@@ -275,11 +315,11 @@ static int read_split(struct walk *w, const char *rel, const char *task_id, stru
     return see(w, 's', w->splits[w->nsplits++].id, rel, e);
 }
 
-typedef int (*read_fn)(struct walk *w, const char *rel, const char *task_id, struct err *e);
+typedef int (*read_fn)(struct walk *w, const char *rel, size_t task, struct err *e);
 
 /* Reads each child file of the task whose task.kiln is task_rel: <task folder>/SUB/NAME/file. */
 static int read_children(struct walk *w, const char *task_rel, const char *sub, const char *file,
-                         read_fn read, const char *task_id, struct err *e)
+                         read_fn read, size_t task, struct err *e)
 {
     char base[PATH_MAX];
     const char **list = NULL;
@@ -291,7 +331,7 @@ static int read_children(struct walk *w, const char *task_rel, const char *sub, 
     if ((r = children(w, base, file, &list, &n, e)) < 0)
         return r;
     for (size_t i = 0; i < n; i++)
-        if ((r = read(w, list[i], task_id, e)) < 0)
+        if ((r = read(w, list[i], task, e)) < 0)
             return r;
     return 0;
 }
@@ -315,9 +355,10 @@ static int read_task(struct walk *w, const char *rel, struct err *e)
     if (r < 0 || (r = see(w, 't', t->id, rel, e)) < 0)
         return r;
     w->ntasks++;
-    if ((r = read_children(w, rel, "runs", "task_run.kiln", read_run, t->id, e)) < 0)
+    if ((r = read_children(w, rel, "runs", "task_run.kiln", read_run, w->ntasks - 1, e)) < 0)
         return r;
-    return read_children(w, rel, "dataset_splits", "dataset_split.kiln", read_split, t->id, e);
+    return read_children(w, rel, "dataset_splits", "dataset_split.kiln", read_split, w->ntasks - 1,
+                         e);
 }
 
 /* Resolves root and path; w->dir gets the project folder, *ret_rel its project file. */
@@ -374,35 +415,55 @@ static int walk(struct walk *w, const char *project_rel, struct err *e)
     return check_unique(w, e);
 }
 
+/* Stores what the walk read, the runs read again one at a time, with the ids their files left to
+ * Kiln's defaults taken from the store beforehand. */
+static int store_all(struct store *s, struct walk *w, struct err *e)
+{
+    char(*pool)[ID_LEN] = calloc(w->run_ids + 1, ID_LEN);
+    struct store_import imp = {.project = &w->project,
+                               .tasks = w->tasks,
+                               .ntasks = w->ntasks,
+                               .next_run = next_run,
+                               .ud = w,
+                               .splits = w->splits,
+                               .parts = w->parts,
+                               .nparts = w->nparts,
+                               .nsplits = w->nsplits};
+    int r = 0;
+
+    if (!pool)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    for (size_t i = 0; r == 0 && i < w->run_ids; i++)
+        r = store_new_id(s, pool[i], e);
+    w->ids.pool = (const char(*)[ID_LEN])pool;
+    w->ids.npool = w->run_ids;
+    w->bytes = 0;
+    if (r == 0)
+        r = store_import(s, &imp, e);
+    free(pool);
+    return r;
+}
+
 int kiln_import(struct store *s, const char *root, const char *path, const char *user,
                 char ret_id[ID_LEN], struct err *e)
 {
-    struct walk w = {.k = {.store = s, .user = user, .now = clock_wall_us()}};
+    struct walk w = {.ids = {.store = s}, .k = {.user = user, .now = clock_wall_us()}};
     char real_root[PATH_MAX];
     const char *project_rel;
     int r;
 
+    w.k.ids = &w.ids;
     w.k.mem = &w.mem;
     if ((r = locate(&w, root, path, real_root, &project_rel, e)) == 0 &&
-        (r = walk(&w, project_rel, e)) == 0) {
-        struct store_import imp = {.project = &w.project,
-                                   .tasks = w.tasks,
-                                   .ntasks = w.ntasks,
-                                   .runs = w.runs,
-                                   .nruns = w.nruns,
-                                   .splits = w.splits,
-                                   .parts = w.parts,
-                                   .nparts = w.nparts,
-                                   .nsplits = w.nsplits};
-        if ((r = store_import(s, &imp, e)) == 0)
-            memcpy(ret_id, w.project.id, ID_LEN);
-    }
+        (r = walk(&w, project_rel, e)) == 0 && (r = store_all(s, &w, e)) == 0)
+        memcpy(ret_id, w.project.id, ID_LEN);
     free(w.tasks);
     free(w.runs);
     free(w.splits);
     free(w.parts);
     free(w.nparts);
     free(w.seen);
+    arena_done(&w.scratch);
     arena_done(&w.mem);
     return r;
 }

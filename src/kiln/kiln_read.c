@@ -7,7 +7,7 @@
  * UTC. Ids must be Kiln's 12-digit ones, which are kept. Values that come across as JSON (a
  * task's requirements, a run's rating, repaired output, intermediate outputs, a split's parts)
  * are re-rendered in the key order Kiln writes them. Every message names the file (k->rel) and
- * the field. Runs on the calling thread; touches the store only for new ids.
+ * the field. Touches the store only through kiln_new_id.
  */
 #include "kiln/kiln.h"
 
@@ -105,6 +105,21 @@ static int get_name(const struct kiln_ctx *k, struct json_object *o, const char 
     return 0;
 }
 
+int kiln_new_id(struct kiln_ids *ids, char out[ID_LEN], struct err *e)
+{
+    int r;
+
+    if (!ids->pool) {
+        if ((r = store_new_id(ids->store, out, e)) == 0)
+            ids->count++;
+        return r;
+    }
+    if (ids->used == ids->npool)
+        return err_set(e, HE_CONFLICT, NULL, "the project's files changed while it was imported");
+    memcpy(out, ids->pool[ids->used++], ID_LEN);
+    return 0;
+}
+
 /* The JSON text of v in k->mem. */
 static const char *text_in(const struct kiln_ctx *k, struct json_object *v)
 {
@@ -145,7 +160,7 @@ static int read_head(const struct kiln_ctx *k, struct json_object *o, const char
         return bad(k, e, field, "must be a Kiln id of 12 digits, not '%s'", id);
     if (id)
         memcpy(h->id, id, ID_LEN);
-    else if ((r = store_new_id(k->store, h->id, e)) < 0)
+    else if ((r = kiln_new_id(k->ids, h->id, e)) < 0)
         return r;
     json_field_name(field, sizeof(field), where, "created_at");
     h->created_at = k->now;
@@ -233,7 +248,7 @@ static int read_requirement(const struct kiln_ctx *k, struct json_object *q, con
         return r;
     if (json_get_int(q, where, "priority", 0, 0, 3, &priority, e) < 0)
         return damaged(k, e);
-    if (!id && (r = store_new_id(k->store, new_id, e)) < 0)
+    if (!id && (r = kiln_new_id(k->ids, new_id, e)) < 0)
         return r;
     json_object_object_add(out, "id", json_object_new_string(id ? id : new_id));
     json_object_object_add(out, "name", json_object_new_string(name));

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SQLite backend: a whole project imported from elsewhere (a Kiln project folder, kiln/), stored
- * in one write on the writer thread. Every id is checked first, so that an id already taken is
- * a conflict naming it rather than a constraint failure; then the project, its tasks, runs and
- * dataset splits are inserted with the row writers of the other files. The write runs inside its
- * own savepoint (sqlite.c), so a failure anywhere rolls back every row of the import and nothing
- * else in the group commit.
+ * in one write on the writer thread. Every id is checked before its record is inserted, so that
+ * an id already taken is a conflict naming it rather than a constraint failure; the project, its
+ * tasks, runs (read one at a time from the importer while the write is open) and dataset splits
+ * are inserted with the row writers of the other files. Other writes wait meanwhile. The write runs
+ * inside its own savepoint (sqlite.c), so a failure anywhere rolls back every row of the import and
+ * nothing else in the group commit.
  */
 #include "store/sqlite_int.h"
 #include "util/banned.h"
@@ -37,10 +38,21 @@ static int check_ids(struct sq_conn *c, const struct store_import *imp, struct e
 
     for (size_t i = 0; r == 0 && i < imp->ntasks; i++)
         r = check_free(c, SQL_HAS_TASK, "task", imp->tasks[i].id, e);
-    for (size_t i = 0; r == 0 && i < imp->nruns; i++)
-        r = check_free(c, SQL_HAS_RUN, "task run", imp->runs[i]->id, e);
     for (size_t i = 0; r == 0 && i < imp->nsplits; i++)
         r = check_free(c, SQL_HAS_SPLIT, "dataset split", imp->splits[i].id, e);
+    return r;
+}
+
+/* Each run as next_run hands it over: its id checked, then stored. */
+static int insert_runs(struct sq_conn *c, const struct store_import *imp, struct err *e)
+{
+    struct run *run;
+    int r;
+
+    while ((r = imp->next_run(imp->ud, &run, e)) == 0 && run)
+        if ((r = check_free(c, SQL_HAS_RUN, "task run", run->id, e)) < 0 ||
+            (r = sq_run_insert_rows(c, &run, 1, e)) < 0)
+            return r;
     return r;
 }
 
@@ -54,7 +66,7 @@ static int import_fn(struct sq_conn *c, void *arg, struct err *e)
     for (size_t i = 0; i < imp->ntasks; i++)
         if ((r = sq_task_insert_row(c, &imp->tasks[i], e)) < 0)
             return r;
-    if ((r = sq_run_insert_rows(c, imp->runs, imp->nruns, e)) < 0)
+    if ((r = insert_runs(c, imp, e)) < 0)
         return r;
     for (size_t i = 0; i < imp->nsplits; i++)
         if ((r = sq_split_insert_row(c, &imp->splits[i], imp->parts[i], imp->nparts[i], e)) < 0)

@@ -246,14 +246,20 @@ typedef int (*store_dedup_bucket_cb)(void *ud, int band, int64_t key, int64_t sa
                                      struct err *e);
 typedef int (*store_dedup_member_cb)(void *ud, const struct dedup_listed *m, struct err *e);
 
+/* A run of an import, handed over by next_run: 0 with *ret the next run (valid until the next
+ * call) or NULL after the last, or an error, which fails the import. */
+typedef int (*store_import_run_cb)(void *ud, struct run **ret, struct err *e);
+
 /* A whole project imported from elsewhere (kiln/): the project, its tasks, their runs and dataset
- * splits, every record with its id given. parts[i] holds split i's nparts[i] parts. */
+ * splits, every record with its id given. The runs come one at a time from next_run(ud), called
+ * on the store's writer thread while the write is open (so it must not call the store), so that
+ * an import of many runs never holds them all. parts[i] holds split i's nparts[i] parts. */
 struct store_import {
     const struct project *project;
     const struct task *tasks;
     size_t ntasks;
-    struct run *const *runs;
-    size_t nruns;
+    store_import_run_cb next_run;
+    void *ud;
     const struct dataset_split *splits;
     const struct dataset_split_part *const *parts;
     const size_t *nparts;

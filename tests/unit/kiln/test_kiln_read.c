@@ -20,10 +20,12 @@
 
 static struct store *store;
 static struct arena mem;
+static struct kiln_ids ids;
 
 static struct kiln_ctx ctx(void)
 {
-    return (struct kiln_ctx){.store = store,
+    ids = (struct kiln_ids){.store = store};
+    return (struct kiln_ctx){.ids = &ids,
                              .mem = &mem,
                              .user = "server",
                              .now = 42,
@@ -261,7 +263,38 @@ static void task_requirements_get_defaults(void **state)
     json_object_put(o);
 }
 
+static void ids_come_from_the_pool_when_there_is_one(void **state)
+{
+    static const char pool[][ID_LEN] = {"111111111111"};
+    struct kiln_ids pooled = {.store = store, .pool = pool, .npool = 1};
+    char id[ID_LEN];
+    struct err e = ERR_INIT;
+    (void)state;
+
+    assert_int_equal(kiln_new_id(&pooled, id, &e), 0);
+    assert_string_equal(id, "111111111111");
+    assert_int_equal(kiln_new_id(&pooled, id, &e), HE_CONFLICT);
+    assert_non_null(strstr(e.msg, "changed"));
+    pooled.pool = NULL;
+    err_clear(&e);
+    assert_int_equal(kiln_new_id(&pooled, id, &e), 0);
+    assert_int_equal(pooled.count, 1);
+}
+
 /* ---- the store's import write ---- */
+
+struct run_list {
+    struct run **runs;
+    size_t n, next;
+};
+
+static int next_run(void *ud, struct run **ret, struct err *e)
+{
+    struct run_list *l = ud;
+    (void)e;
+    *ret = l->next < l->n ? l->runs[l->next++] : NULL;
+    return 0;
+}
 
 static void import_is_all_or_nothing(void **state)
 {
@@ -296,7 +329,8 @@ static void import_is_all_or_nothing(void **state)
                               .splits = "[]"};
     const struct dataset_split_part *parts[] = {NULL};
     size_t nparts[] = {0};
-    struct store_import imp = {&p, &t, 1, runs, 1, &d, parts, nparts, 1};
+    struct run_list list = {runs, 1, 0};
+    struct store_import imp = {&p, &t, 1, next_run, &list, &d, parts, nparts, 1};
     struct project got = {0};
     struct err e = ERR_INIT;
     (void)state;
@@ -307,12 +341,14 @@ static void import_is_all_or_nothing(void **state)
 
     /* the same without the split is stored; again, its id is taken */
     imp.nsplits = 0;
+    list.next = 0;
     err_clear(&e);
     assert_int_equal(store_import(store, &imp, &e), 0);
     assert_int_equal(store_project_get(store, p.id, &got, &e), 0);
     project_done(&got);
     memcpy(p.id, "418234567899", ID_LEN); /* a new project, its task's id taken */
     memcpy(t.project_id, p.id, ID_LEN);
+    list.next = 0;
     err_clear(&e);
     assert_int_equal(store_import(store, &imp, &e), HE_CONFLICT);
     assert_string_equal(e.field, "id");
@@ -346,6 +382,7 @@ int main(void)
         cmocka_unit_test(model_type_must_match),
         cmocka_unit_test(splits_add_up_and_keep_their_type),
         cmocka_unit_test(task_requirements_get_defaults),
+        cmocka_unit_test(ids_come_from_the_pool_when_there_is_one),
         cmocka_unit_test(import_is_all_or_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
