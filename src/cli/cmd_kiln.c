@@ -13,11 +13,11 @@
 static const char usage[] =
     "Usage: hetu import-kiln DIR [OPTIONS]\n"
     "\n"
-    "Imports the Kiln project in the folder DIR (or DIR/project.kiln given itself) with its\n"
-    "tasks, runs and dataset splits, keeping Kiln's ids. The server reads the folder: it must be\n"
-    "on the server's disk, under the folder the server was started with (--import-root). A\n"
-    "relative DIR is taken from the current folder. Nothing is stored when a file is damaged or\n"
-    "an id is taken already.\n"
+    "Imports the Kiln project in the folder DIR (or DIR may name its project.kiln) with its\n"
+    "tasks, runs and dataset splits, keeping Kiln's ids, and prints the project. The server\n"
+    "reads the folder: it must be on the server's disk, under the folder the server was\n"
+    "started with (--import-root). A relative DIR is taken from the current folder. Nothing is\n"
+    "stored when a file is damaged or an id is taken already.\n"
     "\n";
 
 static const char example[] = "\n"

@@ -262,7 +262,6 @@ static int load_run(struct walk *w, const char *rel, size_t task, struct err *e)
 static int read_run(struct walk *w, const char *rel, size_t task, struct err *e)
 {
     size_t size = sizeof(*w->runs), taken = w->ids.count;
-    const char *id;
     int r;
 
     if ((r = grow((void **)&w->runs, &size, 1, &w->runs_cap, w->nruns, KILN_MAX_RUNS, "runs", e)) <
@@ -271,9 +270,7 @@ static int read_run(struct walk *w, const char *rel, size_t task, struct err *e)
         return r;
     w->run_ids += w->ids.count - taken;
     w->runs[w->nruns++] = (struct run_file){rel, task};
-    if (!(id = arena_strdup(&w->mem, w->run.id)))
-        return err_set(e, HE_NOMEM, NULL, NULL);
-    return see(w, 'r', id, rel, e);
+    return see(w, 'r', w->run.id, rel, e);
 }
 
 /* store_import's next_run: each run read again, on the store's writer thread. */

@@ -365,3 +365,15 @@ def test_without_an_import_root_every_path_is_refused(start_server, tmp_path):
     folder = write(tmp_path / "kiln", kiln_project())
     r = refused(c, folder, [])
     assert_error(r, 400, "bad_request", field="project_path", mentions=["--import-root"])
+
+
+def test_a_file_over_the_size_bound_is_refused_naming_it(srv, root):
+    c = srv.client
+    files = kiln_project()
+    big = run_path(files, 0)
+    # valid JSON, one byte over 16 MiB
+    text = json.dumps(files[big])
+    files[big] = text + " " * (16 * 1024 * 1024 + 1 - len(text.encode()))
+    folder = write(root / "big", files)
+    r = refused(c, folder, [])
+    assert_error(r, 413, "too_large", field=big, mentions=[big, "16777216 bytes"])
