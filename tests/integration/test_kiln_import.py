@@ -78,8 +78,12 @@ def kiln_project(ids=None):
             output_json_schema=SCHEMA, input_json_schema=None,
             thinking_instruction="Think step by step.", model_type="task"),
         # a synthetic run rated five stars, with a requirement rating, tags and chain of thought
+        # (its input source carries the topic path the gateway's data generation records)
         task_dir + "/runs/%s/task_run.kiln" % runs[0]: dict(
-            head(runs[0]), input="你好", input_source=synthetic("gpt_4o_mini", "openai"),
+            head(runs[0]), input="你好",
+            input_source=dict(synthetic("gpt_4o_mini", "openai"),
+                              properties=dict(synthetic("gpt_4o_mini", "openai")["properties"],
+                                              topic_path="Greetings>>>>>Formal")),
             output=output(outs[0], '{"answer": "Hello"}', synthetic(),
                           rating("111111111111", "five_star", 5.0,
                                  {REQ_ID: {"value": 4.0, "type": "five_star"}})),
@@ -226,6 +230,9 @@ def check_imported(c, ids=None):
     assert [r["id"] for r in tagged] == [runs[0]["id"]]
     rated = c.ok("GET", "/api/projects/%s/tasks/%s/runs?rating=5" % (pid, tid))["runs"]
     assert [r["id"] for r in rated] == [runs[0]["id"]]
+    # and the topic path of a generated input reaches the topic filter
+    topic = c.ok("GET", "/api/projects/%s/tasks/%s/runs?topic_path=Greetings" % (pid, tid))["runs"]
+    assert [r["id"] for r in topic] == [runs[0]["id"]]
 
     split = [v for k, v in files.items() if k.endswith("dataset_split.kiln")][0]
     d = c.ok("GET", "/api/projects/%s/tasks/%s/dataset_splits/%s" % (pid, tid, split["id"]))
