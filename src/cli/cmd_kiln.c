@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* `hetu import-kiln DIR`: imports a Kiln project folder on the server's disk (POST
- * /api/import-project with DIR made absolute here) and prints the imported project. */
-#include <errno.h>
+ * /api/import-project with DIR made absolute against the current folder, not resolved: the
+ * server, perhaps on another machine, resolves it) and prints the imported project. */
 #include <limits.h>
-#include <stdlib.h>
-#include <string.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "cli/client.h"
 #include "util/json.h"
@@ -39,7 +39,7 @@ int cmd_import_kiln(int argc, char **argv)
     static const struct option opts[] = {CLI_COMMON_OPTS, {NULL, 0, NULL, 0}};
     static const struct cli_cmd spec = {"import-kiln", usage, example, opts, CLI_COMMON_SHORT};
     const char *dir = NULL;
-    char real[PATH_MAX];
+    char cwd[PATH_MAX], absolute[PATH_MAX];
     struct json_object *body;
     struct cli cli;
     int c, r;
@@ -51,13 +51,17 @@ int cmd_import_kiln(int argc, char **argv)
         return cli.exit;
     if ((r = cli_operands(&cli, argc, argv, 1, 1, "the project folder DIR", &dir)) != 0)
         return r;
-    if (!realpath(dir, real)) {
-        err_set(&cli.err, HE_IO, NULL, "%s: %s", dir, strerror(errno));
+    /* the server reads the path, perhaps on another machine: made absolute, not resolved */
+    if (dir[0] != '/' &&
+        (!getcwd(cwd, sizeof(cwd)) ||
+         (size_t)snprintf(absolute, sizeof(absolute), "%s/%s", cwd, dir) >= sizeof(absolute))) {
+        err_set(&cli.err, HE_IO, NULL, "%s: cannot make the path absolute", dir);
         return cli_fail(&cli, HE_IO);
     }
     if ((r = cli_connect(&cli)) != 0)
         return cli_finish(&cli, r);
     body = json_object_new_object();
-    json_object_object_add(body, "project_path", json_object_new_string(real));
+    json_object_object_add(body, "project_path",
+                           json_object_new_string(dir[0] == '/' ? dir : absolute));
     return cli_call(&cli, "POST", cli_path(&cli, "/api/import-project"), body, show_project);
 }

@@ -81,7 +81,7 @@ const struct route http_routes[] = {
     {"GET", P "/tasks/{task_id}/stats", h_stats, 0, 0,
      "Statistics of a task's samples: counts by topic, session, source, model, rating, tag"},
     /* Kiln project folders */
-    {"POST", "/api/import-project", h_kiln_import, ROUTE_JSON | ROUTE_GATEWAY, 0,
+    {"POST", "/api/import-project", h_kiln_import, ROUTE_JSON | ROUTE_GATEWAY | ROUTE_ADMIN, 0,
      "Import a Kiln project folder from the server's disk (under --import-root)",
      .body = h_kiln_import_body},
 };

@@ -10,12 +10,13 @@ no --import-root) is refused naming the file and field, and stores nothing."""
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from hetu_http import assert_error, assert_id
-from test_cli import hetu
+from hetu_http import assert_error, assert_id, hetu_binary
+from test_cli import clean_env, hetu
 
 PROJECT_ID = "418234567890"
 TASK_ID = "528234567891"
@@ -267,11 +268,14 @@ def test_http_import_of_the_folder_ignores_extra_keys_as_the_gateway(srv, root):
 
 
 def test_cli_import_kiln_prints_the_project(srv, root):
-    folder = write(root / "cli", kiln_project())
-    r = hetu(srv, "import-kiln", str(folder))
+    write(root / "cli", kiln_project())
+    # a relative DIR is sent made absolute against the command's current folder
+    r = subprocess.run([str(hetu_binary()), "import-kiln", "cli"], cwd=root, capture_output=True,
+                       text=True, env=clean_env(HETU_URL=srv.base_url), timeout=60)
     assert r.returncode == 0, r.stderr
     assert "id" in r.stdout and PROJECT_ID in r.stdout and "Support bot" in r.stdout
     check_imported(srv.client)
+    folder = root / "cli"
     # the same folder again: the server's 409 names the id, exit 3
     r = hetu(srv, "import-kiln", str(folder))
     assert r.returncode == 3, (r.stdout, r.stderr)
