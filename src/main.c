@@ -68,6 +68,8 @@ static const struct {
      cmd_save},
     {"import", "import", "upload a CSV or JSONL file and follow the import with a progress bar",
      cmd_import},
+    {"import-kiln", "import-kiln", "import a Kiln project folder on the server's disk",
+     cmd_import_kiln},
     {"jobs", "jobs", "list, show, watch, cancel a task's jobs", cmd_jobs},
     {"runs", "runs", "list (with filters), show, rate, tag, delete samples", cmd_runs},
     {"topics", "topics", "print the topic tree with sample counts", cmd_topics},

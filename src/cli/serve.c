@@ -39,7 +39,7 @@
 
 /* The settings once read and checked. */
 struct serve_settings {
-    const char *host, *db, *config, *spool_dir, *user;
+    const char *host, *db, *config, *spool_dir, *user, *import_root;
     const char *tls_cert, *tls_key, *cors_origins;
     unsigned long long port, max_body, max_upload, job_window, threads;
     unsigned long long max_uploads, upload_idle_timeout;
@@ -187,6 +187,9 @@ static const struct serve_opt serve_opts[] = {
     {"user", "NAME", "HETU_USER", "user", NULL,
         parse_text, 0, AT(user), "created_by of what this server creates",
         default_user, "$USER"},
+    {"import-root", "DIR", "HETU_IMPORT_ROOT", "import_root", NULL,
+        parse_text, 0, AT(import_root),
+        "Kiln project folders under DIR may be imported (POST /api/import-project); default: none"},
     {"tls-cert", "FILE", "HETU_TLS_CERT", "tls_cert", NULL,
         parse_text, 0, AT(tls_cert), "serve HTTPS with this PEM certificate; needs --tls-key"},
     {"tls-key", "FILE", "HETU_TLS_KEY", "tls_key", NULL,
@@ -482,7 +485,8 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
                           .jobs = p->jobs,
                           .near = p->near,
                           .user = s->user,
-                          .auth = p->auth};
+                          .auth = p->auth,
+                          .import_root = s->import_root};
     if (http_server_start(&hc, &p->app, &p->srv, &e) < 0) {
         log_event(LOG_ERROR, "cannot start the HTTP server", "error", e.msg, NULL);
         return -1;

@@ -20,6 +20,7 @@ struct app {
     struct jobs *jobs;
     const char *user;         /* created_by of what this server creates */
     struct near_worker *near; /* runs near-duplicate jobs; NULL when none runs */
+    const char *import_root;  /* Kiln folders may be imported from under it; NULL: none */
     struct auth *auth;        /* API keys (auth/auth.h); NULL: every request passes */
 };
 

@@ -103,6 +103,10 @@ const struct route http_routes[] = {
     /* The API's own description: /openapi.json and the /docs page that renders it. */
     {"GET", "/openapi.json", h_openapi, ROUTE_PUBLIC, 0, "The OpenAPI 3.1 document of this API"},
     {"GET", "/docs", h_docs, ROUTE_PUBLIC, 0, "The API's documentation as a web page"},
+    /* Kiln project folders */
+    {"POST", "/api/import-project", h_kiln_import, ROUTE_JSON | ROUTE_GATEWAY | ROUTE_ADMIN, 0,
+     "Import a Kiln project folder from the server's disk (under --import-root)",
+     .body = h_kiln_import_body},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

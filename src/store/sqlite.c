@@ -721,6 +721,7 @@ static const struct store_ops sqlite_ops = {
     .dedup_buckets = sq_dedup_buckets,
     .dedup_clusters_save = sq_dedup_clusters_save,
     .dedup_clusters_list = sq_dedup_clusters_list,
+    .import = sq_import,
     .api_key_insert = sq_api_key_insert,
     .api_key_get = sq_api_key_get,
     .api_key_list = sq_api_key_list,

@@ -250,4 +250,12 @@ int sq_api_key_count(struct store *s, int64_t *ret, struct err *e);
 /* sqlite_runs.c, for the job writes that store runs */
 int sq_run_insert_rows(struct sq_conn *c, struct run *const *runs, size_t n, struct err *e);
 
+/* Single rows inside a write of another file (sqlite_import.c). */
+int sq_project_insert_row(struct sq_conn *c, const struct project *p, struct err *e);
+int sq_task_insert_row(struct sq_conn *c, const struct task *t, struct err *e);
+int sq_split_insert_row(struct sq_conn *c, const struct dataset_split *d,
+                        const struct dataset_split_part *parts, size_t nparts, struct err *e);
+/* sqlite_import.c */
+int sq_import(struct store *s, const struct store_import *imp, struct err *e);
+
 #endif

@@ -89,6 +89,11 @@ static int project_insert_fn(struct sq_conn *c, void *arg, struct err *e)
     return project_write_fn(c, arg, e, true);
 }
 
+int sq_project_insert_row(struct sq_conn *c, const struct project *p, struct err *e)
+{
+    return project_write_fn(c, (void *)p, e, true);
+}
+
 static int project_update_fn(struct sq_conn *c, void *arg, struct err *e)
 {
     return project_write_fn(c, arg, e, false);
@@ -185,6 +190,11 @@ static int task_insert_fn(struct sq_conn *c, void *arg, struct err *e)
         return sq_error(e, c->db, "saving the task");
     }
     return 0;
+}
+
+int sq_task_insert_row(struct sq_conn *c, const struct task *t, struct err *e)
+{
+    return task_insert_fn(c, (void *)t, e);
 }
 
 /* With the schemas changing: HE_CONFLICT when the task already has samples. */

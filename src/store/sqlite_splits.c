@@ -82,6 +82,13 @@ static int split_insert_fn(struct sq_conn *c, void *arg, struct err *e)
     return 0;
 }
 
+int sq_split_insert_row(struct sq_conn *c, const struct dataset_split *d,
+                        const struct dataset_split_part *parts, size_t nparts, struct err *e)
+{
+    struct split_write w = {d, parts, nparts};
+    return split_insert_fn(c, &w, e);
+}
+
 int sq_split_insert(struct store *s, const struct dataset_split *d,
                     const struct dataset_split_part *parts, size_t nparts, struct err *e)
 {

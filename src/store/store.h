@@ -246,6 +246,26 @@ typedef int (*store_dedup_bucket_cb)(void *ud, int band, int64_t key, int64_t sa
                                      struct err *e);
 typedef int (*store_dedup_member_cb)(void *ud, const struct dedup_listed *m, struct err *e);
 
+/* A run of an import, handed over by next_run: 0 with *ret the next run (valid until the next
+ * call) or NULL after the last, or an error, which fails the import. */
+typedef int (*store_import_run_cb)(void *ud, struct run **ret, struct err *e);
+
+/* A whole project imported from elsewhere (kiln/): the project, its tasks, their runs and dataset
+ * splits, every record with its id given. The runs come one at a time from next_run(ud), called
+ * on the store's writer thread while the write is open (so it must not call the store), so that
+ * an import of many runs never holds them all. parts[i] holds split i's nparts[i] parts. */
+struct store_import {
+    const struct project *project;
+    const struct task *tasks;
+    size_t ntasks;
+    store_import_run_cb next_run;
+    void *ud;
+    const struct dataset_split *splits;
+    const struct dataset_split_part *const *parts;
+    const size_t *nparts;
+    size_t nsplits;
+};
+
 /* An API key as stored: never the key itself, its salted SHA-256 (auth/keys.c makes both). */
 #define API_KEY_SALT_LEN 16
 #define API_KEY_HASH_LEN 32
@@ -450,6 +470,9 @@ struct store_ops {
     int (*dedup_clusters_list)(struct store *s, const char *job_id, int64_t after_cluster,
                                size_t limit, store_dedup_member_cb cb, void *ud, struct err *e);
 
+    /* Stores an imported project in one write: all or nothing. An id a record of the same kind
+     * already has is HE_CONFLICT naming it (field "id"). */
+    int (*import)(struct store *s, const struct store_import *imp, struct err *e);
     /* API keys. A revoked key stays (revoked_at set); keys are never deleted. */
     int (*api_key_insert)(struct store *s, const struct api_key *k, struct err *e);
     int (*api_key_get)(struct store *s, const char *id, struct api_key *ret, struct err *e);
@@ -736,6 +759,10 @@ static inline int store_dedup_clusters_list(struct store *s, const char *job_id,
                                             store_dedup_member_cb cb, void *ud, struct err *e)
 {
     return s->ops->dedup_clusters_list(s, job_id, after_cluster, limit, cb, ud, e);
+}
+static inline int store_import(struct store *s, const struct store_import *imp, struct err *e)
+{
+    return s->ops->import(s, imp, e);
 }
 
 #endif
