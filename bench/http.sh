@@ -3,8 +3,9 @@
 # Benchmark "http": wrk at 64 connections against hetu's GET /api/projects/{p}/tasks/{t} and
 # POST /api/project, then against bench-hello (a bare libmicrohttpd server with the same threading
 # and keep-alive) as the ceiling measured in the same run. Then an admin key is created, so
-# every request needs one, and GET task runs again with "Authorization: Bearer KEY": the cost of
-# the key check, as a ratio to the open server (get_task_key_ratio, target >= 0.95). Prints "http: figure = value unit"
+# every request needs one, on a second server, and GET task runs on the open and the keyed server
+# in turns (three rounds each) with "Authorization: Bearer KEY" on the keyed one: the cost of the
+# key check, as a ratio to the open server (get_task_key_ratio, target >= 0.95). Prints "http: figure = value unit"
 # lines; exits non-zero only when something failed (a request error, a server that would not
 # start), never because a target was missed.
 # Environment: HETU_BENCH_BUILD (build directory, default build), HETU_BENCH_DURATION (10s),
@@ -106,29 +107,37 @@ check_keep_alive() {
     fi
 }
 
-# ---- hetu
-HETU_LOG_LEVEL=warn "$build/hetu" serve --host 127.0.0.1 --port 0 --db "$tmp/bench.db" \
-    >"$tmp/hetu.out" 2>"$tmp/hetu.err" &
-hetu_pid=$!
-pids+=("$hetu_pid")
-if ! port="$(wait_listen "$tmp/hetu.out" "$hetu_pid")"; then
-    echo "$name: hetu did not start: $(cat "$tmp/hetu.err")" >&2
-    exit 1
-fi
-base="http://127.0.0.1:$port"
+# start_hetu LABEL: starts a server on its own database; sets base, get_url (a task of its own)
+start_hetu() {
+    HETU_LOG_LEVEL=warn "$build/hetu" serve --host 127.0.0.1 --port 0 --db "$tmp/$1.db" \
+        >"$tmp/$1.out" 2>"$tmp/$1.err" &
+    last_pid=$!
+    pids+=("$last_pid")
+    if ! port="$(wait_listen "$tmp/$1.out" "$last_pid")"; then
+        echo "$name: hetu did not start: $(cat "$tmp/$1.err")" >&2
+        exit 1
+    fi
+    base="http://127.0.0.1:$port"
+    local project task
+    project="$(curl -sf -H 'Content-Type: application/json' \
+        -d '{"name": "bench", "description": "http benchmark"}' "$base/api/project" | json_id)" || true
+    [ -n "$project" ] || { echo "$name: cannot create a project" >&2; exit 1; }
+    task="$(curl -sf -H 'Content-Type: application/json' -d "$task_body" \
+        "$base/api/projects/$project/task" | json_id)" || true
+    [ -n "$task" ] || { echo "$name: cannot create a task" >&2; exit 1; }
+    get_url="$base/api/projects/$project/tasks/$task"
+}
 
 json_id() { grep -o '"id": *"[0-9]*"' | head -1 | grep -o '[0-9]\{12\}'; }
-project="$(curl -sf -H 'Content-Type: application/json' -d '{"name": "bench", "description": "http benchmark"}' \
-    "$base/api/project" | json_id)" || true
-[ -n "$project" ] || { echo "$name: cannot create a project" >&2; exit 1; }
 task_body='{"name": "翻译任务", "description": "translate Chinese to English",
  "instruction": "Translate the input into fluent English.",
  "requirements": [{"name": "准确", "instruction": "Keep the meaning."}],
  "output_json_schema": "{\"type\": \"object\", \"properties\": {\"english\": {\"type\": \"string\"}}}"}'
-task="$(curl -sf -H 'Content-Type: application/json' -d "$task_body" \
-    "$base/api/projects/$project/task" | json_id)" || true
-[ -n "$task" ] || { echo "$name: cannot create a task" >&2; exit 1; }
-get_url="$base/api/projects/$project/tasks/$task"
+
+# ---- hetu
+start_hetu open
+hetu_pid=$last_pid
+open_url="$get_url"
 size="$(curl -sf -o /dev/null -w '%{size_download}' "$get_url")" || {
     echo "$name: GET $get_url failed" >&2
     exit 1
@@ -139,16 +148,32 @@ echo "$name: get_task_body = $size bytes"
 run_wrk get_task "$get_url"
 run_wrk post_project "$base/api/project" "$root/bench/wrk/post_project.lua"
 
-# ---- hetu with a key required: the first admin key is made while the server is open
+# ---- a second server with a key required (its first admin key made while it is open); GET
+# task on the open server and on this one in turns, three rounds each, so that both see the
+# same machine: get_task_key_ratio is the sum of the keyed rounds over the open ones.
+start_hetu keyed
+keyed_pid=$last_pid
+key_url="$get_url"
 key="$(curl -sf -H 'Content-Type: application/json' -d '{"name": "bench", "admin": true}' \
     "$base/api/keys" | grep -o '"key": *"hetu_[0-9a-f_]*"' | grep -o 'hetu_[0-9a-f_]*')" || true
 [ -n "$key" ] || { echo "$name: cannot create an API key" >&2; exit 1; }
-status="$(curl -s -o /dev/null -w '%{http_code}' "$get_url")"
+status="$(curl -s -o /dev/null -w '%{http_code}' "$key_url")"
 [ "$status" = 401 ] || fail "GET task without a key answered $status once a key exists, not 401"
-wrk_header="Authorization: Bearer $key"
-run_wrk get_task_key "$get_url"
-wrk_header=""
-kill -0 "$hetu_pid" 2>/dev/null || fail "hetu died during the run: $(tail -5 "$tmp/hetu.err")"
+for round in 1 2 3; do
+    run_wrk "open_round$round" "$open_url" >/dev/null
+    wrk_header="Authorization: Bearer $key"
+    run_wrk "key_round$round" "$key_url" >/dev/null
+    wrk_header=""
+done
+cat "$tmp"/open_round*.rps 2>/dev/null | awk '{s += $1} END {if (NR) printf "%.0f\n", s / NR}' \
+    >"$tmp/get_task_open.rps"
+cat "$tmp"/key_round*.rps 2>/dev/null | awk '{s += $1} END {if (NR) printf "%.0f\n", s / NR}' \
+    >"$tmp/get_task_key.rps"
+printf '%s: get_task_key = %s req/s (mean of 3 rounds; open: %s)\n' "$name" \
+    "$(cat "$tmp/get_task_key.rps")" "$(cat "$tmp/get_task_open.rps")"
+for p in "$hetu_pid" "$keyed_pid"; do
+    kill -0 "$p" 2>/dev/null || fail "hetu died during the run"
+done
 
 # ---- ceiling
 "$build/bench/bench-hello" 0 2 >"$tmp/hello.out" 2>"$tmp/hello.err" &
@@ -164,11 +189,11 @@ run_wrk hello_post "http://127.0.0.1:$hport/" "$root/bench/wrk/post_project.lua"
 
 ratio get_task_ratio get_task hello_get
 ratio post_project_ratio post_project hello_post
-ratio get_task_key_ratio get_task_key get_task open
+ratio get_task_key_ratio get_task_key get_task_open open
 
 # hetu must still shut down cleanly after the load
 kill -TERM "$hetu_pid"
 if ! wait "$hetu_pid"; then
-    fail "hetu exited non-zero after SIGTERM: $(tail -5 "$tmp/hetu.err")"
+    fail "hetu exited non-zero after SIGTERM: $(tail -5 "$tmp/open.err")"
 fi
 [ "$errors" -eq 0 ]

@@ -214,6 +214,43 @@ def test_healthz_stays_open(keyed):
     assert srv.client.get("/healthz", headers=bearer("hetu_nonsense")).status == 200
 
 
+def test_metrics_open_on_loopback_and_docs_public_once_keys_exist(keyed):
+    """/metrics (ROUTE_LOCAL) answers a loopback client without a key; /openapi.json and /docs
+    are public; a project key is refused on the admin-only Kiln import."""
+    srv, admin = keyed
+    c = srv.client
+    r = c.get("/metrics")
+    assert r.status == 200, r
+    assert r.header("Content-Type").startswith("text/plain")
+    assert b"hetu_http_requests_total" in r.raw
+    assert c.get("/openapi.json").status == 200
+    assert c.get("/docs").status == 200
+    p = c.post("/api/project", {"name": "p"}, headers=bearer(admin)).json()
+    pk = make_key(c, admin, name="worker", project=p["id"])
+    assert_error(c.post("/api/import-project", {"project_path": "/nowhere/project.kiln"},
+                        headers=bearer(pk["key"])), 403, "forbidden")
+    assert_error(c.post("/api/import-project", {"project_path": "/nowhere/project.kiln"}),
+                 401, "unauthorized")
+
+
+def test_refusals_carry_cors_headers(start_server):
+    """With --cors-origin, a browser page sees the 401 (its CORS headers are on it) and its
+    preflight is answered without a key."""
+    origin = "http://app.example:5173"
+    srv = start_server(args=["--cors-origin", origin])
+    make_key(srv.client, name="ops", admin=True)
+    r = srv.client.request("OPTIONS", "/api/projects", headers={
+        "Origin": origin, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    assert r.status == 204, r
+    assert r.header("Access-Control-Allow-Origin") == origin
+    assert "authorization" in r.header("Access-Control-Allow-Headers").lower()
+    r = srv.client.get("/api/projects", headers={"Origin": origin})
+    assert_error(r, 401, "unauthorized")
+    assert r.header("Access-Control-Allow-Origin") == origin
+    assert r.header("WWW-Authenticate") == 'Bearer realm="hetu"'
+
+
 # ---------------------------------------------------------------- the gateway's client
 
 def test_header_less_upload_is_told_what_to_use(keyed, tmp_path):
