@@ -32,6 +32,7 @@
 #include "jobs/job_failure.h"
 #include "jobs/job_item.h"
 #include "jobs/jobs.h"
+#include "jobs/runner_int.h"
 #include "jobs/spool.h"
 #include "llm/engine.h"
 #include "util/cleanup.h"
@@ -41,65 +42,9 @@
 #include "util/banned.h"
 
 #define EARLY_STOP_FAILURES 10
-#define RETRY_ROUNDS        3 /* extra rounds for items that failed in ways a retry can fix */
-#define LOAD_BATCH          4000
-#define LOAD_BYTES          (4u << 20)   /* spool bytes a slice holds, about */
-#define LOADS_IN_FLIGHT     3            /* slices being written while the next one is read */
-#define LIST_EVERY_MS       200          /* how often the store is asked for jobs to adopt */
+#define RETRY_ROUNDS        3   /* extra rounds for items that failed in ways a retry can fix */
+#define LIST_EVERY_MS       200 /* how often the store is asked for jobs to adopt */
 #define GROUP_BIT           (1ULL << 62) /* engine groups of jobs, apart from HTTP requests */
-
-/*
- * A job the runner holds. The engine's and the store writer's callbacks (on_output,
- * on_recorded, on_loaded) reach it through the items and slices they carry; it is freed only
- * when none points to it any more (outstanding() is 0).
- */
-struct active {
-    /* shared with the callbacks, under jobs.lock */
-    int64_t cursor;                   /* spool rows stored (job.cursor is not kept up to date) */
-    size_t loads;                     /* slices handed to the store, not yet committed */
-    char *load_error;                 /* why a slice could not be stored */
-    size_t inflight;                  /* items in the engine or on their way to the store */
-    int64_t successes, same_failures; /* the early stop's counts */
-    int64_t retryable;                /* items failed in a way a retry can fix */
-    char *last_error;                 /* the reason same_failures counts */
-
-    /* runner thread only; job.id, job.total and params do not change once adopted, so the
-     * callbacks may read them too */
-    struct job job;
-    struct task task;
-    struct arena params_mem;
-    struct job_params params;      /* strings in params_mem */
-    FILE *spool_file;              /* open while loading, positioned at row spool_row */
-    int64_t spool_row;             /* rows read from the spool and handed to the store */
-    struct arena spool_mem;        /* the spool's header */
-    struct spool_header spool_hdr; /* what all its rows share */
-    struct gen_import imp;         /* set up from the header when the spool is first opened;
-                                      the runs of slices in flight point into it */
-    bool imp_ready;
-    int64_t next_idx; /* claims continue after this item */
-    int rounds;       /* of items run again (again()) */
-    bool cancelling, stopping_early, loaded, no_more;
-    struct active *next;
-};
-
-/* The runner. */
-struct jobs {
-    /* set at start, then read only */
-    struct gen_env env;
-    struct jobs_config cfg;
-    char *spool_dir;
-    pthread_t thread;
-
-    /* shared by every thread, under lock */
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stop, kicked;
-    size_t inflight;          /* items and slices of all jobs */
-    struct load *spent_loads; /* stored slices, freed by the runner (see on_loaded) */
-
-    /* runner thread only */
-    struct active *list;
-};
 
 /* One item on its way: made by the runner, then owned by the engine (on_output), then by the
  * store writer (on_recorded), which frees it; never two threads at once. */
@@ -117,16 +62,9 @@ static uint64_t group_of(const struct active *a)
     return GROUP_BIT | (uint64_t)strtoull(a->job.id, NULL, 10);
 }
 
-static void close_spool(struct active *a)
-{
-    if (a->spool_file)
-        fclose(a->spool_file);
-    a->spool_file = NULL;
-}
-
 static void active_free(struct active *a)
 {
-    close_spool(a);
+    jobs_close_spool(a);
     if (a->imp_ready)
         gen_import_done(&a->imp);
     arena_done(&a->spool_mem);
@@ -149,8 +87,10 @@ static void on_recorded(void *ud, int result, const struct err *e)
     pthread_mutex_lock(&j->lock);
     if (result < 0) {
         /* The store refused the result: the item stays pending and runs again later. */
+        log_set_request(a->params.request_id); /* (this is the store writer's thread) */
         log_event(LOG_ERROR, "job item result not saved", "job", a->job.id, "error",
                   e ? e->msg : "", NULL);
+        log_set_request(NULL);
     } else if (x->res.run) {
         a->successes++;
         a->same_failures = 0;
@@ -274,211 +214,6 @@ static int claim_item(void *ud, int64_t idx, const void *payload, size_t len, st
     return 0;
 }
 
-/* ---- file loading (the fast path of file imports) ----
- *
- * The runner reads a slice of the spool (rows with an output become runs, the others items)
- * and hands it to the store as one asynchronous write that also moves the job's cursor; while
- * the store writes it, the runner reads the next. Writes commit in the order they are handed
- * over, so the cursor only moves forward over rows that are stored. A slice's rows, runs and
- * item payloads live in its arena: the runs point into the rows (gen_import_run). A slice is
- * the runner's until handed to the store, the writer's until on_loaded puts it on the list of
- * spent slices (under the lock), and the runner's again to free it. */
-
-struct load {
-    struct jobs *j;
-    struct active *a;
-    struct arena mem;
-    struct run *run_mem;
-    struct run **runs;
-    const void **payloads;
-    size_t *lens;
-    int64_t *idx;
-    size_t n_runs, n_items;
-    struct job_load jl;
-    struct load *next; /* on the list of spent slices */
-};
-
-static void load_free(struct load *l)
-{
-    arena_done(&l->mem);
-    free(l->run_mem);
-    free(l->runs);
-    free(l->payloads);
-    free(l->lens);
-    free(l->idx);
-    free(l);
-}
-
-static void on_loaded(void *ud, int result, const struct err *e)
-{
-    struct load *l = ud;
-    struct jobs *j = l->j;
-    struct active *a = l->a;
-
-    pthread_mutex_lock(&j->lock);
-    if (result < 0) {
-        if (!a->load_error)
-            a->load_error = strdup(e ? e->msg : "the store refused the rows");
-    } else {
-        a->cursor = l->jl.cursor;
-        a->successes += (int64_t)l->n_runs;
-    }
-    a->loads--;
-    j->inflight--;
-    /* The runner frees the slice: the writer's time is the import's bottleneck. */
-    l->next = j->spent_loads;
-    j->spent_loads = l;
-    pthread_cond_signal(&j->wake);
-    pthread_mutex_unlock(&j->lock);
-}
-
-static void free_spent_loads(struct jobs *j)
-{
-    struct load *l;
-
-    pthread_mutex_lock(&j->lock);
-    l = take_ptr(j->spent_loads);
-    pthread_mutex_unlock(&j->lock);
-    for (struct load *next; l; l = next) {
-        next = l->next;
-        load_free(l);
-    }
-}
-
-/* Opens the spool, reads its header, and moves to the first row not stored yet. */
-static int open_spool(struct jobs *j, struct active *a, int64_t cursor, struct err *e)
-{
-    struct spool_header h;
-    struct arena mem;
-    int r;
-
-    close_spool(a);
-    if (!(a->spool_file = fopen(a->params.spool, "r")))
-        return err_set(e, HE_IO, NULL, "cannot open the import's spool file %s: %s",
-                       a->params.spool, strerror(errno));
-    a->spool_row = 0;
-    arena_init(&mem);
-    if ((r = spool_read_header(a->spool_file, &mem, &h, e)) < 0)
-        goto fail;
-    if (!a->imp_ready) { /* the first opening: what the rows share, kept for the job's life */
-        if ((r = gen_import_init(&a->imp, &j->env, &a->task, a->params.session_id,
-                                 a->params.file_name, h.input_model, h.input_provider,
-                                 h.output_model, h.output_provider, e)) < 0)
-            goto fail;
-        a->imp_ready = true;
-        a->spool_mem = mem;
-        a->spool_hdr = h;
-        arena_init(&mem);
-    }
-    arena_done(&mem);
-    /* After a restart: skip what is stored already. */
-    if ((r = spool_skip_rows(a->spool_file, cursor, e)) != 0) {
-        if (r > 0)
-            r = err_set(e, HE_IO, NULL, "the spool file %s ends before row %lld", a->params.spool,
-                        (long long)cursor);
-        close_spool(a);
-        return r;
-    }
-    a->spool_row = cursor;
-    return 0;
-fail:
-    arena_done(&mem);
-    close_spool(a);
-    return r;
-}
-
-/* Reads up to LOAD_BATCH rows (at most about LOAD_BYTES of them, so that long rows do not make
- * a slice large) of the spool and hands them to the store; 1 when the spool is read to its end. */
-static int load_slice(struct jobs *j, struct active *a, struct err *e)
-{
-    struct load *l = calloc(1, sizeof(*l));
-    int64_t row, cursor;
-    int r = 0;
-
-    if (!l)
-        return err_set(e, HE_NOMEM, NULL, NULL);
-    l->j = j;
-    l->a = a;
-    arena_init(&l->mem);
-    pthread_mutex_lock(&j->lock);
-    cursor = a->cursor;
-    pthread_mutex_unlock(&j->lock);
-    if (!a->spool_file && (r = open_spool(j, a, cursor, e)) < 0) {
-        free(l);
-        return r;
-    }
-    l->run_mem = calloc(LOAD_BATCH, sizeof(*l->run_mem));
-    l->runs = calloc(LOAD_BATCH, sizeof(*l->runs));
-    l->payloads = calloc(LOAD_BATCH, sizeof(*l->payloads));
-    l->lens = calloc(LOAD_BATCH, sizeof(*l->lens));
-    l->idx = calloc(LOAD_BATCH, sizeof(*l->idx));
-    if (!l->run_mem || !l->runs || !l->payloads || !l->lens || !l->idx) {
-        r = err_set(e, HE_NOMEM, NULL, NULL);
-        goto fail;
-    }
-    row = a->spool_row;
-    while (l->n_runs + l->n_items < LOAD_BATCH && l->mem.total < LOAD_BYTES) {
-        struct spool_row sr;
-        if ((r = spool_read_row(a->spool_file, &l->mem, &sr, e)) != 0) {
-            if (r < 0)
-                goto fail;
-            r = 0;
-            break;
-        }
-        if (sr.row.output) {
-            if ((r = gen_import_run(&a->imp, &sr.row, &l->mem, &l->run_mem[l->n_runs], e)) < 0)
-                goto fail;
-            l->runs[l->n_runs] = &l->run_mem[l->n_runs];
-            l->n_runs++;
-        } else {
-            l->idx[l->n_items] = row;
-            l->payloads[l->n_items] = spool_item(&l->mem, &a->spool_hdr, &sr, &l->lens[l->n_items]);
-            if (!l->payloads[l->n_items]) {
-                r = err_set(e, HE_NOMEM, NULL, NULL);
-                goto fail;
-            }
-            l->n_items++;
-        }
-        row++;
-    }
-    if (row == a->spool_row && row < a->job.total) {
-        r = err_set(e, HE_IO, NULL, "the spool file %s ends at row %lld of %lld", a->params.spool,
-                    (long long)row, (long long)a->job.total);
-        goto fail;
-    }
-    a->spool_row = row;
-    l->jl = (struct job_load){
-        .job_id = a->job.id,
-        .runs = l->runs,
-        .n_runs = l->n_runs,
-        .item_idx = l->idx,
-        .item_payloads = l->payloads,
-        .item_lens = l->lens,
-        .n_items = l->n_items,
-        .cursor = row,
-    };
-    pthread_mutex_lock(&j->lock);
-    a->loads++;
-    j->inflight++;
-    pthread_mutex_unlock(&j->lock);
-    if ((r = store_job_load_async(j->env.store, &l->jl, on_loaded, l, e)) < 0) {
-        pthread_mutex_lock(&j->lock);
-        a->loads--;
-        j->inflight--;
-        pthread_mutex_unlock(&j->lock);
-        goto fail;
-    }
-    if (row >= a->job.total) {
-        close_spool(a);
-        return 1;
-    }
-    return 0;
-fail:
-    load_free(l);
-    close_spool(a); /* a later attempt starts from the stored cursor */
-    return r;
-}
-
 /* ---- the job's state ---- */
 
 /* The one place the runner changes a job's state: from the state it holds to `to`, in the
@@ -539,6 +274,9 @@ static int adopt(void *ud, const struct job *job, struct err *e)
     }
     /* A file import is loaded once its cursor reached the last row (the spool may be gone). */
     a->loaded = !a->params.spool || job->cursor >= job->total;
+    /* The lines of the job carry the request that started it; the loop that steps the jobs
+     * sets the context again for each and clears it after them. */
+    log_set_request(a->params.request_id);
     if (a->job.status == JOB_QUEUED)
         set_status(j, a, JOB_RUNNING, NULL);
     log_event(LOG_INFO, "job running", "job", job->id, "kind", job->kind, NULL);
@@ -557,7 +295,7 @@ struct ending {
 
 static void finish(struct jobs *j, struct active *a, const struct ending *end)
 {
-    close_spool(a);
+    jobs_close_spool(a);
     if (a->params.spool && (end->gone || !job_status_can_move(end->status, JOB_QUEUED)))
         unlink(a->params.spool);
     if (end->gone)
@@ -651,7 +389,7 @@ static bool load_more(struct jobs *j, struct active *a, const struct job *now, s
             pthread_mutex_unlock(&j->lock);
         }
         err_clear(&e);
-        if (load_slice(j, a, &e) < 0) {
+        if (jobs_load_slice(j, a, &e) < 0) {
             pthread_mutex_lock(&j->lock);
             if (!a->load_error)
                 a->load_error = strdup(e.msg);
@@ -785,7 +523,7 @@ static void *runner_main(void *arg)
 
         j->kicked = false;
         pthread_mutex_unlock(&j->lock);
-        free_spent_loads(j);
+        jobs_free_spent_loads(j);
         /* Jobs to adopt: at once when told of one, else at every poll interval (not after each
          * stored slice, which wakes this loop hundreds of times in a large import). */
         now = clock_mono_us();
@@ -888,7 +626,7 @@ void jobs_stop(struct jobs *j)
         return;
     }
     pthread_mutex_unlock(&j->lock);
-    free_spent_loads(j);
+    jobs_free_spent_loads(j);
     for (struct active *a = j->list, *next; a; a = next) {
         next = a->next;
         active_free(a);

@@ -107,13 +107,13 @@ def test_a_jobs_lines_carry_the_id_of_the_request_that_made_it(hetu_bin, fake_ll
         assert r.status == 200 and r.json()["status"] == "import_started", r
         j = imp.wait_job(r.json()["job_id"])
         assert j["status"] == "completed" and j["completed"] == 101, j
-        lines = request_lines(srv, "import-job-1", least=3)
-        assert sorted(x.split()[2] for x in lines) == ["job", "model", "request"], lines
-        assert [x for x in lines if " job " in x][0].split()[2:4] == ["job", "finished"], lines
+        lines = request_lines(srv, "import-job-1", least=4)
+        assert sorted(" ".join(x.split()[2:4]) for x in lines) == \
+            ["job finished", "job running", "model call", "request method=POST"], lines
         retry = [x for x in lines if " model call retried " in x][0]
         assert "model=%s " % model in retry and "error=\"HTTP 500: " in retry, retry
         # the other requests' lines (the project, the task, the job polls) do not carry it
-        assert len([x for x in srv.stderr().splitlines() if "import-job-1" in x]) == 3
+        assert len([x for x in srv.stderr().splitlines() if "import-job-1" in x]) == 4
     finally:
         srv.assert_clean_exit()
 
