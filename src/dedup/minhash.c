@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "dedup/minhash.h"
+#include "util/grow.h"
 #include "util/banned.h"
 
 static uint64_t splitmix64(uint64_t *state)
@@ -222,19 +223,15 @@ struct set {
 static void set_add(void *ud, uint64_t h)
 {
     struct set *s = ud;
+    uint32_t *v;
 
     if (s->nomem)
         return;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        uint32_t *v = realloc(s->v, cap * sizeof(*v));
-        if (!v) {
-            s->nomem = true;
-            return;
-        }
-        s->v = v;
-        s->cap = cap;
+    if (!(v = grow_array(s->v, &s->cap, s->n, sizeof(*v), 64))) {
+        s->nomem = true;
+        return;
     }
+    s->v = v;
     s->v[s->n++] = (uint32_t)(h >> 32);
 }
 

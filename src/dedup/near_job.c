@@ -31,6 +31,7 @@
 #include "util/log.h"
 #include "util/worker.h"
 #include "util/textnorm.h"
+#include "util/grow.h"
 #include "util/banned.h"
 
 #define POLL_MS     1000
@@ -271,7 +272,7 @@ static int bucket_row(void *ud, int band, int64_t key, int64_t sample_id, const 
 {
     struct grouping *gr = ud;
     struct minhash_sig sig;
-    int64_t slot;
+    int64_t slot, *s;
     int r;
 
     if (++gr->rows % 65536 == 0 && (r = still_wanted(gr->x, e)) < 0)
@@ -292,14 +293,9 @@ static int bucket_row(void *ud, int band, int64_t key, int64_t sample_id, const 
                                     gr->x->scratch.len)) < 0)
             return err_set(e, HE_NOMEM, NULL, NULL);
     }
-    if (gr->n == gr->cap) {
-        size_t cap = gr->cap ? gr->cap * 2 : 64;
-        int64_t *s = realloc(gr->slots, cap * sizeof(*s));
-        if (!s)
-            return err_set(e, HE_NOMEM, NULL, NULL);
-        gr->slots = s;
-        gr->cap = cap;
-    }
+    if (!(s = grow_array(gr->slots, &gr->cap, gr->n, sizeof(*s), 64)))
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    gr->slots = s;
     gr->slots[gr->n++] = slot;
     return 0;
 }

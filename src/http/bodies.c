@@ -191,3 +191,11 @@ const struct field key_create_body[] = {
     {"admin", FT_BOOLEAN, NULL_OK, "The key may manage keys (the first key must be an admin key)"},
     {0},
 };
+
+/* ---- Kiln project folders ---- */
+
+const struct field kiln_import_body[] = {
+    {"project_path", FT_STRING, REQ,
+     "A Kiln project folder on the server's disk (or its project.kiln), under --import-root"},
+    {0},
+};

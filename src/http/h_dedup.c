@@ -33,6 +33,7 @@
 #include "jobs/jobs.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "util/grow.h"
 #include "util/banned.h"
 
 #define PAGE_DEFAULT  100
@@ -246,15 +247,11 @@ static bool has_tag(const char *tags_json, const char *tag)
 static int collect(void *ud, const struct dedup_listed *l, struct err *e)
 {
     struct members *ms = ud;
+    struct member *m;
 
-    if (ms->n == ms->cap) {
-        size_t cap = ms->cap ? ms->cap * 2 : 64;
-        struct member *m = realloc(ms->m, cap * sizeof(*m));
-        if (!m)
-            return err_set(e, HE_NOMEM, NULL, NULL);
-        ms->m = m;
-        ms->cap = cap;
-    }
+    if (!(m = grow_array(ms->m, &ms->cap, ms->n, sizeof(*m), 64)))
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    ms->m = m;
     ms->m[ms->n] = (struct member){.cluster = l->cluster,
                                    .score = l->rating_score,
                                    .created_at = l->created_at,

@@ -9,18 +9,11 @@
 #include "http/render.h"
 #include "http/request.h"
 #include "http/routes.h"
-#include "http/schema.h"
 #include "kiln/kiln.h"
 #include "util/json.h"
 #include "util/banned.h"
 
 #define PATH_MAX_CHARS 4096
-
-const struct field h_kiln_import_body[] = {
-    {"project_path", FT_STRING, FIELD_REQUIRED,
-     "a Kiln project folder on the server's disk (or its project.kiln), under --import-root"},
-    {NULL},
-};
 
 int h_kiln_import(struct http_req *req, struct json_object **ret_body, struct err *e)
 {

@@ -36,6 +36,7 @@
 #include "http/topic_tree.h"
 #include "util/arena.h"
 #include "util/json.h"
+#include "util/grow.h"
 #include "util/banned.h"
 
 #define LIST_MAX 1000
@@ -128,17 +129,13 @@ static int add_row(void *ud, enum stats_dim dim, const char *key, const struct s
 {
     struct stats_ctx *x = ud;
     struct key_list *l = &x->lists[dim];
+    struct key_count *items;
 
     if (dim == STATS_TOPIC)
         return topic_tree_add_count(x->tree, key ? key : "", c->count, e);
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct key_count *items = realloc(l->items, cap * sizeof(*items));
-        if (!items)
-            return err_set(e, HE_NOMEM, NULL, NULL);
-        l->items = items;
-        l->cap = cap;
-    }
+    if (!(items = grow_array(l->items, &l->cap, l->n, sizeof(*items), 64)))
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    l->items = items;
     l->items[l->n] = (struct key_count){key ? arena_strdup(&x->keys, key) : NULL, *c};
     if (key && !l->items[l->n].key)
         return err_set(e, HE_NOMEM, NULL, NULL);

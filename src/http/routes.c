@@ -106,7 +106,7 @@ const struct route http_routes[] = {
     /* Kiln project folders */
     {"POST", "/api/import-project", h_kiln_import, ROUTE_JSON | ROUTE_GATEWAY | ROUTE_ADMIN, 0,
      "Import a Kiln project folder from the server's disk (under --import-root)",
-     .body = h_kiln_import_body},
+     .body = kiln_import_body},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

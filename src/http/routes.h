@@ -6,7 +6,6 @@
 #include <stdint.h>
 
 #include "http/router.h"
-#include "http/schema.h"
 
 extern const struct route http_routes[];
 extern const size_t http_routes_count;
@@ -75,6 +74,5 @@ int h_metrics(struct http_req *req, struct json_object **ret_body, struct err *e
 void http_metrics_request(const struct route *route, unsigned status, int64_t duration_us);
 /* h_kiln_import.c */
 int h_kiln_import(struct http_req *req, struct json_object **ret_body, struct err *e);
-extern const struct field h_kiln_import_body[];
 
 #endif

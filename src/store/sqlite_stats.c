@@ -29,6 +29,7 @@
 #include "store/sqlite_int.h"
 #include "util/arena.h"
 #include "util/text.h"
+#include "util/grow.h"
 #include "util/banned.h"
 
 #define LEN_EXACT    65536
@@ -440,6 +441,7 @@ struct side {
 static int side_add(struct side *x, enum stats_dim dim, sqlite3_stmt *s)
 {
     const char *key = (const char *)sqlite3_column_text(s, 0);
+    struct side_row *rows;
 
     if (dim == STATS_SESSION)
         x->with_session += sqlite3_column_int64(s, 1);
@@ -448,14 +450,9 @@ static int side_add(struct side *x, enum stats_dim dim, sqlite3_stmt *s)
         return 0;
     }
     x->per_dim[dim]++;
-    if (x->n == x->cap) {
-        size_t cap = x->cap ? x->cap * 2 : 1024;
-        struct side_row *rows = realloc(x->rows, cap * sizeof(*rows));
-        if (!rows)
-            return err_set(&x->err, HE_NOMEM, NULL, NULL);
-        x->rows = rows;
-        x->cap = cap;
-    }
+    if (!(rows = grow_array(x->rows, &x->cap, x->n, sizeof(*rows), 1024)))
+        return err_set(&x->err, HE_NOMEM, NULL, NULL);
+    x->rows = rows;
     x->rows[x->n] = (struct side_row){dim, NULL, sqlite3_column_int64(s, 1)};
     if (key && !(x->rows[x->n].key = arena_strndup(&x->keys, key, sqlite3_column_bytes(s, 0))))
         return err_set(&x->err, HE_NOMEM, NULL, NULL);
