@@ -36,18 +36,21 @@ def say(figure, value, unit=""):
 
 
 def row(i):
-    """About 600 bytes as JSONL: a mixed Chinese/ASCII input and output, a two-level topic."""
+    """About 600 bytes as JSONL, shaped like users' rows: a mixed Chinese/English input and a
+    multi-line output with quotes and commas, in no particular order (the numbers in the text and
+    the topics follow a scrambled i), under one of 28,000 three-level topic paths."""
+    h = (i * 2654435761) % 4294967296
     inp = "问题 %07d: 请把下面的句子翻译成英文，并解释其中的语法要点。The quick brown fox %d jumps over " \
-          "the lazy dog, \"quoted\" words and commas, 学习很重要。" % (i, i * 7919 % 100003)
-    out = "Answer %07d: Learning is important. 这句话的意思是学习很重要；语法要点：主语+谓语+宾语。" \
+          "the lazy dog, \"quoted\" words and commas, 学习很重要。" % (h % 10000000, h % 100003)
+    out = "Answer %07d: Learning is important.\n这句话的意思是学习很重要；语法要点：主语+谓语+宾语。" \
           "The translation keeps the tone of the original sentence and its punctuation, " \
-          "including \"quotes\", commas, and the final full stop; 它也保留了原句的语气和标点符号。" \
-          "Second sentence for length. 结束 %d." % (i, i % 977)
-    return inp, out, [TOPICS[i % 8], "子题 %d" % (i % 50)]
+          "including \"quotes\", commas, and the final full stop;\n它也保留了原句的语气和标点符号。" \
+          "Second sentence for length. 结束 %d." % (h % 10000000, h % 977)
+    return inp, out, [TOPICS[h % 8], "子题 %d" % (h // 8 % 500), "细分 %d" % (h // 4000 % 7)]
 
 
 def write_files(d, n):
-    jl, csvp = d / ("rows-%d.jsonl" % n), d / ("rows-%d.csv" % n)
+    jl, csvp = d / ("rows3-%d.jsonl" % n), d / ("rows3-%d.csv" % n)
     if jl.exists() and csvp.exists():
         return jl, csvp
     with open(jl, "w", encoding="utf-8") as fj, open(csvp, "w", encoding="utf-8") as fc:
