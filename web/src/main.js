@@ -1,1 +1,5 @@
-document.getElementById("app").textContent = "Hetu";
+// Entry point: draws the application into #app.
+import { App } from "./app.js";
+import { html, render } from "./lib.js";
+
+render(html`<${App} />`, document.getElementById("app"));

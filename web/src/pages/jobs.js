@@ -1,0 +1,6 @@
+// Placeholder until this page is built.
+import { html } from "../lib.js";
+
+export default function Page() {
+    return html`<section class="page"><h1>jobs</h1></section>`;
+}

@@ -1,0 +1,41 @@
+// The interface's pages: a path pattern, the module in pages/ that draws it (loaded when first
+// visited, so the first load carries only the shell) and, for a task's pages, the tab it
+// belongs to. Two patterns with one page share one mounted component (a list and its detail).
+export const TASK = "/projects/:p/tasks/:t";
+
+export const routes = [
+    { pattern: "/", page: "projects" },
+    { pattern: "/signin", page: "signin" },
+    { pattern: "/providers", page: "providers" },
+    { pattern: "/projects/:p", page: "project" },
+    { pattern: TASK, tab: "overview", page: "task" },
+    { pattern: `${TASK}/topics`, tab: "topics", page: "topics" },
+    { pattern: `${TASK}/generate`, tab: "generate", page: "generate" },
+    { pattern: `${TASK}/samples`, tab: "samples", page: "samples" },
+    { pattern: `${TASK}/samples/:run`, tab: "samples", page: "samples" },
+    { pattern: `${TASK}/import`, tab: "import", page: "import" },
+    { pattern: `${TASK}/jobs`, tab: "jobs", page: "jobs" },
+    { pattern: `${TASK}/jobs/:job`, tab: "jobs", page: "jobs" },
+    { pattern: `${TASK}/export`, tab: "export", page: "export" },
+    { pattern: `${TASK}/stats`, tab: "stats", page: "stats" },
+];
+
+// The tabs of a task, in order; each is the path under the task and a message key.
+export const TASK_TABS = [
+    { id: "overview", path: "", label: "tabs.overview" },
+    { id: "topics", path: "/topics", label: "tabs.topics" },
+    { id: "generate", path: "/generate", label: "tabs.generate" },
+    { id: "samples", path: "/samples", label: "tabs.samples" },
+    { id: "import", path: "/import", label: "tabs.import" },
+    { id: "jobs", path: "/jobs", label: "tabs.jobs" },
+    { id: "export", path: "/export", label: "tabs.export" },
+    { id: "stats", path: "/stats", label: "tabs.stats" },
+];
+
+export function taskHref(p, t, tab = "") {
+    return `/projects/${encodeURIComponent(p)}/tasks/${encodeURIComponent(t)}${tab}`;
+}
+
+export function loadPage(page) {
+    return import(`./pages/${page}.js`);
+}
