@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/h_web.h"
 #include "http/request.h"
 #include "http/routes.h"
 #include "llm/engine.h"
@@ -25,6 +26,9 @@ void http_metrics_request(const struct route *route, unsigned status, int64_t du
 {
     if (!route)
         metrics_http_request(0, NULL, NULL, status, duration_us);
+    else if (route == &http_web_route) /* the slot after the table's */
+        metrics_http_request(http_routes_count + 1, route->method, route->pattern, status,
+                             duration_us);
     else
         metrics_http_request((size_t)(route - http_routes) + 1, route->method, route->pattern,
                              status, duration_us);

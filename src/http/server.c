@@ -43,6 +43,7 @@
 #include "http/access.h"
 #include "http/conn_guard.h"
 #include "http/cors.h"
+#include "http/h_web.h"
 #include "http/request.h"
 #include "http/server_int.h"
 #include "http/tls.h"
@@ -382,7 +383,8 @@ static enum MHD_Result dispatch(struct http_req *req)
 {
     const struct route *route = req->route.match.route;
     struct json_object *out = NULL;
-    struct MHD_Response *preflight;
+    struct MHD_Response *preflight, *web;
+    unsigned web_status;
     struct err e;
     int r;
 
@@ -391,6 +393,8 @@ static enum MHD_Result dispatch(struct http_req *req)
         (preflight =
              cors_preflight(req->srv->cors, req->conn, req->route.method, req->route.match.allow)))
         return queue_answer(req, MHD_HTTP_NO_CONTENT, preflight);
+    if (req->route.rc == HE_NOT_FOUND && http_web_answer(req, &web, &web_status))
+        return web ? queue_answer(req, web_status, web) : MHD_NO;
     if (req->route.rc == HE_NOT_FOUND)
         return send_error_code(req, HE_NOT_FOUND, "no such path: %s %s", req->route.method,
                                req->route.path);
@@ -642,8 +646,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                   "status", status, "duration_ms", dur, req->answer.error[0] ? "error" : NULL,
                   req->answer.error, NULL);
     }
-    http_metrics_request(req->route.rc ? NULL : req->route.match.route, req->answer.status,
-                         clock_mono_us() - req->start_us);
+    http_metrics_request(req->answer.web ? &http_web_route
+                         : req->route.rc ? NULL
+                                         : req->route.match.route,
+                         req->answer.status, clock_mono_us() - req->start_us);
     req_free(req); /* (a stream's end is logged here, still with the id) */
     log_set_request(NULL);
     *con_cls = NULL;

@@ -80,6 +80,7 @@ struct http_req {
         char error[ERR_MSG_MAX];
         bool responded;
         bool close; /* the connection is closed after the answer */
+        bool web;   /* answered by the web interface (http/h_web.c) */
         size_t nheaders;
         char *header_names[HTTP_REQ_MAX_HEADERS], *header_values[HTTP_REQ_MAX_HEADERS];
     } answer;
