@@ -36,7 +36,7 @@ function TopBar({ path }) {
     const current = (href) => (href === "/" ? path === "/" || path.startsWith("/projects")
         : path.startsWith(href)) ? "page" : undefined;
     return html`<header class="topbar">
-        <${Link} href="/" class="brand" aria-label=${t("shell.home")}>
+        <${Link} href="/" class="brand">
             <span class="logo" aria-hidden="true">H</span><span>Hetu</span>
         </${Link}>
         <nav aria-label=${t("shell.nav")} class="mainnav">
