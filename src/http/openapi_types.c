@@ -355,10 +355,10 @@ static const struct field provider_limit_fields[] = {
 static const struct field provider_fields[] = {
     {"name", FT_STRING, REQ, "The name the generation endpoints take as provider"},
     {"type", FT_STRING, REQ, "Its row of the providers table (a named entry's type)"},
-    {"configured", FT_BOOLEAN, REQ, "It could be called now: a base URL, and a key if it needs one"},
+    {"configured", FT_BOOLEAN, REQ,
+     "It could be called now: a base URL, and a key if it needs one"},
     {"key_present", FT_BOOLEAN, REQ, "A key was found (never the key itself)"},
-    {"key_env", FT_ARRAY, REQ, "The environment variables the key is read from", NULL,
-     string_item},
+    {"key_env", FT_ARRAY, REQ, "The environment variables the key is read from", NULL, string_item},
     {"base_url", FT_STRING, RN, "Without credentials; null: the default"},
     {"window", FT_INTEGER, REQ,
      "The narrowest current window of its models; the ceiling when none was called yet"},
