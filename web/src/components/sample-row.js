@@ -45,8 +45,8 @@ export function slim(run) {
 }
 
 export function SampleListHeader() {
-    return html`<div class="srow shead" role="rowgroup">
-        <div role="row" class="srow-inner" aria-rowindex="1">
+    return html`<div class="shead" role="rowgroup">
+        <div role="row" class="srow" aria-rowindex="1">
             <span role="columnheader" class="c-input">${t("samples.col.input")}</span>
             <span role="columnheader" class="c-output">${t("samples.col.output")}</span>
             <span role="columnheader" class="c-topic">${t("samples.col.topic")}</span>

@@ -15,12 +15,31 @@ import { html, loadStyle, useCallback, useEffect, useLayoutEffect, useRef, useSt
 import { navigate, setQuery } from "../router.js";
 import { taskHref } from "../routes.js";
 
-await loadStyle("samples");
-
 const FILTERS = ["topic_path", "session_id", "tag", "rating", "source", "dataset_id", "split_name"];
-const FIRST_PAGE = 100;
+const FIRST_PAGE = 50; // a screenful and more; the rest come as the reader scrolls
 const PAGE = 500;
 const NARROW = "(max-width: 900px)";
+
+function listKey(path, filters) {
+    return `${path}?${new URLSearchParams(filters)}`;
+}
+
+// The first page of the list the location names is asked for while this module's styles and
+// the task load, so the rows are not held up behind them; useRunList takes it over.
+let early = null;
+{
+    const m = /^\/projects\/([^/]+)\/tasks\/([^/]+)\/samples(\/|$)/.exec(location.pathname);
+    if (m) {
+        const q = new URLSearchParams(location.search);
+        const filters = {};
+        for (const k of FILTERS) if (q.get(k)) filters[k] = q.get(k);
+        const path = `${taskPaths(decodeURIComponent(m[1]), decodeURIComponent(m[2])).task}/runs`;
+        early = { key: listKey(path, filters), answer: api("GET", path, { query: { ...filters, limit: FIRST_PAGE } }) };
+        early.answer.catch(() => {}); // a failure shows when the list takes the answer over
+    }
+}
+
+await loadStyle("samples");
 
 function useMedia(query) {
     const [on, setOn] = useState(() => matchMedia(query).matches);
@@ -36,7 +55,7 @@ function useMedia(query) {
 // The loaded rows of the list for one set of filters, a page at a time. load() fetches the next
 // page unless one is on its way or the end was reached.
 function useRunList(path, filters) {
-    const key = `${path}?${new URLSearchParams(filters)}`;
+    const key = listKey(path, filters);
     const ref = useRef(null);
     const [, bump] = useState(0);
     if (!ref.current || ref.current.key !== key) {
@@ -50,7 +69,11 @@ function useRunList(path, filters) {
         s.loading = true;
         s.error = null;
         const limit = s.rows.length ? PAGE : FIRST_PAGE;
-        api("GET", path, { query: { ...filters, limit, cursor: s.cursor }, signal: s.ctrl.signal }).then(
+        let answer;
+        if (!s.rows.length && early?.key === key) answer = early.answer;
+        else answer = api("GET", path, { query: { ...filters, limit, cursor: s.cursor }, signal: s.ctrl.signal });
+        early = null;
+        answer.then(
             (res) => {
                 if (ref.current !== s) return;
                 s.rows = s.rows.concat(res.runs.map(slim));
