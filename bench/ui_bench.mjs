@@ -99,6 +99,8 @@ async function main() {
         const D = `/api/dataset/projects/${p.id}/tasks/${t.id}`;
         const secs = await importFile(stack.base, D, file);
         const first = await api(stack.base, "GET", `/api/projects/${p.id}/tasks/${t.id}/runs?limit=1`);
+        say("load_average", readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
+            "(other work on the machine slows every figure below)");
         say("samples", ROWS, `(${(statSync(file).size / ROWS).toFixed(0)} bytes a row as JSONL, imported in ${secs.toFixed(1)} s)`);
 
         const bytes = [];

@@ -1,12 +1,22 @@
 // A sample as a row of the samples list. The list keeps only what its columns show (a "slim"
 // sample: excerpts, topic, rating, tags, models, time), so 100,000 loaded samples stay light;
 // the detail fetches the whole sample.
-import { formatDate, t } from "../i18n.js";
+import { getLocale, t } from "../i18n.js";
 import { html } from "../lib.js";
 import { Link } from "../router.js";
 import { RatingBadge } from "./rating.js";
 
 const EXCERPT = 160;
+
+// One date format per language for all rows (a new Intl.DateTimeFormat per row costs).
+const dateFormats = new Map();
+function shortDate(iso) {
+    const locale = getLocale();
+    if (!dateFormats.has(locale))
+        dateFormats.set(locale, new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }));
+    const d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? iso || "—" : dateFormats.get(locale).format(d);
+}
 
 function excerpt(text) {
     const s = String(text ?? "").replace(/\s+/g, " ").trim();
@@ -73,6 +83,6 @@ export function SampleRow({ s, index, href, selected, height }) {
         <span role="cell" class="c-rating"><${RatingBadge} rating=${s.rating} /></span>
         <span role="cell" class="c-tags">${s.tags.slice(0, 3).map((x) => html`<span class="tag">${x}</span>`)}${s.tags.length > 3 && html`<span class="muted">+${s.tags.length - 3}</span>`}</span>
         <span role="cell" class="c-models" title=${s.models}>${s.models}</span>
-        <span role="cell" class="c-created">${formatDate(s.created)}</span>
+        <span role="cell" class="c-created">${shortDate(s.created)}</span>
     </div>`;
 }

@@ -3,14 +3,15 @@
 // detail (.../samples/:run) beside it on wide screens or in its place on phones. Reviewing is
 // quickest from the keyboard: j/k move, 1-5 rate, p/f pass or fail, e repair, t tag, Delete.
 import { api, taskPaths } from "../api.js";
+import "../components/rating.js"; // imported by the rows too: named here so it loads alongside
 import { confirmDialog, Dialog } from "../components/dialog.js";
 import { SampleDetail } from "../components/sample-detail.js";
 import { SampleListHeader, SampleRow, slim } from "../components/sample-row.js";
 import { Empty, ErrorNote, Loading, useTitle } from "../components/status.js";
 import { toast } from "../components/toast.js";
 import { VirtualList } from "../components/virtual-list.js";
-import { useApi } from "../data.js";
-import { t } from "../i18n.js";
+import { loadTask, useApi } from "../data.js";
+import { getLocale, t } from "../i18n.js";
 import { html, loadStyle, useCallback, useEffect, useLayoutEffect, useRef, useState } from "../lib.js";
 import { navigate, setQuery } from "../router.js";
 import { taskHref } from "../routes.js";
@@ -24,8 +25,9 @@ function listKey(path, filters) {
     return `${path}?${new URLSearchParams(filters)}`;
 }
 
-// The first page of the list the location names is asked for while this module's styles and
-// the task load, so the rows are not held up behind them; useRunList takes it over.
+// The first page of the list the location names is asked for while this module's styles load,
+// and so are the project and task the frame shows (loadTask keeps them for it), so the rows
+// are not held up behind them; useRunList takes the page over.
 let early = null;
 {
     const m = /^\/projects\/([^/]+)\/tasks\/([^/]+)\/samples(\/|$)/.exec(location.pathname);
@@ -33,11 +35,19 @@ let early = null;
         const q = new URLSearchParams(location.search);
         const filters = {};
         for (const k of FILTERS) if (q.get(k)) filters[k] = q.get(k);
-        const path = `${taskPaths(decodeURIComponent(m[1]), decodeURIComponent(m[2])).task}/runs`;
+        const [p, t] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+        const path = `${taskPaths(p, t).task}/runs`;
+        loadTask(p, t).catch(() => {}); // the frame shows its failure
         early = { key: listKey(path, filters), answer: api("GET", path, { query: { ...filters, limit: FIRST_PAGE } }) };
         early.answer.catch(() => {}); // a failure shows when the list takes the answer over
     }
 }
+
+// The first Intl formatter of a page takes its time (over 100 ms on a slow machine) while the
+// library loads its data; made now, while the requests above are on their way, rather than in
+// the first render of the rows (which format counts and dates).
+new Intl.NumberFormat(getLocale()).format(1);
+new Intl.DateTimeFormat(getLocale(), { dateStyle: "medium" }).format(0);
 
 await loadStyle("samples");
 
@@ -91,7 +101,7 @@ function useRunList(path, filters) {
         );
         bump((n) => n + 1);
     }, [key]); // eslint-disable-line react-hooks/exhaustive-deps
-    useEffect(() => load(), [load]);
+    useLayoutEffect(() => load(), [load]); // at once, not after the next frame
     useEffect(() => () => ref.current?.ctrl.abort(), []);
     const s = ref.current;
     return {
