@@ -192,6 +192,10 @@ test("chain of thought, usage and a pass/fail requirement by pointer", async () 
     await page.getByText("Chain of thought").waitFor();
     await page.locator(".sd-text", { hasText: "Then scattering" }).waitFor();
     await page.getByText("42", { exact: true }).waitFor();
+    // a requirement's rating is kept inside the overall one: it waits for that
+    assert.equal(await page.locator(`#sd-req-${ctx.req.id} input`).first().isDisabled(), true);
+    await page.locator("#sd-rating-overall").getByTitle("5 stars").click(); // a click on the fifth star
+    await until(async () => !(await page.locator(`#sd-req-${ctx.req.id} input`).first().isDisabled()), "the requirement enabled");
     await page.locator(`#sd-req-${ctx.req.id}`).getByText("Fail").click();
     const r = await until(async () => {
         const x = await api(stack.base, "GET", `${ctx.R}/${cot.id}`);

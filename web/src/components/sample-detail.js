@@ -121,7 +121,7 @@ function Tags({ tags, onChange, busy, inputRef }) {
     </section>`;
 }
 
-function RepairEditor({ run, onSave, onCancel, busy }) {
+function RepairEditor({ run, onSave, onCancel, busy, error }) {
     const [text, setText] = useState(repairedText(run) ?? pretty(run.output?.output ?? ""));
     const [why, setWhy] = useState(run.repair_instructions || "");
     const area = useRef(null);
@@ -135,7 +135,9 @@ function RepairEditor({ run, onSave, onCancel, busy }) {
         <div class="field">
             <label for="sd-repair-text">${t("samples.repairedOutput")}</label>
             <textarea id="sd-repair-text" ref=${area} class="code" value=${text}
+                aria-invalid=${error ? "true" : undefined} aria-describedby=${error ? "sd-repair-err" : undefined}
                 onInput=${(ev) => setText(ev.currentTarget.value)}></textarea>
+            ${error && html`<p class="field-error" id="sd-repair-err">${error.message}</p>`}
         </div>
         <div class="field">
             <label for="sd-repair-why">${t("samples.repairInstructions")}</label>
@@ -151,13 +153,15 @@ function RepairEditor({ run, onSave, onCancel, busy }) {
 }
 
 // props: run, task, busy, editing, backHref, onRate(value), onRateRequirement(req, value),
-// onTags(list), onRepair(text, instructions), onEdit(bool), onDelete(), tagInput (a ref),
+// onTags(list), onRepair(text, instructions), repairError, onEdit(bool), onDelete(), tagInput (a ref),
 // position ({index, count} or null), prevHref, nextHref.
 export function SampleDetail(props) {
     const { run, task, busy } = props;
     const rating = run.output?.rating || null;
     const overallType = rating?.type || "five_star";
     const reqRatings = rating?.requirement_ratings || {};
+    // a requirement's rating rides in the overall one, which the API requires to have a value
+    const overallRated = rating?.value !== null && rating?.value !== undefined;
     const repaired = repairedText(run);
     const heading = useRef(null);
     return html`<article class="sample-detail" aria-labelledby="sd-title" aria-busy=${busy ? "true" : "false"}>
@@ -183,12 +187,13 @@ export function SampleDetail(props) {
                     onChange=${props.onRate} />
                 ${(task.requirements || []).map((req) => html`<${RatingInput} key=${req.id}
                     type=${req.type || "five_star"} value=${reqRatings[req.id]?.value ?? null}
-                    disabled=${busy} legend=${req.name} hint=${req.instruction}
+                    disabled=${busy || !overallRated} legend=${req.name}
+                    hint=${overallRated ? req.instruction : `${req.instruction} · ${t("samples.rateOverallFirst")}`}
                     id=${`sd-req-${req.id}`} onChange=${(v) => props.onRateRequirement(req, v)} />`)}
             </section>
             <${Block} title=${t("samples.input")} text=${run.input} />
             ${props.editing
-                ? html`<${RepairEditor} run=${run} busy=${busy} onSave=${props.onRepair}
+                ? html`<${RepairEditor} run=${run} busy=${busy} onSave=${props.onRepair} error=${props.repairError}
                     onCancel=${() => props.onEdit(false)} />`
                 : html`${repaired !== null
                     ? html`<${Block} title=${t("samples.repairedOutput")} text=${repaired} cls="repaired" />

@@ -102,6 +102,8 @@ export default {
         "samples.rating.critical": "Critical",
         "samples.rating.clear": "Clear",
         "samples.rating.none": "Not rated",
+        "samples.rateOverallFirst": "give the overall rating first",
+        "samples.overallFirst": "Give the overall rating first: a requirement's rating is kept with it.",
     },
     "zh-CN": {
         "samples.title": "样本",
@@ -205,5 +207,7 @@ export default {
         "samples.rating.critical": "严重问题",
         "samples.rating.clear": "清除",
         "samples.rating.none": "未评分",
+        "samples.rateOverallFirst": "请先给出总体评分",
+        "samples.overallFirst": "请先给出总体评分：各项要求的评分随总体评分一起保存。",
     },
 };

@@ -224,8 +224,10 @@ function useSampleActions({ paths, runId, detail, list, neighbour, listHref, run
     useEffect(() => setEditing(false), [runId]);
     const run = detail.data && detail.data.id === runId ? detail.data : null;
 
-    async function patch(body) {
-        if (!run) return;
+    const [repairError, setRepairError] = useState(null);
+    useEffect(() => setRepairError(null), [runId, editing]);
+    async function patch(body, onError) {
+        if (!run) return null;
         setBusy(true);
         try {
             const updated = await api("PATCH", `${paths.task}/runs/${encodeURIComponent(run.id)}`, { body });
@@ -233,7 +235,8 @@ function useSampleActions({ paths, runId, detail, list, neighbour, listHref, run
             list.update(slim(updated));
             return updated;
         } catch (err) {
-            toast(err.message, { kind: "error" });
+            if (onError) onError(err);
+            else toast(err.message, { kind: "error" });
             return null;
         } finally {
             setBusy(false);
@@ -243,7 +246,7 @@ function useSampleActions({ paths, runId, detail, list, neighbour, listHref, run
     function rate(value) {
         const cur = rating();
         const reqs = cur?.requirement_ratings || {};
-        if (value === null && !Object.keys(reqs).length) return patch({ rating: null });
+        if (value === null) return patch({ rating: null }); // the requirements' ratings go with it
         return patch({ rating: { type: cur?.type || "five_star", value, requirement_ratings: reqs } });
     }
     function rateRequirement(req, value) {
@@ -251,10 +254,15 @@ function useSampleActions({ paths, runId, detail, list, neighbour, listHref, run
         const reqs = { ...(cur?.requirement_ratings || {}) };
         if (value === null) delete reqs[req.id];
         else reqs[req.id] = { type: req.type || "five_star", value };
-        return patch({ rating: { type: cur?.type || "five_star", value: cur?.value ?? null, requirement_ratings: reqs } });
+        if (cur?.value === null || cur?.value === undefined) {
+            toast(t("samples.overallFirst"), { kind: "error" }); // kept inside the overall rating
+            return null;
+        }
+        return patch({ rating: { type: cur.type, value: cur.value, requirement_ratings: reqs } });
     }
     async function repair(text, instructions) {
-        const done = await patch({ repaired_output: text, repair_instructions: instructions.trim() || null });
+        const done = await patch({ repaired_output: text, repair_instructions: instructions.trim() || null },
+            setRepairError);
         if (done) {
             setEditing(false);
             toast(t("samples.repairSaved"));
@@ -281,7 +289,7 @@ function useSampleActions({ paths, runId, detail, list, neighbour, listHref, run
             setBusy(false);
         }
     }
-    return { run, busy, editing, setEditing, rate, rateRequirement, repair, remove,
+    return { run, busy, editing, setEditing, rate, rateRequirement, repair, repairError, remove,
              tags: (tags) => patch({ tags }) };
 }
 
@@ -384,7 +392,7 @@ export default function SamplesPage({ params, query, task }) {
         if (act.run)
             detailPane = html`<${SampleDetail} run=${act.run} task=${task} busy=${act.busy || detail.loading}
                 editing=${act.editing} backHref=${listHref} onRate=${act.rate}
-                onRateRequirement=${act.rateRequirement} onTags=${act.tags} onRepair=${act.repair}
+                onRateRequirement=${act.rateRequirement} onTags=${act.tags} onRepair=${act.repair} repairError=${act.repairError}
                 onEdit=${act.setEditing} onDelete=${act.remove} tagInput=${tagInput}
                 position=${index >= 0 ? { index: index + 1, n: list.rows.length } : null}
                 prevHref=${neighbour(-1) ? runHref(neighbour(-1).id) : null}
