@@ -13,7 +13,7 @@ const dateFormats = new Map();
 function shortDate(iso) {
     const locale = getLocale();
     if (!dateFormats.has(locale))
-        dateFormats.set(locale, new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }));
+        dateFormats.set(locale, new Intl.DateTimeFormat(locale, { dateStyle: "short", timeStyle: "short" }));
     const d = new Date(iso);
     return Number.isNaN(d.getTime()) ? iso || "—" : dateFormats.get(locale).format(d);
 }
