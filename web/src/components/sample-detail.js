@@ -164,6 +164,11 @@ export function SampleDetail(props) {
     const overallRated = rating?.value !== null && rating?.value !== undefined;
     const repaired = repairedText(run);
     const heading = useRef(null);
+    // on a phone the detail takes the list's place: the reader starts at its heading
+    useEffect(() => {
+        if (matchMedia("(max-width: 900px)").matches && !heading.current.contains(document.activeElement))
+            heading.current.focus({ preventScroll: false });
+    }, [run.id]);
     return html`<article class="sample-detail" aria-labelledby="sd-title" aria-busy=${busy ? "true" : "false"}>
         <header class="sd-head">
             <${Link} href=${props.backHref} class="btn small ghost sd-back">← ${t("samples.backToList")}</${Link}>

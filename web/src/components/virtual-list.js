@@ -17,9 +17,14 @@ export function VirtualList({ count, rowHeight, renderRow, onRange, reveal, over
     const [view, setView] = useState({ top: 0, height: 0 });
     const frame = useRef(0);
 
+    const kept = useRef(0); // the scroll offset, put back when the box was hidden and shows again
+
     useLayoutEffect(() => {
         const el = box.current;
-        const measure = () => setView({ top: el.scrollTop, height: el.clientHeight });
+        const measure = () => {
+            if (el.clientHeight > 0 && el.scrollTop === 0 && kept.current > 0) el.scrollTop = kept.current;
+            setView({ top: el.scrollTop, height: el.clientHeight });
+        };
         measure();
         const ro = new ResizeObserver(measure);
         ro.observe(el);
@@ -34,7 +39,9 @@ export function VirtualList({ count, rowHeight, renderRow, onRange, reveal, over
         frame.current = requestAnimationFrame(() => {
             frame.current = 0;
             const el = box.current;
-            if (el) setView({ top: el.scrollTop, height: el.clientHeight });
+            if (!el || el.clientHeight === 0) return;
+            kept.current = el.scrollTop;
+            setView({ top: el.scrollTop, height: el.clientHeight });
         });
     }
 
