@@ -2,7 +2,7 @@
 // pass_fail_critical (1 pass, 0 fail, -1 critical). Each control is a radio group in a
 // fieldset, so arrow keys move within it and a screen reader names the group and the choice.
 import { t } from "../i18n.js";
-import { html } from "../lib.js";
+import { html, useRef } from "../lib.js";
 
 let uid = 0;
 
@@ -39,13 +39,14 @@ function PassFail({ name, value, onChange, critical, disabled }) {
 // A rating control: legend, the choices for the type, and a clear button when rated.
 // value is the number stored (null when unrated); onChange(number | null).
 export function RatingInput({ type, value, onChange, legend, hint, disabled, id }) {
-    const name = `rating-${++uid}`;
+    const name = useRef(null);
+    name.current ||= `rating-${++uid}`; // one radio group name for the control's life
     const rated = value !== null && value !== undefined;
     return html`<fieldset class="rating-input" id=${id} data-rating-type=${type}>
         <legend>${legend}</legend>
         ${type === "five_star"
-            ? html`<${Stars} name=${name} value=${value} onChange=${onChange} disabled=${disabled} />`
-            : html`<${PassFail} name=${name} value=${value} onChange=${onChange} disabled=${disabled}
+            ? html`<${Stars} name=${name.current} value=${value} onChange=${onChange} disabled=${disabled} />`
+            : html`<${PassFail} name=${name.current} value=${value} onChange=${onChange} disabled=${disabled}
                 critical=${type === "pass_fail_critical"} />`}
         ${rated && html`<button type="button" class="icon-btn clear" disabled=${disabled}
             onClick=${() => onChange(null)}>${t("samples.rating.clear")}</button>`}
