@@ -222,6 +222,11 @@ test("screenshots of the list and the detail in both languages at both sizes", a
             else assert.equal(await page.locator(".samples-list-pane").isVisible(), true);
             await shoot(page, "samples-detail", lang);
             await axe(page, `sample detail ${lang} ${vp.name}`);
+            if (vp.width < 900) { // and its back link brings the list back
+                await page.locator(".sd-back").click();
+                await page.locator(".samples-list-pane").waitFor({ state: "visible" });
+                assert.equal(await page.locator(".sample-detail").count(), 0);
+            }
             await page.closeChecked();
         }
     }
