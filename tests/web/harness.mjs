@@ -108,6 +108,8 @@ export async function openPage(browser, base, opts = {}) {
     const problems = [];
     const allowed = [];
     page.on("console", (msg) => {
+        // the browser logs every answer of 400 or more; the response handler below judges those
+        if (/^Failed to load resource: the server responded with a status of \d+/.test(msg.text())) return;
         if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
     });
     page.on("pageerror", (err) => problems.push(`uncaught: ${err.message}`));

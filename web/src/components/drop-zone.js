@@ -35,7 +35,7 @@ export function DropZone({ accept, file, onFile, disabled, title, hint }) {
             onChange=${(ev) => { const f = ev.target.files?.[0]; if (f) onFile(f); ev.target.value = ""; }} />
         <label for=${id} class="drop-label">
             <span class="drop-icon" aria-hidden="true">⇪</span>
-            <span class="drop-title">${title}</span>
+            <span class="drop-title">${title}</span>${" "}
             <span class="drop-choose">${t("import.choose")}</span>
         </label>
         <p class="hint" id=${hintId}>${hint}</p>

@@ -9,7 +9,7 @@ import { Field } from "../components/form.js";
 import { isFinal, JobProgress, ProgressBar, useJobEvents } from "../components/job-progress.js";
 import { useTitle } from "../components/status.js";
 import { formatNumber, t } from "../i18n.js";
-import { html, loadStyle, useRef, useState } from "../lib.js";
+import { html, loadStyle, useEffect, useRef, useState } from "../lib.js";
 import { Link } from "../router.js";
 import { taskHref } from "../routes.js";
 
@@ -104,6 +104,11 @@ export default function ImportPage({ params, task }) {
     const [error, setError] = useState(null);
     const [sentName, setSentName] = useState("");
     const ctrl = useRef(null);
+    const outcome = useRef(null);
+    // the outcome comes into view (on a phone it is below the form)
+    useEffect(() => {
+        if (result || error) outcome.current?.scrollIntoView({ block: "start" });
+    }, [result, error]);
     const busy = sent !== null;
     const paths = taskPaths(params.p, params.t);
 
@@ -179,7 +184,7 @@ export default function ImportPage({ params, task }) {
                         <p class="muted">${t("import.sent", { sent: formatBytes(sent.loaded), total: formatBytes(sent.total) })}</p>
                     </div>`}
                 </form>
-                ${(error || result) && html`<section class="card import-result" aria-labelledby="import-result-title">
+                ${(error || result) && html`<section class="card import-result" ref=${outcome} aria-labelledby="import-result-title">
                     <h2 id="import-result-title">${t("import.result")}</h2>
                     ${error && html`<${Rejected} error=${error} fileName=${sentName} />`}
                     ${result && html`<${Outcome} key=${result.job_id || "inline"} params=${params} result=${result} fileName=${sentName} />`}
