@@ -41,7 +41,7 @@ function JobList({ params, task }) {
                 <th scope="col">${t("jobs.statusCol")}</th>
                 <th scope="col" class="progress-col">${t("jobs.progress")}</th>
                 <th scope="col" class="num">${t("jobs.items")}</th>
-                <th scope="col">${t("jobs.created")}</th>
+                <th scope="col" class="created-col">${t("jobs.created")}</th>
             </tr></thead>
             <tbody>${jobs.map((j) => html`<tr key=${j.id}>
                 <td><${Link} href=${taskHref(params.p, params.t, `/jobs/${encodeURIComponent(j.id)}`)}>${kindLabel(j.kind)}</${Link}>
@@ -50,7 +50,7 @@ function JobList({ params, task }) {
                 <td class="progress-col"><${ProgressBar} share=${jobShare(j)} label=${t("jobs.progressOf", { id: j.id })} /></td>
                 <td class="num nowrap">${formatNumber(j.completed)} / ${formatNumber(j.total)}
                     ${j.failed ? html`<div class="bad small">${t("jobs.failedN", { n: j.failed })}</div>` : null}</td>
-                <td class="nowrap">${formatDate(j.created_at)}</td>
+                <td class="nowrap created-col">${formatDate(j.created_at)}</td>
             </tr>`)}</tbody>
         </table></div>`}
     </section>`;
