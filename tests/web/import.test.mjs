@@ -85,15 +85,22 @@ test("a CSV of 150 rows chosen in the drop zone runs as a job to completed, and 
     await page.closeChecked();
 });
 
-test("a small file is stored at once and says how many duplicates it skipped", async () => {
+test("a small file dropped on the zone is stored at once and says how many duplicates it skipped", async () => {
     const { project, task, href } = await makeTask(stack.base, { project: "Small", task: "Import" });
     const page = await openPage(browser, stack.base, { locale: "zh-CN" });
     await page.goto(`${href}/import`);
     await page.getByRole("heading", { name: "导入样本" }).waitFor();
     const body = 'input,output\n你好,"Hi, ""there"""\nHELLO,hi\nhello,again\n';
-    await page.getByLabel("把 CSV 或 JSONL 文件拖到这里 或选择文件").setInputFiles({
-        name: "small.csv", mimeType: "text/csv", buffer: Buffer.from(body),
-    });
+    // dropped onto the zone, as a file from the desktop would be
+    const transfer = await page.evaluateHandle((text) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([text], "small.csv", { type: "text/csv" }));
+        return dt;
+    }, body);
+    await page.locator(".drop-zone").dispatchEvent("dragenter", { dataTransfer: transfer });
+    assert.match(await page.locator(".drop-zone").getAttribute("class"), /\bover\b/);
+    await page.locator(".drop-zone").dispatchEvent("drop", { dataTransfer: transfer });
+    await page.locator(".drop-file", { hasText: "small.csv" }).waitFor();
     await page.getByLabel("完全重复的样本").selectOption("skip");
     await page.getByRole("button", { name: "开始导入" }).click();
     await page.getByRole("heading", { name: "导入完成" }).waitFor();
