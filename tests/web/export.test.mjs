@@ -1,26 +1,17 @@
 // Export: a train_test split made through the page; its train part downloaded (the browser's
 // download) holds exactly the split's train samples as openai_chat_jsonl lines; the preview
 // shows the first five lines of the file as the form stands and follows a change of format.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { api, axe, launchBrowser, makeTask, openPage, shoot, startStack, VIEWPORTS } from "./harness.mjs";
+import { api, axe, makeTask, openPage, shoot, useStack, VIEWPORTS } from "./harness.mjs";
 
-let stack;
-let browser;
-before(async () => {
-    stack = await startStack();
-    browser = await launchBrowser();
-});
-after(async () => {
-    await browser?.close();
-    await stack?.stop();
-});
+const live = useStack();
 
 const N = 12;
 
 async function seed(name) {
-    const made = await makeTask(stack.base, { project: `Export ${name}`, task: "Answer" });
+    const made = await makeTask(live.stack.base, { project: `Export ${name}`, task: "Answer" });
     const samples = [];
     for (let i = 0; i < N; i++)
         samples.push({
@@ -32,7 +23,7 @@ async function seed(name) {
         [s.input, s.output, s.tags.join(",")].map((v) => `"${v.replace(/"/g, '""')}"`).join(",")).join("\n") + "\n";
     const form = new FormData();
     form.append("file", new Blob([csv], { type: "text/csv" }), "seed.csv");
-    const res = await fetch(`${stack.base}/api/dataset/projects/${made.project.id}/tasks/${made.task.id}/import_samples_from_file`,
+    const res = await fetch(`${live.stack.base}/api/dataset/projects/${made.project.id}/tasks/${made.task.id}/import_samples_from_file`,
         { method: "POST", body: form });
     assert.equal(res.status, 200, await res.text());
     return made;
@@ -41,7 +32,7 @@ async function seed(name) {
 test("a train_test split made on the page downloads its train part as the split's samples in openai_chat_jsonl", async () => {
     const { project, task, href } = await seed("split");
     const base = `/api/projects/${project.id}/tasks/${task.id}`;
-    const page = await openPage(browser, stack.base, { locale: "en-US" });
+    const page = await openPage(live.browser, live.stack.base, { locale: "en-US" });
     await page.goto(`${href}/export`);
     await page.getByRole("heading", { name: "Dataset splits" }).waitFor();
     await page.getByText("No splits yet.").waitFor();
@@ -58,7 +49,7 @@ test("a train_test split made on the page downloads its train part as the split'
     const card = page.locator(".split-card", { hasText: "v1 训练" });
     await card.waitFor();
 
-    const splits = await api(stack.base, "GET", `${base}/dataset_splits`);
+    const splits = await api(live.stack.base, "GET", `${base}/dataset_splits`);
     assert.equal(splits.length, 1);
     const split = splits[0];
     assert.equal(split.name, "v1 训练");
@@ -77,7 +68,7 @@ test("a train_test split made on the page downloads its train part as the split'
     const lines = readFileSync(await dl.path(), "utf8").split("\n").filter(Boolean);
     assert.equal(lines.length, trainIds.length);
     const byId = new Map();
-    for (const id of trainIds) byId.set(id, await api(stack.base, "GET", `${base}/runs/${id}`));
+    for (const id of trainIds) byId.set(id, await api(live.stack.base, "GET", `${base}/runs/${id}`));
     const expected = trainIds.map((id) => {
         const run = byId.get(id);
         return {
@@ -95,7 +86,7 @@ test("a train_test split made on the page downloads its train part as the split'
         assert.match(x.messages[0].content, /^Answer the customer's question politely\./);
     }
     // the same bytes the API gives for that part
-    const res = await fetch(`${stack.base}${base}/export?format=openai_chat_jsonl&dataset_id=${split.id}&split_name=train`);
+    const res = await fetch(`${live.stack.base}${base}/export?format=openai_chat_jsonl&dataset_id=${split.id}&split_name=train`);
     assert.equal(readFileSync(await dl.path(), "utf8"), await res.text());
     for (const vp of VIEWPORTS) {
         await page.setViewportSize(vp);
@@ -108,12 +99,12 @@ test("a train_test split made on the page downloads its train part as the split'
 test("the preview shows the first five lines as the form stands, and Download saves that file", async () => {
     const { project, task, href } = await seed("preview");
     const base = `/api/projects/${project.id}/tasks/${task.id}`;
-    const page = await openPage(browser, stack.base, { locale: "en-US" });
+    const page = await openPage(live.browser, live.stack.base, { locale: "en-US" });
     await page.goto(`${href}/export`);
     const preview = page.locator(".export-preview");
     await preview.locator(".preview-lines:not(.stale) li").first().waitFor();
     assert.equal(await preview.locator(".preview-lines li").count(), 5);
-    const file = await (await fetch(`${stack.base}${base}/export?format=openai_chat_jsonl`)).text();
+    const file = await (await fetch(`${live.stack.base}${base}/export?format=openai_chat_jsonl`)).text();
     const firstFive = file.split("\n").slice(0, 5).map((l) => JSON.parse(l));
     const shown = await preview.locator(".preview-lines pre").allInnerTexts();
     assert.deepEqual(shown.map((s) => JSON.parse(s)), firstFive);
@@ -149,7 +140,7 @@ test("the preview shows the first five lines as the form stands, and Download sa
     ]);
     assert.equal(dl.suggestedFilename(), "Answer.sharegpt.jsonl");
     const text = readFileSync(await dl.path(), "utf8");
-    const expected = await (await fetch(`${stack.base}${base}/export?format=sharegpt&tag=second`)).text();
+    const expected = await (await fetch(`${live.stack.base}${base}/export?format=sharegpt&tag=second`)).text();
     assert.equal(text, expected);
     assert.equal(text.split("\n").filter(Boolean).length, 6);
     await page.closeChecked();
@@ -157,7 +148,7 @@ test("the preview shows the first five lines as the form stands, and Download sa
 
 test("the export page in Chinese", async () => {
     const { href } = await seed("zh");
-    const page = await openPage(browser, stack.base, { locale: "zh-CN" });
+    const page = await openPage(live.browser, live.stack.base, { locale: "zh-CN" });
     await page.goto(`${href}/export`);
     await page.getByRole("heading", { name: "数据集划分" }).waitFor();
     await page.locator(".export-preview .preview-lines li").first().waitFor();

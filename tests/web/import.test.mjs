@@ -1,20 +1,11 @@
 // Import: a CSV of 150 rows (Chinese and English, quotes, line breaks inside fields) chosen in
 // the drop zone becomes a job whose progress the page follows to completed, and every row is
 // stored as written; a malformed CSV shows the server's line and column and stores nothing.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { api, axe, launchBrowser, makeTask, openPage, shoot, startStack, VIEWPORTS } from "./harness.mjs";
+import { api, axe, makeTask, openPage, shoot, useStack, VIEWPORTS } from "./harness.mjs";
 
-let stack;
-let browser;
-before(async () => {
-    stack = await startStack();
-    browser = await launchBrowser();
-});
-after(async () => {
-    await browser?.close();
-    await stack?.stop();
-});
+const live = useStack();
 
 const ROWS = 150;
 function csvField(s) {
@@ -46,8 +37,8 @@ async function allRuns(base, p, t) {
 }
 
 test("a CSV of 150 rows chosen in the drop zone runs as a job to completed, and every row is stored", async () => {
-    const { project, task, href } = await makeTask(stack.base, { project: "导入", task: "Import" });
-    const page = await openPage(browser, stack.base, { locale: "en-US" });
+    const { project, task, href } = await makeTask(live.stack.base, { project: "导入", task: "Import" });
+    const page = await openPage(live.browser, live.stack.base, { locale: "en-US" });
     await page.goto(`${href}/import`);
     await page.getByRole("heading", { name: "Import samples" }).waitFor();
     await axe(page, "import (empty)");
@@ -70,7 +61,7 @@ test("a CSV of 150 rows chosen in the drop zone runs as a job to completed, and 
         await shoot(page, "import-job", lang);
     }
 
-    const stored = await allRuns(stack.base, project.id, task.id);
+    const stored = await allRuns(live.stack.base, project.id, task.id);
     assert.equal(stored.length, ROWS);
     const byInput = new Map(stored.map((r) => [r.input, r]));
     for (const row of list) {
@@ -78,7 +69,7 @@ test("a CSV of 150 rows chosen in the drop zone runs as a job to completed, and 
         assert.ok(run, `row stored: ${row.input}`);
         assert.equal(run.output.output, row.output);
     }
-    const jobs = await api(stack.base, "GET", `/api/dataset/projects/${project.id}/tasks/${task.id}/jobs`);
+    const jobs = await api(live.stack.base, "GET", `/api/dataset/projects/${project.id}/tasks/${task.id}/jobs`);
     assert.equal(jobs.jobs.length, 1);
     assert.equal(jobs.jobs[0].status, "completed");
     assert.equal(jobs.jobs[0].completed, ROWS);
@@ -86,8 +77,8 @@ test("a CSV of 150 rows chosen in the drop zone runs as a job to completed, and 
 });
 
 test("a small file dropped on the zone is stored at once and says how many duplicates it skipped", async () => {
-    const { project, task, href } = await makeTask(stack.base, { project: "Small", task: "Import" });
-    const page = await openPage(browser, stack.base, { locale: "zh-CN" });
+    const { project, task, href } = await makeTask(live.stack.base, { project: "Small", task: "Import" });
+    const page = await openPage(live.browser, live.stack.base, { locale: "zh-CN" });
     await page.goto(`${href}/import`);
     await page.getByRole("heading", { name: "导入样本" }).waitFor();
     const body = 'input,output\n你好,"Hi, ""there"""\nHELLO,hi\nhello,again\n';
@@ -106,7 +97,7 @@ test("a small file dropped on the zone is stored at once and says how many dupli
     await page.getByRole("heading", { name: "导入完成" }).waitFor();
     assert.equal(await page.locator('[data-count="stored"]').innerText(), "2");
     assert.equal(await page.locator('[data-count="skipped"]').innerText(), "1");
-    assert.equal((await allRuns(stack.base, project.id, task.id)).length, 2);
+    assert.equal((await allRuns(live.stack.base, project.id, task.id)).length, 2);
     await axe(page, "import (inline done)");
     for (const vp of VIEWPORTS) {
         await page.setViewportSize(vp);
@@ -117,8 +108,8 @@ test("a small file dropped on the zone is stored at once and says how many dupli
 
 for (const lang of ["en", "zh-CN"]) {
     test(`a malformed CSV shows the server's line and column, and nothing is stored (${lang})`, async () => {
-        const { project, task, href } = await makeTask(stack.base, { project: `Bad ${lang}`, task: "Import" });
-        const page = await openPage(browser, stack.base, { locale: lang === "en" ? "en-US" : "zh-CN" });
+        const { project, task, href } = await makeTask(live.stack.base, { project: `Bad ${lang}`, task: "Import" });
+        const page = await openPage(live.browser, live.stack.base, { locale: lang === "en" ? "en-US" : "zh-CN" });
         await page.goto(`${href}/import`);
         await page.locator("input[type=file]").waitFor({ state: "attached" });
         const body = 'input,output\nfine,row\n"good","also good"\nok,"bro"ken"\n';
@@ -133,7 +124,7 @@ for (const lang of ["en", "zh-CN"]) {
         assert.deepEqual(chips, lang === "en" ? ["Line 4", "Column 9"] : ["第 4 行", "第 9 列"]);
         assert.match(await alert.innerText(), lang === "en" ? /Nothing from broken\.csv was stored/ : /broken\.csv 中的数据均未保存/);
         assert.match(await alert.locator(".rejected-detail").innerText(), /quote/);
-        assert.equal((await allRuns(stack.base, project.id, task.id)).length, 0);
+        assert.equal((await allRuns(live.stack.base, project.id, task.id)).length, 0);
         await axe(page, `import (rejected, ${lang})`);
         for (const vp of VIEWPORTS) {
             await page.setViewportSize(vp);

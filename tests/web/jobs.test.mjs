@@ -2,29 +2,19 @@
 // items in flight) is listed without opening any event stream; its detail shows progress
 // moving live from the stream, cancels after a confirmation, resumes, and the stream closes
 // when the user leaves the detail.
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { api, axe, launchBrowser, makeTask, openPage, shoot, startStack, VIEWPORTS } from "./harness.mjs";
+import { api, axe, makeTask, openPage, shoot, useStack, VIEWPORTS } from "./harness.mjs";
 
-let stack;
-let browser;
-let configDir;
-before(async () => {
-    // two calls at once, so the job takes seconds and its progress can be watched
-    configDir = mkdtempSync(join(tmpdir(), "hetu-web-jobs-"));
-    const config = join(configDir, "hetu-config.json");
-    writeFileSync(config, JSON.stringify({ providers: { openai: { concurrency: 2 } } }));
-    stack = await startStack({ args: ["--job-window", "2", "--config", config] });
-    browser = await launchBrowser();
-});
-after(async () => {
-    await browser?.close();
-    await stack?.stop();
-    rmSync(configDir, { recursive: true, force: true });
-});
+// two calls at once, so the job takes seconds and its progress can be watched
+const configDir = mkdtempSync(join(tmpdir(), "hetu-web-jobs-"));
+const config = join(configDir, "hetu-config.json");
+writeFileSync(config, JSON.stringify({ providers: { openai: { concurrency: 2 } } }));
+const live = useStack({ args: ["--job-window", "2", "--config", config] });
+after(() => rmSync(configDir, { recursive: true, force: true }));
 
 const N = 120;
 
@@ -32,13 +22,13 @@ async function startSlowJob(project, task, model) {
     const samples = [];
     for (let i = 0; i < N; i++)
         samples.push({ input: `慢速问题 ${i}: what is "${i}"?`, output_model_name: model, output_provider: "openai" });
-    const r = await api(stack.base, "POST", `/api/dataset/projects/${project.id}/tasks/${task.id}/import_samples_async`,
+    const r = await api(live.stack.base, "POST", `/api/dataset/projects/${project.id}/tasks/${task.id}/import_samples_async`,
         { samples });
     return r.job_id;
 }
 
 async function jobOf(project, task, id) {
-    return api(stack.base, "GET", `/api/dataset/projects/${project.id}/tasks/${task.id}/jobs/${id}`);
+    return api(live.stack.base, "GET", `/api/dataset/projects/${project.id}/tasks/${task.id}/jobs/${id}`);
 }
 
 async function count(page) {
@@ -61,9 +51,9 @@ function watchStreams(page) {
 }
 
 test("a slow job shows live progress, cancels after a confirmation and resumes; its stream lives only on the detail", async () => {
-    const { project, task, href } = await makeTask(stack.base, { project: "Jobs", task: "Slow" });
+    const { project, task, href } = await makeTask(live.stack.base, { project: "Jobs", task: "Slow" });
     const id = await startSlowJob(project, task, "gpt-4o-mini+latency=500");
-    const page = await openPage(browser, stack.base, { locale: "en-US" });
+    const page = await openPage(live.browser, live.stack.base, { locale: "en-US" });
     const streams = watchStreams(page);
 
     await page.goto(`${href}/jobs`);
@@ -144,13 +134,13 @@ test("a slow job shows live progress, cancels after a confirmation and resumes; 
         return cell && Number(cell.textContent.split("/")[0].replace(/[^\d]/g, "")) > n;
     }, before, { timeout: 10000 });
     assert.equal(streams.length, total, "the list opened no stream");
-    await api(stack.base, "POST", `/api/dataset/projects/${project.id}/tasks/${task.id}/jobs/${id}/cancel`);
+    await api(live.stack.base, "POST", `/api/dataset/projects/${project.id}/tasks/${task.id}/jobs/${id}/cancel`);
     await page.closeChecked();
 });
 
 test("the jobs pages in Chinese: an empty list, and a finished job's detail", async () => {
-    const { project, task, href } = await makeTask(stack.base, { project: "作业", task: "中文" });
-    const page = await openPage(browser, stack.base, { locale: "zh-CN" });
+    const { project, task, href } = await makeTask(live.stack.base, { project: "作业", task: "中文" });
+    const page = await openPage(live.browser, live.stack.base, { locale: "zh-CN" });
     await page.goto(`${href}/jobs`);
     await page.getByText("还没有作业。").waitFor();
     await axe(page, "jobs list (empty, zh-CN)");
