@@ -58,6 +58,7 @@ test("a CSV of 150 rows chosen in the drop zone runs as a job to completed, and 
     await axe(page, "import (job completed)");
     for (const lang of ["en"]) for (const vp of VIEWPORTS) {
         await page.setViewportSize(vp);
+        await result.evaluate((el) => el.scrollIntoView());
         await shoot(page, "import-job", lang);
     }
 
@@ -101,6 +102,7 @@ test("a small file dropped on the zone is stored at once and says how many dupli
     await axe(page, "import (inline done)");
     for (const vp of VIEWPORTS) {
         await page.setViewportSize(vp);
+        await page.locator(".import-result").evaluate((el) => el.scrollIntoView());
         await shoot(page, "import-done", "zh-CN");
     }
     await page.closeChecked();
@@ -128,6 +130,7 @@ for (const lang of ["en", "zh-CN"]) {
         await axe(page, `import (rejected, ${lang})`);
         for (const vp of VIEWPORTS) {
             await page.setViewportSize(vp);
+            await alert.evaluate((el) => el.scrollIntoView());
             await shoot(page, "import-rejected", lang);
         }
         await page.closeChecked();
