@@ -136,3 +136,29 @@ for (const lang of ["en", "zh-CN"]) {
         await page.closeChecked();
     });
 }
+
+test("rows without an output are rejected without a model, then get one from the model chosen", async () => {
+    const { project, task, href } = await makeTask(live.stack.base, { project: "Outputs", task: "Import" });
+    const page = await openPage(live.browser, live.stack.base, { locale: "en-US" });
+    await page.goto(`${href}/import`);
+    const body = ['{"input": "没有回答的问题"}', '{"input": "A question without an answer"}', ""].join("\n");
+    await page.locator("input[type=file]").setInputFiles({
+        name: "inputs.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(body),
+    });
+    page.expectStatus(422, "/import_samples_from_file");
+    await page.getByRole("button", { name: "Import", exact: true }).click();
+    await page.locator(".import-rejected .where-chip", { hasText: "Line 1" }).waitFor();
+    // the server's field names the control
+    assert.match(await page.locator(".field.invalid").innerText(), /Output provider[\s\S]*output_provider is required/);
+    assert.equal((await allRuns(live.stack.base, project.id, task.id)).length, 0);
+
+    await page.getByLabel("Output provider").fill("openai");
+    await page.getByLabel("Output model").fill("gpt-4o-mini");
+    await page.getByRole("button", { name: "Import", exact: true }).click();
+    await page.getByRole("heading", { name: "Import complete" }).waitFor();
+    assert.equal(await page.locator('[data-count="stored"]').innerText(), "2");
+    const runs = await allRuns(live.stack.base, project.id, task.id);
+    assert.deepEqual(runs.map((r) => r.input).sort(), ["A question without an answer", "没有回答的问题"]);
+    for (const r of runs) assert.match(r.output.output, /^fake answer/);
+    await page.closeChecked();
+});

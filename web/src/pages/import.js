@@ -98,7 +98,9 @@ function Help() {
 export default function ImportPage({ params, task }) {
     useTitle(`${t("tabs.import")} · ${task?.name ?? ""}`);
     const [file, setFile] = useState(null);
-    const [opts, setOpts] = useState({ session_id: "", dedup: "keep", allow_truncated: false });
+    const [opts, setOpts] = useState({
+        session_id: "", dedup: "keep", allow_truncated: false, output_provider: "", output_model_name: "",
+    });
     const [sent, setSent] = useState(null); // {loaded, total} while uploading
     const [result, setResult] = useState(null);
     const [error, setError] = useState(null);
@@ -130,6 +132,8 @@ export default function ImportPage({ params, task }) {
             session_id: opts.session_id.trim() || null,
             dedup: opts.dedup === "keep" ? null : opts.dedup,
             allow_truncated: opts.allow_truncated ? "true" : null,
+            output_provider: opts.output_provider.trim() || null,
+            output_model_name: opts.output_model_name.trim() || null,
         };
         try {
             const answer = await upload(withQuery(`${paths.dataset}/import_samples_from_file`, query),
@@ -168,6 +172,18 @@ export default function ImportPage({ params, task }) {
                                     <option value="skip">${t("import.dedup.skip")}</option>
                                     <option value="fail">${t("import.dedup.fail")}</option>
                                 </select>`}
+                            </${Field}>
+                        </div>
+                        <p class="hint options-note">${t("import.outputsNote")}</p>
+                        <div class="options-grid">
+                            <${Field} label=${t("import.outputProvider")} name="output_provider" error=${error}>
+                                ${(id) => html`<input id=${id} type="text" value=${opts.output_provider} list="import-providers"
+                                    onInput=${set("output_provider")} autocomplete="off" placeholder="openai" />
+                                    <datalist id="import-providers"><option value="openai" /><option value="anthropic" /><option value="together_ai" /></datalist>`}
+                            </${Field}>
+                            <${Field} label=${t("import.outputModel")} name="output_model_name" error=${error}>
+                                ${(id) => html`<input id=${id} type="text" value=${opts.output_model_name}
+                                    onInput=${set("output_model_name")} autocomplete="off" placeholder="gpt-4o-mini" />`}
                             </${Field}>
                         </div>
                         <label class="checkbox"><input type="checkbox" checked=${opts.allow_truncated}
