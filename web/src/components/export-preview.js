@@ -6,7 +6,9 @@ import { html, useEffect, useState } from "../lib.js";
 import { ErrorNote, Loading } from "./status.js";
 
 export async function firstLines(path, limit, signal) {
-    const res = await api("GET", path, { raw: true, signal });
+    const ctrl = new AbortController(); // ends the request once the lines are in
+    signal.addEventListener("abort", () => ctrl.abort());
+    const res = await api("GET", path, { raw: true, signal: ctrl.signal });
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
     let lines = [];
@@ -16,7 +18,7 @@ export async function firstLines(path, limit, signal) {
         lines = text.split("\n");
         if (done || lines.length > limit) break;
     }
-    await reader.cancel().catch(() => {});
+    ctrl.abort();
     return lines.filter((l, i) => l !== "" || i < lines.length - 1).slice(0, limit);
 }
 
