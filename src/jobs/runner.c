@@ -59,7 +59,7 @@ struct item_ctx {
 
 static uint64_t group_of(const struct active *a)
 {
-    return GROUP_BIT | (uint64_t)strtoull(a->job.id, NULL, 10);
+    return a->group;
 }
 
 static void active_free(struct active *a)
@@ -257,6 +257,9 @@ static int adopt(void *ud, const struct job *job, struct err *e)
     a->job.params = NULL; /* read into a->params */
     a->job.error = NULL;
     a->next_idx = -1;
+    /* the id's low 40 bits (ids have 12 digits) and which adoption this is */
+    a->group = GROUP_BIT | (++j->runs & 0x3FFFFF) << 40 |
+               ((uint64_t)strtoull(job->id, NULL, 10) & ((1ULL << 40) - 1));
     arena_init(&a->params_mem);
     if (!a->job.kind) {
         active_free(a);

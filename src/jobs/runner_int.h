@@ -49,6 +49,8 @@ struct active {
     struct gen_import imp;         /* set up from the header when the spool is first opened;
                                       the runs of slices in flight point into it */
     bool imp_ready;
+    uint64_t group;   /* the engine group of this run; a resumed job gets a new one, since
+                         calls of a cancelled group are refused for minutes */
     int64_t next_idx; /* claims continue after this item */
     int rounds;       /* of items run again (again()) */
     bool cancelling, stopping_early, loaded, no_more;
@@ -72,6 +74,7 @@ struct jobs {
 
     /* runner thread only */
     struct active *list;
+    uint64_t runs; /* jobs adopted so far */
 };
 
 /* load.c: closes a job's spool file (a no-op when it is not open). */

@@ -214,3 +214,25 @@ def test_leftover_spool_files_removed_at_start(start_server, fake_llm, tmp_path)
     line = [x for x in srv.stderr().splitlines() if "removed leftover spool files" in x]
     assert len(line) == 1, srv.stderr()[-2000:]
     assert "files=3" in line[0] and "bytes=151007" in line[0], line[0]
+
+
+def test_resume_right_after_cancel_runs_the_rest(start_server, fake_llm):
+    """A job cancelled while its calls are in flight and resumed at once generates the rest: the
+    resumed run's calls are not refused as calls of the cancelled run."""
+    n = 120
+    imp = Imp(start_server(env=fake_env(fake_llm)))
+    model = unique_model("recancel", "+latency=300")
+    r = imp.run_async([{"input": "续跑 %d" % i, "output_model_name": model,
+                        "output_provider": "together_ai"} for i in range(n)])
+    assert r.status == 200, r
+    job_id = r.json()["job_id"]
+    while imp.job(job_id)["completed"] == 0:
+        time.sleep(0.05)
+    r = imp.c.post(imp.ds("jobs/%s/cancel" % job_id))
+    assert r.status == 200, r
+    j = imp.wait_job(job_id, timeout=30)
+    assert j["status"] == "cancelled" and j["completed"] < n, j
+    r = imp.c.post(imp.ds("jobs/%s/resume" % job_id))
+    assert r.status == 200 and r.json()["status"] == "queued", r
+    j = check_job(imp.wait_job(job_id, timeout=30), total=n)
+    assert (j["status"], j["completed"], j["failed"]) == ("completed", n, 0), j

@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -108,6 +109,8 @@ export async function openPage(browser, base, opts = {}) {
     const problems = [];
     const allowed = [];
     page.on("console", (msg) => {
+        // the browser logs every answer of 400 or more; the response handler below judges those
+        if (/^Failed to load resource: the server responded with a status of \d+/.test(msg.text())) return;
         if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
     });
     page.on("pageerror", (err) => problems.push(`uncaught: ${err.message}`));
@@ -184,4 +187,19 @@ export async function makeTask(base, { project = "Support", task = "Answer" } = 
         requirements: [{ name: "tone", instruction: "Be kind" }],
     });
     return { project: p, task: t, href: `/projects/${p.id}/tasks/${t.id}` };
+}
+
+// A test file's stack and browser: started before its first test, stopped after its last.
+// Answers an object whose .stack and .browser are set once started. opts: as startStack's.
+export function useStack(opts) {
+    const live = { stack: null, browser: null };
+    before(async () => {
+        live.stack = await startStack(opts);
+        live.browser = await launchBrowser();
+    });
+    after(async () => {
+        await live.browser?.close();
+        await live.stack?.stop();
+    });
+    return live;
 }

@@ -131,7 +131,8 @@ export async function followEvents(path, onEvent, signal) {
 }
 
 // Uploads a file as multipart part "file" with progress (fetch cannot report upload progress).
-// onProgress(sentBytes, totalBytes). Resolves to the parsed answer; rejects with ApiError.
+// onProgress(sentBytes, totalBytes). Resolves to the parsed answer (with `skipped` from an
+// X-Hetu-Skipped header); rejects with ApiError.
 export function upload(path, file, onProgress, signal) {
     return new Promise((resolve, reject) => {
         const xhr = new XMLHttpRequest();
@@ -140,7 +141,14 @@ export function upload(path, file, onProgress, signal) {
         xhr.responseType = "json";
         xhr.upload.onprogress = (ev) => onProgress?.(ev.loaded, ev.total);
         xhr.onload = () => {
-            if (xhr.status >= 200 && xhr.status < 300) return resolve(xhr.response);
+            if (xhr.status >= 200 && xhr.status < 300) {
+                // dedup=skip's count of left-out duplicates comes as a header
+                const skipped = xhr.getResponseHeader("X-Hetu-Skipped");
+                const body = xhr.response;
+                if (skipped !== null && body && typeof body === "object" && !("skipped" in body))
+                    body.skipped = Number(skipped);
+                return resolve(body);
+            }
             const err = new ApiError(xhr.status, xhr.response);
             if (xhr.status === 401) for (const fn of unauthorized) fn(err);
             reject(err);

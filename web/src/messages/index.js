@@ -2,8 +2,9 @@
 // language. A part is {en: {...}, "zh-CN": {...}} with the same keys in both (a test checks).
 import core from "./core.js";
 import samples from "./samples.js";
+import transfer from "./transfer.js";
 
-const parts = [core, samples];
+const parts = [core, samples, transfer];
 
 export const catalogue = { en: {}, "zh-CN": {} };
 for (const part of parts)
