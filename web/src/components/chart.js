@@ -55,6 +55,8 @@ export function palette() {
     };
 }
 
+// tick steps for counts: 1, 2, 5, 10, 20, 50...
+const WHOLE = Array.from({ length: 45 }, (_, i) => [1, 2, 5][i % 3] * 10 ** Math.floor(i / 3));
 const BAR_PX = 30; // a horizontal chart's height per bar
 const measure = document.createElement("canvas").getContext("2d");
 
@@ -73,10 +75,12 @@ function widest(labels, font) {
 
 // The uPlot options and data for the chart's props at a width.
 function build(uPlot, props, width, tip) {
-    const { labels, series, colors, horizontal, stacked, format = formatNumber } = props;
+    const { labels, series, colors, stacked, format = formatNumber } = props;
     const pal = palette();
     const font = `12px ${pal.font}`;
     const n = labels.length;
+    // columns too narrow for their labels lie down as rows
+    const horizontal = props.horizontal || (width - 60) / n < 52;
     const xs = labels.map((_, i) => i);
     // stacked: each drawn series is the sum of itself and those before; the last drawn first
     const drawn = stacked
@@ -85,6 +89,7 @@ function build(uPlot, props, width, tip) {
         : series.map((s) => s.values);
     const order = stacked ? [...series].reverse() : series;
     const top = Math.max(0, ...drawn.flat().filter((v) => v !== null));
+    const integral = drawn.flat().every((v) => v === null || Number.isInteger(v));
     const labelPx = horizontal ? Math.min(Math.ceil(widest(labels, font)) + 14, width * 0.42) : 0;
     const height = horizontal ? Math.max(120, n * BAR_PX + 40) : props.height || 240;
     const bars = uPlot.paths.bars({ size: [horizontal ? 0.72 : 0.64, 56], radius: 0.12, align: 0 });
@@ -113,8 +118,10 @@ function build(uPlot, props, width, tip) {
             },
             {
                 side: horizontal ? 2 : 3, font, stroke: pal.muted, size: horizontal ? 30 : 56,
+                space: horizontal ? 80 : 36,
                 grid: { stroke: pal.border, width: 1 }, ticks: { show: false },
-                values: (u, vals) => vals.map((v) => (Number.isInteger(v) || !Number.isInteger(top) ? format(v) : "")),
+                ...(integral ? { incrs: WHOLE } : {}),
+                values: (u, vals) => vals.map((v) => format(v)),
             },
         ],
         series: [
@@ -196,8 +203,10 @@ export function BarChart(props) {
             const draw = () => {
                 const width = Math.max(200, Math.floor(el.clientWidth));
                 const { opts, data } = build(uPlot, live.current, width, tip);
+                const target = el.querySelector(".chart-canvas");
                 if (plot) plot.destroy();
-                plot = new uPlot(opts, data, el.querySelector(".chart-canvas"));
+                target.style.minHeight = `${opts.height}px`;
+                plot = new uPlot(opts, data, target);
                 plot.over.append(node);
                 plot.over.addEventListener("click", () => {
                     const i = plot.cursor.idx;

@@ -18,10 +18,10 @@ const TABLE_ROWS = 8; // rows a count table shows before "Show all"
 
 const percent = (x) => formatNumber(x, { style: "percent", maximumFractionDigits: 1 });
 
-function Tile({ label, value, sub, hint }) {
+function Tile({ label, value, sub, hint, dim }) {
     return html`<div class="tile">
         <dt>${label}</dt>
-        <dd class="tile-value">${value}</dd>
+        <dd class=${dim ? "tile-value dim" : "tile-value"}>${value}</dd>
         ${sub && html`<dd class="tile-sub">${sub}</dd>`}
         ${hint && html`<dd class="tile-sub">${hint}</dd>`}
     </div>`;
@@ -48,7 +48,7 @@ function Figures({ s }) {
             <${Tile} label=${t("stats.exactDup")}
                 value=${s.exact_duplicate_share === null ? t("stats.notAvailable") : percent(s.exact_duplicate_share)}
                 sub=${t("stats.exactDupOf", { n: s.exact_duplicates })} />
-            <${Tile} label=${t("stats.nearDup")}
+            <${Tile} label=${t("stats.nearDup")} dim=${s.near_duplicate_share === null}
                 value=${s.near_duplicate_share === null ? t("stats.nearDupNone") : percent(s.near_duplicate_share)}
                 sub=${s.near_duplicate_share === null ? null : t("stats.nearDupOf")} />
             <${Tile} label=${t("stats.inputLen")} value=${lengths(s.input_chars)} sub=${t("stats.lenHint")} />
@@ -151,7 +151,7 @@ function RatingChart({ r }) {
         [t("stats.unrated"), r.unrated, pal.grey],
     ];
     return html`<${BarChart} title=${t("stats.ratings")} labels=${rows.map((x) => x[0])}
-        colors=${rows.map((x) => x[2])} height=${240}
+        colors=${rows.map((x) => x[2])} height=${300}
         series=${[{ label: t("stats.samples"), values: rows.map((x) => x[1]) }]} />`;
 }
 
@@ -160,28 +160,27 @@ function ModelCharts({ models }) {
     const labels = models.map((m) => m.key ?? t("stats.noModel"));
     const anyTokens = models.some((m) => m.total_tokens > 0);
     const anyCost = models.some((m) => m.cost !== null);
-    return html`<section class="card chart-card" aria-labelledby="stats-tokens">
-            <h2 id="stats-tokens">${t("stats.tokensByModel")}</h2>
-            ${anyTokens
-                ? html`<ul class="legend" aria-hidden="true">
-                        <li><span class="swatch" style=${{ background: pal.accent }}></span>${t("stats.inputTokens")}</li>
-                        <li><span class="swatch" style=${{ background: pal.accentSoft }}></span>${t("stats.outputTokens")}</li>
-                    </ul>
-                    <${BarChart} title=${t("stats.tokensByModel")} horizontal stacked labels=${labels}
-                        series=${[
-                            { label: t("stats.inputTokens"), values: models.map((m) => m.input_tokens), color: pal.accent },
-                            { label: t("stats.outputTokens"), values: models.map((m) => m.output_tokens), color: pal.accentSoft },
-                        ]} />`
-                : html`<p class="muted">${t("stats.noTokens")}</p>`}
-        </section>
-        <section class="card chart-card" aria-labelledby="stats-cost">
-            <h2 id="stats-cost">${t("stats.costByModel")}</h2>
-            ${anyCost
-                ? html`<${BarChart} title=${t("stats.costByModel")} horizontal labels=${labels}
-                    format=${formatCost}
-                    series=${[{ label: t("stats.cost"), values: models.map((m) => m.cost), color: pal.ok }]} />`
-                : html`<p class="muted">${t("stats.noCost")}</p>`}
-        </section>`;
+    return html`<section class="card chart-card" aria-labelledby="stats-models">
+        <h2 id="stats-models">${t("stats.byModel")}</h2>
+        <h3>${t("stats.tokens")}</h3>
+        ${anyTokens
+            ? html`<ul class="legend" aria-hidden="true">
+                    <li><span class="swatch input"></span>${t("stats.inputTokens")}</li>
+                    <li><span class="swatch output"></span>${t("stats.outputTokens")}</li>
+                </ul>
+                <${BarChart} title=${t("stats.tokensByModel")} horizontal stacked labels=${labels}
+                    series=${[
+                        { label: t("stats.inputTokens"), values: models.map((m) => m.input_tokens), color: pal.accent },
+                        { label: t("stats.outputTokens"), values: models.map((m) => m.output_tokens), color: pal.accentSoft },
+                    ]} />`
+            : html`<p class="muted">${t("stats.noTokens")}</p>`}
+        <h3>${t("stats.cost")}</h3>
+        ${anyCost
+            ? html`<${BarChart} title=${t("stats.costByModel")} horizontal labels=${labels}
+                format=${formatCost}
+                series=${[{ label: t("stats.cost"), values: models.map((m) => m.cost), color: pal.ok }]} />`
+            : html`<p class="muted">${t("stats.noCost")}</p>`}
+    </section>`;
 }
 
 function CountTable({ id, title, rows, total, name = (k) => k }) {
