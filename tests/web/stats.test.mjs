@@ -158,6 +158,24 @@ test("the topic buttons beside the chart drill down from the keyboard", async ()
     await page.closeChecked();
 });
 
+test("a chart fills its card and is drawn again when the card changes width", async () => {
+    const page = await openStats("en-US");
+    const card = page.locator("section.chart-card", { has: page.getByRole("heading", { name: "Samples per topic" }) });
+    const widths = () => card.evaluate((c) => [c.querySelector(".chart-box").clientWidth,
+        c.querySelector(".chart-canvas .uplot").offsetWidth]);
+    const [box, plot] = await widths();
+    assert.equal(plot, box);
+    await page.setViewportSize({ width: 700, height: 900 });
+    await page.waitForFunction(() => {
+        const c = document.querySelector(".chart-card .chart-box");
+        return c.querySelector(".uplot").offsetWidth === c.clientWidth;
+    });
+    const [box2, plot2] = await widths();
+    assert.ok(box2 < box - 100, `the card narrowed: ${box} -> ${box2}`);
+    assert.equal(plot2, box2);
+    await page.closeChecked();
+});
+
 test("in Chinese the page speaks Chinese and formats its numbers for zh-CN", async () => {
     const s = await statsOf(stack.base);
     const page = await openStats("en-US");

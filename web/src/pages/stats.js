@@ -44,7 +44,7 @@ function Figures({ s }) {
             <${Tile} label=${t("stats.tokens")} value=${formatNumber(u.total_tokens)}
                 sub=${t("stats.tokensSplit", { input: u.input_tokens, output: u.output_tokens })} />
             <${Tile} label=${t("stats.cost")} value=${formatCost(u.cost)}
-                sub=${t("stats.costOf", { n: u.samples })} />
+                sub=${u.cost === null ? t("stats.costNone") : t("stats.costOf", { n: u.samples })} />
             <${Tile} label=${t("stats.exactDup")}
                 value=${s.exact_duplicate_share === null ? t("stats.notAvailable") : percent(s.exact_duplicate_share)}
                 sub=${t("stats.exactDupOf", { n: s.exact_duplicates })} />
@@ -267,7 +267,7 @@ export default function StatsPage({ params }) {
         <div class="page-head">
             <div>
                 <h1>${t("stats.title")}</h1>
-                ${data && html`<p class="muted">${t("stats.lead", { n: data.total })}</p>`}
+                ${data?.total > 0 && html`<p class="muted">${t("stats.lead", { n: data.total })}</p>`}
             </div>
             <div class="actions">
                 <button type="button" class="btn" onClick=${reload} disabled=${loading}>${t("stats.refresh")}</button>
