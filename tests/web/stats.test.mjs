@@ -115,6 +115,11 @@ test("the figures and the rating histogram say what the API says", async () => {
         ["Unrated", String(r.unrated)],
     ]);
     assert.deepEqual([r.five_star["5"], r.pass_fail.pass, r.pass_fail.fail, r.pass_fail.critical, r.unrated], [2, 2, 1, 1, 4]);
+    // tokens by output model: only the model that wrote outputs, with its input tokens first
+    const m = s.output_models.find((x) => x.key === MODEL);
+    assert.ok(m.input_tokens > 0 && m.cost > 0);
+    assert.deepEqual(await chartTable(page, "Tokens and cost by output model"),
+        [[MODEL, m.input_tokens.toLocaleString("en-US")]]);
     // the sessions' table counts both sessions
     const sessions = page.locator("section.count-card", { has: page.getByRole("heading", { name: "Sessions" }) });
     assert.deepEqual(await sessions.locator("tbody tr").evaluateAll((rows) => rows.map((x) =>

@@ -14,6 +14,7 @@ await loadStyle("stats");
 loadCharts().catch(() => {}); // the chart library loads while the numbers do; a failure shows per chart
 
 const TOPIC_BARS = 16; // bars in the topic chart; the smaller rest share one
+const MODEL_BARS = 12; // bars in a chart by model
 const TABLE_ROWS = 8; // rows a count table shows before "Show all"
 
 const percent = (x) => formatNumber(x, { style: "percent", maximumFractionDigits: 1 });
@@ -155,30 +156,43 @@ function RatingChart({ r }) {
         series=${[{ label: t("stats.samples"), values: rows.map((x) => x[1]) }]} />`;
 }
 
+// The models with some of `field`, most first; past MODEL_BARS the rest share one bar.
+function modelBars(models, field, fields) {
+    const some = models.filter((m) => m[field]).sort((a, b) => b[field] - a[field]);
+    const bars = some.slice(0, some.length > MODEL_BARS ? MODEL_BARS - 1 : MODEL_BARS)
+        .map((m) => ({ ...m, label: m.key ?? t("stats.noModel") }));
+    const rest = some.slice(bars.length);
+    if (rest.length) {
+        const sum = { label: t("stats.otherModels", { n: rest.length }) };
+        for (const f of fields) sum[f] = rest.reduce((n, m) => n + (m[f] || 0), 0);
+        bars.push(sum);
+    }
+    return bars;
+}
+
 function ModelCharts({ models }) {
     const pal = palette();
-    const labels = models.map((m) => m.key ?? t("stats.noModel"));
-    const anyTokens = models.some((m) => m.total_tokens > 0);
-    const anyCost = models.some((m) => m.cost !== null);
+    const tokens = modelBars(models, "total_tokens", ["input_tokens", "output_tokens", "total_tokens"]);
+    const cost = modelBars(models, "cost", ["cost"]);
     return html`<section class="card chart-card" aria-labelledby="stats-models">
         <h2 id="stats-models">${t("stats.byModel")}</h2>
         <h3>${t("stats.tokens")}</h3>
-        ${anyTokens
+        ${tokens.length
             ? html`<ul class="legend" aria-hidden="true">
                     <li><span class="swatch input"></span>${t("stats.inputTokens")}</li>
                     <li><span class="swatch output"></span>${t("stats.outputTokens")}</li>
                 </ul>
-                <${BarChart} title=${t("stats.tokensByModel")} horizontal stacked labels=${labels}
+                <${BarChart} title=${t("stats.tokensByModel")} horizontal stacked labels=${tokens.map((m) => m.label)}
                     series=${[
-                        { label: t("stats.inputTokens"), values: models.map((m) => m.input_tokens), color: pal.accent },
-                        { label: t("stats.outputTokens"), values: models.map((m) => m.output_tokens), color: pal.accentSoft },
+                        { label: t("stats.inputTokens"), values: tokens.map((m) => m.input_tokens), color: pal.accent },
+                        { label: t("stats.outputTokens"), values: tokens.map((m) => m.output_tokens), color: pal.accentSoft },
                     ]} />`
             : html`<p class="muted">${t("stats.noTokens")}</p>`}
         <h3>${t("stats.cost")}</h3>
-        ${anyCost
-            ? html`<${BarChart} title=${t("stats.costByModel")} horizontal labels=${labels}
+        ${cost.length
+            ? html`<${BarChart} title=${t("stats.costByModel")} horizontal labels=${cost.map((m) => m.label)}
                 format=${formatCost}
-                series=${[{ label: t("stats.cost"), values: models.map((m) => m.cost), color: pal.ok }]} />`
+                series=${[{ label: t("stats.cost"), values: cost.map((m) => m.cost), color: pal.ok }]} />`
             : html`<p class="muted">${t("stats.noCost")}</p>`}
     </section>`;
 }
