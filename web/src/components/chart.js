@@ -91,8 +91,8 @@ function build(uPlot, props, width, tip) {
     const top = Math.max(0, ...drawn.flat().filter((v) => v !== null));
     const integral = drawn.flat().every((v) => v === null || Number.isInteger(v));
     const labelPx = horizontal ? Math.min(Math.ceil(widest(labels, font)) + 14, width * 0.42) : 0;
-    const height = horizontal ? Math.max(120, n * BAR_PX + 40) : props.height || 240;
-    const bars = uPlot.paths.bars({ size: [horizontal ? 0.72 : 0.64, 56], radius: 0.12, align: 0 });
+    const height = horizontal ? Math.max(84, n * BAR_PX + 40) : props.height || 240;
+    const bars = uPlot.paths.bars({ size: horizontal ? [0.7, 22] : [0.64, 56], radius: 0.12, align: 0 });
     const opts = {
         width, height,
         legend: { show: false },
@@ -231,7 +231,7 @@ export function BarChart(props) {
         };
     }, [key]);
 
-    const height = props.horizontal ? Math.max(120, labels.length * BAR_PX + 40) : props.height || 240;
+    const height = props.horizontal ? Math.max(84, labels.length * BAR_PX + 40) : props.height || 240;
     return html`<div class="chart">
         <div class="chart-box" ref=${box} role="img"
             aria-label=${t("chart.alt", { title })}>

@@ -233,7 +233,7 @@ function Stats({ s }) {
     const tables = useMemo(() => [
         ["sessions", "stats.sessions"], ["sources", "stats.sources"],
         ["prompt_methods", "stats.promptMethods"], ["tags", "stats.tags"],
-        ["input_models", "stats.inputModels"],
+        ["input_models", "stats.inputModels"], ["output_models", "stats.outputModels"],
     ], []);
     return html`<${Figures} s=${s} />
         <div class="stats-charts">
