@@ -2,9 +2,10 @@
 // language. A part is {en: {...}, "zh-CN": {...}} with the same keys in both (a test checks).
 import core from "./core.js";
 import samples from "./samples.js";
+import stats from "./stats.js";
 import transfer from "./transfer.js";
 
-const parts = [core, samples, transfer];
+const parts = [core, samples, stats, transfer];
 
 export const catalogue = { en: {}, "zh-CN": {} };
 for (const part of parts)
