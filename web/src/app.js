@@ -9,7 +9,7 @@ import { loadTask } from "./data.js";
 import { LOCALES, setLocale, t, useLocale } from "./i18n.js";
 import { html, useEffect, useRef, useState } from "./lib.js";
 import { compile, Link, navigate, useLocation } from "./router.js";
-import { loadPage, routes, TASK_TABS, taskHref } from "./routes.js";
+import { loadedPage, loadPage, routes, TASK_TABS, taskHref } from "./routes.js";
 
 const compiled = routes.map((r) => ({ ...r, match: compile(r.pattern) }));
 
@@ -82,7 +82,7 @@ function TaskFrame({ params, tab, children }) {
 }
 
 function Page({ route, params, query }) {
-    const [mod, setMod] = useState(null);
+    const [mod, setMod] = useState(() => loadedPage(route.page)?.default ?? null);
     const [error, setError] = useState(null);
     useEffect(() => {
         let live = true;
@@ -114,6 +114,11 @@ export function App() {
             navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`);
     }), []);
     const found = resolve(loc.path);
+    if (found) {
+        // start the page's module and its task together, before anything draws
+        loadPage(found.route.page).catch(() => {});
+        if (found.route.tab) loadTask(found.params.p, found.params.t).catch(() => {});
+    }
     return html`<a class="skip-link" href="#main">${t("shell.skip")}</a>
         <${TopBar} path=${loc.path} />
         <main id="main" ref=${main} tabindex="-1">

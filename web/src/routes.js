@@ -36,6 +36,23 @@ export function taskHref(p, t, tab = "") {
     return `/projects/${encodeURIComponent(p)}/tasks/${encodeURIComponent(t)}${tab}`;
 }
 
+// A page's module, imported once; loadedPage answers it at once when it has arrived, so a page
+// visited before draws without a loading frame.
+const pages = new Map();
+const loaded = new Map();
+
 export function loadPage(page) {
-    return import(`./pages/${page}.js`);
+    if (!pages.has(page)) {
+        const p = import(`./pages/${page}.js`).then((m) => {
+            loaded.set(page, m);
+            return m;
+        });
+        p.catch(() => pages.delete(page));
+        pages.set(page, p);
+    }
+    return pages.get(page);
+}
+
+export function loadedPage(page) {
+    return loaded.get(page);
 }
