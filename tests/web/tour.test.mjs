@@ -106,7 +106,7 @@ const PAGES = [
 // Drawn: <main> has its heading, nothing in it says it is loading, every chart has its canvas,
 // and the fonts are in.
 async function drawn(page) {
-    await page.locator("main h1").first().waitFor();
+    await page.locator("main h1:visible, main h2:visible").first().waitFor(); // a phone shows a sample without its list
     await page.waitForFunction(() => {
         const main = document.querySelector("main");
         if (main.querySelector(".loading, .spinner")) return false;
