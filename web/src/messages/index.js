@@ -1,8 +1,10 @@
 // The one message catalogue: each part holds one area's messages, keyed "area.name", in every
 // language. A part is {en: {...}, "zh-CN": {...}} with the same keys in both (a test checks).
 import core from "./core.js";
+import generate from "./generate.js";
+import topics from "./topics.js";
 
-const parts = [core];
+const parts = [core, topics, generate];
 
 export const catalogue = { en: {}, "zh-CN": {} };
 for (const part of parts)
