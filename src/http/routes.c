@@ -112,6 +112,9 @@ const struct route http_routes[] = {
      "List the model providers, whether each is configured, its limits and Kiln models"},
     {"POST", "/api/providers/{provider}/ping", h_provider_ping, ROUTE_JSON, 0,
      "Send one short prompt to a provider's model", .body = provider_ping_body},
+    /* Topic deletion */
+    {"DELETE", D "/topics", h_topic_delete, 0, 0,
+     "Delete a topic and its subtree (with samples=delete, the samples under it too)"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);
