@@ -3,7 +3,7 @@
 // Expansion is lazy: only open nodes' children are drawn, and a node with very many children
 // draws them a page at a time, so a tree of 10,000 topics stays quick. A search query keeps the
 // matching topics and their ancestors, opened.
-import { formatNumber, t } from "../i18n.js";
+import { getLocale, t } from "../i18n.js";
 import { html, useEffect, useMemo, useRef, useState } from "../lib.js";
 
 const PAGE = 200; // children drawn per node before "show more"
@@ -168,6 +168,13 @@ export function TopicTree({ tree, query, selectedKey, onSelect, label, expanded,
         if (handled) ev.preventDefault();
     }
 
+    // formatters are slow to make: one per drawing, and one label per distinct count
+    const nf = new Intl.NumberFormat(getLocale());
+    const labels = new Map();
+    const samplesLabel = (n) => {
+        if (!labels.has(n)) labels.set(n, t("tree.samples", { n }));
+        return labels.get(n);
+    };
     // a flat list: aria-level, aria-setsize and aria-posinset give the structure
     const drawn = items.map((it) => {
         const key = itemKey(it);
@@ -199,8 +206,8 @@ export function TopicTree({ tree, query, selectedKey, onSelect, label, expanded,
                     ${n.children.length ? (open ? "▾" : "▸") : "•"}</span>
                 <span class="tt-name">${n.parent ? n.name : label}</span>
                 <span class="tt-count">
-                    <span aria-hidden="true">${formatNumber(n.count)}</span>
-                    <span class="visually-hidden">${t("tree.samples", { n: n.count })}</span>
+                    <span aria-hidden="true">${nf.format(n.count)}</span>
+                    <span class="visually-hidden">${samplesLabel(n.count)}</span>
                 </span>
             </div>
         </li>`;

@@ -3,7 +3,6 @@ export default {
     en: {
         "tree.label": "Topic tree",
         "tree.samples": { one: "1 sample", other: "{n} samples" },
-        "tree.subtopics": { one: "1 subtopic", other: "{n} subtopics" },
         "tree.showMore": { one: "Show 1 more topic", other: "Show {n} more topics" },
         "topics.summary": { one: "1 topic", other: "{n} topics" },
         "topics.search": "Search topics",
@@ -48,7 +47,6 @@ export default {
     "zh-CN": {
         "tree.label": "主题树",
         "tree.samples": { other: "{n} 个样本" },
-        "tree.subtopics": { other: "{n} 个子主题" },
         "tree.showMore": { other: "再显示 {n} 个主题" },
         "topics.summary": { other: "共 {n} 个主题" },
         "topics.search": "搜索主题",

@@ -181,7 +181,8 @@ async function deleteTopic(paths, node, rootLabel) {
         return true;
     } catch (err) {
         if (err.status !== 409) throw err;
-        const samples = err.body?.sample_count ?? node.count;
+        const m = /^(\d+) samples/.exec(err.message); // the server's count, current
+        const samples = m ? Number(m[1]) : node.count;
         const ok = await confirmDialog({
             title: t("topics.deleteTitle", { topic: name }),
             body: html`<p>${t("topics.deleteBody", { n: node.size, samples })}</p>
