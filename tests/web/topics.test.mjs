@@ -107,7 +107,7 @@ test("the sample counts, search, and deleting a topic with samples asks first", 
     page.expectStatus(409, "/topics");
     await page.getByRole("button", { name: "Delete topic" }).click();
     const ask = page.getByRole("dialog", { name: "Delete \"Billing\"?" });
-    await ask.getByText("This removes the topic, its 2 subtopics below it and 3 samples.").waitFor();
+    await ask.getByText("This removes the topic, the 2 subtopics below it and 3 samples.").waitFor();
     await axe(page, "topics, delete confirmation");
     await ask.getByRole("button", { name: "Delete topic and 3 samples" }).click();
     await page.getByText("Deleted \"Billing\"").waitFor();
@@ -176,10 +176,19 @@ test("a tree of 10,000 topics draws its first level fast and only what is opened
     assert.ok(ms < 2000, `the first level took ${ms} ms after the tree arrived`);
     assert.equal(await items(page).count(), 101);
     await page.getByText("10,100 topics").waitFor();
-    const t0 = Date.now();
-    await page.getByRole("treeitem", { name: "Topic 7 100 samples" }).locator(".tt-toggle").click();
+    // opening a node draws its 100 children (timed in the page, from the click to the frame)
+    const clicked = await page.evaluate(() => {
+        const t0 = performance.now();
+        [...document.querySelectorAll('[role="treeitem"]')]
+            .find((li) => li.querySelector(".tt-name").textContent === "Topic 7")
+            .querySelector(".tt-toggle").click();
+        return t0;
+    });
+    const openedAt = await (await page.waitForFunction(
+        () => document.querySelectorAll('[role="treeitem"]').length === 201 && performance.now(),
+        null, { polling: "raf" })).jsonValue();
+    assert.ok(openedAt - clicked < 1000, `opening a node took ${Math.round(openedAt - clicked)} ms`);
     await page.getByRole("treeitem", { name: "Sub 7.99 1 sample" }).waitFor();
-    assert.ok(Date.now() - t0 < 1000, `opening a node took ${Date.now() - t0} ms`);
     assert.equal(await items(page).count(), 201);
     await page.getByLabel("Search topics").fill("Sub 42.1");
     await page.getByText("11 topics match").waitFor();

@@ -4,7 +4,7 @@
 // draws them a page at a time, so a tree of 10,000 topics stays quick. A search query keeps the
 // matching topics and their ancestors, opened.
 import { getLocale, t } from "../i18n.js";
-import { html, useEffect, useMemo, useRef, useState } from "../lib.js";
+import { html, useEffect, useLayoutEffect, useMemo, useRef, useState } from "../lib.js";
 
 const PAGE = 200; // children drawn per node before "show more"
 
@@ -85,7 +85,6 @@ export function TopicTree({ tree, query, selectedKey, onSelect, label, expanded,
     const [prefix] = useState(() => `tt${++uid}`);
     const [focusId, setFocusId] = useState(selectedKey ?? tree.root.key);
     const [limits, setLimits] = useState(() => new Map());
-    const treeRef = useRef(null);
     const moved = useRef(false);
     const found = useMemo(() => searchSets(tree, query || ""), [tree, query]);
     // a search opens the matches' ancestors; closing one of those is remembered apart
@@ -102,7 +101,8 @@ export function TopicTree({ tree, query, selectedKey, onSelect, label, expanded,
     const focusKey = items.some((it) => itemKey(it) === String(focusId)) ? String(focusId)
         : itemKey(items[0]);
 
-    useEffect(() => {
+    // focus follows the keyboard in the same frame (a key pressed next goes to the right item)
+    useLayoutEffect(() => {
         if (!moved.current) return;
         moved.current = false;
         const it = items.find((x) => itemKey(x) === focusKey);
@@ -212,6 +212,6 @@ export function TopicTree({ tree, query, selectedKey, onSelect, label, expanded,
             </div>
         </li>`;
     });
-    return html`<ul role="tree" class="topic-tree" aria-label=${t("tree.label")} ref=${treeRef}
+    return html`<ul role="tree" class="topic-tree" aria-label=${t("tree.label")}
         onKeyDown=${onKeyDown}>${drawn}</ul>`;
 }

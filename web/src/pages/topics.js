@@ -185,7 +185,8 @@ async function deleteTopic(paths, node, rootLabel) {
         const samples = m ? Number(m[1]) : node.count;
         const ok = await confirmDialog({
             title: t("topics.deleteTitle", { topic: name }),
-            body: html`<p>${t("topics.deleteBody", { n: node.size, samples })}</p>
+            body: html`<p>${node.size ? t("topics.deleteBody", { n: node.size, samples })
+                : t("topics.deleteLeaf", { n: samples })}</p>
                 <p class="delete-warning">${t("topics.deleteSamples", { n: samples })}</p>`,
             confirmLabel: t("topics.deleteWithSamples", { n: samples }),
         });
