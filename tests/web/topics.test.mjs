@@ -43,6 +43,7 @@ test("grow the root by 3, then every leaf by 2, and see the counts", async () =>
     await pickModel(dialog, "gpt-4o-mini");
     await dialog.getByLabel("Guidance (optional)").fill("customer questions");
     await axe(page, "topics, add dialog");
+    await shoot(page, "topics-add", "en");
     await dialog.getByRole("button", { name: "Generate subtopics" }).click();
     await dialog.waitFor({ state: "detached" });
     await page.getByText("Added 3 subtopics to Tree").waitFor();
@@ -60,6 +61,7 @@ test("grow the root by 3, then every leaf by 2, and see the counts", async () =>
     await leaves.getByText("3 leaves grown.").waitFor();
     assert.equal(await leaves.getByRole("progressbar").getAttribute("aria-valuenow"), "3");
     await axe(page, "topics, every leaf done");
+    await shoot(page, "topics-every-leaf", "en");
     await leaves.getByRole("button", { name: "Close" }).click();
     const t2 = await tree(stack.base, task);
     assert.deepEqual(t2.children.map((c) => c.children.length), [2, 2, 2]);
@@ -109,6 +111,7 @@ test("the sample counts, search, and deleting a topic with samples asks first", 
     const ask = page.getByRole("dialog", { name: "Delete \"Billing\"?" });
     await ask.getByText("This removes the topic, the 2 subtopics below it and 3 samples.").waitFor();
     await axe(page, "topics, delete confirmation");
+    await shoot(page, "topics-delete", "en");
     await ask.getByRole("button", { name: "Delete topic and 3 samples" }).click();
     await page.getByText("Deleted \"Billing\"").waitFor();
     await page.waitForFunction(() => document.querySelectorAll('[role="treeitem"]').length === 2);
