@@ -77,7 +77,7 @@ const struct route http_routes[] = {
     {"GET", P "/tasks/{task_id}/runs", h_run_list, 0, 0, "List samples with filters"},
     {"GET", P "/tasks/{task_id}/runs/{run_id}", h_run_get, 0, 0, "Get a sample"},
     {"PATCH", P "/tasks/{task_id}/runs/{run_id}", h_run_update, ROUTE_JSON, 0,
-     "Rate or tag a sample", .body = run_update_body},
+     "Rate, tag or repair a sample", .body = run_update_body},
     {"DELETE", P "/tasks/{task_id}/runs/{run_id}", h_run_delete, 0, 0, "Delete a sample"},
 
     /* Dataset splits: on the gateway's finetune paths, and without /finetune as its API

@@ -41,6 +41,10 @@ static const char SQL_RUN_SET_RATING[] =
     "UPDATE samples SET rating = ?3, rating_score = ?4 WHERE id = ?1 AND task_id = ?2";
 static const char SQL_RUN_SET_TAGS[] =
     "UPDATE samples SET tags = ?3 WHERE id = ?1 AND task_id = ?2";
+static const char SQL_RUN_SET_REPAIR[] =
+    "UPDATE samples SET repaired_output = ?3 WHERE id = ?1 AND task_id = ?2";
+static const char SQL_RUN_SET_REPAIR_INSTRUCTIONS[] =
+    "UPDATE samples SET repair_instructions = ?3 WHERE id = ?1 AND task_id = ?2";
 static const char SQL_RUN_EXISTS[] = "SELECT 1 FROM samples WHERE id = ?1 AND task_id = ?2";
 static const char SQL_RUN_DELETE[] = "DELETE FROM samples WHERE id = ?1 AND task_id = ?2";
 /* The task's hashes in id order, read from samples_stats (no index is keyed by the hash: its
@@ -363,6 +367,20 @@ int sq_run_list(struct store *st, const struct run_filter *f, store_run_cb cb, v
     return rc == SQLITE_DONE ? r : sq_error(e, c->db, "listing samples");
 }
 
+/* One text column of a sample (sql's ?3; NULL stores NULL). */
+static int set_text(struct sq_conn *c, const char *sql, sqlite3_int64 id, sqlite3_int64 task,
+                    const char *value, struct err *e)
+{
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, sql, e);
+
+    if (!s)
+        return e->code;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, task);
+    sq_bind_text(s, 3, value);
+    return sq_step_done(c, s, "repairing the sample", e);
+}
+
 static int run_update_fn(struct sq_conn *c, void *arg, struct err *e)
 {
     const struct run_update *u = arg;
@@ -387,6 +405,12 @@ static int run_update_fn(struct sq_conn *c, void *arg, struct err *e)
         if ((r = sq_step_done(c, s, "rating the sample", e)) < 0)
             return r;
     }
+    if (u->set_repaired_output &&
+        (r = set_text(c, SQL_RUN_SET_REPAIR, id, task, u->repaired_output, e)) < 0)
+        return r;
+    if (u->set_repair_instructions &&
+        (r = set_text(c, SQL_RUN_SET_REPAIR_INSTRUCTIONS, id, task, u->repair_instructions, e)) < 0)
+        return r;
     if (u->set_tags) {
         _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_RUN_SET_TAGS, e);
         _cleanup_stmt_ sqlite3_stmt *d = sq_stmt(c, SQL_TAG_DELETE, e);

@@ -133,6 +133,10 @@ struct run_update {
     bool set_tags;
     const char *const *tag_list;
     size_t ntags;
+    bool set_repaired_output;
+    const char *repaired_output; /* JSON object (a TaskOutput) or NULL to remove the repair */
+    bool set_repair_instructions;
+    const char *repair_instructions; /* or NULL */
 };
 
 /* A topic-tree node to remove with its whole subtree, in one write (store_topic_delete). */
