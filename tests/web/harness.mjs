@@ -109,9 +109,10 @@ export async function openPage(browser, base, opts = {}) {
     const problems = [];
     const allowed = [];
     page.on("console", (msg) => {
-        // the browser logs every answer of 400 or more; the response handler below judges those
+        if (msg.type() !== "error") return;
+        // the browser logs every error answer; the response handler below judges those
         if (/^Failed to load resource: the server responded with a status of \d+/.test(msg.text())) return;
-        if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
+        problems.push(`console error: ${msg.text()}`);
     });
     page.on("pageerror", (err) => problems.push(`uncaught: ${err.message}`));
     page.on("requestfailed", (req) => {
