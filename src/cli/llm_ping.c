@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "llm/engine.h"
+#include "llm/ping.h"
 #include "util/buf.h"
 #include "util/json.h"
 
@@ -38,7 +39,7 @@ static void usage(FILE *f)
                "  --model M       model name as the provider knows it\n"
                "  --config FILE   JSON config file; its \"providers\" object sets base URLs,\n"
                "                  keys, limits and prices (the environment wins over it)\n"
-               "  --prompt TEXT   the prompt (default: \"Say hello in five words.\")\n"
+               "  --prompt TEXT   the prompt (default: \"" LLM_PING_PROMPT "\")\n"
                "  --schema FILE   a JSON schema: ask for structured output and validate it\n");
 }
 
@@ -117,7 +118,7 @@ int cli_llm_ping(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *provider = NULL, *model = NULL, *config = NULL, *schema_path = NULL;
-    const char *prompt = "Say hello in five words.";
+    const char *prompt = NULL;
     struct json_object *conf = NULL, *section = NULL, *schema = NULL;
     struct schema *compiled = NULL;
     struct llm_config *cfg = NULL;
@@ -156,22 +157,11 @@ int cli_llm_ping(int argc, char **argv)
                         schema_check(schema, false, "--schema", &e) < 0 ||
                         !(compiled = schema_compile(schema, &e))))
         goto out;
-    if (llm_config_load(section, &cfg, &e) < 0 || llm_engine_new(cfg, &eng, &e) < 0 ||
-        llm_check(eng, provider, model, &e) < 0)
+    if (llm_config_load(section, &cfg, &e) < 0 || llm_engine_new(cfg, &eng, &e) < 0)
         goto out;
     {
-        struct llm_message msg = {LLM_ROLE_USER, prompt};
-        struct llm_request req = {
-            .provider = provider,
-            .model = model,
-            .messages = &msg,
-            .n_messages = 1,
-            .schema = compiled,
-            .schema_name = "answer",
-            .max_tokens = schema ? 0 : 200,
-            .drop_unsupported_params = true,
-        };
-        if (llm_submit(eng, &req, done_cb, &w, &e) < 0)
+        struct llm_ping ping = {provider, model, prompt, compiled, 0};
+        if (llm_ping_submit(eng, &ping, done_cb, &w, &e) < 0)
             goto out;
     }
     pthread_mutex_lock(&w.mu);

@@ -199,3 +199,12 @@ const struct field kiln_import_body[] = {
      "A Kiln project folder on the server's disk (or its project.kiln), under --import-root"},
     {0},
 };
+
+/* ---- model providers ---- */
+
+const struct field provider_ping_body[] = {
+    {"model_name", FT_STRING, REQ,
+     "The model to call: the provider's model id, or a Kiln model name it serves"},
+    {"prompt", FT_STRING, NULL_OK, "The prompt, 1 to 4000 characters; default: a greeting"},
+    {0},
+};

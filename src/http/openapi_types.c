@@ -335,6 +335,52 @@ static const struct field key_created_fields[] = {
     {"admin", FT_BOOLEAN, REQ, NULL},
     {NULL}};
 
+static const struct field provider_model_fields[] = {
+    {"name", FT_STRING, REQ, "Kiln's model name (model_name takes it)"},
+    {"model_id", FT_STRING, REQ, "The provider's id for it"},
+    {NULL}};
+static const struct field provider_model_item[] = {
+    {"ProviderModel", FT_OBJECT, 0, NULL, provider_model_fields}};
+static const struct field provider_window_fields[] = {
+    {"model", FT_STRING, REQ, "A model called since the server started"},
+    {"window", FT_INTEGER, REQ, "Calls to it the engine lets run at once now"},
+    {NULL}};
+static const struct field provider_window_item[] = {
+    {"window", FT_OBJECT, 0, NULL, provider_window_fields}};
+static const struct field provider_limit_fields[] = {
+    {"concurrency", FT_INTEGER, RN, "The window's ceiling per model"},
+    {"rpm", FT_INTEGER, RN, "Requests per minute per model; null: no limit"},
+    {"tpm", FT_INTEGER, RN, "Tokens per minute per model; null: no limit"},
+    {NULL}};
+static const struct field provider_fields[] = {
+    {"name", FT_STRING, REQ, "The name the generation endpoints take as provider"},
+    {"type", FT_STRING, REQ, "Its row of the providers table (a named entry's type)"},
+    {"configured", FT_BOOLEAN, REQ,
+     "It could be called now: a base URL, and a key if it needs one"},
+    {"key_present", FT_BOOLEAN, REQ, "A key was found (never the key itself)"},
+    {"key_env", FT_ARRAY, REQ, "The environment variables the key is read from", NULL, string_item},
+    {"base_url", FT_STRING, RN, "Without credentials; null: the default"},
+    {"window", FT_INTEGER, REQ,
+     "The narrowest current window of its models; the ceiling when none was called yet"},
+    {"windows", FT_ARRAY, REQ, "Each model called so far and its window", NULL,
+     provider_window_item},
+    {"limits", FT_OBJECT, REQ, NULL, provider_limit_fields},
+    {"models", FT_ARRAY, REQ, "The Kiln models it serves", NULL, provider_model_item},
+    {NULL}};
+static const struct field provider_item[] = {{"Provider", FT_OBJECT, 0, NULL, provider_fields}};
+static const struct field provider_list_fields[] = {
+    {"providers", FT_ARRAY, REQ, "Configured ones first, then by name", NULL, provider_item},
+    {NULL}};
+static const struct field ping_fields[] = {
+    {"ok", FT_BOOLEAN, REQ, "true"},
+    {"provider", FT_STRING, REQ, NULL},
+    {"model_name", FT_STRING, REQ, "As asked for"},
+    {"model_id", FT_STRING, REQ, "The model id sent to the provider"},
+    {"answer", FT_STRING, REQ, "The answer's first 300 characters"},
+    {"usage", FT_OBJECT, REQ, NULL, usage_fields},
+    {"latency_ms", FT_INTEGER, REQ, "From the call's start to its answer, retries included"},
+    {NULL}};
+
 const struct openapi_component openapi_components[] = {
     {"Error", "Every error answer", error_fields},
     {"Message", NULL, message_fields},
@@ -364,6 +410,9 @@ const struct openapi_component openapi_components[] = {
     {"ApiKey", "An API key as listed (never the key itself)", key_fields},
     {"ApiKeyList", NULL, key_list_fields},
     {"ApiKeyCreated", NULL, key_created_fields},
+    {"Provider", "A model provider (never its key)", provider_fields},
+    {"ProviderList", NULL, provider_list_fields},
+    {"ProviderPing", "A provider's answer to one short prompt", ping_fields},
 };
 
 const size_t openapi_components_count = ARRAY_SIZE(openapi_components);
@@ -397,6 +446,9 @@ static const struct field a_resolve[] = {
 static const struct field a_keys[] = {{"ApiKeyList", FT_OBJECT, 0, NULL, key_list_fields}};
 static const struct field a_key_created[] = {
     {"ApiKeyCreated", FT_OBJECT, 0, NULL, key_created_fields}};
+static const struct field a_providers[] = {
+    {"ProviderList", FT_OBJECT, 0, NULL, provider_list_fields}};
+static const struct field a_ping[] = {{"ProviderPing", FT_OBJECT, 0, NULL, ping_fields}};
 static const struct field a_object[] = {{"object", FT_OBJECT, 0, NULL}};
 static const struct field a_export_json[] = {
     {"json", FT_ANY, 0,
@@ -621,6 +673,10 @@ const struct openapi_op openapi_ops[] = {
     {"GET", "/metrics", "metrics", "Server",
      "Needs an admin key unless the request comes from loopback", NULL, NULL, NULL, s_metrics,
      "Prometheus text format; every metric is named hetu_..."},
+    {"GET", "/api/providers", "provider_list", "Providers", NULL, NULL, a_providers},
+    {"POST", "/api/providers/{provider}/ping", "provider_ping", "Providers",
+     "A provider failure is the error answer naming the provider and its message", NULL, a_ping,
+     NULL, NULL, NULL, e_model},
 };
 /* clang-format on */
 
@@ -637,6 +693,7 @@ const struct openapi_tag openapi_tags[] = {
     {"Dataset splits", "Frozen train/test/val partitions"},
     {"Export", "Files for trainers"},
     {"Keys", "API keys (admin keys only): while no key exists the server is open"},
+    {"Providers", "Model providers: configuration and a test call"},
     {"Other", NULL},
 };
 
@@ -660,6 +717,7 @@ static const struct {
     {"job_id", "A job's id"},
     {"dataset_id", "A dataset split's id"},
     {"key_id", "An API key's id"},
+    {"provider", "A provider's name"},
 };
 
 const char *openapi_path_param_text(const char *name, size_t len)

@@ -107,6 +107,11 @@ const struct route http_routes[] = {
     {"POST", "/api/import-project", h_kiln_import, ROUTE_JSON | ROUTE_GATEWAY | ROUTE_ADMIN, 0,
      "Import a Kiln project folder from the server's disk (under --import-root)",
      .body = kiln_import_body},
+    /* Model providers: what is configured, and a test call */
+    {"GET", "/api/providers", h_provider_list, 0, 0,
+     "List the model providers, whether each is configured, its limits and Kiln models"},
+    {"POST", "/api/providers/{provider}/ping", h_provider_ping, ROUTE_JSON, 0,
+     "Send one short prompt to a provider's model", .body = provider_ping_body},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

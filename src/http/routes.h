@@ -74,5 +74,8 @@ int h_metrics(struct http_req *req, struct json_object **ret_body, struct err *e
 void http_metrics_request(const struct route *route, unsigned status, int64_t duration_us);
 /* h_kiln_import.c */
 int h_kiln_import(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_providers.c */
+int h_provider_list(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_provider_ping(struct http_req *req, struct json_object **ret_body, struct err *e);
 
 #endif

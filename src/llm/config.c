@@ -495,8 +495,7 @@ static int unknown_provider(const struct llm_config *cfg, const char *provider, 
     return r;
 }
 
-/* The base URL and, where the provider needs one, the key. */
-static int check_reachable(const struct llm_provider_cfg *p, struct err *e)
+int llm_config_reachable(const struct llm_provider_cfg *p, struct err *e)
 {
     char var[ERR_FIELD_MAX];
 
@@ -553,7 +552,7 @@ int llm_config_check(const struct llm_config *cfg, const char *provider, const c
         (t.prov->info->flavour == LLM_OPENAI_CHAT || k->so == LLM_SO_TOOL ||
          k->so == LLM_SO_PROMPT))
         t.lim.so_method = k->so;
-    if ((r = check_reachable(t.prov, e)))
+    if ((r = llm_config_reachable(t.prov, e)))
         return r;
     if (ret)
         *ret = t;

@@ -88,6 +88,9 @@ int llm_config_load(struct json_object *providers_section, struct llm_config **r
 void llm_config_free(struct llm_config *cfg);
 
 const struct llm_provider_cfg *llm_config_provider(const struct llm_config *cfg, const char *name);
+/* 0 when p can be called now: it has a base URL and, where it needs one, a key. Else
+ * HE_BAD_REQUEST (field "provider") naming what to set: the variables, never a key. */
+int llm_config_reachable(const struct llm_provider_cfg *p, struct err *e);
 /* The limits for model under p (the model's overrides or the provider's). */
 void llm_config_limits(const struct llm_provider_cfg *p, const char *model, struct llm_limits *ret);
 /* Where a call goes once its provider and model are resolved. */

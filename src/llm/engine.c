@@ -413,6 +413,11 @@ void llm_engine_free(struct llm_engine *eng)
     engine_destroy(eng);
 }
 
+const struct llm_config *llm_engine_config(struct llm_engine *eng)
+{
+    return eng->cfg;
+}
+
 int llm_check(struct llm_engine *eng, const char *provider, const char *model, struct err *e)
 {
     return llm_config_check(eng->cfg, provider, model, NULL, e);

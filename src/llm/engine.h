@@ -83,6 +83,9 @@ int llm_engine_new_ex(const struct llm_config *cfg, const struct llm_engine_opts
  * then joins the thread. NULL is a no-op. */
 void llm_engine_free(struct llm_engine *eng);
 
+/* The provider settings the engine was made with (read-only, from any thread). */
+const struct llm_config *llm_engine_config(struct llm_engine *eng);
+
 /* Synchronous validation of provider and model (see llm_config_check). Any thread. */
 int llm_check(struct llm_engine *eng, const char *provider, const char *model, struct err *e);
 
