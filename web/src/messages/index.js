@@ -1,8 +1,10 @@
 // The one message catalogue: each part holds one area's messages, keyed "area.name", in every
 // language. A part is {en: {...}, "zh-CN": {...}} with the same keys in both (a test checks).
 import core from "./core.js";
+import projects from "./projects.js";
+import providers from "./providers.js";
 
-const parts = [core];
+const parts = [core, projects, providers];
 
 export const catalogue = { en: {}, "zh-CN": {} };
 for (const part of parts)
