@@ -108,7 +108,10 @@ export async function openPage(browser, base, opts = {}) {
     const problems = [];
     const allowed = [];
     page.on("console", (msg) => {
-        if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
+        if (msg.type() !== "error") return;
+        // the browser logs every error answer; the response handler below judges those
+        if (/^Failed to load resource: the server responded with a status of \d+/.test(msg.text())) return;
+        problems.push(`console error: ${msg.text()}`);
     });
     page.on("pageerror", (err) => problems.push(`uncaught: ${err.message}`));
     page.on("requestfailed", (req) => {

@@ -49,15 +49,74 @@ export function taskBody(form) {
     };
 }
 
-// Where JSON.parse stopped, as {line, column} (1-based), or null when the text parses.
+// The offset of the first JSON syntax error in s (browsers' JSON.parse messages do not all say
+// where), or s.length when the text ends too soon.
+function syntaxOffset(s) {
+    let i = 0;
+    const fail = () => {
+        throw i;
+    };
+    const ws = () => {
+        while (i < s.length && " \t\n\r".includes(s[i])) i++;
+    };
+    const number = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+    function string() {
+        for (i++; i < s.length; i++) {
+            if (s[i] === '"') return i++;
+            if (s[i] === "\\") i++;
+            else if (s[i] < " ") fail();
+        }
+        fail();
+    }
+    function list(close, item) {
+        i++;
+        ws();
+        if (s[i] === close) return i++;
+        for (;;) {
+            item();
+            ws();
+            if (s[i] === close) return i++;
+            if (s[i] !== ",") fail();
+            i++;
+        }
+    }
+    function value() {
+        ws();
+        if (s[i] === "{")
+            return list("}", () => {
+                ws();
+                if (s[i] !== '"') fail();
+                string();
+                ws();
+                if (s[i] !== ":") fail();
+                i++;
+                value();
+            });
+        if (s[i] === "[") return list("]", value);
+        if (s[i] === '"') return string();
+        for (const word of ["true", "false", "null"]) if (s.startsWith(word, i)) return (i += word.length);
+        number.lastIndex = i;
+        const m = number.exec(s);
+        if (!m) fail();
+        i += m[0].length;
+    }
+    try {
+        value();
+        ws();
+        return i < s.length ? i : s.length;
+    } catch (at) {
+        if (typeof at !== "number") throw at;
+        return at;
+    }
+}
+
+// Where JSON.parse stops, as {line, column} (1-based), or null when the text parses.
 export function jsonSyntaxError(text) {
     try {
         JSON.parse(text);
         return null;
-    } catch (err) {
-        const m = /position (\d+)/.exec(err.message);
-        const pos = m ? Number(m[1]) : text.length;
-        const before = text.slice(0, pos).split("\n");
+    } catch {
+        const before = text.slice(0, syntaxOffset(text)).split("\n");
         return { line: before.length, column: before[before.length - 1].length + 1 };
     }
 }
