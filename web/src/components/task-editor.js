@@ -268,7 +268,7 @@ export function TaskEditor({ task, onSave, submitLabel, onCancel, compact }) {
         </section>
 
         ${unplaced && html`<${ErrorNote} error=${error} />`}
-        <div class="actions editor-actions">
+        <div class=${dirty || onCancel ? "actions editor-actions dirty" : "actions editor-actions"}>
             ${onCancel && html`<button type="button" class="btn" onClick=${onCancel}>${t("common.cancel")}</button>`}
             ${!onCancel && dirty && html`<button type="button" class="btn"
                 onClick=${() => { setForm(initial); setError(null); }}>${t("task.discard")}</button>`}

@@ -17,9 +17,9 @@ function limit(v) {
 
 function KeyCell({ p }) {
     if (!p.key_env.length) return html`<span class="badge">${t("providers.noKeyNeeded")}</span>`;
-    return html`<span class=${p.key_present ? "badge ok" : "badge warn"}>
+    return html`<span class="key-cell"><span class=${p.key_present ? "badge ok" : "badge warn"}>
             ${p.key_present ? t("providers.keyPresent") : t("providers.keyMissing")}</span>
-        <span class="key-env">${p.key_env.map((v, i) => html`${i > 0 ? " / " : ""}<code>${v}</code>`)}</span>`;
+        <span class="key-env">${p.key_env.map((v, i) => html`${i > 0 ? " / " : ""}<code>${v}</code>`)}</span></span>`;
 }
 
 function PingDialog({ provider, onClose }) {
