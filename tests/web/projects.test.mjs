@@ -27,6 +27,7 @@ test("a project and a task are made, edited and deleted through the interface", 
     await page.goto("/");
     await page.getByRole("heading", { name: "No projects yet" }).waitFor();
     await axe(page, "projects, empty");
+    await shoot(page, "projects-empty", "en");
 
     // the server's 422 for an empty name shows under Name
     await page.getByRole("button", { name: "Create your first project" }).click();
@@ -58,6 +59,7 @@ test("a project and a task are made, edited and deleted through the interface", 
     await req.getByLabel("How to judge it").fill("Never blame the customer");
     await req.getByLabel("Rating").selectOption("pass_fail");
     await axe(page, "new task dialog");
+    await shoot(page, "task-new-dialog", "en");
     await taskDialog.getByRole("button", { name: "Create task" }).click();
 
     // its overview
@@ -87,6 +89,8 @@ test("a project and a task are made, edited and deleted through the interface", 
         'output_json_schema: type must be "object" at the top level');
     assert.equal(await fieldError(page, "Input JSON schema").count(), 0);
     await axe(page, "task overview with the server's schema error");
+    await output.scrollIntoViewIfNeeded();
+    await shoot(page, "task-schema-error", "en");
 
     // fixed, and renamed: the breadcrumb follows
     await output.fill('{"type": "object", "properties": {"reply": {"type": "string"}}, "required": ["reply"]}');
@@ -107,6 +111,7 @@ test("a project and a task are made, edited and deleted through the interface", 
     assert.equal(await confirm.locator(".dialog-body p").first().textContent(),
         "The task “Answer politely” will be deleted with all its samples, topics and splits.");
     await axe(page, "delete task confirmation");
+    await shoot(page, "task-delete-confirm", "en");
     await confirm.getByRole("button", { name: "Delete task" }).click();
     await page.getByRole("heading", { name: "No tasks yet" }).waitFor();
     assert.deepEqual(await api(stack.base, "GET", `/api/projects/${projectId}/tasks`), []);
