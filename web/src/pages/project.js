@@ -30,13 +30,14 @@ function TaskRow({ projectId, task, onDelete }) {
             ${task.description && html`<p class="task-item-desc">${task.description}</p>`}
             <p class="task-item-instruction muted">${excerpt(task.instruction)}</p>
             <p class="task-item-meta">
-                <span class="badge info">${t("project.requirementCount", { n })}</span>
+                <span class=${n ? "badge info" : "badge"}>${t("project.requirementCount", { n })}</span>
                 ${task.output_json_schema && html`<span class="badge">${t("project.structured")}</span>`}
                 <span class="muted small">${t("projects.created", { date: formatDate(task.created_at) })}</span>
             </p>
         </div>
         <div class="task-item-actions">
-            <${Link} class="btn small" href=${taskHref(projectId, task.id)}>${t("project.open")}</${Link}>
+            <${Link} class="btn small" href=${taskHref(projectId, task.id)}
+                aria-label=${t("project.openNamed", { name: task.name })}>${t("project.open")}</${Link}>
             <button type="button" class="btn small ghost danger-text" onClick=${() => onDelete(task)}
                 aria-label=${t("project.deleteTaskNamed", { name: task.name })}>${t("common.delete")}</button>
         </div>
