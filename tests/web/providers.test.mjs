@@ -53,6 +53,7 @@ test("Test pings the provider and shows its answer, latency and usage", async ()
     assert.match(await dialog.locator(".ping-answer").textContent(), /^fake answer [0-9a-f]+: Say hello/);
     assert.match(await dialog.locator(".facts").textContent(), /Latency\d+ msInput tokens\d+Output tokens\d+/);
     await axe(page, "providers, test answered");
+    await shoot(page, "providers-test", "en");
     await dialog.getByRole("button", { name: "Close" }).click();
 
     // a provider with no key: the server's reason

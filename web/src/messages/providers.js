@@ -41,7 +41,7 @@ export default {
     },
     "zh-CN": {
         "providers.lead": "本服务器可以调用的模型服务。密钥从服务器的环境变量或配置文件读取，这里从不显示。",
-        "providers.readyCount": "{total} 个中 {n} 个可用",
+        "providers.readyCount": "{n} 个可用（共 {total} 个）",
         "providers.name": "服务商",
         "providers.status": "状态",
         "providers.key": "API 密钥",
