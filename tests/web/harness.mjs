@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -86,6 +87,23 @@ export async function startStack(opts = {}) {
             assert.equal(code, 0, `hetu exited with ${code}:\n${stderr.slice(-4000)}`);
         },
     };
+}
+
+// The stack and browser a test file shares, started before its first test and stopped after its
+// last: `const ctx = useStack(opts);`, then ctx.stack and ctx.browser in the tests. setup(ctx),
+// when given, runs once both are up.
+export function useStack(opts, setup) {
+    const ctx = {};
+    before(async () => {
+        ctx.stack = await startStack(opts);
+        ctx.browser = await launchBrowser();
+        await setup?.(ctx);
+    });
+    after(async () => {
+        await ctx.browser?.close();
+        await ctx.stack?.stop();
+    });
+    return ctx;
 }
 
 export async function launchBrowser() {

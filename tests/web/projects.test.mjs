@@ -2,20 +2,11 @@
 // server's 422 under the field it names), the task edited with an output schema the server
 // refuses (its message under that field) and then fixed, deletions confirmed by a dialog naming
 // what goes; screenshots of each page in both languages at both sizes.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { api, axe, launchBrowser, makeTask, openPage, shoot, startStack, VIEWPORTS } from "./harness.mjs";
+import { api, axe, makeTask, openPage, shoot, VIEWPORTS, useStack } from "./harness.mjs";
 
-let stack;
-let browser;
-before(async () => {
-    stack = await startStack();
-    browser = await launchBrowser();
-});
-after(async () => {
-    await browser?.close();
-    await stack?.stop();
-});
+const ctx = useStack();
 
 // The message shown under the control labelled `label`.
 function fieldError(page, label) {
@@ -23,7 +14,7 @@ function fieldError(page, label) {
 }
 
 test("a project and a task are made, edited and deleted through the interface", async () => {
-    const page = await openPage(browser, stack.base);
+    const page = await openPage(ctx.browser, ctx.stack.base);
     await page.goto("/");
     await page.getByRole("heading", { name: "No projects yet" }).waitFor();
     await axe(page, "projects, empty");
@@ -68,7 +59,7 @@ test("a project and a task are made, edited and deleted through the interface", 
     await page.locator("[data-testid=sample-count]", { hasText: "0" }).waitFor();
     for (const step of ["Grow a topic tree", "Generate samples", "Import a file"])
         assert.equal(await page.getByRole("link", { name: new RegExp(step) }).count(), 1, step);
-    let task = await api(stack.base, "GET", `/api/projects/${projectId}/tasks/${taskId}`);
+    let task = await api(ctx.stack.base, "GET", `/api/projects/${projectId}/tasks/${taskId}`);
     assert.deepEqual(task.requirements.map((r) => [r.name, r.instruction, r.type, r.priority]),
         [["tone", "Never blame the customer", "pass_fail", 2]]);
     await axe(page, "task overview");
@@ -97,7 +88,7 @@ test("a project and a task are made, edited and deleted through the interface", 
     await page.getByLabel("Task name").fill("Answer politely");
     await page.getByRole("button", { name: "Save changes" }).click();
     await page.getByRole("navigation", { name: "Breadcrumb" }).getByText("Answer politely").waitFor();
-    task = await api(stack.base, "GET", `/api/projects/${projectId}/tasks/${taskId}`);
+    task = await api(ctx.stack.base, "GET", `/api/projects/${projectId}/tasks/${taskId}`);
     assert.equal(task.name, "Answer politely");
     assert.deepEqual(JSON.parse(task.output_json_schema),
         { type: "object", properties: { reply: { type: "string" } }, required: ["reply"] });
@@ -114,56 +105,56 @@ test("a project and a task are made, edited and deleted through the interface", 
     await shoot(page, "task-delete-confirm", "en");
     await confirm.getByRole("button", { name: "Delete task" }).click();
     await page.getByRole("heading", { name: "No tasks yet" }).waitFor();
-    assert.deepEqual(await api(stack.base, "GET", `/api/projects/${projectId}/tasks`), []);
+    assert.deepEqual(await api(ctx.stack.base, "GET", `/api/projects/${projectId}/tasks`), []);
 
     // the project, with two tasks made meanwhile, deleted from the list after a dialog counting them
     for (const name of ["One", "Two"])
-        await api(stack.base, "POST", `/api/projects/${projectId}/task`, { name, instruction: "x" });
+        await api(ctx.stack.base, "POST", `/api/projects/${projectId}/task`, { name, instruction: "x" });
     await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "Projects" }).click();
     await page.getByRole("button", { name: "Delete Support" }).click();
     const confirmProject = page.getByRole("dialog", { name: "Delete project?" });
     assert.equal(await confirmProject.locator(".dialog-body p").first().textContent(),
         "The project “Support” and its 2 tasks will be deleted.");
     await confirmProject.getByRole("button", { name: "Cancel" }).click();
-    assert.equal((await api(stack.base, "GET", "/api/projects")).projects.length, 1);
+    assert.equal((await api(ctx.stack.base, "GET", "/api/projects")).projects.length, 1);
     await page.getByRole("button", { name: "Delete Support" }).click();
     await page.getByRole("dialog", { name: "Delete project?" }).getByRole("button", { name: "Delete project" }).click();
     await page.getByRole("heading", { name: "No projects yet" }).waitFor();
-    assert.deepEqual((await api(stack.base, "GET", "/api/projects")).projects, []);
+    assert.deepEqual((await api(ctx.stack.base, "GET", "/api/projects")).projects, []);
     await page.closeChecked();
 });
 
 test("a project's name and description are edited in place", async () => {
-    const { project } = await makeTask(stack.base, { project: "Drafts", task: "Summarise" });
-    const page = await openPage(browser, stack.base);
+    const { project } = await makeTask(ctx.stack.base, { project: "Drafts", task: "Summarise" });
+    const page = await openPage(ctx.browser, ctx.stack.base);
     await page.goto(`/projects/${project.id}`);
     await page.getByRole("button", { name: "Edit project" }).click();
     const dialog = page.getByRole("dialog", { name: "Edit project" });
     await dialog.getByLabel("Name", { exact: true }).fill("Release notes");
     await dialog.getByRole("button", { name: "Save" }).click();
     await page.getByRole("heading", { level: 1, name: "Release notes" }).waitFor();
-    assert.equal((await api(stack.base, "GET", `/api/projects/${project.id}`)).name, "Release notes");
-    await api(stack.base, "DELETE", `/api/projects/${project.id}`);
+    assert.equal((await api(ctx.stack.base, "GET", `/api/projects/${project.id}`)).name, "Release notes");
+    await api(ctx.stack.base, "DELETE", `/api/projects/${project.id}`);
     await page.closeChecked();
 });
 
 test("screenshots of the projects, a project and a task in both languages at both sizes", async () => {
-    const { project, task, href } = await makeTask(stack.base, { project: "Customer support", task: "Answer" });
-    await api(stack.base, "PATCH", `/api/projects/${project.id}`,
+    const { project, task, href } = await makeTask(ctx.stack.base, { project: "Customer support", task: "Answer" });
+    await api(ctx.stack.base, "PATCH", `/api/projects/${project.id}`,
         { description: "Replies to customers' questions about orders, refunds and shipping." });
-    await api(stack.base, "PATCH", `/api/projects/${project.id}/task/${task.id}`, {
+    await api(ctx.stack.base, "PATCH", `/api/projects/${project.id}/task/${task.id}`, {
         description: "First replies to help-desk tickets",
         output_json_schema: JSON.stringify({ type: "object", properties: { reply: { type: "string" } } }),
         requirements: [{ name: "tone", instruction: "Be kind and never blame the customer", type: "five_star" },
             { name: "accuracy", instruction: "Only promise what the policy allows", type: "pass_fail_critical",
                 priority: 0 }],
     });
-    await api(stack.base, "POST", `/api/projects/${project.id}/task`,
+    await api(ctx.stack.base, "POST", `/api/projects/${project.id}/task`,
         { name: "Classify", instruction: "Label the ticket with one of: order, refund, shipping, other." });
-    await api(stack.base, "POST", "/api/project", { name: "Legal drafting", description: "" });
+    await api(ctx.stack.base, "POST", "/api/project", { name: "Legal drafting", description: "" });
     for (const [locale, lang] of [["en-US", "en"], ["zh-CN", "zh-CN"]]) {
         for (const vp of VIEWPORTS) {
-            const page = await openPage(browser, stack.base, { locale, viewport: vp });
+            const page = await openPage(ctx.browser, ctx.stack.base, { locale, viewport: vp });
             await page.goto("/");
             await page.locator(".project-card").nth(1).waitFor();
             await shoot(page, "projects", lang);

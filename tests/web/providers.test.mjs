@@ -1,24 +1,14 @@
 // Providers: openai (the fake provider) shows as configured with its key present, and no byte
 // of the key reaches the page; "Test" sends a ping through the fake and shows its answer, and a
 // provider without a key shows the server's reason.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { axe, FAKE_KEY, launchBrowser, openPage, shoot, startStack, VIEWPORTS } from "./harness.mjs";
+import { axe, FAKE_KEY, openPage, shoot, VIEWPORTS, useStack } from "./harness.mjs";
 
-let stack;
-let browser;
-before(async () => {
-    // anthropic is left without a key, to be shown as such
-    stack = await startStack({ env: { ANTHROPIC_API_KEY: "" } });
-    browser = await launchBrowser();
-});
-after(async () => {
-    await browser?.close();
-    await stack?.stop();
-});
+const ctx = useStack({ env: { ANTHROPIC_API_KEY: "" } });
 
 test("openai is configured with its key present, and the key itself is never shown", async () => {
-    const page = await openPage(browser, stack.base);
+    const page = await openPage(ctx.browser, ctx.stack.base);
     const answers = [];
     page.on("response", async (res) => {
         if (res.url().includes("/api/providers")) answers.push(await res.text());
@@ -42,7 +32,7 @@ test("openai is configured with its key present, and the key itself is never sho
 });
 
 test("Test pings the provider and shows its answer, latency and usage", async () => {
-    const page = await openPage(browser, stack.base);
+    const page = await openPage(ctx.browser, ctx.stack.base);
     await page.goto("/providers");
     await page.getByRole("button", { name: "Test openai", exact: true }).click();
     const dialog = page.getByRole("dialog", { name: "Test openai" });
@@ -70,7 +60,7 @@ test("Test pings the provider and shows its answer, latency and usage", async ()
 test("screenshots of the providers in both languages at both sizes", async () => {
     for (const [locale, lang] of [["en-US", "en"], ["zh-CN", "zh-CN"]]) {
         for (const vp of VIEWPORTS) {
-            const page = await openPage(browser, stack.base, { locale, viewport: vp });
+            const page = await openPage(ctx.browser, ctx.stack.base, { locale, viewport: vp });
             await page.goto("/providers");
             await page.locator(".providers-table tbody tr").first().waitFor();
             await shoot(page, "providers", lang);

@@ -1,34 +1,25 @@
 // Sign-in when the server requires API keys: the app lands on the sign-in page with where the
 // user was headed, a wrong key is refused with the server's message, the right key gets in (and
 // is kept for the tab), and signing out sends the user back.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { api, axe, launchBrowser, openPage, shoot, startStack, VIEWPORTS } from "./harness.mjs";
+import { api, axe, openPage, shoot, VIEWPORTS, useStack } from "./harness.mjs";
 
-let stack;
-let browser;
-let adminKey;
 const WRONG = `hetu_100000000099_${"0".repeat(64)}`;
-
-before(async () => {
-    stack = await startStack();
-    // the first admin key, made while the server is open; from now on every API call needs one
+let adminKey;
+// the first admin key, made while the server is open; from then on every API call needs one
+const ctx = useStack({}, async ({ stack }) => {
     adminKey = (await api(stack.base, "POST", "/api/keys", { name: "ops", admin: true })).key;
-    browser = await launchBrowser();
-});
-after(async () => {
-    await browser?.close();
-    await stack?.stop();
 });
 
 async function refusal(key) {
-    const res = await fetch(`${stack.base}/api/projects`, { headers: { Authorization: `Bearer ${key}` } });
+    const res = await fetch(`${ctx.stack.base}/api/projects`, { headers: { Authorization: `Bearer ${key}` } });
     assert.equal(res.status, 401);
     return (await res.json()).detail;
 }
 
 test("the app asks for a key, refuses a wrong one with the server's message, and lets the right one in", async () => {
-    const page = await openPage(browser, stack.base);
+    const page = await openPage(ctx.browser, ctx.stack.base);
     page.expectStatus(401, "/api/providers");
     await page.goto("/providers");
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
@@ -72,7 +63,7 @@ test("the app asks for a key, refuses a wrong one with the server's message, and
 test("screenshots of the sign-in page in both languages at both sizes", async () => {
     for (const [locale, lang] of [["en-US", "en"], ["zh-CN", "zh-CN"]]) {
         for (const vp of VIEWPORTS) {
-            const page = await openPage(browser, stack.base, { locale, viewport: vp });
+            const page = await openPage(ctx.browser, ctx.stack.base, { locale, viewport: vp });
             page.expectStatus(401, "/api/projects");
             await page.goto("/");
             await page.locator(".signin-card h1").waitFor();
