@@ -130,12 +130,14 @@ function schemaProblem(form) {
     return null;
 }
 
+// The attributes tying a control to its hint and message (Field hands both over).
+const attrs = (describedBy, invalid) => ({
+    "aria-describedby": describedBy, "aria-invalid": invalid ? "true" : undefined,
+});
+
 function Requirement({ req, index, error, onChange, onRemove }) {
     const base = `requirements[${index}]`;
     const set = (k) => (ev) => onChange({ ...req, [k]: ev.currentTarget.value });
-    const attrs = (describedBy, invalid) => ({
-        "aria-describedby": describedBy, "aria-invalid": invalid ? "true" : undefined,
-    });
     return html`<fieldset class="requirement">
         <legend>${t("task.requirementN", { n: index + 1 })}</legend>
         <button type="button" class="icon-btn requirement-remove" onClick=${onRemove}
@@ -178,9 +180,6 @@ export function TaskEditor({ task, onSave, submitLabel, onCancel, compact }) {
     }, [initial]);
     const dirty = JSON.stringify(taskBody(form)) !== JSON.stringify(taskBody(initial));
     const set = (k) => (ev) => setForm({ ...form, [k]: ev.currentTarget.value });
-    const attrs = (describedBy, invalid) => ({
-        "aria-describedby": describedBy, "aria-invalid": invalid ? "true" : undefined,
-    });
 
     function focusInvalid() {
         requestAnimationFrame(() => root.current?.querySelector("[aria-invalid='true']")?.focus());
