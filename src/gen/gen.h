@@ -283,6 +283,12 @@ int gen_import_sample(const struct gen_import_source *src, const struct gen_chec
 int gen_check_object(struct json_object *obj, const char *field, const char *schema_text,
                      char **ret, struct err *e);
 
+/* A non-empty output at obj[key] (where may be NULL), read as a sample's output is: text, or with
+ * schema_text a JSON object (or its text) matching it, stored as compact JSON text. *ret is
+ * malloc'd; absent or null leaves it NULL. */
+int gen_get_output(struct json_object *obj, const char *where, const char *key,
+                   const char *schema_text, char **ret, struct err *e);
+
 /* Checks a sample's providers and models before any call is made. */
 int gen_sample_check(const struct gen_env *env, const struct gen_sample *s, const char *where,
                      struct err *e);

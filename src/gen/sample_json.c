@@ -222,6 +222,16 @@ static int text_or_object(struct json_object *obj, const char *where, const char
     return r;
 }
 
+int gen_get_output(struct json_object *obj, const char *where, const char *key,
+                   const char *schema_text, char **ret, struct err *e)
+{
+    struct json_object *v = NULL;
+
+    if (!json_object_object_get_ex(obj, key, &v) || !v)
+        return 0;
+    return text_or_object(obj, where, key, schema_text, true, ret, e);
+}
+
 int gen_parse_sample(const struct gen_env *env, const struct task *t, struct json_object *obj,
                      const char *where, struct gen_sample *ret, struct err *e)
 {

@@ -42,6 +42,33 @@ static struct json_object *opt_int(int64_t v)
     return v < 0 ? NULL : json_object_new_int64(v);
 }
 
+/* A TaskOutput's keys, in Kiln's order, into out. */
+static void output_fill(struct json_object *out, const char *id, int64_t created_at,
+                        const char *created_by, const char *output, const char *source_type,
+                        const char *source_props, const char *rating)
+{
+    add_head(out, id, created_at, created_by);
+    json_object_object_add(out, "output", json_object_new_string(output));
+    json_object_object_add(out, "source", source(source_type, source_props));
+    json_object_object_add(out, "rating", rating ? json_raw_new(rating) : NULL);
+    json_object_object_add(out, "model_type", json_object_new_string("task_output"));
+}
+
+char *taskrun_repair(const char *id, int64_t created_at, const char *created_by, const char *output)
+{
+    struct json_object *o = json_object_new_object();
+    char *props = taskrun_props("created_by", created_by, (const char *)NULL);
+    char *text = NULL;
+
+    if (props) {
+        output_fill(o, id, created_at, created_by, output, "human", props, NULL);
+        text = strdup(json_text(o, NULL));
+    }
+    free(props);
+    json_object_put(o);
+    return text;
+}
+
 struct json_object *taskrun_render(const struct run *r)
 {
     struct json_object *o = json_object_new_object(), *out = json_object_new_object();
@@ -51,11 +78,8 @@ struct json_object *taskrun_render(const struct run *r)
     json_object_object_add(o, "input", json_object_new_string(r->input));
     json_object_object_add(o, "input_source", source(r->input_source_type, r->input_source));
 
-    add_head(out, r->output_id, r->output_created_at, r->created_by);
-    json_object_object_add(out, "output", json_object_new_string(r->output));
-    json_object_object_add(out, "source", source(r->output_source_type, r->output_source));
-    json_object_object_add(out, "rating", r->rating ? json_raw_new(r->rating) : NULL);
-    json_object_object_add(out, "model_type", json_object_new_string("task_output"));
+    output_fill(out, r->output_id, r->output_created_at, r->created_by, r->output,
+                r->output_source_type, r->output_source, r->rating);
     json_object_object_add(o, "output", out);
 
     json_object_object_add(o, "repair_instructions", json_str_or_null(r->repair_instructions));

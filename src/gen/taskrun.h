@@ -10,6 +10,11 @@
 /* A run whose id is "" renders with "id": null (not saved). */
 struct json_object *taskrun_render(const struct run *r);
 
+/* A repair as Kiln's TaskRun keeps one (repaired_output): a TaskOutput with a human source and
+ * no rating, as compact JSON text (malloc'd), or NULL when out of memory. */
+char *taskrun_repair(const char *id, int64_t created_at, const char *created_by,
+                     const char *output);
+
 /* DataSource properties as compact JSON text (malloc'd): pairs of key, value (NULL values are
  * left out), ended by a NULL key. */
 char *taskrun_props(const char *key, ...) __attribute__((sentinel));

@@ -160,7 +160,9 @@ static const struct field rating_fields[] = {
     {"type", FT_STRING, REQ, "five_star, pass_fail or pass_fail_critical"},
     {"value", FT_ANY, REQ,
      "1 to 5 (five_star); true/false or 1/0 (pass_fail); also -1 (pass_fail_critical)"},
-    {"requirement_ratings", FT_ANY, 0, "Accepted and not stored"},
+    {"requirement_ratings", FT_OBJECT, NULL_OK,
+     "By requirement id (one of the task's): {\"type\", \"value\"}, each checked as the "
+     "overall rating"},
     {"v", FT_ANY, 0, "Accepted and not stored"},
     {0},
 };
@@ -168,6 +170,10 @@ static const struct field rating_fields[] = {
 const struct field run_update_body[] = {
     {"rating", FT_OBJECT, NULL_OK, "The sample's rating; null removes it", rating_fields, NULL},
     {"tags", FT_ARRAY, NULL_OK, "The sample's tags, replacing the old ones", NULL, &tag_item},
+    {"repaired_output", FT_ANY, NULL_OK,
+     "The corrected output (text; with an output schema a matching object or its JSON text), "
+     "kept as a human TaskOutput; null removes the repair"},
+    {"repair_instructions", FT_STRING, NULL_OK, "What was wrong and how to fix it; null removes"},
     {0},
 };
 

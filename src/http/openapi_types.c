@@ -335,6 +335,11 @@ static const struct field key_created_fields[] = {
     {"admin", FT_BOOLEAN, REQ, NULL},
     {NULL}};
 
+static const struct field topic_delete_fields[] = {
+    {"deleted_topics", FT_INTEGER, REQ, "Stored nodes removed: the node and its descendants"},
+    {"deleted_samples", FT_INTEGER, REQ, "Samples removed with them (samples=delete)"},
+    {NULL}};
+
 static const struct field provider_model_fields[] = {
     {"name", FT_STRING, REQ, "Kiln's model name (model_name takes it)"},
     {"model_id", FT_STRING, REQ, "The provider's id for it"},
@@ -410,6 +415,7 @@ const struct openapi_component openapi_components[] = {
     {"ApiKey", "An API key as listed (never the key itself)", key_fields},
     {"ApiKeyList", NULL, key_list_fields},
     {"ApiKeyCreated", NULL, key_created_fields},
+    {"TopicDeletion", NULL, topic_delete_fields},
     {"Provider", "A model provider (never its key)", provider_fields},
     {"ProviderList", NULL, provider_list_fields},
     {"ProviderPing", "A provider's answer to one short prompt", ping_fields},
@@ -448,6 +454,8 @@ static const struct field a_key_created[] = {
     {"ApiKeyCreated", FT_OBJECT, 0, NULL, key_created_fields}};
 static const struct field a_providers[] = {
     {"ProviderList", FT_OBJECT, 0, NULL, provider_list_fields}};
+static const struct field a_topic_delete[] = {
+    {"TopicDeletion", FT_OBJECT, 0, NULL, topic_delete_fields}};
 static const struct field a_ping[] = {{"ProviderPing", FT_OBJECT, 0, NULL, ping_fields}};
 static const struct field a_object[] = {{"object", FT_OBJECT, 0, NULL}};
 static const struct field a_export_json[] = {
@@ -533,6 +541,12 @@ static const struct openapi_param q_duplicates[] = {
     {"job_id", FT_STRING, 0, "A near-duplicate job (default: the task's newest completed one)"},
     {"limit", FT_INTEGER, 0, "Clusters a page (default 100, at most 1000)"},
     {"cursor", FT_STRING, 0, "The next_cursor of the previous page"},
+    {NULL}};
+
+static const char *const samples_delete[] = {"delete", NULL};
+static const struct openapi_param q_topic_delete[] = {
+    {"node_path", FT_STRING, REQ, "The node: a JSON list of topic names (not the root)"},
+    {"samples", FT_STRING, 0, "delete: delete the samples under the node too", samples_delete},
     {NULL}};
 
 /* ---- streams ---- */
@@ -677,6 +691,9 @@ const struct openapi_op openapi_ops[] = {
     {"POST", "/api/providers/{provider}/ping", "provider_ping", "Providers",
      "A provider failure is the error answer naming the provider and its message", NULL, a_ping,
      NULL, NULL, NULL, e_model},
+    {"DELETE", D "/topics", "topic_delete", "Generation",
+     "Samples under the node without samples=delete: 409 saying how many", q_topic_delete,
+     a_topic_delete, NULL, NULL, NULL, e_conflict},
 };
 /* clang-format on */
 

@@ -77,7 +77,7 @@ const struct route http_routes[] = {
     {"GET", P "/tasks/{task_id}/runs", h_run_list, 0, 0, "List samples with filters"},
     {"GET", P "/tasks/{task_id}/runs/{run_id}", h_run_get, 0, 0, "Get a sample"},
     {"PATCH", P "/tasks/{task_id}/runs/{run_id}", h_run_update, ROUTE_JSON, 0,
-     "Rate or tag a sample", .body = run_update_body},
+     "Rate, tag or repair a sample", .body = run_update_body},
     {"DELETE", P "/tasks/{task_id}/runs/{run_id}", h_run_delete, 0, 0, "Delete a sample"},
 
     /* Dataset splits: on the gateway's finetune paths, and without /finetune as its API
@@ -112,6 +112,9 @@ const struct route http_routes[] = {
      "List the model providers, whether each is configured, its limits and Kiln models"},
     {"POST", "/api/providers/{provider}/ping", h_provider_ping, ROUTE_JSON, 0,
      "Send one short prompt to a provider's model", .body = provider_ping_body},
+    /* Topic deletion */
+    {"DELETE", D "/topics", h_topic_delete, 0, 0,
+     "Delete a topic and its subtree (with samples=delete, the samples under it too)"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

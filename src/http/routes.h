@@ -60,6 +60,7 @@ int h_dedup_list(struct http_req *req, struct json_object **ret_body, struct err
 int h_dedup_resolve(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_topics.c */
 int h_topics(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_topic_delete(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_stats.c */
 int h_stats(struct http_req *req, struct json_object **ret_body, struct err *e);
 /* h_keys.c */

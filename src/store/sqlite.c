@@ -700,6 +700,7 @@ static const struct store_ops sqlite_ops = {
     .topic_add_async = sq_topic_add_async,
     .topic_list = sq_topic_list,
     .topic_counts = sq_topic_counts,
+    .topic_delete = sq_topic_delete,
     .split_insert = sq_split_insert,
     .split_get = sq_split_get,
     .split_list = sq_split_list,

@@ -195,6 +195,7 @@ int sq_run_find_by_hash(struct store *s, const char *task_id, const int64_t *has
 int sq_topic_add(struct store *s, const char *task_id, const char *parent_key,
                  const char *const *names, size_t n, struct err *e);
 int sq_topic_list(struct store *s, const char *task_id, store_topic_cb cb, void *ud, struct err *e);
+int sq_topic_delete(struct store *s, struct topic_delete *d, struct err *e);
 int sq_topic_counts(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
                     struct err *e);
 

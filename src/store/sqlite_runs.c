@@ -41,6 +41,10 @@ static const char SQL_RUN_SET_RATING[] =
     "UPDATE samples SET rating = ?3, rating_score = ?4 WHERE id = ?1 AND task_id = ?2";
 static const char SQL_RUN_SET_TAGS[] =
     "UPDATE samples SET tags = ?3 WHERE id = ?1 AND task_id = ?2";
+static const char SQL_RUN_SET_REPAIR[] =
+    "UPDATE samples SET repaired_output = ?3 WHERE id = ?1 AND task_id = ?2";
+static const char SQL_RUN_SET_REPAIR_INSTRUCTIONS[] =
+    "UPDATE samples SET repair_instructions = ?3 WHERE id = ?1 AND task_id = ?2";
 static const char SQL_RUN_EXISTS[] = "SELECT 1 FROM samples WHERE id = ?1 AND task_id = ?2";
 static const char SQL_RUN_DELETE[] = "DELETE FROM samples WHERE id = ?1 AND task_id = ?2";
 /* The task's hashes in id order, read from samples_stats (no index is keyed by the hash: its
@@ -363,6 +367,20 @@ int sq_run_list(struct store *st, const struct run_filter *f, store_run_cb cb, v
     return rc == SQLITE_DONE ? r : sq_error(e, c->db, "listing samples");
 }
 
+/* One text column of a sample (sql's ?3; NULL stores NULL). */
+static int set_text(struct sq_conn *c, const char *sql, sqlite3_int64 id, sqlite3_int64 task,
+                    const char *value, struct err *e)
+{
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, sql, e);
+
+    if (!s)
+        return e->code;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, task);
+    sq_bind_text(s, 3, value);
+    return sq_step_done(c, s, "repairing the sample", e);
+}
+
 static int run_update_fn(struct sq_conn *c, void *arg, struct err *e)
 {
     const struct run_update *u = arg;
@@ -387,6 +405,12 @@ static int run_update_fn(struct sq_conn *c, void *arg, struct err *e)
         if ((r = sq_step_done(c, s, "rating the sample", e)) < 0)
             return r;
     }
+    if (u->set_repaired_output &&
+        (r = set_text(c, SQL_RUN_SET_REPAIR, id, task, u->repaired_output, e)) < 0)
+        return r;
+    if (u->set_repair_instructions &&
+        (r = set_text(c, SQL_RUN_SET_REPAIR_INSTRUCTIONS, id, task, u->repair_instructions, e)) < 0)
+        return r;
     if (u->set_tags) {
         _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_RUN_SET_TAGS, e);
         _cleanup_stmt_ sqlite3_stmt *d = sq_stmt(c, SQL_TAG_DELETE, e);
@@ -615,4 +639,77 @@ int sq_topic_counts(struct store *st, const char *task_id, store_topic_count_cb 
     struct topic_each x = {.count = cb, .ud = ud};
     return sq_list((struct sq_store *)st, SQL_TOPIC_COUNTS, task_id, topic_count_row, &x,
                    "counting samples by topic", e);
+}
+
+/* The subtree of a node: the node itself (?2 its parent's key, ?3 its name) and every node whose
+ * parent key starts with the node's key (?4 up to ?5, the key with its last byte raised); the
+ * samples whose topic key starts with the node's key. */
+static const char SQL_TOPIC_SUBTREE_SAMPLES[] =
+    "SELECT count(*) FROM samples WHERE task_id = ?1 AND topic_key >= ?4 AND topic_key < ?5";
+static const char SQL_TOPIC_SUBTREE_SAMPLES_DELETE[] =
+    "DELETE FROM samples WHERE task_id = ?1 AND topic_key >= ?4 AND topic_key < ?5";
+static const char SQL_TOPIC_SUBTREE_DELETE[] =
+    "DELETE FROM topics WHERE task_id = ?1 AND ((parent_key = ?2 AND name = ?3) OR "
+    "(parent_key >= ?4 AND parent_key < ?5))";
+
+/* Runs sql with the subtree's bindings; a count's value in *ret_count, else the rows changed. */
+static int subtree_step(struct sq_conn *c, const char *sql, const char *const bind[5], int64_t *ret,
+                        struct err *e)
+{
+    _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, sql, e);
+    int rc;
+
+    if (!s)
+        return e->code;
+    sqlite3_bind_int64(s, 1, sq_id_value(bind[0]));
+    for (int i = 1; i < 5; i++)
+        sqlite3_bind_text(s, i + 1, bind[i], -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *ret = sqlite3_column_int64(s, 0);
+    else if (rc == SQLITE_DONE)
+        *ret = sqlite3_changes(c->db);
+    else
+        return sq_error(e, c->db, "deleting topics");
+    return 0;
+}
+
+static int topic_delete_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    struct topic_delete *d = arg;
+    size_t n = strlen(d->topic_key), name_at = n - 1;
+    _cleanup_free_ char *parent = NULL, *name = NULL, *upper = strdup(d->topic_key);
+    int r;
+
+    while (name_at > 0 && d->topic_key[name_at - 1] != STORE_TOPIC_SEP[0])
+        name_at--;
+    parent = strndup(d->topic_key, name_at);
+    name = strndup(d->topic_key + name_at, n - 1 - name_at);
+    if (!upper || !parent || !name)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    upper[n - 1] = (char)(upper[n - 1] + 1);
+    {
+        const char *const bind[5] = {d->task_id, parent, name, d->topic_key, upper};
+        if ((r = subtree_step(c, SQL_TOPIC_SUBTREE_SAMPLES, bind, &d->samples_under, e)) < 0)
+            return r;
+        if (d->samples_under > 0 && !d->with_samples)
+            return err_set(e, HE_CONFLICT, "node_path", "%lld samples are under the topic",
+                           (long long)d->samples_under);
+        if ((d->samples_under > 0 && (r = subtree_step(c, SQL_TOPIC_SUBTREE_SAMPLES_DELETE, bind,
+                                                       &d->deleted_samples, e)) < 0) ||
+            (r = subtree_step(c, SQL_TOPIC_SUBTREE_DELETE, bind, &d->deleted_topics, e)) < 0)
+            return r;
+    }
+    if (d->deleted_topics == 0 && d->deleted_samples == 0)
+        return err_set(e, HE_NOT_FOUND, "node_path", "no topic at node_path");
+    return 0;
+}
+
+int sq_topic_delete(struct store *s, struct topic_delete *d, struct err *e)
+{
+    if (!d->topic_key || !d->topic_key[0] ||
+        d->topic_key[strlen(d->topic_key) - 1] != STORE_TOPIC_SEP[0])
+        return err_set(e, HE_INTERNAL, NULL, "a topic key to delete must name a node");
+    d->deleted_topics = d->deleted_samples = d->samples_under = 0;
+    return sq_write((struct sq_store *)s, topic_delete_fn, d, e);
 }

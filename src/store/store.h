@@ -133,6 +133,20 @@ struct run_update {
     bool set_tags;
     const char *const *tag_list;
     size_t ntags;
+    bool set_repaired_output;
+    const char *repaired_output; /* JSON object (a TaskOutput) or NULL to remove the repair */
+    bool set_repair_instructions;
+    const char *repair_instructions; /* or NULL */
+};
+
+/* A topic-tree node to remove with its whole subtree, in one write (store_topic_delete). */
+struct topic_delete {
+    const char *task_id;
+    const char *topic_key; /* the node's topic key; never "" (the root stays) */
+    bool with_samples;     /* delete the samples under it too; else any there is HE_CONFLICT */
+    /* written by the store: */
+    int64_t deleted_topics, deleted_samples;
+    int64_t samples_under; /* the samples under the node (also set with HE_CONFLICT) */
 };
 
 /* A durable job. Items live in the store too; counters change in the same commit as items. */
@@ -402,6 +416,11 @@ struct store_ops {
                       struct err *e);
     int (*topic_counts)(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
                         struct err *e);
+    /* Removes the node d->topic_key and every node under it, and with d->with_samples the
+     * samples whose topic lies in that subtree, all in one write. Samples there without
+     * with_samples: HE_CONFLICT and nothing changes. HE_NOT_FOUND (field "node_path") when
+     * neither a node nor a sample is there. */
+    int (*topic_delete)(struct store *s, struct topic_delete *d, struct err *e);
 
     /* Stores the split d and its parts (every run id of each, in order) in one write: all or
      * nothing. A split keeps its run ids when runs are deleted later; the run filter (split_id)
@@ -656,6 +675,10 @@ static inline int store_topic_counts(struct store *s, const char *task_id, store
                                      void *ud, struct err *e)
 {
     return s->ops->topic_counts(s, task_id, cb, ud, e);
+}
+static inline int store_topic_delete(struct store *s, struct topic_delete *d, struct err *e)
+{
+    return s->ops->topic_delete(s, d, e);
 }
 static inline int store_stats(struct store *s, const char *task_id, struct store_stats *ret,
                               store_stats_cb cb, void *ud, struct err *e)

@@ -256,3 +256,124 @@ def test_few_shot_uses_pass_fail_and_skips_deleted(gen):
     system = gen.fake.requests(model)[0]["body"]["messages"][0]["content"]
     assert "pf-pass-out" in system
     assert "pf-fail" not in system and "pf-gone" not in system
+
+
+# ---- requirement ratings and repairs (what the review screen writes) ----
+
+OUTPUT_KEYS = ["v", "id", "path", "created_at", "created_by", "output", "source", "rating",
+               "model_type"]
+
+
+def requirement_ids(gen, pid, tid):
+    r = gen.c.get("/api/projects/%s/tasks/%s" % (pid, tid))
+    assert r.status == 200, r
+    return [x["id"] for x in r.json()["requirements"]]
+
+
+def exported_answers(gen, pid, tid, tag):
+    r = gen.c.get("/api/projects/%s/tasks/%s/export?format=openai_chat_jsonl&tag=%s"
+                  % (pid, tid, tag))
+    assert r.status == 200, r
+    return [json.loads(x)["messages"][2]["content"] for x in r.raw.decode().splitlines()]
+
+
+def test_requirement_ratings_are_kept_as_kiln_keeps_them(gen):
+    pid, tid = gen.task()
+    r1, r2 = requirement_ids(gen, pid, tid)
+    run = save(gen, pid, tid, input="rated")
+    path = gen.runs_path(pid, tid, "/" + run["id"])
+    r = gen.c.ok("PATCH", path, {"rating": {"type": "five_star", "value": 4, "requirement_ratings": {
+        r1: {"type": "five_star", "value": 5}, r2: {"type": "pass_fail_critical", "value": -1}}}})
+    want = {r1: {"value": 5.0, "type": "five_star"}, r2: {"value": -1.0, "type": "pass_fail_critical"}}
+    for got in (r, gen.c.ok("GET", path)):
+        rating = got["output"]["rating"]
+        assert (rating["type"], rating["value"]) == ("five_star", 4)
+        assert rating["requirement_ratings"] == want
+        assert [list(v) for v in rating["requirement_ratings"].values()] == [["value", "type"]] * 2
+    r = gen.c.ok("PATCH", path, {"rating": {"type": "pass_fail", "value": True, "requirement_ratings": {
+        r2: {"type": "pass_fail", "value": False}}}})
+    assert r["output"]["rating"]["requirement_ratings"] == {r2: {"value": 0.0, "type": "pass_fail"}}
+    r = gen.c.ok("PATCH", path, {"rating": {"type": "five_star", "value": 3}})
+    assert r["output"]["rating"]["requirement_ratings"] == {}
+
+
+@pytest.mark.parametrize("ratings,field", [
+    ({"no-such-requirement": {"type": "five_star", "value": 5}},
+     "rating.requirement_ratings.no-such-requirement"),
+    ({"R0": {"type": "five_star", "value": 6}}, "rating.requirement_ratings.R0.value"),
+    ({"R0": {"type": "five_star", "value": 2.5}}, "rating.requirement_ratings.R0.value"),
+    ({"R0": {"type": "pass_fail", "value": -1}}, "rating.requirement_ratings.R0.value"),
+    ({"R0": {"type": "stars", "value": 3}}, "rating.requirement_ratings.R0.type"),
+    ({"R0": {"type": "five_star"}}, "rating.requirement_ratings.R0.value"),
+    ({"R0": {"value": 3}}, "rating.requirement_ratings.R0.type"),
+    ({"R0": {"type": "five_star", "value": 3, "note": "x"}}, "rating.requirement_ratings.R0.note"),
+    ({"R0": 5}, "rating.requirement_ratings.R0"),
+    ([5], "rating.requirement_ratings"),
+])
+def test_bad_requirement_ratings(gen, ratings, field):
+    pid, tid = gen.task()
+    r0 = requirement_ids(gen, pid, tid)[0]
+    run = save(gen, pid, tid, input="bad rating")
+    if isinstance(ratings, dict):
+        ratings = {k.replace("R0", r0): v for k, v in ratings.items()}
+    field = field.replace("R0", r0)
+    path = gen.runs_path(pid, tid, "/" + run["id"])
+    assert_error(gen.c.patch(path, {"rating": {"type": "five_star", "value": 4,
+                                               "requirement_ratings": ratings}}),
+                 422, "invalid", field=field)
+    assert gen.c.ok("GET", path)["output"]["rating"] is None
+
+
+def test_repair_is_stored_shown_and_exported(gen):
+    pid, tid = gen.task()
+    run = save(gen, pid, tid, input="repair me", output="原来的输出", tags=["fixme"])
+    path = gen.runs_path(pid, tid, "/" + run["id"])
+    r = gen.c.ok("PATCH", path, {"repaired_output": "修正后的输出", "repair_instructions": "更礼貌一些"})
+    for got in (r, gen.c.ok("GET", path)):
+        rep = got["repaired_output"]
+        assert list(rep) == OUTPUT_KEYS, rep
+        assert (rep["output"], rep["rating"], rep["model_type"], rep["v"]) == (
+            "修正后的输出", None, "task_output", 1)
+        assert rep["source"] == {"type": "human", "properties": {"created_by": run["created_by"]}}
+        assert rep["created_by"] == run["created_by"] and rep["id"] != run["output"]["id"]
+        assert got["repair_instructions"] == "更礼貌一些"
+        assert got["output"]["output"] == "原来的输出"
+    assert exported_answers(gen, pid, tid, "fixme") == ["修正后的输出"]
+    # instructions alone change; the repair stays
+    r = gen.c.ok("PATCH", path, {"repair_instructions": "简短"})
+    assert r["repair_instructions"] == "简短" and r["repaired_output"]["output"] == "修正后的输出"
+    r = gen.c.ok("PATCH", path, {"repaired_output": None, "repair_instructions": None})
+    assert r["repaired_output"] is None and r["repair_instructions"] is None
+    assert exported_answers(gen, pid, tid, "fixme") == ["原来的输出"]
+
+
+def test_repair_follows_the_output_schema(gen):
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}},
+              "required": ["answer"]}
+    pid, tid = gen.task(output_json_schema=json.dumps(schema))
+    run = save(gen, pid, tid, input="structured", output={"answer": "old"})
+    path = gen.runs_path(pid, tid, "/" + run["id"])
+    assert_error(gen.c.patch(path, {"repaired_output": "plain text"}), 422, "invalid",
+                 field="repaired_output")
+    assert_error(gen.c.patch(path, {"repaired_output": {"answer": 5}}), 422, "invalid",
+                 field="repaired_output")
+    assert gen.c.ok("GET", path)["repaired_output"] is None
+    r = gen.c.ok("PATCH", path, {"repaired_output": {"answer": "new"}})
+    assert json.loads(r["repaired_output"]["output"]) == {"answer": "new"}
+    r = gen.c.ok("PATCH", path, {"repaired_output": '{"answer": "text form"}'})
+    assert json.loads(r["repaired_output"]["output"]) == {"answer": "text form"}
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"repaired_output": 5}, "repaired_output"),
+    ({"repaired_output": ""}, "repaired_output"),
+    ({"repaired_output": {"a": 1}}, "repaired_output"),  # an object needs an output schema
+    ({"repair_instructions": 5}, "repair_instructions"),
+    ({"repair_instructions": ""}, "repair_instructions"),
+])
+def test_bad_repairs(gen, data, body, field):
+    pid, tid, runs = data
+    path = gen.runs_path(pid, tid, "/" + runs["a"]["id"])
+    assert_error(gen.c.patch(path, body), 422, "invalid", field=field)
+    got = gen.c.ok("GET", path)
+    assert got["repaired_output"] is None and got["repair_instructions"] is None

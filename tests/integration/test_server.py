@@ -29,7 +29,7 @@ def test_healthz(client):
     assert isinstance(body["store"], dict) and body["store"], body
 
 
-@pytest.mark.parametrize("path", ["/", "/nope", "/api", "/api/projects/123456789012/nope",
+@pytest.mark.parametrize("path", ["/api/nope", "/api", "/api/projects/123456789012/nope",
                                   "/api/projects/123456789012/tasks/123456789012/extra",
                                   "/api/project/123456789012", "/healthz/x"])
 def test_unknown_path_is_json_404(client, path):
@@ -345,7 +345,7 @@ TEXT_PAIR = re.compile(r'([\w.]+)=("(?:[^"\\]|\\.)*"|\S*)')
 def _exercise(srv):
     c = srv.client
     c.get("/api/projects")
-    c.get("/no/such/path")
+    c.get("/api/no/such/path")
     c.post("/api/project", {"name": "log me"})
 
 
@@ -373,7 +373,7 @@ def test_text_request_log(start_server):
     assert lines, "no request lines in stderr:\n" + srv.stderr()
     seen = {(f.get("method"), f.get("path"), f.get("status")) for _, _, f in lines}
     assert ("GET", "/api/projects", "200") in seen, lines
-    assert ("GET", "/no/such/path", "404") in seen, lines
+    assert ("GET", "/api/no/such/path", "404") in seen, lines
     assert ("POST", "/api/project", "200") in seen, lines
     for ts, level, f in lines:
         datetime.fromisoformat(ts)
@@ -398,7 +398,7 @@ def test_json_request_log(start_server):
         assert r["level"] == "info"
         assert float(r["duration_ms"]) >= 0
     seen = {(r["method"], r["path"], int(r["status"])) for r in recs}
-    assert ("GET", "/no/such/path", 404) in seen and ("POST", "/api/project", 200) in seen
+    assert ("GET", "/api/no/such/path", 404) in seen and ("POST", "/api/project", 200) in seen
 
 
 def _request_logged(srv):
