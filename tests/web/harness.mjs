@@ -89,6 +89,23 @@ export async function startStack(opts = {}) {
     };
 }
 
+// The stack and browser a test file shares, started before its first test and stopped after its
+// last: `const ctx = useStack(opts);`, then ctx.stack and ctx.browser in the tests. setup(ctx),
+// when given, runs once both are up.
+export function useStack(opts, setup) {
+    const ctx = {};
+    before(async () => {
+        ctx.stack = await startStack(opts);
+        ctx.browser = await launchBrowser();
+        await setup?.(ctx);
+    });
+    after(async () => {
+        await ctx.browser?.close();
+        await ctx.stack?.stop();
+    });
+    return ctx;
+}
+
 export async function launchBrowser() {
     return chromium.launch({
         executablePath: process.env.HETU_CHROMIUM || "/usr/bin/chromium",

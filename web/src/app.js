@@ -5,7 +5,7 @@
 import { apiKey, onUnauthorized, setApiKey } from "./api.js";
 import { Toasts } from "./components/toast.js";
 import { ErrorNote, Loading } from "./components/status.js";
-import { loadTask } from "./data.js";
+import { loadTask, onTaskForgotten } from "./data.js";
 import { LOCALES, setLocale, t, useLocale } from "./i18n.js";
 import { html, useEffect, useRef, useState } from "./lib.js";
 import { compile, Link, navigate, useLocation } from "./router.js";
@@ -55,6 +55,10 @@ function TopBar({ path }) {
 // Breadcrumb and tabs of a task's pages; loads the project and task for the page.
 function TaskFrame({ params, tab, children }) {
     const [state, setState] = useState({ loading: true });
+    const [version, setVersion] = useState(0);
+    useEffect(() => onTaskForgotten((p, task) => {
+        if (p === params.p && (!task || task === params.t)) setVersion((v) => v + 1);
+    }), [params.p, params.t]);
     useEffect(() => {
         let live = true;
         setState((s) => ({ ...s, loading: !s.task || s.task.id !== params.t }));
@@ -63,7 +67,7 @@ function TaskFrame({ params, tab, children }) {
             (error) => live && setState({ error, loading: false }),
         );
         return () => (live = false);
-    }, [params.p, params.t]);
+    }, [params.p, params.t, version]);
     if (state.error) return html`<${ErrorNote} error=${state.error} />`;
     if (state.loading) return html`<${Loading} />`;
     const { project, task } = state;

@@ -32,6 +32,13 @@ export function useApi(fn, deps) {
 // The project and task a task page belongs to, loaded once per pair and shared by the pages
 // (forget() after an edit).
 const taskCache = new Map();
+const forgotten = new Set();
+
+// fn(projectId, taskId) after forgetTask(): the task frame reloads what it shows.
+export function onTaskForgotten(fn) {
+    forgotten.add(fn);
+    return () => forgotten.delete(fn);
+}
 
 export function loadTask(projectId, taskId) {
     const key = `${projectId}/${taskId}`;
@@ -49,4 +56,5 @@ export function loadTask(projectId, taskId) {
 export function forgetTask(projectId, taskId) {
     if (taskId) taskCache.delete(`${projectId}/${taskId}`);
     else for (const k of [...taskCache.keys()]) if (k.startsWith(`${projectId}/`)) taskCache.delete(k);
+    for (const fn of forgotten) fn(projectId, taskId);
 }
