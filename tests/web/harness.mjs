@@ -206,18 +206,3 @@ export async function makeTask(base, { project = "Support", task = "Answer" } = 
     });
     return { project: p, task: t, href: `/projects/${p.id}/tasks/${t.id}` };
 }
-
-// A test file's stack and browser: started before its first test, stopped after its last.
-// Answers an object whose .stack and .browser are set once started. opts: as startStack's.
-export function useStack(opts) {
-    const live = { stack: null, browser: null };
-    before(async () => {
-        live.stack = await startStack(opts);
-        live.browser = await launchBrowser();
-    });
-    after(async () => {
-        await live.browser?.close();
-        await live.stack?.stop();
-    });
-    return live;
-}
