@@ -1,24 +1,15 @@
 // The Generate tab: inputs for a topic come back as editable cards; saving them all with the
 // output model (the fake provider) stores samples with the edited text, the topic, the prompt
 // method and one session; a failing output model shows each card's failure next to it.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { api, axe, launchBrowser, makeTask, openPage, shoot, startStack, VIEWPORTS } from "./harness.mjs";
+import { api, axe, makeTask, openPage, shoot, VIEWPORTS, useStack } from "./harness.mjs";
 
-let stack;
-let browser;
-before(async () => {
-    stack = await startStack();
-    browser = await launchBrowser();
-});
-after(async () => {
-    await browser?.close();
-    await stack?.stop();
-});
+const live = useStack();
 
 const ds = (task) => `/api/dataset/projects/${task.project.id}/tasks/${task.task.id}`;
 const runsOf = async (task) =>
-    (await api(stack.base, "GET", `/api/projects/${task.project.id}/tasks/${task.task.id}/runs`)).runs;
+    (await api(live.stack.base, "GET", `/api/projects/${task.project.id}/tasks/${task.task.id}/runs`)).runs;
 
 async function pickModel(page, legend, model) {
     const group = page.getByRole("group", { name: legend });
@@ -36,8 +27,8 @@ async function generateInputs(page, n) {
 }
 
 test("generate 4 inputs for a topic, edit one, save all, and find the samples", async () => {
-    const task = await makeTask(stack.base, { project: "Gen", task: "Cards" });
-    const page = await openPage(browser, stack.base);
+    const task = await makeTask(live.stack.base, { project: "Gen", task: "Cards" });
+    const page = await openPage(live.browser, live.stack.base);
     await page.goto(`${task.href}/generate?topic=Billing/Refunds`);
     await page.getByText("Billing › Refunds").waitFor();
     await axe(page, "generate, empty");
@@ -64,7 +55,7 @@ test("generate 4 inputs for a topic, edit one, save all, and find the samples", 
     const sessions = new Set(runs.map((r) => r.tags.find((x) => x.startsWith("synthetic_session_"))));
     assert.equal(sessions.size, 1, "one session for the visit");
     assert.ok([...sessions][0]);
-    const tree = await api(stack.base, "GET", `${ds(task)}/topics`);
+    const tree = await api(live.stack.base, "GET", `${ds(task)}/topics`);
     assert.equal(tree.children[0].name, "Billing");
     assert.equal(tree.children[0].children[0].name, "Refunds");
     assert.equal(tree.children[0].children[0].sample_count, 4);
@@ -72,11 +63,11 @@ test("generate 4 inputs for a topic, edit one, save all, and find the samples", 
 });
 
 test("a failing output model shows the failure beside each card; one card saved alone", async () => {
-    const task = await makeTask(stack.base, { project: "Gen", task: "Fails" });
-    await api(stack.base, "POST", `${ds(task)}/save_samples_batch`, {
+    const task = await makeTask(live.stack.base, { project: "Gen", task: "Fails" });
+    await api(live.stack.base, "POST", `${ds(task)}/save_samples_batch`, {
         samples: [{ input: "seed", output: "o", topic_path: ["Shipping"] }],
     });
-    const page = await openPage(browser, stack.base);
+    const page = await openPage(live.browser, live.stack.base);
     await page.goto(`${task.href}/generate`);
     await page.getByText("Fails", { exact: true }).first().waitFor();
     // the topic chosen from the tree
@@ -112,10 +103,10 @@ test("a failing output model shows the failure beside each card; one card saved 
 });
 
 test("screenshots of the Generate tab in both languages at both sizes", async () => {
-    const task = await makeTask(stack.base, { project: "客服", task: "Shots" });
+    const task = await makeTask(live.stack.base, { project: "客服", task: "Shots" });
     for (const lang of ["en", "zh-CN"]) {
         for (const vp of VIEWPORTS) {
-            const page = await openPage(browser, stack.base, {
+            const page = await openPage(live.browser, live.stack.base, {
                 locale: lang === "en" ? "en-US" : "zh-CN", viewport: { width: vp.width, height: vp.height },
             });
             await page.goto(`${task.href}/generate?topic=Billing/Refunds`);

@@ -1,22 +1,13 @@
 // The shell: the app loads at / with no errors, client-side routes reload to the same page,
 // the language follows the browser and can be switched, and the choice is kept.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { axe, launchBrowser, openPage, startStack } from "./harness.mjs";
+import { axe, openPage, useStack } from "./harness.mjs";
 
-let stack;
-let browser;
-before(async () => {
-    stack = await startStack();
-    browser = await launchBrowser();
-});
-after(async () => {
-    await browser?.close();
-    await stack?.stop();
-});
+const live = useStack();
 
 test("the app loads at / and names its sections in English", async () => {
-    const page = await openPage(browser, stack.base, { locale: "en-US" });
+    const page = await openPage(live.browser, live.stack.base, { locale: "en-US" });
     await page.goto("/");
     await page.getByRole("navigation", { name: "Main" }).waitFor();
     assert.equal(await page.getByRole("link", { name: "Providers" }).count(), 1);
@@ -26,7 +17,7 @@ test("the app loads at / and names its sections in English", async () => {
 });
 
 test("a Chinese browser gets Chinese, and the switch to English is kept across reloads", async () => {
-    const page = await openPage(browser, stack.base, { locale: "zh-CN" });
+    const page = await openPage(live.browser, live.stack.base, { locale: "zh-CN" });
     await page.goto("/providers");
     await page.getByRole("link", { name: "模型服务商" }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), "zh-CN");
@@ -39,7 +30,7 @@ test("a Chinese browser gets Chinese, and the switch to English is kept across r
 });
 
 test("an unknown client path shows the not-found page inside the app", async () => {
-    const page = await openPage(browser, stack.base);
+    const page = await openPage(live.browser, live.stack.base);
     await page.goto("/no/such/page");
     await page.getByRole("heading", { name: "Page not found" }).waitFor();
     await page.closeChecked();

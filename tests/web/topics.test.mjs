@@ -2,20 +2,11 @@
 // every leaf), see the counts, search, delete a topic that has samples (asked, then deleted),
 // move with the keyboard, and a tree of 10,000 topics that draws its first level quickly and
 // keeps only the open nodes' children in the page.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { api, axe, launchBrowser, makeTask, openPage, shoot, startStack, VIEWPORTS } from "./harness.mjs";
+import { api, axe, makeTask, openPage, shoot, VIEWPORTS, useStack } from "./harness.mjs";
 
-let stack;
-let browser;
-before(async () => {
-    stack = await startStack();
-    browser = await launchBrowser();
-});
-after(async () => {
-    await browser?.close();
-    await stack?.stop();
-});
+const live = useStack();
 
 const ds = (task) => `/api/dataset/projects/${task.project.id}/tasks/${task.task.id}`;
 
@@ -31,8 +22,8 @@ async function pickModel(scope, model) {
 const items = (page) => page.getByRole("treeitem");
 
 test("grow the root by 3, then every leaf by 2, and see the counts", async () => {
-    const task = await makeTask(stack.base, { project: "Grow", task: "Tree" });
-    const page = await openPage(browser, stack.base);
+    const task = await makeTask(live.stack.base, { project: "Grow", task: "Tree" });
+    const page = await openPage(live.browser, live.stack.base);
     await page.goto(`${task.href}/topics`);
     await page.getByRole("tree", { name: "Topic tree" }).waitFor();
     assert.equal(await items(page).count(), 1);
@@ -48,7 +39,7 @@ test("grow the root by 3, then every leaf by 2, and see the counts", async () =>
     await dialog.waitFor({ state: "detached" });
     await page.getByText("Added 3 subtopics to Tree").waitFor();
     await page.waitForFunction(() => document.querySelectorAll('[role="treeitem"]').length === 4);
-    const t1 = await tree(stack.base, task);
+    const t1 = await tree(live.stack.base, task);
     assert.equal(t1.children.length, 3);
     for (const c of t1.children)
         assert.equal(await page.getByRole("treeitem", { name: `${c.name} 0 samples` }).count(), 1);
@@ -63,7 +54,7 @@ test("grow the root by 3, then every leaf by 2, and see the counts", async () =>
     await axe(page, "topics, every leaf done");
     await shoot(page, "topics-every-leaf", "en");
     await leaves.getByRole("button", { name: "Close" }).click();
-    const t2 = await tree(stack.base, task);
+    const t2 = await tree(live.stack.base, task);
     assert.deepEqual(t2.children.map((c) => c.children.length), [2, 2, 2]);
     // the page shows the whole count, and a top-level topic opens onto its 2 subtopics
     await page.getByText("9 topics").waitFor();
@@ -78,12 +69,12 @@ test("grow the root by 3, then every leaf by 2, and see the counts", async () =>
 });
 
 test("the sample counts, search, and deleting a topic with samples asks first", async () => {
-    const task = await makeTask(stack.base, { project: "Counts", task: "Search" });
+    const task = await makeTask(live.stack.base, { project: "Counts", task: "Search" });
     const samples = [
         ["Billing", "Refunds"], ["Billing", "Refunds"], ["Billing", "Invoices"], ["Shipping", "Delays"],
     ].map((p, i) => ({ input: `question ${i}`, output: `answer ${i}`, topic_path: p }));
-    await api(stack.base, "POST", `${ds(task)}/save_samples_batch`, { samples });
-    const page = await openPage(browser, stack.base);
+    await api(live.stack.base, "POST", `${ds(task)}/save_samples_batch`, { samples });
+    const page = await openPage(live.browser, live.stack.base);
     await page.goto(`${task.href}/topics`);
     await page.getByRole("treeitem", { name: "Billing 3 samples" }).waitFor();
     await page.getByRole("treeitem", { name: "Shipping 1 sample" }).waitFor();
@@ -115,17 +106,17 @@ test("the sample counts, search, and deleting a topic with samples asks first", 
     await ask.getByRole("button", { name: "Delete topic and 3 samples" }).click();
     await page.getByText("Deleted \"Billing\"").waitFor();
     await page.waitForFunction(() => document.querySelectorAll('[role="treeitem"]').length === 2);
-    const t = await tree(stack.base, task);
+    const t = await tree(live.stack.base, task);
     assert.deepEqual(t.children.map((c) => c.name), ["Shipping"]);
     assert.equal(t.sample_count, 1);
     await page.closeChecked();
 });
 
 test("the tree is a WAI-ARIA tree for the keyboard", async () => {
-    const task = await makeTask(stack.base, { project: "Keys", task: "Nav" });
+    const task = await makeTask(live.stack.base, { project: "Keys", task: "Nav" });
     const samples = [["A", "A1"], ["A", "A2"], ["B"]].map((p, i) => ({ input: `k ${i}`, output: "o", topic_path: p }));
-    await api(stack.base, "POST", `${ds(task)}/save_samples_batch`, { samples });
-    const page = await openPage(browser, stack.base);
+    await api(live.stack.base, "POST", `${ds(task)}/save_samples_batch`, { samples });
+    const page = await openPage(live.browser, live.stack.base);
     await page.goto(`${task.href}/topics`);
     const root = page.getByRole("treeitem", { name: "Nav 3 samples" });
     await root.waitFor();
@@ -161,13 +152,13 @@ test("the tree is a WAI-ARIA tree for the keyboard", async () => {
 });
 
 test("a tree of 10,000 topics draws its first level fast and only what is opened", async () => {
-    const task = await makeTask(stack.base, { project: "Big", task: "Wide" });
+    const task = await makeTask(live.stack.base, { project: "Big", task: "Wide" });
     const samples = [];
     for (let i = 0; i < 100; i++)
         for (let j = 0; j < 100; j++)
             samples.push({ input: `q ${i} ${j}`, output: "a", topic_path: [`Topic ${i}`, `Sub ${i}.${j}`] });
-    await api(stack.base, "POST", `${ds(task)}/save_samples_batch`, { samples });
-    const page = await openPage(browser, stack.base);
+    await api(live.stack.base, "POST", `${ds(task)}/save_samples_batch`, { samples });
+    const page = await openPage(live.browser, live.stack.base);
     await page.goto(`${task.href}/topics`);
     // from the tree's answer arriving to its first level drawn (looked at every frame)
     const drawnAt = await (await page.waitForFunction(
@@ -200,16 +191,16 @@ test("a tree of 10,000 topics draws its first level fast and only what is opened
 });
 
 test("screenshots of the Topics tab in both languages at both sizes", async () => {
-    const task = await makeTask(stack.base, { project: "客服", task: "Shots" });
+    const task = await makeTask(live.stack.base, { project: "客服", task: "Shots" });
     const paths = [["Billing", "Refunds"], ["Billing", "Invoices"], ["Billing", "Payment methods"],
         ["Shipping", "Delays"], ["Shipping", "Lost parcels"], ["Accounts", "Password reset"],
         ["Accounts", "Two-factor login"], ["Returns"]];
     const samples = paths.flatMap((p, i) => Array.from({ length: i + 1 }, (_, k) =>
         ({ input: `shot ${i} ${k}`, output: "o", topic_path: p })));
-    await api(stack.base, "POST", `${ds(task)}/save_samples_batch`, { samples });
+    await api(live.stack.base, "POST", `${ds(task)}/save_samples_batch`, { samples });
     for (const lang of ["en", "zh-CN"]) {
         for (const vp of VIEWPORTS) {
-            const page = await openPage(browser, stack.base, {
+            const page = await openPage(live.browser, live.stack.base, {
                 locale: lang === "en" ? "en-US" : "zh-CN", viewport: { width: vp.width, height: vp.height },
             });
             await page.goto(`${task.href}/topics`);
