@@ -7,6 +7,8 @@ itself: the hash follows the files, an unknown extension fails the build, an unc
 left alone."""
 
 import gzip
+import html
+import json
 import os
 import re
 import subprocess
@@ -78,9 +80,36 @@ def test_index_is_the_checkout_with_its_prefix(client):
     assert r.header("Cache-Control") == "no-cache"
     assert_secured(r)
     prefix = prefix_of(client)
+    # the build's two generated blocks (module preloads, page manifest) stand where the
+    # checkout has their markers; everything else is the checkout with its prefix
+    got = re.sub(rb'<link rel="modulepreload" href="[^"]*">\n?', b"", r.raw)
+    got = re.sub(rb'<meta name="hetu-page-modules" content="[^"]*">', b"<!-- %HETU_PAGE_MODULES% -->", got)
     want = web_files()["index.html"].replace(b"%HETU_ASSETS%", prefix.encode())
-    assert r.raw == want
-    assert b"%HETU_ASSETS%" not in r.raw
+    want = want.replace(b"<!-- %HETU_MODULEPRELOAD% -->\n", b"")
+    assert got == want
+    assert b"%HETU_" not in r.raw
+
+
+def test_index_preloads_the_shell_and_names_each_pages_modules(client):
+    """Every module main.js imports statically is preloaded by index.html, and each page's own
+    modules and styles are listed for the app to ask for with the page; all of them are served."""
+    raw = client.get("/").raw.decode("utf-8")
+    prefix = prefix_of(client)
+    preloads = re.findall(r'<link rel="modulepreload" href="([^"]+)">', raw)
+    for path in ("src/app.js", "src/lib.js", "vendor/preact.mjs", "vendor/preact-hooks.mjs",
+                 "src/messages/index.js"):
+        assert "%s/%s" % (prefix, path) in preloads, path
+    assert "%s/src/main.js" % prefix not in preloads  # it has its own <script>
+    assert "%s/src/pages/samples.js" % prefix not in preloads  # pages load when visited
+    meta = re.search(r'<meta name="hetu-page-modules" content="([^"]+)">', raw).group(1)
+    pages = json.loads(html.unescape(meta))
+    assert "src/components/virtual-list.js" in pages["samples"]["js"]
+    assert pages["samples"]["css"] == ["styles/samples.css"]
+    assert "src/app.js" not in pages["samples"]["js"]  # the shell is preloaded already
+    assert set(pages) == {os.path.splitext(f)[0][len("src/pages/"):] for f in web_files()
+                          if f.startswith("src/pages/")}
+    for url in preloads + ["%s/%s" % (prefix, p) for v in pages.values() for p in v["js"] + v["css"]]:
+        assert client.get(url).status == 200, url
 
 
 def test_every_file_is_served_byte_for_byte_with_its_type(client):

@@ -1,6 +1,8 @@
 // The interface's pages: a path pattern, the module in pages/ that draws it (loaded when first
 // visited, so the first load carries only the shell) and, for a task's pages, the tab it
 // belongs to. Two patterns with one page share one mounted component (a list and its detail).
+import { loadStyle } from "./lib.js";
+
 export const TASK = "/projects/:p/tasks/:t";
 
 export const routes = [
@@ -37,12 +39,36 @@ export function taskHref(p, t, tab = "") {
 }
 
 // A page's module, imported once; loadedPage answers it at once when it has arrived, so a page
-// visited before draws without a loading frame.
+// visited before draws without a loading frame. The modules the page imports and the styles it
+// loads are asked for at the same moment as the page itself (index.html lists them per page,
+// from the build), rather than one level of imports after another.
 const pages = new Map();
 const loaded = new Map();
+let manifest;
+
+function prefetch(page) {
+    if (manifest === undefined) {
+        const meta = document.querySelector('meta[name="hetu-page-modules"]');
+        try {
+            manifest = meta ? JSON.parse(meta.content) : {};
+        } catch {
+            manifest = {};
+        }
+    }
+    const own = manifest[page];
+    if (!own) return;
+    for (const path of own.js) {
+        const link = document.createElement("link");
+        link.rel = "modulepreload";
+        link.href = new URL(`../${path}`, import.meta.url).href;
+        document.head.append(link);
+    }
+    for (const path of own.css) loadStyle(path.replace(/^styles\/|\.css$/g, "")).catch(() => {});
+}
 
 export function loadPage(page) {
     if (!pages.has(page)) {
+        prefetch(page);
         const p = import(`./pages/${page}.js`).then((m) => {
             loaded.set(page, m);
             return m;
