@@ -68,7 +68,7 @@ static int status_of(const char *s)
 static bool final_status(const char *s)
 {
     int st = status_of(s);
-    return st >= 0 && job_status_is_final((enum job_status)st);
+    return st >= 0 && job_status_is_stopped((enum job_status)st);
 }
 
 static int show_job(struct cli *cli, struct json_object *job)

@@ -23,6 +23,7 @@
 struct arena;
 struct ingest_row;
 struct llm_engine;
+struct llm_usage;
 
 struct gen_env {
     struct store *store;
@@ -36,6 +37,11 @@ struct gen_env {
 /* The result is a TaskRun JSON (taken over by the callee), or e is set. */
 typedef void (*gen_done_cb)(void *ud, struct json_object *taskrun, const struct err *e);
 
+/* A list made without storing anything (gen_list_params.raw): the distinct new items (borrowed:
+ * take a reference to keep them), what the calls used and how many were made; or e set. */
+typedef void (*gen_list_raw_cb)(void *ud, struct json_object *items, const struct llm_usage *usage,
+                                int calls, const struct err *e);
+
 struct gen_list_params {
     struct json_object *path; /* JSON list of strings (a reference is taken) */
     size_t count;
@@ -45,6 +51,10 @@ struct gen_list_params {
     bool drop_unsupported;
     uint64_t group;               /* engine cancel group */
     const atomic_bool *cancelled; /* or NULL: when set, calls not yet made are not made */
+    bool cache_prefix;            /* ask the provider to cache the system turn (llm_request) */
+    /* Set: subtopics are not stored, no TaskRun is made; raw is called instead of cb. The
+     * node's present children are still read, so they are not repeated. */
+    gen_list_raw_cb raw;
 };
 
 /* Exactly p->count new distinct subtopics of p->path, stored in the task's topic tree. */
@@ -71,6 +81,7 @@ struct gen_sample {
     bool allow_truncated;     /* keep an output cut off at the output limit, tagged "truncated" */
     int64_t job_id, job_item; /* job_id 0: not from a job */
     char *provenance;         /* a checked row's provenance (gen_provenance_check), or NULL */
+    bool cache_prefix;        /* ask the provider to cache the system turn (llm_request) */
 };
 void gen_sample_free(struct gen_sample *s);
 

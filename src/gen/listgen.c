@@ -78,6 +78,8 @@ struct list_op {
     bool drop;
     uint64_t group;
     const atomic_bool *cancelled;
+    bool cache_prefix;
+    gen_list_raw_cb raw;
     struct strv exclude; /* shown to the model: present names, then those taken */
     struct strv keys;    /* comparison keys of everything present or taken */
     int calls;
@@ -126,6 +128,7 @@ static void op_free(struct list_op *op)
 
 static int begin(struct list_op *op, struct err *e);
 static void fail(struct list_op *op, const struct err *e);
+static void answer_error(struct list_op *op, const struct err *e);
 
 /* Takes the node's turn, or queues op behind the op that has it. Returns true when op may
  * begin now. */
@@ -187,7 +190,7 @@ static void turn_pass(const char *key)
         if (begin(next, &e) == 0)
             return;
         /* It could not begin: answer it, and offer the turn to the one after it. */
-        next->cb(next->ud, NULL, &e);
+        answer_error(next, &e);
         op_free(next);
     }
 }
@@ -202,9 +205,18 @@ static void op_end(struct list_op *op)
     }
 }
 
+/* Answers a failure to whoever waits: the raw callback or the TaskRun one. */
+static void answer_error(struct list_op *op, const struct err *e)
+{
+    if (op->raw)
+        op->raw(op->ud, NULL, NULL, op->calls, e);
+    else
+        op->cb(op->ud, NULL, e);
+}
+
 static void fail(struct list_op *op, const struct err *e)
 {
-    op->cb(op->ud, NULL, e);
+    answer_error(op, e);
     op_end(op);
 }
 
@@ -313,6 +325,7 @@ static int submit(struct list_op *op, struct err *e)
     req.schema_name = op->kind == LIST_CATEGORIES ? "subtopics" : "generated_samples";
     req.drop_unsupported_params = op->drop;
     req.group = op->group;
+    req.cache_prefix = op->cache_prefix;
     op->calls++;
     r = llm_submit(op->env.engine, &req, on_reply, op, e);
 out:
@@ -338,6 +351,11 @@ static void complete(struct list_op *op)
     struct err e;
     size_t n = json_object_array_length(op->items);
 
+    if (op->raw) {
+        op->raw(op->ud, op->items, &op->usage, op->calls, NULL);
+        op_end(op);
+        return;
+    }
     if (op->kind == LIST_SAMPLES) {
         finish(op);
         return;
@@ -538,6 +556,8 @@ static int start(const struct gen_env *env, enum list_kind kind, const struct ta
     op->drop = p->drop_unsupported;
     op->group = p->group;
     op->cancelled = p->cancelled;
+    op->cache_prefix = p->cache_prefix;
+    op->raw = p->raw;
     op->usage = (struct llm_usage){-1, -1, -1, -1};
     op->started_at = clock_wall_us();
     op->cb = cb;

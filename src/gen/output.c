@@ -166,7 +166,8 @@ struct out_op {
     char *think_instruction; /* chain-of-thought methods */
     struct schema *schema;
     char *provider, *model;
-    bool cot, drop, allow_truncated;
+    bool cot, drop, allow_truncated, cache_prefix;
+    int calls; /* submitted so far */
     uint64_t group;
     struct llm_usage usage;
     gen_run_cb cb;
@@ -230,6 +231,8 @@ static int out_submit(struct out_op *op, bool thinking_call, struct err *e)
     req.n_messages = n;
     req.drop_unsupported_params = op->drop;
     req.group = op->group;
+    req.cache_prefix = op->cache_prefix;
+    op->calls++;
     r = llm_submit(op->env.engine, &req, thinking_call ? on_thinking : on_output, op, e);
     buf_done(&user);
     return r;
@@ -245,6 +248,8 @@ void gen_usage_add(struct llm_usage *sum, const struct llm_usage *u)
         sum->total_tokens = (sum->total_tokens < 0 ? 0 : sum->total_tokens) + u->total_tokens;
     if (u->cost >= 0)
         sum->cost = (sum->cost < 0 ? 0 : sum->cost) + u->cost;
+    sum->cached_tokens += u->cached_tokens;
+    sum->cache_write_tokens += u->cache_write_tokens;
 }
 
 /* The start of both replies' handling: usage summed, and a failed call ends the op. */
@@ -353,6 +358,8 @@ static void on_output(void *ud, const struct llm_result *res)
     run->output_tokens = op->usage.output_tokens;
     run->total_tokens = op->usage.total_tokens;
     run->cost = op->usage.cost < 0 ? NAN : op->usage.cost;
+    run->cached_tokens = op->usage.cached_tokens;
+    run->calls = op->calls;
     if (!run->output || !run->intermediate_outputs) {
         err_set(&e, HE_NOMEM, NULL, NULL);
         out_fail(op, &e);
@@ -515,6 +522,7 @@ int gen_output(const struct gen_env *env, const struct task *t, const struct gen
     op->ud = ud;
     op->group = group;
     op->drop = s->drop_unsupported;
+    op->cache_prefix = s->cache_prefix;
     op->allow_truncated = s->allow_truncated;
     op->cot = prompt_method_cot(s->method);
     op->usage = (struct llm_usage){-1, -1, -1, -1};

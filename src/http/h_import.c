@@ -106,7 +106,7 @@ int h_import_samples_async(struct http_req *req, struct json_object **ret_body, 
     if ((r = store_new_id(app->store, job.id, e)) < 0)
         goto out;
     memcpy(job.task_id, t.id, ID_LEN);
-    job.kind = "import_samples";
+    job.kind = JOBS_KIND_SAMPLES;
     job.params = job_params_encode(&(struct job_params){
         .project_id = t.project_id, .session_id = session_id, .skipped = (int64_t)dd.skipped});
     job.total = (int64_t)n;
@@ -748,7 +748,7 @@ int h_import_samples_from_file(struct http_req *req, struct json_object **ret_bo
     free(u->spool_path);
     u->spool_path = NULL;
     memcpy(job.task_id, u->task.id, ID_LEN);
-    job.kind = "import_file";
+    job.kind = JOBS_KIND_FILE;
     job.params = job_params_encode(&(struct job_params){.project_id = u->task.project_id,
                                                         .session_id = u->session_id,
                                                         .file_name = u->file_name,

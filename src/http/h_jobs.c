@@ -177,7 +177,7 @@ static void check(struct events *ev)
         return;
     }
     if (jobs_render(ev->store, &j, &o, &e) == 0) {
-        bool done = job_status_is_final(j.status);
+        bool done = job_status_is_stopped(j.status);
         char key[ERR_MSG_MAX + 128];
         /* What counts as a change: status and counts (the rate moves with the clock alone). */
         snprintf(key, sizeof(key), "%s %lld %lld %s", job_status_name(j.status),

@@ -22,6 +22,10 @@
 
 #define JOBS_DEFAULT_WINDOW 1000
 
+/* The kinds this runner runs. */
+#define JOBS_KIND_SAMPLES "import_samples" /* import_samples_async */
+#define JOBS_KIND_FILE    "import_file"    /* a file upload or a server-side path */
+
 struct jobs_config {
     size_t window;         /* items in flight per job */
     const char *spool_dir; /* where file imports keep their rows until loaded */

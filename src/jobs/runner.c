@@ -28,7 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dedup/near_job.h"
 #include "jobs/job_failure.h"
 #include "jobs/job_item.h"
 #include "jobs/jobs.h"
@@ -243,7 +242,9 @@ static int adopt(void *ud, const struct job *job, struct err *e)
     struct err pe;
     int r;
 
-    if (strcmp(job->kind, NEAR_JOB_KIND) == 0) /* dedup/near_job.c runs these */
+    /* Imports alone: near_duplicates (dedup/near_job.c), pipeline and judge jobs
+     * (pipeline/driver.c) have runners of their own. */
+    if (strcmp(job->kind, JOBS_KIND_SAMPLES) != 0 && strcmp(job->kind, JOBS_KIND_FILE) != 0)
         return 0;
     for (a = j->list; a; a = a->next)
         if (strcmp(a->job.id, job->id) == 0)

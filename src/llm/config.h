@@ -91,6 +91,23 @@ const struct llm_provider_cfg *llm_config_provider(const struct llm_config *cfg,
 /* 0 when p can be called now: it has a base URL and, where it needs one, a key. Else
  * HE_BAD_REQUEST (field "provider") naming what to set: the variables, never a key. */
 int llm_config_reachable(const struct llm_provider_cfg *p, struct err *e);
+/* What a model's tokens cost, USD per million; negative: unknown. */
+struct llm_price {
+    double in, out;
+    double cached_in;   /* input read from the prompt cache; negative: priced as input */
+    double cache_write; /* input written to the prompt cache; negative: priced as input */
+    const char *source; /* "config", "builtin", or NULL when in or out is unknown */
+};
+
+/* The price of provider/model: the config file's (the model's entry, else the provider's),
+ * else the built-in table of published prices, else unknown (in and out negative). Never a
+ * guess from another model. */
+void llm_config_price(const struct llm_config *cfg, const char *provider, const char *model,
+                      struct llm_price *ret);
+/* The cost of u at p in USD; negative when p or the tokens are unknown. */
+struct llm_usage; /* llm/engine.h */
+double llm_price_cost(const struct llm_price *p, const struct llm_usage *u);
+
 /* The limits for model under p (the model's overrides or the provider's). */
 void llm_config_limits(const struct llm_provider_cfg *p, const char *model, struct llm_limits *ret);
 /* Where a call goes once its provider and model are resolved. */

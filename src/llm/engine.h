@@ -34,11 +34,18 @@ struct llm_request {
     int max_tokens;               /* 0: the provider's default */
     bool drop_unsupported_params; /* step down / drop what a 400 names, then retry */
     uint64_t group;               /* cancel group chosen by the caller; 0: none */
+    /* The system turn is a prefix many calls share: where the provider caches prompts on
+     * request (Anthropic's cache_control), ask for it. Others cache on their own. */
+    bool cache_prefix;
 };
 
 struct llm_usage {
     int64_t input_tokens, output_tokens, total_tokens; /* -1: unknown; summed over attempts */
     double cost;                                       /* USD; negative: unknown */
+    /* Of the input tokens, those read from the provider's prompt cache (OpenAI cached_tokens,
+     * Anthropic cache_read_input_tokens) and those written to it (Anthropic
+     * cache_creation_input_tokens); 0 when none or not reported. Priced as such in cost. */
+    int64_t cached_tokens, cache_write_tokens;
 };
 
 struct llm_result {

@@ -44,3 +44,8 @@ bool job_status_is_final(enum job_status s)
 {
     return known(s) && (table[s].next & ~JOB_TO(QUEUED)) == 0;
 }
+
+bool job_status_is_stopped(enum job_status s)
+{
+    return s == JOB_PAUSED || job_status_is_final(s);
+}

@@ -69,6 +69,10 @@ struct run {
     const char *output_source;        /* JSON object: the DataSource properties */
     const char *rating;               /* JSON object or NULL */
     double rating_score;              /* 1..5 (pass 5, fail 1), NaN when unrated */
+    /* An LLM judge's rating (judge/judge.h), kept apart from the person's: same shape and
+     * scale, read back only (written by store_job_step); NULL / NaN when not judged. */
+    const char *judge_rating;
+    double judge_score;
     const char *repair_instructions;  /* or NULL */
     const char *repaired_output;      /* JSON object (a TaskOutput) or NULL */
     const char *intermediate_outputs; /* JSON object, "{}" when none */
@@ -79,6 +83,8 @@ struct run {
     const char *topic_key;  /* topic path, each segment followed by U+001F; "" for none */
     int64_t input_tokens, output_tokens, total_tokens; /* -1: unknown */
     double cost;                                       /* NaN: unknown */
+    int64_t cached_tokens; /* of input_tokens, read from a prompt cache (not stored) */
+    int64_t calls;         /* model calls made for the output (not stored); 0: none */
     int64_t job_id;                                    /* 0: not from a job */
     int64_t job_item;                                  /* index within the job */
     /* Derived at insert for deduplication and statistics (not read back). */
@@ -95,7 +101,10 @@ struct run_filter {
     const char *topic_prefix; /* a topic key prefix, or NULL */
     const char *session_id;
     const char *tag;
-    double min_rating;       /* NaN: no minimum */
+    double min_rating;       /* NaN: no minimum (a person's rating) */
+    double min_judge_rating; /* NaN: no minimum (the judge's rating) */
+    bool judged;             /* only samples the judge rated */
+    bool rated_by_both;      /* only samples with a person's and the judge's rating */
     const char *source_type; /* input source type, or NULL */
     const char *split_id;    /* a dataset split's id: only its runs still stored, or NULL */
     const char *split_name;  /* the part of split_id ("train", ...): then in the part's order */
@@ -153,7 +162,8 @@ struct topic_delete {
 struct job {
     char id[ID_LEN];
     char task_id[ID_LEN];
-    char *kind;             /* "import_samples", "import_file" */
+    char *kind;             /* "import_samples", "import_file", "near_duplicates",
+                               "pipeline", "judge" */
     enum job_status status; /* kept as its name (store/job_status.h) */
     char *params;           /* encoded by jobs/ (job_params_encode) */
     int64_t total, completed, failed;
@@ -184,6 +194,103 @@ struct job_load {
     size_t n_items;
     int64_t cursor;
 };
+
+/*
+ * Jobs whose items come in stages (the pipeline, the judge: pipeline/, judge/). An item has a
+ * stage and a payload (JSON text the job's kind reads), and settles once: its step records what
+ * the item produced and what its model calls spent, in one write with its new state.
+ */
+
+/* What an item's model calls used, as providers reported it. */
+struct job_spend {
+    int64_t calls;                              /* model calls made (follow-ups included) */
+    int64_t input_tokens, output_tokens;        /* 0 when unknown */
+    int64_t cached_tokens;                      /* input tokens read from a prompt cache */
+    double cost;                                /* USD; NaN: a price is unknown */
+};
+
+/* A new item: its stage ("topics", "inputs", "dedup", "outputs", "judge") and payload. */
+struct job_new_item {
+    const char *stage;
+    const char *payload;
+};
+
+/* Subtopics an item adds under parent_key (names there already are skipped, as topic_add). */
+struct job_topics {
+    const char *parent_key;
+    const char *const *names;
+    size_t n;
+};
+
+/* A judge's rating of one sample: stored in judge_rating / judge_score, the reasoning put in
+ * the sample's intermediate_outputs under "judge_reasoning", and with reject the tag
+ * "rejected" added (never a person's rating changed, never a sample deleted). */
+struct job_judged {
+    const char *run_id;
+    const char *rating; /* JSON object: Kiln's TaskOutputRating shape */
+    double score;       /* 1..5 as rating_score */
+    const char *reasoning;
+    bool reject;
+};
+
+/*
+ * One item settled. Applied only when the item is still pending: a step for an item already
+ * done or failed changes nothing (returns 0), so a late or repeated result cannot store twice.
+ * New items take the job's next indexes (after every item it has) and add to its total.
+ * `produced` is what the item yielded, counted per stage (subtopics, inputs generated, inputs
+ * kept by deduplication, samples, samples rated).
+ */
+struct job_step {
+    const char *job_id;
+    int64_t idx;
+    bool failed;         /* the item failed with error (its spend still counts) */
+    const char *error;
+    struct job_spend spend;
+    int64_t produced;
+    const struct job_topics *topics; /* or NULL */
+    size_t n_topics;
+    const char *task_id;             /* the task topics and runs belong to */
+    struct run *const *runs;         /* samples to insert (with job_id and job_item set) */
+    size_t n_runs;
+    const struct job_new_item *items;
+    size_t n_items;
+    const struct job_judged *judged;
+    size_t n_judged;
+};
+
+/* A job's items of one stage, summed (store_job_stages). */
+struct job_stage_totals {
+    const char *stage;                   /* valid during the callback */
+    int64_t total, pending, done, failed; /* items */
+    int64_t produced;
+    struct job_spend spend;              /* cost NaN when some item's cost is unknown */
+    int64_t unpriced_calls;              /* calls of items whose cost is unknown */
+};
+
+/* An item as scanned: its index, state (0 pending, 1 done, 2 failed), stage and payload. */
+struct job_item_row {
+    int64_t idx;
+    int state;
+    const char *stage;
+    const char *payload;
+    size_t len;
+};
+
+typedef int (*store_job_item_cb)(void *ud, const struct job_item_row *it, struct err *e);
+typedef int (*store_job_stage_cb)(void *ud, const struct job_stage_totals *t, struct err *e);
+
+/* Which items store_job_items_scan reads: a stage (NULL: all) and states (bit 1 << state). */
+struct job_item_query {
+    const char *job_id;
+    const char *stage;
+    unsigned states;
+    int64_t after; /* idx > after, in idx order */
+    size_t limit;  /* 0: all */
+};
+
+#define JOB_ITEM_PENDING (1u << 0)
+#define JOB_ITEM_DONE    (1u << 1)
+#define JOB_ITEM_FAILED  (1u << 2)
 
 typedef int (*store_job_cb)(void *ud, const struct job *j, struct err *e);
 /* A pending item: its payload, the bytes it was stored with. */
@@ -465,6 +572,22 @@ struct store_ops {
     /* Records item results (samples and item states and job counters) in one write. */
     int (*job_items_done_async)(struct store *s, const struct job_item_result *results, size_t n,
                                 store_done_cb cb, void *ud, struct err *e);
+    /* Creates the job, queued, with items in stages (items[i] is item i) in one write. */
+    int (*job_create_staged)(struct store *s, const struct job *j,
+                             const struct job_new_item *items, size_t n, struct err *e);
+    /* Records steps[0..n) (see struct job_step) in one write; steps and what they point to
+     * must stay valid until cb. */
+    int (*job_step_async)(struct store *s, const struct job_step *steps, size_t n,
+                          store_done_cb cb, void *ud, struct err *e);
+    /* Items of q->job_id as q selects them. */
+    int (*job_items_scan)(struct store *s, const struct job_item_query *q, store_job_item_cb cb,
+                          void *ud, struct err *e);
+    /* The job's items summed per stage, in the order stages first appear. */
+    int (*job_stages)(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
+                      struct err *e);
+    /* Replaces the job's params (a resume with a new budget); HE_NOT_FOUND when gone. */
+    int (*job_set_params)(struct store *s, const char *job_id, const char *params,
+                          struct err *e);
     /* Stores a slice of a file import; l (and what it points to) must stay valid until cb. */
     int (*job_load_async)(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
                           struct err *e);
@@ -786,6 +909,33 @@ static inline int store_dedup_clusters_list(struct store *s, const char *job_id,
 static inline int store_import(struct store *s, const struct store_import *imp, struct err *e)
 {
     return s->ops->import(s, imp, e);
+}
+
+static inline int store_job_create_staged(struct store *s, const struct job *j,
+                                          const struct job_new_item *items, size_t n,
+                                          struct err *e)
+{
+    return s->ops->job_create_staged(s, j, items, n, e);
+}
+static inline int store_job_step_async(struct store *s, const struct job_step *steps, size_t n,
+                                       store_done_cb cb, void *ud, struct err *e)
+{
+    return s->ops->job_step_async(s, steps, n, cb, ud, e);
+}
+static inline int store_job_items_scan(struct store *s, const struct job_item_query *q,
+                                       store_job_item_cb cb, void *ud, struct err *e)
+{
+    return s->ops->job_items_scan(s, q, cb, ud, e);
+}
+static inline int store_job_stages(struct store *s, const char *job_id, store_job_stage_cb cb,
+                                   void *ud, struct err *e)
+{
+    return s->ops->job_stages(s, job_id, cb, ud, e);
+}
+static inline int store_job_set_params(struct store *s, const char *job_id, const char *params,
+                                       struct err *e)
+{
+    return s->ops->job_set_params(s, job_id, params, e);
 }
 
 #endif
