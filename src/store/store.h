@@ -66,9 +66,9 @@ struct run {
     int64_t output_created_at;
     const char *output;
     const char *output_source_type;
-    const char *output_source;        /* JSON object: the DataSource properties */
-    const char *rating;               /* JSON object or NULL */
-    double rating_score;              /* 1..5 (pass 5, fail 1), NaN when unrated */
+    const char *output_source; /* JSON object: the DataSource properties */
+    const char *rating;        /* JSON object or NULL */
+    double rating_score;       /* 1..5 (pass 5, fail 1), NaN when unrated */
     /* An LLM judge's rating (judge/judge.h), kept apart from the person's: same shape and
      * scale, read back only (written by store_job_step); NULL / NaN when not judged. */
     const char *judge_rating;
@@ -85,8 +85,8 @@ struct run {
     double cost;                                       /* NaN: unknown */
     int64_t cached_tokens; /* of input_tokens, read from a prompt cache (not stored) */
     int64_t calls;         /* model calls made for the output (not stored); 0: none */
-    int64_t job_id;                                    /* 0: not from a job */
-    int64_t job_item;                                  /* index within the job */
+    int64_t job_id;        /* 0: not from a job */
+    int64_t job_item;      /* index within the job */
     /* Derived at insert for deduplication and statistics (not read back). */
     int64_t input_hash;                         /* of the normalised input; 0: not computed */
     int64_t input_chars, output_chars;          /* code points; 0: counted from input/output */
@@ -203,10 +203,10 @@ struct job_load {
 
 /* What an item's model calls used, as providers reported it. */
 struct job_spend {
-    int64_t calls;                              /* model calls made (follow-ups included) */
-    int64_t input_tokens, output_tokens;        /* 0 when unknown */
-    int64_t cached_tokens;                      /* input tokens read from a prompt cache */
-    double cost;                                /* USD; NaN: a price is unknown */
+    int64_t calls;                       /* model calls made (follow-ups included) */
+    int64_t input_tokens, output_tokens; /* 0 when unknown */
+    int64_t cached_tokens;               /* input tokens read from a prompt cache */
+    double cost;                         /* USD; NaN: a price is unknown */
 };
 
 /* A new item: its stage ("topics", "inputs", "dedup", "outputs", "judge") and payload. */
@@ -243,14 +243,14 @@ struct job_judged {
 struct job_step {
     const char *job_id;
     int64_t idx;
-    bool failed;         /* the item failed with error (its spend still counts) */
+    bool failed; /* the item failed with error (its spend still counts) */
     const char *error;
     struct job_spend spend;
     int64_t produced;
     const struct job_topics *topics; /* or NULL */
     size_t n_topics;
-    const char *task_id;             /* the task topics and runs belong to */
-    struct run *const *runs;         /* samples to insert (with job_id and job_item set) */
+    const char *task_id;     /* the task topics and runs belong to */
+    struct run *const *runs; /* samples to insert (with job_id and job_item set) */
     size_t n_runs;
     const struct job_new_item *items;
     size_t n_items;
@@ -260,11 +260,11 @@ struct job_step {
 
 /* A job's items of one stage, summed (store_job_stages). */
 struct job_stage_totals {
-    const char *stage;                   /* valid during the callback */
+    const char *stage;                    /* valid during the callback */
     int64_t total, pending, done, failed; /* items */
     int64_t produced;
-    struct job_spend spend;              /* cost NaN when some item's cost is unknown */
-    int64_t unpriced_calls;              /* calls of items whose cost is unknown */
+    struct job_spend spend; /* cost NaN when some item's cost is unknown */
+    int64_t unpriced_calls; /* calls of items whose cost is unknown */
 };
 
 /* An item as scanned: its index, state (0 pending, 1 done, 2 failed), stage and payload. */
@@ -573,12 +573,12 @@ struct store_ops {
     int (*job_items_done_async)(struct store *s, const struct job_item_result *results, size_t n,
                                 store_done_cb cb, void *ud, struct err *e);
     /* Creates the job, queued, with items in stages (items[i] is item i) in one write. */
-    int (*job_create_staged)(struct store *s, const struct job *j,
-                             const struct job_new_item *items, size_t n, struct err *e);
+    int (*job_create_staged)(struct store *s, const struct job *j, const struct job_new_item *items,
+                             size_t n, struct err *e);
     /* Records steps[0..n) (see struct job_step) in one write; steps and what they point to
      * must stay valid until cb. */
-    int (*job_step_async)(struct store *s, const struct job_step *steps, size_t n,
-                          store_done_cb cb, void *ud, struct err *e);
+    int (*job_step_async)(struct store *s, const struct job_step *steps, size_t n, store_done_cb cb,
+                          void *ud, struct err *e);
     /* Items of q->job_id as q selects them. */
     int (*job_items_scan)(struct store *s, const struct job_item_query *q, store_job_item_cb cb,
                           void *ud, struct err *e);
@@ -586,8 +586,7 @@ struct store_ops {
     int (*job_stages)(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
                       struct err *e);
     /* Replaces the job's params (a resume with a new budget); HE_NOT_FOUND when gone. */
-    int (*job_set_params)(struct store *s, const char *job_id, const char *params,
-                          struct err *e);
+    int (*job_set_params)(struct store *s, const char *job_id, const char *params, struct err *e);
     /* Stores a slice of a file import; l (and what it points to) must stay valid until cb. */
     int (*job_load_async)(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
                           struct err *e);
@@ -912,8 +911,7 @@ static inline int store_import(struct store *s, const struct store_import *imp, 
 }
 
 static inline int store_job_create_staged(struct store *s, const struct job *j,
-                                          const struct job_new_item *items, size_t n,
-                                          struct err *e)
+                                          const struct job_new_item *items, size_t n, struct err *e)
 {
     return s->ops->job_create_staged(s, j, items, n, e);
 }
