@@ -20,7 +20,8 @@ import pytest
 from hetu_http import Server, assert_error, assert_id, assert_timestamp
 
 TASKRUN_KEYS = ["v", "id", "path", "created_at", "created_by", "input", "input_source", "output",
-                "repair_instructions", "repaired_output", "intermediate_outputs", "tags", "usage",
+                "repair_instructions", "repaired_output", "intermediate_outputs", "tags", "judge_rating",
+                "usage",
                 "model_type"]
 OUTPUT_KEYS = ["v", "id", "path", "created_at", "created_by", "output", "source", "rating",
                "model_type"]
