@@ -86,8 +86,8 @@ void llm_price_of(const struct llm_provider_cfg *p, const char *model, struct ll
                                   lim.price_cache_write, "config"};
         return;
     }
-    /* a named entry (a proxy, a local server) is not the provider the table prices */
-    if (p->info->named || !(b = builtin_find(p->name, model)))
+    /* by the entry's name: a named entry (a proxy, a local server) has no row */
+    if (!(b = builtin_find(p->name, model)))
         return;
     *ret = (struct llm_price){b->in, b->out, b->cached_in, b->cache_write, "builtin"};
 }
