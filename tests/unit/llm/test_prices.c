@@ -14,19 +14,7 @@
 #include "llm/engine.h"
 #include "util/json.h"
 
-static struct llm_config *load(const char *json)
-{
-    struct llm_config *cfg = NULL;
-    struct json_object *o = NULL;
-    struct err e = {0};
-
-    if (json)
-        assert_int_equal(json_parse(json, strlen(json), &o, &e), 0);
-    if (llm_config_load(o, &cfg, &e))
-        fail_msg("config: %s", e.msg);
-    json_object_put(o);
-    return cfg;
-}
+#include "config_fixture.h"
 
 static void assert_price(const struct llm_price *p, double in, double out, double cached_in,
                          double cache_write, const char *source)
