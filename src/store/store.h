@@ -70,7 +70,8 @@ struct run {
     const char *rating;        /* JSON object or NULL */
     double rating_score;       /* 1..5 (pass 5, fail 1), NaN when unrated */
     /* An LLM judge's rating (judge/judge.h), kept apart from the person's: same shape and
-     * scale, read back only (written by store_job_step); NULL / NaN when not judged. */
+     * scale, set by a job step (struct job_judged) or stored as given by an insert (a
+     * hetu_jsonl import); NULL / NaN when not judged. */
     const char *judge_rating;
     double judge_score;
     const char *repair_instructions;  /* or NULL */
@@ -102,7 +103,7 @@ struct run_filter {
     const char *session_id;
     const char *tag;
     double min_rating;       /* NaN: no minimum (a person's rating) */
-    double min_judge_rating; /* NaN: no minimum (the judge's rating) */
+    double min_judge_rating; /* NaN or 0: no minimum (the judge's rating) */
     bool judged;             /* only samples the judge rated */
     bool rated_by_both;      /* only samples with a person's and the judge's rating */
     const char *source_type; /* input source type, or NULL */
@@ -558,7 +559,8 @@ struct store_ops {
     int (*job_request_cancel)(struct store *s, const char *job_id, struct err *e);
     /* Puts the job's failed items back to pending (its failed count back to 0) and clears the
      * reasons pending items were given when it ended; the job moves from status from to status
-     * to (a resume: failed or cancelled to queued, its error and cancel request cleared), or
+     * to (a resume: failed, cancelled or paused to queued, its error and cancel request
+     * cleared), or
      * stays running when both are running (another round for the items that failed). */
     int (*job_requeue)(struct store *s, const char *job_id, enum job_status from,
                        enum job_status to, struct err *e);
@@ -754,8 +756,8 @@ static inline int store_job_request_cancel(struct store *s, const char *job_id, 
 {
     return s->ops->job_request_cancel(s, job_id, e);
 }
-/* A resume (from failed or cancelled to queued, along the table) or, from running to running,
- * another round for the items that failed; see job_requeue. */
+/* A resume (from failed, cancelled or paused to queued, along the table) or, from running to
+ * running, another round for the items that failed; see job_requeue. */
 static inline int store_job_requeue(struct store *s, const char *job_id, enum job_status from,
                                     enum job_status to, struct err *e)
 {
