@@ -342,8 +342,10 @@ static int decode_openai(struct json_object *root, struct llm_reply *ret, struct
     ret->total_tokens = get_count(usage, "total_tokens");
     if (ret->total_tokens < 0 && ret->input_tokens >= 0 && ret->output_tokens >= 0)
         ret->total_tokens = ret->input_tokens + ret->output_tokens;
-    /* prompt_tokens counts the cached ones already */
+    /* prompt_tokens counts the cached ones already; DeepSeek names them its own way */
     cached = get_count(get(usage, "prompt_tokens_details"), "cached_tokens");
+    if (cached < 0)
+        cached = get_count(usage, "prompt_cache_hit_tokens");
     if (cached > 0 && ret->input_tokens >= 0)
         ret->cached_tokens = cached < ret->input_tokens ? cached : ret->input_tokens;
     if (!ret->content && !ret->tool_input && !ret->reasoning)

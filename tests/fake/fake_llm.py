@@ -101,7 +101,8 @@ class Directives:
         self.leakkey = 0  # times the caller's key is repeated in fault messages
         self.length = 0  # text answers to cut off at the output limit; -1 = all
         self.maxout = None  # the largest max_tokens the model accepts
-        self.cache = None  # OpenAI: the shortest prefix (characters) cached; None = no caching
+        # the shortest prefix (characters) cached; OpenAI: None = no caching; Anthropic: any
+        self.cache = None
 
 
 _ALIASES = {"dropN": "drop", "dropn": "drop", "retry-after": "retry_after",
@@ -957,7 +958,7 @@ class App:
         self.calls = collections.Counter()
         self.spoiled = collections.Counter()
         self.cut = collections.Counter()
-        self.cached = set()  # (model string, prefix) pairs seen: the prompt cache
+        self.cached = set()  # (model string, sha1 of a prefix) seen: the prompt cache
         self.seq = 0
         self.connections = 0
         self.max_connections = 0
@@ -989,7 +990,7 @@ class App:
 
     def cache_seen(self, model, prefix):
         """True when prefix was cached for model before; it is cached from now on."""
-        key = (model, prefix)
+        key = (model, hashlib.sha1(prefix.encode("utf-8", "surrogatepass")).digest())
         if key in self.cached:
             return True
         if len(self.cached) > 100000:

@@ -275,6 +275,13 @@ static const char openai_cached_reply[] =
     "\"prompt_tokens_details\":{\"cached_tokens\":1920,\"audio_tokens\":0},"
     "\"completion_tokens_details\":{\"reasoning_tokens\":0}}}";
 
+/* DeepSeek reports its cache hits as prompt_cache_hit_tokens (of prompt_tokens). */
+static const char deepseek_cached_reply[] =
+    "{\"id\":\"e2\",\"object\":\"chat.completion\",\"model\":\"deepseek-chat\",\"choices\":"
+    "[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":"
+    "\"stop\"}],\"usage\":{\"prompt_tokens\":1500,\"completion_tokens\":20,\"total_tokens\":"
+    "1520,\"prompt_cache_hit_tokens\":1408,\"prompt_cache_miss_tokens\":92}}";
+
 /* Anthropic writing the prefix to its cache: input_tokens is only what follows it. */
 static const char anthropic_write_reply[] =
     "{\"id\":\"msg_03\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":"
@@ -313,6 +320,13 @@ static void decodes_openai(void **state)
     assert_int_equal(r.cached_tokens, 1920);
     assert_int_equal(r.cache_write_tokens, 0);
     assert_int_equal(r.total_tokens, 2306);
+    llm_reply_done(&r);
+
+    assert_int_equal(llm_decode_reply(LLM_OPENAI_CHAT, deepseek_cached_reply,
+                                      strlen(deepseek_cached_reply), &r, &e),
+                     0);
+    assert_int_equal(r.input_tokens, 1500);
+    assert_int_equal(r.cached_tokens, 1408);
     llm_reply_done(&r);
 
     assert_int_equal(
