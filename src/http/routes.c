@@ -115,6 +115,11 @@ const struct route http_routes[] = {
     /* Topic deletion */
     {"DELETE", D "/topics", h_topic_delete, 0, 0,
      "Delete a topic and its subtree (with samples=delete, the samples under it too)"},
+    /* The LLM judge: a job rating samples, and its agreement with people */
+    {"POST", D "/judge", h_judge_start, ROUTE_JSON, 0,
+     "Start a job in which a model rates the samples a filter selects", .body = judge_body},
+    {"GET", D "/judge/agreement", h_judge_agreement, 0, 0,
+     "How far the judge's ratings agree with people's (Kendall's tau, Spearman, MAE, kappa)"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);
