@@ -12,6 +12,7 @@ struct store;
 struct llm_engine;
 struct jobs;
 struct near_worker;
+struct pipeline_driver;
 struct auth;
 struct pipeline_driver;
 
