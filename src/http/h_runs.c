@@ -116,7 +116,7 @@ static int split_filter(struct http_req *req, struct run_filter *f, struct err *
 int h_run_list(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
     struct app *app = http_req_app(req);
-    struct run_filter f = {.min_rating = NAN};
+    struct run_filter f = {.min_rating = NAN, .min_judge_rating = NAN};
     const char *topic = http_req_query(req, "topic_path");
     const char *cursor = http_req_query(req, "cursor");
     double limit = PAGE_DEFAULT;
@@ -129,6 +129,7 @@ int h_run_list(struct http_req *req, struct json_object **ret_body, struct err *
         return r;
     task_done(&t);
     if ((r = parse_query_number(req, "rating", 0, 5, &f.min_rating, e)) < 0 ||
+        (r = parse_query_number(req, "judge_rating", 0, 5, &f.min_judge_rating, e)) < 0 ||
         (r = parse_query_number(req, "limit", 1, PAGE_MAX, &limit, e)) < 0)
         return r;
     if (cursor && *cursor && !id_valid(cursor))
