@@ -19,6 +19,7 @@ import urllib.request
 import pytest
 
 from hetu_http import Server, assert_error
+from test_cli import hetu
 
 CONFIG = {"providers": {"openai": {"max_attempts": 2, "backoff_base_ms": 5, "backoff_max_ms": 20,
                                    "schema_retries": 1, "concurrency": 64}}}
@@ -262,3 +263,40 @@ def test_judge_request_errors(srv, fake_llm):
     assert_error(t.judge("judge-x", colour="red"), 422, "invalid", field="colour")
     assert_error(t.c.post(t.ds("judge"), {"provider": "no_such_provider", "model_name": "m"}),
                  400, "bad_request", field="provider", mentions=("no_such_provider",))
+
+
+def test_cli_run_and_agreement(srv, fake_llm):
+    t = Task(srv, fake_llm)
+    for i, (pick, overall, tone, short) in enumerate(CRAFTED[:3]):
+        t.rate(t.save("cli %d" % i, tags=["c%d" % pick]), overall, tone=tone, short=short)
+    task = ["-p", t.pid, "-t", t.tid]
+    for pick in (0, 1):
+        r = hetu(srv, "judge", "run", *task, "--provider", "openai", "--model",
+                 "judge-cli+pick=%d" % pick, "--tag", "c%d" % pick, "--keep", "5", "--watch")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("judge job ")
+        assert "samples to rate" in r.stdout and "completed" in r.stdout
+    # keep 5: the pick 1 sample (4 stars) is tagged rejected, the others (5 stars) are not
+    tags = sorted(tuple(run["tags"]) for run in t.c.ok("GET", t.run_path(""))["runs"])
+    assert tags == [("c0",), ("c0",), ("c1", "rejected")]
+
+    r = hetu(srv, "judge", "agreement", *task, "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == t.agreement()
+    r = hetu(srv, "judge", "agreement", *task)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "samples rated by a person and by the judge: 3"
+    head = lines[2].split()
+    assert head[:3] == ["RATING", "TYPE", "N"]
+    # overall: person [5, 4, 4], judge [5, 5, 4]; of the 3 pairs (0,1) is tied in the judge's
+    # ratings, (1,2) in the person's, (0,2) concordant: tau-b = 1 / sqrt(2 * 2) = 0.5
+    overall = lines[3].split()
+    assert overall[:4] == ["overall", "five_star", "3", "0.500"]
+    short = [x.split() for x in lines if x.startswith("Short")][0]
+    assert short[1:3] == ["pass_fail", "3"]
+
+    r = hetu(srv, "judge", "agreement", *task, "--keep", "3")
+    assert r.returncode == 2 and "--keep is an option of run" in r.stderr
+    r = hetu(srv, "judge", "run", *task, "--provider", "openai")
+    assert r.returncode == 2 and "run needs --provider and --model" in r.stderr
