@@ -254,13 +254,13 @@ static int show_agreement(struct cli *cli, struct json_object *a)
         struct json_object *q = json_object_array_get_idx(reqs, i);
         r = add_row(&t, cli_cell(cli_get(q, "name")), cli_cell(cli_get(q, "type")), q);
     }
-    if (r == 0)
-        table_print(&t, stdout);
-    table_done(&t);
     if (r < 0) {
+        table_done(&t);
         fprintf(stderr, "hetu %s: out of memory\n", cli->cmd);
         return CLI_EXIT_FAILED;
     }
+    table_print(&t, stdout);
+    table_done(&t);
     print_reasons("overall", cli_get(a, "overall"));
     for (size_t i = 0; i < n; i++) {
         struct json_object *q = json_object_array_get_idx(reqs, i);

@@ -151,6 +151,28 @@ def test_judge_job_rates_samples_apart_from_people(srv, fake_llm):
     assert reqs["properties"]["short"]["enum"] == [1, 0]
 
 
+def test_task_without_requirements_and_a_failed_rating(srv, fake_llm):
+    t = Task(srv, fake_llm)
+    task = t.c.ok("PATCH", "/api/projects/%s/task/%s" % (t.pid, t.tid), {"requirements": []})
+    assert task["requirements"] == []
+    ok = t.save("fine", tags=["ok"])
+    bad = t.save("spoiled", tags=["bad"])
+    t.judge_done("judge-noreq+pick=2", tag="ok")
+    assert t.get(ok)["judge_rating"] == {"v": 1, "type": "five_star", "value": 3,
+                                         "requirement_ratings": {}}
+    schema = t.requests("judge-noreq+pick=2")[0]["body"]["response_format"]["json_schema"]
+    assert list(schema["schema"]["properties"]) == ["reasoning", "overall_rating"]
+
+    # every answer breaks the schema: after the engine's retries the item fails, nothing stored
+    r = t.judge("judge-noreq+schemabad", tag="bad")
+    assert r.status == 200
+    job = t.wait(r.json()["job_id"])
+    assert job["status"] == "failed"  # its only item failed
+    assert (job["total"], job["completed"], job["failed"]) == (1, 0, 1)
+    assert "judge-noreq+schemabad" in job["errors"][0]["detail"]
+    assert "judge_rating" not in t.get(bad)
+
+
 def test_rejudge_and_filters(srv, fake_llm):
     t = Task(srv, fake_llm)
     a = t.save("alpha", tags=["first"])
