@@ -195,6 +195,17 @@ def test_rejudge_and_filters(srv, fake_llm):
     assert_error(t.judge("judge-filter", tag="nope"), 422, "invalid",
                  mentions=("no sample", "tag=nope"))
 
+    # a topic and its subtree, as a list or as text
+    deep = t.c.ok("POST", t.ds("save_sample"), {"input": "deep", "output": "o",
+                                                "topic_path": ["animals", "cats"]})["id"]
+    other = t.c.ok("POST", t.ds("save_sample"), {"input": "other", "output": "o",
+                                                 "topic_path": ["plants"]})["id"]
+    started, _ = t.judge_done("judge-filter", node_path=["animals"])
+    assert started["samples"] == 1
+    assert "judge_rating" in t.get(deep) and "judge_rating" not in t.get(other)
+    assert_error(t.judge("judge-filter", topic_path="animals>>>>>cats"), 422, "invalid",
+                 field="rejudge", mentions=("topic_path",))
+
 
 def test_keep_tags_rejected(srv, fake_llm):
     t = Task(srv, fake_llm)
