@@ -115,6 +115,10 @@ const struct route http_routes[] = {
     /* Topic deletion */
     {"DELETE", D "/topics", h_topic_delete, 0, 0,
      "Delete a topic and its subtree (with samples=delete, the samples under it too)"},
+    /* Pipelines */
+    {"POST", D "/pipelines", h_pipeline_start, ROUTE_JSON, 0,
+     "Estimate a pipeline (dry_run) or start it as a job: topics, inputs, dedup, outputs, judge",
+     .body = pipeline_body},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);
