@@ -297,3 +297,32 @@ const struct field pipeline_body[] = {
     {"dry_run", FT_BOOLEAN, NULL_OK, "Answer the estimate and start nothing"},
     {0},
 };
+
+/* ---- the LLM judge ---- */
+
+static const struct field judge_budget_fields[] = {
+    {"max_cost_usd", FT_NUMBER, NULL_OK, "Spend at most this many US dollars"},
+    {"max_calls", FT_INTEGER, NULL_OK, "Make at most this many model calls"},
+    {"max_tokens", FT_INTEGER, NULL_OK, "Use at most this many tokens, input and output"},
+    {0},
+};
+
+const struct field judge_body[] = {
+    {"provider", FT_STRING, REQ, "The judge model's provider"},
+    {"model_name", FT_STRING, REQ, "The judge model"},
+    {"human_guidance", FT_STRING, NULL_OK, "Instructions added to the judge's, winning on conflict"},
+    {"keep", FT_NUMBER, NULL_OK,
+     "1 to 5: samples whose overall judge rating is below it are tagged rejected (never deleted)"},
+    {"drop_unsupported_params", FT_BOOLEAN, NULL_OK,
+     "Drop what the model does not support instead of failing"},
+    {"budget", FT_OBJECT, NULL_OK, "Hard caps: the job pauses before passing one",
+     judge_budget_fields},
+    {"topic_path", FT_ANY, NULL_OK, "Samples under this topic (a list of names, or a>>>>>b)"},
+    {"node_path", FT_ANY, NULL_OK, "The same as topic_path"},
+    {"session_id", FT_STRING, NULL_OK, "Samples of this session"},
+    {"tag", FT_STRING, NULL_OK, "Samples carrying this tag"},
+    {"rating", FT_NUMBER, NULL_OK, "Samples a person rated at least this (0 to 5)"},
+    {"source", FT_STRING, NULL_OK, "Samples whose input source is of this type"},
+    {"rejudge", FT_BOOLEAN, NULL_OK, "Rate samples the judge rated already too (default false)"},
+    {0},
+};
