@@ -261,23 +261,26 @@ def test_budget_pauses_before_the_cap_and_resume_goes_on(start_server, fake_llm,
 
 
 def test_token_budget_counts_calls_in_flight(start_server, fake_llm, tmp_path):
-    """Half the tokens a run takes: the job pauses, and what its calls spent (every call in
-    flight landed first) stays within the cap; without reserving calls in flight, every output
-    would start at once and pass it."""
-    srv = server(start_server, fake_llm, tmp_path)
-    other = Pipe(srv)  # a task of its own
-    free = other.wait(other.start(spec(stage_models("tokens-free"), depth=1, breadth=2,
-                                       per_leaf=20, judge=False)))
-    assert free["status"] == "completed", free
-    cap = free["spent"]["tokens"] // 2
+    """Paused by a call budget once every stage has run, then resumed with a token budget room
+    for about ten more outputs of the 35 left: the job pauses again, and what its calls spent
+    (every call in flight landed first) stays within the cap. Without reserving what calls in
+    flight will spend, all 35 would start at once and pass it."""
+    p = Pipe(server(start_server, fake_llm, tmp_path))
     models = stage_models("tokens", slow="outputs", latency="+latency=300")
-    p = Pipe(srv)
     job_id = p.start(spec(models, depth=1, breadth=2, per_leaf=20, judge=False,
-                          budget={"max_tokens": cap}))
+                          budget={"max_calls": 8}))
+    j = p.wait(job_id)
+    assert (j["status"], j["stages"]["outputs"]["done"]) == ("paused", 5), j
+    out = j["stages"]["outputs"]
+    per_output = (out["input_tokens"] + out["output_tokens"]) / 5
+    cap = int(j["spent"]["tokens"] + 10.5 * per_output)
+    r = p.resume(job_id, {"budget": {"max_tokens": cap}})
+    assert r.status == 200, r
     j = p.wait(job_id)
     assert j["status"] == "paused", j
     assert j["error"].startswith("budget: max_tokens %d would be passed (spent " % cap), j
-    assert 0 < j["spent"]["tokens"] <= cap, j
+    assert j["spent"]["tokens"] <= cap, j
+    assert 5 < j["stages"]["outputs"]["done"] < 40, j
     assert j["spent"]["calls"] == sum(len(fake_calls(fake_llm, m)) for m in models.values())
 
     r = p.resume(job_id, {"budget": {"max_tokens": cap * 100}})
