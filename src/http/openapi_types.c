@@ -735,6 +735,9 @@ const struct openapi_op openapi_ops[] = {
     {"DELETE", D "/topics", "topic_delete", "Generation",
      "Samples under the node without samples=delete: 409 saying how many", q_topic_delete,
      a_topic_delete, NULL, NULL, NULL, e_conflict},
+    {"POST", D "/pipelines", "pipeline_start", "Imports and jobs",
+     "Answers {\"status\": \"dry_run\", \"estimate\"} or {\"status\": \"pipeline_started\", "
+     "\"job_id\", \"estimate\"}", NULL, a_object},
     /* the LLM judge */
     {"POST", D "/judge", "judge_start", "Judge",
      "Creates a judge job with one item per selected sample; none selected is a 422", NULL,
