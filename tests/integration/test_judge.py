@@ -170,7 +170,7 @@ def test_task_without_requirements_and_a_failed_rating(srv, fake_llm):
     assert job["status"] == "failed"  # its only item failed
     assert (job["total"], job["completed"], job["failed"]) == (1, 0, 1)
     assert "judge-noreq+schemabad" in job["errors"][0]["detail"]
-    assert "judge_rating" not in t.get(bad)
+    assert t.get(bad)["judge_rating"] is None
 
 
 def test_rejudge_and_filters(srv, fake_llm):
@@ -179,7 +179,7 @@ def test_rejudge_and_filters(srv, fake_llm):
     b = t.save("beta", tags=["second"])
     started, _ = t.judge_done("judge-filter", tag="first")
     assert started["samples"] == 1
-    assert "judge_rating" in t.get(a) and "judge_rating" not in t.get(b)
+    assert t.get(a)["judge_rating"] is not None and t.get(b)["judge_rating"] is None
 
     # judged already: left out unless rejudge
     assert_error(t.judge("judge-filter", tag="first"), 422, "invalid", field="rejudge",
@@ -202,7 +202,7 @@ def test_rejudge_and_filters(srv, fake_llm):
                                                  "topic_path": ["plants"]})["id"]
     started, _ = t.judge_done("judge-filter", node_path=["animals"])
     assert started["samples"] == 1
-    assert "judge_rating" in t.get(deep) and "judge_rating" not in t.get(other)
+    assert t.get(deep)["judge_rating"] is not None and t.get(other)["judge_rating"] is None
     assert_error(t.judge("judge-filter", topic_path="animals>>>>>cats"), 422, "invalid",
                  field="rejudge", mentions=("topic_path",))
 
