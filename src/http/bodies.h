@@ -18,11 +18,14 @@ extern const struct field generate_samples_body[];
 extern const struct field save_sample_body[];
 extern const struct field save_samples_batch_body[]; /* also import_samples_async */
 extern const struct field dedup_start_body[];
+extern const struct field job_resume_body[];
 extern const struct field dedup_resolve_body[];
 extern const struct field run_update_body[];
 extern const struct field split_create_body[];
 extern const struct field key_create_body[];
 extern const struct field kiln_import_body[];
 extern const struct field provider_ping_body[];
+extern const struct field pipeline_body[];
+extern const struct field judge_body[];
 
 #endif

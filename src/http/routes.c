@@ -64,7 +64,8 @@ const struct route http_routes[] = {
     {"GET", D "/jobs", h_job_list, 0, 0, "List a task's jobs"},
     {"GET", D "/jobs/{job_id}", h_job_get, 0, 0, "Get a job's progress"},
     {"POST", D "/jobs/{job_id}/cancel", h_job_cancel, 0, 0, "Cancel a job"},
-    {"POST", D "/jobs/{job_id}/resume", h_job_resume, 0, 0, "Resume a failed or cancelled job"},
+    {"POST", D "/jobs/{job_id}/resume", h_job_resume, ROUTE_JSON | ROUTE_JSON_OPTIONAL, 0,
+     "Resume a paused, failed or cancelled job", .body = job_resume_body},
     {"GET", D "/jobs/{job_id}/events", h_job_events, 0, 0,
      "Follow a job's progress (text/event-stream)"},
     {"POST", D "/duplicates", h_dedup_start, ROUTE_JSON, 0,
@@ -115,6 +116,15 @@ const struct route http_routes[] = {
     /* Topic deletion */
     {"DELETE", D "/topics", h_topic_delete, 0, 0,
      "Delete a topic and its subtree (with samples=delete, the samples under it too)"},
+    /* Pipelines */
+    {"POST", D "/pipelines", h_pipeline_start, ROUTE_JSON, 0,
+     "Estimate a pipeline (dry_run) or start it as a job: topics, inputs, dedup, outputs, judge",
+     .body = pipeline_body},
+    /* The LLM judge: a job rating samples, and its agreement with people */
+    {"POST", D "/judge", h_judge_start, ROUTE_JSON, 0,
+     "Start a job in which a model rates the samples a filter selects", .body = judge_body},
+    {"GET", D "/judge/agreement", h_judge_agreement, 0, 0,
+     "How far the judge's ratings agree with people's (Kendall's tau, Spearman, MAE, kappa)"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

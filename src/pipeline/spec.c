@@ -98,11 +98,13 @@ struct json_object *pipeline_budget_json(const struct pipeline_budget *b)
     return o;
 }
 
-/* provider, model_name and human_guidance of a stage object; fallback fills what is absent. */
+/* provider, model_name and human_guidance of a stage object; fallback fills what is absent.
+ * The topics' human_guidance is per level (get_level_guidance), not the model's. */
 static int get_model(const struct gen_env *env, struct json_object *o, const char *where,
                      const struct pipeline_model *fallback, bool drop, bool check,
                      struct pipeline_model *ret, struct err *e)
 {
+    bool guidance = strcmp(where, "topics") != 0;
     char field[ERR_FIELD_MAX];
     int r;
 
@@ -114,8 +116,8 @@ static int get_model(const struct gen_env *env, struct json_object *o, const cha
                                       &ret->provider, e)) < 0 ||
               (r = gen_get_model_name(o, where, "model_name", fallback ? JF_NULLABLE : JF_REQUIRED,
                                       &ret->model_name, e)) < 0 ||
-              (r = json_get_str(o, where, "human_guidance", JF_NULLABLE, 0, GUIDANCE_MAX_CHARS,
-                                &ret->human_guidance, e)) < 0))
+              (guidance && (r = json_get_str(o, where, "human_guidance", JF_NULLABLE, 0,
+                                             GUIDANCE_MAX_CHARS, &ret->human_guidance, e)) < 0)))
         return r;
     if (ret->human_guidance && !*ret->human_guidance)
         ret->human_guidance = NULL;
