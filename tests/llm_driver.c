@@ -7,7 +7,7 @@
  * Plan: {"config": {<providers section>}, "window": N,
  *        "requests": [{"provider", "model", "prompt" | "messages": [{"role","content"}],
  *                      "schema", "schema_name", "temperature", "max_tokens",
- *                      "drop_unsupported_params", "group", "repeat"}],
+ *                      "drop_unsupported_params", "cache_prefix", "group", "repeat"}],
  *        "cancel": [{"group": G, "after_ms": T}], "late_requests": [as requests, submitted
  *        after the cancels], "check": [{"provider", "model"}],
  *        "windows": [{"provider", "model"}], "quiet": false,
@@ -69,6 +69,9 @@ static void done_cb(void *ud, const struct llm_result *res)
         json_object_object_add(u, "output_tokens", json_object_new_int64(res->usage.output_tokens));
         json_object_object_add(u, "total_tokens", json_object_new_int64(res->usage.total_tokens));
         json_object_object_add(u, "cost", json_object_new_double(res->usage.cost));
+        json_object_object_add(u, "cached_tokens", json_object_new_int64(res->usage.cached_tokens));
+        json_object_object_add(u, "cache_write_tokens",
+                               json_object_new_int64(res->usage.cache_write_tokens));
         json_object_object_add(o, "usage", u);
         json_object_object_add(o, "http_status", json_object_new_int(res->http_status));
         json_object_object_add(o, "attempts", json_object_new_int(res->attempts));
@@ -181,6 +184,8 @@ static long submit_list(struct llm_engine *eng, struct json_object *reqs, struct
             req.max_tokens = json_object_get_int(v);
         if (json_object_object_get_ex(r, "drop_unsupported_params", &v))
             req.drop_unsupported_params = json_object_get_boolean(v);
+        if (json_object_object_get_ex(r, "cache_prefix", &v))
+            req.cache_prefix = json_object_get_boolean(v);
         if (json_object_object_get_ex(r, "group", &v))
             req.group = (uint64_t)json_object_get_int64(v);
         if (json_object_object_get_ex(r, "repeat", &v))

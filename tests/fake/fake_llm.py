@@ -80,13 +80,14 @@ PHASES = (("drop", 1), ("hang", None), ("fail429", None), ("fail529", None), ("f
           ("fail503", None),
           ("truncate", None), ("badjson", None))
 FLAGS = ("dupes", "think", "fence", "reasoning_content")
-INT_DIRECTIVES = ("count", "retry_after", "schemabad", "leakkey", "length", "maxout") + tuple(
+INT_DIRECTIVES = ("count", "retry_after", "schemabad", "leakkey", "length", "maxout",
+                  "cache") + tuple(
     p for p, _ in PHASES)
 
 
 class Directives:
     __slots__ = ("base", "latency", "phases", "retry_after", "schemabad", "count", "params",
-                 "flags", "leakkey", "length", "maxout")
+                 "flags", "leakkey", "length", "maxout", "cache")
 
     def __init__(self):
         self.base = ""
@@ -100,6 +101,8 @@ class Directives:
         self.leakkey = 0  # times the caller's key is repeated in fault messages
         self.length = 0  # text answers to cut off at the output limit; -1 = all
         self.maxout = None  # the largest max_tokens the model accepts
+        # the shortest prefix (characters) cached; OpenAI: None = no caching; Anthropic: any
+        self.cache = None
 
 
 _ALIASES = {"dropN": "drop", "dropn": "drop", "retry-after": "retry_after",
@@ -161,6 +164,10 @@ def parse_model(model):
                 if n is None:
                     raise DirectiveError("maxout needs a token count")
                 d.maxout = n
+            elif name == "cache":
+                if n is None:
+                    raise DirectiveError("cache needs a length in characters")
+                d.cache = n
             else:
                 phase_counts[name] = n if eq else dict(PHASES)[name]
         else:
@@ -478,6 +485,34 @@ def _text_of(content):
     return ""
 
 
+def openai_prefix(messages):
+    """The part of an OpenAI prompt the fake caches: the first system message's text, else the
+    first message's."""
+    first = None
+    for m in messages:
+        if not isinstance(m, dict):
+            continue
+        if m.get("role") in ("system", "developer"):
+            return _text_of(m.get("content"))
+        if first is None:
+            first = _text_of(m.get("content"))
+    return first or ""
+
+
+def anthropic_prefix(system):
+    """The system text up to and including its last block with cache_control, or None when no
+    system block asks for caching."""
+    if not isinstance(system, list):
+        return None
+    last = None
+    for i, b in enumerate(system):
+        if isinstance(b, dict) and isinstance(b.get("cache_control"), dict):
+            last = i
+    if last is None:
+        return None
+    return _text_of(system[:last + 1])
+
+
 class Prompt:
     __slots__ = ("whole", "last_user", "tag")
 
@@ -690,12 +725,18 @@ class OpenAI(Flavour):
             out_text = content
         pt = _tokens(prompt.whole)
         ct = _tokens(out_text) + (_tokens(message.get("reasoning_content") or ""))
+        cached = 0
+        prefix = openai_prefix(msgs)
+        if d.cache is not None and len(prefix) >= d.cache and app.cache_seen(body["model"],
+                                                                            prefix):
+            cached = _tokens(prefix)
         resp = {"id": "chatcmpl-%s" % rid, "object": "chat.completion",
                 "created": int(time.time()), "model": body["model"],
                 "choices": [{"index": 0, "message": message, "logprobs": None,
                              "finish_reason": finish}],
                 "usage": {"prompt_tokens": pt, "completion_tokens": ct,
-                          "total_tokens": pt + ct},
+                          "total_tokens": pt + ct,
+                          "prompt_tokens_details": {"cached_tokens": cached}},
                 "system_fingerprint": "fp_fake"}
         return resp
 
@@ -809,11 +850,20 @@ class Anthropic(Flavour):
             out_text = text
         it = _tokens(prompt.whole)
         ot = _tokens(out_text)
+        written = read = 0
+        prefix = anthropic_prefix(body.get("system"))
+        if prefix is not None and len(prefix) >= (d.cache or 0):
+            if app.cache_seen(body["model"], prefix):
+                read = _tokens(prefix)
+            else:
+                written = _tokens(prefix)
+        # like Anthropic's, input_tokens leaves out what was read from or written to the cache
         return {"id": "msg_%s" % rid, "type": "message", "role": "assistant",
                 "model": body["model"], "content": content, "stop_reason": stop,
                 "stop_sequence": None,
-                "usage": {"input_tokens": it, "output_tokens": ot,
-                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
+                "usage": {"input_tokens": max(0, it - written - read), "output_tokens": ot,
+                          "cache_creation_input_tokens": written,
+                          "cache_read_input_tokens": read}}
 
 
 OPENAI = OpenAI()
@@ -908,6 +958,7 @@ class App:
         self.calls = collections.Counter()
         self.spoiled = collections.Counter()
         self.cut = collections.Counter()
+        self.cached = set()  # (model string, sha1 of a prefix) seen: the prompt cache
         self.seq = 0
         self.connections = 0
         self.max_connections = 0
@@ -936,6 +987,16 @@ class App:
             return False
         self.cut[model] = n
         return True
+
+    def cache_seen(self, model, prefix):
+        """True when prefix was cached for model before; it is cached from now on."""
+        key = (model, hashlib.sha1(prefix.encode("utf-8", "surrogatepass")).digest())
+        if key in self.cached:
+            return True
+        if len(self.cached) > 100000:
+            self.cached.clear()
+        self.cached.add(key)
+        return False
 
     def dress_json(self, text, prompt, d):
         if "fence" in d.flags:
@@ -1095,6 +1156,7 @@ class App:
             self.calls.clear()
             self.spoiled.clear()
             self.cut.clear()
+            self.cached.clear()
             self.log.clear()
             self.max_connections = self.connections
             return Action("respond", 200, (), b'{"reset":true}')

@@ -605,6 +605,86 @@ def test_control_api(port):
     assert chat(port, "t-ctl-c+fail429=1")[0] == 429
 
 
+# ---- prompt caching
+
+
+def _oa_usage(port, model, system, text):
+    st, _, b = call(port, "POST", "/v1/chat/completions", {
+        "model": model, "messages": [{"role": "system", "content": system},
+                                     {"role": "user", "content": text}]}, OA)
+    assert st == 200, b
+    return b["usage"]
+
+
+def test_openai_cache_directive_reports_the_seen_prefix(port):
+    system = "S" * 400  # 100 tokens
+    model = "cache-oa+cache=100"
+    first = _oa_usage(port, model, system, "one")
+    assert first["prompt_tokens_details"] == {"cached_tokens": 0}
+    again = _oa_usage(port, model, system, "two, longer")
+    # the prompt is "S..." + "\n" + "two, longer": 412 characters, 103 tokens
+    assert (again["prompt_tokens"], again["prompt_tokens_details"]) == (103, {"cached_tokens": 100})
+    assert again["total_tokens"] == 103 + again["completion_tokens"]
+    # per model string; a prefix shorter than cache=N is never cached; no directive, no caching
+    assert _oa_usage(port, "cache-oa2+cache=100", system, "x")["prompt_tokens_details"] == {
+        "cached_tokens": 0}
+    short = "T" * 99
+    _oa_usage(port, model, short, "a")
+    assert _oa_usage(port, model, short, "b")["prompt_tokens_details"]["cached_tokens"] == 0
+    _oa_usage(port, "cache-oa3", system, "a")
+    assert _oa_usage(port, "cache-oa3", system, "b")["prompt_tokens_details"] == {
+        "cached_tokens": 0}
+    # without a system message the first message is the prefix
+    st, _, b = call(port, "POST", "/v1/chat/completions", {
+        "model": model, "messages": [{"role": "user", "content": "U" * 200}]}, OA)
+    st, _, b = call(port, "POST", "/v1/chat/completions", {
+        "model": model, "messages": [{"role": "user", "content": "U" * 200},
+                                     {"role": "assistant", "content": "ok"},
+                                     {"role": "user", "content": "more"}]}, OA)
+    assert b["usage"]["prompt_tokens_details"] == {"cached_tokens": 50}
+    assert call(port, "POST", "/_reset")[0] == 200
+    assert _oa_usage(port, model, system, "after reset")["prompt_tokens_details"] == {
+        "cached_tokens": 0}
+
+
+def _an_usage(port, model, system, text="hi"):
+    st, _, b = msgs(port, model, text, system=system)
+    assert st == 200, b
+    return b["usage"]
+
+
+def test_anthropic_cache_control_writes_then_reads(port):
+    blocks = [{"type": "text", "text": "A" * 396},
+              {"type": "text", "text": "B" * 3, "cache_control": {"type": "ephemeral"}}]
+    # the prefix: both blocks joined by a newline, 400 characters, 100 tokens; the whole prompt
+    # adds "\n" + "hi": 403 characters, 101 tokens
+    model = "cache-an"
+    first = _an_usage(port, model, blocks)
+    assert (first["input_tokens"], first["cache_creation_input_tokens"],
+            first["cache_read_input_tokens"]) == (1, 100, 0)
+    again = _an_usage(port, model, blocks)
+    assert (again["input_tokens"], again["cache_creation_input_tokens"],
+            again["cache_read_input_tokens"]) == (1, 0, 100)
+    # only up to the last marked block; nothing without a mark, or with a plain string
+    tail = blocks + [{"type": "text", "text": "C" * 40}]
+    u = _an_usage(port, model, tail)
+    assert (u["input_tokens"], u["cache_read_input_tokens"]) == (11, 100)  # 444 chars: 111
+    unmarked = [{"type": "text", "text": "A" * 400}]
+    for system in (unmarked, unmarked, "A" * 400, "A" * 400):
+        u = _an_usage(port, "cache-an2", system)
+        assert (u["input_tokens"], u["cache_creation_input_tokens"],
+                u["cache_read_input_tokens"]) == (101, 0, 0)
+    # another model string has its own cache; cache=N sets the shortest prefix cached
+    assert _an_usage(port, "cache-an3", blocks)["cache_creation_input_tokens"] == 100
+    assert _an_usage(port, "cache-an4+cache=401", blocks)["cache_creation_input_tokens"] == 0
+    assert _an_usage(port, "cache-an4+cache=401", blocks)["cache_read_input_tokens"] == 0
+
+
+def test_cache_directive_needs_a_length(port):
+    st, _, b = chat(port, "m+cache")
+    assert st == 400 and "cache needs a length" in b["error"]["message"]
+
+
 def test_log_is_bounded_and_can_be_disabled(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

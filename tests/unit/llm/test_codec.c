@@ -168,6 +168,70 @@ static void anthropic_prompt_method(void **state)
     json_object_put(o);
 }
 
+/* With cache_prefix the system text is one block marked as the end of the prefix to cache, the
+ * way Anthropic documents prompt caching; everything else is as without. */
+static void anthropic_cache_prefix_marks_the_system_block(void **state)
+{
+    static const struct llm_message two_system[] = {
+        {LLM_ROLE_SYSTEM, "Task: write \"haiku\"."},
+        {LLM_ROLE_SYSTEM, "Guidance."},
+        {LLM_ROLE_USER, "spring"},
+    };
+    struct llm_encode q = {.flavour = LLM_ANTHROPIC_MESSAGES,
+                           .model = "claude",
+                           .messages = two_system,
+                           .n_messages = 3,
+                           .max_tokens = 64,
+                           .cache_prefix = true};
+    struct json_object *o = encode(&q), *plain, *sys = at(o, "system");
+    (void)state;
+    assert_true(sys && json_object_is_type(sys, json_type_array));
+    assert_int_equal(json_object_array_length(sys), 1);
+    assert_string_equal(str_at(o, "system.0.type"), "text");
+    assert_string_equal(str_at(o, "system.0.text"), "Task: write \"haiku\".\n\nGuidance.");
+    assert_string_equal(json_text(at(o, "system.0.cache_control"), NULL),
+                        "{\"type\":\"ephemeral\"}");
+    assert_string_equal(str_at(o, "messages.0.content"), "spring");
+    assert_null(at(o, "messages.1"));
+
+    /* the schema instruction is part of the prefix */
+    q.schema_text = schema;
+    q.method = LLM_SO_PROMPT;
+    json_object_put(o);
+    o = encode(&q);
+    assert_non_null(strstr(str_at(o, "system.0.text"), schema));
+    assert_non_null(at(o, "system.0.cache_control"));
+
+    q.cache_prefix = false;
+    plain = encode(&q);
+    assert_string_equal(str_at(plain, "system"), str_at(o, "system.0.text"));
+    json_object_put(plain);
+    json_object_put(o);
+}
+
+/* OpenAI-flavoured providers cache prefixes on their own: the body does not change. */
+static void openai_cache_prefix_sends_nothing(void **state)
+{
+    struct llm_encode q = {.flavour = LLM_OPENAI_CHAT,
+                           .model = "gpt-4o-mini",
+                           .messages = msgs,
+                           .n_messages = 2,
+                           .cache_prefix = true};
+    struct buf a, b;
+    struct err e = {0};
+    (void)state;
+    buf_init(&a, 1 << 16);
+    buf_init(&b, 1 << 16);
+    assert_int_equal(llm_encode_request(&q, &a, &e), 0);
+    q.cache_prefix = false;
+    assert_int_equal(llm_encode_request(&q, &b, &e), 0);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    assert_null(strstr(a.data, "cache_control"));
+    buf_done(&a);
+    buf_done(&b);
+}
+
 /* A reply from api.openai.com (gpt-4o-mini, 2024-11). */
 static const char openai_reply[] =
     "{\n  \"id\": \"chatcmpl-AXyz\",\n  \"object\": \"chat.completion\",\n  \"created\": "
@@ -203,6 +267,28 @@ static const char anthropic_reply[] =
     "\"stop_sequence\":null,\"usage\":{\"input_tokens\":400,\"cache_creation_input_tokens\":0,"
     "\"cache_read_input_tokens\":100,\"output_tokens\":60}}";
 
+/* OpenAI with a prompt-cache hit: prompt_tokens counts the cached ones. */
+static const char openai_cached_reply[] =
+    "{\"id\":\"c2\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{"
+    "\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":\"stop\"}],\"usage\":{"
+    "\"prompt_tokens\":2006,\"completion_tokens\":300,\"total_tokens\":2306,"
+    "\"prompt_tokens_details\":{\"cached_tokens\":1920,\"audio_tokens\":0},"
+    "\"completion_tokens_details\":{\"reasoning_tokens\":0}}}";
+
+/* DeepSeek reports its cache hits as prompt_cache_hit_tokens (of prompt_tokens). */
+static const char deepseek_cached_reply[] =
+    "{\"id\":\"e2\",\"object\":\"chat.completion\",\"model\":\"deepseek-chat\",\"choices\":"
+    "[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":"
+    "\"stop\"}],\"usage\":{\"prompt_tokens\":1500,\"completion_tokens\":20,\"total_tokens\":"
+    "1520,\"prompt_cache_hit_tokens\":1408,\"prompt_cache_miss_tokens\":92}}";
+
+/* Anthropic writing the prefix to its cache: input_tokens is only what follows it. */
+static const char anthropic_write_reply[] =
+    "{\"id\":\"msg_03\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":"
+    "\"text\",\"text\":\"ok\"}],\"model\":\"claude-3-5-haiku-20241022\",\"stop_reason\":"
+    "\"end_turn\",\"usage\":{\"input_tokens\":21,\"cache_creation_input_tokens\":1188,"
+    "\"cache_read_input_tokens\":0,\"output_tokens\":393}}";
+
 static const char anthropic_text_reply[] =
     "{\"id\":\"msg_02\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":"
     "\"text\",\"text\":\"Hello there!\"}],\"model\":\"claude-3-5-haiku-20241022\","
@@ -223,6 +309,24 @@ static void decodes_openai(void **state)
     assert_int_equal(r.input_tokens, 52);
     assert_int_equal(r.output_tokens, 11);
     assert_int_equal(r.total_tokens, 63);
+    assert_int_equal(r.cached_tokens, 0);
+    assert_int_equal(r.cache_write_tokens, 0);
+    llm_reply_done(&r);
+
+    assert_int_equal(
+        llm_decode_reply(LLM_OPENAI_CHAT, openai_cached_reply, strlen(openai_cached_reply), &r, &e),
+        0);
+    assert_int_equal(r.input_tokens, 2006); /* already the whole prompt */
+    assert_int_equal(r.cached_tokens, 1920);
+    assert_int_equal(r.cache_write_tokens, 0);
+    assert_int_equal(r.total_tokens, 2306);
+    llm_reply_done(&r);
+
+    assert_int_equal(llm_decode_reply(LLM_OPENAI_CHAT, deepseek_cached_reply,
+                                      strlen(deepseek_cached_reply), &r, &e),
+                     0);
+    assert_int_equal(r.input_tokens, 1500);
+    assert_int_equal(r.cached_tokens, 1408);
     llm_reply_done(&r);
 
     assert_int_equal(
@@ -252,8 +356,18 @@ static void decodes_anthropic(void **state)
     assert_string_equal(json_text(r.tool_input, NULL), "{\"topics\":[\"雨\",\"雪\"]}");
     assert_string_equal(r.finish_reason, "tool_use");
     assert_int_equal(r.input_tokens, 500); /* cache reads count as input */
+    assert_int_equal(r.cached_tokens, 100);
+    assert_int_equal(r.cache_write_tokens, 0);
     assert_int_equal(r.output_tokens, 60);
     assert_int_equal(r.total_tokens, 560);
+    llm_reply_done(&r);
+    assert_int_equal(llm_decode_reply(LLM_ANTHROPIC_MESSAGES, anthropic_write_reply,
+                                      strlen(anthropic_write_reply), &r, &e),
+                     0);
+    assert_int_equal(r.input_tokens, 21 + 1188); /* cache writes count as input */
+    assert_int_equal(r.cache_write_tokens, 1188);
+    assert_int_equal(r.cached_tokens, 0);
+    assert_int_equal(r.total_tokens, 21 + 1188 + 393);
     llm_reply_done(&r);
     assert_int_equal(llm_decode_reply(LLM_ANTHROPIC_MESSAGES, anthropic_text_reply,
                                       strlen(anthropic_text_reply), &r, &e),
@@ -371,6 +485,8 @@ int main(void)
         cmocka_unit_test(openai_prompt_without_system_adds_one),
         cmocka_unit_test(anthropic_forced_tool),
         cmocka_unit_test(anthropic_prompt_method),
+        cmocka_unit_test(anthropic_cache_prefix_marks_the_system_block),
+        cmocka_unit_test(openai_cache_prefix_sends_nothing),
         cmocka_unit_test(decodes_openai),
         cmocka_unit_test(decodes_anthropic),
         cmocka_unit_test(bad_replies_are_provider_errors),

@@ -15,6 +15,8 @@
 #include "llm/provider.h"
 #include "util/json.h"
 
+#include "config_fixture.h"
+
 static const char *const env_vars[][2] = {
     {"OPENAI_API_KEY", "sk-o"},    {"GROQ_API_KEY", "gk"},
     {"OPENROUTER_API_KEY", "ork"}, {"FIREWORKS_API_KEY", "fk"},
@@ -35,18 +37,6 @@ static int keyed_env(void **state)
             unsetenv(env_vars[i][0]);
     }
     return 0;
-}
-
-static struct llm_config *load(const char *json)
-{
-    struct llm_config *cfg = NULL;
-    struct json_object *o = NULL;
-    struct err e = {0};
-    if (json)
-        assert_int_equal(json_parse(json, strlen(json), &o, &e), 0);
-    assert_int_equal(llm_config_load(o, &cfg, &e), 0);
-    json_object_put(o);
-    return cfg;
 }
 
 static void table_rows_are_sane(void **state)
