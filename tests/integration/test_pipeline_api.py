@@ -167,7 +167,8 @@ def save_sample(c, pid, tid, text, out):
 
 def test_estimate_within_ten_percent_of_the_run(srv):
     """An English task with stored samples as long as the fake's answers: the dry run's tokens
-    are within 10 % of what the job spent, stage by stage and in total."""
+    are within 10 % of what the job spent, stage by stage and in total; the judge's prompts
+    too."""
     c = srv.client
     pid, tid = new_task(c)
     # the fake answers an input as "generated_samples XXXXXX N" and an output as
@@ -178,7 +179,7 @@ def test_estimate_within_ten_percent_of_the_run(srv):
     m = model()
     # the fake repeats its inputs from leaf to leaf: no dedup, so every input gets its output
     b = body(m, topics={"depth": 2, "breadth": 3}, inputs={"per_leaf": 4},
-             dedup={"exact": False})
+             dedup={"exact": False}, judge={"provider": "openai", "model_name": m})
     est = c.ok("POST", ds(pid, tid, "pipelines"), dict(b, dry_run=True))["estimate"]
     r = c.ok("POST", ds(pid, tid, "pipelines"), b)
     assert r["status"] == "pipeline_started"
@@ -195,8 +196,14 @@ def test_estimate_within_ten_percent_of_the_run(srv):
         assert est["stages"][name]["calls"] == a["calls"], (name, a)
         assert abs(want - actual) <= 0.10 * actual, (name, want, actual)
         actual_total += actual
-    want_total = est["total"]["input_tokens"] + est["total"]["output_tokens"]
+    want_total = sum(est["stages"][n]["input_tokens"] + est["stages"][n]["output_tokens"]
+                     for n in ("topics", "inputs", "outputs"))
     assert abs(want_total - actual_total) <= 0.10 * actual_total, (want_total, actual_total)
+    # the judge's prompts are counted as sent; its answers (the fake's are a few words) are
+    # expected at the documented default length
+    a, e = stages["judge"], est["stages"]["judge"]
+    assert e["calls"] == a["calls"] == 36
+    assert abs(e["input_tokens"] - a["input_tokens"]) <= 0.10 * a["input_tokens"], (e, a)
 
 
 def test_cli_dry_run_prints_the_table(srv, hetu_bin, tmp_path):
