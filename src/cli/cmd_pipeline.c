@@ -73,10 +73,12 @@ static int64_t num(struct json_object *o, const char *key)
     return json_object_get_int64(cli_get(o, key));
 }
 
-/* "$0.0123", or "unknown price" for a null cost. */
-static void fmt_cost(struct json_object *cost, char *out, size_t size)
+/* "$0.0123", or "unknown price" for a null cost of a stage that makes calls. */
+static void fmt_cost(struct json_object *stage, struct json_object *cost, char *out, size_t size)
 {
-    if (!cost || json_object_is_type(cost, json_type_null))
+    if (num(stage, "calls") == 0)
+        snprintf(out, size, "$%.4f", 0.0);
+    else if (!cost || json_object_is_type(cost, json_type_null))
         snprintf(out, size, "unknown price");
     else
         snprintf(out, size, "$%.4f", json_object_get_double(cost));
@@ -115,7 +117,7 @@ static int show_estimate(struct json_object *est)
         snprintf(calls, sizeof(calls), "%lld", (long long)num(s, "calls"));
         snprintf(in, sizeof(in), "%lld", (long long)num(s, "input_tokens"));
         snprintf(out, sizeof(out), "%lld", (long long)num(s, "output_tokens"));
-        fmt_cost(cli_get(s, "cost_usd"), cost, sizeof(cost));
+        fmt_cost(s, cli_get(s, "cost_usd"), cost, sizeof(cost));
         if (table_add(&t, cells) < 0) {
             table_done(&t);
             return CLI_EXIT_FAILED;
@@ -184,7 +186,8 @@ static void take(struct follow *f, struct json_object *job)
     for (int i = 0; i < N_STAGES; i++) {
         struct json_object *x = cli_get(st, stages[i]);
         int64_t done = num(x, "done") + num(x, "failed");
-        progress_update(&f->bars[i], done, num(x, "total"), -1);
+        progress_update(&f->bars[i], done, cli_get(x, "items") ? num(x, "items") : num(x, "total"),
+                        -1);
     }
     draw_bars(f, false);
     if (job_status_parse(cli_cell(cli_get(job, "status")), &s) == 0 && job_status_is_stopped(s))
@@ -231,8 +234,8 @@ static void show_actual(struct follow *f)
                  (long long)num(a, "calls"));
         snprintf(tokens, sizeof(tokens), "%lld/%lld", (long long)tokens_of(e),
                  (long long)tokens_of(a));
-        fmt_cost(cli_get(e, "cost_usd"), ecost, sizeof(ecost));
-        fmt_cost(cli_get(a, "cost_usd") ? cli_get(a, "cost_usd") : cli_get(a, "cost"), acost,
+        fmt_cost(e, cli_get(e, "cost_usd"), ecost, sizeof(ecost));
+        fmt_cost(a, cli_get(a, "cost_usd") ? cli_get(a, "cost_usd") : cli_get(a, "cost"), acost,
                  sizeof(acost));
         if (table_add(&t, cells) < 0)
             break;
@@ -268,10 +271,14 @@ static int finish_follow(struct follow *f)
     if (job_status_parse(status, &s) < 0)
         return CLI_EXIT_FAILED;
     if (s == JOB_PAUSED) {
+        const char *why = pause_reason(f->last);
         fprintf(stderr,
                 "hetu pipeline: job %s paused: %s\n"
-                "  resume it with: hetu pipeline resume %s -p %s -t %s --max-cost-usd X\n",
-                id, pause_reason(f->last), id, cli->project, cli->task);
+                "  resume it with: hetu pipeline resume %s -p %s -t %s %s\n",
+                id, why, id, cli->project, cli->task,
+                strstr(why, "max_calls")    ? "--max-calls N"
+                : strstr(why, "max_tokens") ? "--max-tokens N"
+                                            : "--max-cost-usd X");
         return EXIT_PAUSED;
     }
     if (s != JOB_COMPLETED && cli_get(f->last, "error") &&

@@ -226,3 +226,35 @@ def test_cli_dry_run_prints_the_table(srv, hetu_bin, tmp_path):
     assert rows["dedup"].rstrip().endswith("$0.0000")
     assert "4 new samples, 2 new leaves" in p.stdout
     assert c.ok("GET", ds(pid, tid, "jobs"))["jobs"] == []
+
+
+def run_cli(srv, hetu_bin, *args):
+    return subprocess.run([str(hetu_bin), "pipeline"] + list(args) + ["--server", srv.base_url],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_run_pause_and_resume(srv, hetu_bin, tmp_path):
+    """A budget of 3 calls pauses the job (exit 5, the reason and the resume command on
+    stderr); resume with a larger budget runs it to the end (exit 0) and prints the estimate
+    beside what was spent."""
+    c = srv.client
+    pid, tid = new_task(c)
+    f = tmp_path / "pipeline.json"
+    f.write_text(json.dumps(body(model(), budget={"max_calls": 3}, dedup={"exact": False})))
+    p = run_cli(srv, hetu_bin, "run", str(f), "-p", pid, "-t", tid)
+    assert p.returncode == 5, (p.stdout, p.stderr)
+    job_id = c.ok("GET", ds(pid, tid, "jobs"))["jobs"][0]["id"]
+    assert "job %s paused" % job_id in p.stdout
+    assert "hetu pipeline resume %s -p %s -t %s --max-calls N" % (job_id, pid, tid) in p.stderr
+    assert "max_calls" in p.stderr
+    assert c.ok("GET", ds(pid, tid, "jobs/" + job_id))["status"] == "paused"
+    p = run_cli(srv, hetu_bin, "resume", job_id, "-p", pid, "-t", tid, "--max-calls", "100")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert "job %s completed" % job_id in p.stdout, p.stdout
+    rows = {ln.split()[0]: ln.split() for ln in p.stdout.splitlines()[2:7]}
+    assert list(rows) == STAGES
+    assert rows["outputs"][1] == "4/4"  # calls estimated/actual
+    assert rows["topics"][1] == "1/1"
+    job = c.ok("GET", ds(pid, tid, "jobs/" + job_id))
+    assert job["status"] == "completed"
+    assert job["budget"]["max_calls"] == 100
