@@ -68,7 +68,8 @@ export function agreementRows(data, task) {
 export function AgreementTable({ data, task }) {
     const rows = agreementRows(data, task);
     const cols = METRICS.filter(([k]) => rows.some((r) => k in r));
-    return html`<div class="table-wrap"><table class="data agreement-table">
+    return html`<div class="table-wrap" tabindex="0" role="region" aria-label=${t("judge.agreementTitle")}>
+        <table class="data agreement-table">
         <caption class="visually-hidden">${t("judge.agreementTitle")}</caption>
         <thead><tr>
             <th scope="col">${t("judge.what")}</th>

@@ -34,7 +34,8 @@ function num(n) {
 // The dry run's estimate: a row per stage with calls, input, output tokens and cost.
 export function EstimateTable({ estimate, caption }) {
     const rows = STAGES.filter((s) => estimate.stages?.[s]);
-    return html`<div class="table-wrap"><table class="data estimate-table">
+    return html`<div class="table-wrap" tabindex="0" role="region" aria-label=${caption || t("pipeline.estimate")}>
+        <table class="data estimate-table">
         <caption class=${caption ? "" : "visually-hidden"}>${caption || t("pipeline.estimate")}</caption>
         <thead><tr>
             <th scope="col">${t("pipeline.stageCol")}</th>
@@ -108,7 +109,8 @@ export function EstimateVsActual({ stages }) {
         <td class="num est" data-col="est-cost">${est ? cost(est) : "—"}</td>
         <td class="num" data-col="cost">${act.calls || act.cost_usd ? cost(act) : num(0)}</td>
     </tr>`;
-    return html`<div class="table-wrap"><table class="data compare-table">
+    return html`<div class="table-wrap" tabindex="0" role="region" aria-label=${t("pipeline.estVsActual")}>
+        <table class="data compare-table">
         <caption class="visually-hidden">${t("pipeline.estVsActual")}</caption>
         <thead>
             <tr>
