@@ -21,6 +21,7 @@
 #include "auth/auth.h"
 #include "cli/cli.h"
 #include "dedup/near_job.h"
+#include "pipeline/pipeline.h"
 #include "http/server.h"
 #include "http/uploads.h"
 #include "jobs/jobs.h"
@@ -427,6 +428,7 @@ struct serve_parts {
     struct llm_engine *engine;
     struct jobs *jobs;
     struct near_worker *near;
+    struct pipeline_driver *pipeline;
     struct http_server *srv;
     struct auth *auth;
     struct app app;
@@ -476,6 +478,10 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
         log_event(LOG_ERROR, "cannot start the near-duplicate worker", "error", e.msg, NULL);
         return -1;
     }
+    if (pipeline_driver_start(&env, (size_t)s->job_window, &p->pipeline, &e) < 0) {
+        log_event(LOG_ERROR, "cannot start the pipeline driver", "error", e.msg, NULL);
+        return -1;
+    }
     if (auth_new(p->store, &p->auth, &e) < 0) {
         log_event(LOG_ERROR, "cannot start the API key check", "error", e.msg, NULL);
         return -1;
@@ -484,6 +490,7 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
                           .engine = p->engine,
                           .jobs = p->jobs,
                           .near = p->near,
+                          .pipeline = p->pipeline,
                           .user = s->user,
                           .auth = p->auth,
                           .import_root = s->import_root};
@@ -501,6 +508,7 @@ static void stop_parts(struct serve_parts *p)
     auth_free(p->auth);
     jobs_stop(p->jobs);
     near_worker_stop(p->near);
+    pipeline_driver_stop(p->pipeline);
     llm_engine_free(p->engine);
     store_close(p->store);
     llm_config_free(p->llm_cfg);
@@ -565,6 +573,7 @@ int cli_serve(int argc, char **argv)
     http_server_drain(p.srv, SHUTDOWN_GRACE_US);
     jobs_stop(take_ptr(p.jobs));
     near_worker_stop(take_ptr(p.near));
+    pipeline_driver_stop(take_ptr(p.pipeline));
     llm_engine_free(take_ptr(p.engine));
     http_server_stop(take_ptr(p.srv), SHUTDOWN_GRACE_US / 2);
     rc = 0;

@@ -12,6 +12,7 @@ struct store;
 struct llm_engine;
 struct jobs;
 struct near_worker;
+struct pipeline_driver;
 struct auth;
 
 struct app {
@@ -22,6 +23,7 @@ struct app {
     struct near_worker *near; /* runs near-duplicate jobs; NULL when none runs */
     const char *import_root;  /* Kiln folders may be imported from under it; NULL: none */
     struct auth *auth;        /* API keys (auth/auth.h); NULL: every request passes */
+    struct pipeline_driver *pipeline; /* runs pipeline and judge jobs; NULL when none runs */
 };
 
 #endif

@@ -148,6 +148,19 @@ const struct field dedup_start_body[] = {
     {0},
 };
 
+static const struct field budget_fields[] = {
+    {"max_cost_usd", FT_NUMBER, NULL_OK, "Spend at most this many US dollars"},
+    {"max_calls", FT_INTEGER, NULL_OK, "Make at most this many model calls"},
+    {"max_tokens", FT_INTEGER, NULL_OK, "Use at most this many tokens (in and out)"},
+    {0},
+};
+
+const struct field job_resume_body[] = {
+    {"budget", FT_OBJECT, NULL_OK, "A pipeline or judge job's new budget, replacing its own",
+     budget_fields},
+    {0},
+};
+
 const struct field dedup_resolve_body[] = {
     {"job_id", FT_STRING, REQ, "The completed near-duplicate job whose clusters to resolve"},
     {"action", FT_STRING, REQ, "delete or tag (tags the others \"duplicate\")"},

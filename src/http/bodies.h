@@ -18,6 +18,7 @@ extern const struct field generate_samples_body[];
 extern const struct field save_sample_body[];
 extern const struct field save_samples_batch_body[]; /* also import_samples_async */
 extern const struct field dedup_start_body[];
+extern const struct field job_resume_body[];
 extern const struct field dedup_resolve_body[];
 extern const struct field run_update_body[];
 extern const struct field split_create_body[];

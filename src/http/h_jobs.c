@@ -15,6 +15,7 @@
 #include "http/request.h"
 #include "http/routes.h"
 #include "jobs/jobs.h"
+#include "pipeline/pipeline.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -98,6 +99,7 @@ static int changed(struct http_req *req, struct json_object **ret_body, struct e
     job_done(&j);
     jobs_notify(app->jobs);
     near_worker_notify(app->near);
+    pipeline_driver_notify(app->pipeline);
     return r;
 }
 
@@ -109,6 +111,12 @@ int h_job_cancel(struct http_req *req, struct json_object **ret_body, struct err
 
     if (r < 0)
         return r;
+    if (j.status == JOB_PAUSED) {
+        /* nothing runs while paused: cancelled at once */
+        r = store_job_set_status(app->store, j.id, JOB_PAUSED, JOB_CANCELLED, NULL, e);
+        job_done(&j);
+        return r < 0 ? r : changed(req, ret_body, e);
+    }
     if (!job_status_is_final(j.status)) {
         job_done(&j);
         if ((r = store_job_request_cancel(app->store, http_req_param(req, "job_id"), e)) < 0)
@@ -120,20 +128,56 @@ int h_job_cancel(struct http_req *req, struct json_object **ret_body, struct err
     return r;
 }
 
-/* A failed or cancelled job runs again: its pending and failed items, from where it stopped. */
+/* A pipeline or judge job's params with the budget replaced (malloc'd text into *ret). */
+static int with_budget(const struct job *j, struct json_object *budget, char **ret, struct err *e)
+{
+    struct pipeline_budget b;
+    struct json_object *params = NULL;
+    int r;
+
+    if (strcmp(j->kind, PIPELINE_JOB_KIND) != 0 && strcmp(j->kind, JUDGE_JOB_KIND) != 0)
+        return err_set(e, HE_INVALID, "budget", "job %s is a %s job, which has no budget", j->id,
+                       j->kind);
+    if ((r = pipeline_budget_parse(budget, "budget", &b, e)) < 0)
+        return r;
+    if (!j->params || json_parse(j->params, strlen(j->params), &params, e) < 0 ||
+        !json_object_is_type(params, json_type_object)) {
+        json_object_put(params);
+        return err_set(e, HE_INTERNAL, NULL, "job %s has unreadable params", j->id);
+    }
+    json_object_object_add(params, "budget", pipeline_budget_json(&b));
+    *ret = strdup(json_text(params, NULL));
+    json_object_put(params);
+    return *ret ? 0 : err_set(e, HE_NOMEM, NULL, NULL);
+}
+
+/* A paused, failed or cancelled job runs again: its pending and failed items, from where it
+ * stopped; a pipeline or judge job with the new budget the body may give. */
 int h_job_resume(struct http_req *req, struct json_object **ret_body, struct err *e)
 {
+    struct json_object *body = http_req_body(req), *budget = NULL;
+    struct store *store = http_req_app(req)->store;
     struct job j;
-    int r = load_job(req, &j, e);
+    char *params = NULL;
+    int r;
 
-    if (r < 0)
+    if (body && !json_object_is_type(body, json_type_object))
+        return err_set(e, HE_INVALID, NULL, "the body must be a JSON object");
+    if (body && (r = json_check_keys(body, NULL, (const char *const[]){"budget", NULL}, e)) < 0)
+        return r;
+    if (body)
+        json_object_object_get_ex(body, "budget", &budget);
+    if ((r = load_job(req, &j, e)) < 0)
         return r;
     if (!job_status_can_move(j.status, JOB_QUEUED))
         r = err_set(e, HE_CONFLICT, "job_id",
-                    "job %s is %s: only a failed or cancelled job can be resumed", j.id,
+                    "job %s is %s: only a paused, failed or cancelled job can be resumed", j.id,
                     job_status_name(j.status));
-    else
-        r = store_job_requeue(http_req_app(req)->store, j.id, j.status, JOB_QUEUED, e);
+    else if (budget && (r = with_budget(&j, budget, &params, e)) == 0)
+        r = store_job_set_params(store, j.id, params, e);
+    if (r == 0)
+        r = store_job_requeue(store, j.id, j.status, JOB_QUEUED, e);
+    free(params);
     job_done(&j);
     return r < 0 ? r : changed(req, ret_body, e);
 }
@@ -180,8 +224,9 @@ static void check(struct events *ev)
         bool done = job_status_is_stopped(j.status);
         char key[ERR_MSG_MAX + 128];
         /* What counts as a change: status and counts (the rate moves with the clock alone). */
-        snprintf(key, sizeof(key), "%s %lld %lld %s", job_status_name(j.status),
-                 (long long)j.completed, (long long)j.failed, j.error ? j.error : "");
+        snprintf(key, sizeof(key), "%s %lld %lld %lld %s", job_status_name(j.status),
+                 (long long)j.total, (long long)j.completed, (long long)j.failed,
+                 j.error ? j.error : "");
         if (done || !ev->last || strcmp(ev->last, key) != 0) {
             frame(ev, done ? "end" : "progress", json_text(o, NULL));
             free(ev->last);

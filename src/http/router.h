@@ -40,6 +40,7 @@ typedef int (*http_part_fn)(struct http_req *req, const char *name, const char *
 #define ROUTE_GATEWAY                                                          \
     0x20 /* the original gateway's route: its body is read as the gateway read \
             it (unknown keys ignored, lax integers and booleans) */
+#define ROUTE_JSON_OPTIONAL 0x40 /* with ROUTE_JSON: an empty body is none (http_req_body NULL) */
 
 struct field;
 

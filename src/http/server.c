@@ -403,7 +403,8 @@ static enum MHD_Result dispatch(struct http_req *req)
                                req->route.method, req->route.path, req->route.match.allow);
     if (req->denied.code)
         return send_error(req, &req->denied);
-    if (route->flags & ROUTE_JSON) {
+    if ((route->flags & ROUTE_JSON) &&
+        !(req->body.buf.len == 0 && (route->flags & ROUTE_JSON_OPTIONAL))) {
         if (json_parse(req->body.buf.data ? req->body.buf.data : "", req->body.buf.len,
                        &req->body.json, &e) < 0)
             return send_error(req, &e);

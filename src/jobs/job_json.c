@@ -4,6 +4,7 @@
 
 #include "dedup/near_job.h"
 #include "jobs/jobs.h"
+#include "pipeline/pipeline.h"
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/banned.h"
@@ -71,6 +72,10 @@ int jobs_render(struct store *store, const struct job *j, struct json_object **r
     json_object_object_add(o, "error", json_str_or_null(j->error));
     json_object_object_add(o, "errors", errors);
     near_job_render(j, o);
+    if ((r = pipeline_job_render(store, j, o, e)) < 0) {
+        json_object_put(o);
+        return r;
+    }
     *ret = o;
     return 0;
 }

@@ -56,7 +56,7 @@ int judge_model_check(const struct gen_env *env, const struct judge_model *m, co
 /* Rates one sample (its input and output text, as stored). cache_prefix asks the provider to
  * cache the system turn, which every sample of a task shares. */
 int judge_run(const struct gen_env *env, const struct task *t, const struct judge_model *m,
-              const char *input, const char *output, uint64_t group, bool cache_prefix,
-              judge_cb cb, void *ud, struct err *e);
+              const char *input, const char *output, uint64_t group, bool cache_prefix, judge_cb cb,
+              void *ud, struct err *e);
 
 #endif

@@ -159,8 +159,10 @@ struct json_object *pipeline_estimate_json(const struct pipeline_estimate *est);
 
 struct pipeline_driver;
 
-/* Starts the thread that runs pipeline and judge jobs (the job runner leaves them alone). */
-int pipeline_driver_start(const struct gen_env *env, struct pipeline_driver **ret, struct err *e);
+/* Starts the thread that runs pipeline and judge jobs (the job runner leaves them alone), with
+ * at most `window` items of a job in flight (0: JOBS_DEFAULT_WINDOW). */
+int pipeline_driver_start(const struct gen_env *env, size_t window, struct pipeline_driver **ret,
+                          struct err *e);
 /* Wakes it: a job was created, resumed or asked to cancel. Any thread; NULL is a no-op. */
 void pipeline_driver_notify(struct pipeline_driver *d);
 /* Stops it; calls in flight are cancelled and their items stay pending for the next start. */

@@ -218,6 +218,18 @@ int sq_job_items_done_async(struct store *s, const struct job_item_result *resul
                             store_done_cb cb, void *ud, struct err *e);
 int sq_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
                       struct err *e);
+/* The job's row, queued (sqlite_jobs.c), inside another write. */
+int sq_job_insert_row(struct sq_conn *c, const struct job *j, struct err *e);
+/* sqlite_steps.c: jobs in stages */
+int sq_job_create_staged(struct store *s, const struct job *j, const struct job_new_item *items,
+                         size_t n, struct err *e);
+int sq_job_step_async(struct store *s, const struct job_step *steps, size_t n, store_done_cb cb,
+                      void *ud, struct err *e);
+int sq_job_items_scan(struct store *s, const struct job_item_query *q, store_job_item_cb cb,
+                      void *ud, struct err *e);
+int sq_job_stages(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
+                  struct err *e);
+int sq_job_set_params(struct store *s, const char *job_id, const char *params, struct err *e);
 
 /* sqlite_splits.c */
 int sq_split_insert(struct store *s, const struct dataset_split *d,
@@ -248,8 +260,14 @@ int sq_api_key_list(struct store *s, store_api_key_cb cb, void *ud, struct err *
 int sq_api_key_revoke(struct store *s, const char *id, int64_t now, struct err *e);
 int sq_api_key_count(struct store *s, int64_t *ret, struct err *e);
 
-/* sqlite_runs.c, for the job writes that store runs */
+/* sqlite_runs.c, for the job writes that store runs and topics */
 int sq_run_insert_rows(struct sq_conn *c, struct run *const *runs, size_t n, struct err *e);
+/* Names already under parent_key (case- and space-insensitively) are skipped. */
+int sq_topic_insert_rows(struct sq_conn *c, const char *task_id, const char *parent_key,
+                         const char *const *names, size_t n, int64_t now, struct err *e);
+/* The sample_tags rows of a sample's tags (its list is the caller's to write). */
+int sq_tag_insert_rows(struct sq_conn *c, sqlite3_int64 task_id, sqlite3_int64 run_id,
+                       const char *const *tags, size_t n, struct err *e);
 
 /* Single rows inside a write of another file (sqlite_import.c). */
 int sq_project_insert_row(struct sq_conn *c, const struct project *p, struct err *e);

@@ -86,18 +86,13 @@ struct job_create_args {
     size_t n;
 };
 
-static int job_create_fn(struct sq_conn *c, void *arg, struct err *e)
+int sq_job_insert_row(struct sq_conn *c, const struct job *j, struct err *e)
 {
-    struct job_create_args *a = arg;
-    const struct job *j = a->j;
-    sqlite3_int64 id = sq_id_value(j->id);
     _cleanup_stmt_ sqlite3_stmt *s = sq_stmt(c, SQL_JOB_INSERT, e);
-    sqlite3_stmt *item;
-    int r = 0;
 
     if (!s)
         return e->code;
-    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 1, sq_id_value(j->id));
     sqlite3_bind_int64(s, 2, sq_id_value(j->task_id));
     sq_bind_text(s, 3, j->kind);
     sq_bind_text(s, 4, job_status_name(JOB_QUEUED));
@@ -108,8 +103,18 @@ static int job_create_fn(struct sq_conn *c, void *arg, struct err *e)
         return sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_FOREIGNKEY
                    ? err_set(e, HE_NOT_FOUND, "task_id", "task %s not found", j->task_id)
                    : sq_error(e, c->db, "creating the job");
-    if (a->n == 0)
-        return 0;
+    return 0;
+}
+
+static int job_create_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    struct job_create_args *a = arg;
+    sqlite3_int64 id = sq_id_value(a->j->id);
+    sqlite3_stmt *item;
+    int r = sq_job_insert_row(c, a->j, e);
+
+    if (r < 0 || a->n == 0)
+        return r;
     if (!(item = sq_stmt(c, SQL_ITEM_INSERT, e)))
         return e->code;
     for (size_t i = 0; i < a->n && r == 0; i++) {

@@ -23,13 +23,13 @@
     "id, task_id, created_at, created_by, input, input_source_type, input_source, output_id, "  \
     "output_created_at, output, output_source_type, output_source, rating, rating_score, "      \
     "repair_instructions, repaired_output, intermediate_outputs, tags, session_id, topic_key, " \
-    "input_tokens, output_tokens, total_tokens, cost, job_id, job_item"
+    "input_tokens, output_tokens, total_tokens, cost, job_id, job_item, judge_rating, judge_score"
 
 static const char SQL_RUN_INSERT[] =
     "INSERT INTO samples (" RUN_COLUMNS ", input_hash, input_chars, output_chars, input_model, "
     "input_provider, output_model, output_provider, prompt_method) VALUES (?1, ?2, ?3, ?4, ?5, "
     "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
-    "?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)";
+    "?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)";
 static const char SQL_TAG_INSERT[] =
     "INSERT OR IGNORE INTO sample_tags (task_id, tag, sample_id) VALUES (?1, ?2, ?3)";
 static const char SQL_TAG_DELETE[] =
@@ -81,7 +81,7 @@ static void bind_opt_double(sqlite3_stmt *s, int i, double v)
         sqlite3_bind_double(s, i, v);
 }
 
-static int insert_tags(struct sq_conn *c, sqlite3_int64 task_id, sqlite3_int64 run_id,
+int sq_tag_insert_rows(struct sq_conn *c, sqlite3_int64 task_id, sqlite3_int64 run_id,
                        const char *const *tags, size_t n, struct err *e)
 {
     sqlite3_stmt *s = sq_stmt(c, SQL_TAG_INSERT, e);
@@ -114,16 +114,16 @@ static int64_t utf8_chars(const char *t)
 static void bind_derived(sqlite3_stmt *s, const struct run *r)
 {
     if (r->input_hash)
-        sqlite3_bind_int64(s, 27, r->input_hash);
+        sqlite3_bind_int64(s, 29, r->input_hash);
     else
-        sqlite3_bind_null(s, 27);
-    sqlite3_bind_int64(s, 28, r->input_chars > 0 ? r->input_chars : utf8_chars(r->input));
-    sqlite3_bind_int64(s, 29, r->output_chars > 0 ? r->output_chars : utf8_chars(r->output));
-    sq_bind_text(s, 30, r->input_model);
-    sq_bind_text(s, 31, r->input_provider);
-    sq_bind_text(s, 32, r->output_model);
-    sq_bind_text(s, 33, r->output_provider);
-    sq_bind_text(s, 34, r->prompt_method);
+        sqlite3_bind_null(s, 29);
+    sqlite3_bind_int64(s, 30, r->input_chars > 0 ? r->input_chars : utf8_chars(r->input));
+    sqlite3_bind_int64(s, 31, r->output_chars > 0 ? r->output_chars : utf8_chars(r->output));
+    sq_bind_text(s, 32, r->input_model);
+    sq_bind_text(s, 33, r->input_provider);
+    sq_bind_text(s, 34, r->output_model);
+    sq_bind_text(s, 35, r->output_provider);
+    sq_bind_text(s, 36, r->prompt_method);
 }
 
 struct run_batch {
@@ -172,6 +172,8 @@ static int run_insert_one(struct sq_conn *c, sqlite3_stmt *s, const struct run *
         sqlite3_bind_null(s, 25);
         sqlite3_bind_null(s, 26);
     }
+    sq_bind_text(s, 27, r->judge_rating);
+    bind_opt_double(s, 28, r->judge_rating ? r->judge_score : NAN);
     bind_derived(s, r);
     rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {
@@ -183,7 +185,7 @@ static int run_insert_one(struct sq_conn *c, sqlite3_stmt *s, const struct run *
                            (long long)r->job_id, (long long)r->job_item);
         return sq_error(e, c->db, "saving a sample");
     }
-    return insert_tags(c, task, id, r->tag_list, r->ntags, e);
+    return sq_tag_insert_rows(c, task, id, r->tag_list, r->ntags, e);
 }
 
 int sq_run_insert_rows(struct sq_conn *c, struct run *const *runs, size_t n, struct err *e)
@@ -275,6 +277,8 @@ static void run_fill(sqlite3_stmt *s, void *rec, struct arena *mem)
     r->cost = col_opt_double(s, 23);
     r->job_id = sqlite3_column_type(s, 24) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 24);
     r->job_item = col_opt_int(s, 25);
+    r->judge_rating = sq_col_text(s, 26, mem);
+    r->judge_score = col_opt_double(s, 27);
 }
 
 int sq_run_get(struct store *st, const char *task_id, const char *run_id, struct run *ret,
@@ -284,9 +288,16 @@ int sq_run_get(struct store *st, const char *task_id, const char *run_id, struct
     return sq_get((struct sq_store *)st, SQL_RUN_GET, &k, run_fill, ret, &ret->mem, e);
 }
 
+/* Whether f sets a minimum on the judge's score (NaN or 0, as a zeroed filter has: none). */
+static bool judge_minimum(const struct run_filter *f)
+{
+    return !isnan(f->min_judge_rating) && f->min_judge_rating > 0;
+}
+
 /* The listing's SQL for f. Parameters: ?1 task, ?2 ?3 topic range, ?4 session, ?5 tag, ?6
- * rating, ?7 source, ?8 cursor, ?9 limit, ?10 split, ?11 split part. A split part lists in the
- * part's order, so its cursor is the cursor run's position there. */
+ * rating, ?7 source, ?8 cursor, ?9 limit, ?10 split, ?11 split part, ?12 the judge's rating. A
+ * split part lists in the part's order, so its cursor is the cursor run's position there. A
+ * person's rating and the judge's are separate columns and separate conditions. */
 static void run_list_sql(const struct run_filter *f, bool topic, struct buf *sql)
 {
     bool part = f->split_id && f->split_name;
@@ -307,6 +318,12 @@ static void run_list_sql(const struct run_filter *f, bool topic, struct buf *sql
                  " AND id IN (SELECT sample_id FROM sample_tags WHERE task_id = ?1 AND tag = ?5)");
     if (!isnan(f->min_rating))
         buf_adds(sql, " AND rating_score >= ?6");
+    if (judge_minimum(f))
+        buf_adds(sql, " AND judge_score >= ?12");
+    if (f->judged || f->rated_by_both)
+        buf_adds(sql, " AND judge_score IS NOT NULL");
+    if (f->rated_by_both)
+        buf_adds(sql, " AND rating_score IS NOT NULL");
     if (f->source_type)
         buf_adds(sql, " AND input_source_type = ?7");
     if (f->after_id && !f->best_first) /* in a part: a scan of the part finds the cursor */
@@ -358,6 +375,8 @@ int sq_run_list(struct store *st, const struct run_filter *f, store_run_cb cb, v
     if (f->split_id)
         sqlite3_bind_int64(s, 10, sq_id_value(f->split_id));
     sq_bind_text(s, 11, f->split_name);
+    if (judge_minimum(f))
+        sqlite3_bind_double(s, 12, f->min_judge_rating);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct run row;
         run_fill(s, &row, NULL);
@@ -428,7 +447,7 @@ static int run_update_fn(struct sq_conn *c, void *arg, struct err *e)
             r = sq_step_done(c, s, "tagging the sample", e);
         if (r < 0)
             return r;
-        if ((r = insert_tags(c, task, id, u->tag_list, u->ntags, e)) < 0)
+        if ((r = sq_tag_insert_rows(c, task, id, u->tag_list, u->ntags, e)) < 0)
             return r;
     }
     return 0;
@@ -549,34 +568,40 @@ struct topic_batch {
     int64_t now;
 };
 
-static int topic_add_fn(struct sq_conn *c, void *arg, struct err *e)
+int sq_topic_insert_rows(struct sq_conn *c, const char *task_id, const char *parent_key,
+                         const char *const *names, size_t n, int64_t now, struct err *e)
 {
-    struct topic_batch *b = arg;
     sqlite3_stmt *s = sq_stmt(c, SQL_TOPIC_INSERT, e);
     int r = 0;
 
     if (!s)
         return e->code;
-    for (size_t i = 0; i < b->n && r == 0; i++) {
-        char *norm = text_norm_key(b->names[i]);
+    for (size_t i = 0; i < n && r == 0; i++) {
+        char *norm = text_norm_key(names[i]);
         if (!norm) {
             r = err_set(e, HE_NOMEM, NULL, NULL);
             break;
         }
         sqlite3_reset(s);
-        sqlite3_bind_int64(s, 1, sq_id_value(b->task_id));
-        sqlite3_bind_text(s, 2, b->parent_key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, b->names[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 1, sq_id_value(task_id));
+        sqlite3_bind_text(s, 2, parent_key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, names[i], -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 4, norm, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 5, b->now);
+        sqlite3_bind_int64(s, 5, now);
         if (sqlite3_step(s) != SQLITE_DONE)
             r = sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_FOREIGNKEY
-                    ? err_set(e, HE_NOT_FOUND, "task_id", "task %s not found", b->task_id)
+                    ? err_set(e, HE_NOT_FOUND, "task_id", "task %s not found", task_id)
                     : sq_error(e, c->db, "saving topics");
         free(norm);
     }
     sq_stmt_release(&s);
     return r;
+}
+
+static int topic_add_fn(struct sq_conn *c, void *arg, struct err *e)
+{
+    struct topic_batch *b = arg;
+    return sq_topic_insert_rows(c, b->task_id, b->parent_key, b->names, b->n, b->now, e);
 }
 
 int sq_topic_add(struct store *s, const char *task_id, const char *parent_key,

@@ -149,6 +149,23 @@ static const char *const sqlite_migrations[] = {
     "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, project_id INTEGER,"
     "  admin INTEGER NOT NULL, salt BLOB NOT NULL, hash BLOB NOT NULL,"
     "  created_at INTEGER NOT NULL, revoked_at INTEGER);",
+    /* 7: jobs in stages and the judge. An item's stage (NULL for an import's items), what it
+     * produced and what its model calls spent (cost NULL: a price was unknown). The index lets
+     * a driver take a stage's pending items in order and sums a job's stages without reading
+     * the payloads. A judge's rating is kept apart from the person's, in the same shape. */
+    "ALTER TABLE job_items ADD COLUMN stage TEXT;"
+    "ALTER TABLE job_items ADD COLUMN produced INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE job_items ADD COLUMN calls INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE job_items ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE job_items ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE job_items ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE job_items ADD COLUMN cost REAL DEFAULT 0;"
+    "CREATE INDEX job_items_by_stage ON job_items(job_id, stage, state, idx, produced, calls,"
+    "  input_tokens, output_tokens, cached_tokens, cost);"
+    "ALTER TABLE samples ADD COLUMN judge_rating TEXT;"
+    "ALTER TABLE samples ADD COLUMN judge_score REAL;"
+    "CREATE INDEX samples_by_judge ON samples(task_id, judge_score)"
+    "  WHERE judge_score IS NOT NULL;",
 };
 
 #endif
