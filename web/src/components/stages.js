@@ -64,9 +64,14 @@ export function EstimateTable({ estimate, caption }) {
     </table></div>`;
 }
 
+// A stage's item count ("items" as the job reports it; "total" also read).
+function items(s) {
+    return s.items ?? s.total ?? 0;
+}
+
 function stageShare(s) {
-    if (!s.total) return 0;
-    return Math.min(1, ((s.done || 0) + (s.failed || 0)) / s.total);
+    if (!items(s)) return 0;
+    return Math.min(1, ((s.done || 0) + (s.failed || 0)) / items(s));
 }
 
 // A bar per stage: done of total, failed, pending and what it produced.
@@ -77,7 +82,7 @@ export function StageBars({ stages }) {
         return html`<li key=${name} class="stage-bar" data-stage=${name}>
             <div class="stage-bar-head">
                 <span class="stage-name">${stageName(name)}</span>
-                <span class="stage-count" data-count="done">${t("pipeline.doneOf", { n: s.done || 0, total: s.total || 0 })}</span>
+                <span class="stage-count" data-count="done">${t("pipeline.doneOf", { n: s.done || 0, total: items(s) })}</span>
             </div>
             <${ProgressBar} share=${stageShare(s)} label=${t("pipeline.stageProgress", { stage: stageName(name) })} />
             <div class="stage-bar-foot muted small">
@@ -132,6 +137,9 @@ export function EstimateVsActual({ stages }) {
 
 function limitRow(label, spent, max, fmt, key) {
     const has = max !== null && max !== undefined && max >= 0;
+    if (spent === null) // a price unknown: the cost spent cannot be told
+        return html`<div class="budget-row" data-limit=${key}><div class="budget-row-head"><span>${label}</span>
+            <span class="price-unknown">${t("pipeline.priceUnknown")}</span></div></div>`;
     const share = has && max > 0 ? Math.min(1, spent / max) : has ? 1 : 0;
     return html`<div class="budget-row" data-limit=${key}>
         <div class="budget-row-head">
@@ -150,7 +158,7 @@ export function BudgetSpend({ budget, spent }) {
     const none = ["max_cost_usd", "max_calls", "max_tokens"].every((k) => b[k] === null || b[k] === undefined || b[k] < 0);
     return html`<div class="budget-spend">
         ${none && html`<p class="muted">${t("pipeline.noBudget")}</p>`}
-        ${limitRow(t("pipeline.cost"), s.cost_usd || 0, b.max_cost_usd, (v) => formatCost(v), "cost")}
+        ${limitRow(t("pipeline.cost"), s.cost_usd === null && s.calls ? null : s.cost_usd || 0, b.max_cost_usd, (v) => formatCost(v), "cost")}
         ${limitRow(t("pipeline.calls"), s.calls || 0, b.max_calls, (v) => formatNumber(v), "calls")}
         ${limitRow(t("pipeline.tokens"), s.tokens || 0, b.max_tokens, (v) => formatNumber(v), "tokens")}
     </div>`;
