@@ -19,7 +19,6 @@ import { PROMPT_METHODS } from "./generate.js";
 await loadStyle("pipeline");
 
 const MAX_DEPTH = 8;
-const FIELDS_SHOWN = [/^topics\./, /^inputs\./, /^outputs\./, /^dedup\./, /^judge\./, /^budget\./];
 
 function initialForm() {
     return {
@@ -146,7 +145,6 @@ export default function PipelinePage({ params, task }) {
         }
     }
 
-    const shownElsewhere = error?.field && FIELDS_SHOWN.some((re) => re.test(error.field));
     return html`<section class="page pipeline-page">
         <div class="page-head">
             <div>
@@ -228,8 +226,7 @@ export default function PipelinePage({ params, task }) {
                 <section class="card estimate-card" aria-labelledby="pl-estimate-title">
                     <h2 id="pl-estimate-title">${t("pipeline.estimate")}</h2>
                     <div aria-live="polite"><${EstimatePanel} estimate=${estimate} stale=${estimate && estimatedFor !== key} /></div>
-                    ${error && !shownElsewhere && html`<${ErrorNote} error=${error} />`}
-                    ${error && shownElsewhere && html`<p class="field-error" role="alert">${t("pipeline.fixField")}</p>`}
+                    ${error && html`<${ErrorNote} error=${error} />`}
                     <div class="actions pipeline-actions">
                         <button type="submit" class="btn" disabled=${Boolean(busy) || !ready}>
                             ${busy === "estimate" ? html`<span class="spinner" aria-hidden="true"></span> ${t("pipeline.estimating")}`
