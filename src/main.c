@@ -71,6 +71,8 @@ static const struct {
     {"import-kiln", "import-kiln", "import a Kiln project folder on the server's disk",
      cmd_import_kiln},
     {"jobs", "jobs", "list, show, watch, cancel a task's jobs", cmd_jobs},
+    {"pipeline", "pipeline",
+     "run a pipeline from a JSON file (estimate, then a bar per stage); resume one", cmd_pipeline},
     {"runs", "runs", "list (with filters), show, rate, tag, delete samples", cmd_runs},
     {"topics", "topics", "print the topic tree with sample counts", cmd_topics},
     {"export", "export", "stream samples in a trainer's format to a file, with filters",

@@ -14,6 +14,7 @@ struct jobs;
 struct near_worker;
 struct pipeline_driver;
 struct auth;
+struct pipeline_driver;
 
 struct app {
     struct store *store;

@@ -227,3 +227,102 @@ const struct field provider_ping_body[] = {
     {"prompt", FT_STRING, NULL_OK, "The prompt, 1 to 4000 characters; default: a greeting"},
     {0},
 };
+
+/* ---- pipelines ---- */
+
+static const struct field pipeline_topics_fields[] = {
+    {"node_path", FT_ANY, NULL_OK,
+     "The node to grow from: a list of names or \"a>>>>>b\"; absent: the root"},
+    {"depth", FT_INTEGER, REQ, "Levels below the start node, 0 to 8"},
+    {"breadth", FT_ANY, NULL_OK,
+     "Children per node: a number (1 to 100) for every level, or a list with one per level; "
+     "existing children count"},
+    {"human_guidance", FT_ANY, NULL_OK, "Guidance for every level, or a list with one per level"},
+    {"provider", FT_STRING, NULL_OK, "Default: the inputs' provider"},
+    {"model_name", FT_STRING, NULL_OK, "Default: the inputs' model"},
+    {0},
+};
+
+static const struct field pipeline_inputs_fields[] = {
+    {"per_leaf", FT_INTEGER, NULL_OK, "Inputs each leaf has in the end, 1 to 10000 (default 1)"},
+    {"provider", FT_STRING, NULL_OK, "Default: the outputs' provider"},
+    {"model_name", FT_STRING, NULL_OK, "Default: the outputs' model"},
+    {"human_guidance", FT_STRING, NULL_OK, "Guidance for the inputs"},
+    {0},
+};
+
+static const struct field pipeline_outputs_fields[] = {
+    {"provider", FT_STRING, REQ, "The provider of the outputs' model"},
+    {"model_name", FT_STRING, REQ, "The outputs' model"},
+    {"prompt_method", FT_STRING, NULL_OK, "One of the seven prompt methods; default: simple"},
+    {"human_guidance", FT_STRING, NULL_OK, "Guidance for the outputs"},
+    {0},
+};
+
+static const struct field pipeline_dedup_fields[] = {
+    {"exact", FT_BOOLEAN, NULL_OK, "Drop inputs equal to a stored one or to each other (default)"},
+    {"near", FT_BOOLEAN, NULL_OK, "Drop near duplicates too"},
+    {"threshold", FT_NUMBER, NULL_OK, "The near duplicates' similarity, 0.1 to 1 (default 0.8)"},
+    {0},
+};
+
+static const struct field pipeline_judge_fields[] = {
+    {"provider", FT_STRING, REQ, "The judge's provider"},
+    {"model_name", FT_STRING, REQ, "The judge's model"},
+    {"human_guidance", FT_STRING, NULL_OK, "Added to the judge's instructions"},
+    {"keep", FT_NUMBER, NULL_OK, "The least overall rating (1 to 5) not tagged rejected"},
+    {0},
+};
+
+static const struct field pipeline_budget_fields[] = {
+    {"max_cost_usd", FT_NUMBER, NULL_OK, "Spend at most this many US dollars"},
+    {"max_calls", FT_INTEGER, NULL_OK, "Make at most this many model calls"},
+    {"max_tokens", FT_INTEGER, NULL_OK, "Use at most this many tokens, input and output"},
+    {0},
+};
+
+const struct field pipeline_body[] = {
+    {"topics", FT_OBJECT, NULL_OK, "Grow the topic tree; absent: the root is the only leaf",
+     pipeline_topics_fields, NULL},
+    {"inputs", FT_OBJECT, NULL_OK, "Inputs for each leaf", pipeline_inputs_fields, NULL},
+    {"outputs", FT_OBJECT, REQ, "An output for each new input", pipeline_outputs_fields, NULL},
+    {"dedup", FT_OBJECT, NULL_OK, "Duplicates dropped before outputs are paid for (default: exact)",
+     pipeline_dedup_fields, NULL},
+    {"judge", FT_OBJECT, NULL_OK, "Rate each new sample with an LLM judge", pipeline_judge_fields,
+     NULL},
+    {"budget", FT_OBJECT, NULL_OK, "Hard caps: the job pauses before a call would pass one",
+     pipeline_budget_fields, NULL},
+    {"session_id", FT_STRING, NULL_OK, "Tags every sample synthetic_session_<id>"},
+    {"drop_unsupported_params", FT_BOOLEAN, NULL_OK, "Drop parameters a model refuses"},
+    {"dry_run", FT_BOOLEAN, NULL_OK, "Answer the estimate and start nothing"},
+    {0},
+};
+
+/* ---- the LLM judge ---- */
+
+static const struct field judge_budget_fields[] = {
+    {"max_cost_usd", FT_NUMBER, NULL_OK, "Spend at most this many US dollars"},
+    {"max_calls", FT_INTEGER, NULL_OK, "Make at most this many model calls"},
+    {"max_tokens", FT_INTEGER, NULL_OK, "Use at most this many tokens, input and output"},
+    {0},
+};
+
+const struct field judge_body[] = {
+    {"provider", FT_STRING, REQ, "The judge model's provider"},
+    {"model_name", FT_STRING, REQ, "The judge model"},
+    {"human_guidance", FT_STRING, NULL_OK, "Instructions added to the judge's, winning on conflict"},
+    {"keep", FT_NUMBER, NULL_OK,
+     "1 to 5: samples whose overall judge rating is below it are tagged rejected (never deleted)"},
+    {"drop_unsupported_params", FT_BOOLEAN, NULL_OK,
+     "Drop what the model does not support instead of failing"},
+    {"budget", FT_OBJECT, NULL_OK, "Hard caps: the job pauses before passing one",
+     judge_budget_fields},
+    {"topic_path", FT_ANY, NULL_OK, "Samples under this topic (a list of names, or a>>>>>b)"},
+    {"node_path", FT_ANY, NULL_OK, "The same as topic_path"},
+    {"session_id", FT_STRING, NULL_OK, "Samples of this session"},
+    {"tag", FT_STRING, NULL_OK, "Samples carrying this tag"},
+    {"rating", FT_NUMBER, NULL_OK, "Samples a person rated at least this (0 to 5)"},
+    {"source", FT_STRING, NULL_OK, "Samples whose input source is of this type"},
+    {"rejudge", FT_BOOLEAN, NULL_OK, "Rate samples the judge rated already too (default false)"},
+    {0},
+};

@@ -25,5 +25,7 @@ extern const struct field split_create_body[];
 extern const struct field key_create_body[];
 extern const struct field kiln_import_body[];
 extern const struct field provider_ping_body[];
+extern const struct field pipeline_body[];
+extern const struct field judge_body[];
 
 #endif

@@ -386,6 +386,36 @@ static const struct field ping_fields[] = {
     {"latency_ms", FT_INTEGER, REQ, "From the call's start to its answer, retries included"},
     {NULL}};
 
+static const struct field judge_started_fields[] = {
+    {"status", FT_STRING, REQ, "judge_started"},
+    {"job_id", FT_STRING, REQ, "The job to follow at .../jobs/{job_id}"},
+    {"samples", FT_INTEGER, REQ, "Samples it will rate"},
+    {NULL}};
+
+#define AGREEMENT_FIGURES                                                                     \
+    {"n", FT_INTEGER, REQ, "Samples with both ratings"},                                      \
+        {"kendall_tau", FT_NUMBER, RN, "Kendall's tau-b; null when undefined"},              \
+        {"spearman", FT_NUMBER, RN, "Spearman's rho; null when undefined"},                   \
+        {"mae", FT_NUMBER, RN, "Mean absolute error; null when undefined"},                   \
+        {"reasons", FT_OBJECT, REQ, "Why each null figure is undefined, by its name"}
+static const struct field agreement_overall_fields[] = {AGREEMENT_FIGURES, {NULL}};
+static const struct field agreement_requirement_fields[] = {
+    {"id", FT_STRING, REQ, NULL},
+    {"name", FT_STRING, REQ, NULL},
+    {"type", FT_STRING, REQ, "five_star, pass_fail or pass_fail_critical"},
+    AGREEMENT_FIGURES,
+    {"agreement", FT_NUMBER, RN, "Pass/fail types: the share of equal ratings"},
+    {"kappa", FT_NUMBER, RN, "Pass/fail types: Cohen's kappa; null when undefined"},
+    {NULL}};
+static const struct field agreement_requirement_item[] = {
+    {"JudgeRequirementAgreement", FT_OBJECT, 0, NULL, agreement_requirement_fields}};
+static const struct field agreement_fields[] = {
+    {"samples", FT_INTEGER, REQ, "Samples rated by a person and by the judge"},
+    {"overall", FT_OBJECT, REQ, "The overall ratings (scores 1 to 5)", agreement_overall_fields},
+    {"requirements", FT_ARRAY, REQ, "Per requirement of the task, in its order", NULL,
+     agreement_requirement_item},
+    {NULL}};
+
 const struct openapi_component openapi_components[] = {
     {"Error", "Every error answer", error_fields},
     {"Message", NULL, message_fields},
@@ -417,6 +447,9 @@ const struct openapi_component openapi_components[] = {
     {"ApiKeyCreated", NULL, key_created_fields},
     {"TopicDeletion", NULL, topic_delete_fields},
     {"Provider", "A model provider (never its key)", provider_fields},
+    {"JudgeStarted", NULL, judge_started_fields},
+    {"JudgeAgreement", "The judge's ratings against people's, on samples rated by both",
+     agreement_fields},
     {"ProviderList", NULL, provider_list_fields},
     {"ProviderPing", "A provider's answer to one short prompt", ping_fields},
 };
@@ -457,6 +490,9 @@ static const struct field a_providers[] = {
 static const struct field a_topic_delete[] = {
     {"TopicDeletion", FT_OBJECT, 0, NULL, topic_delete_fields}};
 static const struct field a_ping[] = {{"ProviderPing", FT_OBJECT, 0, NULL, ping_fields}};
+static const struct field a_judge[] = {{"JudgeStarted", FT_OBJECT, 0, NULL, judge_started_fields}};
+static const struct field a_agreement[] = {
+    {"JudgeAgreement", FT_OBJECT, 0, NULL, agreement_fields}};
 static const struct field a_object[] = {{"object", FT_OBJECT, 0, NULL}};
 static const struct field a_export_json[] = {
     {"json", FT_ANY, 0,
@@ -694,6 +730,14 @@ const struct openapi_op openapi_ops[] = {
     {"DELETE", D "/topics", "topic_delete", "Generation",
      "Samples under the node without samples=delete: 409 saying how many", q_topic_delete,
      a_topic_delete, NULL, NULL, NULL, e_conflict},
+    {"POST", D "/pipelines", "pipeline_start", "Imports and jobs",
+     "Answers {\"status\": \"dry_run\", \"estimate\"} or {\"status\": \"pipeline_started\", "
+     "\"job_id\", \"estimate\"}", NULL, a_object},
+    /* the LLM judge */
+    {"POST", D "/judge", "judge_start", "Judge",
+     "Creates a judge job with one item per selected sample; none selected is a 422", NULL,
+     a_judge},
+    {"GET", D "/judge/agreement", "judge_agreement", "Judge", NULL, NULL, a_agreement},
 };
 /* clang-format on */
 
@@ -711,6 +755,8 @@ const struct openapi_tag openapi_tags[] = {
     {"Export", "Files for trainers"},
     {"Keys", "API keys (admin keys only): while no key exists the server is open"},
     {"Providers", "Model providers: configuration and a test call"},
+    {"Judge", "A model rating samples against the task's requirements, and how far it agrees "
+              "with people"},
     {"Other", NULL},
 };
 

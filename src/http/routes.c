@@ -116,6 +116,15 @@ const struct route http_routes[] = {
     /* Topic deletion */
     {"DELETE", D "/topics", h_topic_delete, 0, 0,
      "Delete a topic and its subtree (with samples=delete, the samples under it too)"},
+    /* Pipelines */
+    {"POST", D "/pipelines", h_pipeline_start, ROUTE_JSON, 0,
+     "Estimate a pipeline (dry_run) or start it as a job: topics, inputs, dedup, outputs, judge",
+     .body = pipeline_body},
+    /* The LLM judge: a job rating samples, and its agreement with people */
+    {"POST", D "/judge", h_judge_start, ROUTE_JSON, 0,
+     "Start a job in which a model rates the samples a filter selects", .body = judge_body},
+    {"GET", D "/judge/agreement", h_judge_agreement, 0, 0,
+     "How far the judge's ratings agree with people's (Kendall's tau, Spearman, MAE, kappa)"},
 };
 
 const size_t http_routes_count = ARRAY_SIZE(http_routes);

@@ -78,5 +78,10 @@ int h_kiln_import(struct http_req *req, struct json_object **ret_body, struct er
 /* h_providers.c */
 int h_provider_list(struct http_req *req, struct json_object **ret_body, struct err *e);
 int h_provider_ping(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_pipelines.c */
+int h_pipeline_start(struct http_req *req, struct json_object **ret_body, struct err *e);
+/* h_judge.c */
+int h_judge_start(struct http_req *req, struct json_object **ret_body, struct err *e);
+int h_judge_agreement(struct http_req *req, struct json_object **ret_body, struct err *e);
 
 #endif

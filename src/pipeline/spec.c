@@ -14,8 +14,7 @@
 #include "util/json.h"
 #include "util/banned.h"
 
-static const char *const stage_names[PS_COUNT] = {"topics", "inputs", "dedup", "outputs",
-                                                  "judge"};
+static const char *const stage_names[PS_COUNT] = {"topics", "inputs", "dedup", "outputs", "judge"};
 
 const char *pipeline_stage_name(enum pipeline_stage s)
 {
@@ -30,19 +29,18 @@ int pipeline_stage_parse(const char *name)
     return -1;
 }
 
-static const char *const body_keys[] = {"topics", "inputs",     "outputs",
-                                        "dedup",  "judge",      "budget",
-                                        "session_id", "drop_unsupported_params", "dry_run",
-                                        NULL};
-static const char *const topics_keys[] = {"node_path", "depth",    "breadth", "human_guidance",
+static const char *const body_keys[] = {
+    "topics",  "inputs", "outputs",    "dedup",
+    "judge",   "budget", "session_id", "drop_unsupported_params",
+    "dry_run", NULL};
+static const char *const topics_keys[] = {"node_path", "depth",      "breadth", "human_guidance",
                                           "provider",  "model_name", NULL};
 static const char *const inputs_keys[] = {"per_leaf", "provider", "model_name", "human_guidance",
                                           NULL};
 static const char *const outputs_keys[] = {"provider", "model_name", "prompt_method",
                                            "human_guidance", NULL};
 static const char *const dedup_keys[] = {"exact", "near", "threshold", NULL};
-static const char *const judge_keys[] = {"provider", "model_name", "human_guidance", "keep",
-                                         NULL};
+static const char *const judge_keys[] = {"provider", "model_name", "human_guidance", "keep", NULL};
 static const char *const budget_keys[] = {"max_cost_usd", "max_calls", "max_tokens", NULL};
 
 /* A number at o[key] within [min, max]; absent or null leaves *ret. */
@@ -100,11 +98,13 @@ struct json_object *pipeline_budget_json(const struct pipeline_budget *b)
     return o;
 }
 
-/* provider, model_name and human_guidance of a stage object; fallback fills what is absent. */
+/* provider, model_name and human_guidance of a stage object; fallback fills what is absent.
+ * The topics' human_guidance is per level (get_level_guidance), not the model's. */
 static int get_model(const struct gen_env *env, struct json_object *o, const char *where,
                      const struct pipeline_model *fallback, bool drop, bool check,
                      struct pipeline_model *ret, struct err *e)
 {
+    bool guidance = strcmp(where, "topics") != 0;
     char field[ERR_FIELD_MAX];
     int r;
 
@@ -114,11 +114,10 @@ static int get_model(const struct gen_env *env, struct json_object *o, const cha
         *ret = (struct pipeline_model){NULL, NULL, NULL, drop};
     if (o && ((r = gen_get_model_name(o, where, "provider", fallback ? JF_NULLABLE : JF_REQUIRED,
                                       &ret->provider, e)) < 0 ||
-              (r = gen_get_model_name(o, where, "model_name",
-                                      fallback ? JF_NULLABLE : JF_REQUIRED, &ret->model_name,
-                                      e)) < 0 ||
-              (r = json_get_str(o, where, "human_guidance", JF_NULLABLE, 0, GUIDANCE_MAX_CHARS,
-                                &ret->human_guidance, e)) < 0))
+              (r = gen_get_model_name(o, where, "model_name", fallback ? JF_NULLABLE : JF_REQUIRED,
+                                      &ret->model_name, e)) < 0 ||
+              (guidance && (r = json_get_str(o, where, "human_guidance", JF_NULLABLE, 0,
+                                             GUIDANCE_MAX_CHARS, &ret->human_guidance, e)) < 0)))
         return r;
     if (ret->human_guidance && !*ret->human_guidance)
         ret->human_guidance = NULL;
@@ -220,8 +219,7 @@ static int parse_topics(struct json_object *o, struct arena *mem, struct pipelin
     int r;
 
     if ((r = json_check_keys(o, "topics", topics_keys, e)) < 0 ||
-        (r = json_get_int(o, "topics", "depth", JF_REQUIRED, 0, PIPELINE_MAX_DEPTH, &depth, e)) <
-            0)
+        (r = json_get_int(o, "topics", "depth", JF_REQUIRED, 0, PIPELINE_MAX_DEPTH, &depth, e)) < 0)
         return r;
     s->depth = (int)depth;
     if ((r = get_breadth(o, s, e)) < 0 || (r = get_level_guidance(o, mem, s, e)) < 0)
@@ -236,7 +234,8 @@ static int parse_topics(struct json_object *o, struct arena *mem, struct pipelin
             return err_set(e, HE_NOMEM, NULL, NULL);
         }
         for (size_t i = 0; i < s->n_start; i++)
-            names[i] = arena_strdup(mem, json_object_get_string(json_object_array_get_idx(path, i)));
+            names[i] =
+                arena_strdup(mem, json_object_get_string(json_object_array_get_idx(path, i)));
         s->start_path = names;
     }
     json_object_put(path);
@@ -353,14 +352,14 @@ static int read_spec(const struct gen_env *env, struct json_object *body, struct
                                      PIPELINE_MAX_LEAF, &per_leaf, e)) < 0))
         return r;
     s->per_leaf = (int)per_leaf;
-    if ((r = get_model(env, inputs, "inputs", &s->outputs, drop, check,
-                       &s->inputs, e)) < 0)
+    if ((r = get_model(env, inputs, "inputs", &s->outputs, drop, check, &s->inputs, e)) < 0)
         return r;
     if (topics && (r = parse_topics(topics, mem, s, e)) < 0)
         return r;
     if ((r = get_model(env, topics, "topics", &s->inputs, drop, check && s->depth > 0, &s->topics,
                        e)) < 0 ||
-        (r = parse_dedup(dedup, s, e)) < 0 || (r = parse_judge(env, judge, drop, check, s, e)) < 0 ||
+        (r = parse_dedup(dedup, s, e)) < 0 ||
+        (r = parse_judge(env, judge, drop, check, s, e)) < 0 ||
         (r = pipeline_budget_parse(budget, "budget", &s->budget, e)) < 0)
         return r;
     {
