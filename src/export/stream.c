@@ -66,6 +66,9 @@ static int copy_inputs(struct export_stream *x, const struct run_filter *f,
     struct run_filter *g = &x->filter;
 
     g->min_rating = f->min_rating;
+    g->min_judge_rating = f->min_judge_rating;
+    g->judged = f->judged;
+    g->rated_by_both = f->rated_by_both;
     if (copy_str(x, f->task_id, &g->task_id) < 0 ||
         copy_str(x, f->topic_prefix, &g->topic_prefix) < 0 ||
         copy_str(x, f->session_id, &g->session_id) < 0 || copy_str(x, f->tag, &g->tag) < 0 ||

@@ -448,6 +448,8 @@ static int hetu_row(const struct export_opts *o, const struct run *r, size_t nth
     topic_list(&w, r->topic_key ? r->topic_key : "");
     opt_raw(&w, "tags", r->tags ? r->tags : "[]");
     opt_raw(&w, "rating", r->rating);
+    if (r->judge_rating) /* a judge's rating, apart from the person's; only when judged */
+        opt_raw(&w, "judge_rating", r->judge_rating);
     jsonw_kstr(&w, "repair_instructions", r->repair_instructions);
     opt_raw(&w, "repaired_output", r->repaired_output);
     opt_raw(&w, "intermediate_outputs", r->intermediate_outputs ? r->intermediate_outputs : "{}");

@@ -6,8 +6,9 @@
  * JSON object (ingest_row.provenance); gen_provenance_check checks it with the row (on the
  * upload's reader threads), gen_provenance_apply gives it to the run built of the row, whether
  * the row is saved inside the request (gen/output.c) or loaded by an import job (gen/import.c).
- * The sample keeps its sources, rating, repair, usage and session as they were, and its tags
- * exactly (no "imported" or session tag added); it gets its own id, time and creator.
+ * The sample keeps its sources, rating (and a judge's rating, apart), repair, usage and session
+ * as they were, and its tags exactly (no "imported" or session tag added); it gets its own id,
+ * time and creator.
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,7 +24,8 @@
 static const char *const keys[] = {
     "rating",     "repair_instructions", "repaired_output", "intermediate_outputs",
     "session_id", "input_source",        "output_source",   "usage",
-    "id",         "created_at",          "created_by",      NULL};
+    "id",         "created_at",          "created_by",      "judge_rating",
+    NULL};
 
 static const char *const source_types[] = {"human", "synthetic", "file_import", NULL};
 
@@ -114,8 +116,8 @@ static int check_usage(struct json_object *o, size_t line, struct err *e)
 /* Every field that must be an object (or null), a string (or null). */
 static int check_shapes(struct json_object *o, size_t line, struct err *e)
 {
-    static const char *const objects[] = {"rating", "repaired_output", "intermediate_outputs",
-                                          NULL};
+    static const char *const objects[] = {"rating", "judge_rating", "repaired_output",
+                                          "intermediate_outputs", NULL};
     static const char *const strings[] = {"repair_instructions", "session_id", "id",
                                           "created_at",          "created_by", NULL};
 
@@ -134,12 +136,15 @@ static int check_shapes(struct json_object *o, size_t line, struct err *e)
 
 static int check_values(struct json_object *o, size_t line, struct err *e)
 {
+    /* a person's rating and a judge's, each checked on its own */
+    static const char *const ratings[] = {"rating", "judge_rating", NULL};
     struct json_object *v;
 
-    if ((v = member(o, "rating")) && rating_score(v) < 0)
-        return bad(e, line, "rating",
-                   "must be a five_star rating of 1 to 5, or a pass_fail or pass_fail_critical "
-                   "one");
+    for (size_t i = 0; ratings[i]; i++)
+        if ((v = member(o, ratings[i])) && rating_score(v) < 0)
+            return bad(e, line, ratings[i],
+                       "must be a five_star rating of 1 to 5, or a pass_fail or "
+                       "pass_fail_critical one");
     if ((v = member(o, "repaired_output")) &&
         !json_object_is_type(member(v, "output"), json_type_string))
         return bad(e, line, "repaired_output", "must have an output string");
@@ -244,6 +249,10 @@ int gen_provenance_apply(struct run *r, const char *prov, const char *const *tag
     if ((v = member(o, "rating"))) {
         r->rating = json_in(a, v, &nomem);
         r->rating_score = rating_score(v); /* (critical is 0, as a rating set by PATCH) */
+    }
+    if ((v = member(o, "judge_rating"))) { /* the judge's, kept apart from the person's */
+        r->judge_rating = json_in(a, v, &nomem);
+        r->judge_score = rating_score(v);
     }
     if ((v = member(o, "repair_instructions")) &&
         !(r->repair_instructions = arena_strdup(a, json_object_get_string(v))))

@@ -88,6 +88,9 @@ struct json_object *taskrun_render(const struct run *r)
     json_object_object_add(o, "intermediate_outputs",
                            json_raw_new(r->intermediate_outputs ? r->intermediate_outputs : "{}"));
     json_object_object_add(o, "tags", json_raw_new(r->tags ? r->tags : "[]"));
+    /* an LLM judge's rating, apart from the person's (output.rating) */
+    json_object_object_add(o, "judge_rating",
+                           r->judge_rating ? json_raw_new(r->judge_rating) : NULL);
 
     json_object_object_add(usage, "input_tokens", opt_int(r->input_tokens));
     json_object_object_add(usage, "output_tokens", opt_int(r->output_tokens));

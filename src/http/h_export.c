@@ -203,7 +203,8 @@ static int pick_filters(struct http_req *req, struct plan *p, struct err *e)
     int r;
 
     p->filter.min_rating = NAN;
-    if ((r = parse_query_number(req, "rating", 0, 5, &p->filter.min_rating, e)) < 0)
+    if ((r = parse_query_number(req, "rating", 0, 5, &p->filter.min_rating, e)) < 0 ||
+        (r = parse_judge_filter(req, &p->filter, e)) < 0)
         return r;
     if (topic && *topic && !(p->prefix = parse_topic_prefix(topic)))
         return err_set(e, HE_INVALID, "topic_path", "topic_path is not a valid topic path");

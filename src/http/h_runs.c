@@ -67,6 +67,21 @@ int parse_query_number(struct http_req *req, const char *name, double min, doubl
     return 0;
 }
 
+int parse_judge_filter(struct http_req *req, struct run_filter *f, struct err *e)
+{
+    const char *judged = http_req_query(req, "judged");
+    int r;
+
+    f->min_judge_rating = NAN;
+    if ((r = parse_query_number(req, "judge_rating", 0, 5, &f->min_judge_rating, e)) < 0)
+        return r;
+    if (judged && *judged && strcmp(judged, "true") != 0 && strcmp(judged, "false") != 0)
+        return err_set(e, HE_INVALID, "judged", "judged must be true or false, not '%s'", judged);
+    /* a minimum on the judge's rating admits judged samples only (0 included) */
+    f->judged = (judged && strcmp(judged, "true") == 0) || !isnan(f->min_judge_rating);
+    return 0;
+}
+
 char *parse_topic_prefix(const char *path)
 {
     struct json_object *body = json_object_new_object(), *list = NULL;
@@ -129,6 +144,7 @@ int h_run_list(struct http_req *req, struct json_object **ret_body, struct err *
         return r;
     task_done(&t);
     if ((r = parse_query_number(req, "rating", 0, 5, &f.min_rating, e)) < 0 ||
+        (r = parse_judge_filter(req, &f, e)) < 0 ||
         (r = parse_query_number(req, "limit", 1, PAGE_MAX, &limit, e)) < 0)
         return r;
     if (cursor && *cursor && !id_valid(cursor))

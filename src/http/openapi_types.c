@@ -132,6 +132,7 @@ static const struct field run_fields[] = {
     {"repaired_output", FT_OBJECT, RN, NULL, output_fields},
     {"intermediate_outputs", FT_OBJECT, REQ, "chain_of_thought, reasoning: text by name"},
     {"tags", FT_ARRAY, REQ, NULL, NULL, string_item},
+    {"judge_rating", FT_OBJECT, RN, "An LLM judge's rating, apart from a person's", rating_fields},
     {"usage", FT_OBJECT, REQ, NULL, usage_fields},
     {"model_type", FT_STRING, REQ, "task_run"},
     {NULL}};
@@ -525,6 +526,8 @@ static const char *const compressions[] = {"gzip", "none", NULL};
         {"session_id", FT_STRING, 0, "Samples of this session"},                      \
         {"tag", FT_STRING, 0, "Samples carrying this tag"},                           \
         {"rating", FT_NUMBER, 0, "Minimum rating, 0 to 5"},                           \
+        {"judge_rating", FT_NUMBER, 0, "Minimum judge's rating, 0 to 5"},             \
+        {"judged", FT_BOOLEAN, 0, "true: only samples a judge rated"},                \
         {"source", FT_STRING, 0, "The output source's type (human, synthetic, ...)"}, \
         {"dataset_id", FT_STRING, 0, "A dataset split's id"},                         \
     {                                                                                 \

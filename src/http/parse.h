@@ -43,6 +43,9 @@ int load_task_ids(struct http_req *req, const char *project_id, const char *task
 /* A number query argument within [min, max] into *ret (untouched when absent); h_runs.c. */
 int parse_query_number(struct http_req *req, const char *name, double min, double max, double *ret,
                        struct err *e);
+/* The judge's filters: judge_rating (a minimum, 0 to 5, of the judge's rating, never a
+ * person's) and judged=true (only samples a judge rated); h_runs.c. */
+int parse_judge_filter(struct http_req *req, struct run_filter *f, struct err *e);
 /* The topic key prefix of a "a/b" topic path (malloc'd), or NULL when it is not valid. */
 char *parse_topic_prefix(const char *path);
 

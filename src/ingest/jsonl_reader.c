@@ -38,7 +38,8 @@
 static const char *const provenance_keys[] = {
     "rating",     "repair_instructions", "repaired_output", "intermediate_outputs",
     "session_id", "input_source",        "output_source",   "usage",
-    "id",         "created_at",          "created_by",      NULL};
+    "id",         "created_at",          "created_by",      "judge_rating",
+    NULL};
 
 static const char *const message_keys[] = {"role", "content", "name", "weight", NULL};
 

@@ -20,8 +20,8 @@ import pytest
 from hetu_http import Server, assert_error, assert_id, assert_timestamp
 
 TASKRUN_KEYS = ["v", "id", "path", "created_at", "created_by", "input", "input_source", "output",
-                "repair_instructions", "repaired_output", "intermediate_outputs", "tags", "usage",
-                "model_type"]
+                "repair_instructions", "repaired_output", "intermediate_outputs", "tags",
+                "judge_rating", "usage", "model_type"]
 OUTPUT_KEYS = ["v", "id", "path", "created_at", "created_by", "output", "source", "rating",
                "model_type"]
 USAGE_KEYS = ["input_tokens", "output_tokens", "total_tokens", "cost"]
