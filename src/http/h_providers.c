@@ -2,7 +2,8 @@
 /*
  * GET /api/providers: every provider Hetu can call (the providers table's rows and the config
  * file's named entries), whether it could be called now, where its key is read from, its limits,
- * the engine's current windows and the Kiln models it serves. A key is never read here beyond
+ * the engine's current windows and the Kiln models it serves, each with its price when Hetu knows
+ * it (llm_price_of: the config file's, else the built-in table's). A key is never read here beyond
  * "is there one": no byte of it reaches the answer, and a base URL loses its userinfo and query.
  *
  * POST /api/providers/{provider}/ping: one short call through the engine (llm/ping.h, as
@@ -92,7 +93,33 @@ static void add_lane(void *ud, const char *provider, const char *model, int wind
         l->narrowest = window;
 }
 
-static struct json_object *kiln_models_of(const char *provider)
+static struct json_object *price_or_null(double v)
+{
+    return v < 0 ? NULL : json_object_new_double(v);
+}
+
+/* What model's tokens cost on p, USD per million; null when unknown. A cache price not set
+ * apart is the input price. */
+static struct json_object *price_json(const struct llm_provider_cfg *p, const char *model)
+{
+    struct llm_price price;
+    struct json_object *o;
+
+    llm_price_of(p, model, &price);
+    if (!price.source)
+        return NULL;
+    o = json_object_new_object();
+    json_object_object_add(o, "input_per_mtok", price_or_null(price.in));
+    json_object_object_add(o, "output_per_mtok", price_or_null(price.out));
+    json_object_object_add(o, "cached_input_per_mtok",
+                           price_or_null(price.cached_in >= 0 ? price.cached_in : price.in));
+    json_object_object_add(o, "cache_write_per_mtok",
+                           price_or_null(price.cache_write >= 0 ? price.cache_write : price.in));
+    json_object_object_add(o, "source", json_object_new_string(price.source));
+    return o;
+}
+
+static struct json_object *kiln_models_of(const struct llm_provider_cfg *p)
 {
     struct json_object *a = json_object_new_array();
     size_t n;
@@ -100,11 +127,12 @@ static struct json_object *kiln_models_of(const char *provider)
 
     for (size_t i = 0; i < n; i++) {
         struct json_object *o;
-        if (!all[i].model_id || strcmp(all[i].provider, provider) != 0)
+        if (!all[i].model_id || strcmp(all[i].provider, p->name) != 0)
             continue;
         o = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(all[i].id));
         json_object_object_add(o, "model_id", json_object_new_string(all[i].model_id));
+        json_object_object_add(o, "price", price_json(p, all[i].model_id));
         json_object_array_add(a, o);
     }
     return a;
@@ -133,7 +161,7 @@ static struct json_object *provider_json(struct llm_engine *eng, const struct ll
     json_object_object_add(lim, "rpm", limit_or_null(p->lim.rpm));
     json_object_object_add(lim, "tpm", limit_or_null(p->lim.tpm));
     json_object_object_add(o, "limits", lim);
-    json_object_object_add(o, "models", kiln_models_of(p->name));
+    json_object_object_add(o, "models", kiln_models_of(p));
     free(url);
     return o;
 }

@@ -341,9 +341,17 @@ static const struct field topic_delete_fields[] = {
     {"deleted_samples", FT_INTEGER, REQ, "Samples removed with them (samples=delete)"},
     {NULL}};
 
+static const struct field provider_price_fields[] = {
+    {"input_per_mtok", FT_NUMBER, REQ, "USD per million input tokens"},
+    {"output_per_mtok", FT_NUMBER, REQ, "USD per million output tokens"},
+    {"cached_input_per_mtok", FT_NUMBER, REQ, "Input read from the provider's prompt cache"},
+    {"cache_write_per_mtok", FT_NUMBER, REQ, "Input written to the prompt cache"},
+    {"source", FT_STRING, REQ, "config (the config file) or builtin (published prices)"},
+    {NULL}};
 static const struct field provider_model_fields[] = {
     {"name", FT_STRING, REQ, "Kiln's model name (model_name takes it)"},
     {"model_id", FT_STRING, REQ, "The provider's id for it"},
+    {"price", FT_OBJECT, RN, "null: unknown", provider_price_fields},
     {NULL}};
 static const struct field provider_model_item[] = {
     {"ProviderModel", FT_OBJECT, 0, NULL, provider_model_fields}};

@@ -158,9 +158,15 @@ static int encode_openai(const struct llm_encode *q, struct buf *out)
     return end_body(q, out);
 }
 
+/* With cache_prefix the system text is one content block marked as the end of the prefix to
+ * cache (Anthropic's cache_control); else a plain string. */
+#define SYSTEM_CACHED_OPEN  ",\"system\":[{\"type\":\"text\",\"text\":\""
+#define SYSTEM_CACHED_CLOSE "\",\"cache_control\":{\"type\":\"ephemeral\"}}]"
+
 static int encode_anthropic(const struct llm_encode *q, struct buf *out)
 {
     size_t n = q->n_messages + q->n_extra, n_sys = 0;
+    const char *system_open = q->cache_prefix ? SYSTEM_CACHED_OPEN : ",\"system\":\"";
     bool first = true;
     char name[65];
     int r;
@@ -173,18 +179,17 @@ static int encode_anthropic(const struct llm_encode *q, struct buf *out)
         const struct llm_message *m = msg_at(q, i);
         if (m->role != LLM_ROLE_SYSTEM)
             continue;
-        if ((r = buf_adds(out, n_sys ? "\\n\\n" : ",\"system\":\"")) ||
+        if ((r = buf_adds(out, n_sys ? "\\n\\n" : system_open)) ||
             (r = escape_body(out, m->content, strlen(m->content))))
             return r;
         n_sys++;
     }
     if (schema_in_prompt(q)) {
-        if ((r = buf_adds(out, n_sys ? "\\n\\n" : ",\"system\":\"")) ||
-            (r = add_schema_prompt(out, q)))
+        if ((r = buf_adds(out, n_sys ? "\\n\\n" : system_open)) || (r = add_schema_prompt(out, q)))
             return r;
         n_sys++;
     }
-    if (n_sys && (r = buf_adds(out, "\"")))
+    if (n_sys && (r = buf_adds(out, q->cache_prefix ? SYSTEM_CACHED_CLOSE : "\"")))
         return r;
     if ((r = buf_adds(out, ",\"messages\":[")))
         return r;
@@ -293,6 +298,7 @@ static int decode_openai(struct json_object *root, struct llm_reply *ret, struct
 {
     struct json_object *choices = get(root, "choices"), *choice, *msg, *content, *calls, *usage;
     size_t n, rlen = 0;
+    int64_t cached;
     const char *s;
 
     if (!choices || !json_object_is_type(choices, json_type_array) ||
@@ -336,6 +342,10 @@ static int decode_openai(struct json_object *root, struct llm_reply *ret, struct
     ret->total_tokens = get_count(usage, "total_tokens");
     if (ret->total_tokens < 0 && ret->input_tokens >= 0 && ret->output_tokens >= 0)
         ret->total_tokens = ret->input_tokens + ret->output_tokens;
+    /* prompt_tokens counts the cached ones already */
+    cached = get_count(get(usage, "prompt_tokens_details"), "cached_tokens");
+    if (cached > 0 && ret->input_tokens >= 0)
+        ret->cached_tokens = cached < ret->input_tokens ? cached : ret->input_tokens;
     if (!ret->content && !ret->tool_input && !ret->reasoning)
         return err_set(e, HE_PROVIDER, NULL, "reply has no content");
     return 0;
@@ -371,10 +381,14 @@ static int decode_anthropic(struct json_object *root, struct llm_reply *ret, str
     usage = get(root, "usage");
     ret->input_tokens = get_count(usage, "input_tokens");
     ret->output_tokens = get_count(usage, "output_tokens");
+    /* input_tokens leaves out what was written to or read from the cache: add them, so the
+     * input is the whole prompt as with the other flavour */
     if (ret->input_tokens >= 0) {
-        int64_t c1 = get_count(usage, "cache_creation_input_tokens");
-        int64_t c2 = get_count(usage, "cache_read_input_tokens");
-        ret->input_tokens += (c1 > 0 ? c1 : 0) + (c2 > 0 ? c2 : 0);
+        int64_t written = get_count(usage, "cache_creation_input_tokens");
+        int64_t read = get_count(usage, "cache_read_input_tokens");
+        ret->cache_write_tokens = written > 0 ? written : 0;
+        ret->cached_tokens = read > 0 ? read : 0;
+        ret->input_tokens += ret->cache_write_tokens + ret->cached_tokens;
     }
     if (ret->input_tokens >= 0 && ret->output_tokens >= 0)
         ret->total_tokens = ret->input_tokens + ret->output_tokens;

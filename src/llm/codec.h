@@ -42,6 +42,7 @@ struct llm_encode {
     int max_tokens;              /* 0: not sent (Anthropic: the default above) */
     const char *max_tokens_name; /* OpenAI flavour: "max_tokens" or "max_completion_tokens" */
     const char *extra_body;      /* JSON object members added to the body as they are, or NULL */
+    bool cache_prefix; /* Anthropic: mark the system text as a prefix to cache (cache_control) */
 };
 
 /* Appends the JSON request body to out. */
@@ -57,6 +58,9 @@ struct llm_reply {
     struct json_object *tool_input; /* arguments of the first tool call (owned), or NULL */
     char *finish_reason;            /* "stop", "length", "end_turn", "tool_use", ... or NULL */
     int64_t input_tokens, output_tokens, total_tokens; /* -1: unknown */
+    /* Of input_tokens (always the whole prompt), those read from and written to the provider's
+     * prompt cache; 0 when none or not reported. */
+    int64_t cached_tokens, cache_write_tokens;
 };
 
 /* Decodes a 2xx body. HE_PROVIDER naming what is wrong when it is not a well-formed reply. */

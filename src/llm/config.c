@@ -33,7 +33,7 @@
 #define SHARED_KEYS                                                                            \
     "concurrency", "rpm", "tpm", "timeout_s", "max_attempts", "schema_retries",                \
         "max_output_tokens", "rate_limit_wait_s", "structured_output", "price_input_per_mtok", \
-        "price_output_per_mtok"
+        "price_output_per_mtok", "price_cached_input_per_mtok", "price_cache_write_per_mtok"
 
 static const char *const provider_keys[] = {
     "type",           "base_url",          "api_key", "api_key_env", SHARED_KEYS, "backoff_base_ms",
@@ -104,6 +104,8 @@ static int read_limits(struct json_object *obj, const char *where, struct llm_li
         (r = get_int(obj, where, "rate_limit_wait_s", 1, 86400, &lim->rate_limit_wait_s, e)) ||
         (r = get_double(obj, where, "price_input_per_mtok", &lim->price_in, e)) ||
         (r = get_double(obj, where, "price_output_per_mtok", &lim->price_out, e)) ||
+        (r = get_double(obj, where, "price_cached_input_per_mtok", &lim->price_cached_in, e)) ||
+        (r = get_double(obj, where, "price_cache_write_per_mtok", &lim->price_cache_write, e)) ||
         (r = json_get_str(obj, where, "structured_output", JF_NULLABLE, 1, 32, &so, e)))
         return r;
     if (so) {
@@ -171,6 +173,8 @@ static int provider_init(struct llm_provider_cfg *p, const char *name,
         .so_method = llm_provider_best_method(info->flavour, info->caps),
         .price_in = -1,
         .price_out = -1,
+        .price_cached_in = -1,
+        .price_cache_write = -1,
     };
     return 0;
 }
@@ -522,8 +526,8 @@ int llm_config_reachable(const struct llm_provider_cfg *p, struct err *e)
                    p->name, p->info->key_vars[0], p->name);
 }
 
-int llm_config_check(const struct llm_config *cfg, const char *provider, const char *model,
-                     struct llm_target *ret, struct err *e)
+int llm_config_resolve(const struct llm_config *cfg, const char *provider, const char *model,
+                       struct llm_target *ret, struct err *e)
 {
     struct llm_target t = {0};
     const struct kiln_model *k = NULL;
@@ -552,7 +556,19 @@ int llm_config_check(const struct llm_config *cfg, const char *provider, const c
         (t.prov->info->flavour == LLM_OPENAI_CHAT || k->so == LLM_SO_TOOL ||
          k->so == LLM_SO_PROMPT))
         t.lim.so_method = k->so;
-    if ((r = llm_config_reachable(t.prov, e)))
+    if (ret)
+        *ret = t;
+    return 0;
+}
+
+int llm_config_check(const struct llm_config *cfg, const char *provider, const char *model,
+                     struct llm_target *ret, struct err *e)
+{
+    struct llm_target t;
+    int r;
+
+    if ((r = llm_config_resolve(cfg, provider, model, &t, e)) ||
+        (r = llm_config_reachable(t.prov, e)))
         return r;
     if (ret)
         *ret = t;

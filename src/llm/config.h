@@ -22,11 +22,17 @@
  *       "backoff_base_ms": 500, "backoff_max_ms": 30000,
  *       "structured_output": "json_schema" | "json_mode" | "prompt" | "tool",
  *       "anthropic_version": "2023-06-01",
- *       "price_input_per_mtok": 0.15, "price_output_per_mtok": 0.6,   USD per million tokens
+ *       "price_input_per_mtok": 0.15, "price_output_per_mtok": 0.6,   USD per million tokens;
+ *       "price_cached_input_per_mtok": 0.075,   input read from the provider's prompt cache
+ *       "price_cache_write_per_mtok": 0.1875,   input written to it (Anthropic)
+ *                                         Set input and output prices replace the built-in
+ *                                         table's for every model they cover; a cache price
+ *                                         left out is then the input price.
  *       "models": { "gpt-4o-mini": { concurrency, rpm, tpm, timeout_s, max_attempts,
  *                                    schema_retries, max_output_tokens, rate_limit_wait_s,
  *                                    structured_output, price_input_per_mtok,
- *                                    price_output_per_mtok } }
+ *                                    price_output_per_mtok, price_cached_input_per_mtok,
+ *                                    price_cache_write_per_mtok } }
  *     }
  *   }
  * The environment wins over the file (as for every server option): HETU_<NAME>_BASE_URL (name
@@ -56,6 +62,7 @@ struct llm_limits {
     enum llm_so_method so_method;
     bool so_set;                /* so_method comes from the config file, not the table */
     double price_in, price_out; /* per million tokens; negative: unknown */
+    double price_cached_in, price_cache_write; /* per million tokens; negative: not set */
 };
 
 struct llm_model_cfg {
@@ -104,6 +111,9 @@ struct llm_price {
  * guess from another model. */
 void llm_config_price(const struct llm_config *cfg, const char *provider, const char *model,
                       struct llm_price *ret);
+/* The price of model (the id sent, resolved as llm_config_check does) on the entry p: the
+ * config file's, else the built-in table's (only for p's own name: a named entry has none). */
+void llm_price_of(const struct llm_provider_cfg *p, const char *model, struct llm_price *ret);
 /* The cost of u at p in USD; negative when p or the tokens are unknown. */
 struct llm_usage; /* llm/engine.h */
 double llm_price_cost(const struct llm_price *p, const struct llm_usage *u);
@@ -130,5 +140,9 @@ struct llm_target {
  */
 int llm_config_check(const struct llm_config *cfg, const char *provider, const char *model,
                      struct llm_target *ret, struct err *e);
+/* llm_config_check without the check that the provider can be called now (a key, a base URL):
+ * where a call would go, for what it would cost. */
+int llm_config_resolve(const struct llm_config *cfg, const char *provider, const char *model,
+                       struct llm_target *ret, struct err *e);
 
 #endif

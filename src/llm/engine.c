@@ -111,6 +111,7 @@ static struct lane *lane_get(struct llm_engine *eng, const struct llm_provider_c
     }
     l->prov = prov;
     llm_config_limits(prov, model, &l->lim);
+    llm_price_of(prov, model, &l->price);
     llm_window_init(&l->win, l->lim.concurrency);
     llm_bucket_init(&l->rpm, l->lim.rpm, clock_mono_us());
     llm_bucket_init(&l->tpm, l->lim.tpm, clock_mono_us());
@@ -484,6 +485,7 @@ int llm_submit(struct llm_engine *eng, const struct llm_request *req, llm_done_c
     c->extra_body = t.extra_body;
     c->max_tokens = req->max_tokens > 0 ? req->max_tokens : 0;
     c->drop = req->drop_unsupported_params;
+    c->cache_prefix = req->cache_prefix;
     c->usage = (struct llm_usage){-1, -1, -1, -1};
     buf_init(&c->cut, RESP_BODY_MAX);
     c->submitted_us = clock_mono_us();

@@ -98,7 +98,7 @@ struct call {
     size_t n_extra;
     struct schema *schema; /* a reference */
     char *schema_name;
-    bool has_temperature, drop;
+    bool has_temperature, drop, cache_prefix;
     double temperature;
     const char *extra_body; /* static (the Kiln table's), or NULL */
     int max_tokens;
@@ -144,6 +144,7 @@ struct lane {
     const struct llm_provider_cfg *prov;
     char *model;
     struct llm_limits lim;
+    struct llm_price price; /* what its tokens cost (config, else the built-in table) */
     struct llm_window win;
     struct llm_bucket rpm, tpm;
     int64_t hold_until;

@@ -127,8 +127,8 @@ static void honour_headers(struct call *c, int status, int64_t now)
 
 static void add_usage(struct call *c, const struct llm_reply *r)
 {
-    const struct llm_limits *lim = &c->lane->lim;
     struct llm_usage *u = &c->usage;
+    double cost;
 
     if (r->input_tokens >= 0)
         u->input_tokens = (u->input_tokens > 0 ? u->input_tokens : 0) + r->input_tokens;
@@ -136,10 +136,10 @@ static void add_usage(struct call *c, const struct llm_reply *r)
         u->output_tokens = (u->output_tokens > 0 ? u->output_tokens : 0) + r->output_tokens;
     if (r->total_tokens >= 0)
         u->total_tokens = (u->total_tokens > 0 ? u->total_tokens : 0) + r->total_tokens;
-    if (lim->price_in >= 0 && lim->price_out >= 0 && u->input_tokens >= 0 && u->output_tokens >= 0)
-        u->cost =
-            ((double)u->input_tokens * lim->price_in + (double)u->output_tokens * lim->price_out) /
-            1e6;
+    u->cached_tokens += r->cached_tokens;
+    u->cache_write_tokens += r->cache_write_tokens;
+    if ((cost = llm_price_cost(&c->lane->price, u)) >= 0)
+        u->cost = cost;
     if (c->tokens_reserved > 0 && r->total_tokens >= 0)
         llm_bucket_take(&c->lane->tpm, (double)r->total_tokens - c->tokens_reserved);
     c->tokens_reserved = 0;

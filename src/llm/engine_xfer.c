@@ -296,6 +296,7 @@ int xfer_start(struct llm_engine *eng, struct call *c)
         .max_tokens = (c->dropped & LLM_PARAM_MAX_TOKENS) ? 0 : c->max_tokens,
         .max_tokens_name = c->prov->info->max_tokens_name,
         .extra_body = c->extra_body,
+        .cache_prefix = c->cache_prefix,
     };
     struct err e = {0};
     CURLMcode mrc;

@@ -108,11 +108,14 @@ def test_limits_and_kiln_models(env):
     assert by_name["together_ai"]["limits"] == {"concurrency": 7, "rpm": 100, "tpm": None}
     assert by_name["openai"]["limits"] == {"concurrency": 64, "rpm": None, "tpm": None}
     models = by_name["together_ai"]["models"]
-    assert {"name": "llama_3_1_8b", "model_id": "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"} in models
+    assert {"name": "llama_3_1_8b", "model_id": "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
+            "price": None} in models
     # Kiln lists llama_3_2_1b on together_ai for fine-tuning only: there is no id to call
     assert "llama_3_2_1b" not in [m["name"] for m in models]
-    assert all(list(m) == ["name", "model_id"] for m in models)
-    assert {"name": "gpt_4o_mini", "model_id": "gpt-4o-mini"} in by_name["openai"]["models"]
+    assert all(list(m) == ["name", "model_id", "price"] for m in models)
+    assert {"name": "gpt_4o_mini", "model_id": "gpt-4o-mini", "price": {
+        "input_per_mtok": 0.15, "output_per_mtok": 0.6, "cached_input_per_mtok": 0.075,
+        "cache_write_per_mtok": 0.15, "source": "builtin"}} in by_name["openai"]["models"]
     assert by_name["local"]["models"] == []
 
 
