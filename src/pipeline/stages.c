@@ -90,9 +90,9 @@ static const char *payload_text(struct pitem *it, struct json_object *o)
 
 static struct json_object *with_path(struct json_object *path, const char *child)
 {
-    struct json_object *o = json_object_new_object(), *p;
+    struct json_object *o = json_object_new_object(), *p = NULL;
 
-    if (json_object_deep_copy(path, &p, NULL) != 0)
+    if (!path || json_object_deep_copy(path, &p, NULL) != 0)
         p = json_object_new_array();
     if (child)
         json_object_array_add(p, json_object_new_string(child));
