@@ -40,8 +40,18 @@ async function jobOf(project, task, id) {
 
 test("the pipeline's estimate shows the dry run's figures; Start runs the job, whose stage bars reach completed", async () => {
     const { project, task, href } = await makeTask(live.stack.base, { project: "Pipeline", task: "Estimate" });
-    const model = "gpt-4o-mini+latency=150";
+    const model = "gpt-4o-mini+latency=300";
     const page = await openPage(live.browser, live.stack.base, { locale: "en-US" });
+    // every stage whose bar is seen part-way (above 0, below 100), as the stream moves it
+    await page.addInitScript(() => {
+        window.partial = new Set();
+        new MutationObserver(() => {
+            for (const bar of document.querySelectorAll(".stage-bar")) {
+                const v = Number(bar.querySelector("[role=progressbar]")?.getAttribute("aria-valuenow"));
+                if (v > 0 && v < 100) window.partial.add(bar.dataset.stage);
+            }
+        }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
     await page.goto(`${href}/pipeline`);
     await page.getByRole("heading", { level: 1, name: "Pipeline" }).waitFor();
     await page.getByLabel("Levels").fill("1");
@@ -92,6 +102,8 @@ test("the pipeline's estimate shows the dry run's figures; Start runs the job, w
     await page.locator(".job-progress .badge", { hasText: /^Completed$/ }).waitFor({ timeout: 60000 });
     const job = await jobOf(project, task, id);
     assert.equal(job.status, "completed");
+    const partial = await page.evaluate(() => [...window.partial]);
+    assert.ok(partial.includes("outputs"), `the outputs bar moved live (seen part-way: ${partial})`);
     assert.equal(job.stages.outputs.produced, 6);
     for (const [stage, s] of Object.entries(job.stages)) {
         const bar = page.locator(`.stage-bar[data-stage="${stage}"]`);

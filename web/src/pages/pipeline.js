@@ -36,7 +36,10 @@ function under(error, prefix) {
     return { message: error.message, field: error.field.slice(prefix.length + 1) };
 }
 
+// A stage's model as the request names it; none when not chosen (the server then takes the
+// outputs' model for topics and inputs).
 function model(choice) {
+    if (!modelChosen(choice)) return {};
     return { provider: choice.provider.trim(), model_name: choice.model_name.trim() };
 }
 
@@ -46,7 +49,7 @@ function requestBody(f, models) {
     const body = {
         topics: {
             node_path: parseTopicText(f.start), depth: f.depth,
-            breadth: levels.map((l) => Number(l.breadth)), ...model(models.topics),
+            breadth: levels.map((l) => Number(l.breadth)), ...(f.depth > 0 ? model(models.topics) : {}),
         },
         inputs: { per_leaf: Number(f.perLeaf), ...model(models.inputs), human_guidance: f.inputGuidance.trim() || null },
         outputs: { ...model(models.outputs), prompt_method: f.method, human_guidance: f.outputGuidance.trim() || null },
