@@ -1,5 +1,4 @@
-// The LLM judge in the interface: its rating shown beside a person's (always labelled as the
-// judge's, never merged into the person's), the agreement between the two (GET
+// The LLM judge on the statistics page: the agreement between its ratings and people's (GET
 // .../judge/agreement: Kendall's tau, Spearman, mean absolute error, and for pass/fail the
 // agreement rate and Cohen's kappa, overall and per requirement), and the dialog that starts a
 // judge job over the task's samples (POST .../judge).
@@ -9,37 +8,10 @@ import { html, loadStyle, useState } from "../lib.js";
 import { Dialog } from "./dialog.js";
 import { Field } from "./form.js";
 import { modelChosen, ModelPicker, useModelChoice } from "./model-picker.js";
-import { RatingBadge } from "./rating.js";
 import { BudgetFields, budgetBody } from "./stages.js";
 import { ErrorNote } from "./status.js";
 
 await loadStyle("judge");
-
-// The judge's rating in a list: a small "Judge" label before its stars or badge.
-export function JudgeBadge({ rating }) {
-    if (!rating || rating.value === null || rating.value === undefined) return null;
-    return html`<span class="judge-badge" title=${t("judge.ratingTitle")}>
-        <span class="judge-label">${t("judge.short")}</span><${RatingBadge} rating=${rating} />
-    </span>`;
-}
-
-// The judge's rating in a sample's detail, read-only (its reasoning is among the intermediate
-// outputs).
-export function JudgeSection({ run, task }) {
-    const r = run.judge_rating;
-    if (!r) return null;
-    const reqs = task.requirements || [];
-    const byReq = r.requirement_ratings || {};
-    return html`<section class="judge-section" aria-labelledby="sd-judge-title">
-        <h3 id="sd-judge-title">${t("judge.detailTitle")}</h3>
-        <p class="hint">${t("judge.detailHint")}</p>
-        <dl class="judge-ratings">
-            <div><dt>${t("judge.overall")}</dt><dd><${RatingBadge} rating=${r} /></dd></div>
-            ${reqs.filter((q) => byReq[q.id]).map((q) => html`<div key=${q.id}>
-                <dt>${q.name}</dt><dd><${RatingBadge} rating=${byReq[q.id]} /></dd></div>`)}
-        </dl>
-    </section>`;
-}
 
 const METRICS = [
     ["kendall_tau", "judge.tau"], ["spearman", "judge.spearman"], ["mae", "judge.mae"],

@@ -5,7 +5,7 @@
 import { formatCost, formatDate, formatNumber, t } from "../i18n.js";
 import { html, useEffect, useRef, useState } from "../lib.js";
 import { Link } from "../router.js";
-import { JudgeSection } from "./judge.js";
+import { JudgeSection } from "./judge-rating.js";
 import { RatingInput } from "./rating.js";
 import { runModels, runTopic } from "./sample-row.js";
 

@@ -4,7 +4,7 @@
 import { getLocale, t } from "../i18n.js";
 import { html } from "../lib.js";
 import { Link } from "../router.js";
-import { JudgeBadge } from "./judge.js";
+import { JudgeBadge } from "./judge-rating.js";
 import { RatingBadge } from "./rating.js";
 
 const EXCERPT = 160;
