@@ -40,16 +40,16 @@ async function jobOf(project, task, id) {
 
 test("the pipeline's estimate shows the dry run's figures; Start runs the job, whose stage bars reach completed", async () => {
     const { project, task, href } = await makeTask(live.stack.base, { project: "Pipeline", task: "Estimate" });
-    const model = "gpt-4o-mini+latency=300";
+    const model = "gpt-4o-mini+latency=800";
     const page = await openPage(live.browser, live.stack.base, { locale: "en-US" });
-    // every stage whose bar is seen part-way (above 0, below 100), as the stream moves it
+    // every state of the stage bars the page shows ("topics 1/4, inputs 0/3, ..."), as the
+    // event stream moves them
     await page.addInitScript(() => {
-        window.partial = new Set();
+        window.states = [];
         new MutationObserver(() => {
-            for (const bar of document.querySelectorAll(".stage-bar")) {
-                const v = Number(bar.querySelector("[role=progressbar]")?.getAttribute("aria-valuenow"));
-                if (v > 0 && v < 100) window.partial.add(bar.dataset.stage);
-            }
+            const now = [...document.querySelectorAll(".stage-bar")]
+                .map((b) => `${b.dataset.stage} ${b.querySelector("[role=progressbar]")?.getAttribute("aria-valuenow")}`).join(", ");
+            if (now && now !== window.states.at(-1)) window.states.push(now);
         }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
     });
     await page.goto(`${href}/pipeline`);
@@ -102,8 +102,12 @@ test("the pipeline's estimate shows the dry run's figures; Start runs the job, w
     await page.locator(".job-progress .badge", { hasText: /^Completed$/ }).waitFor({ timeout: 60000 });
     const job = await jobOf(project, task, id);
     assert.equal(job.status, "completed");
-    const partial = await page.evaluate(() => [...window.partial]);
-    assert.ok(partial.includes("outputs"), `the outputs bar moved live (seen part-way: ${partial})`);
+    // the bars moved live: the page showed states short of the end before the end
+    const states = await page.evaluate(() => window.states);
+    assert.ok(states.length >= 3, `the stage bars moved live: ${JSON.stringify(states)}`);
+    const allDone = (x) => x.split(", ").every((one) => one.endsWith(" 100"));
+    assert.equal(allDone(states[0]), false, `the first state is short of the end: ${states[0]}`);
+    assert.equal(allDone(states.at(-1)), true, `the last state is the end: ${states.at(-1)}`);
     assert.equal(job.stages.outputs.produced, 6);
     for (const [stage, s] of Object.entries(job.stages)) {
         const bar = page.locator(`.stage-bar[data-stage="${stage}"]`);
