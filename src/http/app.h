@@ -14,7 +14,6 @@ struct jobs;
 struct near_worker;
 struct pipeline_driver;
 struct auth;
-struct pipeline_driver;
 
 struct app {
     struct store *store;

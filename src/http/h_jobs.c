@@ -169,11 +169,13 @@ int h_job_resume(struct http_req *req, struct json_object **ret_body, struct err
         json_object_object_get_ex(body, "budget", &budget);
     if ((r = load_job(req, &j, e)) < 0)
         return r;
-    if (!job_status_can_move(j.status, JOB_QUEUED))
+    if (budget)
+        r = with_budget(&j, budget, &params, e);
+    if (r == 0 && !job_status_can_move(j.status, JOB_QUEUED))
         r = err_set(e, HE_CONFLICT, "job_id",
                     "job %s is %s: only a paused, failed or cancelled job can be resumed", j.id,
                     job_status_name(j.status));
-    else if (budget && (r = with_budget(&j, budget, &params, e)) == 0)
+    if (r == 0 && params)
         r = store_job_set_params(store, j.id, params, e);
     if (r == 0)
         r = store_job_requeue(store, j.id, j.status, JOB_QUEUED, e);

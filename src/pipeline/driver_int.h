@@ -31,15 +31,20 @@ struct memo_node {
     char **kids;
     size_t n_kids, cap_kids;
     int64_t samples;
-    struct memo_node *next;
+};
+
+/* 64-bit keys (never 0) to values. */
+struct memo_table {
+    int64_t *keys, *vals;
+    size_t n, cap;
 };
 
 struct memo {
     struct memo_node **nodes;
     size_t n_nodes, cap_nodes;
-    /* accepted input hashes (never 0) -> the dedup item that accepted them (-1: before) */
-    int64_t *hashes, *owners;
-    size_t n_hashes, cap_hashes;
+    struct memo_table node_index; /* a key's hash -> its index in nodes */
+    /* accepted input hashes -> the dedup item that accepted them (-1: before) */
+    struct memo_table hashes;
     /* near duplicates: the signatures inputs are compared with */
     struct minhash_sig *sigs;
     int64_t *sig_owners;

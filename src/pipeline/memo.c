@@ -4,8 +4,8 @@
  * the task's tree (children per node, samples per node), read once when the job is taken up
  * and then kept up by the job's own steps; the hashes of the inputs the job accepted (rebuilt
  * from its outputs items at adoption); and, when near duplicates are asked for, the signatures
- * of the task's inputs and the accepted ones. Tables grow by doubling; a hash table of nodes by
- * key, an open-addressing table of input hashes.
+ * of the task's inputs and the accepted ones. Nodes are found by their key's hash, inputs by
+ * theirs, in tables with open addressing that grow by doubling.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,72 +16,109 @@
 #include "util/textnorm.h"
 #include "util/banned.h"
 
-static uint64_t key_hash(const char *s)
+/* ---- tables of 64-bit keys (never 0) to values, open addressing ---- */
+
+static size_t slot_of(const int64_t *keys, size_t cap, int64_t k)
 {
-    return text_hash64(s, strlen(s));
+    size_t i = (size_t)((uint64_t)k * 0x9E3779B97F4A7C15ULL) & (cap - 1);
+    while (keys[i] != 0 && keys[i] != k)
+        i = (i + 1) & (cap - 1);
+    return i;
 }
+
+/* The value at k, or `none`. */
+static int64_t table_get(const struct memo_table *t, int64_t k, int64_t none)
+{
+    size_t i;
+
+    if (!t->cap)
+        return none;
+    i = slot_of(t->keys, t->cap, k);
+    return t->keys[i] == k ? t->vals[i] : none;
+}
+
+static int table_put(struct memo_table *t, int64_t k, int64_t v)
+{
+    size_t i;
+
+    if ((t->n + 1) * 2 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 1024;
+        int64_t *keys = calloc(cap, sizeof(*keys)), *vals = calloc(cap, sizeof(*vals));
+        if (!keys || !vals) {
+            free(keys);
+            free(vals);
+            return -1;
+        }
+        for (size_t j = 0; j < t->cap; j++) {
+            if (t->keys[j]) {
+                size_t s = slot_of(keys, cap, t->keys[j]);
+                keys[s] = t->keys[j];
+                vals[s] = t->vals[j];
+            }
+        }
+        free(t->keys);
+        free(t->vals);
+        *t = (struct memo_table){keys, vals, t->n, cap};
+    }
+    i = slot_of(t->keys, t->cap, k);
+    if (t->keys[i] == 0)
+        t->n++;
+    t->keys[i] = k;
+    t->vals[i] = v;
+    return 0;
+}
+
+static void table_done(struct memo_table *t)
+{
+    free(t->keys);
+    free(t->vals);
+}
+
+/* ---- nodes ---- */
 
 void memo_done(struct memo *m)
 {
-    for (size_t i = 0; i < m->cap_nodes; i++) {
-        for (struct memo_node *n = m->nodes[i], *next; n; n = next) {
-            next = n->next;
-            for (size_t k = 0; k < n->n_kids; k++)
-                free(n->kids[k]);
-            free(n->kids);
-            free(n->key);
-            free(n);
-        }
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        for (size_t k = 0; k < m->nodes[i]->n_kids; k++)
+            free(m->nodes[i]->kids[k]);
+        free(m->nodes[i]->kids);
+        free(m->nodes[i]->key);
+        free(m->nodes[i]);
     }
     free(m->nodes);
-    free(m->hashes);
-    free(m->owners);
+    table_done(&m->node_index);
+    table_done(&m->hashes);
     free(m->sigs);
     free(m->sig_owners);
     memset(m, 0, sizeof(*m));
 }
 
-static int nodes_grow(struct memo *m)
-{
-    size_t cap = m->cap_nodes ? m->cap_nodes * 2 : 256;
-    struct memo_node **t = calloc(cap, sizeof(*t));
-
-    if (!t)
-        return -1;
-    for (size_t i = 0; i < m->cap_nodes; i++) {
-        for (struct memo_node *n = m->nodes[i], *next; n; n = next) {
-            size_t b = key_hash(n->key) & (cap - 1);
-            next = n->next;
-            n->next = t[b];
-            t[b] = n;
-        }
-    }
-    free(m->nodes);
-    m->nodes = t;
-    m->cap_nodes = cap;
-    return 0;
-}
-
 struct memo_node *memo_node(struct memo *m, const char *key, bool make)
 {
-    struct memo_node *n;
-    size_t b;
+    /* by the key's hash; two keys of one hash (never seen in practice) are told apart by a
+     * search of the nodes */
+    int64_t h = (int64_t)text_hash64(key, strlen(key));
+    int64_t i = table_get(&m->node_index, h, -1);
+    struct memo_node *n, **nodes;
 
-    if (m->cap_nodes) {
-        for (n = m->nodes[key_hash(key) & (m->cap_nodes - 1)]; n; n = n->next)
-            if (strcmp(n->key, key) == 0)
-                return n;
-    }
-    if (!make || (m->n_nodes * 2 >= m->cap_nodes && nodes_grow(m) < 0))
+    if (i >= 0 && strcmp(m->nodes[i]->key, key) != 0)
+        for (i = 0; i < (int64_t)m->n_nodes && strcmp(m->nodes[i]->key, key) != 0; i++)
+            ;
+    if (i >= 0 && i < (int64_t)m->n_nodes)
+        return m->nodes[i];
+    if (!make || !(nodes = grow_array(m->nodes, &m->cap_nodes, m->n_nodes, sizeof(*nodes), 64)))
         return NULL;
+    m->nodes = nodes;
     if (!(n = calloc(1, sizeof(*n))) || !(n->key = strdup(key))) {
         free(n);
         return NULL;
     }
-    b = key_hash(key) & (m->cap_nodes - 1);
-    n->next = m->nodes[b];
-    m->nodes[b] = n;
-    m->n_nodes++;
+    if (i < 0 && table_put(&m->node_index, h, (int64_t)m->n_nodes) < 0) {
+        free(n->key);
+        free(n);
+        return NULL;
+    }
+    m->nodes[m->n_nodes++] = n;
     return n;
 }
 
@@ -115,63 +152,15 @@ int memo_add_kid(struct memo *m, const char *parent_key, const char *name)
 
 /* ---- input hashes ---- */
 
-static size_t slot_of(const int64_t *t, size_t cap, int64_t h)
-{
-    size_t i = (size_t)((uint64_t)h * 0x9E3779B97F4A7C15ULL) & (cap - 1);
-    while (t[i] != 0 && t[i] != h)
-        i = (i + 1) & (cap - 1);
-    return i;
-}
-
 int64_t memo_hash_owner(const struct memo *m, int64_t hash)
 {
-    size_t i;
-
-    if (!m->cap_hashes)
-        return -2;
-    i = slot_of(m->hashes, m->cap_hashes, hash);
-    return m->hashes[i] == hash && m->owners[i] != MEMO_FORGOTTEN ? m->owners[i] : -2;
-}
-
-static int hashes_grow(struct memo *m)
-{
-    size_t cap = m->cap_hashes ? m->cap_hashes * 2 : 1024;
-    int64_t *t = calloc(cap, sizeof(*t)), *o = calloc(cap, sizeof(*o));
-
-    if (!t || !o) {
-        free(t);
-        free(o);
-        return -1;
-    }
-    for (size_t i = 0; i < m->cap_hashes; i++) {
-        if (m->hashes[i]) {
-            size_t s = slot_of(t, cap, m->hashes[i]);
-            t[s] = m->hashes[i];
-            o[s] = m->owners[i];
-        }
-    }
-    free(m->hashes);
-    free(m->owners);
-    m->hashes = t;
-    m->owners = o;
-    m->cap_hashes = cap;
-    return 0;
+    int64_t owner = table_get(&m->hashes, hash, -2);
+    return owner == MEMO_FORGOTTEN ? -2 : owner;
 }
 
 int memo_hash_add(struct memo *m, int64_t hash, int64_t owner)
 {
-    size_t i;
-
-    if (hash == 0)
-        return 0;
-    if ((m->n_hashes + 1) * 2 > m->cap_hashes && hashes_grow(m) < 0)
-        return -1;
-    i = slot_of(m->hashes, m->cap_hashes, hash);
-    if (m->hashes[i] == 0)
-        m->n_hashes++;
-    m->hashes[i] = hash;
-    m->owners[i] = owner;
-    return 0;
+    return hash == 0 ? 0 : table_put(&m->hashes, hash, owner);
 }
 
 /* ---- near duplicates ---- */
@@ -188,9 +177,9 @@ void memo_forget(struct memo *m, int64_t owner)
 {
     size_t k = 0;
 
-    for (size_t i = 0; i < m->cap_hashes; i++)
-        if (m->hashes[i] && m->owners[i] == owner)
-            m->owners[i] = MEMO_FORGOTTEN;
+    for (size_t i = 0; i < m->hashes.cap; i++)
+        if (m->hashes.keys[i] && m->hashes.vals[i] == owner)
+            m->hashes.vals[i] = MEMO_FORGOTTEN;
     for (size_t i = 0; i < m->n_sigs; i++) {
         if (m->sig_owners[i] == owner)
             continue;

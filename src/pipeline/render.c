@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pipeline/pipeline.h"
+#include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/banned.h"
@@ -39,6 +40,7 @@ int pipeline_job_create(struct store *store, const struct task *t, const struct 
         j.status = JOB_QUEUED;
         j.params = (char *)json_text(params, NULL);
         j.total = 1;
+        j.created_at = clock_wall_us();
         r = store_job_create_staged(store, &j, &first, 1, e);
     }
     if (r == 0)

@@ -208,8 +208,8 @@ def test_error_answers_use_the_error_table(doc):
 def test_query_parameters_and_streams(doc, client):
     runs = doc["paths"]["/api/projects/{project_id}/tasks/{task_id}/runs"]["get"]
     assert [p["name"] for p in runs["parameters"]] == [
-        "project_id", "task_id", "topic_path", "session_id", "tag", "rating", "source",
-        "dataset_id", "split_name", "limit", "cursor"]
+        "project_id", "task_id", "topic_path", "session_id", "tag", "rating", "judge_rating",
+        "judged", "source", "dataset_id", "split_name", "limit", "cursor"]
     export = doc["paths"]["/api/projects/{project_id}/tasks/{task_id}/export"]["get"]
     fmt = next(p for p in export["parameters"] if p["name"] == "format")
     assert fmt["required"] is True and fmt["in"] == "query"
