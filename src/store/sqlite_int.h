@@ -160,6 +160,10 @@ typedef int (*sq_row_cb)(void *ud, sqlite3_stmt *s, struct err *e);
  * read in errors ("listing tasks"). */
 int sq_list(struct sq_store *st, const char *sql, const char *parent_id, sq_row_cb cb, void *ud,
             const char *what, struct err *e);
+typedef void (*sq_bind_fn)(sqlite3_stmt *s, const void *arg);
+/* The same with the parameters bind(s, arg) binds. */
+int sq_list_bound(struct sq_store *st, const char *sql, sq_bind_fn bind, const void *arg,
+                  sq_row_cb cb, void *ud, const char *what, struct err *e);
 /* Deletes the record of k with sql (WHERE id = ?1 [AND parent = ?2]) in the writer. */
 int sq_delete(struct sq_store *st, const char *sql, const struct sq_key *k, struct err *e);
 

@@ -122,8 +122,20 @@ int sq_get(struct sq_store *st, const char *sql, const struct sq_key *k, sq_fill
     return 0;
 }
 
+static void bind_parent(sqlite3_stmt *s, const void *parent_id)
+{
+    if (parent_id)
+        sqlite3_bind_int64(s, 1, sq_id_value(parent_id));
+}
+
 int sq_list(struct sq_store *st, const char *sql, const char *parent_id, sq_row_cb cb, void *ud,
             const char *what, struct err *e)
+{
+    return sq_list_bound(st, sql, bind_parent, parent_id, cb, ud, what, e);
+}
+
+int sq_list_bound(struct sq_store *st, const char *sql, sq_bind_fn bind, const void *arg,
+                  sq_row_cb cb, void *ud, const char *what, struct err *e)
 {
     struct sq_conn *c;
     _cleanup_stmt_ sqlite3_stmt *s = NULL;
@@ -133,8 +145,7 @@ int sq_list(struct sq_store *st, const char *sql, const char *parent_id, sq_row_
         return r;
     if (!(s = sq_stmt(c, sql, e)))
         return e->code;
-    if (parent_id)
-        sqlite3_bind_int64(s, 1, sq_id_value(parent_id));
+    bind(s, arg);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         if ((r = cb(ud, s, e)) < 0)
             return r;

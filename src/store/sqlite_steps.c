@@ -306,71 +306,80 @@ int sq_job_step_async(struct store *s, const struct job_step *steps, size_t n, s
 
 /* ---- reads ---- */
 
-int sq_job_items_scan(struct store *st, const struct job_item_query *q, store_job_item_cb cb,
-                      void *ud, struct err *e)
+static void bind_query(sqlite3_stmt *s, const void *arg)
 {
-    struct sq_conn *c;
-    _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int rc, r = sq_reader((struct sq_store *)st, &c, e);
+    const struct job_item_query *q = arg;
 
-    if (r)
-        return r;
-    if (!(s = sq_stmt(c, q->stage ? SQL_ITEMS_SCAN_STAGE : SQL_ITEMS_SCAN, e)))
-        return e->code;
     sqlite3_bind_int64(s, 1, sq_id_value(q->job_id));
     sq_bind_text(s, 2, q->stage);
     for (int state = 0; state < 3; state++)
         sqlite3_bind_int(s, 3 + state, q->states & (1u << state) ? state : -1);
     sqlite3_bind_int64(s, 6, q->after);
     sqlite3_bind_int64(s, 7, q->limit ? (sqlite3_int64)q->limit : -1);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *payload = (const char *)sqlite3_column_text(s, 3);
-        struct job_item_row it = {
-            .idx = sqlite3_column_int64(s, 0),
-            .state = sqlite3_column_int(s, 1),
-            .stage = (const char *)sqlite3_column_text(s, 2),
-            .payload = payload ? payload : "",
-            .len = (size_t)sqlite3_column_bytes(s, 3),
-        };
-        if ((r = cb(ud, &it, e)) < 0)
-            return r;
-    }
-    return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "reading the job's items");
+}
+
+struct items_each {
+    store_job_item_cb cb;
+    void *ud;
+};
+
+static int item_row(void *ud, sqlite3_stmt *s, struct err *e)
+{
+    struct items_each *x = ud;
+    const char *payload = (const char *)sqlite3_column_text(s, 3);
+    struct job_item_row it = {
+        .idx = sqlite3_column_int64(s, 0),
+        .state = sqlite3_column_int(s, 1),
+        .stage = (const char *)sqlite3_column_text(s, 2),
+        .payload = payload ? payload : "",
+        .len = (size_t)sqlite3_column_bytes(s, 3),
+    };
+
+    return x->cb(x->ud, &it, e);
+}
+
+int sq_job_items_scan(struct store *st, const struct job_item_query *q, store_job_item_cb cb,
+                      void *ud, struct err *e)
+{
+    struct items_each x = {cb, ud};
+    return sq_list_bound((struct sq_store *)st, q->stage ? SQL_ITEMS_SCAN_STAGE : SQL_ITEMS_SCAN,
+                         bind_query, q, item_row, &x, "reading the job's items", e);
+}
+
+struct stages_each {
+    store_job_stage_cb cb;
+    void *ud;
+};
+
+static int stage_row(void *ud, sqlite3_stmt *s, struct err *e)
+{
+    struct stages_each *x = ud;
+    struct job_stage_totals t = {
+        .stage = (const char *)sqlite3_column_text(s, 0),
+        .total = sqlite3_column_int64(s, 2),
+        .pending = sqlite3_column_int64(s, 3),
+        .done = sqlite3_column_int64(s, 4),
+        .failed = sqlite3_column_int64(s, 5),
+        .produced = sqlite3_column_int64(s, 6),
+        .spend = {.calls = sqlite3_column_int64(s, 7),
+                  .input_tokens = sqlite3_column_int64(s, 8),
+                  .output_tokens = sqlite3_column_int64(s, 9),
+                  .cached_tokens = sqlite3_column_int64(s, 10),
+                  .cost = sqlite3_column_double(s, 11)},
+        .unpriced_calls = sqlite3_column_int64(s, 12),
+    };
+
+    if (t.unpriced_calls > 0)
+        t.spend.cost = NAN;
+    return x->cb(x->ud, &t, e);
 }
 
 int sq_job_stages(struct store *st, const char *job_id, store_job_stage_cb cb, void *ud,
                   struct err *e)
 {
-    struct sq_conn *c;
-    _cleanup_stmt_ sqlite3_stmt *s = NULL;
-    int rc, r = sq_reader((struct sq_store *)st, &c, e);
-
-    if (r)
-        return r;
-    if (!(s = sq_stmt(c, SQL_STAGES, e)))
-        return e->code;
-    sqlite3_bind_int64(s, 1, sq_id_value(job_id));
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct job_stage_totals t = {
-            .stage = (const char *)sqlite3_column_text(s, 0),
-            .total = sqlite3_column_int64(s, 2),
-            .pending = sqlite3_column_int64(s, 3),
-            .done = sqlite3_column_int64(s, 4),
-            .failed = sqlite3_column_int64(s, 5),
-            .produced = sqlite3_column_int64(s, 6),
-            .spend = {.calls = sqlite3_column_int64(s, 7),
-                      .input_tokens = sqlite3_column_int64(s, 8),
-                      .output_tokens = sqlite3_column_int64(s, 9),
-                      .cached_tokens = sqlite3_column_int64(s, 10),
-                      .cost = sqlite3_column_double(s, 11)},
-            .unpriced_calls = sqlite3_column_int64(s, 12),
-        };
-        if (t.unpriced_calls > 0)
-            t.spend.cost = NAN;
-        if ((r = cb(ud, &t, e)) < 0)
-            return r;
-    }
-    return rc == SQLITE_DONE ? 0 : sq_error(e, c->db, "summing the job's stages");
+    struct stages_each x = {cb, ud};
+    return sq_list((struct sq_store *)st, SQL_STAGES, job_id, stage_row, &x,
+                   "summing the job's stages", e);
 }
 
 struct params_args {

@@ -66,11 +66,12 @@ struct run {
     int64_t output_created_at;
     const char *output;
     const char *output_source_type;
-    const char *output_source;        /* JSON object: the DataSource properties */
-    const char *rating;               /* JSON object or NULL */
-    double rating_score;              /* 1..5 (pass 5, fail 1), NaN when unrated */
+    const char *output_source; /* JSON object: the DataSource properties */
+    const char *rating;        /* JSON object or NULL */
+    double rating_score;       /* 1..5 (pass 5, fail 1), NaN when unrated */
     /* An LLM judge's rating (judge/judge.h), kept apart from the person's: same shape and
-     * scale, read back only (written by store_job_step); NULL / NaN when not judged. */
+     * scale, set by a job step (struct job_judged) or stored as given by an insert (a
+     * hetu_jsonl import); NULL / NaN when not judged. */
     const char *judge_rating;
     double judge_score;
     const char *repair_instructions;  /* or NULL */
@@ -85,8 +86,8 @@ struct run {
     double cost;                                       /* NaN: unknown */
     int64_t cached_tokens; /* of input_tokens, read from a prompt cache (not stored) */
     int64_t calls;         /* model calls made for the output (not stored); 0: none */
-    int64_t job_id;                                    /* 0: not from a job */
-    int64_t job_item;                                  /* index within the job */
+    int64_t job_id;        /* 0: not from a job */
+    int64_t job_item;      /* index within the job */
     /* Derived at insert for deduplication and statistics (not read back). */
     int64_t input_hash;                         /* of the normalised input; 0: not computed */
     int64_t input_chars, output_chars;          /* code points; 0: counted from input/output */
@@ -102,7 +103,7 @@ struct run_filter {
     const char *session_id;
     const char *tag;
     double min_rating;       /* NaN: no minimum (a person's rating) */
-    double min_judge_rating; /* NaN: no minimum (the judge's rating) */
+    double min_judge_rating; /* NaN or 0: no minimum (the judge's rating) */
     bool judged;             /* only samples the judge rated */
     bool rated_by_both;      /* only samples with a person's and the judge's rating */
     const char *source_type; /* input source type, or NULL */
@@ -203,10 +204,10 @@ struct job_load {
 
 /* What an item's model calls used, as providers reported it. */
 struct job_spend {
-    int64_t calls;                              /* model calls made (follow-ups included) */
-    int64_t input_tokens, output_tokens;        /* 0 when unknown */
-    int64_t cached_tokens;                      /* input tokens read from a prompt cache */
-    double cost;                                /* USD; NaN: a price is unknown */
+    int64_t calls;                       /* model calls made (follow-ups included) */
+    int64_t input_tokens, output_tokens; /* 0 when unknown */
+    int64_t cached_tokens;               /* input tokens read from a prompt cache */
+    double cost;                         /* USD; NaN: a price is unknown */
 };
 
 /* A new item: its stage ("topics", "inputs", "dedup", "outputs", "judge") and payload. */
@@ -243,14 +244,14 @@ struct job_judged {
 struct job_step {
     const char *job_id;
     int64_t idx;
-    bool failed;         /* the item failed with error (its spend still counts) */
+    bool failed; /* the item failed with error (its spend still counts) */
     const char *error;
     struct job_spend spend;
     int64_t produced;
     const struct job_topics *topics; /* or NULL */
     size_t n_topics;
-    const char *task_id;             /* the task topics and runs belong to */
-    struct run *const *runs;         /* samples to insert (with job_id and job_item set) */
+    const char *task_id;     /* the task topics and runs belong to */
+    struct run *const *runs; /* samples to insert (with job_id and job_item set) */
     size_t n_runs;
     const struct job_new_item *items;
     size_t n_items;
@@ -260,11 +261,11 @@ struct job_step {
 
 /* A job's items of one stage, summed (store_job_stages). */
 struct job_stage_totals {
-    const char *stage;                   /* valid during the callback */
+    const char *stage;                    /* valid during the callback */
     int64_t total, pending, done, failed; /* items */
     int64_t produced;
-    struct job_spend spend;              /* cost NaN when some item's cost is unknown */
-    int64_t unpriced_calls;              /* calls of items whose cost is unknown */
+    struct job_spend spend; /* cost NaN when some item's cost is unknown */
+    int64_t unpriced_calls; /* calls of items whose cost is unknown */
 };
 
 /* An item as scanned: its index, state (0 pending, 1 done, 2 failed), stage and payload. */
@@ -558,7 +559,8 @@ struct store_ops {
     int (*job_request_cancel)(struct store *s, const char *job_id, struct err *e);
     /* Puts the job's failed items back to pending (its failed count back to 0) and clears the
      * reasons pending items were given when it ended; the job moves from status from to status
-     * to (a resume: failed or cancelled to queued, its error and cancel request cleared), or
+     * to (a resume: failed, cancelled or paused to queued, its error and cancel request
+     * cleared), or
      * stays running when both are running (another round for the items that failed). */
     int (*job_requeue)(struct store *s, const char *job_id, enum job_status from,
                        enum job_status to, struct err *e);
@@ -573,12 +575,12 @@ struct store_ops {
     int (*job_items_done_async)(struct store *s, const struct job_item_result *results, size_t n,
                                 store_done_cb cb, void *ud, struct err *e);
     /* Creates the job, queued, with items in stages (items[i] is item i) in one write. */
-    int (*job_create_staged)(struct store *s, const struct job *j,
-                             const struct job_new_item *items, size_t n, struct err *e);
+    int (*job_create_staged)(struct store *s, const struct job *j, const struct job_new_item *items,
+                             size_t n, struct err *e);
     /* Records steps[0..n) (see struct job_step) in one write; steps and what they point to
      * must stay valid until cb. */
-    int (*job_step_async)(struct store *s, const struct job_step *steps, size_t n,
-                          store_done_cb cb, void *ud, struct err *e);
+    int (*job_step_async)(struct store *s, const struct job_step *steps, size_t n, store_done_cb cb,
+                          void *ud, struct err *e);
     /* Items of q->job_id as q selects them. */
     int (*job_items_scan)(struct store *s, const struct job_item_query *q, store_job_item_cb cb,
                           void *ud, struct err *e);
@@ -586,8 +588,7 @@ struct store_ops {
     int (*job_stages)(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
                       struct err *e);
     /* Replaces the job's params (a resume with a new budget); HE_NOT_FOUND when gone. */
-    int (*job_set_params)(struct store *s, const char *job_id, const char *params,
-                          struct err *e);
+    int (*job_set_params)(struct store *s, const char *job_id, const char *params, struct err *e);
     /* Stores a slice of a file import; l (and what it points to) must stay valid until cb. */
     int (*job_load_async)(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
                           struct err *e);
@@ -755,8 +756,8 @@ static inline int store_job_request_cancel(struct store *s, const char *job_id, 
 {
     return s->ops->job_request_cancel(s, job_id, e);
 }
-/* A resume (from failed or cancelled to queued, along the table) or, from running to running,
- * another round for the items that failed; see job_requeue. */
+/* A resume (from failed, cancelled or paused to queued, along the table) or, from running to
+ * running, another round for the items that failed; see job_requeue. */
 static inline int store_job_requeue(struct store *s, const char *job_id, enum job_status from,
                                     enum job_status to, struct err *e)
 {
@@ -912,8 +913,7 @@ static inline int store_import(struct store *s, const struct store_import *imp, 
 }
 
 static inline int store_job_create_staged(struct store *s, const struct job *j,
-                                          const struct job_new_item *items, size_t n,
-                                          struct err *e)
+                                          const struct job_new_item *items, size_t n, struct err *e)
 {
     return s->ops->job_create_staged(s, j, items, n, e);
 }
