@@ -107,7 +107,7 @@ function EstimatePanel({ estimate, stale }) {
         <${EstimateTable} estimate=${estimate} />
         ${estimate.priced === false && html`<p class="hint price-note" role="note">
             ${t("pipeline.unpriced", { models: (estimate.unpriced || []).join(", ") || "—" })}</p>`}
-        ${estimate.note && html`<p class="hint">${estimate.note}</p>`}
+        <p class="hint">${t("pipeline.estimateNote")}</p>
     </div>`;
 }
 
