@@ -91,6 +91,7 @@ const PAGES = [
     { name: "task-overview", path: () => data.href },
     { name: "task-topics", path: () => `${data.href}/topics` },
     { name: "task-generate", path: () => `${data.href}/generate` },
+    { name: "task-pipeline", path: () => `${data.href}/pipeline` },
     { name: "task-samples", path: () => `${data.href}/samples` },
     { name: "sample", path: () => `${data.href}/samples/${data.run.id}` },
     { name: "task-import", path: () => `${data.href}/import` },

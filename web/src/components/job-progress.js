@@ -7,7 +7,7 @@ import { html, useEffect, useState } from "../lib.js";
 
 const FINAL = new Set(["completed", "completed_with_errors", "failed", "cancelled"]);
 const BADGE = {
-    queued: "info", running: "info", completed: "ok", completed_with_errors: "warn",
+    queued: "info", running: "info", paused: "warn", completed: "ok", completed_with_errors: "warn",
     failed: "danger", cancelled: "",
 };
 

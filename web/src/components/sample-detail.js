@@ -5,6 +5,7 @@
 import { formatCost, formatDate, formatNumber, t } from "../i18n.js";
 import { html, useEffect, useRef, useState } from "../lib.js";
 import { Link } from "../router.js";
+import { JudgeSection } from "./judge-rating.js";
 import { RatingInput } from "./rating.js";
 import { runModels, runTopic } from "./sample-row.js";
 
@@ -196,6 +197,7 @@ export function SampleDetail(props) {
                     hint=${overallRated ? req.instruction : `${req.instruction} · ${t("samples.rateOverallFirst")}`}
                     id=${`sd-req-${req.id}`} onChange=${(v) => props.onRateRequirement(req, v)} />`)}
             </section>
+            <${JudgeSection} run=${run} task=${task} />
             <${Block} title=${t("samples.input")} text=${run.input} />
             ${props.editing
                 ? html`<${RepairEditor} run=${run} busy=${busy} onSave=${props.onRepair} error=${props.repairError}

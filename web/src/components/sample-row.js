@@ -4,6 +4,7 @@
 import { getLocale, t } from "../i18n.js";
 import { html } from "../lib.js";
 import { Link } from "../router.js";
+import { JudgeBadge } from "./judge-rating.js";
 import { RatingBadge } from "./rating.js";
 
 const EXCERPT = 160;
@@ -48,6 +49,7 @@ export function slim(run) {
         repaired: Boolean(repaired),
         topic: runTopic(run),
         rating: run.output?.rating || null,
+        judge: run.judge_rating || null,
         tags: run.tags || [],
         models: [...new Set([models.input, models.output].filter(Boolean))].join(", "),
         created: run.created_at,
@@ -80,7 +82,7 @@ export function SampleRow({ s, index, href, selected, height }) {
             aria-current=${selected ? "true" : undefined}>${s.input || t("samples.empty")}</${Link}></span>
         <span role="cell" class="c-output">${s.repaired && html`<span class="badge info">${t("samples.repaired")}</span> `}${s.output}</span>
         <span role="cell" class="c-topic" title=${s.topic}>${s.topic}</span>
-        <span role="cell" class="c-rating"><${RatingBadge} rating=${s.rating} /></span>
+        <span role="cell" class=${s.judge ? "c-rating with-judge" : "c-rating"}><${RatingBadge} rating=${s.rating} /><${JudgeBadge} rating=${s.judge} /></span>
         <span role="cell" class="c-tags">${s.tags.slice(0, 3).map((x) => html`<span class="tag">${x}</span>`)}${s.tags.length > 3 && html`<span class="muted">+${s.tags.length - 3}</span>`}</span>
         <span role="cell" class="c-models" title=${s.models}>${s.models}</span>
         <span role="cell" class="c-created">${shortDate(s.created)}</span>

@@ -2,6 +2,7 @@
 // language. A part is {en: {...}, "zh-CN": {...}} with the same keys in both (a test checks).
 import core from "./core.js";
 import generate from "./generate.js";
+import pipeline from "./pipeline.js";
 import projects from "./projects.js";
 import providers from "./providers.js";
 import samples from "./samples.js";
@@ -9,7 +10,7 @@ import stats from "./stats.js";
 import topics from "./topics.js";
 import transfer from "./transfer.js";
 
-const parts = [core, generate, projects, providers, samples, stats, topics, transfer];
+const parts = [core, generate, pipeline, projects, providers, samples, stats, topics, transfer];
 
 export const catalogue = { en: {}, "zh-CN": {} };
 for (const part of parts)

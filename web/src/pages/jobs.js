@@ -1,9 +1,12 @@
 // Jobs of a task: the list (GET .../jobs, no stream) and one job's detail, whose event stream is
-// open only while the detail is shown. Cancel (after a confirmation) while it is queued or
-// running; Resume once it failed or was cancelled.
+// open only while the detail is shown. Cancel (after a confirmation) while it is queued, running
+// or paused; Resume once it paused, failed or was cancelled. A pipeline or judge job also shows
+// a bar per stage, the estimate beside the actual calls, tokens and cost, and its budget against
+// the spend; a paused one says why, and its Resume offers a new budget.
 import { api, taskPaths } from "../api.js";
-import { confirmDialog } from "../components/dialog.js";
+import { confirmDialog, Dialog } from "../components/dialog.js";
 import { isFinal, JobProgress, JobStatus, jobShare, ProgressBar, useJobEvents } from "../components/job-progress.js";
+import { BudgetFields, budgetBody, budgetForm, BudgetSpend, EstimateVsActual, StageBars } from "../components/stages.js";
 import { Empty, ErrorNote, Loading, useTitle } from "../components/status.js";
 import { toast } from "../components/toast.js";
 import { useApi } from "../data.js";
@@ -15,7 +18,7 @@ import { taskHref } from "../routes.js";
 await loadStyle("transfer");
 
 function kindLabel(kind) {
-    const known = ["import_file", "import_samples", "near_duplicates"];
+    const known = ["import_file", "import_samples", "near_duplicates", "pipeline", "judge"];
     return known.includes(kind) ? t(`jobs.kind.${kind}`) : kind;
 }
 
@@ -64,6 +67,53 @@ function Times({ job }) {
     </dl>`;
 }
 
+// Resuming a paused (or stopped) job with a new budget: the caps start at the job's own.
+function ResumeDialog({ job, onResume, onClose }) {
+    const [form, setForm] = useState(() => budgetForm(job.budget));
+    const [busy, setBusy] = useState(false);
+    const [error, setError] = useState(null);
+    async function submit(ev) {
+        ev.preventDefault();
+        setBusy(true);
+        setError(null);
+        try {
+            await onResume({ budget: budgetBody(form) || {} });
+        } catch (err) {
+            setError(err);
+            setBusy(false);
+        }
+    }
+    return html`<${Dialog} title=${t("pipeline.resumeTitle")} onClose=${onClose}>
+        <form onSubmit=${submit}>
+            ${job.status === "paused" && job.error && html`<p class="paused-reason">${job.error}</p>`}
+            <p class="hint">${t("pipeline.resumeBody")}</p>
+            <${BudgetFields} value=${form} onChange=${setForm} error=${error} />
+            ${error && !(error.field || "").startsWith("budget.") && html`<${ErrorNote} error=${error} />`}
+            <div class="actions">
+                <button type="button" class="btn" onClick=${onClose}>${t("common.cancel")}</button>
+                <button type="submit" class="btn primary" disabled=${busy}>${t("jobs.resume")}</button>
+            </div>
+        </form>
+    </${Dialog}>`;
+}
+
+function StagesCards({ job }) {
+    return html`<div class="stages-split">
+        <section class="card" aria-labelledby="job-stages-title">
+            <h2 id="job-stages-title">${t("pipeline.stages")}</h2>
+            <div aria-live="polite"><${StageBars} stages=${job.stages} /></div>
+        </section>
+        <section class="card" aria-labelledby="job-budget-title">
+            <h2 id="job-budget-title">${t("pipeline.budgetSpend")}</h2>
+            <${BudgetSpend} budget=${job.budget} spent=${job.spent} />
+        </section>
+        <section class="card wide" aria-labelledby="job-compare-title">
+            <h2 id="job-compare-title">${t("pipeline.estVsActual")}</h2>
+            <${EstimateVsActual} stages=${job.stages} />
+        </section>
+    </div>`;
+}
+
 function JobDetail({ params }) {
     const paths = taskPaths(params.p, params.t);
     const path = `${paths.dataset}/jobs/${encodeURIComponent(params.job)}`;
@@ -71,8 +121,17 @@ function JobDetail({ params }) {
     const [generation, setGeneration] = useState(0);
     const [busy, setBusy] = useState(false);
     const [actionError, setActionError] = useState(null);
+    const [resuming, setResuming] = useState(false);
     const live = useJobEvents(loaded.data ? path : null, loaded.data, generation);
     const job = live.job;
+
+    async function resumeWith(body) {
+        const answer = await api("POST", `${path}/resume`, { body });
+        setResuming(false);
+        loaded.setData(answer);
+        setGeneration((g) => g + 1);
+        toast(t("jobs.resumed"));
+    }
 
     async function act(what) {
         if (what === "cancel") {
@@ -101,7 +160,8 @@ function JobDetail({ params }) {
     if (loaded.error) return html`<section class="page">${back}<${ErrorNote} error=${loaded.error} onRetry=${loaded.reload} /></section>`;
     if (!job) return html`<section class="page">${back}<${Loading} /></section>`;
     const canCancel = !isFinal(job.status);
-    const canResume = job.status === "failed" || job.status === "cancelled";
+    const canResume = ["paused", "failed", "cancelled"].includes(job.status);
+    const staged = Boolean(job.stages && typeof job.stages === "object");
     return html`<section class="page job-detail">
         ${back}
         <div class="page-head">
@@ -111,22 +171,28 @@ function JobDetail({ params }) {
             </div>
             <div class="actions">
                 ${canCancel && html`<button type="button" class="btn danger" disabled=${busy} onClick=${() => act("cancel")}>${t("jobs.cancelJob")}</button>`}
-                ${canResume && html`<button type="button" class="btn primary" disabled=${busy} onClick=${() => act("resume")}>${t("jobs.resume")}</button>`}
+                ${canResume && html`<button type="button" class="btn primary" disabled=${busy}
+                    onClick=${() => (staged ? setResuming(true) : act("resume"))}>${staged ? t("pipeline.resumeBudget") : t("jobs.resume")}</button>`}
             </div>
         </div>
         ${actionError && html`<${ErrorNote} error=${actionError} />`}
         ${live.error && html`<${ErrorNote} error=${live.error} />`}
+        ${job.status === "paused" && html`<div class="paused-note" role="status">
+            <strong>${t("pipeline.pausedTitle")}</strong>
+            <span>${job.error || t("pipeline.pausedNoReason")}</span>
+        </div>`}
         <div class="transfer-split">
             <section class="card" aria-labelledby="job-progress-title">
                 <h2 id="job-progress-title">${t("jobs.progress")}</h2>
                 <div aria-live="polite"><${JobProgress} job=${job} /></div>
-                ${job.error && html`<p class="job-error" role="alert">${job.error}</p>`}
+                ${job.error && job.status !== "paused" && html`<p class="job-error" role="alert">${job.error}</p>`}
             </section>
             <section class="card" aria-labelledby="job-times-title">
                 <h2 id="job-times-title">${t("jobs.timeline")}</h2>
                 <${Times} job=${job} />
             </section>
         </div>
+        ${staged && html`<${StagesCards} job=${job} />`}
         <section class="card job-errors-card" aria-labelledby="job-errors-title">
             <h2 id="job-errors-title">${t("jobs.errors")}</h2>
             ${job.errors?.length
@@ -135,6 +201,7 @@ function JobDetail({ params }) {
                     ${job.failed > job.errors.length && html`<p class="muted">${t("jobs.moreErrors", { n: job.failed - job.errors.length })}</p>`}`
                 : html`<p class="muted">${t("jobs.noErrors")}</p>`}
         </section>
+        ${resuming && html`<${ResumeDialog} job=${job} onResume=${resumeWith} onClose=${() => setResuming(false)} />`}
     </section>`;
 }
 

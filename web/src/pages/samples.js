@@ -16,7 +16,7 @@ import { html, loadStyle, useCallback, useEffect, useLayoutEffect, useRef, useSt
 import { navigate, setQuery } from "../router.js";
 import { taskHref } from "../routes.js";
 
-const FILTERS = ["topic_path", "session_id", "tag", "rating", "source", "dataset_id", "split_name"];
+const FILTERS = ["topic_path", "session_id", "tag", "rating", "judge_rating", "judged", "source", "dataset_id", "split_name"];
 const FIRST_PAGE = 50; // a screenful and more; the rest come as the reader scrolls
 const PAGE = 500;
 const NARROW = "(max-width: 900px)";
@@ -167,6 +167,18 @@ function Filters({ filters, paths, onChange }) {
                 onChange=${(ev) => onChange({ rating: ev.currentTarget.value || null })}>
                 <option value="">${t("samples.filter.anyRating")}</option>
                 ${[5, 4, 3, 2, 1].map((n) => html`<option value=${String(n)}>${t("samples.filter.atLeast", { n })}</option>`)}
+            </select>
+        </div>
+        <div class="field">
+            <label for="sf-judge-rating">${t("judge.filter.rating")}</label>
+            <select id="sf-judge-rating" value=${filters.judge_rating || (filters.judged === "true" ? "judged" : "")}
+                onChange=${(ev) => {
+                    const v = ev.currentTarget.value;
+                    onChange(v === "judged" ? { judge_rating: null, judged: "true" } : { judge_rating: v || null, judged: null });
+                }}>
+                <option value="">${t("judge.filter.any")}</option>
+                <option value="judged">${t("judge.filter.judged")}</option>
+                ${[5, 4, 3, 2, 1].map((n) => html`<option value=${String(n)}>${t("judge.filter.atLeast", { n })}</option>`)}
             </select>
         </div>
         <div class="field">

@@ -1,13 +1,16 @@
 // A task's statistics (GET .../stats): headline figures, charts of samples per topic (drilling
 // into a topic's children), of ratings and of tokens and cost by output model, and compact
-// tables of the counts by session, source, prompt method, tag and input model.
+// tables of the counts by session, source, prompt method, tag and input model; how far the LLM
+// judge agrees with people (GET .../judge/agreement), and a dialog that starts a judge job.
 import { api, taskPaths } from "../api.js";
 import { BarChart, loadCharts, palette } from "../components/chart.js";
+import { AgreementTable, JudgeDialog } from "../components/judge.js";
 import { Empty, ErrorNote, Loading, useTitle } from "../components/status.js";
+import { toast } from "../components/toast.js";
 import { useApi } from "../data.js";
 import { formatCost, formatNumber, t, useLocale } from "../i18n.js";
 import { html, loadStyle, useMemo, useState } from "../lib.js";
-import { Link } from "../router.js";
+import { Link, navigate } from "../router.js";
 import { taskHref } from "../routes.js";
 
 await loadStyle("stats");
@@ -229,7 +232,29 @@ function sourceName(key) {
     return ["human", "synthetic", "file_import"].includes(key) ? t(`stats.source.${key}`) : key;
 }
 
-function Stats({ s }) {
+function AgreementCard({ paths, task, version }) {
+    const res = useApi((signal) => api("GET", `${paths.dataset}/judge/agreement`, { signal }), [paths.dataset, version]);
+    const data = res.data;
+    const none = data && !(data.overall?.n > 0);
+    return html`<section class="card agreement-card" aria-labelledby="stats-agreement">
+        <h2 id="stats-agreement">${t("judge.agreementTitle")}</h2>
+        ${res.error && html`<${ErrorNote} error=${res.error} onRetry=${res.reload} />`}
+        ${!data && !res.error && html`<${Loading} />`}
+        ${none && html`<p class="muted">${t("judge.agreementNone")}</p>`}
+        ${data && !none && html`<${AgreementTable} data=${data} task=${task} />`}
+        <details class="agreement-help">
+            <summary>${t("judge.howToRead")}</summary>
+            <ul>
+                <li>${t("judge.readTau")}</li>
+                <li>${t("judge.readMae")}</li>
+                <li>${t("judge.readKappa")}</li>
+                <li>${t("judge.readN")}</li>
+            </ul>
+        </details>
+    </section>`;
+}
+
+function Stats({ s, paths, task, version }) {
     const tables = useMemo(() => [
         ["sessions", "stats.sessions"], ["sources", "stats.sources"],
         ["prompt_methods", "stats.promptMethods"], ["tags", "stats.tags"],
@@ -247,6 +272,7 @@ function Stats({ s }) {
             </section>
             <${ModelCharts} models=${s.output_models} />
         </div>
+        <${AgreementCard} paths=${paths} task=${task} version=${version} />
         <section aria-labelledby="stats-breakdown">
             <h2 id="stats-breakdown">${t("stats.breakdown")}</h2>
             ${s.keys_left_out > 0 && html`<p class="hint">${t("stats.keysLeftOut", { n: s.keys_left_out })}</p>`}
@@ -258,8 +284,10 @@ function Stats({ s }) {
         </section>`;
 }
 
-export default function StatsPage({ params }) {
+export default function StatsPage({ params, task }) {
     useLocale();
+    const [judging, setJudging] = useState(false);
+    const [version, setVersion] = useState(0);
     useTitle(t("stats.title"));
     const paths = taskPaths(params.p, params.t);
     const { data, error, loading, reload } = useApi(
@@ -276,7 +304,7 @@ export default function StatsPage({ params }) {
                 <${Link} class="btn" href=${taskHref(params.p, params.t, "/import")}>${t("stats.goImport")}</${Link}>
             </p>
         </${Empty}>`;
-    else body = html`<${Stats} s=${data} />`;
+    else body = html`<${Stats} s=${data} paths=${paths} task=${task} version=${version} />`;
     return html`<section class="page stats-page">
         <div class="page-head">
             <div>
@@ -284,9 +312,17 @@ export default function StatsPage({ params }) {
                 ${data?.total > 0 && html`<p class="muted">${t("stats.lead", { n: data.total })}</p>`}
             </div>
             <div class="actions">
-                <button type="button" class="btn" onClick=${reload} disabled=${loading}>${t("stats.refresh")}</button>
+                ${data?.total > 0 && html`<button type="button" class="btn" onClick=${() => setJudging(true)}>${t("judge.action")}</button>`}
+                <button type="button" class="btn" onClick=${() => { reload(); setVersion((v) => v + 1); }}
+                    disabled=${loading}>${t("stats.refresh")}</button>
             </div>
         </div>
         ${body}
+        ${judging && html`<${JudgeDialog} dataset=${paths.dataset} onClose=${() => setJudging(false)}
+            onStarted=${(r) => {
+                setJudging(false);
+                toast(t("judge.started", { n: r.samples ?? 0 }));
+                navigate(taskHref(params.p, params.t, `/jobs/${encodeURIComponent(r.job_id)}`));
+            }} />`}
     </section>`;
 }
