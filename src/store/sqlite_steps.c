@@ -24,6 +24,7 @@
  * rating arrives is skipped.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,7 @@ static const char SQL_JUDGE_READ[] =
 static const char SQL_JUDGE_SET[] =
     "UPDATE samples SET judge_rating = ?3, judge_score = ?4, intermediate_outputs = ?5, "
     "tags = ?6 WHERE id = ?1 AND task_id = ?2";
-/* states ?3 ?4 ?5 (-1: not asked for), ?6 after, ?7 limit (-1: all) */
+/* states ?3 ?4 ?5 (-1: not asked for), ?6 after, ?7 limit */
 static const char SQL_ITEMS_SCAN[] =
     "SELECT idx, state, stage, payload FROM job_items WHERE job_id = ?1 AND "
     "state IN (?3, ?4, ?5) AND idx > ?6 ORDER BY idx LIMIT ?7";
@@ -62,12 +63,12 @@ static const char SQL_ITEMS_SCAN_STAGE[] =
     "SELECT idx, state, stage, payload FROM job_items WHERE job_id = ?1 AND stage = ?2 AND "
     "state IN (?3, ?4, ?5) AND idx > ?6 ORDER BY idx LIMIT ?7";
 static const char SQL_STAGES[] =
-    "SELECT stage, min(idx) AS first, count(*), "
+    "SELECT stage, min(idx) AS first_idx, count(*), "
     "sum(CASE WHEN state = 0 THEN 1 ELSE 0 END), sum(CASE WHEN state = 1 THEN 1 ELSE 0 END), "
     "sum(CASE WHEN state = 2 THEN 1 ELSE 0 END), sum(produced), sum(calls), sum(input_tokens), "
     "sum(output_tokens), sum(cached_tokens), coalesce(sum(cost), 0), "
     "sum(CASE WHEN cost IS NULL THEN calls ELSE 0 END) "
-    "FROM job_items WHERE job_id = ?1 AND stage IS NOT NULL GROUP BY stage ORDER BY first";
+    "FROM job_items WHERE job_id = ?1 AND stage IS NOT NULL GROUP BY stage ORDER BY first_idx";
 static const char SQL_SET_PARAMS[] = "UPDATE jobs SET params = ?2 WHERE id = ?1";
 
 static int64_t now_us(void)
@@ -315,7 +316,7 @@ static void bind_query(sqlite3_stmt *s, const void *arg)
     for (int state = 0; state < 3; state++)
         sqlite3_bind_int(s, 3 + state, q->states & (1u << state) ? state : -1);
     sqlite3_bind_int64(s, 6, q->after);
-    sqlite3_bind_int64(s, 7, q->limit ? (sqlite3_int64)q->limit : -1);
+    sqlite3_bind_int64(s, 7, q->limit ? (sqlite3_int64)q->limit : INT64_MAX);
 }
 
 struct items_each {

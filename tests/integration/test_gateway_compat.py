@@ -151,7 +151,7 @@ def test_batch_item_unknown_nested_key(gw):
     r = gw.c.post(ds(p["id"], t["id"], "save_samples_batch"), batch)
     runs = ok_with(r, "samples[1].foo, samples[3].input_source, samples[3].repair_instructions, "
                       "samples[3].repaired_output, samples[3].intermediate_outputs, "
-                      "samples[3].usage, extra")
+                      "samples[3].judge_rating, samples[3].usage, extra")
     assert [x["input"] for x in runs] == ["第一", "第二", "第三", "第四"]
     assert all("synthetic_session_批次" in x["tags"] for x in runs)
 
