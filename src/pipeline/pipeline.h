@@ -35,7 +35,7 @@
 
 #define PIPELINE_JOB_KIND  "pipeline"
 #define PIPELINE_MAX_DEPTH 8
-#define PIPELINE_MAX_LEAF  10000 /* inputs per leaf */
+#define PIPELINE_MAX_LEAF  10000    /* inputs per leaf */
 #define PIPELINE_MAX_ITEMS 10000000 /* samples one pipeline may ask for (leaves x per_leaf) */
 
 enum pipeline_stage { PS_TOPICS, PS_INPUTS, PS_DEDUP, PS_OUTPUTS, PS_JUDGE, PS_COUNT };
@@ -75,8 +75,8 @@ struct pipeline_budget {
 struct pipeline_spec {
     const char *const *start_path; /* names, outermost first; n_start 0: the root */
     size_t n_start;
-    int depth;                             /* levels below the start node (0: it is the leaf) */
-    int breadth[PIPELINE_MAX_DEPTH];       /* children per node at each level */
+    int depth;                                /* levels below the start node (0: it is the leaf) */
+    int breadth[PIPELINE_MAX_DEPTH];          /* children per node at each level */
     const char *guidance[PIPELINE_MAX_DEPTH]; /* per level, or NULL */
     struct pipeline_model topics, inputs, outputs;
     int per_leaf;
@@ -134,8 +134,8 @@ struct pipeline_stage_estimate {
 struct pipeline_estimate {
     struct pipeline_stage_estimate stage[PS_COUNT];
     struct pipeline_stage_estimate total;
-    int64_t leaves, samples;   /* expected new leaves and samples */
-    const char *unpriced[4];   /* "provider/model" whose price is unknown, for the message */
+    int64_t leaves, samples; /* expected new leaves and samples */
+    const char *unpriced[4]; /* "provider/model" whose price is unknown, for the message */
     size_t n_unpriced;
     struct arena mem;
 };

@@ -23,15 +23,15 @@
 #define JOB_TO(name) (1u << JOB_##name)
 
 /* X(name, text, the states it may move to) */
-#define JOB_STATUSES(X)                                                                       \
-    X(QUEUED, "queued", JOB_TO(RUNNING) | JOB_TO(FAILED))                                     \
-    X(RUNNING, "running",                                                                     \
+#define JOB_STATUSES(X)                                                                        \
+    X(QUEUED, "queued", JOB_TO(RUNNING) | JOB_TO(FAILED))                                      \
+    X(RUNNING, "running",                                                                      \
       JOB_TO(COMPLETED) | JOB_TO(COMPLETED_WITH_ERRORS) | JOB_TO(FAILED) | JOB_TO(CANCELLED) | \
-          JOB_TO(PAUSED))                                                                     \
-    X(PAUSED, "paused", JOB_TO(QUEUED) | JOB_TO(CANCELLED))                                   \
-    X(COMPLETED, "completed", 0)                                                              \
-    X(COMPLETED_WITH_ERRORS, "completed_with_errors", 0)                                      \
-    X(FAILED, "failed", JOB_TO(QUEUED))                                                       \
+          JOB_TO(PAUSED))                                                                      \
+    X(PAUSED, "paused", JOB_TO(QUEUED) | JOB_TO(CANCELLED))                                    \
+    X(COMPLETED, "completed", 0)                                                               \
+    X(COMPLETED_WITH_ERRORS, "completed_with_errors", 0)                                       \
+    X(FAILED, "failed", JOB_TO(QUEUED))                                                        \
     X(CANCELLED, "cancelled", JOB_TO(QUEUED))
 
 enum job_status {

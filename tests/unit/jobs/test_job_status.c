@@ -11,7 +11,8 @@
 #include "store/job_status.h"
 
 static const enum job_status all[] = {
-    JOB_QUEUED, JOB_RUNNING, JOB_COMPLETED, JOB_COMPLETED_WITH_ERRORS, JOB_FAILED, JOB_CANCELLED};
+    JOB_QUEUED, JOB_RUNNING,  JOB_PAUSED, JOB_COMPLETED, JOB_COMPLETED_WITH_ERRORS,
+    JOB_FAILED, JOB_CANCELLED};
 #define N_ALL (sizeof(all) / sizeof(all[0]))
 
 /* The moves the runner and a resume make, and no other. */
@@ -21,17 +22,19 @@ static bool allowed(enum job_status from, enum job_status to)
     case JOB_QUEUED: return to == JOB_RUNNING || to == JOB_FAILED;
     case JOB_RUNNING:
         return to == JOB_COMPLETED || to == JOB_COMPLETED_WITH_ERRORS || to == JOB_FAILED ||
-               to == JOB_CANCELLED;
+               to == JOB_CANCELLED || to == JOB_PAUSED;
+    case JOB_PAUSED: return to == JOB_QUEUED || to == JOB_CANCELLED; /* resumed or cancelled */
     case JOB_FAILED:
     case JOB_CANCELLED: return to == JOB_QUEUED; /* resumed */
     default: return false;
     }
 }
 
-/* A resume: a failed or cancelled job goes back to queued, and only those. */
+/* A resume: a failed, cancelled or paused job goes back to queued, and only those. */
 static void resume_moves(void **state)
 {
     (void)state;
+    assert_true(job_status_can_move(JOB_PAUSED, JOB_QUEUED));
     assert_true(job_status_can_move(JOB_FAILED, JOB_QUEUED));
     assert_true(job_status_can_move(JOB_CANCELLED, JOB_QUEUED));
     assert_false(job_status_can_move(JOB_QUEUED, JOB_QUEUED));
@@ -74,8 +77,8 @@ static void refused_moves(void **state)
 
 static void names_round_trip(void **state)
 {
-    static const char *const names[] = {"queued", "running",  "completed", "completed_with_errors",
-                                        "failed", "cancelled"};
+    static const char *const names[] = {
+        "queued", "running", "paused", "completed", "completed_with_errors", "failed", "cancelled"};
     enum job_status got;
     (void)state;
 
@@ -103,6 +106,12 @@ static void final_states(void **state)
     assert_true(job_status_is_final(JOB_FAILED));
     assert_true(job_status_is_final(JOB_CANCELLED));
     assert_false(job_status_is_final((enum job_status)JOB_STATUS_COUNT));
+    /* paused: not over (it may still be cancelled), but stopped */
+    assert_false(job_status_is_final(JOB_PAUSED));
+    assert_true(job_status_is_stopped(JOB_PAUSED));
+    assert_true(job_status_is_stopped(JOB_CANCELLED));
+    assert_false(job_status_is_stopped(JOB_RUNNING));
+    assert_false(job_status_is_stopped(JOB_QUEUED));
 }
 
 int main(void)
