@@ -291,6 +291,31 @@ def test_token_budget_counts_calls_in_flight(start_server, fake_llm, tmp_path):
     assert len(fake_calls(fake_llm, models["inputs"])) == 2
 
 
+def test_cost_budget_pauses_with_the_reason(start_server, fake_llm, tmp_path):
+    """Priced at one dollar a token: a cost cap behaves as the token cap does, and the pause
+    names it with what was spent and what the next call would cost."""
+    cfg = tmp_path / "priced.json"
+    cfg.write_text(json.dumps({"providers": {"together_ai": {
+        "concurrency": 2000, "price_input_per_mtok": 1000000, "price_output_per_mtok": 1000000}}}))
+    p = Pipe(server(start_server, fake_llm, tmp_path, config=["--config", str(cfg)]))
+    models = stage_models("cost", slow="outputs", latency="+latency=300")
+    job_id = p.start(spec(models, depth=1, breadth=2, per_leaf=20, judge=False,
+                          budget={"max_calls": 8}))
+    j = p.wait(job_id)
+    assert (j["status"], j["stages"]["outputs"]["done"]) == ("paused", 5), j
+    assert j["spent"]["cost_usd"] == j["spent"]["tokens"], j
+    out = j["stages"]["outputs"]
+    cap = j["spent"]["cost_usd"] + 10.5 * out["cost_usd"] / 5
+    r = p.resume(job_id, {"budget": {"max_cost_usd": cap}})
+    assert r.status == 200, r
+    j = p.wait(job_id)
+    assert j["status"] == "paused", j
+    assert j["error"].startswith("budget: max_cost_usd %.2f would be passed (spent " % cap), j
+    assert ", next call about " in j["error"], j
+    assert j["spent"]["cost_usd"] <= cap and 5 < j["stages"]["outputs"]["done"] < 40, j
+    assert j["budget"] == {"max_cost_usd": cap, "max_calls": None, "max_tokens": None}, j
+
+
 def test_resume_budget_refused_for_an_import_and_for_a_running_job(start_server, fake_llm,
                                                                    tmp_path):
     p = Pipe(server(start_server, fake_llm, tmp_path))
