@@ -150,6 +150,23 @@ def test_depth_2_breadth_5_then_6_fills_only_the_gaps(start_server, fake_llm, tm
     assert len(fake_calls(fake_llm, models["outputs"])) == 144
 
 
+def test_near_duplicates_dropped_before_outputs(start_server, fake_llm, tmp_path):
+    """The fake's inputs of one call ("generated_samples TAG 1", "... 2") share one of the two
+    word pairs each has (Jaccard 1/3): near deduplication at 0.2 keeps one per call, exact
+    deduplication alone keeps them all."""
+    srv = server(start_server, fake_llm, tmp_path)
+    near, exact = Pipe(srv), Pipe(srv)
+    job_near = near.start(spec(stage_models("near"), depth=1, breadth=2, per_leaf=4, judge=False,
+                               dedup={"exact": True, "near": True, "threshold": 0.2}))
+    job_exact = exact.start(spec(stage_models("exact"), depth=1, breadth=2, per_leaf=4,
+                                 judge=False))
+    jn, je = near.wait(job_near), exact.wait(job_exact)
+    assert (jn["status"], je["status"]) == ("completed", "completed"), (jn, je)
+    assert (jn["stages"]["inputs"]["produced"], jn["stages"]["dedup"]["produced"]) == (8, 2), jn
+    assert (je["stages"]["inputs"]["produced"], je["stages"]["dedup"]["produced"]) == (8, 8), je
+    assert (len(near.all_runs()), len(exact.all_runs())) == (2, 8)
+
+
 # ---- kill -9 in each stage ----
 
 
