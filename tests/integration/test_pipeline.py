@@ -333,6 +333,30 @@ def test_cost_budget_pauses_with_the_reason(start_server, fake_llm, tmp_path):
     assert j["budget"] == {"max_cost_usd": cap, "max_calls": None, "max_tokens": None}, j
 
 
+def test_judge_job_pauses_at_its_budget_and_resumes(start_server, fake_llm, tmp_path):
+    """A judge job (POST .../judge) is run by the same driver: one item per sample, its budget
+    a hard cap, a resume with a higher one rating only the samples left."""
+    p = Pipe(server(start_server, fake_llm, tmp_path))
+    j = p.wait(p.start(spec(stage_models("tojudge"), depth=1, breadth=1, per_leaf=3,
+                            judge=False)))
+    assert j["status"] == "completed", j
+    judge = model("judge-job")
+    r = p.c.post(p.ds("judge"), {"provider": "together_ai", "model_name": judge,
+                                 "budget": {"max_calls": 1}})
+    assert r.status == 200 and r.json()["status"] == "judge_started", r
+    job_id = r.json()["job_id"]
+    j = p.wait(job_id)
+    assert (j["kind"], j["status"]) == ("judge", "paused"), j
+    assert j["error"] == "budget: max_calls 1 would be passed (spent 1, next item about 1)", j
+    assert (j["stages"]["judge"]["done"], j["spent"]["calls"]) == (1, 1), j
+    assert p.resume(job_id, {"budget": {"max_calls": 10}}).status == 200
+    j = p.wait(job_id)
+    assert (j["status"], j["stages"]["judge"]["done"], j["spent"]["calls"]) == \
+        ("completed", 3, 3), j
+    assert len(fake_calls(fake_llm, judge)) == 3
+    assert all("judge_reasoning" in x["intermediate_outputs"] for x in p.all_runs())
+
+
 def test_resume_budget_refused_for_an_import_and_for_a_running_job(start_server, fake_llm,
                                                                    tmp_path):
     p = Pipe(server(start_server, fake_llm, tmp_path))
