@@ -81,6 +81,8 @@ static const struct {
      cmd_stats},
     {"keys", "keys", "create, list, revoke API keys (keys create --db PATH: without a server)",
      cmd_keys},
+    {"judge", "judge", "judge run: a model rates samples (a job); judge agreement: vs people",
+     cmd_judge},
     {"llm", "llm ping",
      "send one short prompt to a provider and print the answer and usage\n"
      "              (hetu llm ping --provider P --model M [--config FILE]); checks a setup",

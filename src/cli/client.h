@@ -245,6 +245,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_import_kiln(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_pipeline(int argc, char **argv);
+int cmd_judge(int argc, char **argv);
 
 /* Prints TaskRuns (a JSON array) as a table: ID, CREATED, TOPIC, RATING, INPUT, OUTPUT. */
 int cli_runs_table(struct json_object *runs);

@@ -68,24 +68,17 @@ struct pipeline_cli {
     struct json_object *estimate;
 };
 
-static struct json_object *get(struct json_object *o, const char *key)
-{
-    struct json_object *v = NULL;
-
-    if (o && json_object_is_type(o, json_type_object))
-        json_object_object_get_ex(o, key, &v);
-    return v;
-}
-
 static int64_t num(struct json_object *o, const char *key)
 {
-    return json_object_get_int64(get(o, key));
+    return json_object_get_int64(cli_get(o, key));
 }
 
-/* "$0.0123", or "unknown price" for a null cost. */
-static void fmt_cost(struct json_object *cost, char *out, size_t size)
+/* "$0.0123", or "unknown price" for a null cost of a stage that makes calls. */
+static void fmt_cost(struct json_object *stage, struct json_object *cost, char *out, size_t size)
 {
-    if (!cost || json_object_is_type(cost, json_type_null))
+    if (num(stage, "calls") == 0)
+        snprintf(out, size, "$%.4f", 0.0);
+    else if (!cost || json_object_is_type(cost, json_type_null))
         snprintf(out, size, "unknown price");
     else
         snprintf(out, size, "$%.4f", json_object_get_double(cost));
@@ -94,7 +87,7 @@ static void fmt_cost(struct json_object *cost, char *out, size_t size)
 /* Tokens of a stage object: input_tokens + output_tokens, or "tokens". */
 static int64_t tokens_of(struct json_object *st)
 {
-    if (get(st, "input_tokens") || get(st, "output_tokens"))
+    if (cli_get(st, "input_tokens") || cli_get(st, "output_tokens"))
         return num(st, "input_tokens") + num(st, "output_tokens");
     return num(st, "tokens");
 }
@@ -111,20 +104,20 @@ static int show_estimate(struct json_object *est)
 {
     static const char *const heads[TABLE_COLUMNS] = {"STAGE", "CALLS", "TOKENS IN", "TOKENS OUT",
                                                      "COST"};
-    struct json_object *st = get(est, "stages");
+    struct json_object *st = cli_get(est, "stages");
     struct table t;
 
     if (table_init(&t, TABLE_COLUMNS, heads) < 0)
         return CLI_EXIT_FAILED;
     for (int i = 0; i <= N_STAGES; i++) {
-        struct json_object *s = i < N_STAGES ? get(st, stages[i]) : get(est, "total");
+        struct json_object *s = i < N_STAGES ? cli_get(st, stages[i]) : cli_get(est, "total");
         char calls[24], in[24], out[24], cost[32];
         const char *cells[TABLE_COLUMNS] = {i < N_STAGES ? stages[i] : "total", calls, in, out,
                                             cost};
         snprintf(calls, sizeof(calls), "%lld", (long long)num(s, "calls"));
         snprintf(in, sizeof(in), "%lld", (long long)num(s, "input_tokens"));
         snprintf(out, sizeof(out), "%lld", (long long)num(s, "output_tokens"));
-        fmt_cost(get(s, "cost_usd"), cost, sizeof(cost));
+        fmt_cost(s, cli_get(s, "cost_usd"), cost, sizeof(cost));
         if (table_add(&t, cells) < 0) {
             table_done(&t);
             return CLI_EXIT_FAILED;
@@ -133,8 +126,8 @@ static int show_estimate(struct json_object *est)
     print_table(&t);
     printf("%lld new samples, %lld new leaves\n", (long long)num(est, "samples"),
            (long long)num(est, "leaves"));
-    if (get(est, "note"))
-        printf("%s\n", cli_cell(get(est, "note")));
+    if (cli_get(est, "note"))
+        printf("%s\n", cli_cell(cli_get(est, "note")));
     return CLI_EXIT_OK;
 }
 
@@ -185,35 +178,33 @@ static void draw_bars(struct follow *f, bool force)
 
 static void take(struct follow *f, struct json_object *job)
 {
-    struct json_object *st = get(job, "stages");
+    struct json_object *st = cli_get(job, "stages");
     enum job_status s;
 
     json_object_put(f->last);
     f->last = job;
     for (int i = 0; i < N_STAGES; i++) {
-        struct json_object *x = get(st, stages[i]);
+        struct json_object *x = cli_get(st, stages[i]);
         int64_t done = num(x, "done") + num(x, "failed");
-        progress_update(&f->bars[i], done, num(x, "total"), -1);
+        progress_update(&f->bars[i], done, cli_get(x, "items") ? num(x, "items") : num(x, "total"),
+                        -1);
     }
     draw_bars(f, false);
-    if (job_status_parse(cli_cell(get(job, "status")), &s) == 0 && job_status_is_stopped(s))
+    if (job_status_parse(cli_cell(cli_get(job, "status")), &s) == 0 && job_status_is_stopped(s))
         f->ended = true;
 }
 
 static int on_event(const char *event, const char *data, void *ud)
 {
     struct follow *f = ud;
-    struct json_object *job = NULL;
-    struct err e;
+    struct json_object *job = json_tokener_parse(data); /* NULL: not a frame of ours */
 
-    err_clear(&e);
-    if (json_parse(data, strlen(data), &job, &e) < 0 ||
-        !json_object_is_type(job, json_type_object)) {
+    if (!json_object_is_type(job, json_type_object)) {
         json_object_put(job);
         return 0;
     }
     if (strcmp(event, "error") == 0) {
-        snprintf(f->error, sizeof(f->error), "%s", cli_cell(get(job, "detail")));
+        snprintf(f->error, sizeof(f->error), "%s", cli_cell(cli_get(job, "detail")));
         json_object_put(job);
         return 1;
     }
@@ -228,23 +219,24 @@ static void show_actual(struct follow *f)
 {
     static const char *const heads[TABLE_COLUMNS] = {
         "STAGE", "CALLS est/actual", "TOKENS est/actual", "COST est", "COST actual"};
-    struct json_object *st = get(f->last, "stages"), *est = get(f->pc->estimate, "stages");
+    struct json_object *st = cli_get(f->last, "stages"), *est = cli_get(f->pc->estimate, "stages");
     struct table t;
 
     if (table_init(&t, TABLE_COLUMNS, heads) < 0)
         return;
     for (int i = 0; i < N_STAGES; i++) {
-        struct json_object *a = get(st, stages[i]), *e = get(est, stages[i]);
+        struct json_object *a = cli_get(st, stages[i]), *e = cli_get(est, stages[i]);
         char calls[48], tokens[64], ecost[32], acost[32];
         const char *cells[TABLE_COLUMNS] = {stages[i], calls, tokens, ecost, acost};
         if (!e)
-            e = get(a, "estimate");
+            e = cli_get(a, "estimate");
         snprintf(calls, sizeof(calls), "%lld/%lld", (long long)num(e, "calls"),
                  (long long)num(a, "calls"));
         snprintf(tokens, sizeof(tokens), "%lld/%lld", (long long)tokens_of(e),
                  (long long)tokens_of(a));
-        fmt_cost(get(e, "cost_usd"), ecost, sizeof(ecost));
-        fmt_cost(get(a, "cost_usd") ? get(a, "cost_usd") : get(a, "cost"), acost, sizeof(acost));
+        fmt_cost(e, cli_get(e, "cost_usd"), ecost, sizeof(ecost));
+        fmt_cost(a, cli_get(a, "cost_usd") ? cli_get(a, "cost_usd") : cli_get(a, "cost"), acost,
+                 sizeof(acost));
         if (table_add(&t, cells) < 0)
             break;
     }
@@ -257,15 +249,16 @@ static const char *pause_reason(struct json_object *job)
     static const char *const keys[] = {"paused_reason", "pause_reason", "reason", "error", NULL};
 
     for (size_t i = 0; keys[i]; i++)
-        if (get(job, keys[i]) && !json_object_is_type(get(job, keys[i]), json_type_null))
-            return cli_cell(get(job, keys[i]));
+        if (cli_get(job, keys[i]) && !json_object_is_type(cli_get(job, keys[i]), json_type_null))
+            return cli_cell(cli_get(job, keys[i]));
     return "the budget was reached";
 }
 
 static int finish_follow(struct follow *f)
 {
     struct cli *cli = &f->pc->cli;
-    const char *status = cli_cell(get(f->last, "status")), *id = cli_cell(get(f->last, "id"));
+    const char *status = cli_cell(cli_get(f->last, "status")),
+               *id = cli_cell(cli_get(f->last, "id"));
     enum job_status s;
 
     draw_bars(f, true);
@@ -278,16 +271,20 @@ static int finish_follow(struct follow *f)
     if (job_status_parse(status, &s) < 0)
         return CLI_EXIT_FAILED;
     if (s == JOB_PAUSED) {
+        const char *why = pause_reason(f->last);
         fprintf(stderr,
                 "hetu pipeline: job %s paused: %s\n"
-                "  resume it with: hetu pipeline resume %s -p %s -t %s --max-cost-usd X\n",
-                id, pause_reason(f->last), id, cli->project, cli->task);
+                "  resume it with: hetu pipeline resume %s -p %s -t %s %s\n",
+                id, why, id, cli->project, cli->task,
+                strstr(why, "max_calls")    ? "--max-calls N"
+                : strstr(why, "max_tokens") ? "--max-tokens N"
+                                            : "--max-cost-usd X");
         return EXIT_PAUSED;
     }
-    if (s != JOB_COMPLETED && get(f->last, "error") &&
-        !json_object_is_type(get(f->last, "error"), json_type_null))
+    if (s != JOB_COMPLETED && cli_get(f->last, "error") &&
+        !json_object_is_type(cli_get(f->last, "error"), json_type_null))
         fprintf(stderr, "hetu pipeline: job %s %s: %s\n", id, status,
-                cli_cell(get(f->last, "error")));
+                cli_cell(cli_get(f->last, "error")));
     return s == JOB_COMPLETED ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
@@ -368,7 +365,7 @@ static int run(struct pipeline_cli *pc, const char *file)
         client_resp_done(&resp);
         return cli_fail(cli, rc);
     }
-    pc->estimate = json_object_get(get(answer, "estimate"));
+    pc->estimate = json_object_get(cli_get(answer, "estimate"));
     if (cli->json && (pc->dry_run || pc->no_watch))
         cli_print_raw(&resp);
     else if (!cli->json)
@@ -377,10 +374,10 @@ static int run(struct pipeline_cli *pc, const char *file)
     code = CLI_EXIT_OK;
     if (!pc->dry_run && pc->no_watch && !cli->json)
         printf("job %s started; follow it with: hetu jobs watch %s -p %s -t %s\n",
-               cli_cell(get(answer, "job_id")), cli_cell(get(answer, "job_id")), cli->project,
-               cli->task);
+               cli_cell(cli_get(answer, "job_id")), cli_cell(cli_get(answer, "job_id")),
+               cli->project, cli->task);
     else if (!pc->dry_run && !pc->no_watch)
-        code = follow(pc, cli_cell(get(answer, "job_id")));
+        code = follow(pc, cli_cell(cli_get(answer, "job_id")));
     json_object_put(answer);
     return code;
 }
@@ -402,7 +399,7 @@ static int resume(struct pipeline_cli *pc, const char *job_id)
     json_object_put(body);
     free(path);
     if (rc == 0 && pc->no_watch)
-        printf("job %s %s\n", job_id, cli_cell(get(answer, "status")));
+        printf("job %s %s\n", job_id, cli_cell(cli_get(answer, "status")));
     client_resp_done(&resp);
     json_object_put(answer);
     if (rc < 0)

@@ -310,7 +310,8 @@ static const struct field judge_budget_fields[] = {
 const struct field judge_body[] = {
     {"provider", FT_STRING, REQ, "The judge model's provider"},
     {"model_name", FT_STRING, REQ, "The judge model"},
-    {"human_guidance", FT_STRING, NULL_OK, "Instructions added to the judge's, winning on conflict"},
+    {"human_guidance", FT_STRING, NULL_OK,
+     "Instructions added to the judge's, winning on conflict"},
     {"keep", FT_NUMBER, NULL_OK,
      "1 to 5: samples whose overall judge rating is below it are tagged rejected (never deleted)"},
     {"drop_unsupported_params", FT_BOOLEAN, NULL_OK,

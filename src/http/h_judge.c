@@ -49,13 +49,31 @@ struct judge_request {
     const char *topic; /* the topic filter's field, for messages */
 };
 
+/* body[key], a number in [min, max] (absent or null: *ret unchanged); what: the message's end. */
+static int body_number(struct json_object *body, const char *key, double min, double max,
+                       const char *what, double *ret, struct err *e)
+{
+    struct json_object *v = json_object_object_get(body, key);
+    double d;
+
+    if (!v)
+        return 0;
+    d = json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)
+            ? json_object_get_double(v)
+            : NAN;
+    if (!(d >= min && d <= max))
+        return err_set(e, HE_INVALID, key, "%s must be a number from %g to %g%s", key, min, max,
+                       what);
+    *ret = d;
+    return 0;
+}
+
 /* The runs list's filters, from the body. */
 static int parse_filters(struct json_object *body, struct judge_request *jr, struct err *e)
 {
     const char *key =
         json_object_object_get_ex(body, "node_path", NULL) ? "node_path" : "topic_path";
     struct json_object *path = NULL;
-    double rating = NAN;
     int r;
 
     jr->f.min_rating = jr->f.min_judge_rating = NAN;
@@ -64,15 +82,8 @@ static int parse_filters(struct json_object *body, struct judge_request *jr, str
         (r = json_get_str(body, NULL, "tag", JF_NULLABLE, 1, TAG_MAX_CHARS, &jr->f.tag, e)) < 0 ||
         (r = json_get_str(body, NULL, "source", JF_NULLABLE, 1, 32, &jr->f.source_type, e)) < 0)
         return r;
-    if (json_object_object_get_ex(body, "rating", NULL) && json_object_object_get(body, "rating")) {
-        struct json_object *v = json_object_object_get(body, "rating");
-        rating = json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)
-                     ? json_object_get_double(v)
-                     : NAN;
-        if (!(rating >= 0 && rating <= 5))
-            return err_set(e, HE_INVALID, "rating", "rating must be a number from 0 to 5");
-        jr->f.min_rating = rating;
-    }
+    if ((r = body_number(body, "rating", 0, 5, "", &jr->f.min_rating, e)) < 0)
+        return r;
     if (!json_object_object_get(body, key))
         return 0;
     if ((r = gen_parse_topic_path(body, NULL, key, true, &path, e)) < 0)
@@ -101,7 +112,6 @@ static int parse_request(struct app *app, struct json_object *body, struct judge
         "budget",   "topic_path", "node_path",      "session_id", "tag",
         "rating",   "source",     "rejudge",        NULL};
     struct gen_env env = {app->store, app->engine, app->user};
-    struct json_object *v;
     int r;
 
     jr->keep = NAN;
@@ -119,15 +129,10 @@ static int parse_request(struct app *app, struct json_object *body, struct judge
         return r;
     if (jr->m.guidance && !*jr->m.guidance)
         jr->m.guidance = NULL;
-    if (json_object_object_get_ex(body, "keep", &v) && v) {
-        jr->keep = json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)
-                       ? json_object_get_double(v)
-                       : NAN;
-        if (!(jr->keep >= 1 && jr->keep <= 5))
-            return err_set(e, HE_INVALID, "keep",
-                           "keep must be a number from 1 to 5: the overall judge rating below "
-                           "which a sample is tagged rejected");
-    }
+    if ((r = body_number(body, "keep", 1, 5,
+                         ": the overall judge rating below which a sample is tagged rejected",
+                         &jr->keep, e)) < 0)
+        return r;
     return judge_model_check(&env, &jr->m, NULL, e);
 }
 

@@ -401,12 +401,14 @@ static const struct field judge_started_fields[] = {
     {"samples", FT_INTEGER, REQ, "Samples it will rate"},
     {NULL}};
 
-#define AGREEMENT_FIGURES                                                                     \
-    {"n", FT_INTEGER, REQ, "Samples with both ratings"},                                      \
-        {"kendall_tau", FT_NUMBER, RN, "Kendall's tau-b; null when undefined"},              \
-        {"spearman", FT_NUMBER, RN, "Spearman's rho; null when undefined"},                   \
-        {"mae", FT_NUMBER, RN, "Mean absolute error; null when undefined"},                   \
-        {"reasons", FT_OBJECT, REQ, "Why each null figure is undefined, by its name"}
+#define AGREEMENT_FIGURES                                                           \
+    {"n", FT_INTEGER, REQ, "Samples with both ratings"},                            \
+        {"kendall_tau", FT_NUMBER, RN, "Kendall's tau-b; null when undefined"},     \
+        {"spearman", FT_NUMBER, RN, "Spearman's rho; null when undefined"},         \
+        {"mae", FT_NUMBER, RN, "Mean absolute error; null when undefined"},         \
+    {                                                                               \
+        "reasons", FT_OBJECT, REQ, "Why each null figure is undefined, by its name" \
+    }
 static const struct field agreement_overall_fields[] = {AGREEMENT_FIGURES, {NULL}};
 static const struct field agreement_requirement_fields[] = {
     {"id", FT_STRING, REQ, NULL},

@@ -282,7 +282,7 @@ int judge_run(const struct gen_env *env, const struct task *t, const struct judg
     struct judge_op *op = calloc(1, sizeof(*op));
     struct json_object *sj = NULL;
     struct llm_message msgs[2];
-    struct llm_request req = {0};
+    struct llm_request req;
     struct buf system, user;
     struct schema *schema = NULL;
     int r;
@@ -313,15 +313,15 @@ int judge_run(const struct gen_env *env, const struct task *t, const struct judg
     }
     msgs[0] = (struct llm_message){LLM_ROLE_SYSTEM, system.data};
     msgs[1] = (struct llm_message){LLM_ROLE_USER, user.data};
-    req.provider = m->provider;
-    req.model = m->model_name;
-    req.messages = msgs;
-    req.n_messages = 2;
-    req.schema = schema;
-    req.schema_name = SCHEMA_NAME;
-    req.drop_unsupported_params = m->drop_unsupported;
-    req.group = group;
-    req.cache_prefix = cache_prefix;
+    req = (struct llm_request){.provider = m->provider,
+                               .model = m->model_name,
+                               .messages = msgs,
+                               .n_messages = 2,
+                               .schema = schema,
+                               .schema_name = SCHEMA_NAME,
+                               .drop_unsupported_params = m->drop_unsupported,
+                               .group = group,
+                               .cache_prefix = cache_prefix};
     r = llm_submit(env->engine, &req, on_reply, op, e);
     if (r == 0)
         op = NULL; /* on_reply owns it now */

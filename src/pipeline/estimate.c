@@ -6,8 +6,9 @@
  * the guidance, the few-shot examples of the prompt method. What a model will write is not
  * known; its length is expected from the task's stored samples (mean input and output length,
  * store_stats), from the stored tree (mean topic name), else the EST_* defaults (estimate.h).
- * Texts of an expected length are counted as the task's own language: the CJK share of the
- * task's instruction and description. Tokens: the rule in estimate.h.
+ * Texts of an expected length hold as much CJK as the stored texts of their kind (the newest
+ * samples' inputs and outputs, the tree's names), else as the task's instruction and
+ * description. Tokens: the rule in estimate.h.
  *
  * The tree as it will grow: the stored nodes under the start node count (a node asks only for
  * the children it lacks; every stored child is grown further), nodes still to come are counted
@@ -80,10 +81,15 @@ static void tally_text(struct tally *t, const char *s, size_t len)
 }
 
 /* chars characters of a text not yet written, cjk_share of them CJK. */
-static void tally_chars(struct tally *t, double chars, double cjk_share)
+static struct tally tally_of(double chars, double cjk_share)
 {
-    t->cjk += chars * cjk_share;
-    t->other += chars * (1 - cjk_share);
+    return (struct tally){chars * cjk_share, chars * (1 - cjk_share)};
+}
+
+static void tally_add(struct tally *t, const struct tally *more, double times)
+{
+    t->cjk += more->cjk * times;
+    t->other += more->other * times;
 }
 
 static double tally_tokens(const struct tally *t)
@@ -107,6 +113,12 @@ double pipeline_cjk_share(const char *s)
     return t.cjk + t.other > 0 ? t.cjk / (t.cjk + t.other) : 0;
 }
 
+/* The CJK share of what was measured, else fallback. */
+static double share_of(const struct tally *t, double fallback)
+{
+    return t->cjk + t->other > 0 ? t->cjk / (t->cjk + t->other) : fallback;
+}
+
 /* ---- the stored tree ---- */
 
 struct node {
@@ -128,8 +140,9 @@ struct est {
     size_t n_nodes, cap_nodes;
     struct count *counts; /* sorted by key */
     size_t n_counts, cap_counts;
-    double name_chars, input_chars, output_chars, share;
-    double tokens[PS_COUNT][2]; /* input, output */
+    struct tally name, input, output; /* one expected text of each */
+    double name_share;                /* placeholder names' script */
+    double tokens[PS_COUNT][2];       /* input, output */
     struct gen_examples examples;
 };
 
@@ -211,35 +224,39 @@ static int64_t samples_at(const struct est *x, const char *key)
 {
     struct count k = {key, 0}, *c;
 
+    if (!x->n_counts)
+        return 0;
     c = bsearch(&k, x->counts, x->n_counts, sizeof(*x->counts), by_key);
     return c ? c->n : 0;
 }
 
 /* ---- stages ---- */
 
-/* One kind of call made n times: its messages' tokens plus expected chars of text not yet
- * written, and the answer's expected chars (plus fixed characters of its JSON). */
+/* One kind of call made n times: its messages' tokens plus expected text not yet written
+ * (extra, or none), and the answer's expected text. */
 static void add_calls(struct est *x, enum pipeline_stage st, double n, const struct buf *system,
-                      const struct buf *user, double in_chars, double out_chars, double out_fixed)
+                      const struct buf *user, const struct tally *extra, const struct tally *answer)
 {
-    struct tally in = {0, 1}, out = {0, out_fixed}; /* 1: the newline between the turns */
+    struct tally in = {0, 1}, out = *answer; /* 1: the newline between the turns */
 
     tally_text(&in, system->data ? system->data : "", system->len);
     tally_text(&in, user->data ? user->data : "", user->len);
-    tally_chars(&in, in_chars, x->share);
-    tally_chars(&out, out_chars, x->share);
+    if (extra)
+        tally_add(&in, extra, 1);
     x->out->stage[st].calls += (int64_t)n;
     x->tokens[st][0] += n * tally_tokens(&in);
     x->tokens[st][1] += n * tally_tokens(&out);
 }
 
-/* {"KEY":[...]} around a list of n items of item_chars each ("..", between commas). */
+/* {"KEY":[...]} around a list of n items ("..", between commas). */
 static void add_list_calls(struct est *x, enum pipeline_stage st, double calls,
                            const struct buf *system, const struct buf *user, const char *key,
-                           size_t n, double item_chars)
+                           size_t n, const struct tally *item)
 {
-    add_calls(x, st, calls, system, user, 0, (double)n * item_chars,
-              (double)strlen(key) + 7 + 3.0 * (double)n);
+    struct tally answer = {0, (double)strlen(key) + 7 + 3.0 * (double)n};
+
+    tally_add(&answer, item, (double)n);
+    add_calls(x, st, calls, system, user, NULL, &answer);
 }
 
 /* n nodes at `level` with this path ask for `count` subtopics each, `exclude` shown. */
@@ -256,7 +273,7 @@ static int topics_calls(struct est *x, struct json_object *path, int level, doub
     r = prompt_categories(x->task, path, count, x->spec->guidance[level], exclude, n_exclude,
                           &system, &user);
     if (r == 0)
-        add_list_calls(x, PS_TOPICS, n, &system, &user, "subtopics", count, x->name_chars);
+        add_list_calls(x, PS_TOPICS, n, &system, &user, "subtopics", count, &x->name);
     buf_done(&system);
     buf_done(&user);
     return r;
@@ -284,7 +301,7 @@ static int inputs_calls(struct est *x, struct json_object *path, double n, int64
                            &system, &user);
         if (r == 0)
             add_list_calls(x, PS_INPUTS, n * (double)calls, &system, &user, "generated_samples",
-                           (size_t)chunk, x->input_chars);
+                           (size_t)chunk, &x->input);
     }
     buf_done(&system);
     buf_done(&user);
@@ -295,8 +312,9 @@ static int inputs_calls(struct est *x, struct json_object *path, double n, int64
 static int new_subtree(struct est *x, struct json_object *path, int level, double count)
 {
     const struct pipeline_spec *s = x->spec;
-    const char *ch = x->share > 0.5 ? "文" : "x"; /* placeholder names: the task's script */
-    size_t base = json_object_array_length(path), chl = strlen(ch), len = (size_t)x->name_chars;
+    const char *ch = x->name_share > 0.5 ? "文" : "x"; /* placeholder names: the names' script */
+    size_t base = json_object_array_length(path), chl = strlen(ch);
+    size_t len = (size_t)ceil(x->name.cjk + x->name.other);
     char *name = NULL;
     int r = 0;
 
@@ -354,9 +372,11 @@ static int stored_node(struct est *x, const char *key, struct json_object *path,
 static int sample_calls(struct est *x, double n)
 {
     const struct pipeline_spec *s = x->spec;
+    struct tally both = x->input, judged = {0, 0};
     struct buf system, user;
     int r;
 
+    tally_add(&both, &x->output, 1);
     buf_init(&system, PROMPT_MAX);
     buf_init(&user, PROMPT_MAX);
     r = prompt_output_system(x->task, (enum prompt_method)s->prompt_method, x->examples.items,
@@ -366,23 +386,22 @@ static int sample_calls(struct est *x, double n)
         r = buf_addf(&user, "\n\n---\n%s Do not give your final answer yet.",
                      prompt_thinking_instruction(x->task));
         if (r == 0)
-            add_calls(x, PS_OUTPUTS, n, &system, &user, x->input_chars, x->output_chars, 0);
+            add_calls(x, PS_OUTPUTS, n, &system, &user, &x->input, &x->output);
         buf_reset(&user);
         if (r == 0)
             r = buf_addf(&user, "\n\n%s", prompt_cot_final);
         if (r == 0)
-            add_calls(x, PS_OUTPUTS, n, &system, &user, x->input_chars + x->output_chars,
-                      x->output_chars, 0);
+            add_calls(x, PS_OUTPUTS, n, &system, &user, &both, &x->output);
     } else if (r == 0) {
-        add_calls(x, PS_OUTPUTS, n, &system, &user, x->input_chars, x->output_chars, 0);
+        add_calls(x, PS_OUTPUTS, n, &system, &user, &x->input, &x->output);
     }
     if (r == 0 && s->judge) {
         buf_reset(&system);
         buf_reset(&user);
         r = judge_prompt(x->task, &s->judge_model, "", "", &system, &user);
+        judged = tally_of(EST_JUDGE_ANSWER_CHARS, share_of(&x->output, 0));
         if (r == 0)
-            add_calls(x, PS_JUDGE, n, &system, &user, x->input_chars + x->output_chars,
-                      EST_JUDGE_ANSWER_CHARS, 0);
+            add_calls(x, PS_JUDGE, n, &system, &user, &both, &judged);
     }
     buf_done(&system);
     buf_done(&user);
@@ -464,29 +483,59 @@ static int no_row(void *ud, enum stats_dim dim, const char *key, const struct st
     return 0;
 }
 
-/* Expected lengths: the stored samples' means, the stored names' mean, else the defaults. */
+/* The stored texts the expected ones are measured on: the newest samples' and the names'. */
+struct measure {
+    struct tally input, output;
+    int64_t n;
+};
+
+static int measure_run(void *ud, const struct run *r, struct err *e)
+{
+    struct measure *m = ud;
+
+    (void)e;
+    tally_text(&m->input, r->input ? r->input : "", r->input ? strlen(r->input) : 0);
+    tally_text(&m->output, r->output ? r->output : "", r->output ? strlen(r->output) : 0);
+    m->n++;
+    return 0;
+}
+
+/*
+ * Expected texts: as long as the stored samples' mean input and output (store_stats) and the
+ * stored names' mean, else the EST_* defaults; as much CJK as the newest MEASURED samples and
+ * the stored names have, else as the task's instruction and description.
+ */
+#define MEASURED 50
 static int expect_lengths(const struct gen_env *env, struct est *x, struct err *e)
 {
+    struct run_filter f = {
+        .task_id = x->task->id, .min_rating = NAN, .min_judge_rating = NAN, .limit = MEASURED};
+    struct measure m = {{0, 0}, {0, 0}, 0};
+    struct tally names = {0, 0};
     struct store_stats st;
     struct buf lang;
-    double names = 0;
+    double task_share;
     int r;
 
     memset(&st, 0, sizeof(st));
-    if ((r = store_stats(env->store, x->task->id, &st, no_row, NULL, e)) < 0)
+    if ((r = store_stats(env->store, x->task->id, &st, no_row, NULL, e)) < 0 ||
+        (r = store_run_list(env->store, &f, measure_run, &m, e)) < 0)
         return r;
-    x->input_chars = st.input_chars.n > 0 ? st.input_chars.mean : EST_INPUT_CHARS;
-    x->output_chars = st.output_chars.n > 0 ? st.output_chars.mean : EST_OUTPUT_CHARS;
     for (size_t i = 0; i < x->n_nodes; i++)
-        names += (double)utf8_length(x->nodes[i].name, strlen(x->nodes[i].name));
-    x->name_chars = x->n_nodes ? ceil(names / (double)x->n_nodes) : EST_TOPIC_NAME_CHARS;
-    if (x->name_chars < 1)
-        x->name_chars = 1;
+        tally_text(&names, x->nodes[i].name, strlen(x->nodes[i].name));
     buf_init(&lang, PROMPT_MAX);
     r = buf_addf(&lang, "%s\n%s", x->task->instruction ? x->task->instruction : "",
                  x->task->description ? x->task->description : "");
-    x->share = r == 0 ? pipeline_cjk_share(lang.data) : 0;
+    task_share = r == 0 ? pipeline_cjk_share(lang.data) : 0;
     buf_done(&lang);
+    x->name_share = share_of(&names, task_share);
+    x->input = tally_of(st.input_chars.n > 0 ? st.input_chars.mean : EST_INPUT_CHARS,
+                        share_of(&m.input, task_share));
+    x->output = tally_of(st.output_chars.n > 0 ? st.output_chars.mean : EST_OUTPUT_CHARS,
+                         share_of(&m.output, task_share));
+    x->name = tally_of(x->n_nodes ? fmax(1, ceil((names.cjk + names.other) / (double)x->n_nodes))
+                                  : EST_TOPIC_NAME_CHARS,
+                       x->name_share);
     return 0;
 }
 
@@ -529,8 +578,10 @@ int pipeline_estimate(const struct gen_env *env, const struct task *t,
         (r = gen_examples_load(env->store, t->id, (enum prompt_method)s->prompt_method, &x.examples,
                                e)) < 0)
         goto out;
-    qsort(x.nodes, x.n_nodes, sizeof(*x.nodes), by_parent);
-    qsort(x.counts, x.n_counts, sizeof(*x.counts), by_key);
+    if (x.n_nodes) /* qsort and bsearch want an array, even of none */
+        qsort(x.nodes, x.n_nodes, sizeof(*x.nodes), by_parent);
+    if (x.n_counts)
+        qsort(x.counts, x.n_counts, sizeof(*x.counts), by_key);
     if ((r = estimate_tree(&x)) == 0)
         r = sample_calls(&x, (double)ret->samples);
     if (r < 0) {

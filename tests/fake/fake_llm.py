@@ -81,13 +81,13 @@ PHASES = (("drop", 1), ("hang", None), ("fail429", None), ("fail529", None), ("f
           ("truncate", None), ("badjson", None))
 FLAGS = ("dupes", "think", "fence", "reasoning_content")
 INT_DIRECTIVES = ("count", "retry_after", "schemabad", "leakkey", "length", "maxout",
-                  "cache") + tuple(
+                  "cache", "pick") + tuple(
     p for p, _ in PHASES)
 
 
 class Directives:
     __slots__ = ("base", "latency", "phases", "retry_after", "schemabad", "count", "params",
-                 "flags", "leakkey", "length", "maxout", "cache")
+                 "flags", "leakkey", "length", "maxout", "cache", "pick")
 
     def __init__(self):
         self.base = ""
@@ -103,6 +103,7 @@ class Directives:
         self.maxout = None  # the largest max_tokens the model accepts
         # the shortest prefix (characters) cached; OpenAI: None = no caching; Anthropic: any
         self.cache = None
+        self.pick = 0  # enums answer their value at this index (modulo their length)
 
 
 _ALIASES = {"dropN": "drop", "dropn": "drop", "retry-after": "retry_after",
@@ -160,6 +161,8 @@ def parse_model(model):
                 d.leakkey = 1 if n is None else n
             elif name == "length":
                 d.length = -1 if n is None else n
+            elif name == "pick":
+                d.pick = n or 0
             elif name == "maxout":
                 if n is None:
                     raise DirectiveError("maxout needs a token count")
@@ -210,7 +213,8 @@ class ValueGen:
     one array are distinct; `dupes` pairs them up instead. Arrays get `count` items when set
     (ignoring the schema's bounds), else `exact` clamped to minItems/maxItems, else 3 clamped."""
 
-    def __init__(self, root, tag, exact=None, count=None, dupes=False):
+    def __init__(self, root, tag, exact=None, count=None, dupes=False, pick=0):
+        self.pick = pick
         self.root = root
         self.tag = tag
         self.exact = exact
@@ -295,7 +299,7 @@ class ValueGen:
             return s["const"]
         enum = s.get("enum")
         if isinstance(enum, list) and enum:
-            return enum[i % len(enum)]
+            return enum[(i + self.pick) % len(enum)]
         t = self.schema_type(s)
         if t == "object":
             out = {}
@@ -967,7 +971,8 @@ class App:
     # ---- answers
     def make_value(self, schema, prompt, d, model):
         exact = find_exact_count(prompt.last_user, prompt.whole)
-        gen = ValueGen(schema, prompt.tag, exact=exact, count=d.count, dupes="dupes" in d.flags)
+        gen = ValueGen(schema, prompt.tag, exact=exact, count=d.count, dupes="dupes" in d.flags,
+                       pick=d.pick)
         value = gen.value(schema, "value", 0)
         spoiled = False
         if d.schemabad:

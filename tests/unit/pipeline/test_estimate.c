@@ -48,6 +48,9 @@ struct fixture {
     struct project p;
     struct task t;
     struct gen_env env;
+    struct arena mem;
+    struct pipeline_spec spec;
+    struct pipeline_estimate est;
 };
 
 static void setup(struct fixture *f)
@@ -70,6 +73,14 @@ static void setup(struct fixture *f)
     assert_int_equal(store_new_id(f->s, f->t.id, &e), 0);
     assert_int_equal(store_task_insert(f->s, &f->t, &e), 0);
     f->env = (struct gen_env){f->s, NULL, "tester"};
+    arena_init(&f->mem);
+}
+
+static void teardown(struct fixture *f)
+{
+    pipeline_estimate_done(&f->est);
+    arena_done(&f->mem);
+    store_close(f->s);
 }
 
 /* A sample under topic_key with an input of in_len and an output of out_len characters. */
@@ -106,15 +117,19 @@ static void add_topic(struct fixture *f, const char *parent_key, const char *nam
     assert_int_equal(store_topic_add(f->s, f->t.id, parent_key, &name, 1, &e), 0);
 }
 
-static void parse(struct fixture *f, const char *body, struct arena *mem, struct pipeline_spec *s)
+/* f->est of the request body (the last estimate is freed first). */
+static void estimate(struct fixture *f, const char *body)
 {
     struct json_object *o = json_tokener_parse(body);
     struct err e;
 
     err_clear(&e);
     assert_non_null(o);
-    if (pipeline_spec_parse(&f->env, &f->t, o, mem, s, &e) != 0)
+    pipeline_estimate_done(&f->est);
+    if (pipeline_spec_parse(&f->env, &f->t, o, &f->mem, &f->spec, &e) != 0)
         fail_msg("parse: %s (%s)", e.msg, e.field);
+    if (pipeline_estimate(&f->env, &f->t, &f->spec, &f->est, &e) != 0)
+        fail_msg("estimate: %s", e.msg);
     json_object_put(o);
 }
 
@@ -145,53 +160,51 @@ static int64_t call_tokens(const struct buf *system, const struct buf *user, siz
 static void tree_counts(void **state)
 {
     struct fixture f;
-    struct pipeline_spec s;
-    struct pipeline_estimate est;
-    struct arena mem;
-    struct err e;
+    const struct pipeline_estimate *est = &f.est;
+    struct buf system, user;
 
     (void)state;
     setup(&f);
-    arena_init(&mem);
-    err_clear(&e);
     add_topic(&f, "", "A");
     add_topic(&f, "A\x1f", "A1");
-    add_sample(&f,
-               "A\x1f"
-               "A1\x1f",
-               40, 120);
-    add_sample(&f,
-               "A\x1f"
-               "A1\x1f",
-               40, 120);
-    parse(&f,
-          "{\"topics\": {\"depth\": 2, \"breadth\": [3, 2]}, \"inputs\": {\"per_leaf\": 5},"
-          " \"outputs\": {\"provider\": \"openai\", \"model_name\": \"m\"}}",
-          &mem, &s);
-    if (pipeline_estimate(&f.env, &f.t, &s, &est, &e) != 0)
-        fail_msg("estimate: %s", e.msg);
-    assert_int_equal(est.stage[PS_TOPICS].calls, 4);
-    assert_int_equal(est.stage[PS_INPUTS].calls, 6);
-    assert_int_equal(est.stage[PS_DEDUP].calls, 0);
-    assert_int_equal(est.stage[PS_OUTPUTS].calls, 28);
-    assert_int_equal(est.stage[PS_JUDGE].calls, 0);
-    assert_int_equal(est.samples, 28);
-    assert_int_equal(est.leaves, 5);
-    assert_int_equal(est.total.calls, 38);
+    for (int i = 0; i < 2; i++)
+        add_sample(&f,
+                   "A\x1f"
+                   "A1\x1f",
+                   40, 120);
+    estimate(&f, "{\"topics\": {\"depth\": 2, \"breadth\": [3, 2]}, \"inputs\": {\"per_leaf\": 5},"
+                 " \"outputs\": {\"provider\": \"openai\", \"model_name\": \"m\"}}");
+    assert_int_equal(est->stage[PS_TOPICS].calls, 4);
+    assert_int_equal(est->stage[PS_INPUTS].calls, 6);
+    assert_int_equal(est->stage[PS_DEDUP].calls, 0);
+    assert_int_equal(est->stage[PS_OUTPUTS].calls, 28);
+    assert_int_equal(est->stage[PS_JUDGE].calls, 0);
+    assert_int_equal(est->samples, 28);
+    assert_int_equal(est->leaves, 5);
+    assert_int_equal(est->total.calls, 38);
     /* the outputs: the stored samples' mean lengths (40 in, 120 out) */
-    {
-        struct buf system, user;
-        buf_init(&system, PROMPT_MAX);
-        buf_init(&user, PROMPT_MAX);
-        assert_int_equal(prompt_output_system(&f.t, PM_SIMPLE, NULL, 0, NULL, &system), 0);
-        assert_int_equal(est.stage[PS_OUTPUTS].input_tokens, 28 * call_tokens(&system, &user, 40));
-        assert_int_equal(est.stage[PS_OUTPUTS].output_tokens, 28 * 30);
-        buf_done(&system);
-        buf_done(&user);
-    }
-    pipeline_estimate_done(&est);
-    arena_done(&mem);
-    store_close(f.s);
+    buf_init(&system, PROMPT_MAX);
+    buf_init(&user, PROMPT_MAX);
+    assert_int_equal(prompt_output_system(&f.t, PM_SIMPLE, NULL, 0, NULL, &system), 0);
+    assert_int_equal(est->stage[PS_OUTPUTS].input_tokens, 28 * call_tokens(&system, &user, 40));
+    assert_int_equal(est->stage[PS_OUTPUTS].output_tokens, 28 * 30);
+    buf_done(&system);
+    buf_done(&user);
+    teardown(&f);
+}
+
+/* o[a][b]..., NULL-ended keys. */
+static struct json_object *at(struct json_object *o, ...)
+{
+    va_list ap;
+    const char *k;
+
+    va_start(ap, o);
+    while (o && (k = va_arg(ap, const char *)))
+        if (!json_object_object_get_ex(o, k, &o))
+            o = NULL;
+    va_end(ap);
+    return o;
 }
 
 /* The root as the only leaf, nothing stored: one inputs call whose tokens are the prompt's,
@@ -199,94 +212,66 @@ static void tree_counts(void **state)
 static void prompt_tokens_and_prices(void **state)
 {
     struct fixture f;
-    struct pipeline_spec s;
-    struct pipeline_estimate est;
+    const struct pipeline_estimate *est = &f.est;
     struct buf system, user;
-    struct arena mem;
-    struct json_object *o, *v;
-    struct err e;
+    struct json_object *o;
 
     (void)state;
     setup(&f);
-    arena_init(&mem);
-    err_clear(&e);
     buf_init(&system, PROMPT_MAX);
     buf_init(&user, PROMPT_MAX);
-    parse(&f,
-          "{\"inputs\": {\"per_leaf\": 5, \"human_guidance\": \"about cats\"},"
-          " \"outputs\": {\"provider\": \"openai\", \"model_name\": \"m\","
-          " \"prompt_method\": \"simple_chain_of_thought_prompt_builder\"}}",
-          &mem, &s);
-    assert_int_equal(pipeline_estimate(&f.env, &f.t, &s, &est, &e), 0);
+    estimate(&f, "{\"inputs\": {\"per_leaf\": 5, \"human_guidance\": \"about cats\"},"
+                 " \"outputs\": {\"provider\": \"openai\", \"model_name\": \"m\","
+                 " \"prompt_method\": \"simple_chain_of_thought_prompt_builder\"}}");
     assert_int_equal(prompt_samples(&f.t, NULL, 5, "about cats", NULL, 0, &system, &user), 0);
-    assert_int_equal(est.stage[PS_INPUTS].calls, 1);
-    assert_int_equal(est.stage[PS_INPUTS].input_tokens, call_tokens(&system, &user, 0));
+    assert_int_equal(est->stage[PS_INPUTS].calls, 1);
+    assert_int_equal(est->stage[PS_INPUTS].input_tokens, call_tokens(&system, &user, 0));
     /* {"generated_samples":[..]}: 24 characters, 5 x (300 + 3) */
-    assert_int_equal(est.stage[PS_INPUTS].output_tokens, (24 + 5 * 303 + 3) / 4);
-    assert_int_equal(est.stage[PS_OUTPUTS].calls, 10);
-    assert_int_equal(est.stage[PS_OUTPUTS].output_tokens, 10 * (EST_OUTPUT_CHARS / 4));
-    assert_int_equal(est.leaves, 0); /* the root is stored: no new leaf */
-    assert_int_equal(est.samples, 5);
-    assert_false(est.total.priced);
-    assert_true(isnan(est.total.cost_usd));
-    assert_int_equal(est.n_unpriced, 1);
-    assert_string_equal(est.unpriced[0], "openai/m");
-    o = pipeline_estimate_json(&est);
-    assert_true(json_object_object_get_ex(o, "total", &v));
-    assert_true(json_object_object_get_ex(v, "cost_usd", &v));
-    assert_null(v);
-    assert_true(json_object_object_get_ex(o, "note", &v));
-    assert_non_null(strstr(json_object_get_string(v), "The cost is unknown"));
-    assert_non_null(strstr(json_object_get_string(v), "openai/m"));
-    assert_true(json_object_object_get_ex(o, "stages", &v));
-    assert_true(json_object_object_get_ex(v, "dedup", &v));
-    assert_true(json_object_object_get_ex(v, "cost_usd", &v));
-    assert_true(json_object_get_double(v) == 0); /* no call: nothing to price */
+    assert_int_equal(est->stage[PS_INPUTS].output_tokens, (24 + 5 * 303 + 3) / 4);
+    assert_int_equal(est->stage[PS_OUTPUTS].calls, 10);
+    assert_int_equal(est->stage[PS_OUTPUTS].output_tokens, 10 * (EST_OUTPUT_CHARS / 4));
+    assert_int_equal(est->leaves, 0); /* the root is stored: no new leaf */
+    assert_int_equal(est->samples, 5);
+    assert_false(est->total.priced);
+    assert_true(isnan(est->total.cost_usd));
+    assert_int_equal(est->n_unpriced, 1);
+    assert_string_equal(est->unpriced[0], "openai/m");
+    o = pipeline_estimate_json(est);
+    assert_non_null(at(o, "total", NULL));
+    assert_null(at(o, "total", "cost_usd", NULL));
+    assert_non_null(strstr(json_object_get_string(at(o, "note", NULL)), "The cost is unknown"));
+    assert_non_null(strstr(json_object_get_string(at(o, "note", NULL)), "openai/m"));
+    /* no call: nothing to price */
+    assert_true(json_object_get_double(at(o, "stages", "dedup", "cost_usd", NULL)) == 0);
+    assert_non_null(at(o, "stages", "dedup", "cost_usd", NULL));
     json_object_put(o);
     buf_done(&system);
     buf_done(&user);
-    pipeline_estimate_done(&est);
-    arena_done(&mem);
-    store_close(f.s);
+    teardown(&f);
 }
 
 /* A leaf with all its samples asks for nothing; more than GEN_MAX_COUNT a leaf: two calls. */
 static void full_leaves_and_chunks(void **state)
 {
     struct fixture f;
-    struct pipeline_spec s;
-    struct pipeline_estimate est;
-    struct arena mem;
-    struct err e;
+    const struct pipeline_estimate *est = &f.est;
 
     (void)state;
     setup(&f);
-    arena_init(&mem);
-    err_clear(&e);
     add_topic(&f, "", "A");
     add_topic(&f, "", "B");
     add_sample(&f, "A\x1f", 10, 10);
-    parse(&f,
-          "{\"topics\": {\"depth\": 1, \"breadth\": 2}, \"inputs\": {\"per_leaf\": 1},"
-          " \"outputs\": {\"provider\": \"openai\", \"model_name\": \"m\"}}",
-          &mem, &s);
-    assert_int_equal(pipeline_estimate(&f.env, &f.t, &s, &est, &e), 0);
-    assert_int_equal(est.stage[PS_TOPICS].calls, 0);
-    assert_int_equal(est.stage[PS_INPUTS].calls, 1); /* B only */
-    assert_int_equal(est.samples, 1);
-    assert_int_equal(est.leaves, 0);
-    pipeline_estimate_done(&est);
-    arena_done(&mem);
-    parse(&f,
-          "{\"topics\": {\"depth\": 1, \"breadth\": 2}, \"inputs\": {\"per_leaf\": 150},"
-          " \"outputs\": {\"provider\": \"openai\", \"model_name\": \"m\"}}",
-          &mem, &s);
-    assert_int_equal(pipeline_estimate(&f.env, &f.t, &s, &est, &e), 0);
-    assert_int_equal(est.stage[PS_INPUTS].calls, 4);
-    assert_int_equal(est.samples, 149 + 150);
-    pipeline_estimate_done(&est);
-    arena_done(&mem);
-    store_close(f.s);
+    estimate(&f, "{\"topics\": {\"depth\": 1, \"breadth\": 2}, \"inputs\": {\"per_leaf\": 1},"
+                 " \"outputs\": {\"provider\": \"openai\", \"model_name\": \"m\"}}");
+    assert_int_equal(est->stage[PS_TOPICS].calls, 0);
+    assert_int_equal(est->stage[PS_INPUTS].calls, 1); /* B only */
+    assert_int_equal(est->samples, 1);
+    assert_int_equal(est->leaves, 0);
+    estimate(&f, "{\"topics\": {\"depth\": 1, \"breadth\": 2}, \"inputs\": {\"per_leaf\": 150},"
+                 " \"outputs\": {\"provider\": \"openai\", \"model_name\": \"m\"}}");
+    assert_int_equal(est->stage[PS_INPUTS].calls, 4);
+    assert_int_equal(est->samples, 149 + 150);
+    teardown(&f);
 }
 
 int main(void)
