@@ -23,7 +23,8 @@ struct app {
     struct near_worker *near; /* runs near-duplicate jobs; NULL when none runs */
     const char *import_root;  /* Kiln folders may be imported from under it; NULL: none */
     struct auth *auth;        /* API keys (auth/auth.h); NULL: every request passes */
-    struct pipeline_driver *pipeline; /* runs pipeline and judge jobs; NULL when none runs */
+    /* runs pipeline and judge jobs (pipeline/driver.c); NULL when none runs */
+    struct pipeline_driver *pipeline;
 };
 
 #endif

@@ -224,6 +224,8 @@ static int64_t samples_at(const struct est *x, const char *key)
 {
     struct count k = {key, 0}, *c;
 
+    if (!x->n_counts)
+        return 0;
     c = bsearch(&k, x->counts, x->n_counts, sizeof(*x->counts), by_key);
     return c ? c->n : 0;
 }
@@ -576,8 +578,10 @@ int pipeline_estimate(const struct gen_env *env, const struct task *t,
         (r = gen_examples_load(env->store, t->id, (enum prompt_method)s->prompt_method, &x.examples,
                                e)) < 0)
         goto out;
-    qsort(x.nodes, x.n_nodes, sizeof(*x.nodes), by_parent);
-    qsort(x.counts, x.n_counts, sizeof(*x.counts), by_key);
+    if (x.n_nodes) /* qsort and bsearch want an array, even of none */
+        qsort(x.nodes, x.n_nodes, sizeof(*x.nodes), by_parent);
+    if (x.n_counts)
+        qsort(x.counts, x.n_counts, sizeof(*x.counts), by_key);
     if ((r = estimate_tree(&x)) == 0)
         r = sample_calls(&x, (double)ret->samples);
     if (r < 0) {

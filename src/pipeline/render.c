@@ -105,12 +105,13 @@ int pipeline_job_render(struct store *store, const struct job *j, struct json_ob
                         struct err *e)
 {
     struct json_object *params = NULL, *spent, *budget;
-    struct render x = {json_object_new_object()};
+    struct render x = {NULL};
     struct err pe = ERR_INIT;
     int r;
 
     if (!j->kind || (strcmp(j->kind, PIPELINE_JOB_KIND) != 0 && strcmp(j->kind, JUDGE_JOB_KIND)))
         return 0;
+    x.stages = json_object_new_object();
     if (j->params)
         json_parse(j->params, strlen(j->params), &params, &pe);
     x.estimate = member(params, "estimate");

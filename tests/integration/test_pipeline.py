@@ -150,6 +150,23 @@ def test_depth_2_breadth_5_then_6_fills_only_the_gaps(start_server, fake_llm, tm
     assert len(fake_calls(fake_llm, models["outputs"])) == 144
 
 
+def test_near_duplicates_dropped_before_outputs(start_server, fake_llm, tmp_path):
+    """The fake's inputs of one call ("generated_samples TAG 1", "... 2") share one of the two
+    word pairs each has (Jaccard 1/3): near deduplication at 0.2 keeps one per call, exact
+    deduplication alone keeps them all."""
+    srv = server(start_server, fake_llm, tmp_path)
+    near, exact = Pipe(srv), Pipe(srv)
+    job_near = near.start(spec(stage_models("near"), depth=1, breadth=2, per_leaf=4, judge=False,
+                               dedup={"exact": True, "near": True, "threshold": 0.2}))
+    job_exact = exact.start(spec(stage_models("exact"), depth=1, breadth=2, per_leaf=4,
+                                 judge=False))
+    jn, je = near.wait(job_near), exact.wait(job_exact)
+    assert (jn["status"], je["status"]) == ("completed", "completed"), (jn, je)
+    assert (jn["stages"]["inputs"]["produced"], jn["stages"]["dedup"]["produced"]) == (8, 2), jn
+    assert (je["stages"]["inputs"]["produced"], je["stages"]["dedup"]["produced"]) == (8, 8), je
+    assert (len(near.all_runs()), len(exact.all_runs())) == (2, 8)
+
+
 # ---- kill -9 in each stage ----
 
 
@@ -289,6 +306,55 @@ def test_token_budget_counts_calls_in_flight(start_server, fake_llm, tmp_path):
     assert (j["status"], j["error"]) == ("completed", None), j
     assert len(fake_calls(fake_llm, models["outputs"])) == 40
     assert len(fake_calls(fake_llm, models["inputs"])) == 2
+
+
+def test_cost_budget_pauses_with_the_reason(start_server, fake_llm, tmp_path):
+    """Priced at one dollar a token: a cost cap behaves as the token cap does, and the pause
+    names it with what was spent and what the next call would cost."""
+    cfg = tmp_path / "priced.json"
+    cfg.write_text(json.dumps({"providers": {"together_ai": {
+        "concurrency": 2000, "price_input_per_mtok": 1000000, "price_output_per_mtok": 1000000}}}))
+    p = Pipe(server(start_server, fake_llm, tmp_path, config=["--config", str(cfg)]))
+    models = stage_models("cost", slow="outputs", latency="+latency=300")
+    job_id = p.start(spec(models, depth=1, breadth=2, per_leaf=20, judge=False,
+                          budget={"max_calls": 8}))
+    j = p.wait(job_id)
+    assert (j["status"], j["stages"]["outputs"]["done"]) == ("paused", 5), j
+    assert j["spent"]["cost_usd"] == j["spent"]["tokens"], j
+    out = j["stages"]["outputs"]
+    cap = j["spent"]["cost_usd"] + 10.5 * out["cost_usd"] / 5
+    r = p.resume(job_id, {"budget": {"max_cost_usd": cap}})
+    assert r.status == 200, r
+    j = p.wait(job_id)
+    assert j["status"] == "paused", j
+    assert j["error"].startswith("budget: max_cost_usd %.2f would be passed (spent " % cap), j
+    assert ", next call about " in j["error"], j
+    assert j["spent"]["cost_usd"] <= cap and 5 < j["stages"]["outputs"]["done"] < 40, j
+    assert j["budget"] == {"max_cost_usd": cap, "max_calls": None, "max_tokens": None}, j
+
+
+def test_judge_job_pauses_at_its_budget_and_resumes(start_server, fake_llm, tmp_path):
+    """A judge job (POST .../judge) is run by the same driver: one item per sample, its budget
+    a hard cap, a resume with a higher one rating only the samples left."""
+    p = Pipe(server(start_server, fake_llm, tmp_path))
+    j = p.wait(p.start(spec(stage_models("tojudge"), depth=1, breadth=1, per_leaf=3,
+                            judge=False)))
+    assert j["status"] == "completed", j
+    judge = model("judge-job")
+    r = p.c.post(p.ds("judge"), {"provider": "together_ai", "model_name": judge,
+                                 "budget": {"max_calls": 1}})
+    assert r.status == 200 and r.json()["status"] == "judge_started", r
+    job_id = r.json()["job_id"]
+    j = p.wait(job_id)
+    assert (j["kind"], j["status"]) == ("judge", "paused"), j
+    assert j["error"] == "budget: max_calls 1 would be passed (spent 1, next item about 1)", j
+    assert (j["stages"]["judge"]["done"], j["spent"]["calls"]) == (1, 1), j
+    assert p.resume(job_id, {"budget": {"max_calls": 10}}).status == 200
+    j = p.wait(job_id)
+    assert (j["status"], j["stages"]["judge"]["done"], j["spent"]["calls"]) == \
+        ("completed", 3, 3), j
+    assert len(fake_calls(fake_llm, judge)) == 3
+    assert all("judge_reasoning" in x["intermediate_outputs"] for x in p.all_runs())
 
 
 def test_resume_budget_refused_for_an_import_and_for_a_running_job(start_server, fake_llm,
