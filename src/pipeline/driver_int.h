@@ -45,10 +45,16 @@ struct memo {
     struct memo_table node_index; /* a key's hash -> its index in nodes */
     /* accepted input hashes -> the dedup item that accepted them (-1: before) */
     struct memo_table hashes;
-    /* near duplicates: the signatures inputs are compared with */
+    /* near duplicates: the signatures inputs are compared with, found through LSH buckets
+     * (a band's key -> the last entry in it; entry sig * bands + band chains to the one
+     * before it in lsh_next, +1, 0 ending the chain) */
     struct minhash_sig *sigs;
     int64_t *sig_owners;
     size_t n_sigs, cap_sigs;
+    double threshold;
+    struct lsh_params lsh;
+    struct memo_table buckets;
+    int64_t *lsh_next;
 };
 
 void memo_done(struct memo *m);
@@ -59,8 +65,11 @@ int memo_add_kid(struct memo *m, const char *parent_key, const char *name);
 /* The dedup item that accepted hash (-1 for one accepted before), or -2 when none did. */
 int64_t memo_hash_owner(const struct memo *m, int64_t hash);
 int memo_hash_add(struct memo *m, int64_t hash, int64_t owner);
-/* Whether sig is at least threshold similar to a kept signature. */
-bool memo_near(const struct memo *m, const struct minhash_sig *sig, double threshold);
+/* Sets the similarity at which inputs are near duplicates, before any signature is added. */
+void memo_near_init(struct memo *m, double threshold);
+/* Whether sig is at least the threshold similar to a kept signature: candidates sharing an LSH
+ * band with it, each compared. */
+bool memo_near(const struct memo *m, const struct minhash_sig *sig);
 /* Forgets the hashes and signatures a dedup item added (it runs again: its step was lost). */
 #define MEMO_FORGOTTEN (-3)
 void memo_forget(struct memo *m, int64_t owner);

@@ -149,6 +149,8 @@ static int load_memo(struct pjob *j, struct err *e)
     int r;
 
     buf_init(&g.scratch, SIGN_TEXT_MAX);
+    if (j->spec.dedup_near)
+        memo_near_init(&j->memo, j->spec.near_threshold);
     if ((r = store_topic_list(st, j->task.id, add_kid, j, e)) == 0 &&
         (r = store_topic_counts(st, j->task.id, add_count, j, e)) == 0 &&
         (!j->spec.dedup_near || (r = store_run_list(st, &f, sign_run, &g, e)) == 0))

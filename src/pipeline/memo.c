@@ -90,6 +90,8 @@ void memo_done(struct memo *m)
     table_done(&m->hashes);
     free(m->sigs);
     free(m->sig_owners);
+    table_done(&m->buckets);
+    free(m->lsh_next);
     memset(m, 0, sizeof(*m));
 }
 
@@ -165,12 +167,47 @@ int memo_hash_add(struct memo *m, int64_t hash, int64_t owner)
 
 /* ---- near duplicates ---- */
 
-bool memo_near(const struct memo *m, const struct minhash_sig *sig, double threshold)
+/* ---- near duplicates ---- */
+
+void memo_near_init(struct memo *m, double threshold)
 {
-    for (size_t i = 0; i < m->n_sigs; i++)
-        if (minhash_similarity(&m->sigs[i], sig) >= threshold)
-            return true;
+    m->threshold = threshold;
+    m->lsh = lsh_params_for(threshold, LSH_FN_WEIGHT);
+}
+
+/* A band's bucket key: never 0 (the tables' empty slot). */
+static int64_t bucket_key(const struct minhash_sig *sig, int band, int rows)
+{
+    uint64_t k = (uint64_t)lsh_band_key(sig, band, rows) * 0x9E3779B97F4A7C15ULL + (uint64_t)band;
+    return k ? (int64_t)k : 1;
+}
+
+bool memo_near(const struct memo *m, const struct minhash_sig *sig)
+{
+    int bands = m->lsh.bands;
+
+    for (int b = 0; b < bands; b++)
+        for (int64_t e = table_get(&m->buckets, bucket_key(sig, b, m->lsh.rows), 0); e > 0;
+             e = m->lsh_next[e - 1]) {
+            size_t i = (size_t)(e - 1) / (size_t)bands;
+            if (minhash_similarity(&m->sigs[i], sig) >= m->threshold)
+                return true;
+        }
     return false;
+}
+
+/* Puts signature i in its bands' buckets. */
+static int lsh_add(struct memo *m, size_t i)
+{
+    int bands = m->lsh.bands;
+
+    for (int b = 0; b < bands; b++) {
+        int64_t k = bucket_key(&m->sigs[i], b, m->lsh.rows), e = (int64_t)i * bands + b;
+        m->lsh_next[e] = table_get(&m->buckets, k, 0);
+        if (table_put(&m->buckets, k, e + 1) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 void memo_forget(struct memo *m, int64_t owner)
@@ -186,7 +223,15 @@ void memo_forget(struct memo *m, int64_t owner)
         m->sigs[k] = m->sigs[i];
         m->sig_owners[k++] = m->sig_owners[i];
     }
+    if (k == m->n_sigs)
+        return;
+    /* the signatures moved: their buckets are made again (a rare path: a step lost) */
     m->n_sigs = k;
+    table_done(&m->buckets);
+    m->buckets = (struct memo_table){0};
+    for (size_t i = 0; i < m->n_sigs; i++)
+        if (lsh_add(m, i) < 0)
+            break; /* out of memory: some candidates are missed, never a wrong match */
 }
 
 int memo_sig_add(struct memo *m, const struct minhash_sig *sig, int64_t owner)
@@ -201,9 +246,13 @@ int memo_sig_add(struct memo *m, const struct minhash_sig *sig, int64_t owner)
         if (!(o = realloc(m->sig_owners, cap * sizeof(*o))))
             return -1;
         m->sig_owners = o;
+        if (!(o = realloc(m->lsh_next,
+                          cap * (size_t)(m->lsh.bands ? m->lsh.bands : 1) * sizeof(*o))))
+            return -1;
+        m->lsh_next = o;
         m->cap_sigs = cap;
     }
     m->sigs[m->n_sigs] = *sig;
-    m->sig_owners[m->n_sigs++] = owner;
-    return 0;
+    m->sig_owners[m->n_sigs] = owner;
+    return lsh_add(m, m->n_sigs++);
 }

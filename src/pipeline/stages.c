@@ -334,7 +334,7 @@ static int near_dups(struct pitem *it, struct json_object *inputs, struct found 
             continue;
         if (near_sign_input(t, strlen(t), &scratch, &sig, &e) < 0)
             r = fail(it, e.code, e.msg);
-        else if (memo_near(&j->memo, &sig, j->spec.near_threshold))
+        else if (memo_near(&j->memo, &sig))
             f->dup[i] = true;
         else if (memo_sig_add(&j->memo, &sig, it->idx) < 0)
             r = fail(it, HE_NOMEM, "out of memory");
