@@ -131,9 +131,20 @@ static int parse_request(struct app *app, struct json_object *body, struct judge
         jr->m.guidance = NULL;
     if ((r = body_number(body, "keep", 1, 5,
                          ": the overall judge rating below which a sample is tagged rejected",
-                         &jr->keep, e)) < 0)
+                         &jr->keep, e)) < 0 ||
+        (r = judge_model_check(&env, &jr->m, NULL, e)) < 0)
         return r;
-    return judge_model_check(&env, &jr->m, NULL, e);
+    if (jr->budget.max_cost_usd >= 0) {
+        struct llm_price p;
+        llm_config_price(llm_engine_config(app->engine), jr->m.provider, jr->m.model_name, &p);
+        if (!p.source) /* a cap on money the job could not count */
+            return err_set(e, HE_INVALID, "budget.max_cost_usd",
+                           "budget.max_cost_usd cannot be kept: the price of %s/%s is unknown; "
+                           "set price_input_per_mtok and price_output_per_mtok in the providers "
+                           "config, or cap max_calls or max_tokens instead",
+                           jr->m.provider, jr->m.model_name);
+    }
+    return 0;
 }
 
 /* ---- the samples selected ---- */

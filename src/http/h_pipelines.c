@@ -38,6 +38,15 @@ int h_pipeline_start(struct http_req *req, struct json_object **ret_body, struct
         (r = pipeline_estimate(&env, &t, &spec, &est, e)) < 0)
         goto out;
     estimated = true;
+    if (!spec.dry_run && spec.budget.max_cost_usd >= 0 && !est.total.priced) {
+        /* a cap on money the job could not count: refused rather than never reached */
+        r = err_set(e, HE_INVALID, "budget.max_cost_usd",
+                    "budget.max_cost_usd cannot be kept: the price of %s is unknown; set "
+                    "price_input_per_mtok and price_output_per_mtok in the providers config, or "
+                    "cap max_calls or max_tokens instead",
+                    est.n_unpriced ? est.unpriced[0] : "a model");
+        goto out;
+    }
     if (!spec.dry_run) {
         if ((r = pipeline_job_create(app->store, &t, &spec, &est, job_id, e)) < 0)
             goto out;

@@ -294,6 +294,10 @@ def test_judge_request_errors(srv, fake_llm):
     assert_error(t.judge("judge-x", budget={"max_calls": -1}), 422, "invalid",
                  field="budget.max_calls")
     assert_error(t.judge("judge-x", colour="red"), 422, "invalid", field="colour")
+    # a money cap on a model whose price is unknown could never be kept
+    assert_error(t.judge("judge-x", budget={"max_cost_usd": 1}), 422, "invalid",
+                 field="budget.max_cost_usd", mentions=("is unknown",))
+    assert t.c.ok("GET", t.ds("jobs"))["jobs"] == []
     assert_error(t.c.post(t.ds("judge"), {"provider": "no_such_provider", "model_name": "m"}),
                  400, "bad_request", field="provider", mentions=("no_such_provider",))
 

@@ -144,6 +144,22 @@ def test_unknown_price_is_unknown(srv):
     assert "cost is unknown" in est["note"] and "openai/" + m in est["note"]
 
 
+def test_a_cost_cap_on_an_unknown_price_is_refused(srv):
+    """A money cap the job could not count is refused when the job would start (nothing
+    stored); the dry run still answers its estimate, and a priced model starts."""
+    c = srv.client
+    pid, tid = new_task(c)
+    m = model()
+    r = post(c, pid, tid, body(m, budget={"max_cost_usd": 1}))
+    assert_error(r, 422, "invalid", field="budget.max_cost_usd")
+    assert "openai/" + m in r.json()["detail"]
+    assert c.ok("GET", ds(pid, tid, "jobs")) == {"jobs": []}
+    assert c.ok("POST", ds(pid, tid, "pipelines"),
+                body(m, dry_run=True, budget={"max_cost_usd": 1}))["status"] == "dry_run"
+    started = c.ok("POST", ds(pid, tid, "pipelines"), body(PRICED, budget={"max_cost_usd": 1}))
+    assert started["status"] == "pipeline_started"
+
+
 def test_configured_price_gives_the_exact_cost(srv):
     c = srv.client
     pid, tid = new_task(c)
