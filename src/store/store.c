@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Store front: picks the backend from the URL, owns the id generator (which reserves blocks of
- * ids through the backend), and the record destructors and copies shared by all backends.
+ * Store front: picks the backend from the URL (postgresql:// or postgres://: PostgreSQL;
+ * anything else, optionally prefixed sqlite:, a SQLite path), owns the id generator (which reserves
+ * blocks of ids through the backend), and the record destructors and copies shared by all backends.
  */
 #include "store/store.h"
 
@@ -26,15 +27,15 @@ int store_open(const char *url, struct store **ret, struct err *e)
     struct store *s = NULL;
     int r;
 
-    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
-        return err_set(e, HE_BAD_REQUEST, "db",
-                       "the PostgreSQL backend is not available in this build; use a SQLite "
-                       "path");
-    if (strncmp(url, "sqlite:", 7) == 0)
-        url += 7;
-    if (!*url)
-        return err_set(e, HE_BAD_REQUEST, "db", "the database path is empty");
-    r = store_sqlite_open(url, &s, e);
+    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+        r = store_pg_open(url, &s, e);
+    } else {
+        if (strncmp(url, "sqlite:", 7) == 0)
+            url += 7;
+        if (!*url)
+            return err_set(e, HE_BAD_REQUEST, "db", "the database path is empty");
+        r = store_sqlite_open(url, &s, e);
+    }
     if (r)
         return r;
     s->ids = id_gen_new(reserve_cb, s, ID_BLOCK);

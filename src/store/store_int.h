@@ -7,5 +7,7 @@
 
 /* Each backend's opener; it fills in base->ops and returns its struct store. */
 int store_sqlite_open(const char *path, struct store **ret, struct err *e);
+/* url: a libpq connection URI; libpq's environment variables fill what it leaves out. */
+int store_pg_open(const char *url, struct store **ret, struct err *e);
 
 #endif

@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PostgreSQL backend, selected by a postgresql:// or postgres:// URL (libpq's environment
+ * variables, PGHOST, PGUSER, ..., fill what the URL leaves out).
+ *
+ * DESIGN
+ * - A pool of at most PG_POOL_SIZE connections (pg_int.h), opened on demand, shared by every
+ *   calling thread: a call borrows one for its statement or transaction and gives it back, so a
+ *   connection is used by one thread at a time. A connection found broken when borrowed is reset
+ *   once; a call that fails on a lost connection answers HE_UNAVAILABLE.
+ * - Statements are prepared per connection on first use (named s<slot>) and kept with it.
+ * - Writes commit one by one, each in its own transaction where it takes more than one
+ *   statement. (SQLite's group commit, retries with backoff and COPY loads are still to come.)
+ * - The schema (pg_schema.h) is migrated at open under a session advisory lock, so servers
+ *   starting together migrate once: the first takes the lock and migrates, the others wait and
+ *   then find the schema current. Each migration commits with its version in one transaction.
+ * - The id counter (meta.next_id) is advanced by one UPDATE ... RETURNING, atomic across
+ *   servers: blocks of ids never overlap, whichever server reserves them.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/pg_int.h"
+#include "store/pg_schema.h"
+#include "store/store_int.h"
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+/* Any constant shared by every Hetu server: the advisory lock held while migrating. */
+#define PG_MIGRATE_LOCK 4847545500001LL
+
+static const char SQL_RESERVE[] =
+    "UPDATE meta SET value = value + $1::bigint WHERE key = 'next_id' RETURNING value - $1::bigint";
+static const char SQL_PING[] = "SELECT count(*) FROM meta";
+
+static const struct store_ops pg_ops;
+
+/* ---- parameters and columns ---- */
+
+void pg_param_text(struct pg_params *p, const char *v)
+{
+    if (p->n < PG_MAX_PARAMS)
+        p->v[p->n++] = v;
+}
+
+void pg_param_int(struct pg_params *p, int64_t v)
+{
+    if (p->n >= PG_MAX_PARAMS)
+        return;
+    snprintf(p->num[p->n], sizeof(p->num[p->n]), "%" PRId64, v);
+    p->v[p->n] = p->num[p->n];
+    p->n++;
+}
+
+void pg_param_id(struct pg_params *p, const char *id)
+{
+    pg_param_int(p, id_valid(id) ? (int64_t)strtoll(id, NULL, 10) : 0);
+}
+
+void pg_param_bytes(struct pg_params *p, const unsigned char *b, size_t n, char *hex)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    hex[0] = '\\';
+    hex[1] = 'x';
+    for (size_t i = 0; i < n; i++) {
+        hex[2 + 2 * i] = digits[b[i] >> 4];
+        hex[3 + 2 * i] = digits[b[i] & 15];
+    }
+    hex[2 + 2 * n] = '\0';
+    pg_param_text(p, hex);
+}
+
+void pg_col_id(const PGresult *r, int row, int col, char out[ID_LEN])
+{
+    id_format((uint64_t)pg_col_int(r, row, col), out);
+}
+
+int64_t pg_col_int(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : (int64_t)strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+const char *pg_col_text(const PGresult *r, int row, int col, struct arena *mem)
+{
+    if (PQgetisnull(r, row, col))
+        return NULL;
+    if (!mem)
+        return PQgetvalue(r, row, col);
+    return arena_strndup(mem, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
+
+int pg_row_reserve(const PGresult *r, int row, struct arena *mem)
+{
+    size_t need = 0;
+
+    for (int i = 0, n = PQnfields(r); i < n; i++)
+        if (!PQgetisnull(r, row, i))
+            need += ARENA_ROUND((size_t)PQgetlength(r, row, i) + 1);
+    return arena_reserve(mem, need) < 0 ? HE_NOMEM : 0;
+}
+
+/* ---- errors and keys ---- */
+
+int pg_error(struct err *e, struct pg_conn *c, const PGresult *res, const char *what)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c->db);
+    char line[256];
+    size_t n;
+
+    if (!msg || !*msg)
+        msg = PQerrorMessage(c->db);
+    n = strcspn(msg, "\n");
+    snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), msg);
+    if (PQstatus(c->db) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0))
+        return err_set(e, HE_UNAVAILABLE, NULL, "%s: the database is unreachable: %s", what, line);
+    if (state && strcmp(state, "23503") == 0)
+        return err_set(e, HE_NOT_FOUND, NULL, "%s: a referenced record does not exist", what);
+    if (state && strcmp(state, "23505") == 0)
+        return err_set(e, HE_CONFLICT, NULL, "%s: the record exists already", what);
+    if (state && strcmp(state, "53100") == 0)
+        return err_set(e, HE_STORE, NULL, "%s: the disk is full", what);
+    return err_set(e, HE_STORE, NULL, "%s: %s", what, line);
+}
+
+int pg_not_found(struct err *e, const struct pg_key *k)
+{
+    if (k->parent_id)
+        return err_set(e, HE_NOT_FOUND, k->field, "%s %s not found in %s %s", k->kind, k->id,
+                       k->parent_kind, k->parent_id);
+    return err_set(e, HE_NOT_FOUND, k->field, "%s %s not found", k->kind, k->id);
+}
+
+int pg_changed(const PGresult *r, const struct pg_key *k, struct err *e)
+{
+    const char *n = PQcmdTuples((PGresult *)r);
+    return (!n[0] || strcmp(n, "0") == 0) ? pg_not_found(e, k) : 0;
+}
+
+/* ---- connections ---- */
+
+static void conn_close(struct pg_conn *c)
+{
+    if (!c)
+        return;
+    PQfinish(c->db);
+    free(c);
+}
+DEFINE_FREEP(struct pg_conn, conn_close)
+
+static int conn_open(struct pg_store *st, struct pg_conn **ret, struct err *e)
+{
+    _cleanup_(conn_closep) struct pg_conn *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    c->db = PQconnectdb(st->conninfo);
+    if (!c->db)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    if (PQstatus(c->db) != CONNECTION_OK)
+        return pg_error(e, c, NULL, "connecting to the database");
+    if (pg_exec(c, "SET client_min_messages = warning", "setting up the connection", e) < 0)
+        return e->code;
+    *ret = take_ptr(c);
+    return 0;
+}
+
+int pg_acquire(struct pg_store *st, struct pg_conn **ret, struct err *e)
+{
+    struct pg_conn *c = NULL;
+    int r;
+
+    pthread_mutex_lock(&st->lock);
+    while (st->nidle == 0 && st->nopen >= PG_POOL_SIZE)
+        pthread_cond_wait(&st->idle_cond, &st->lock);
+    if (st->nidle > 0)
+        c = st->idle[--st->nidle];
+    else
+        st->nopen++;
+    pthread_mutex_unlock(&st->lock);
+    if (c && PQstatus(c->db) != CONNECTION_OK) {
+        PQreset(c->db); /* prepared statements went with the old session */
+        c->nprepared = 0;
+    }
+    if (c && PQstatus(c->db) == CONNECTION_OK) {
+        *ret = c;
+        return 0;
+    }
+    conn_close(c);
+    c = NULL;
+    if ((r = conn_open(st, &c, e)) < 0) {
+        pthread_mutex_lock(&st->lock);
+        st->nopen--;
+        pthread_cond_signal(&st->idle_cond);
+        pthread_mutex_unlock(&st->lock);
+        return r;
+    }
+    *ret = c;
+    return 0;
+}
+
+void pg_release(struct pg_store *st, struct pg_conn *c)
+{
+    if (!c)
+        return;
+    /* a connection left inside a transaction (a failed call) is rolled back before reuse */
+    if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
+        PQclear(PQexec(c->db, "ROLLBACK"));
+    pthread_mutex_lock(&st->lock);
+    st->idle[st->nidle++] = c;
+    pthread_cond_signal(&st->idle_cond);
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* ---- statements ---- */
+
+/* The slot of sql's prepared statement on c, preparing it on first use; -1: run unprepared. */
+static int prepared_slot(struct pg_conn *c, const char *sql, int nparams, struct err *e)
+{
+    char name[16];
+    PGresult *res;
+    bool ok;
+
+    for (int i = 0; i < c->nprepared; i++)
+        if (c->prepared[i] == sql)
+            return i;
+    if (c->nprepared == PG_STMT_SLOTS)
+        return -1;
+    snprintf(name, sizeof(name), "s%d", c->nprepared);
+    res = PQprepare(c->db, name, sql, nparams, NULL);
+    ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok) {
+        pg_error(e, c, res, "preparing a statement");
+        PQclear(res);
+        return e->code;
+    }
+    PQclear(res);
+    c->prepared[c->nprepared] = sql;
+    return c->nprepared++;
+}
+
+int pg_run(struct pg_conn *c, const char *sql, const struct pg_params *p, PGresult **ret,
+           const char *what, struct err *e)
+{
+    static const struct pg_params none;
+    PGresult *res;
+    int slot;
+
+    if (!p)
+        p = &none;
+    if ((slot = prepared_slot(c, sql, p->n, e)) < -1)
+        return slot;
+    if (slot >= 0) {
+        char name[16];
+        snprintf(name, sizeof(name), "s%d", slot);
+        res = PQexecPrepared(c->db, name, p->n, p->v, NULL, NULL, 0);
+    } else {
+        res = PQexecParams(c->db, sql, p->n, NULL, p->v, NULL, NULL, 0);
+    }
+    if (!res ||
+        (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)) {
+        int r = pg_error(e, c, res, what);
+        PQclear(res);
+        return r;
+    }
+    *ret = res;
+    return 0;
+}
+
+int pg_query(struct pg_store *st, const char *sql, const struct pg_params *p, PGresult **ret,
+             const char *what, struct err *e)
+{
+    struct pg_conn *c;
+    int r = pg_acquire(st, &c, e);
+
+    if (r)
+        return r;
+    r = pg_run(c, sql, p, ret, what, e);
+    pg_release(st, c);
+    return r;
+}
+
+int pg_exec(struct pg_conn *c, const char *sql, const char *what, struct err *e)
+{
+    PGresult *res = PQexec(c->db, sql);
+    int r = 0;
+
+    if (!res || (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK))
+        r = pg_error(e, c, res, what);
+    PQclear(res);
+    return r;
+}
+
+/* ---- ids and health ---- */
+
+static int pg_reserve_ids(struct store *s, uint64_t n, uint64_t *ret_first, struct err *e)
+{
+    struct pg_params p = {0};
+    _cleanup_result_ PGresult *res = NULL;
+    int r;
+
+    pg_param_int(&p, (int64_t)n);
+    if ((r = pg_query((struct pg_store *)s, SQL_RESERVE, &p, &res, "reserving ids", e)) < 0)
+        return r;
+    if (PQntuples(res) != 1)
+        return err_set(e, HE_STORE, NULL, "reserving ids: the id counter is missing");
+    *ret_first = (uint64_t)pg_col_int(res, 0, 0);
+    return 0;
+}
+
+static int pg_health(struct store *s, struct store_health *ret, struct err *e)
+{
+    struct pg_store *st = (struct pg_store *)s;
+    _cleanup_result_ PGresult *res = NULL;
+    int r = pg_query(st, SQL_PING, NULL, &res, "checking the database", e);
+
+    if (r)
+        return r;
+    ret->backend = "postgresql";
+    ret->schema_version = st->schema_version;
+    ret->writable = true;
+    ret->pending_writes = 0;
+    return 0;
+}
+
+/* ---- migrations, open, close ---- */
+
+static int schema_version(struct pg_conn *c, int *ret, struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    int r = pg_run(c, "SELECT version FROM hetu_schema", NULL, &res, "reading the schema", e);
+
+    if (r)
+        return r;
+    *ret = PQntuples(res) == 1 ? (int)pg_col_int(res, 0, 0) : 0;
+    return 0;
+}
+
+static int migrate_locked(struct pg_conn *c, int *ret_version, struct err *e)
+{
+    int n = (int)ARRAY_SIZE(pg_migrations), version = 0, r;
+    char bump[64];
+
+    if ((r = pg_exec(c, PG_SCHEMA_TABLE, "creating the schema table", e)) < 0 ||
+        (r = schema_version(c, &version, e)) < 0)
+        return r;
+    if (version > n)
+        return err_set(e, HE_STORE, "db",
+                       "the database has schema version %d, newer than this server's %d", version,
+                       n);
+    for (; version < n; version++) {
+        snprintf(bump, sizeof(bump), "UPDATE hetu_schema SET version = %d", version + 1);
+        if ((r = pg_exec(c, "BEGIN", "migrating the schema", e)) < 0 ||
+            (r = pg_exec(c, pg_migrations[version], "migrating the schema", e)) < 0 ||
+            (r = pg_exec(c, bump, "migrating the schema", e)) < 0 ||
+            (r = pg_exec(c, "COMMIT", "migrating the schema", e)) < 0)
+            return r; /* pg_release rolls back */
+    }
+    *ret_version = version;
+    return 0;
+}
+
+static int migrate(struct pg_store *st, struct err *e)
+{
+    struct pg_conn *c;
+    char sql[96];
+    int r = pg_acquire(st, &c, e);
+
+    if (r)
+        return r;
+    snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%lld)", PG_MIGRATE_LOCK);
+    if ((r = pg_exec(c, sql, "waiting for the schema lock", e)) == 0) {
+        r = migrate_locked(c, &st->schema_version, e);
+        if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
+            PQclear(PQexec(c->db, "ROLLBACK"));
+        snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)", PG_MIGRATE_LOCK);
+        PQclear(PQexec(c->db, sql)); /* and the session's end releases it in any case */
+    }
+    pg_release(st, c);
+    return r;
+}
+
+static void pg_close(struct store *s)
+{
+    struct pg_store *st = (struct pg_store *)s;
+
+    if (!st)
+        return;
+    /* every call has returned: every open connection is idle */
+    for (int i = 0; i < st->nidle; i++)
+        conn_close(st->idle[i]);
+    pthread_cond_destroy(&st->idle_cond);
+    pthread_mutex_destroy(&st->lock);
+    free(st->conninfo);
+    free(st);
+}
+
+int store_pg_open(const char *url, struct store **ret, struct err *e)
+{
+    struct pg_store *st = calloc(1, sizeof(*st));
+    int r;
+
+    if (!st || !(st->conninfo = strdup(url))) {
+        free(st);
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    }
+    st->base.ops = &pg_ops;
+    pthread_mutex_init(&st->lock, NULL);
+    pthread_cond_init(&st->idle_cond, NULL);
+    if ((r = migrate(st, e)) < 0) {
+        pg_close(&st->base);
+        return r;
+    }
+    *ret = &st->base;
+    return 0;
+}
+
+static const struct store_ops pg_ops = {.name = "postgresql",
+                                        .close = pg_close,
+                                        .health = pg_health,
+                                        .reserve_ids = pg_reserve_ids,
+                                        .project_insert = pg_project_insert,
+                                        .project_update = pg_project_update,
+                                        .project_get = pg_project_get,
+                                        .project_list = pg_project_list,
+                                        .project_delete = pg_project_delete,
+                                        .task_insert = pg_task_insert,
+                                        .task_update = pg_task_update,
+                                        .task_get = pg_task_get,
+                                        .task_list = pg_task_list,
+                                        .task_delete = pg_task_delete,
+                                        .api_key_insert = pg_api_key_insert,
+                                        .api_key_get = pg_api_key_get,
+                                        .api_key_list = pg_api_key_list,
+                                        .api_key_revoke = pg_api_key_revoke,
+                                        .api_key_count = pg_api_key_count,
+#define PG_TODO_OP(op) .op = pg_todo_##op,
+                                        PG_TODO_OPS(PG_TODO_OP)
+#undef PG_TODO_OP
+};

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PostgreSQL backend internals, shared by its files (pg.c, pg_records.c, pg_todo.c).
+ *
+ * A pool of at most PG_POOL_SIZE libpq connections, opened on demand and shared by every calling
+ * thread: a call borrows one connection for the length of its statement or transaction and gives
+ * it back. Statements are prepared once per connection, on first use, named after their slot.
+ * All parameters and results travel as text, BYTEA as hex text.
+ */
+#ifndef HETU_STORE_PG_INT_H
+#define HETU_STORE_PG_INT_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+
+#include "store/store.h"
+
+/* Connections per server. A fixed size for now; the HTTP and worker thread counts are the right
+ * measure (each blocks on at most one connection at a time). */
+#define PG_POOL_SIZE 4
+/* Statements a connection may prepare; past that they run unprepared. */
+#define PG_STMT_SLOTS 64
+/* Parameters of one statement. */
+#define PG_MAX_PARAMS 12
+
+struct pg_conn {
+    PGconn *db;
+    const char *prepared[PG_STMT_SLOTS]; /* by the address of their SQL text */
+    int nprepared;
+};
+
+struct pg_store {
+    struct store base;
+    char *conninfo;
+    int schema_version; /* set at open, read-only after */
+
+    /* shared under lock */
+    pthread_mutex_t lock;
+    pthread_cond_t idle_cond;
+    struct pg_conn *idle[PG_POOL_SIZE]; /* connections no thread holds */
+    int nidle;
+    int nopen; /* connections open, idle or held */
+};
+
+/* Parameters of one statement, as text: NULL is SQL NULL. */
+struct pg_params {
+    const char *v[PG_MAX_PARAMS];
+    int n;
+    char num[PG_MAX_PARAMS][24]; /* storage of formatted numbers */
+};
+
+void pg_param_text(struct pg_params *p, const char *v);
+void pg_param_int(struct pg_params *p, int64_t v);
+/* An API id as stored: its numeric value; an id the server could not have issued is 0. */
+void pg_param_id(struct pg_params *p, const char *id);
+/* Binary bytes as BYTEA hex text ("\x..."), kept in hex (2 * n + 3 bytes). */
+void pg_param_bytes(struct pg_params *p, const unsigned char *b, size_t n, char *hex);
+
+/* Borrows a connection (waiting when all are held), and gives it back. */
+int pg_acquire(struct pg_store *st, struct pg_conn **ret, struct err *e);
+void pg_release(struct pg_store *st, struct pg_conn *c);
+
+/* Runs sql (prepared on this connection) with p; on success *ret is its result, which the
+ * caller PQclear()s. what names the work in an error ("saving the project"). */
+int pg_run(struct pg_conn *c, const char *sql, const struct pg_params *p, PGresult **ret,
+           const char *what, struct err *e);
+/* The same on a borrowed connection, for a single statement outside a transaction. */
+int pg_query(struct pg_store *st, const char *sql, const struct pg_params *p, PGresult **ret,
+             const char *what, struct err *e);
+/* Runs one or more statements without parameters (BEGIN, COMMIT, migrations). */
+int pg_exec(struct pg_conn *c, const char *sql, const char *what, struct err *e);
+
+/* Maps a failed result (or a lost connection) to an error. */
+int pg_error(struct err *e, struct pg_conn *c, const PGresult *res, const char *what);
+
+static inline void pg_clearp(PGresult **r)
+{
+    if (*r)
+        PQclear(*r);
+}
+#define _cleanup_result_ __attribute__((cleanup(pg_clearp)))
+
+/* Column readers: an id, an integer (0 when NULL), a string copied into mem (NULL stays NULL;
+ * mem NULL: a view into the result). */
+void pg_col_id(const PGresult *r, int row, int col, char out[ID_LEN]);
+int64_t pg_col_int(const PGresult *r, int row, int col);
+const char *pg_col_text(const PGresult *r, int row, int col, struct arena *mem);
+/* Reserves mem for every text column of a row, so pg_col_text into it cannot fail. */
+int pg_row_reserve(const PGresult *r, int row, struct arena *mem);
+
+/* A record's key, as in the SQLite backend: its not-found message names kind, id and field. */
+struct pg_key {
+    const char *kind, *id;
+    const char *parent_kind, *parent_id;
+    const char *field;
+};
+
+int pg_not_found(struct err *e, const struct pg_key *k);
+/* After an UPDATE or DELETE of k: not found when it changed no row. */
+int pg_changed(const PGresult *r, const struct pg_key *k, struct err *e);
+
+/* pg_records.c: projects, tasks, API keys. */
+int pg_project_insert(struct store *s, const struct project *p, struct err *e);
+int pg_project_update(struct store *s, const struct project *p, struct err *e);
+int pg_project_get(struct store *s, const char *id, struct project *ret, struct err *e);
+int pg_project_list(struct store *s, store_project_cb cb, void *ud, struct err *e);
+int pg_project_delete(struct store *s, const char *id, struct err *e);
+int pg_task_insert(struct store *s, const struct task *t, struct err *e);
+int pg_task_update(struct store *s, const struct task *t, bool schema_changed, struct err *e);
+int pg_task_get(struct store *s, const char *project_id, const char *task_id, struct task *ret,
+                struct err *e);
+int pg_task_list(struct store *s, const char *project_id, store_task_cb cb, void *ud,
+                 struct err *e);
+int pg_task_delete(struct store *s, const char *project_id, const char *task_id, struct err *e);
+int pg_api_key_insert(struct store *s, const struct api_key *k, struct err *e);
+int pg_api_key_get(struct store *s, const char *id, struct api_key *ret, struct err *e);
+int pg_api_key_list(struct store *s, store_api_key_cb cb, void *ud, struct err *e);
+int pg_api_key_revoke(struct store *s, const char *id, int64_t now, struct err *e);
+int pg_api_key_count(struct store *s, int64_t *ret, struct err *e);
+
+/* pg_todo.c: the ops this backend does not do yet, each failing with HE_UNAVAILABLE naming it. */
+int pg_todo_run_insert(struct store *s, struct run *const *runs, size_t n, struct err *e);
+int pg_todo_run_insert_async(struct store *s, struct run *const *runs, size_t n, store_done_cb cb,
+                             void *ud, struct err *e);
+int pg_todo_run_get(struct store *s, const char *task_id, const char *run_id, struct run *ret,
+                    struct err *e);
+int pg_todo_run_list(struct store *s, const struct run_filter *f, store_run_cb cb, void *ud,
+                     struct err *e);
+int pg_todo_run_update(struct store *s, const struct run_update *u, struct err *e);
+int pg_todo_run_delete(struct store *s, const char *task_id, const char *run_id, struct err *e);
+int pg_todo_run_find_by_hash(struct store *s, const char *task_id, const int64_t *hashes, size_t n,
+                             store_run_hash_cb cb, void *ud, struct err *e);
+int pg_todo_topic_add(struct store *s, const char *task_id, const char *parent_key,
+                      const char *const *names, size_t n, struct err *e);
+int pg_todo_topic_add_async(struct store *s, const char *task_id, const char *parent_key,
+                            const char *const *names, size_t n, store_done_cb cb, void *ud,
+                            struct err *e);
+int pg_todo_topic_list(struct store *s, const char *task_id, store_topic_cb cb, void *ud,
+                       struct err *e);
+int pg_todo_topic_counts(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
+                         struct err *e);
+int pg_todo_topic_delete(struct store *s, struct topic_delete *d, struct err *e);
+int pg_todo_split_insert(struct store *s, const struct dataset_split *d,
+                         const struct dataset_split_part *parts, size_t nparts, struct err *e);
+int pg_todo_split_get(struct store *s, const char *task_id, const char *split_id,
+                      struct dataset_split *ret, struct err *e);
+int pg_todo_split_list(struct store *s, const char *task_id, store_split_cb cb, void *ud,
+                       struct err *e);
+int pg_todo_split_runs(struct store *s, const char *split_id, const char *part,
+                       store_split_run_cb cb, void *ud, struct err *e);
+int pg_todo_job_create(struct store *s, const struct job *j, const char *const *payloads, size_t n,
+                       struct err *e);
+int pg_todo_job_get(struct store *s, const char *job_id, struct job *ret, struct err *e);
+int pg_todo_job_list(struct store *s, const char *task_id, store_job_cb cb, void *ud,
+                     struct err *e);
+int pg_todo_job_set_status(struct store *s, const char *job_id, enum job_status from,
+                           enum job_status to, const char *error, struct err *e);
+int pg_todo_job_request_cancel(struct store *s, const char *job_id, struct err *e);
+int pg_todo_job_requeue(struct store *s, const char *job_id, enum job_status from,
+                        enum job_status to, struct err *e);
+int pg_todo_job_pending(struct store *s, const char *job_id, int64_t after, size_t limit,
+                        store_item_cb cb, void *ud, struct err *e);
+int pg_todo_job_errors(struct store *s, const char *job_id, size_t limit, store_item_error_cb cb,
+                       void *ud, struct err *e);
+int pg_todo_job_item_counts(struct store *s, int64_t ret[3], struct err *e);
+int pg_todo_job_items_done_async(struct store *s, const struct job_item_result *results, size_t n,
+                                 store_done_cb cb, void *ud, struct err *e);
+int pg_todo_job_create_staged(struct store *s, const struct job *j,
+                              const struct job_new_item *items, size_t n, struct err *e);
+int pg_todo_job_step_async(struct store *s, const struct job_step *steps, size_t n,
+                           store_done_cb cb, void *ud, struct err *e);
+int pg_todo_job_items_scan(struct store *s, const struct job_item_query *q, store_job_item_cb cb,
+                           void *ud, struct err *e);
+int pg_todo_job_stages(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
+                       struct err *e);
+int pg_todo_job_set_params(struct store *s, const char *job_id, const char *params, struct err *e);
+int pg_todo_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
+                           struct err *e);
+int pg_todo_stats(struct store *s, const char *task_id, struct store_stats *ret, store_stats_cb cb,
+                  void *ud, struct err *e);
+int pg_todo_dedup_scan(struct store *s, const struct dedup_scan *q, store_dedup_sample_cb cb,
+                       void *ud, int64_t *ret_total, struct err *e);
+int pg_todo_dedup_save(struct store *s, const struct dedup_save *w, struct err *e);
+int pg_todo_dedup_buckets(struct store *s, const char *task_id, const char *params, int rows,
+                          store_dedup_bucket_cb cb, void *ud, struct err *e);
+int pg_todo_dedup_clusters_save(struct store *s, const char *job_id, const struct dedup_member *m,
+                                size_t n, struct err *e);
+int pg_todo_dedup_clusters_list(struct store *s, const char *job_id, int64_t after_cluster,
+                                size_t limit, store_dedup_member_cb cb, void *ud, struct err *e);
+int pg_todo_import(struct store *s, const struct store_import *imp, struct err *e);
+
+/* The ops above, as an X-macro list for the ops table. */
+#define PG_TODO_OPS(X)                                                                            \
+    X(run_insert)                                                                                 \
+    X(run_insert_async) X(run_get) X(run_list) X(run_update) X(run_delete) X(run_find_by_hash)    \
+        X(topic_add) X(topic_add_async) X(topic_list) X(topic_counts) X(topic_delete)             \
+            X(split_insert) X(split_get) X(split_list) X(split_runs) X(job_create) X(job_get)     \
+                X(job_list) X(job_set_status) X(job_request_cancel) X(job_requeue) X(job_pending) \
+                    X(job_errors) X(job_item_counts) X(job_items_done_async) X(job_create_staged) \
+                        X(job_step_async) X(job_items_scan) X(job_stages) X(job_set_params)       \
+                            X(job_load_async) X(stats) X(dedup_scan) X(dedup_save)                \
+                                X(dedup_buckets) X(dedup_clusters_save) X(dedup_clusters_list)    \
+                                    X(import)
+
+#endif

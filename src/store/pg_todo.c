@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PostgreSQL backend: the store ops it does not do yet. Each fails at once with HE_UNAVAILABLE
+ * (503) naming the op, never touching its arguments (an asynchronous one does not call its
+ * callback), so a server on PostgreSQL answers a clear error where the work is missing. Each
+ * function leaves this file when the backend does its op.
+ */
+#include "store/pg_int.h"
+#include "util/banned.h"
+
+/* The stubs take the op's parameters and use none of them. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+
+static int pg_todo(struct err *e, const char *op)
+{
+    return err_set(e, HE_UNAVAILABLE, NULL, "the postgresql backend does not do %s yet", op);
+}
+
+int pg_todo_run_insert(struct store *s, struct run *const *runs, size_t n, struct err *e)
+{
+    return pg_todo(e, "run_insert");
+}
+
+int pg_todo_run_insert_async(struct store *s, struct run *const *runs, size_t n, store_done_cb cb,
+                             void *ud, struct err *e)
+{
+    return pg_todo(e, "run_insert_async");
+}
+
+int pg_todo_run_get(struct store *s, const char *task_id, const char *run_id, struct run *ret,
+                    struct err *e)
+{
+    return pg_todo(e, "run_get");
+}
+
+int pg_todo_run_list(struct store *s, const struct run_filter *f, store_run_cb cb, void *ud,
+                     struct err *e)
+{
+    return pg_todo(e, "run_list");
+}
+
+int pg_todo_run_update(struct store *s, const struct run_update *u, struct err *e)
+{
+    return pg_todo(e, "run_update");
+}
+
+int pg_todo_run_delete(struct store *s, const char *task_id, const char *run_id, struct err *e)
+{
+    return pg_todo(e, "run_delete");
+}
+
+int pg_todo_run_find_by_hash(struct store *s, const char *task_id, const int64_t *hashes, size_t n,
+                             store_run_hash_cb cb, void *ud, struct err *e)
+{
+    return pg_todo(e, "run_find_by_hash");
+}
+
+int pg_todo_topic_add(struct store *s, const char *task_id, const char *parent_key,
+                      const char *const *names, size_t n, struct err *e)
+{
+    return pg_todo(e, "topic_add");
+}
+
+int pg_todo_topic_add_async(struct store *s, const char *task_id, const char *parent_key,
+                            const char *const *names, size_t n, store_done_cb cb, void *ud,
+                            struct err *e)
+{
+    return pg_todo(e, "topic_add_async");
+}
+
+int pg_todo_topic_list(struct store *s, const char *task_id, store_topic_cb cb, void *ud,
+                       struct err *e)
+{
+    return pg_todo(e, "topic_list");
+}
+
+int pg_todo_topic_counts(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
+                         struct err *e)
+{
+    return pg_todo(e, "topic_counts");
+}
+
+int pg_todo_topic_delete(struct store *s, struct topic_delete *d, struct err *e)
+{
+    return pg_todo(e, "topic_delete");
+}
+
+int pg_todo_split_insert(struct store *s, const struct dataset_split *d,
+                         const struct dataset_split_part *parts, size_t nparts, struct err *e)
+{
+    return pg_todo(e, "split_insert");
+}
+
+int pg_todo_split_get(struct store *s, const char *task_id, const char *split_id,
+                      struct dataset_split *ret, struct err *e)
+{
+    return pg_todo(e, "split_get");
+}
+
+int pg_todo_split_list(struct store *s, const char *task_id, store_split_cb cb, void *ud,
+                       struct err *e)
+{
+    return pg_todo(e, "split_list");
+}
+
+int pg_todo_split_runs(struct store *s, const char *split_id, const char *part,
+                       store_split_run_cb cb, void *ud, struct err *e)
+{
+    return pg_todo(e, "split_runs");
+}
+
+int pg_todo_job_create(struct store *s, const struct job *j, const char *const *payloads, size_t n,
+                       struct err *e)
+{
+    return pg_todo(e, "job_create");
+}
+
+int pg_todo_job_get(struct store *s, const char *job_id, struct job *ret, struct err *e)
+{
+    return pg_todo(e, "job_get");
+}
+
+int pg_todo_job_list(struct store *s, const char *task_id, store_job_cb cb, void *ud, struct err *e)
+{
+    return pg_todo(e, "job_list");
+}
+
+int pg_todo_job_set_status(struct store *s, const char *job_id, enum job_status from,
+                           enum job_status to, const char *error, struct err *e)
+{
+    return pg_todo(e, "job_set_status");
+}
+
+int pg_todo_job_request_cancel(struct store *s, const char *job_id, struct err *e)
+{
+    return pg_todo(e, "job_request_cancel");
+}
+
+int pg_todo_job_requeue(struct store *s, const char *job_id, enum job_status from,
+                        enum job_status to, struct err *e)
+{
+    return pg_todo(e, "job_requeue");
+}
+
+int pg_todo_job_pending(struct store *s, const char *job_id, int64_t after, size_t limit,
+                        store_item_cb cb, void *ud, struct err *e)
+{
+    return pg_todo(e, "job_pending");
+}
+
+int pg_todo_job_errors(struct store *s, const char *job_id, size_t limit, store_item_error_cb cb,
+                       void *ud, struct err *e)
+{
+    return pg_todo(e, "job_errors");
+}
+
+int pg_todo_job_item_counts(struct store *s, int64_t ret[3], struct err *e)
+{
+    return pg_todo(e, "job_item_counts");
+}
+
+int pg_todo_job_items_done_async(struct store *s, const struct job_item_result *results, size_t n,
+                                 store_done_cb cb, void *ud, struct err *e)
+{
+    return pg_todo(e, "job_items_done_async");
+}
+
+int pg_todo_job_create_staged(struct store *s, const struct job *j,
+                              const struct job_new_item *items, size_t n, struct err *e)
+{
+    return pg_todo(e, "job_create_staged");
+}
+
+int pg_todo_job_step_async(struct store *s, const struct job_step *steps, size_t n,
+                           store_done_cb cb, void *ud, struct err *e)
+{
+    return pg_todo(e, "job_step_async");
+}
+
+int pg_todo_job_items_scan(struct store *s, const struct job_item_query *q, store_job_item_cb cb,
+                           void *ud, struct err *e)
+{
+    return pg_todo(e, "job_items_scan");
+}
+
+int pg_todo_job_stages(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
+                       struct err *e)
+{
+    return pg_todo(e, "job_stages");
+}
+
+int pg_todo_job_set_params(struct store *s, const char *job_id, const char *params, struct err *e)
+{
+    return pg_todo(e, "job_set_params");
+}
+
+int pg_todo_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
+                           struct err *e)
+{
+    return pg_todo(e, "job_load_async");
+}
+
+int pg_todo_stats(struct store *s, const char *task_id, struct store_stats *ret, store_stats_cb cb,
+                  void *ud, struct err *e)
+{
+    return pg_todo(e, "stats");
+}
+
+int pg_todo_dedup_scan(struct store *s, const struct dedup_scan *q, store_dedup_sample_cb cb,
+                       void *ud, int64_t *ret_total, struct err *e)
+{
+    return pg_todo(e, "dedup_scan");
+}
+
+int pg_todo_dedup_save(struct store *s, const struct dedup_save *w, struct err *e)
+{
+    return pg_todo(e, "dedup_save");
+}
+
+int pg_todo_dedup_buckets(struct store *s, const char *task_id, const char *params, int rows,
+                          store_dedup_bucket_cb cb, void *ud, struct err *e)
+{
+    return pg_todo(e, "dedup_buckets");
+}
+
+int pg_todo_dedup_clusters_save(struct store *s, const char *job_id, const struct dedup_member *m,
+                                size_t n, struct err *e)
+{
+    return pg_todo(e, "dedup_clusters_save");
+}
+
+int pg_todo_dedup_clusters_list(struct store *s, const char *job_id, int64_t after_cluster,
+                                size_t limit, store_dedup_member_cb cb, void *ud, struct err *e)
+{
+    return pg_todo(e, "dedup_clusters_list");
+}
+
+int pg_todo_import(struct store *s, const struct store_import *imp, struct err *e)
+{
+    return pg_todo(e, "import");
+}
