@@ -142,6 +142,13 @@ int pg_changed(const PGresult *r, const struct pg_key *k, struct err *e)
 
 /* ---- connections ---- */
 
+/* The server's notices (a WARNING, a NOTICE) are not errors: the library never logs them. */
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static void conn_close(struct pg_conn *c)
 {
     if (!c)
@@ -162,6 +169,7 @@ static int conn_open(struct pg_store *st, struct pg_conn **ret, struct err *e)
         return err_set(e, HE_NOMEM, NULL, NULL);
     if (PQstatus(c->db) != CONNECTION_OK)
         return pg_error(e, c, NULL, "connecting to the database");
+    PQsetNoticeProcessor(c->db, ignore_notice, NULL);
     if (pg_exec(c, "SET client_min_messages = warning", "setting up the connection", e) < 0)
         return e->code;
     *ret = take_ptr(c);

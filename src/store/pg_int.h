@@ -190,16 +190,45 @@ int pg_todo_dedup_clusters_list(struct store *s, const char *job_id, int64_t aft
 int pg_todo_import(struct store *s, const struct store_import *imp, struct err *e);
 
 /* The ops above, as an X-macro list for the ops table. */
-#define PG_TODO_OPS(X)                                                                            \
-    X(run_insert)                                                                                 \
-    X(run_insert_async) X(run_get) X(run_list) X(run_update) X(run_delete) X(run_find_by_hash)    \
-        X(topic_add) X(topic_add_async) X(topic_list) X(topic_counts) X(topic_delete)             \
-            X(split_insert) X(split_get) X(split_list) X(split_runs) X(job_create) X(job_get)     \
-                X(job_list) X(job_set_status) X(job_request_cancel) X(job_requeue) X(job_pending) \
-                    X(job_errors) X(job_item_counts) X(job_items_done_async) X(job_create_staged) \
-                        X(job_step_async) X(job_items_scan) X(job_stages) X(job_set_params)       \
-                            X(job_load_async) X(stats) X(dedup_scan) X(dedup_save)                \
-                                X(dedup_buckets) X(dedup_clusters_save) X(dedup_clusters_list)    \
-                                    X(import)
+#define PG_TODO_OPS(X)      \
+    X(run_insert)           \
+    X(run_insert_async)     \
+    X(run_get)              \
+    X(run_list)             \
+    X(run_update)           \
+    X(run_delete)           \
+    X(run_find_by_hash)     \
+    X(topic_add)            \
+    X(topic_add_async)      \
+    X(topic_list)           \
+    X(topic_counts)         \
+    X(topic_delete)         \
+    X(split_insert)         \
+    X(split_get)            \
+    X(split_list)           \
+    X(split_runs)           \
+    X(job_create)           \
+    X(job_get)              \
+    X(job_list)             \
+    X(job_set_status)       \
+    X(job_request_cancel)   \
+    X(job_requeue)          \
+    X(job_pending)          \
+    X(job_errors)           \
+    X(job_item_counts)      \
+    X(job_items_done_async) \
+    X(job_create_staged)    \
+    X(job_step_async)       \
+    X(job_items_scan)       \
+    X(job_stages)           \
+    X(job_set_params)       \
+    X(job_load_async)       \
+    X(stats)                \
+    X(dedup_scan)           \
+    X(dedup_save)           \
+    X(dedup_buckets)        \
+    X(dedup_clusters_save)  \
+    X(dedup_clusters_list)  \
+    X(import)
 
 #endif

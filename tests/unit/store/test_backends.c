@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "util/cleanup.h"
 
 /* A group's backend: its URL, NULL when it is not available here. */
 struct backend {
@@ -88,6 +89,50 @@ static int project_named(void *ud, const struct project *p, struct err *e)
     (void)e;
     x->n += strcmp(p->name, x->want) == 0;
     return 0;
+}
+
+struct opener {
+    void **state;
+    struct store *s;
+};
+
+static void *open_one(void *p)
+{
+    struct opener *o = p;
+    const struct backend *b = *o->state;
+    struct err e;
+
+    err_clear(&e);
+    if (store_open(b->url, &o->s, &e) != 0) {
+        print_message("store_open: %s\n", e.msg);
+        o->s = NULL;
+    }
+    return NULL;
+}
+
+/* Servers starting together on an empty database: each open succeeds and finds the schema
+ * current (without the advisory lock, two would create the same tables and one would fail).
+ * Listed first, so that on PostgreSQL it meets the test run's empty database. */
+static void concurrent_opens_migrate_once(void **state)
+{
+    struct opener o[4];
+    pthread_t t[4];
+
+    for (int i = 0; i < 4; i++) {
+        o[i] = (struct opener){.state = state};
+        pthread_create(&t[i], NULL, open_one, &o[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        struct store_health h;
+        struct err e;
+        err_clear(&e);
+        assert_non_null(o[i].s);
+        assert_int_equal(store_health(o[i].s, &h, &e), 0);
+        assert_int_equal(h.schema_version, 7);
+        store_close(o[i].s);
+    }
 }
 
 static void health_names_the_backend(void **state)
@@ -351,6 +396,24 @@ static void api_keys_round_trip(void **state)
     store_close(s);
 }
 
+/* The ops PostgreSQL does not do yet answer 503 naming themselves (PostgreSQL only: remove an
+ * op from here when the backend does it). */
+static void missing_ops_say_so(void **state)
+{
+    struct store *s = open_backend(state);
+    struct job j = {0};
+    int64_t counts[3];
+    struct err e;
+
+    err_clear(&e);
+    assert_int_equal(store_job_get(s, "123456789012", &j, &e), HE_UNAVAILABLE);
+    assert_string_equal(e.msg, "the postgresql backend does not do job_get yet");
+    err_clear(&e);
+    assert_int_equal(store_job_item_counts(s, counts, &e), HE_UNAVAILABLE);
+    assert_string_equal(e.msg, "the postgresql backend does not do job_item_counts yet");
+    store_close(s);
+}
+
 static struct backend sqlite_backend = {"sqlite", ":memory:"};
 static struct backend postgresql_backend = {"postgresql", NULL};
 
@@ -364,13 +427,24 @@ static struct backend postgresql_backend = {"postgresql", NULL};
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        ON_BOTH(health_names_the_backend),    ON_BOTH(projects_round_trip),
-        ON_BOTH(not_found_names_the_id),      ON_BOTH(tasks_round_trip_and_cascade),
-        ON_BOTH(task_must_belong_to_project), ON_BOTH(ids_unique_across_stores),
-        ON_BOTH(api_keys_round_trip),
+        ON_BOTH(concurrent_opens_migrate_once), ON_BOTH(health_names_the_backend),
+        ON_BOTH(projects_round_trip),           ON_BOTH(not_found_names_the_id),
+        ON_BOTH(tasks_round_trip_and_cascade),  ON_BOTH(task_must_belong_to_project),
+        ON_BOTH(ids_unique_across_stores),      ON_BOTH(api_keys_round_trip),
+        ON(postgresql, missing_ops_say_so),
     };
+    struct CMUnitTest run[ARRAY_SIZE(tests)];
     const char *url = getenv("HETU_TEST_PG_URL");
+    size_t n = 0;
 
+    /* cmocka 1.1 reports a skipped case as "not ok # SKIP", which TAP harnesses count as a
+     * failure: without a database the PostgreSQL cases are left out, and the output says so. */
     postgresql_backend.url = url && *url ? url : NULL;
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (!postgresql_backend.url)
+        printf("# postgresql cases skipped: HETU_TEST_PG_URL is unset (run this under "
+               "tests/pgserver.py, as the store/backends-pg test does)\n");
+    for (size_t i = 0; i < ARRAY_SIZE(tests); i++)
+        if (postgresql_backend.url || tests[i].initial_state != &postgresql_backend)
+            run[n++] = tests[i];
+    return _cmocka_run_group_tests("store backends", run, n, NULL, NULL);
 }
