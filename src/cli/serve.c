@@ -121,6 +121,8 @@ static void default_spool_dir(const struct serve_settings *s, char *buf, size_t 
 
     if (strcmp(path, ":memory:") == 0)
         snprintf(buf, size, "/tmp");
+    else if (strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0)
+        snprintf(buf, size, "spool"); /* the database is elsewhere: the working directory */
     else if (slash)
         snprintf(buf, size, "%.*s/spool", (int)(slash - path), path);
     else
@@ -161,7 +163,7 @@ static const struct serve_opt serve_opts[] = {
     {"port", "N", "HETU_PORT", "port", "8000",
         parse_uint, 65535, AT(port), "port; 0 picks a free one", .alt_env = "PORT"},
     {"db", "URL", "HETU_DB", "db", DEFAULT_DB,
-        parse_text, 0, AT(db), "store: a SQLite path or sqlite:PATH"},
+        parse_text, 0, AT(db), "store: a SQLite path, sqlite:PATH, or a postgresql:// URL"},
     {"config", "FILE", "HETU_CONFIG", NULL, NULL,
         parse_text, 0, AT(config), "JSON config file"},
     {"log-level", "LEVEL", "HETU_LOG_LEVEL", "log_level", "info",
@@ -179,7 +181,7 @@ static const struct serve_opt serve_opts[] = {
         parse_uint, 86400, AT(upload_idle_timeout), "drop an upload that sends nothing this long"},
     {"spool-dir", "DIR", "HETU_SPOOL_DIR", "spool_dir", NULL,
         parse_text, 0, AT(spool_dir), "where file imports keep rows until loaded",
-        default_spool_dir, "a spool/ folder beside the database"},
+        default_spool_dir, "a spool/ folder beside a SQLite database, else in the working directory"},
     {"job-window", "N", "HETU_JOB_WINDOW", "job_window", "1000",
         parse_uint, 100000, AT(job_window), "items of a job in flight at once"},
     {"threads", "N", "HETU_THREADS", "threads", NULL,
