@@ -181,7 +181,7 @@ static const struct serve_opt serve_opts[] = {
         parse_uint, 86400, AT(upload_idle_timeout), "drop an upload that sends nothing this long"},
     {"spool-dir", "DIR", "HETU_SPOOL_DIR", "spool_dir", NULL,
         parse_text, 0, AT(spool_dir), "where file imports keep rows until loaded",
-        default_spool_dir, "a spool/ folder beside a SQLite database, else in the working directory"},
+        default_spool_dir, "spool/ beside a SQLite database, else in the working directory"},
     {"job-window", "N", "HETU_JOB_WINDOW", "job_window", "1000",
         parse_uint, 100000, AT(job_window), "items of a job in flight at once"},
     {"threads", "N", "HETU_THREADS", "threads", NULL,
