@@ -67,3 +67,12 @@ def test_wrapper_passes_url_and_status(tmp_path):
     url = out.read_text().strip()
     assert url.startswith("postgresql://hetu@127.0.0.1:")
     assert psql(url, "SELECT 1").returncode != 0  # stopped once the command ended
+
+
+pg_server = pgserver.pytest_fixture()
+
+
+def test_fixture_gives_a_running_server(pg_server):
+    r = psql(pg_server.url, "SELECT 1")
+    assert r.returncode == 0, r.stdout
+    assert r.stdout.strip() == "1"
