@@ -456,7 +456,9 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
 
     err_clear(&e);
     if (store_open(s->db, &p->store, &e) < 0) {
-        log_event(LOG_ERROR, "cannot open the store", "db", s->db, "error", e.msg, NULL);
+        char db[512];
+        store_url_for_log(s->db, db, sizeof(db));
+        log_event(LOG_ERROR, "cannot open the store", "db", db, "error", e.msg, NULL);
         return -1;
     }
     if (cfg)
@@ -539,6 +541,7 @@ int cli_serve(int argc, char **argv)
     struct serve_settings s = {0};
     struct serve_parts p = {0};
     sigset_t sigs;
+    char db[512];
     int sig, rc;
 
     memset(&in, 0, sizeof(in));
@@ -565,7 +568,8 @@ int cli_serve(int argc, char **argv)
            strchr(s.host, ':') ? "[" : "", s.host, strchr(s.host, ':') ? "]" : "",
            http_server_port(p.srv));
     fflush(stdout);
-    log_event(LOG_INFO, "server started", "db", s.db, NULL);
+    store_url_for_log(s.db, db, sizeof(db));
+    log_event(LOG_INFO, "server started", "db", db, NULL);
 
     while (sigwait(&sigs, &sig) != 0)
         ;

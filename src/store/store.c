@@ -6,6 +6,7 @@
  */
 #include "store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,22 @@ int store_open(const char *url, struct store **ret, struct err *e)
     }
     *ret = s;
     return 0;
+}
+
+void store_url_for_log(const char *url, char *buf, size_t size)
+{
+    const char *scheme = strstr(url, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    const char *param = scheme ? strstr(url, "password=") : NULL;
+
+    if (colon)
+        snprintf(buf, size, "%.*s:***%s", (int)(colon - url), url, at);
+    else if (param) /* ?password=secret&... */
+        snprintf(buf, size, "%.*s***%s", (int)(param + 9 - url), url,
+                 param + 9 + strcspn(param + 9, "&"));
+    else
+        snprintf(buf, size, "%s", url);
 }
 
 void store_close(struct store *s)

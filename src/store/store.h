@@ -539,11 +539,15 @@ struct store {
 
 /*
  * Opens the store named by url: "sqlite:PATH", a plain PATH, or ":memory:" (a private in-memory
- * database, for tests). Creates the parent directory of PATH when missing, and applies schema
- * migrations.
+ * database, for tests), or a PostgreSQL URL, postgresql://USER@HOST:PORT/DB (or postgres://;
+ * libpq's environment variables fill what it leaves out). Creates the parent directory of PATH
+ * when missing, and applies schema migrations.
  */
 int store_open(const char *url, struct store **ret, struct err *e);
 void store_close(struct store *s);
+/* url as it may be logged: its password ("scheme://user:secret@host" or "?password=secret")
+ * becomes "***". */
+void store_url_for_log(const char *url, char *buf, size_t size);
 
 /* A new unique id (12 digits). */
 int store_new_id(struct store *s, char out[ID_LEN], struct err *e);

@@ -423,6 +423,24 @@ static void missing_ops_say_so(void **state)
     store_close(s);
 }
 
+/* The URL as logged never shows a password; anything else is kept as given. */
+static void url_for_log_hides_the_password(void **state)
+{
+    char buf[128];
+    (void)state;
+
+    store_url_for_log("postgresql://hetu:s3cret@db.example:5432/hetu", buf, sizeof(buf));
+    assert_string_equal(buf, "postgresql://hetu:***@db.example:5432/hetu");
+    store_url_for_log("postgres://hetu@127.0.0.1:5432/hetu", buf, sizeof(buf));
+    assert_string_equal(buf, "postgres://hetu@127.0.0.1:5432/hetu");
+    store_url_for_log("postgresql:///hetu?host=/run/pg", buf, sizeof(buf));
+    assert_string_equal(buf, "postgresql:///hetu?host=/run/pg");
+    store_url_for_log("postgresql://db/hetu?password=s3cret&sslmode=require", buf, sizeof(buf));
+    assert_string_equal(buf, "postgresql://db/hetu?password=***&sslmode=require");
+    store_url_for_log("./hetu-data/hetu.db", buf, sizeof(buf));
+    assert_string_equal(buf, "./hetu-data/hetu.db");
+}
+
 static struct backend sqlite_backend = {"sqlite", ":memory:"};
 static struct backend postgresql_backend = {"postgresql", NULL};
 
@@ -440,7 +458,7 @@ int main(void)
         ON_BOTH(projects_round_trip),           ON_BOTH(not_found_names_the_id),
         ON_BOTH(tasks_round_trip_and_cascade),  ON_BOTH(task_must_belong_to_project),
         ON_BOTH(ids_unique_across_stores),      ON_BOTH(api_keys_round_trip),
-        ON(postgresql, missing_ops_say_so),
+        ON(postgresql, missing_ops_say_so),     cmocka_unit_test(url_for_log_hides_the_password),
     };
     struct CMUnitTest run[ARRAY_SIZE(tests)];
     const char *url = getenv("HETU_TEST_PG_URL");
