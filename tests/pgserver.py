@@ -110,10 +110,22 @@ class PgServer:
             raise
         return self
 
-    def _start_server(self):
+    def pause(self):
+        """Stops the server, keeping its data and port: the database goes away."""
+        r = self._server_cmd([os.path.join(self.bindir, "pg_ctl"), "stop", "-w", "-m", "fast",
+                              "-D", self.datadir], timeout=60)
+        if r.returncode:
+            raise RuntimeError("pg_ctl stop failed:\n" + r.stdout)
+        self.running = False
+
+    def resume(self):
+        """Starts the paused server again on the same port."""
+        self._start_server(self.port)
+
+    def _start_server(self, port=None):
         # a free port may be taken between probing and binding: try a few
-        for _ in range(5):
-            self.port = free_port()
+        for _ in range(1 if port else 5):
+            self.port = port or free_port()
             opts = ("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s "
                     "-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
                     % (self.port, self.tmp))

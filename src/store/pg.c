@@ -18,6 +18,7 @@
  *   servers: blocks of ids never overlap, whichever server reserves them.
  */
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,22 @@ static int conn_open(struct pg_store *st, struct pg_conn **ret, struct err *e)
     return 0;
 }
 
+/*
+ * Whether an idle connection is still usable. A server that closed it meanwhile (a restart)
+ * has sent a last message and then end of file; both are read here without blocking, and
+ * libpq marks the connection bad on the end of file, so no call fails on a connection that
+ * was already closed.
+ */
+static bool conn_alive(PGconn *db)
+{
+    struct pollfd p = {.fd = PQsocket(db), .events = POLLIN};
+
+    for (int i = 0; i < 4 && PQstatus(db) == CONNECTION_OK; i++)
+        if (poll(&p, 1, 0) <= 0 || !PQconsumeInput(db))
+            break; /* nothing to read (alive), or end of file (now bad) */
+    return PQstatus(db) == CONNECTION_OK;
+}
+
 int pg_acquire(struct pg_store *st, struct pg_conn **ret, struct err *e)
 {
     struct pg_conn *c = NULL;
@@ -189,7 +206,7 @@ int pg_acquire(struct pg_store *st, struct pg_conn **ret, struct err *e)
     else
         st->nopen++;
     pthread_mutex_unlock(&st->lock);
-    if (c && PQstatus(c->db) != CONNECTION_OK) {
+    if (c && !conn_alive(c->db)) {
         PQreset(c->db); /* prepared statements went with the old session */
         c->nprepared = 0;
     }
