@@ -44,12 +44,16 @@ void pg_param_text(struct pg_params *p, const char *v)
 {
     if (p->n < PG_MAX_PARAMS)
         p->v[p->n++] = v;
+    else
+        p->overflow = true;
 }
 
 void pg_param_int(struct pg_params *p, int64_t v)
 {
-    if (p->n >= PG_MAX_PARAMS)
+    if (p->n >= PG_MAX_PARAMS) {
+        p->overflow = true;
         return;
+    }
     snprintf(p->num[p->n], sizeof(p->num[p->n]), "%" PRId64, v);
     p->v[p->n] = p->num[p->n];
     p->n++;
@@ -116,7 +120,9 @@ int pg_error(struct err *e, struct pg_conn *c, const PGresult *res, const char *
         msg = PQerrorMessage(c->db);
     n = strcspn(msg, "\n");
     snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), msg);
-    if (PQstatus(c->db) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0))
+    /* 08: connection exceptions; 57P: the server is shutting down or starting up */
+    if (PQstatus(c->db) != CONNECTION_OK ||
+        (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)))
         return err_set(e, HE_UNAVAILABLE, NULL, "%s: the database is unreachable: %s", what, line);
     if (state && strcmp(state, "23503") == 0)
         return err_set(e, HE_NOT_FOUND, NULL, "%s: a referenced record does not exist", what);
@@ -276,6 +282,8 @@ int pg_run(struct pg_conn *c, const char *sql, const struct pg_params *p, PGresu
 
     if (!p)
         p = &none;
+    if (p->overflow)
+        return err_set(e, HE_INTERNAL, NULL, "%s: more than %d parameters", what, PG_MAX_PARAMS);
     if ((slot = prepared_slot(c, sql, p->n, e)) < -1)
         return slot;
     if (slot >= 0) {

@@ -46,6 +46,7 @@ struct pg_store {
 struct pg_params {
     const char *v[PG_MAX_PARAMS];
     int n;
+    bool overflow;               /* more than PG_MAX_PARAMS were given: pg_run refuses */
     char num[PG_MAX_PARAMS][24]; /* storage of formatted numbers */
 };
 
