@@ -68,7 +68,11 @@ class PgServer:
         self.account = None  # (uid, gid) the server runs as, or None for the current user
         if os.geteuid() == 0:
             name = os.environ.get("HETU_TEST_PG_OSUSER", "postgres")
-            pw = pwd.getpwnam(name)
+            try:
+                pw = pwd.getpwnam(name)
+            except KeyError:
+                raise RuntimeError("PostgreSQL does not run as root, and there is no account "
+                                   "%r to run it as (set HETU_TEST_PG_OSUSER)" % name) from None
             self.account = (pw.pw_uid, pw.pw_gid)
 
     @property
