@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PostgreSQL backend internals, shared by its files (pg.c, pg_records.c, pg_todo.c).
+ * PostgreSQL backend internals, shared by its files (pg.c, pg_records.c, pg_runs.c, pg_topics.c,
+ * pg_todo.c).
  *
  * A pool of at most PG_POOL_SIZE libpq connections, opened on demand and shared by every calling
  * thread: a call borrows one connection for the length of its statement or transaction and gives
@@ -21,7 +22,7 @@
 /* Statements a connection may prepare; past that they run unprepared. */
 #define PG_STMT_SLOTS 64
 /* Parameters of one statement. */
-#define PG_MAX_PARAMS 12
+#define PG_MAX_PARAMS 40
 
 struct pg_conn {
     PGconn *db;
@@ -119,28 +120,37 @@ int pg_api_key_list(struct store *s, store_api_key_cb cb, void *ud, struct err *
 int pg_api_key_revoke(struct store *s, const char *id, int64_t now, struct err *e);
 int pg_api_key_count(struct store *s, int64_t *ret, struct err *e);
 
-/* pg_todo.c: the ops this backend does not do yet, each failing with HE_UNAVAILABLE naming it. */
-int pg_todo_run_insert(struct store *s, struct run *const *runs, size_t n, struct err *e);
-int pg_todo_run_insert_async(struct store *s, struct run *const *runs, size_t n, store_done_cb cb,
-                             void *ud, struct err *e);
-int pg_todo_run_get(struct store *s, const char *task_id, const char *run_id, struct run *ret,
-                    struct err *e);
-int pg_todo_run_list(struct store *s, const struct run_filter *f, store_run_cb cb, void *ud,
-                     struct err *e);
-int pg_todo_run_update(struct store *s, const struct run_update *u, struct err *e);
-int pg_todo_run_delete(struct store *s, const char *task_id, const char *run_id, struct err *e);
-int pg_todo_run_find_by_hash(struct store *s, const char *task_id, const int64_t *hashes, size_t n,
-                             store_run_hash_cb cb, void *ud, struct err *e);
-int pg_todo_topic_add(struct store *s, const char *task_id, const char *parent_key,
-                      const char *const *names, size_t n, struct err *e);
-int pg_todo_topic_add_async(struct store *s, const char *task_id, const char *parent_key,
-                            const char *const *names, size_t n, store_done_cb cb, void *ud,
-                            struct err *e);
-int pg_todo_topic_list(struct store *s, const char *task_id, store_topic_cb cb, void *ud,
+/* pg_runs.c: samples. */
+/* fn(c, arg) in one transaction on a borrowed connection: all or nothing. */
+int pg_transact(struct store *s, int (*fn)(struct pg_conn *c, void *arg, struct err *e), void *arg,
+                const char *what, struct err *e);
+int pg_tag_insert_rows(struct pg_conn *c, const char *task_id, const char *run_id,
+                       const char *const *tags, size_t n, struct err *e);
+int pg_run_insert_rows(struct pg_conn *c, struct run *const *runs, size_t n, struct err *e);
+int pg_run_insert(struct store *s, struct run *const *runs, size_t n, struct err *e);
+int pg_run_insert_async(struct store *s, struct run *const *runs, size_t n, store_done_cb cb,
+                        void *ud, struct err *e);
+int pg_run_get(struct store *s, const char *task_id, const char *run_id, struct run *ret,
+               struct err *e);
+int pg_run_list(struct store *s, const struct run_filter *f, store_run_cb cb, void *ud,
+                struct err *e);
+int pg_run_update(struct store *s, const struct run_update *u, struct err *e);
+int pg_run_delete(struct store *s, const char *task_id, const char *run_id, struct err *e);
+int pg_run_find_by_hash(struct store *s, const char *task_id, const int64_t *hashes, size_t n,
+                        store_run_hash_cb cb, void *ud, struct err *e);
+
+/* pg_topics.c: the topic tree. */
+int pg_topic_add(struct store *s, const char *task_id, const char *parent_key,
+                 const char *const *names, size_t n, struct err *e);
+int pg_topic_add_async(struct store *s, const char *task_id, const char *parent_key,
+                       const char *const *names, size_t n, store_done_cb cb, void *ud,
                        struct err *e);
-int pg_todo_topic_counts(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
-                         struct err *e);
-int pg_todo_topic_delete(struct store *s, struct topic_delete *d, struct err *e);
+int pg_topic_list(struct store *s, const char *task_id, store_topic_cb cb, void *ud, struct err *e);
+int pg_topic_counts(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
+                    struct err *e);
+int pg_topic_delete(struct store *s, struct topic_delete *d, struct err *e);
+
+/* pg_todo.c: the ops this backend does not do yet, each failing with HE_UNAVAILABLE naming it. */
 int pg_todo_split_insert(struct store *s, const struct dataset_split *d,
                          const struct dataset_split_part *parts, size_t nparts, struct err *e);
 int pg_todo_split_get(struct store *s, const char *task_id, const char *split_id,
@@ -192,18 +202,6 @@ int pg_todo_import(struct store *s, const struct store_import *imp, struct err *
 
 /* The ops above, as an X-macro list for the ops table. */
 #define PG_TODO_OPS(X)      \
-    X(run_insert)           \
-    X(run_insert_async)     \
-    X(run_get)              \
-    X(run_list)             \
-    X(run_update)           \
-    X(run_delete)           \
-    X(run_find_by_hash)     \
-    X(topic_add)            \
-    X(topic_add_async)      \
-    X(topic_list)           \
-    X(topic_counts)         \
-    X(topic_delete)         \
     X(split_insert)         \
     X(split_get)            \
     X(split_list)           \

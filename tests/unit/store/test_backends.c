@@ -2,8 +2,8 @@
 /*
  * The store interface, one test source for every backend: each case runs on SQLite (:memory:)
  * and on PostgreSQL (the database at HETU_TEST_PG_URL, which tests/pgserver.py starts; skipped
- * with a message when it is unset). Covered: health, ids, projects, tasks and API keys, with
- * the same answers and errors on both backends.
+ * with a message when it is unset). Covered: health, ids, projects, tasks, API keys, samples
+ * and topics, with the same answers and errors on both backends.
  *
  * The PostgreSQL database is shared by the cases of a run (and keeps what they stored), so
  * every case checks the records it made, never a total.
@@ -405,6 +405,573 @@ static void api_keys_round_trip(void **state)
     store_close(s);
 }
 
+/* ---- samples and topics ---- */
+
+static void fill_run(struct store *s, const struct task *t, struct run *r, const char *input,
+                     const char *topic_key, const char *session, const char *const *tags,
+                     size_t ntags)
+{
+    struct err e;
+    err_clear(&e);
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(store_new_id(s, r->id, &e), 0);
+    assert_int_equal(store_new_id(s, r->output_id, &e), 0);
+    memcpy(r->task_id, t->id, ID_LEN);
+    r->created_by = "tester";
+    r->input = input;
+    r->input_source_type = "human";
+    r->input_source = "{}";
+    r->output = "答";
+    r->output_source_type = "human";
+    r->output_source = "{}";
+    r->rating_score = NAN;
+    r->judge_score = NAN;
+    r->cost = NAN;
+    r->input_tokens = r->output_tokens = r->total_tokens = -1;
+    r->topic_key = topic_key;
+    r->session_id = session;
+    r->tag_list = tags;
+    r->ntags = ntags;
+}
+
+/* The ids a listing returns, in order, as "a b c" by the names given to the runs. */
+struct listed {
+    const struct run *const *runs;
+    size_t nruns;
+    char order[64];
+};
+
+static int list_row(void *ud, const struct run *r, struct err *e)
+{
+    struct listed *x = ud;
+    (void)e;
+    for (size_t i = 0; i < x->nruns; i++)
+        if (strcmp(x->runs[i]->id, r->id) == 0) {
+            size_t n = strlen(x->order);
+            snprintf(x->order + n, sizeof(x->order) - n, "%s%c", n ? " " : "", (char)('a' + i));
+        }
+    return 0;
+}
+
+static const char *list_order(struct store *s, const struct run_filter *f, struct listed *x)
+{
+    struct err e;
+    err_clear(&e);
+    x->order[0] = '\0';
+    if (store_run_list(s, f, list_row, x, &e) != 0)
+        fail_msg("store_run_list: %s", e.msg);
+    return x->order;
+}
+
+static int count_run(void *ud, const struct run *r, struct err *e)
+{
+    (void)r;
+    (void)e;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static int run_count(struct store *s, const struct run_filter *f)
+{
+    struct err e;
+    int n = 0;
+    err_clear(&e);
+    assert_int_equal(store_run_list(s, f, count_run, &n, &e), 0);
+    return n;
+}
+
+/* A sample reads back as stored, every field; a missing one is not found naming it. */
+static void runs_round_trip(void **state)
+{
+    struct store *s = open_backend(state);
+    const char *tags[] = {"synthetic", "标签"};
+    struct run a, got = {0};
+    struct run *all[] = {&a};
+    struct project p;
+    struct task t;
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "runs", &p);
+    make_task(s, p.id, &t);
+    fill_run(s, &t, &a, "{\"q\":\"一\"}", "数学\x1f", "s1", tags, 2);
+    a.created_at = 1795515330123456LL;
+    a.rating = "{\"type\":\"five_star\",\"value\":4}";
+    a.rating_score = 4;
+    a.judge_rating = "{\"type\":\"pass_fail\",\"value\":1}";
+    a.judge_score = 5;
+    a.repaired_output = "{\"output\":\"修\"}";
+    a.cost = 0.125;
+    a.input_tokens = 10;
+    a.total_tokens = 12;
+    a.input_hash = -42;
+    assert_int_equal(store_run_insert(s, all, 1, &e), 0);
+    assert_int_equal(store_run_get(s, t.id, a.id, &got, &e), 0);
+    assert_string_equal(got.id, a.id);
+    assert_string_equal(got.task_id, t.id);
+    assert_string_equal(got.output_id, a.output_id);
+    assert_true(got.created_at == a.created_at);
+    assert_string_equal(got.input, a.input);
+    assert_string_equal(got.output, "答");
+    assert_string_equal(got.rating, a.rating);
+    assert_true(got.rating_score == 4);
+    assert_string_equal(got.judge_rating, a.judge_rating);
+    assert_true(got.judge_score == 5);
+    assert_string_equal(got.repaired_output, a.repaired_output);
+    assert_null(got.repair_instructions);
+    assert_string_equal(got.intermediate_outputs, "{}");
+    assert_string_equal(got.tags, "[\"synthetic\",\"标签\"]");
+    assert_string_equal(got.session_id, "s1");
+    assert_string_equal(got.topic_key, "数学\x1f");
+    assert_true(got.cost == 0.125);
+    assert_int_equal(got.input_tokens, 10);
+    assert_int_equal(got.output_tokens, -1);
+    assert_int_equal(got.total_tokens, 12);
+    assert_int_equal(got.job_id, 0);
+    run_done(&got);
+
+    assert_int_equal(store_run_get(s, t.id, "123456789012", &got, &e), HE_NOT_FOUND);
+    assert_string_equal(e.field, "run_id");
+    assert_non_null(strstr(e.msg, "sample 123456789012 not found in task"));
+    err_clear(&e);
+    assert_int_equal(store_run_delete(s, t.id, a.id, &e), 0);
+    assert_int_equal(store_run_delete(s, t.id, a.id, &e), HE_NOT_FOUND);
+    assert_string_equal(e.field, "run_id");
+    store_close(s);
+}
+
+/* An insert is all or none: a run of a missing task, or a second sample of a job item, leaves
+ * none of its batch stored, with the SQLite backend's messages. */
+static void run_insert_all_or_none(void **state)
+{
+    struct store *s = open_backend(state);
+    const char *tags[] = {"t"};
+    struct run a, b, c;
+    struct run *all[] = {&a, &b};
+    struct project p;
+    struct task t, missing = {0};
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "all or none", &p);
+    make_task(s, p.id, &t);
+    memcpy(missing.id, "123456789012", ID_LEN);
+    fill_run(s, &t, &a, "一", "", NULL, tags, 1);
+    fill_run(s, &missing, &b, "二", "", NULL, NULL, 0);
+    assert_int_equal(store_run_insert(s, all, 2, &e), HE_NOT_FOUND);
+    assert_string_equal(e.field, "task_id");
+    assert_string_equal(e.msg, "task 123456789012 not found");
+    struct run_filter f = {.task_id = t.id, .min_rating = NAN};
+    assert_int_equal(run_count(s, &f), 0);
+    f.tag = "t";
+    assert_int_equal(run_count(s, &f), 0); /* nor its tags */
+
+    err_clear(&e);
+    fill_run(s, &t, &b, "二", "", NULL, NULL, 0);
+    a.job_id = b.job_id = 7;
+    a.job_item = b.job_item = 3;
+    assert_int_equal(store_run_insert(s, all, 2, &e), HE_CONFLICT);
+    assert_string_equal(e.msg, "job 7 item 3 already has a sample");
+    f.tag = NULL;
+    assert_int_equal(run_count(s, &f), 0);
+    err_clear(&e);
+    b.job_item = 4;
+    fill_run(s, &t, &c, "三", "", NULL, NULL, 0);
+    assert_int_equal(store_run_insert(s, all, 2, &e), 0);
+    assert_int_equal(run_count(s, &f), 2);
+    store_close(s);
+}
+
+struct done {
+    int calls, result;
+    char msg[128];
+};
+
+static void on_done(void *ud, int result, const struct err *e)
+{
+    struct done *d = ud;
+    d->calls++;
+    d->result = result;
+    snprintf(d->msg, sizeof(d->msg), "%s", e ? e->msg : "");
+}
+
+static int count_children(void *ud, const char *parent_key, const char *name, struct err *e)
+{
+    (void)name;
+    (void)e;
+    if (strcmp(parent_key, "") == 0)
+        (*(int *)ud)++;
+    return 0;
+}
+
+/* The asynchronous writes store what the synchronous ones do and report to their callback
+ * (a synchronous write after them returns once they are done). */
+static void async_writes_call_back(void **state)
+{
+    struct store *s = open_backend(state);
+    const char *names[] = {"一"};
+    struct run a, b, c;
+    struct run *one[] = {&a}, *bad[] = {&b}, *sync[] = {&c};
+    struct done d = {0};
+    struct project p;
+    struct task t, missing = {0};
+    struct err e;
+    int n = 0;
+
+    err_clear(&e);
+    make_project(s, "async", &p);
+    make_task(s, p.id, &t);
+    memcpy(missing.id, "123456789012", ID_LEN);
+    fill_run(s, &t, &a, "一", "", NULL, NULL, 0);
+    fill_run(s, &missing, &b, "二", "", NULL, NULL, 0);
+    fill_run(s, &t, &c, "三", "", NULL, NULL, 0);
+    assert_int_equal(store_run_insert_async(s, one, 1, on_done, &d, &e), 0);
+    assert_int_equal(store_topic_add_async(s, t.id, "", names, 1, on_done, &d, &e), 0);
+    assert_int_equal(store_run_insert(s, sync, 1, &e), 0);
+    assert_int_equal(d.calls, 2);
+    assert_int_equal(d.result, 0);
+    struct run_filter f = {.task_id = t.id, .min_rating = NAN};
+    assert_int_equal(run_count(s, &f), 2);
+    assert_int_equal(store_topic_list(s, t.id, count_children, &n, &e), 0);
+    assert_int_equal(n, 1);
+
+    assert_int_equal(store_run_insert_async(s, bad, 1, on_done, &d, &e), 0);
+    assert_int_equal(store_topic_add(s, t.id, "", names, 1, &e), 0);
+    assert_int_equal(d.calls, 3);
+    assert_int_equal(d.result, HE_NOT_FOUND);
+    assert_string_equal(d.msg, "task 123456789012 not found");
+    store_close(s);
+}
+
+/* Samples: filters by topic subtree, session and tag; the tag filter follows tag updates. */
+static void runs_filter_and_tags(void **state)
+{
+    struct store *s = open_backend(state);
+    const char *tags_a[] = {"synthetic", "x"}, *tags_b[] = {"synthetic"}, *new_tags[] = {"y"};
+    struct run a, b, c;
+    struct run *all[] = {&a, &b, &c};
+    struct project p;
+    struct task t;
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "p", &p);
+    make_task(s, p.id, &t);
+    fill_run(s, &t, &a, "一",
+             "a\x1f"
+             "b\x1f",
+             "s1", tags_a, 2);
+    fill_run(s, &t, &b, "二", "a\x1f", NULL, tags_b, 1);
+    fill_run(s, &t, &c, "三", "ab\x1f", "s1", tags_b, 1);
+    assert_int_equal(store_run_insert(s, all, 3, &e), 0);
+
+    struct run_filter f = {.task_id = t.id, .min_rating = NAN};
+    assert_int_equal(run_count(s, &f), 3);
+    f.topic_prefix = "a\x1f";
+    assert_int_equal(run_count(s, &f), 2); /* a and a/b, not ab */
+    f.topic_prefix = NULL;
+    f.session_id = "s1";
+    assert_int_equal(run_count(s, &f), 2);
+    f.session_id = NULL;
+    f.tag = "x";
+    assert_int_equal(run_count(s, &f), 1);
+
+    struct run_update u = {
+        .task_id = t.id, .run_id = a.id, .set_tags = true, .tag_list = new_tags, .ntags = 1};
+    assert_int_equal(store_run_update(s, &u, &e), 0);
+    assert_int_equal(run_count(s, &f), 0); /* the old tag's row went with the old list */
+    f.tag = "y";
+    assert_int_equal(run_count(s, &f), 1);
+    assert_int_equal(store_run_delete(s, t.id, a.id, &e), 0);
+    assert_int_equal(run_count(s, &f), 0);
+    f.tag = "synthetic";
+    assert_int_equal(run_count(s, &f), 2);
+    store_close(s);
+}
+
+/* The other filters, the cursor and limit, and best_first's order (unrated last, repaired
+ * first among equals, then newest). */
+static void runs_filter_order_and_cursor(void **state)
+{
+    struct store *s = open_backend(state);
+    struct run a, b, c, d;
+    struct run *all[] = {&a, &b, &c, &d};
+    struct listed x = {.runs = (const struct run *const *)all, .nruns = 4};
+    struct project p;
+    struct task t;
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "filters", &p);
+    make_task(s, p.id, &t);
+    fill_run(s, &t, &a, "a", "", NULL, NULL, 0);
+    fill_run(s, &t, &b, "b", "", NULL, NULL, 0);
+    fill_run(s, &t, &c, "c", "", NULL, NULL, 0);
+    fill_run(s, &t, &d, "d", "", NULL, NULL, 0);
+    a.rating = b.rating = c.rating = "{}";
+    a.rating_score = 5;
+    b.rating_score = 3;
+    c.rating_score = 5;
+    a.repaired_output = "{}";
+    b.judge_rating = c.judge_rating = d.judge_rating = "{}";
+    b.judge_score = 5;
+    c.judge_score = 2;
+    d.judge_score = 4;
+    d.input_source_type = "synthetic";
+    assert_int_equal(store_run_insert(s, all, 4, &e), 0);
+
+    struct run_filter f = {.task_id = t.id, .min_rating = NAN, .min_judge_rating = NAN};
+    assert_string_equal(list_order(s, &f, &x), "a b c d");
+    f.min_rating = 4;
+    assert_string_equal(list_order(s, &f, &x), "a c");
+    f.min_rating = NAN;
+    f.min_judge_rating = 4;
+    assert_string_equal(list_order(s, &f, &x), "b d");
+    f.min_judge_rating = 0;
+    f.judged = true;
+    assert_string_equal(list_order(s, &f, &x), "b c d");
+    f.judged = false;
+    f.rated_by_both = true;
+    assert_string_equal(list_order(s, &f, &x), "b c");
+    f.rated_by_both = false;
+    f.source_type = "synthetic";
+    assert_string_equal(list_order(s, &f, &x), "d");
+    f.source_type = NULL;
+    f.after_id = a.id;
+    f.limit = 2;
+    assert_string_equal(list_order(s, &f, &x), "b c");
+    f.after_id = NULL;
+    f.limit = 0;
+    f.best_first = true;
+    assert_string_equal(list_order(s, &f, &x), "a c b d");
+    f.limit = 1;
+    assert_string_equal(list_order(s, &f, &x), "a");
+    store_close(s);
+}
+
+/* A rating, a repair and its instructions are set and cleared; a missing sample is not found
+ * and nothing changes. */
+static void run_update_sets_and_clears(void **state)
+{
+    struct store *s = open_backend(state);
+    struct run a, got;
+    struct run *all[] = {&a};
+    struct project p;
+    struct task t;
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "update", &p);
+    make_task(s, p.id, &t);
+    fill_run(s, &t, &a, "a", "", NULL, NULL, 0);
+    assert_int_equal(store_run_insert(s, all, 1, &e), 0);
+    struct run_update u = {.task_id = t.id,
+                           .run_id = a.id,
+                           .set_rating = true,
+                           .rating = "{\"value\":2}",
+                           .rating_score = 2,
+                           .set_repaired_output = true,
+                           .repaired_output = "{\"output\":\"修\"}",
+                           .set_repair_instructions = true,
+                           .repair_instructions = "更短"};
+    assert_int_equal(store_run_update(s, &u, &e), 0);
+    assert_int_equal(store_run_get(s, t.id, a.id, &got, &e), 0);
+    assert_string_equal(got.rating, "{\"value\":2}");
+    assert_true(got.rating_score == 2);
+    assert_string_equal(got.repaired_output, "{\"output\":\"修\"}");
+    assert_string_equal(got.repair_instructions, "更短");
+    assert_string_equal(got.tags, "[]");
+    run_done(&got);
+    u.rating = NULL;
+    u.repaired_output = NULL;
+    u.repair_instructions = NULL;
+    assert_int_equal(store_run_update(s, &u, &e), 0);
+    assert_int_equal(store_run_get(s, t.id, a.id, &got, &e), 0);
+    assert_null(got.rating);
+    assert_true(isnan(got.rating_score));
+    assert_null(got.repaired_output);
+    assert_null(got.repair_instructions);
+    run_done(&got);
+    u.run_id = "123456789012";
+    assert_int_equal(store_run_update(s, &u, &e), HE_NOT_FOUND);
+    assert_string_equal(e.field, "run_id");
+    store_close(s);
+}
+
+struct found {
+    char order[128];
+};
+
+static int found_row(void *ud, int64_t hash, const char *run_id, const char *input, struct err *e)
+{
+    struct found *x = ud;
+    size_t n = strlen(x->order);
+    (void)run_id;
+    (void)e;
+    snprintf(x->order + n, sizeof(x->order) - n, "%s%lld=%s", n ? " " : "", (long long)hash, input);
+    return 0;
+}
+
+/* Samples found by input hash come in the order the hashes were asked for, then by id; other
+ * tasks' samples and hashes no sample has are left out. */
+static void run_find_by_hash_in_asked_order(void **state)
+{
+    struct store *s = open_backend(state);
+    struct run a, b, c, d;
+    struct run *all[] = {&a, &b, &c, &d};
+    const int64_t want[] = {100, 9, -7};
+    struct found x = {{0}};
+    struct project p;
+    struct task t, u;
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "hashes", &p);
+    make_task(s, p.id, &t);
+    make_task(s, p.id, &u);
+    fill_run(s, &t, &a, "a", "", NULL, NULL, 0);
+    fill_run(s, &t, &b, "b", "", NULL, NULL, 0);
+    fill_run(s, &t, &c, "c", "", NULL, NULL, 0);
+    fill_run(s, &u, &d, "d", "", NULL, NULL, 0);
+    a.input_hash = 9;
+    b.input_hash = -7;
+    c.input_hash = 9;
+    d.input_hash = -7;
+    assert_int_equal(store_run_insert(s, all, 4, &e), 0);
+    assert_int_equal(store_run_find_by_hash(s, t.id, want, 3, found_row, &x, &e), 0);
+    assert_string_equal(x.order, "9=a 9=c -7=b");
+    store_close(s);
+}
+
+/* The topic tree keeps names distinct per node, case- and space-insensitively. */
+static void topics_are_distinct_per_node(void **state)
+{
+    struct store *s = open_backend(state);
+    const char *first[] = {"Machine Learning", "数学"};
+    const char *again[] = {"machine  learning", "数学", "Physics"};
+    struct project p;
+    struct task t;
+    struct err e;
+    int n = 0;
+
+    err_clear(&e);
+    make_project(s, "p", &p);
+    make_task(s, p.id, &t);
+    assert_int_equal(store_topic_add(s, t.id, "", first, 2, &e), 0);
+    assert_int_equal(store_topic_add(s, t.id, "", again, 3, &e), 0);
+    assert_int_equal(store_topic_add(s, t.id, "数学\x1f", again, 1, &e), 0);
+    assert_int_equal(store_topic_list(s, t.id, count_children, &n, &e), 0);
+    assert_int_equal(n, 3);
+    store_close(s);
+}
+
+struct topics_seen {
+    char text[256];
+};
+
+static int topic_row(void *ud, const char *parent_key, const char *name, struct err *e)
+{
+    struct topics_seen *x = ud;
+    size_t n = strlen(x->text);
+    (void)e;
+    snprintf(x->text + n, sizeof(x->text) - n, "%s%s%s", n ? "|" : "", parent_key, name);
+    return 0;
+}
+
+static int topic_count_row(void *ud, const char *topic_key, int64_t count, struct err *e)
+{
+    struct topics_seen *x = ud;
+    size_t n = strlen(x->text);
+    (void)e;
+    snprintf(x->text + n, sizeof(x->text) - n, "%s%s=%lld", n ? "|" : "", topic_key,
+             (long long)count);
+    return 0;
+}
+
+/* Topics list in the order they were added, their names as given; counts are per exact key;
+ * a topic of a missing task is not found. */
+static void topics_list_and_count(void **state)
+{
+    struct store *s = open_backend(state);
+    const char *top[] = {"b", "A"}, *kids[] = {"c"};
+    struct topics_seen seen = {{0}}, counts = {{0}};
+    struct run x, y, z;
+    struct run *all[] = {&x, &y, &z};
+    struct project p;
+    struct task t;
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "topics", &p);
+    make_task(s, p.id, &t);
+    assert_int_equal(store_topic_add(s, t.id, "", top, 2, &e), 0);
+    assert_int_equal(store_topic_add(s, t.id, "b/", kids, 1, &e), 0);
+    assert_int_equal(store_topic_list(s, t.id, topic_row, &seen, &e), 0);
+    assert_string_equal(seen.text, "b|A|b/c");
+    fill_run(s, &t, &x, "x", "b\x1f", NULL, NULL, 0);
+    fill_run(s, &t, &y, "y", "b\x1f", NULL, NULL, 0);
+    fill_run(s, &t, &z, "z", "", NULL, NULL, 0);
+    assert_int_equal(store_run_insert(s, all, 3, &e), 0);
+    assert_int_equal(store_topic_counts(s, t.id, topic_count_row, &counts, &e), 0);
+    assert_string_equal(counts.text, "=1|b\x1f=2");
+    assert_int_equal(store_topic_add(s, "123456789012", "", top, 1, &e), HE_NOT_FOUND);
+    assert_string_equal(e.field, "task_id");
+    assert_string_equal(e.msg, "task 123456789012 not found");
+    store_close(s);
+}
+
+/* A topic goes with its subtree, not its sibling "ab"; samples under it need with_samples, and
+ * a refused delete changes nothing. */
+static void topic_delete_takes_the_subtree(void **state)
+{
+    struct store *s = open_backend(state);
+    const char *top[] = {"a", "ab"}, *kids[] = {"b", "c"}, *deep[] = {"d"};
+    struct run x, y, z;
+    struct run *all[] = {&x, &y, &z};
+    struct err e = ERR_INIT;
+    struct project p;
+    struct task t;
+    int n = 0;
+
+    make_project(s, "p", &p);
+    make_task(s, p.id, &t);
+    struct topic_delete d = {.task_id = t.id, .topic_key = "a\x1f"};
+    assert_int_equal(store_topic_add(s, t.id, "", top, 2, &e), 0);
+    assert_int_equal(store_topic_add(s, t.id, "a\x1f", kids, 2, &e), 0);
+    assert_int_equal(store_topic_add(s, t.id,
+                                     "a\x1f"
+                                     "b\x1f",
+                                     deep, 1, &e),
+                     0);
+    fill_run(s, &t, &x, "x", "a\x1f", NULL, NULL, 0);
+    fill_run(s, &t, &y, "y",
+             "a\x1f"
+             "b\x1f"
+             "d\x1f",
+             NULL, NULL, 0);
+    fill_run(s, &t, &z, "z", "ab\x1f", NULL, NULL, 0);
+    assert_int_equal(store_run_insert(s, all, 3, &e), 0);
+
+    assert_int_equal(store_topic_delete(s, &d, &e), HE_CONFLICT);
+    assert_int_equal(d.samples_under, 2);
+    assert_int_equal(store_topic_list(s, t.id, count_children, &n, &e), 0);
+    assert_int_equal(n, 2);
+    struct run_filter f = {.task_id = t.id, .min_rating = NAN};
+    assert_int_equal(run_count(s, &f), 3);
+    err_clear(&e);
+    d.with_samples = true;
+    assert_int_equal(store_topic_delete(s, &d, &e), 0);
+    assert_int_equal(d.deleted_topics, 4);
+    assert_int_equal(d.deleted_samples, 2);
+    n = 0;
+    assert_int_equal(store_topic_list(s, t.id, count_children, &n, &e), 0);
+    assert_int_equal(n, 1);                /* ab */
+    assert_int_equal(run_count(s, &f), 1); /* z */
+    assert_int_equal(store_topic_delete(s, &d, &e), HE_NOT_FOUND);
+    assert_string_equal(e.field, "node_path");
+    store_close(s);
+}
+
 /* The ops PostgreSQL does not do yet answer 503 naming themselves (PostgreSQL only: remove an
  * op from here when the backend does it). */
 static void missing_ops_say_so(void **state)
@@ -454,11 +1021,26 @@ static struct backend postgresql_backend = {"postgresql", NULL};
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        ON_BOTH(concurrent_opens_migrate_once), ON_BOTH(health_names_the_backend),
-        ON_BOTH(projects_round_trip),           ON_BOTH(not_found_names_the_id),
-        ON_BOTH(tasks_round_trip_and_cascade),  ON_BOTH(task_must_belong_to_project),
-        ON_BOTH(ids_unique_across_stores),      ON_BOTH(api_keys_round_trip),
-        ON(postgresql, missing_ops_say_so),     cmocka_unit_test(url_for_log_hides_the_password),
+        ON_BOTH(concurrent_opens_migrate_once),
+        ON_BOTH(health_names_the_backend),
+        ON_BOTH(projects_round_trip),
+        ON_BOTH(not_found_names_the_id),
+        ON_BOTH(tasks_round_trip_and_cascade),
+        ON_BOTH(task_must_belong_to_project),
+        ON_BOTH(ids_unique_across_stores),
+        ON_BOTH(api_keys_round_trip),
+        ON_BOTH(runs_round_trip),
+        ON_BOTH(run_insert_all_or_none),
+        ON_BOTH(async_writes_call_back),
+        ON_BOTH(runs_filter_and_tags),
+        ON_BOTH(runs_filter_order_and_cursor),
+        ON_BOTH(run_update_sets_and_clears),
+        ON_BOTH(run_find_by_hash_in_asked_order),
+        ON_BOTH(topics_are_distinct_per_node),
+        ON_BOTH(topics_list_and_count),
+        ON_BOTH(topic_delete_takes_the_subtree),
+        ON(postgresql, missing_ops_say_so),
+        cmocka_unit_test(url_for_log_hides_the_password),
     };
     struct CMUnitTest run[ARRAY_SIZE(tests)];
     const char *url = getenv("HETU_TEST_PG_URL");
