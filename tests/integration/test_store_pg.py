@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """hetu serve on PostgreSQL (a throwaway server from tests/pgserver.py): projects and tasks
-round-trip through the API, /healthz names the backend, an op the backend does not do yet is a
+round-trip through the API, samples and the topic tree too, /healthz names the backend, an op the backend does not do yet is a
 503 naming it, and a server that loses its database answers 503 and recovers by itself when the
 database comes back, also when it restarted between two requests."""
 
@@ -47,13 +47,48 @@ def test_projects_and_tasks_on_postgresql(start_server, pg, tmp_path):
     assert r.status == 404
     assert r.json()["detail"] == "project 123456789012 not found"
 
-    r = c.get("/api/projects/%s/tasks/%s/runs" % (p["id"], t["id"]))
+    r = c.get("/api/projects/%s/tasks/%s/dataset_splits" % (p["id"], t["id"]))
     assert r.status == 503, r
-    assert r.json()["detail"] == "the postgresql backend does not do run_list yet"
+    assert r.json()["detail"] == "the postgresql backend does not do split_list yet"
 
     # a second server on the same database sees the same records (nothing is kept locally)
     other = start_server(db=pg.url, args=["--spool-dir", str(tmp_path / "spool2")])
     assert other.client.get("/api/projects/%s" % p["id"]).json()["name"] == p["name"]
+
+
+def test_samples_and_topics_on_postgresql(start_server, pg, tmp_path):
+    srv = serve(start_server, pg, tmp_path)
+    c = srv.client
+    p = c.new_project()
+    t = c.new_task(p["id"])
+    ds = "/api/dataset/projects/%s/tasks/%s/" % (p["id"], t["id"])
+    runs = "/api/projects/%s/tasks/%s/runs" % (p["id"], t["id"])
+    saved = []
+    for path, tags in ((["a", "b"], ["golden"]), (["a"], []), (["ab"], ["golden"])):
+        r = c.post(ds + "save_sample", {"input": "in", "output": "out", "topic_path": path,
+                                        "tags": tags})
+        assert r.status == 200, r
+        saved.append(r.json()["id"])
+
+    r = c.get(runs + "?topic_path=a")
+    assert r.status == 200, r
+    assert sorted(x["id"] for x in r.json()["runs"]) == sorted(saved[:2])  # not "ab"
+    r = c.get(runs + "?tag=golden")
+    assert sorted(x["id"] for x in r.json()["runs"]) == sorted([saved[0], saved[2]])
+    r = c.get(runs + "/" + saved[1])
+    assert r.status == 200 and r.json()["id"] == saved[1], r
+
+    tree = c.get(ds + "topics").json()
+    assert tree["sample_count"] == 3
+    a = [k for k in tree["children"] if k["name"] == "a"][0]
+    assert a["sample_count"] == 2 and a["children"][0]["name"] == "b"
+
+    # a second server sees them; a deleted sample is gone for both
+    other = start_server(db=pg.url, args=["--spool-dir", str(tmp_path / "spool2")])
+    assert other.client.get(runs + "/" + saved[0]).status == 200
+    assert c.delete(runs + "/" + saved[0]).status == 200
+    assert other.client.get(runs + "/" + saved[0]).status == 404
+    assert other.client.get(ds + "topics").json()["sample_count"] == 2
 
 
 def test_database_lost_and_back(start_server, pg, tmp_path):
