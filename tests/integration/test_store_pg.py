@@ -4,7 +4,9 @@ round-trip through the API, samples and the topic tree too, /healthz names the b
 503 naming it, and a server that loses its database answers 503 and recovers by itself when the
 database comes back, also when it restarted between two requests."""
 
+import json
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -89,6 +91,16 @@ def test_samples_and_topics_on_postgresql(start_server, pg, tmp_path):
     assert c.delete(runs + "/" + saved[0]).status == 200
     assert other.client.get(runs + "/" + saved[0]).status == 404
     assert other.client.get(ds + "topics").json()["sample_count"] == 2
+
+    # a topic goes with its subtree (not its sibling "ab"), its samples only when asked
+    node = "topics?node_path=" + urllib.parse.quote(json.dumps(["a"]))
+    r = c.delete(ds + node)
+    assert r.status == 409, r
+    r = c.delete(ds + node + "&samples=delete")
+    assert r.status == 200, r
+    assert r.json()["deleted_samples"] == 1
+    tree = other.client.get(ds + "topics").json()
+    assert tree["sample_count"] == 1 and [k["name"] for k in tree["children"]] == ["ab"]
 
 
 def test_database_lost_and_back(start_server, pg, tmp_path):
