@@ -128,6 +128,8 @@ int pg_tag_insert_rows(struct pg_conn *c, const char *task_id, const char *run_i
                        const char *const *tags, size_t n, struct err *e);
 int pg_run_insert_rows(struct pg_conn *c, struct run *const *runs, size_t n, struct err *e);
 int pg_run_insert(struct store *s, struct run *const *runs, size_t n, struct err *e);
+/* The async ops write on the calling thread (no writer thread yet), call cb before returning and
+ * return 0; their callers (gen/batch.c, gen/listgen.c) hold no lock across the call. */
 int pg_run_insert_async(struct store *s, struct run *const *runs, size_t n, store_done_cb cb,
                         void *ud, struct err *e);
 int pg_run_get(struct store *s, const char *task_id, const char *run_id, struct run *ret,
