@@ -43,7 +43,7 @@ struct serve_settings {
     const char *host, *db, *config, *spool_dir, *user, *import_root;
     const char *tls_cert, *tls_key, *cors_origins;
     unsigned long long port, max_body, max_upload, job_window, threads;
-    unsigned long long max_uploads, upload_idle_timeout;
+    unsigned long long max_uploads, upload_idle_timeout, job_lease;
     enum log_level level;
     enum log_format format;
 };
@@ -184,6 +184,9 @@ static const struct serve_opt serve_opts[] = {
         default_spool_dir, "spool/ beside a SQLite database, else in the working directory"},
     {"job-window", "N", "HETU_JOB_WINDOW", "job_window", "1000",
         parse_uint, 100000, AT(job_window), "items of a job in flight at once"},
+    {"job-lease", "SECONDS", "HETU_JOB_LEASE", "job_lease", "30",
+        parse_uint, 3600, AT(job_lease), "on a shared database: how long a server's claim on "
+        "job items lasts unless renewed (every third of it); then other servers take them"},
     {"threads", "N", "HETU_THREADS", "threads", NULL,
         parse_uint, 256, AT(threads), "HTTP threads",
         default_threads, "number of CPUs, at least 2"},
@@ -436,6 +439,20 @@ struct serve_parts {
     struct app app;
 };
 
+/* Another server changed a job: the workers look at their jobs at once. */
+static void wake_jobs(void *ud)
+{
+    jobs_notify(ud);
+}
+static void wake_near(void *ud)
+{
+    near_worker_notify(ud);
+}
+static void wake_pipeline(void *ud)
+{
+    pipeline_driver_notify(ud);
+}
+
 static int start_parts(const struct serve_settings *s, struct json_object *cfg,
                        struct serve_parts *p)
 {
@@ -461,6 +478,7 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
         log_event(LOG_ERROR, "cannot open the store", "db", db, "error", e.msg, NULL);
         return -1;
     }
+    p->store->lease_ms = s->job_lease > 0 ? (int64_t)s->job_lease * 1000 : 1000;
     if (cfg)
         json_object_object_get_ex(cfg, "providers", &providers);
     if (llm_config_load(providers, &p->llm_cfg, &e) < 0 ||
@@ -484,6 +502,12 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
     }
     if (pipeline_driver_start(&env, (size_t)s->job_window, &p->pipeline, &e) < 0) {
         log_event(LOG_ERROR, "cannot start the pipeline driver", "error", e.msg, NULL);
+        return -1;
+    }
+    if (store_watch(p->store, wake_jobs, p->jobs, &e) < 0 ||
+        store_watch(p->store, wake_near, p->near, &e) < 0 ||
+        store_watch(p->store, wake_pipeline, p->pipeline, &e) < 0) {
+        log_event(LOG_ERROR, "cannot watch the store", "error", e.msg, NULL);
         return -1;
     }
     if (auth_new(p->store, &p->auth, &e) < 0) {

@@ -173,6 +173,7 @@ int pg_todo_job_requeue(struct store *s, const char *job_id, enum job_status fro
                         enum job_status to, struct err *e);
 int pg_todo_job_pending(struct store *s, const char *job_id, int64_t after, size_t limit,
                         store_item_cb cb, void *ud, struct err *e);
+int pg_todo_job_hold(struct store *s, const char *job_id, bool release, struct err *e);
 int pg_todo_job_errors(struct store *s, const char *job_id, size_t limit, store_item_error_cb cb,
                        void *ud, struct err *e);
 int pg_todo_job_item_counts(struct store *s, int64_t ret[3], struct err *e);
@@ -215,6 +216,7 @@ int pg_todo_import(struct store *s, const struct store_import *imp, struct err *
     X(job_request_cancel)   \
     X(job_requeue)          \
     X(job_pending)          \
+    X(job_hold)             \
     X(job_errors)           \
     X(job_item_counts)      \
     X(job_items_done_async) \

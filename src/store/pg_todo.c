@@ -79,6 +79,11 @@ int pg_todo_job_pending(struct store *s, const char *job_id, int64_t after, size
     return pg_todo(e, "job_pending");
 }
 
+int pg_todo_job_hold(struct store *s, const char *job_id, bool release, struct err *e)
+{
+    return pg_todo(e, "job_hold");
+}
+
 int pg_todo_job_errors(struct store *s, const char *job_id, size_t limit, store_item_error_cb cb,
                        void *ud, struct err *e)
 {

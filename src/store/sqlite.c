@@ -712,6 +712,7 @@ static const struct store_ops sqlite_ops = {
     .job_request_cancel = sq_job_request_cancel,
     .job_requeue = sq_job_requeue,
     .job_pending = sq_job_pending,
+    .job_hold = sq_job_hold,
     .job_item_counts = sq_job_item_counts,
     .job_errors = sq_job_errors,
     .job_items_done_async = sq_job_items_done_async,

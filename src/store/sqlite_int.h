@@ -233,6 +233,7 @@ int sq_job_items_scan(struct store *s, const struct job_item_query *q, store_job
                       void *ud, struct err *e);
 int sq_job_stages(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
                   struct err *e);
+int sq_job_hold(struct store *s, const char *job_id, bool release, struct err *e);
 int sq_job_set_params(struct store *s, const char *job_id, const char *params, struct err *e);
 
 /* sqlite_splits.c */

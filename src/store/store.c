@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "store/store_int.h"
 #include "util/cleanup.h"
@@ -21,6 +23,42 @@ static int reserve_cb(void *ud, uint64_t n, uint64_t *ret_first, struct err *e)
 {
     struct store *s = ud;
     return s->ops->reserve_ids(s, n, ret_first, e);
+}
+
+/* host:pid:random, so a restarted server (same host and perhaps the same pid) is a new owner
+ * whose predecessor's claims run out rather than being taken for its own. */
+static void owner_name(char *buf, size_t size)
+{
+    char host[32] = "";
+    uint32_t nonce = 0;
+
+    if (gethostname(host, sizeof(host) - 1) < 0)
+        snprintf(host, sizeof(host), "host");
+    if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
+        nonce = (uint32_t)getpid() * 2654435761u;
+    snprintf(buf, size, "%s:%ld:%08x", host, (long)getpid(), nonce);
+}
+
+int store_watch(struct store *s, store_wake_cb cb, void *ud, struct err *e)
+{
+    pthread_mutex_lock(&s->watch_lock);
+    if (s->nwatchers >= STORE_WATCHERS) {
+        pthread_mutex_unlock(&s->watch_lock);
+        return err_set(e, HE_INTERNAL, NULL, "the store takes at most %d watchers", STORE_WATCHERS);
+    }
+    s->watchers[s->nwatchers] = cb;
+    s->watcher_ud[s->nwatchers] = ud;
+    s->nwatchers++;
+    pthread_mutex_unlock(&s->watch_lock);
+    return 0;
+}
+
+void store_wake_watchers(struct store *s)
+{
+    pthread_mutex_lock(&s->watch_lock);
+    for (int i = 0; i < s->nwatchers; i++)
+        s->watchers[i](s->watcher_ud[i]);
+    pthread_mutex_unlock(&s->watch_lock);
 }
 
 int store_open(const char *url, struct store **ret, struct err *e)
@@ -39,6 +77,9 @@ int store_open(const char *url, struct store **ret, struct err *e)
     }
     if (r)
         return r;
+    s->lease_ms = STORE_LEASE_MS_DEFAULT;
+    pthread_mutex_init(&s->watch_lock, NULL);
+    owner_name(s->owner, sizeof(s->owner));
     s->ids = id_gen_new(reserve_cb, s, ID_BLOCK);
     if (!s->ids) {
         s->ops->close(s);
@@ -69,6 +110,11 @@ void store_close(struct store *s)
     if (!s)
         return;
     id_gen_free(s->ids);
+    /* The backend's threads stop in its close; a wake arriving before that calls no one. (The
+     * lock holds no resources: it is freed with the backend's struct.) */
+    pthread_mutex_lock(&s->watch_lock);
+    s->nwatchers = 0;
+    pthread_mutex_unlock(&s->watch_lock);
     s->ops->close(s);
 }
 

@@ -17,6 +17,7 @@
 #ifndef HETU_STORE_STORE_H
 #define HETU_STORE_STORE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -469,9 +470,21 @@ struct store_ops {
      * stays running when both are running (another round for the items that failed). */
     int (*job_requeue)(struct store *s, const char *job_id, enum job_status from,
                        enum job_status to, struct err *e);
-    /* Pending items with idx > after, in order, at most limit. */
+    /* Pending items with idx > after, in order, at most limit, claimed for this server. A store
+     * several servers share (PostgreSQL) hands each item to one server at a time, under a lease
+     * the store renews while this server lives (struct store's lease_ms); an item whose lease
+     * ran out (its server died) is handed out again, to any server; an item this server claimed
+     * before and still holds is handed out to it again (its result failed to save). A store one
+     * server owns (SQLite) hands out every pending item. */
     int (*job_pending)(struct store *s, const char *job_id, int64_t after, size_t limit,
                        store_item_cb cb, void *ud, struct err *e);
+    /* Takes or keeps this server's hold on a whole job, for work one server does at a time (a
+     * pipeline or judge job, a near-duplicate job, the loading of a file import): 0 when this
+     * server holds it (taken, or renewed), HE_CONFLICT when another server holds it under a
+     * live lease, HE_NOT_FOUND when the job is gone. release: gives the hold back (0 also when
+     * this server did not hold it). A store one server owns: always 0. Holds are renewed with
+     * the item leases and dropped when the store closes. */
+    int (*job_hold)(struct store *s, const char *job_id, bool release, struct err *e);
     int (*job_errors)(struct store *s, const char *job_id, size_t limit, store_item_error_cb cb,
                       void *ud, struct err *e);
     /* Job items of every job by state: ret[0] pending, ret[1] done, ret[2] failed (/metrics). */
@@ -532,10 +545,32 @@ struct store_ops {
     int (*api_key_count)(struct store *s, int64_t *ret, struct err *e);
 };
 
+/* Called on one of the store's threads when another server changed a job (made one, asked to
+ * cancel one, resumed one, finished one): the workers look at their jobs again at once. */
+typedef void (*store_wake_cb)(void *ud);
+#define STORE_WATCHERS 4
+
+/* How long a server's claims last without renewal (the issue of a shared store). */
+#define STORE_LEASE_MS_DEFAULT 30000
+
 struct store {
     const struct store_ops *ops;
     struct id_gen *ids;
+    /* Item leases and job holds last lease_ms (STORE_LEASE_MS_DEFAULT), renewed every third
+     * of it; set before the first claim (hetu serve --job-lease). */
+    int64_t lease_ms;
+    /* This server's name in claims and holds: unique per open store (host, process, random). */
+    char owner[64];
+    /* store_watch's callbacks, under watch_lock (a backend's listener thread calls them). */
+    pthread_mutex_t watch_lock;
+    store_wake_cb watchers[STORE_WATCHERS];
+    void *watcher_ud[STORE_WATCHERS];
+    int nwatchers;
 };
+
+/* Registers cb (at most STORE_WATCHERS; HE_INTERNAL past that). A store one server owns never
+ * calls it: the server's own handlers wake its workers. */
+int store_watch(struct store *s, store_wake_cb cb, void *ud, struct err *e);
 
 /*
  * Opens the store named by url: "sqlite:PATH", a plain PATH, or ":memory:" (a private in-memory
@@ -641,6 +676,10 @@ static inline int store_job_create(struct store *s, const struct job *j,
                                    const char *const *payloads, size_t n, struct err *e)
 {
     return s->ops->job_create(s, j, payloads, n, e);
+}
+static inline int store_job_hold(struct store *s, const char *job_id, bool release, struct err *e)
+{
+    return s->ops->job_hold(s, job_id, release, e);
 }
 static inline int store_job_get(struct store *s, const char *job_id, struct job *ret, struct err *e)
 {

@@ -10,4 +10,7 @@ int store_sqlite_open(const char *path, struct store **ret, struct err *e);
 /* url: a libpq connection URI; libpq's environment variables fill what it leaves out. */
 int store_pg_open(const char *url, struct store **ret, struct err *e);
 
+/* Calls every store_watch callback (a backend's listener thread). */
+void store_wake_watchers(struct store *s);
+
 #endif
