@@ -141,6 +141,14 @@ int pg_run_delete(struct store *s, const char *task_id, const char *run_id, stru
 int pg_run_find_by_hash(struct store *s, const char *task_id, const int64_t *hashes, size_t n,
                         store_run_hash_cb cb, void *ud, struct err *e);
 
+/* pg_writer.c: asynchronous writes. fn(c, arg) runs in a transaction (perhaps shared with other
+ * writes, under a savepoint of its own, so a write that fails rolls back alone); cb(ud, result,
+ * error) follows its commit or failure, on the writer's thread or the caller's. arg and what it
+ * points to must stay valid until cb. With cb NULL: written at once, the result returned. */
+typedef int (*pg_write_fn)(struct pg_conn *c, void *arg, struct err *e);
+int pg_write_async(struct store *s, pg_write_fn fn, void *arg, const char *what, store_done_cb cb,
+                   void *ud, struct err *e);
+
 /* pg_topics.c: the topic tree. */
 int pg_topic_add(struct store *s, const char *task_id, const char *parent_key,
                  const char *const *names, size_t n, struct err *e);
