@@ -103,12 +103,7 @@ class PgServer:
             if r.returncode:
                 raise RuntimeError("initdb failed:\n" + r.stdout)
             self._start_server()
-            r = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
-                                "postgresql://%s@127.0.0.1:%d/postgres" % (SUPERUSER, self.port),
-                                "-c", "CREATE DATABASE " + DATABASE],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            if r.returncode:
-                raise RuntimeError("creating the test database failed:\n" + r.stdout)
+            create_database(self.url, DATABASE)
         except BaseException:
             self.stop()
             raise
@@ -186,6 +181,33 @@ class PgServer:
     def __exit__(self, *exc):
         self.stop()
         return False
+
+
+def psql(url, sql, *args):
+    """Runs one SQL command with psql against url; its output (raises RuntimeError on failure)."""
+    r = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, *args, "-c", sql],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode:
+        raise RuntimeError("psql failed: %s\n%s" % (sql, r.stderr))
+    return r.stdout
+
+
+def database_url(url, name):
+    """url with its database replaced by name."""
+    head, _, tail = url.partition("?")
+    return head.rsplit("/", 1)[0] + "/" + name + ("?" + tail if tail else "")
+
+
+def create_database(url, name):
+    """Creates the empty database name on url's server; returns its URL."""
+    psql(database_url(url, "postgres"), 'CREATE DATABASE "%s"' % name)
+    return database_url(url, name)
+
+
+def drop_database(url):
+    """Drops url's database, closing whatever connections are still open on it."""
+    name = url.partition("?")[0].rsplit("/", 1)[1]
+    psql(database_url(url, "postgres"), 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
 
 
 def pytest_fixture():

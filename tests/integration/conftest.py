@@ -2,6 +2,10 @@
 """Fixtures: a real hetu server per test module (`server`, `client`), a factory for servers with
 their own flags (`start_server`), and a local fake LLM provider (`fake_llm`).
 
+The suite runs on the backend HETU_TEST_DB names (sqlite, the default, or postgresql): each
+server gets an empty database of its own (testdb.py); on PostgreSQL they live on the server
+HETU_TEST_PG_URL names, else on one this session starts and removes.
+
 Every server is stopped with SIGTERM at teardown and must exit 0 with no sanitizer report on its
 stderr; that is how the AddressSanitizer run of this suite catches leaks. When a test fails, the
 stderr of every server still running is attached to the report."""
@@ -16,6 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import testdb  # noqa: E402
 from hetu_http import REPO, Server, hetu_binary  # noqa: E402
 
 _live = []  # servers running right now, for failure reports
@@ -35,6 +40,22 @@ def _retire(srv):
             _live.remove(srv)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _postgresql_for_the_session():
+    """On PostgreSQL without HETU_TEST_PG_URL: a throwaway server for this session."""
+    if not testdb.ON_POSTGRESQL or os.environ.get("HETU_TEST_PG_URL"):
+        yield
+        return
+    sys.path.insert(0, str(REPO / "tests"))
+    import pgserver
+    with pgserver.PgServer() as pg:
+        os.environ["HETU_TEST_PG_URL"] = pg.url
+        try:
+            yield
+        finally:
+            del os.environ["HETU_TEST_PG_URL"]
+
+
 @pytest.fixture(scope="session")
 def hetu_bin():
     b = hetu_binary()
@@ -48,6 +69,7 @@ def server(hetu_bin, tmp_path_factory):
     srv = _spawn(tmp_path_factory.mktemp("hetu"))
     yield srv
     _retire(srv)
+    testdb.drop_database(srv.db)
 
 
 @pytest.fixture
@@ -81,6 +103,9 @@ def start_server(hetu_bin, tmp_path):
                 errors.append(str(exc))
         elif srv in _live:
             _live.remove(srv)
+    for srv in mine:
+        if srv.own_db and srv.returncode is not None:
+            testdb.drop_database(srv.db)
     if errors:
         pytest.fail("\n\n".join(errors))
 
@@ -133,4 +158,5 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_report_header(config):
-    return "hetu binary: %s" % os.environ.get("HETU_BIN", str(hetu_binary()))
+    return "hetu binary: %s; database: %s" % (os.environ.get("HETU_BIN", str(hetu_binary())),
+                                              testdb.BACKEND)

@@ -12,6 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import testdb
+
 REPO = Path(__file__).resolve().parents[2]
 LISTEN_RE = re.compile(r"hetu: listening on https?://([0-9.]+):(\d+)")
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer",
@@ -113,13 +115,15 @@ class Client:
 
 
 class Server:
-    """A hetu server process. stdout and stderr go to files in workdir."""
+    """A hetu server process. stdout and stderr go to files in workdir. Its database: db (a path
+    or URL, "" for hetu's default), else a new empty one on the suite's backend (testdb)."""
 
     def __init__(self, workdir, args=None, env=None, db=None, cwd=None, binary=None, port_args=True):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.binary = Path(binary) if binary else hetu_binary()
-        self.db = db if db is not None else str(self.workdir / "hetu.db")
+        self.own_db = db is None  # made for this server: dropped when its test is done
+        self.db = db if db is not None else testdb.new_database(self.workdir)
         self.extra_args = list(args or [])
         self.env_extra = dict(env or {})
         self.cwd = cwd
@@ -140,7 +144,7 @@ class Server:
             cmd += ["--host", "127.0.0.1", "--port", "0"]
         if self.db:
             cmd += ["--db", self.db]
-        return cmd + self.extra_args
+        return cmd + testdb.server_args(self.db, self.extra_args, self.env_extra) + self.extra_args
 
     def start(self):
         if not self.binary.exists():

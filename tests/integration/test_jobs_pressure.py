@@ -6,13 +6,13 @@ and spool files no job names are removed at start."""
 
 import json
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+import testdb
 from hetu_http import assert_error
 from test_cli import ok
 from test_import import Imp, check_job, csv_bytes, fake_env, unique_model
@@ -38,12 +38,8 @@ def inputs(imp):
 
 
 def db_items(db, job_id):
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
-    try:
-        return con.execute("SELECT idx, state, error FROM job_items WHERE job_id = ? ORDER BY idx",
-                           (int(job_id),)).fetchall()
-    finally:
-        con.close()
+    return [(int(idx), int(state), error) for idx, state, error in testdb.sql(
+        db, "SELECT idx, state, error FROM job_items WHERE job_id = ? ORDER BY idx", (int(job_id),))]
 
 
 @pytest.fixture(scope="module")

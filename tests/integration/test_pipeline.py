@@ -8,7 +8,6 @@ while paused; resume of other kinds of jobs."""
 
 import json
 import signal
-import sqlite3
 import time
 import urllib.parse
 import urllib.request
@@ -16,6 +15,7 @@ import uuid
 
 import pytest
 
+import testdb
 from hetu_http import assert_error
 from test_import import Imp, fake_env, provider_config
 
@@ -172,19 +172,15 @@ def test_near_duplicates_dropped_before_outputs(start_server, fake_llm, tmp_path
 
 def recorded_before_kill(db, job_id, stage):
     """The items of stage recorded (done) when the server died: their payloads."""
-    con = sqlite3.connect(db, timeout=10)
-    try:
-        rows = con.execute("SELECT payload FROM job_items WHERE job_id = ? AND stage = ? AND "
-                           "state = 1", (int(job_id), stage)).fetchall()
-        payloads = [json.loads(r[0]) for r in rows]
-        if stage == "judge":
-            ids = [int(x["run_id"]) for x in payloads]
-            inputs = {r[0] for r in con.execute(
-                "SELECT input FROM samples WHERE id IN (%s)" % ",".join("?" * len(ids)), ids)}
-            return payloads, inputs
-        return payloads, None
-    finally:
-        con.close()
+    rows = testdb.sql(db, "SELECT payload FROM job_items WHERE job_id = ? AND stage = ? AND "
+                      "state = 1", (int(job_id), stage))
+    payloads = [json.loads(r[0]) for r in rows]
+    if stage == "judge":
+        ids = [int(x["run_id"]) for x in payloads]
+        inputs = {r[0] for r in testdb.sql(
+            db, "SELECT input FROM samples WHERE id IN (%s)" % ",".join("?" * len(ids)), ids)}
+        return payloads, inputs
+    return payloads, None
 
 
 def markers(stage, payloads, judged_inputs, tree):

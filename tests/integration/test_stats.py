@@ -6,12 +6,12 @@ the exact value of every key; an empty task; unknown ids; the provenance imports
 
 import json
 import math
-import sqlite3
 import subprocess
 import time
 
 import pytest
 
+import testdb
 from hetu_http import assert_error
 from test_generate import check_taskrun, gen  # noqa: F401
 from test_import import csv_bytes, jsonl_bytes, multipart, qs
@@ -86,12 +86,9 @@ def data(gen):
     rate(gen, pid, tid, runs["C"], {"type": "pass_fail", "value": True})
     rate(gen, pid, tid, runs["D"], {"type": "pass_fail", "value": False})
     rate(gen, pid, tid, runs["E"], {"type": "pass_fail_critical", "value": -1})
-    db = sqlite3.connect(gen.srv.db, timeout=30)
     # The fake provider has no prices: the costs the engine would have recorded.
     for k, cost in (("E", 0.25), ("F", 0.5)):
-        db.execute("UPDATE samples SET cost = ? WHERE id = ?", (cost, int(runs[k]["id"])))
-    db.commit()
-    db.close()
+        testdb.sql(gen.srv.db, "UPDATE samples SET cost = ? WHERE id = ?", (cost, int(runs[k]["id"])))
     return pid, tid, model, runs
 
 

@@ -5,11 +5,11 @@ samples=delete, which deletes exactly those samples in the same write; a path on
 and the refusals (the root, an unknown path, a malformed node_path or samples value)."""
 
 import json
-import sqlite3
 import urllib.parse
 
 import pytest
 
+import testdb
 from hetu_http import assert_error
 from test_generate import gen  # noqa: F401
 
@@ -52,12 +52,8 @@ def tree(gen, pid, tid):
 
 
 def stored_topics(gen, tid):
-    db = sqlite3.connect(gen.srv.db)
-    try:
-        return sorted(tuple(p.split("\x1f")[:-1] + [n]) for p, n in db.execute(
-            "SELECT parent_key, name FROM topics WHERE task_id = ?", (int(tid),)))
-    finally:
-        db.close()
+    return sorted(tuple(p.split("\x1f")[:-1] + [n]) for p, n in testdb.sql(
+        gen.srv.db, "SELECT parent_key, name FROM topics WHERE task_id = ?", (int(tid),)))
 
 
 def run_ids(gen, pid, tid):
