@@ -121,6 +121,24 @@ int pg_api_key_revoke(struct store *s, const char *id, int64_t now, struct err *
 int pg_api_key_count(struct store *s, int64_t *ret, struct err *e);
 
 /* pg_runs.c: samples. */
+#define PG_RUN_COLUMNS                                                                          \
+    "id, task_id, created_at, created_by, input, input_source_type, input_source, output_id, "  \
+    "output_created_at, output, output_source_type, output_source, rating, rating_score, "      \
+    "repair_instructions, repaired_output, intermediate_outputs, tags, session_id, topic_key, " \
+    "input_tokens, output_tokens, total_tokens, cost, job_id, job_item, judge_rating, judge_score"
+/* The columns pg_run_params fills, in its order. */
+#define PG_RUN_INSERT_COLUMNS                                                               \
+    PG_RUN_COLUMNS ", input_hash, input_chars, output_chars, input_model, input_provider, " \
+                   "output_model, output_provider, prompt_method"
+/* Text of the numbers a statement binds that pg_params cannot format (doubles). */
+struct pg_num_text {
+    char v[4][40];
+    int n;
+};
+/* A sample's row as parameters of PG_RUN_INSERT_COLUMNS (tags: its JSON list); the texts point
+ * into r and t. */
+void pg_run_params(struct pg_params *p, struct pg_num_text *t, const struct run *r,
+                   const char *tags);
 /* fn(c, arg) in one transaction on a borrowed connection: all or nothing. */
 int pg_transact(struct store *s, int (*fn)(struct pg_conn *c, void *arg, struct err *e), void *arg,
                 const char *what, struct err *e);
@@ -160,6 +178,44 @@ int pg_topic_counts(struct store *s, const char *task_id, store_topic_count_cb c
                     struct err *e);
 int pg_topic_delete(struct store *s, struct topic_delete *d, struct err *e);
 
+/* A node row of each name (ids first_id, first_id + 1, ...), names there already skipped. */
+int pg_topic_insert_rows(struct pg_conn *c, const char *task_id, const char *parent_key,
+                         const char *const *names, size_t n, uint64_t first_id, int64_t now,
+                         struct err *e);
+
+/* pg_steps.c: jobs whose items come in stages. */
+int pg_job_create_staged(struct store *s, const struct job *j, const struct job_new_item *items,
+                         size_t n, struct err *e);
+int pg_job_step_async(struct store *s, const struct job_step *steps, size_t n, store_done_cb cb,
+                      void *ud, struct err *e);
+int pg_job_items_scan(struct store *s, const struct job_item_query *q, store_job_item_cb cb,
+                      void *ud, struct err *e);
+int pg_job_stages(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
+                  struct err *e);
+
+/* pg_load.c: rows through COPY. */
+/* Items of a job as one COPY into job_items, pending: item i at idx[i] (idx NULL: first + i),
+ * of stage stages[i] (stages NULL: none) with payloads[i] (lens NULL: NUL-terminated text,
+ * NULL "{}"; else bytes, stored as PG_PAYLOAD_HEX text, read back by pg_payload). */
+struct pg_items {
+    int64_t job;
+    int64_t first;
+    const int64_t *idx;
+    const char *const *stages;
+    const void *const *payloads;
+    const size_t *lens;
+    size_t n;
+};
+int pg_copy_items(struct pg_conn *c, const struct pg_items *it, struct err *e);
+/* Payloads of bytes are kept in the TEXT column as this prefix and their hex digits (JSON text,
+ * which the other items hold, never starts with a backslash). */
+#define PG_PAYLOAD_HEX "\\x"
+/* Column col of row as the payload bytes it was stored with (*ret_len of them), decoded into
+ * mem when stored as hex; NULL on allocation failure. */
+const void *pg_payload(const PGresult *r, int row, int col, struct arena *mem, size_t *ret_len);
+int pg_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
+                      struct err *e);
+
 /* pg_todo.c: the ops this backend does not do yet, each failing with HE_UNAVAILABLE naming it. */
 int pg_todo_split_insert(struct store *s, const struct dataset_split *d,
                          const struct dataset_split_part *parts, size_t nparts, struct err *e);
@@ -187,17 +243,7 @@ int pg_todo_job_errors(struct store *s, const char *job_id, size_t limit, store_
 int pg_todo_job_item_counts(struct store *s, int64_t ret[3], struct err *e);
 int pg_todo_job_items_done_async(struct store *s, const struct job_item_result *results, size_t n,
                                  store_done_cb cb, void *ud, struct err *e);
-int pg_todo_job_create_staged(struct store *s, const struct job *j,
-                              const struct job_new_item *items, size_t n, struct err *e);
-int pg_todo_job_step_async(struct store *s, const struct job_step *steps, size_t n,
-                           store_done_cb cb, void *ud, struct err *e);
-int pg_todo_job_items_scan(struct store *s, const struct job_item_query *q, store_job_item_cb cb,
-                           void *ud, struct err *e);
-int pg_todo_job_stages(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
-                       struct err *e);
 int pg_todo_job_set_params(struct store *s, const char *job_id, const char *params, struct err *e);
-int pg_todo_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
-                           struct err *e);
 int pg_todo_stats(struct store *s, const char *task_id, struct store_stats *ret, store_stats_cb cb,
                   void *ud, struct err *e);
 int pg_todo_dedup_scan(struct store *s, const struct dedup_scan *q, store_dedup_sample_cb cb,
@@ -228,12 +274,7 @@ int pg_todo_import(struct store *s, const struct store_import *imp, struct err *
     X(job_errors)           \
     X(job_item_counts)      \
     X(job_items_done_async) \
-    X(job_create_staged)    \
-    X(job_step_async)       \
-    X(job_items_scan)       \
-    X(job_stages)           \
     X(job_set_params)       \
-    X(job_load_async)       \
     X(stats)                \
     X(dedup_scan)           \
     X(dedup_save)           \

@@ -101,39 +101,9 @@ int pg_todo_job_items_done_async(struct store *s, const struct job_item_result *
     return pg_todo(e, "job_items_done_async");
 }
 
-int pg_todo_job_create_staged(struct store *s, const struct job *j,
-                              const struct job_new_item *items, size_t n, struct err *e)
-{
-    return pg_todo(e, "job_create_staged");
-}
-
-int pg_todo_job_step_async(struct store *s, const struct job_step *steps, size_t n,
-                           store_done_cb cb, void *ud, struct err *e)
-{
-    return pg_todo(e, "job_step_async");
-}
-
-int pg_todo_job_items_scan(struct store *s, const struct job_item_query *q, store_job_item_cb cb,
-                           void *ud, struct err *e)
-{
-    return pg_todo(e, "job_items_scan");
-}
-
-int pg_todo_job_stages(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
-                       struct err *e)
-{
-    return pg_todo(e, "job_stages");
-}
-
 int pg_todo_job_set_params(struct store *s, const char *job_id, const char *params, struct err *e)
 {
     return pg_todo(e, "job_set_params");
-}
-
-int pg_todo_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
-                           struct err *e)
-{
-    return pg_todo(e, "job_load_async");
 }
 
 int pg_todo_stats(struct store *s, const char *task_id, struct store_stats *ret, store_stats_cb cb,
