@@ -10,10 +10,9 @@
  * slice never holds more than that much COPY text at once (plus one row). Text fields are
  * escaped as COPY's text format wants (backslash, tab, newline, carriage return); NULL is \N.
  *
- * job_items.payload is TEXT, and an import's items are bytes (spooled rows with binary lengths):
- * those are stored as PG_PAYLOAD_HEX and their hex digits, and pg_payload gives the bytes back.
- * Samples take their row from pg_run_params, the same values an INSERT of pg_runs.c binds.
- * Runs on the thread that runs the write.
+ * Item payloads are BYTEA, sent in hex (pg_jobs.c writes an import's items, pg_copy_staged_items
+ * a staged job's). Samples take their row from pg_run_params, the same values an INSERT of
+ * pg_runs.c binds. Runs on the thread that runs the write.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,7 +151,7 @@ static void copy_hex(struct copy *cp, const unsigned char *b, size_t n)
     char chunk[512];
     size_t k = 0;
 
-    copy_add(cp, "\\\\x", 3); /* PG_PAYLOAD_HEX, escaped */
+    copy_add(cp, "\\\\x", 3); /* BYTEA's hex form, its backslash escaped */
     for (size_t i = 0; i < n; i++) {
         chunk[k++] = digits[b[i] >> 4];
         chunk[k++] = digits[b[i] & 15];
@@ -164,62 +163,31 @@ static void copy_hex(struct copy *cp, const unsigned char *b, size_t n)
     copy_add(cp, chunk, k);
 }
 
-int pg_copy_items(struct pg_conn *c, const struct pg_items *it, struct err *e)
+int pg_copy_staged_items(struct pg_conn *c, int64_t job, int64_t first, const char *const *stages,
+                         const char *const *payloads, size_t n, struct err *e)
 {
     struct copy cp;
     char state[6], detail[128];
     int r;
 
-    if (it->n == 0)
+    if (n == 0)
         return 0;
     if ((r = copy_begin(&cp, c, SQL_COPY_ITEMS, "saving the job's items", e)) < 0)
         return r;
-    for (size_t i = 0; i < it->n && r == 0; i++) {
+    for (size_t i = 0; i < n && r == 0; i++) {
+        const char *payload = payloads[i] ? payloads[i] : "{}";
         struct pg_params p = {0};
-        pg_param_int(&p, it->job);
-        pg_param_int(&p, it->idx ? it->idx[i] : it->first + (int64_t)i);
+        pg_param_int(&p, job);
+        pg_param_int(&p, first + (int64_t)i);
         pg_param_int(&p, 0);
-        pg_param_text(&p, it->stages ? it->stages[i] : NULL);
+        pg_param_text(&p, stages[i]);
         for (int k = 0; k < p.n; k++)
             copy_field(&cp, p.v[k], k == 0);
         copy_add(&cp, "\t", 1);
-        if (it->lens)
-            copy_hex(&cp, it->payloads[i], it->lens[i]);
-        else
-            copy_field(&cp, it->payloads[i] ? it->payloads[i] : "{}", true);
+        copy_hex(&cp, (const unsigned char *)payload, strlen(payload));
         r = copy_row_end(&cp, e);
     }
     return copy_end(&cp, r, state, detail, e);
-}
-
-static int hex_digit(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    return -1;
-}
-
-const void *pg_payload(const PGresult *r, int row, int col, struct arena *mem, size_t *ret_len)
-{
-    const char *v = PQgetvalue(r, row, col);
-    size_t len = (size_t)PQgetlength(r, row, col), prefix = strlen(PG_PAYLOAD_HEX), n;
-    unsigned char *out;
-
-    if (len < prefix || memcmp(v, PG_PAYLOAD_HEX, prefix) != 0) {
-        *ret_len = len;
-        return v;
-    }
-    n = (len - prefix) / 2;
-    if (!(out = arena_alloc(mem, n ? n : 1)))
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_digit(v[prefix + 2 * i]), lo = hex_digit(v[prefix + 2 * i + 1]);
-        out[i] = (unsigned char)((hi < 0 ? 0 : hi) << 4 | (lo < 0 ? 0 : lo));
-    }
-    *ret_len = n;
-    return out;
 }
 
 /* ---- samples ---- */
@@ -299,17 +267,15 @@ static int load_fn(struct pg_conn *c, void *arg, struct err *e)
 {
     const struct job_load *l = arg;
     struct pg_params p = {0};
-    struct pg_items it = {
-        .idx = l->item_idx, .payloads = l->item_payloads, .lens = l->item_lens, .n = l->n_items};
     _cleanup_result_ PGresult *res = NULL;
     int r;
 
-    pg_param_id(&p, l->job_id);
-    it.job = (int64_t)strtoll(p.v[0], NULL, 10);
     if (l->n_runs && (r = copy_samples(c, l, e)) < 0)
         return r;
-    if ((r = pg_copy_items(c, &it, e)) < 0)
+    if ((r = pg_job_items_copy(c, l->job_id, l->item_idx, l->item_payloads, l->item_lens,
+                               l->n_items, e)) < 0)
         return r;
+    pg_param_id(&p, l->job_id);
     pg_param_int(&p, l->cursor);
     pg_param_int(&p, (int64_t)l->n_runs);
     return pg_run(c, SQL_JOB_LOADED, &p, &res, "recording the import's progress", e);

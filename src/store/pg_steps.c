@@ -39,9 +39,6 @@ DEFINE_FREEP(json_object, json_object_put)
 /* Items a scan reads at a time. */
 #define SCAN_PAGE 1000
 
-static const char SQL_JOB_INSERT[] =
-    "INSERT INTO jobs (id, task_id, kind, status, params, total, created_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7)";
 static const char SQL_ITEM_SETTLE[] =
     "UPDATE job_items SET state = $3, error = $4, produced = produced + $5, calls = calls + $6, "
     "input_tokens = input_tokens + $7, output_tokens = output_tokens + $8, "
@@ -107,39 +104,29 @@ static int create_staged_fn(struct pg_conn *c, void *arg, struct err *e)
 {
     struct staged_args *a = arg;
     _cleanup_free_ const char **stages = calloc(a->n + 1, sizeof(*stages));
-    _cleanup_free_ const void **payloads = calloc(a->n + 1, sizeof(*payloads));
-    _cleanup_result_ PGresult *res = NULL;
-    struct pg_params p = {0};
+    _cleanup_free_ const char **payloads = calloc(a->n + 1, sizeof(*payloads));
     int r;
 
     if (!stages || !payloads)
         return err_set(e, HE_NOMEM, NULL, NULL);
-    pg_param_id(&p, a->j->id);
-    pg_param_id(&p, a->j->task_id);
-    pg_param_text(&p, a->j->kind);
-    pg_param_text(&p, job_status_name(JOB_QUEUED));
-    pg_param_text(&p, a->j->params ? a->j->params : "{}");
-    pg_param_int(&p, (int64_t)a->n);
-    pg_param_int(&p, a->j->created_at);
-    if ((r = pg_run(c, SQL_JOB_INSERT, &p, &res, "creating the job", e)) < 0) {
-        if (r != HE_NOT_FOUND)
-            return r;
-        err_clear(e);
-        return err_set(e, HE_NOT_FOUND, "task_id", "task %s not found", a->j->task_id);
-    }
+    if ((r = pg_job_insert_row(c, a->j, e)) < 0)
+        return r;
     for (size_t i = 0; i < a->n; i++) {
         stages[i] = a->items[i].stage;
         payloads[i] = a->items[i].payload;
     }
-    struct pg_items it = {
-        .job = id_value(a->j->id), .stages = stages, .payloads = payloads, .n = a->n};
-    return pg_copy_items(c, &it, e);
+    if ((r = pg_copy_staged_items(c, id_value(a->j->id), 0, stages, payloads, a->n, e)) < 0)
+        return r;
+    return pg_notify_job(c, a->j->id, e);
 }
 
 int pg_job_create_staged(struct store *s, const struct job *j, const struct job_new_item *items,
                          size_t n, struct err *e)
 {
-    struct staged_args a = {j, items, n};
+    struct job total = *j;
+    struct staged_args a = {&total, items, n};
+
+    total.total = (int64_t)n;
     return pg_transact(s, create_staged_fn, &a, "creating the job", e);
 }
 
@@ -175,9 +162,8 @@ static int count_and_append(struct pg_conn *c, const struct job_step *x, struct 
 {
     _cleanup_result_ PGresult *count = NULL, *next = NULL;
     struct pg_params p = {0}, q = {0};
-    struct pg_items it = {.job = id_value(x->job_id), .n = x->n_items};
     _cleanup_free_ const char **stages = NULL;
-    _cleanup_free_ const void **payloads = NULL;
+    _cleanup_free_ const char **payloads = NULL;
     int r;
 
     pg_param_id(&p, x->job_id);
@@ -190,7 +176,6 @@ static int count_and_append(struct pg_conn *c, const struct job_step *x, struct 
     pg_param_id(&q, x->job_id);
     if ((r = pg_run(c, SQL_NEXT_IDX, &q, &next, "reading the job's last item", e)) < 0)
         return r;
-    it.first = pg_col_int(next, 0, 0);
     stages = calloc(x->n_items, sizeof(*stages));
     payloads = calloc(x->n_items, sizeof(*payloads));
     if (!stages || !payloads)
@@ -199,9 +184,8 @@ static int count_and_append(struct pg_conn *c, const struct job_step *x, struct 
         stages[i] = x->items[i].stage;
         payloads[i] = x->items[i].payload;
     }
-    it.stages = stages;
-    it.payloads = payloads;
-    return pg_copy_items(c, &it, e);
+    return pg_copy_staged_items(c, id_value(x->job_id), pg_col_int(next, 0, 0), stages, payloads,
+                                x->n_items, e);
 }
 
 /* Whether the JSON list of tags holds tag. */
@@ -379,28 +363,29 @@ static int items_page(struct pg_conn *c, const struct job_item_query *q, int64_t
                   "reading the job's items", e);
 }
 
-/* The rows of a page through cb; *ret_last the last index, *ret_rows how many. */
+/* The rows of a page through cb; *ret_last the last index. */
 static int items_each(const PGresult *res, store_job_item_cb cb, void *ud, int64_t *ret_last,
                       struct err *e)
 {
-    struct arena mem;
     int r = 0;
 
-    arena_init(&mem);
     for (int i = 0, n = PQntuples(res); i < n && r == 0; i++) {
+        size_t len;
+        unsigned char *payload =
+            PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &len);
         struct job_item_row it = {
             .idx = pg_col_int(res, i, 0),
             .state = (int)pg_col_int(res, i, 1),
             .stage = pg_col_text(res, i, 2, NULL),
+            .payload = (const char *)payload,
+            .len = len,
         };
-        if (!(it.payload = pg_payload(res, i, 3, &mem, &it.len))) {
-            r = err_set(e, HE_NOMEM, NULL, NULL);
-            break;
-        }
+        if (!payload)
+            return err_set(e, HE_NOMEM, NULL, NULL);
         *ret_last = it.idx;
         r = cb(ud, &it, e);
+        PQfreemem(payload);
     }
-    arena_done(&mem);
     return r;
 }
 

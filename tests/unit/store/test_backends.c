@@ -1293,7 +1293,11 @@ static void judged_steps_rate_samples(void **state)
     struct job_judged second = {a.id, rating, 1.5, "更短", true};
     struct job_step steps[] = {
         {.job_id = j.id, .idx = 0, .produced = 1, .task_id = t.id, .judged = first, .n_judged = 2},
-        {.job_id = j.id, .idx = 1, .produced = 1, .task_id = t.id, .judged = &second,
+        {.job_id = j.id,
+         .idx = 1,
+         .produced = 1,
+         .task_id = t.id,
+         .judged = &second,
          .n_judged = 1},
     };
     step_async(s, &steps[0], 1, 0);
