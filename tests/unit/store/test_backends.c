@@ -1408,6 +1408,107 @@ static void dedup_signatures_and_buckets(void **state)
     store_close(s);
 }
 
+static int member_row_cb(void *ud, const struct dedup_listed *m, struct err *e)
+{
+    struct scanned *x = ud;
+    char sample[ID_LEN];
+    size_t n = strlen(x->out);
+    (void)e;
+    memcpy(sample, m->sample_id, ID_LEN);
+    snprintf(x->out + n, sizeof(x->out) - n, "%s%lld/%c/%.17g/%s/%s/", n ? " " : "",
+             (long long)m->cluster, run_name(x->runs, x->nruns, num_id(sample)), m->similarity,
+             m->input, m->tags);
+    n = strlen(x->out);
+    if (isnan(m->rating_score))
+        snprintf(x->out + n, sizeof(x->out) - n, "-");
+    else
+        snprintf(x->out + n, sizeof(x->out) - n, "%g", m->rating_score);
+    return 0;
+}
+
+static const char *members(struct store *s, const char *job_id, int64_t after, size_t limit,
+                           struct scanned *x)
+{
+    struct err e;
+    err_clear(&e);
+    x->out[0] = '\0';
+    if (store_dedup_clusters_list(s, job_id, after, limit, member_row_cb, x, &e) != 0)
+        fail_msg("store_dedup_clusters_list: %s", e.msg);
+    return x->out;
+}
+
+/* A near-duplicate job's clusters: saved again they replace the old ones; listed by cluster
+ * and sample, a page of clusters at a time, without samples deleted since; a slice's save
+ * records the job's progress. */
+static void dedup_clusters_replace_and_page(void **state)
+{
+    struct store *s = open_backend(state);
+    const char *tags[] = {"标签"};
+    struct run a, b, c;
+    struct run *all[] = {&a, &b, &c};
+    struct scanned x = {(const struct run *const *)all, 3, ""};
+    struct dedup_member m[5];
+    struct job j = {0}, got = {0};
+    struct project p;
+    struct task t;
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "clusters", &p);
+    make_task(s, p.id, &t);
+    fill_run(s, &t, &a, "甲 \"a\"", "", NULL, tags, 1);
+    fill_run(s, &t, &b, "乙\nb", "", NULL, NULL, 0);
+    fill_run(s, &t, &c, "丙", "", NULL, NULL, 0);
+    a.rating = "{\"type\":\"five_star\",\"value\":3}";
+    a.rating_score = 3;
+    assert_int_equal(store_run_insert(s, all, 3, &e), 0);
+    j.kind = "near_duplicates";
+    j.params = "{}";
+    j.created_at = 1795515330123456LL;
+    memcpy(j.task_id, t.id, ID_LEN);
+    assert_int_equal(store_new_id(s, j.id, &e), 0);
+    assert_int_equal(store_job_create(s, &j, NULL, 0, &e), 0);
+
+    m[0] = (struct dedup_member){1, num_id(b.id), 1.0};
+    m[1] = (struct dedup_member){1, num_id(a.id), 0.1 + 0.2};
+    assert_int_equal(store_dedup_clusters_save(s, j.id, m, 2, &e), 0);
+    m[0] = (struct dedup_member){1, num_id(c.id), 1.0};
+    m[1] = (struct dedup_member){1, num_id(a.id), 0.875};
+    m[2] = (struct dedup_member){2, num_id(b.id), 1.0};
+    m[3] = (struct dedup_member){2, num_id(c.id), 2.0 / 3.0};
+    m[4] = (struct dedup_member){3, num_id(a.id), 0.5};
+    assert_int_equal(store_dedup_clusters_save(s, j.id, m, 5, &e), 0);
+    assert_string_equal(members(s, j.id, 0, 0, &x),
+                        "1/a/0.875/甲 \"a\"/[\"标签\"]/3 1/c/1/丙/[]/- "
+                        "2/b/1/乙\nb/[]/- 2/c/0.66666666666666663/丙/[]/- "
+                        "3/a/0.5/甲 \"a\"/[\"标签\"]/3");
+    assert_string_equal(members(s, j.id, 1, 1, &x),
+                        "2/b/1/乙\nb/[]/- 2/c/0.66666666666666663/丙/[]/-");
+    assert_int_equal(store_run_delete(s, t.id, c.id, &e), 0);
+    assert_string_equal(members(s, j.id, 0, 2, &x),
+                        "1/a/0.875/甲 \"a\"/[\"标签\"]/3 2/b/1/乙\nb/[]/-");
+    assert_string_equal(members(s, j.id, 3, 0, &x), "");
+
+    {
+        struct dedup_save w = {.job_id = j.id,
+                               .task_id = t.id,
+                               .params = "P",
+                               .bands = 1,
+                               .rows = 1,
+                               .total = 2,
+                               .completed = 1,
+                               .computed = 1};
+        assert_int_equal(store_dedup_save(s, &w, &e), 0);
+        assert_int_equal(store_dedup_save(s, &w, &e), 0);
+    }
+    assert_int_equal(store_job_get(s, j.id, &got, &e), 0);
+    assert_int_equal(got.total, 2);
+    assert_int_equal(got.completed, 1);
+    assert_int_equal(got.cursor, 2);
+    job_done(&got);
+    store_close(s);
+}
+
 struct import_src {
     struct run **runs;
     size_t n, next;
@@ -1602,6 +1703,7 @@ int main(void)
         ON_BOTH(splits_round_trip),
         ON_BOTH(stats_figures_and_keys),
         ON_BOTH(dedup_signatures_and_buckets),
+        ON_BOTH(dedup_clusters_replace_and_page),
         ON_BOTH(import_all_or_nothing),
         ON(postgresql, missing_ops_say_so),
         cmocka_unit_test(url_for_log_hides_the_password),
