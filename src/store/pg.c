@@ -121,7 +121,8 @@ int pg_row_reserve(const PGresult *r, int row, struct arena *mem)
 int pg_error(struct err *e, struct pg_conn *c, const PGresult *res, const char *what)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c->db);
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *msg = primary ? primary : res ? PQresultErrorMessage(res) : PQerrorMessage(c->db);
     char line[256];
     size_t n;
 
