@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * PostgreSQL backend internals, shared by its files (pg.c, pg_records.c, pg_runs.c, pg_topics.c,
- * pg_jobs.c, pg_listen.c, pg_todo.c).
+ * pg_splits.c, pg_stats.c, pg_dedup.c, pg_import.c, pg_jobs.c, pg_listen.c, pg_todo.c).
  *
  * A pool of at most PG_POOL_SIZE libpq connections, opened on demand and shared by every calling
  * thread: a call borrows one connection for the length of its statement or transaction and gives
@@ -15,6 +15,7 @@
 #include <pthread.h>
 
 #include "store/store.h"
+#include "util/buf.h"
 
 /* Connections per server. A fixed size for now; the HTTP and worker thread counts are the right
  * measure (each blocks on at most one connection at a time). */
@@ -105,6 +106,9 @@ int pg_changed(const PGresult *r, const struct pg_key *k, struct err *e);
 
 /* pg_records.c: projects, tasks, API keys. */
 int pg_project_insert(struct store *s, const struct project *p, struct err *e);
+/* The same on c, inside the caller's transaction. */
+int pg_project_insert_row(struct pg_conn *c, const struct project *p, struct err *e);
+int pg_task_insert_row(struct pg_conn *c, const struct task *t, struct err *e);
 int pg_project_update(struct store *s, const struct project *p, struct err *e);
 int pg_project_get(struct store *s, const char *id, struct project *ret, struct err *e);
 int pg_project_list(struct store *s, store_project_cb cb, void *ud, struct err *e);
@@ -203,6 +207,54 @@ int pg_copy_staged_items(struct pg_conn *c, int64_t job, int64_t first, const ch
 int pg_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
                       struct err *e);
 
+/* pg_splits.c: dataset splits, and array parameters. */
+/* An array parameter as the text of an array literal ("{1,2,NULL}"), built element by element;
+ * PG_ARRAY_MAX bounds its text. pg_array_end closes it: its text, or NULL when it grew past the
+ * bound or out of memory. */
+#define PG_ARRAY_MAX (64u << 20)
+/* Rows a multi-row statement writes at most, from arrays of this many elements. */
+#define PG_ARRAY_ROWS 10000
+struct pg_array {
+    struct buf b;
+    bool failed;
+};
+void pg_array_init(struct pg_array *a);
+void pg_array_done(struct pg_array *a);
+void pg_array_int(struct pg_array *a, int64_t v);
+void pg_array_id(struct pg_array *a, const char *id);
+void pg_array_double(struct pg_array *a, double v);
+/* Bytes as the hex digits decode(x, 'hex') reads back; b NULL: a NULL element. */
+void pg_array_hex(struct pg_array *a, const unsigned char *b, size_t n);
+const char *pg_array_end(struct pg_array *a);
+
+int pg_split_insert_rows(struct pg_conn *c, const struct dataset_split *d,
+                         const struct dataset_split_part *parts, size_t nparts, struct err *e);
+int pg_split_insert(struct store *s, const struct dataset_split *d,
+                    const struct dataset_split_part *parts, size_t nparts, struct err *e);
+int pg_split_get(struct store *s, const char *task_id, const char *split_id,
+                 struct dataset_split *ret, struct err *e);
+int pg_split_list(struct store *s, const char *task_id, store_split_cb cb, void *ud, struct err *e);
+int pg_split_runs(struct store *s, const char *split_id, const char *part, store_split_run_cb cb,
+                  void *ud, struct err *e);
+
+/* pg_stats.c: statistics of a task's samples. */
+int pg_stats(struct store *s, const char *task_id, struct store_stats *ret, store_stats_cb cb,
+             void *ud, struct err *e);
+
+/* pg_dedup.c: near-duplicate signatures, band keys and clusters. */
+int pg_dedup_scan(struct store *s, const struct dedup_scan *q, store_dedup_sample_cb cb, void *ud,
+                  int64_t *ret_total, struct err *e);
+int pg_dedup_save(struct store *s, const struct dedup_save *w, struct err *e);
+int pg_dedup_buckets(struct store *s, const char *task_id, const char *params, int rows,
+                     store_dedup_bucket_cb cb, void *ud, struct err *e);
+int pg_dedup_clusters_save(struct store *s, const char *job_id, const struct dedup_member *m,
+                           size_t n, struct err *e);
+int pg_dedup_clusters_list(struct store *s, const char *job_id, int64_t after_cluster, size_t limit,
+                           store_dedup_member_cb cb, void *ud, struct err *e);
+
+/* pg_import.c: a whole imported project. */
+int pg_import(struct store *s, const struct store_import *imp, struct err *e);
+
 /* pg_jobs.c: jobs and their items, a queue several servers share. Migration 8 makes
  * job_items.payload BYTEA and adds job_items.claimed_by, lease_until and jobs.held_until (the
  * holder is jobs.owner); leases and holds are in microseconds on the database's clock. */
@@ -246,40 +298,5 @@ void pg_listen_arm(struct pg_store *st);
 /* Stops the thread, then gives up this server's claims and holds. */
 void pg_listen_stop(struct pg_store *st);
 
-/* pg_todo.c: the ops this backend does not do yet, each failing with HE_UNAVAILABLE naming it. */
-int pg_todo_split_insert(struct store *s, const struct dataset_split *d,
-                         const struct dataset_split_part *parts, size_t nparts, struct err *e);
-int pg_todo_split_get(struct store *s, const char *task_id, const char *split_id,
-                      struct dataset_split *ret, struct err *e);
-int pg_todo_split_list(struct store *s, const char *task_id, store_split_cb cb, void *ud,
-                       struct err *e);
-int pg_todo_split_runs(struct store *s, const char *split_id, const char *part,
-                       store_split_run_cb cb, void *ud, struct err *e);
-int pg_todo_stats(struct store *s, const char *task_id, struct store_stats *ret, store_stats_cb cb,
-                  void *ud, struct err *e);
-int pg_todo_dedup_scan(struct store *s, const struct dedup_scan *q, store_dedup_sample_cb cb,
-                       void *ud, int64_t *ret_total, struct err *e);
-int pg_todo_dedup_save(struct store *s, const struct dedup_save *w, struct err *e);
-int pg_todo_dedup_buckets(struct store *s, const char *task_id, const char *params, int rows,
-                          store_dedup_bucket_cb cb, void *ud, struct err *e);
-int pg_todo_dedup_clusters_save(struct store *s, const char *job_id, const struct dedup_member *m,
-                                size_t n, struct err *e);
-int pg_todo_dedup_clusters_list(struct store *s, const char *job_id, int64_t after_cluster,
-                                size_t limit, store_dedup_member_cb cb, void *ud, struct err *e);
-int pg_todo_import(struct store *s, const struct store_import *imp, struct err *e);
-
-/* The ops above, as an X-macro list for the ops table. */
-#define PG_TODO_OPS(X)     \
-    X(split_insert)        \
-    X(split_get)           \
-    X(split_list)          \
-    X(split_runs)          \
-    X(stats)               \
-    X(dedup_scan)          \
-    X(dedup_save)          \
-    X(dedup_buckets)       \
-    X(dedup_clusters_save) \
-    X(dedup_clusters_list) \
-    X(import)
 
 #endif

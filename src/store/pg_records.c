@@ -149,8 +149,24 @@ static int put(struct store *s, const char *sql, const struct pg_params *p, cons
 
 /* ---- projects ---- */
 
-int pg_project_insert(struct store *s, const struct project *pr, struct err *e)
+/* fn(c, arg) on a borrowed connection, outside a transaction. */
+static int on_conn(struct store *s, const void *rec,
+                   int (*fn)(struct pg_conn *c, const void *rec, struct err *e), struct err *e)
 {
+    struct pg_store *st = (struct pg_store *)s;
+    struct pg_conn *c;
+    int r = pg_acquire(st, &c, e);
+
+    if (r)
+        return r;
+    r = fn(c, rec, e);
+    pg_release(st, c);
+    return r;
+}
+
+int pg_project_insert_row(struct pg_conn *c, const struct project *pr, struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
     struct pg_params p = {0};
 
     pg_param_id(&p, pr->id);
@@ -158,7 +174,17 @@ int pg_project_insert(struct store *s, const struct project *pr, struct err *e)
     pg_param_text(&p, pr->created_by);
     pg_param_text(&p, pr->name);
     pg_param_text(&p, pr->description ? pr->description : "");
-    return put(s, SQL_PROJECT_INSERT, &p, "saving the project", e);
+    return pg_run(c, SQL_PROJECT_INSERT, &p, &res, "saving the project", e);
+}
+
+static int project_insert_fn(struct pg_conn *c, const void *rec, struct err *e)
+{
+    return pg_project_insert_row(c, rec, e);
+}
+
+int pg_project_insert(struct store *s, const struct project *pr, struct err *e)
+{
+    return on_conn(s, pr, project_insert_fn, e);
 }
 
 int pg_project_update(struct store *s, const struct project *pr, struct err *e)
@@ -230,8 +256,9 @@ static void task_params(struct pg_params *p, const struct task *t)
     pg_param_text(p, t->thinking_instruction);
 }
 
-int pg_task_insert(struct store *s, const struct task *t, struct err *e)
+int pg_task_insert_row(struct pg_conn *c, const struct task *t, struct err *e)
 {
+    _cleanup_result_ PGresult *res = NULL;
     struct pg_params p = {0};
     int r;
 
@@ -240,12 +267,22 @@ int pg_task_insert(struct store *s, const struct task *t, struct err *e)
     pg_param_int(&p, t->created_at);
     pg_param_text(&p, t->created_by);
     task_params(&p, t);
-    r = put(s, SQL_TASK_INSERT, &p, "saving the task", e);
+    r = pg_run(c, SQL_TASK_INSERT, &p, &res, "saving the task", e);
     if (r == HE_NOT_FOUND) { /* the foreign key: its project is missing */
         err_clear(e);
         return err_set(e, HE_NOT_FOUND, "project_id", "project %s not found", t->project_id);
     }
     return r;
+}
+
+static int task_insert_fn(struct pg_conn *c, const void *rec, struct err *e)
+{
+    return pg_task_insert_row(c, rec, e);
+}
+
+int pg_task_insert(struct store *s, const struct task *t, struct err *e)
+{
+    return on_conn(s, t, task_insert_fn, e);
 }
 
 int pg_task_update(struct store *s, const struct task *t, bool schema_changed, struct err *e)

@@ -105,9 +105,10 @@ def test_items_shared_and_a_cancel_stops_every_server(start_server, pg, fakes, t
     assert r.status == 200, r
     job_id = r.json()["job_id"]
 
-    # both servers run items of the job made on the first
+    # both servers run items of the job made on the first, and some are stored
     deadline = time.monotonic() + 30
-    while not (fakes[0].calls(model) > 0 and fakes[1].calls(model) > 0):
+    while not (fakes[0].calls(model) > 0 and fakes[1].calls(model) > 0 and
+               a.job(job_id)["completed"] >= 20):
         assert time.monotonic() < deadline, (fakes[0].calls(model), fakes[1].calls(model))
         time.sleep(0.05)
 

@@ -1496,17 +1496,664 @@ static void large_load_is_stored_whole(void **state)
     store_close(s);
 }
 
-/* The ops PostgreSQL does not do yet answer 503 naming themselves (PostgreSQL only: remove an
- * op from here when the backend does it). */
-static void missing_ops_say_so(void **state)
+/* ---- dataset splits, statistics, near duplicates, project import ---- */
+
+/* The run ids of a split's part, as "a b c" by the names given to the runs ("?" for another). */
+struct part_ids {
+    const struct run *const *runs;
+    size_t nruns;
+    char order[64];
+    size_t n;
+};
+
+static int part_row(void *ud, const char *run_id, struct err *e)
+{
+    struct part_ids *x = ud;
+    size_t len = strlen(x->order);
+    char name = '?';
+    (void)e;
+    for (size_t i = 0; i < x->nruns; i++)
+        if (strcmp(x->runs[i]->id, run_id) == 0)
+            name = (char)('a' + i);
+    snprintf(x->order + len, sizeof(x->order) - len, "%s%c", len ? " " : "", name);
+    x->n++;
+    return 0;
+}
+
+static const char *part_order(struct store *s, const char *split_id, const char *part,
+                              struct part_ids *x)
+{
+    struct err e;
+    err_clear(&e);
+    x->order[0] = '\0';
+    x->n = 0;
+    if (store_split_runs(s, split_id, part, part_row, x, &e) != 0)
+        fail_msg("store_split_runs: %s", e.msg);
+    return x->order;
+}
+
+/* Counts the ids listed and those not at their place in ids. */
+struct in_order {
+    const char (*ids)[ID_LEN];
+    size_t max, n, wrong;
+};
+
+static int in_order_row(void *ud, const char *run_id, struct err *e)
+{
+    struct in_order *y = ud;
+    (void)e;
+    y->wrong += y->n >= y->max || strcmp(y->ids[y->n], run_id) != 0;
+    y->n++;
+    return 0;
+}
+
+static void fill_split(struct store *s, const struct task *t, struct dataset_split *d,
+                       const char *name)
+{
+    struct err e;
+    err_clear(&e);
+    memset(d, 0, sizeof(*d));
+    assert_int_equal(store_new_id(s, d->id, &e), 0);
+    memcpy(d->task_id, t->id, ID_LEN);
+    d->created_at = 1795515330123456LL;
+    d->created_by = "tester";
+    d->name = name;
+    d->description = "说明 \"引号\"\n第二行";
+    d->split_type = "train_test";
+    d->filter_id = "tag::标签";
+    d->splits = "[{\"name\":\"train\",\"percentage\":0.8},{\"name\":\"test\",\"percentage\":0.2}]";
+}
+
+static int split_name(void *ud, const struct dataset_split *d, struct err *e)
+{
+    char *out = ud;
+    size_t n = strlen(out);
+    (void)e;
+    snprintf(out + n, 128 - n, "%s%s", n ? "|" : "", d->name);
+    return 0;
+}
+
+/* A split reads back as stored, each part in its order (across the slices a long part is
+ * written in); a missing one is not found naming it; a split of a missing task too. */
+static void splits_round_trip(void **state)
 {
     struct store *s = open_backend(state);
-    struct dataset_split d = {0};
+    const size_t big = 25003;
+    char(*ids)[ID_LEN] = calloc(big, ID_LEN);
+    struct run a, b, c;
+    struct run *all[] = {&a, &b, &c};
+    struct part_ids x = {(const struct run *const *)all, 3, "", 0};
+    struct dataset_split d, d2, got = {0};
+    char names[128] = "";
+    struct project p;
+    struct task t;
     struct err e;
 
     err_clear(&e);
-    assert_int_equal(store_split_get(s, "123456789012", "123456789013", &d, &e), HE_UNAVAILABLE);
-    assert_string_equal(e.msg, "the postgresql backend does not do split_get yet");
+    assert_non_null(ids);
+    make_project(s, "splits", &p);
+    make_task(s, p.id, &t);
+    fill_run(s, &t, &a, "一", "", NULL, NULL, 0);
+    fill_run(s, &t, &b, "二", "", NULL, NULL, 0);
+    fill_run(s, &t, &c, "三", "", NULL, NULL, 0);
+    assert_int_equal(store_run_insert(s, all, 3, &e), 0);
+    fill_split(s, &t, &d, "切分 \"一\"");
+    {
+        char train[2][ID_LEN], test[1][ID_LEN];
+        struct dataset_split_part parts[2] = {{"train", (const char(*)[ID_LEN])train, 2},
+                                              {"test\n测试", (const char(*)[ID_LEN])test, 1}};
+        memcpy(train[0], c.id, ID_LEN);
+        memcpy(train[1], a.id, ID_LEN);
+        memcpy(test[0], b.id, ID_LEN);
+        assert_int_equal(store_split_insert(s, &d, parts, 2, &e), 0);
+    }
+    assert_int_equal(store_split_get(s, t.id, d.id, &got, &e), 0);
+    assert_string_equal(got.id, d.id);
+    assert_string_equal(got.task_id, t.id);
+    assert_true(got.created_at == d.created_at);
+    assert_string_equal(got.created_by, "tester");
+    assert_string_equal(got.name, d.name);
+    assert_string_equal(got.description, d.description);
+    assert_string_equal(got.split_type, "train_test");
+    assert_string_equal(got.filter_id, "tag::标签");
+    assert_string_equal(got.splits, d.splits);
+    dataset_split_done(&got);
+    assert_string_equal(part_order(s, d.id, "train", &x), "c a");
+    assert_string_equal(part_order(s, d.id, "test\n测试", &x), "b");
+    assert_string_equal(part_order(s, d.id, "test", &x), "");
+
+    /* a long part keeps its order, ids that are no sample's included */
+    fill_split(s, &t, &d2, "大");
+    for (size_t i = 0; i < big; i++)
+        id_format(900000000000ULL + (i * 7919) % big, ids[i]);
+    memcpy(ids[big - 1], a.id, ID_LEN);
+    {
+        struct dataset_split_part part = {"train", (const char(*)[ID_LEN])ids, big};
+        assert_int_equal(store_split_insert(s, &d2, &part, 1, &e), 0);
+    }
+    {
+        struct in_order y = {(const char(*)[ID_LEN])ids, big, 0, 0};
+        assert_int_equal(store_split_runs(s, d2.id, "train", in_order_row, &y, &e), 0);
+        assert_int_equal(y.n, big);
+        assert_int_equal(y.wrong, 0);
+    }
+    assert_int_equal(store_split_list(s, t.id, split_name, names, &e), 0);
+    assert_string_equal(names, "切分 \"一\"|大");
+
+    assert_int_equal(store_split_get(s, t.id, "123456789012", &got, &e), HE_NOT_FOUND);
+    assert_string_equal(e.field, "dataset_id");
+    assert_non_null(strstr(e.msg, "dataset split 123456789012 not found in task"));
+    err_clear(&e);
+    memcpy(d.task_id, "123456789012", ID_LEN);
+    assert_int_equal(store_new_id(s, d.id, &e), 0);
+    assert_int_equal(store_split_insert(s, &d, NULL, 0, &e), HE_NOT_FOUND);
+    assert_string_equal(e.field, "task_id");
+    assert_string_equal(e.msg, "task 123456789012 not found");
+    free(ids);
+    store_close(s);
+}
+
+/* The keys a stats call reports, one line each ("dim key count with_usage in out total
+ * with_cost cost"), sorted. */
+struct stat_lines {
+    char *lines[64];
+    size_t n;
+};
+
+static int stat_line(void *ud, enum stats_dim dim, const char *key, const struct stats_count *c,
+                     struct err *e)
+{
+    struct stat_lines *x = ud;
+    char line[256];
+    (void)e;
+    snprintf(line, sizeof(line), "%d %s %lld %lld %lld %lld %lld %lld %g", (int)dim,
+             key ? key : "(null)", (long long)c->count, (long long)c->with_usage,
+             (long long)c->input_tokens, (long long)c->output_tokens, (long long)c->total_tokens,
+             (long long)c->with_cost, c->cost);
+    assert_true(x->n < 64);
+    x->lines[x->n++] = strdup(line);
+    return 0;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void rate(struct run *r, const char *type, double score)
+{
+    static char text[8][64];
+    static int next;
+    char *t = text[next++ % 8];
+    snprintf(t, 64, "{\"type\":\"%s\",\"value\":%g}", type, score);
+    r->rating = t;
+    r->rating_score = score;
+}
+
+/* The figures and every key of every dimension, exactly: ratings by kind, usage, nearest-rank
+ * lengths, repeated inputs; keys with quotes, newlines and Chinese text. */
+static void stats_figures_and_keys(void **state)
+{
+    struct store *s = open_backend(state);
+    const char *tags_a[] = {"x", "标签"}, *tags_b[] = {"x"};
+    const char *model = "模型 \"m\"\nv2";
+    struct run a, b, c, d, f;
+    struct run *all[] = {&a, &b, &c, &d, &f};
+    struct stat_lines x = {0};
+    struct store_stats st;
+    char got[2048] = "";
+    struct project p;
+    struct task t;
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "stats", &p);
+    make_task(s, p.id, &t);
+    fill_run(s, &t, &a, "一二三", "数学\x1f代数", "s1", tags_a, 2);
+    fill_run(s, &t, &b, "abcd", "", NULL, tags_b, 1);
+    fill_run(s, &t, &c, "abcdefghij", "", NULL, NULL, 0);
+    fill_run(s, &t, &d, "ab", "", NULL, NULL, 0);
+    fill_run(s, &t, &f, "a", "", NULL, NULL, 0);
+    rate(&a, "five_star", 4);
+    a.input_tokens = 10;
+    a.total_tokens = 12;
+    a.cost = 0.125;
+    a.input_hash = 7;
+    a.input_model = model;
+    rate(&b, "pass_fail", 5);
+    b.input_hash = 7;
+    rate(&c, "pass_fail_critical", 0);
+    c.input_hash = -9;
+    c.input_source_type = "synthetic";
+    rate(&d, "custom", 3);
+    assert_int_equal(store_run_insert(s, all, 5, &e), 0);
+
+    assert_int_equal(store_stats(s, t.id, &st, stat_line, &x, &e), 0);
+    assert_int_equal(st.total, 5);
+    assert_int_equal(st.five_star[0] + st.five_star[1] + st.five_star[2] + st.five_star[4], 0);
+    assert_int_equal(st.five_star[3], 1);
+    assert_int_equal(st.pass, 1);
+    assert_int_equal(st.fail, 0);
+    assert_int_equal(st.critical, 1);
+    assert_int_equal(st.other_rating, 1);
+    assert_int_equal(st.unrated, 1);
+    assert_int_equal(st.usage.count, 5);
+    assert_int_equal(st.usage.with_usage, 1);
+    assert_int_equal(st.usage.input_tokens, 10);
+    assert_int_equal(st.usage.output_tokens, 0);
+    assert_int_equal(st.usage.total_tokens, 12);
+    assert_int_equal(st.usage.with_cost, 1);
+    assert_true(st.usage.cost == 0.125);
+    assert_int_equal(st.input_chars.n, 5);
+    assert_int_equal(st.input_chars.p50, 3);
+    assert_int_equal(st.input_chars.p90, 10);
+    assert_int_equal(st.input_chars.p99, 10);
+    assert_int_equal(st.input_chars.max, 10);
+    assert_true(st.input_chars.mean == 4.0);
+    assert_int_equal(st.output_chars.n, 5);
+    assert_int_equal(st.output_chars.p50, 1);
+    assert_int_equal(st.output_chars.max, 1);
+    assert_true(st.output_chars.mean == 1.0);
+    assert_int_equal(st.hashed, 3);
+    assert_int_equal(st.repeats, 1);
+    assert_int_equal(st.keys_dropped, 0);
+
+    qsort(x.lines, x.n, sizeof(char *), cmp_line);
+    for (size_t i = 0; i < x.n; i++) {
+        size_t n = strlen(got);
+        snprintf(got + n, sizeof(got) - n, "%s\n", x.lines[i]);
+        free(x.lines[i]);
+    }
+    assert_string_equal(got, "0  4 0 0 0 0 0 0\n"
+                             "0 数学\x1f代数 1 0 0 0 0 0 0\n"
+                             "1 (null) 4 0 0 0 0 0 0\n"
+                             "1 s1 1 0 0 0 0 0 0\n"
+                             "2 human 4 1 10 0 12 1 0.125\n"
+                             "2 synthetic 1 0 0 0 0 0 0\n"
+                             "3 (null) 4 0 0 0 0 0 0\n"
+                             "3 模型 \"m\"\nv2 1 1 10 0 12 1 0.125\n"
+                             "4 (null) 5 1 10 0 12 1 0.125\n"
+                             "5 (null) 5 1 10 0 12 1 0.125\n"
+                             "6 (null) 5 1 10 0 12 1 0.125\n"
+                             "7 (null) 5 1 10 0 12 1 0.125\n"
+                             "8 x 2 0 0 0 0 0 0\n"
+                             "8 标签 1 0 0 0 0 0 0\n");
+
+    /* a task without samples: zeros, no key */
+    x.n = 0;
+    make_task(s, p.id, &t);
+    assert_int_equal(store_stats(s, t.id, &st, stat_line, &x, &e), 0);
+    assert_int_equal(st.total, 0);
+    assert_int_equal(st.input_chars.n, 0);
+    assert_true(st.input_chars.mean == 0);
+    assert_int_equal(x.n, 0);
+    store_close(s);
+}
+
+/* What a scan returns, one "name:input:sig:banded" item per sample, by the runs' names. */
+struct dd_scanned {
+    const struct run *const *runs;
+    size_t nruns;
+    char out[256];
+};
+
+static char run_name(const struct run *const *runs, size_t n, int64_t id)
+{
+    char text[ID_LEN];
+    id_format((uint64_t)id, text);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(runs[i]->id, text) == 0)
+            return (char)('a' + i);
+    return '?';
+}
+
+static void hex_add(char *out, size_t cap, const void *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%02x", ((const unsigned char *)b)[i]);
+    }
+}
+
+static int scan_row_cb(void *ud, const struct dedup_sample *d, struct err *e)
+{
+    struct dd_scanned *x = ud;
+    size_t n = strlen(x->out);
+    (void)e;
+    snprintf(x->out + n, sizeof(x->out) - n, "%s%c:%s:", n ? " " : "",
+             run_name(x->runs, x->nruns, d->id), d->input ? d->input : "-");
+    if (d->sig)
+        hex_add(x->out, sizeof(x->out), d->sig, d->sig_len);
+    n = strlen(x->out);
+    snprintf(x->out + n, sizeof(x->out) - n, ":%d", d->banded);
+    return 0;
+}
+
+static const char *dd_scan(struct store *s, const struct dedup_scan *q, struct dd_scanned *x,
+                        int64_t *total)
+{
+    struct err e;
+    err_clear(&e);
+    x->out[0] = '\0';
+    if (store_dedup_scan(s, q, scan_row_cb, x, total, &e) != 0)
+        fail_msg("store_dedup_scan: %s", e.msg);
+    return x->out;
+}
+
+static int bucket_row_cb(void *ud, int band, int64_t key, int64_t sample_id, const void *sig,
+                         size_t sig_len, const char *input, struct err *e)
+{
+    struct dd_scanned *x = ud;
+    size_t n = strlen(x->out);
+    (void)e;
+    snprintf(x->out + n, sizeof(x->out) - n, "%s%d/%lld/%c/%s/", n ? " " : "", band, (long long)key,
+             run_name(x->runs, x->nruns, sample_id), input);
+    hex_add(x->out, sizeof(x->out), sig, sig_len);
+    return 0;
+}
+
+static const char *buckets(struct store *s, const char *task_id, const char *params, int rows,
+                           struct dd_scanned *x)
+{
+    struct err e;
+    err_clear(&e);
+    x->out[0] = '\0';
+    if (store_dedup_buckets(s, task_id, params, rows, bucket_row_cb, x, &e) != 0)
+        fail_msg("store_dedup_buckets: %s", e.msg);
+    return x->out;
+}
+
+static int64_t num_id(const char *id)
+{
+    return (int64_t)strtoll(id, NULL, 10);
+}
+
+/* Signatures and band keys: a scan tells which samples have them; storing again replaces the
+ * old band keys; a sample deleted meanwhile stores nothing; buckets list the shared keys only,
+ * in (band, key, sample) order. */
+static void dedup_signatures_and_buckets(void **state)
+{
+    struct store *s = open_backend(state);
+    const unsigned char sig_a[] = {0x00, 0xff, 0x5c, 0x27}, sig_b[] = {0x01, 0x02},
+                        sig_c[] = {0x22};
+    const int64_t big = INT64_MIN + 1, keys_a[2] = {big, 5}, keys_b[2] = {big, 6},
+                  keys_c[2] = {7, 6}, keys_a2[2] = {8, 6};
+    struct run a, b, c;
+    struct run *all[] = {&a, &b, &c};
+    struct dd_scanned x = {(const struct run *const *)all, 3, ""};
+    struct dedup_scan q = {.params = "k=128 \"b\"", .rows = 4};
+    struct dedup_signed items[3];
+    struct dedup_save w = {.params = q.params, .bands = 2, .rows = 4, .items = items};
+    struct project p;
+    struct task t;
+    int64_t total = -1;
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "dedup", &p);
+    make_task(s, p.id, &t);
+    fill_run(s, &t, &a, "甲 \"a\"", "", NULL, NULL, 0);
+    fill_run(s, &t, &b, "乙\nb", "", NULL, NULL, 0);
+    fill_run(s, &t, &c, "丙", "", NULL, NULL, 0);
+    assert_int_equal(store_run_insert(s, all, 3, &e), 0);
+    q.task_id = w.task_id = t.id;
+    assert_string_equal(dd_scan(s, &q, &x, &total), "a:甲 \"a\"::0 b:乙\nb::0 c:丙::0");
+    assert_int_equal(total, 3);
+
+    items[0] = (struct dedup_signed){num_id(a.id), sig_a, sizeof(sig_a), keys_a};
+    items[1] = (struct dedup_signed){num_id(b.id), sig_b, sizeof(sig_b), keys_b};
+    w.n = 2;
+    assert_int_equal(store_dedup_save(s, &w, &e), 0);
+    assert_string_equal(dd_scan(s, &q, &x, NULL), "a:-:00ff5c27:1 b:-:0102:1 c:丙::0");
+    q.rows = 5; /* band keys of other rows: none */
+    assert_string_equal(dd_scan(s, &q, &x, NULL), "a:-:00ff5c27:0 b:-:0102:0 c:丙::0");
+    q.rows = 4;
+    q.after = num_id(a.id);
+    q.limit = 1;
+    assert_string_equal(dd_scan(s, &q, &x, NULL), "b:-:0102:1");
+    q.after = 0;
+    q.limit = 0;
+    q.params = "other";
+    assert_string_equal(dd_scan(s, &q, &x, NULL), "a:甲 \"a\"::0 b:乙\nb::0 c:丙::0");
+    assert_string_equal(buckets(s, t.id, w.params, 4, &x),
+                        "0/-9223372036854775807/a/甲 \"a\"/00ff5c27 "
+                        "0/-9223372036854775807/b/乙\nb/0102");
+    assert_string_equal(buckets(s, t.id, w.params, 5, &x), "");
+
+    /* a's signature again: its old keys go; c, deleted meanwhile, stores nothing */
+    assert_int_equal(store_run_delete(s, t.id, c.id, &e), 0);
+    items[0] = (struct dedup_signed){num_id(a.id), sig_a, 2, keys_a2};
+    items[1] = (struct dedup_signed){num_id(c.id), sig_c, sizeof(sig_c), keys_c};
+    assert_int_equal(store_dedup_save(s, &w, &e), 0);
+    assert_string_equal(buckets(s, t.id, w.params, 4, &x), "1/6/a/甲 \"a\"/00ff 1/6/b/乙\nb/0102");
+    q.params = w.params;
+    assert_string_equal(dd_scan(s, &q, &x, &total), "a:-:00ff:1 b:-:0102:1");
+    assert_int_equal(total, 2);
+    store_close(s);
+}
+
+static int member_row_cb(void *ud, const struct dedup_listed *m, struct err *e)
+{
+    struct dd_scanned *x = ud;
+    char sample[ID_LEN];
+    size_t n = strlen(x->out);
+    (void)e;
+    memcpy(sample, m->sample_id, ID_LEN);
+    snprintf(x->out + n, sizeof(x->out) - n, "%s%lld/%c/%.17g/%s/%s/", n ? " " : "",
+             (long long)m->cluster, run_name(x->runs, x->nruns, num_id(sample)), m->similarity,
+             m->input, m->tags);
+    n = strlen(x->out);
+    if (isnan(m->rating_score))
+        snprintf(x->out + n, sizeof(x->out) - n, "-");
+    else
+        snprintf(x->out + n, sizeof(x->out) - n, "%g", m->rating_score);
+    return 0;
+}
+
+static const char *members(struct store *s, const char *job_id, int64_t after, size_t limit,
+                           struct dd_scanned *x)
+{
+    struct err e;
+    err_clear(&e);
+    x->out[0] = '\0';
+    if (store_dedup_clusters_list(s, job_id, after, limit, member_row_cb, x, &e) != 0)
+        fail_msg("store_dedup_clusters_list: %s", e.msg);
+    return x->out;
+}
+
+/* A near-duplicate job's clusters: saved again they replace the old ones; listed by cluster
+ * and sample, a page of clusters at a time, without samples deleted since; a slice's save
+ * records the job's progress. */
+static void dedup_clusters_replace_and_page(void **state)
+{
+    struct store *s = open_backend(state);
+    const char *tags[] = {"标签"};
+    struct run a, b, c;
+    struct run *all[] = {&a, &b, &c};
+    struct dd_scanned x = {(const struct run *const *)all, 3, ""};
+    struct dedup_member m[5];
+    struct job j = {0}, got = {0};
+    struct project p;
+    struct task t;
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "clusters", &p);
+    make_task(s, p.id, &t);
+    fill_run(s, &t, &a, "甲 \"a\"", "", NULL, tags, 1);
+    fill_run(s, &t, &b, "乙\nb", "", NULL, NULL, 0);
+    fill_run(s, &t, &c, "丙", "", NULL, NULL, 0);
+    a.rating = "{\"type\":\"five_star\",\"value\":3}";
+    a.rating_score = 3;
+    assert_int_equal(store_run_insert(s, all, 3, &e), 0);
+    j.kind = "near_duplicates";
+    j.params = "{}";
+    j.created_at = 1795515330123456LL;
+    memcpy(j.task_id, t.id, ID_LEN);
+    assert_int_equal(store_new_id(s, j.id, &e), 0);
+    assert_int_equal(store_job_create(s, &j, NULL, 0, &e), 0);
+
+    m[0] = (struct dedup_member){1, num_id(b.id), 1.0};
+    m[1] = (struct dedup_member){1, num_id(a.id), 0.1 + 0.2};
+    assert_int_equal(store_dedup_clusters_save(s, j.id, m, 2, &e), 0);
+    m[0] = (struct dedup_member){1, num_id(c.id), 1.0};
+    m[1] = (struct dedup_member){1, num_id(a.id), 0.875};
+    m[2] = (struct dedup_member){2, num_id(b.id), 1.0};
+    m[3] = (struct dedup_member){2, num_id(c.id), 2.0 / 3.0};
+    m[4] = (struct dedup_member){3, num_id(a.id), 0.5};
+    assert_int_equal(store_dedup_clusters_save(s, j.id, m, 5, &e), 0);
+    assert_string_equal(members(s, j.id, 0, 0, &x),
+                        "1/a/0.875/甲 \"a\"/[\"标签\"]/3 1/c/1/丙/[]/- "
+                        "2/b/1/乙\nb/[]/- 2/c/0.66666666666666663/丙/[]/- "
+                        "3/a/0.5/甲 \"a\"/[\"标签\"]/3");
+    assert_string_equal(members(s, j.id, 1, 1, &x),
+                        "2/b/1/乙\nb/[]/- 2/c/0.66666666666666663/丙/[]/-");
+    assert_int_equal(store_run_delete(s, t.id, c.id, &e), 0);
+    assert_string_equal(members(s, j.id, 0, 2, &x),
+                        "1/a/0.875/甲 \"a\"/[\"标签\"]/3 2/b/1/乙\nb/[]/-");
+    assert_string_equal(members(s, j.id, 3, 0, &x), "");
+
+    {
+        struct dedup_save w = {.job_id = j.id,
+                               .task_id = t.id,
+                               .params = "P",
+                               .bands = 1,
+                               .rows = 1,
+                               .total = 2,
+                               .completed = 1,
+                               .computed = 1};
+        assert_int_equal(store_dedup_save(s, &w, &e), 0);
+        assert_int_equal(store_dedup_save(s, &w, &e), 0);
+    }
+    assert_int_equal(store_job_get(s, j.id, &got, &e), 0);
+    assert_int_equal(got.total, 2);
+    assert_int_equal(got.completed, 1);
+    assert_int_equal(got.cursor, 2);
+    job_done(&got);
+    store_close(s);
+}
+
+struct import_src {
+    struct run **runs;
+    size_t n, next;
+};
+
+static int import_next(void *ud, struct run **ret, struct err *e)
+{
+    struct import_src *x = ud;
+    (void)e;
+    *ret = x->next < x->n ? x->runs[x->next++] : NULL;
+    return 0;
+}
+
+static void fill_import(struct store *s, struct project *p, struct task *t, struct run *runs,
+                        struct dataset_split *d)
+{
+    struct err e;
+    err_clear(&e);
+    memset(p, 0, sizeof(*p));
+    assert_int_equal(store_new_id(s, p->id, &e), 0);
+    p->created_at = 1795515330123456LL;
+    p->created_by = "kiln";
+    p->name = "导入 \"Kiln\"";
+    p->description = "行一\n行二";
+    for (int i = 0; i < 2; i++) {
+        memset(&t[i], 0, sizeof(t[i]));
+        assert_int_equal(store_new_id(s, t[i].id, &e), 0);
+        memcpy(t[i].project_id, p->id, ID_LEN);
+        t[i].created_at = 1795515330123456LL;
+        t[i].created_by = "kiln";
+        t[i].name = i ? "任务二" : "任务一";
+        t[i].description = "";
+        t[i].instruction = "写";
+        t[i].requirements = "[]";
+    }
+    fill_run(s, &t[0], &runs[0], "输入 \"一\"", "", NULL, NULL, 0);
+    fill_run(s, &t[0], &runs[1], "输入\n二", "", NULL, NULL, 0);
+    fill_run(s, &t[1], &runs[2], "三", "", NULL, NULL, 0);
+    fill_split(s, &t[0], d, "切分");
+}
+
+/* An imported project reads back whole; an import with one id taken (a task's, a run's, a
+ * split's) is a conflict naming it and stores nothing. */
+static void import_all_or_nothing(void **state)
+{
+    struct store *s = open_backend(state);
+    struct project p, p2, got_p = {0};
+    struct task t[2], t2[2], got_t = {0};
+    struct run runs[3], runs2[3], got_r = {0};
+    struct run *rp[3] = {&runs[0], &runs[1], &runs[2]};
+    struct run *rp2[3] = {&runs2[0], &runs2[1], &runs2[2]};
+    struct dataset_split d, d2, got_d = {0};
+    struct part_ids x = {(const struct run *const *)rp, 3, "", 0};
+    char train[2][ID_LEN];
+    struct dataset_split_part part = {"train", (const char(*)[ID_LEN])train, 2};
+    const struct dataset_split_part *parts[1] = {&part};
+    const size_t nparts[1] = {1};
+    struct import_src src = {rp, 3, 0};
+    struct store_import imp = {&p, t, 2, import_next, &src, &d, parts, nparts, 1};
+    char want[96];
+    struct err e;
+
+    err_clear(&e);
+    fill_import(s, &p, t, runs, &d);
+    memcpy(train[0], runs[1].id, ID_LEN);
+    memcpy(train[1], runs[0].id, ID_LEN);
+    assert_int_equal(store_import(s, &imp, &e), 0);
+    assert_int_equal(store_project_get(s, p.id, &got_p, &e), 0);
+    assert_string_equal(got_p.name, p.name);
+    assert_string_equal(got_p.description, p.description);
+    project_done(&got_p);
+    assert_int_equal(store_task_get(s, p.id, t[1].id, &got_t, &e), 0);
+    assert_string_equal(got_t.name, "任务二");
+    task_done(&got_t);
+    assert_int_equal(store_run_get(s, t[0].id, runs[1].id, &got_r, &e), 0);
+    assert_string_equal(got_r.input, "输入\n二");
+    run_done(&got_r);
+    assert_int_equal(store_run_get(s, t[1].id, runs[2].id, &got_r, &e), 0);
+    run_done(&got_r);
+    assert_int_equal(store_split_get(s, t[0].id, d.id, &got_d, &e), 0);
+    assert_string_equal(got_d.description, d.description);
+    dataset_split_done(&got_d);
+    assert_string_equal(part_order(s, d.id, "train", &x), "b a");
+
+    /* each kind of taken id in turn: a conflict naming it, nothing of the import stored */
+    for (int taken = 0; taken < 3; taken++) {
+        fill_import(s, &p2, t2, runs2, &d2);
+        if (taken == 0)
+            memcpy(t2[1].id, t[0].id, ID_LEN);
+        else if (taken == 1)
+            memcpy(runs2[2].id, runs[1].id, ID_LEN);
+        else
+            memcpy(d2.id, d.id, ID_LEN);
+        struct import_src src2 = {rp2, 3, 0};
+        struct store_import imp2 = {&p2, t2, 2, import_next, &src2, &d2, parts, nparts, 1};
+        assert_int_equal(store_import(s, &imp2, &e), HE_CONFLICT);
+        assert_string_equal(e.field, "id");
+        snprintf(want, sizeof(want), "a %s with the id %s is stored already",
+                 taken == 0   ? "task"
+                 : taken == 1 ? "task run"
+                              : "dataset split",
+                 taken == 0   ? t[0].id
+                 : taken == 1 ? runs[1].id
+                              : d.id);
+        assert_string_equal(e.msg, want);
+        err_clear(&e);
+        assert_int_equal(store_project_get(s, p2.id, &got_p, &e), HE_NOT_FOUND);
+        err_clear(&e);
+        assert_int_equal(store_run_get(s, t2[0].id, runs2[0].id, &got_r, &e), HE_NOT_FOUND);
+        err_clear(&e);
+    }
+    /* the project's own id */
+    fill_import(s, &p2, t2, runs2, &d2);
+    memcpy(p2.id, p.id, ID_LEN);
+    {
+        struct import_src src2 = {rp2, 3, 0};
+        struct store_import imp2 = {&p2, t2, 2, import_next, &src2, &d2, parts, nparts, 1};
+        assert_int_equal(store_import(s, &imp2, &e), HE_CONFLICT);
+        snprintf(want, sizeof(want), "a project with the id %s is stored already", p.id);
+        assert_string_equal(e.msg, want);
+    }
     store_close(s);
 }
 
@@ -2068,7 +2715,11 @@ int main(void)
         ON_BOTH(stages_cost_unknown),
         ON_BOTH(loads_store_rows_and_cursor),
         ON_BOTH(large_load_is_stored_whole),
-        ON(postgresql, missing_ops_say_so),
+        ON_BOTH(splits_round_trip),
+        ON_BOTH(stats_figures_and_keys),
+        ON_BOTH(dedup_signatures_and_buckets),
+        ON_BOTH(dedup_clusters_replace_and_page),
+        ON_BOTH(import_all_or_nothing),
         cmocka_unit_test(url_for_log_hides_the_password),
         ON_BOTH(jobs_round_trip),
         ON_BOTH(jobs_move_settle_and_requeue),
