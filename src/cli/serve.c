@@ -426,6 +426,11 @@ static int read_settings(struct serve_input *in, struct serve_settings *s)
     return 0;
 }
 
+/* Threads besides the HTTP threads that may each wait on the store at once: the job runner, the
+ * pipeline driver, the near-duplicate worker, the provider engine (its callbacks write), and
+ * the store's own writer and listener. */
+#define STORE_WORKERS 6
+
 /* What a running server holds; parts not started are NULL. */
 struct serve_parts {
     struct store *store;
@@ -479,6 +484,7 @@ static int start_parts(const struct serve_settings *s, struct json_object *cfg,
         return -1;
     }
     p->store->lease_ms = s->job_lease > 0 ? (int64_t)s->job_lease * 1000 : 1000;
+    p->store->pool_hint = (int)s->threads + STORE_WORKERS;
     if (cfg)
         json_object_object_get_ex(cfg, "providers", &providers);
     if (llm_config_load(providers, &p->llm_cfg, &e) < 0 ||

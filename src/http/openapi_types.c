@@ -32,11 +32,20 @@ static const struct field message_fields[] = {
     {"project_id", FT_STRING, 0, "A deleted project's id"},
     {NULL}};
 
+static const struct field pool_fields[] = {{"open", FT_INTEGER, REQ, NULL},
+                                           {"idle", FT_INTEGER, REQ, NULL},
+                                           {"size", FT_INTEGER, REQ, NULL},
+                                           {NULL}};
+
 static const struct field store_health_fields[] = {
     {"backend", FT_STRING, REQ, "sqlite"},
     {"schema_version", FT_INTEGER, REQ, NULL},
     {"writable", FT_BOOLEAN, REQ, NULL},
     {"pending_writes", FT_INTEGER, REQ, "Writes queued for the store"},
+    {"pool", FT_OBJECT, 0, "PostgreSQL: connections open, idle, and the most it opens (size)",
+     pool_fields},
+    {"reconnects", FT_INTEGER, 0, "PostgreSQL: connections made again after the database was lost"},
+    {"last_error", FT_STRING, NUL, "PostgreSQL: the last connection error, or null"},
     {NULL}};
 
 static const struct field health_fields[] = {

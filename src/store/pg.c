@@ -4,13 +4,20 @@
  * variables, PGHOST, PGUSER, ..., fill what the URL leaves out).
  *
  * DESIGN
- * - A pool of at most PG_POOL_SIZE connections (pg_int.h), opened on demand, shared by every
- *   calling thread: a call borrows one for its statement or transaction and gives it back, so a
- *   connection is used by one thread at a time. A connection found broken when borrowed is reset
- *   once; a call that fails on a lost connection answers HE_UNAVAILABLE.
+ * - A pool of connections (pg_int.h; its size from struct store's pool_hint, bounded by
+ *   PG_POOL_MAX), opened on demand, shared by every calling thread: a call borrows one for its
+ *   statement or transaction and gives it back, so a connection is used by one thread at a
+ *   time. A connection the server closed meanwhile is found when borrowed and replaced; one that
+ *   a statement found lost is closed when given back.
+ * - An unreachable database is tried again with exponential backoff (PG_BACKOFF_MIN_MS doubling
+ *   to PG_BACKOFF_MAX_MS) for PG_RETRY_MS per call, then the call answers HE_UNAVAILABLE ("the
+ *   database is unreachable: ..."); a single statement whose connection was lost runs again, a
+ *   transaction runs again whole (pg_writer.c). So a server that loses its database answers 503
+ *   and recovers by itself when it comes back. The pool counts reconnects and keeps the last
+ *   connection error for /healthz, which checks the database once, without retrying.
  * - Statements are prepared per connection on first use (named s<slot>) and kept with it.
- * - Writes commit one by one, each in its own transaction where it takes more than one
- *   statement. (SQLite's group commit, retries with backoff and COPY loads are still to come.)
+ * - Asynchronous writes go through the writer (pg_writer.c): group commits, one transaction
+ *   per batch, a savepoint per write.
  * - The schema (pg_schema.h) is migrated at open under a session advisory lock, so servers
  *   starting together migrate once: the first takes the lock and migrates, the others wait and
  *   then find the schema current. Each migration commits with its version in one transaction.
@@ -22,11 +29,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/pg_int.h"
 #include "store/pg_schema.h"
 #include "store/store_int.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/banned.h"
 
 /* Any constant shared by every Hetu server: the advisory lock held while migrating. */
@@ -112,7 +121,8 @@ int pg_row_reserve(const PGresult *r, int row, struct arena *mem)
 int pg_error(struct err *e, struct pg_conn *c, const PGresult *res, const char *what)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c->db);
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *msg = primary ? primary : res ? PQresultErrorMessage(res) : PQerrorMessage(c->db);
     char line[256];
     size_t n;
 
@@ -122,8 +132,10 @@ int pg_error(struct err *e, struct pg_conn *c, const PGresult *res, const char *
     snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), msg);
     /* 08: connection exceptions; 57P: the server is shutting down or starting up */
     if (PQstatus(c->db) != CONNECTION_OK ||
-        (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)))
+        (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0))) {
+        c->lost = true;
         return err_set(e, HE_UNAVAILABLE, NULL, "%s: the database is unreachable: %s", what, line);
+    }
     if (state && strcmp(state, "23503") == 0)
         return err_set(e, HE_NOT_FOUND, NULL, "%s: a referenced record does not exist", what);
     if (state && strcmp(state, "23505") == 0)
@@ -165,13 +177,29 @@ static void conn_close(struct pg_conn *c)
 }
 DEFINE_FREEP(struct pg_conn, conn_close)
 
+bool pg_conn_lost(const struct pg_conn *c)
+{
+    return c->lost || PQstatus(c->db) != CONNECTION_OK;
+}
+
+/* Libpq's defaults for what the URL leaves out: a bounded wait for a connection (a database
+ * that accepts TCP and never answers would hold a call forever), and a name in pg_stat_activity.
+ * The URL comes last, so what it says wins; so does PGCONNECT_TIMEOUT. */
+static PGconn *connect_db(const char *conninfo)
+{
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *values[] = {getenv("PGCONNECT_TIMEOUT") ? NULL : "5", "hetu", conninfo, NULL};
+
+    return PQconnectdbParams(keys, values, 1);
+}
+
 static int conn_open(struct pg_store *st, struct pg_conn **ret, struct err *e)
 {
     _cleanup_(conn_closep) struct pg_conn *c = calloc(1, sizeof(*c));
 
     if (!c)
         return err_set(e, HE_NOMEM, NULL, NULL);
-    c->db = PQconnectdb(st->conninfo);
+    c->db = connect_db(st->conninfo);
     if (!c->db)
         return err_set(e, HE_NOMEM, NULL, NULL);
     if (PQstatus(c->db) != CONNECTION_OK)
@@ -199,38 +227,105 @@ static bool conn_alive(PGconn *db)
     return PQstatus(db) == CONNECTION_OK;
 }
 
-int pg_acquire(struct pg_store *st, struct pg_conn **ret, struct err *e)
+static int pool_size(const struct pg_store *st)
 {
-    struct pg_conn *c = NULL;
-    int r;
+    int n = st->base.pool_hint > 0 ? st->base.pool_hint : PG_POOL_DEFAULT;
+    return n < 2 ? 2 : n > PG_POOL_MAX ? PG_POOL_MAX : n;
+}
+
+/* Keeps the first line of a connection error for /healthz (under lock). libpq's messages name
+ * the host, port and user, never the password. */
+static void note_down(struct pg_store *st, const char *msg)
+{
+    int n = (int)strcspn(msg, "\n");
 
     pthread_mutex_lock(&st->lock);
-    while (st->nidle == 0 && st->nopen >= PG_POOL_SIZE)
+    st->down = true;
+    snprintf(st->last_error, sizeof(st->last_error), "%.*s", n, msg);
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* A connection made: a reconnect when the database was down or it replaces a lost one. */
+static void note_up(struct pg_store *st, bool replacing)
+{
+    pthread_mutex_lock(&st->lock);
+    if (st->down || replacing)
+        st->reconnects++;
+    st->down = false;
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* An idle connection or, when none is left and the pool has room, NULL and a slot to open one
+ * in; waits while every connection is held. */
+static struct pg_conn *take_slot(struct pg_store *st)
+{
+    struct pg_conn *c = NULL;
+
+    pthread_mutex_lock(&st->lock);
+    while (st->nidle == 0 && st->nopen >= pool_size(st))
         pthread_cond_wait(&st->idle_cond, &st->lock);
     if (st->nidle > 0)
         c = st->idle[--st->nidle];
     else
         st->nopen++;
     pthread_mutex_unlock(&st->lock);
-    if (c && !conn_alive(c->db)) {
-        PQreset(c->db); /* prepared statements went with the old session */
-        c->nprepared = 0;
-    }
-    if (c && PQstatus(c->db) == CONNECTION_OK) {
+    return c;
+}
+
+static void give_slot(struct pg_store *st)
+{
+    pthread_mutex_lock(&st->lock);
+    st->nopen--;
+    pthread_cond_signal(&st->idle_cond);
+    pthread_mutex_unlock(&st->lock);
+}
+
+bool pg_backoff(int *backoff_ms, int64_t deadline_us)
+{
+    int64_t left = deadline_us - clock_mono_us();
+    int64_t us = (int64_t)*backoff_ms * 1000;
+
+    if (left <= 0)
+        return false;
+    usleep((useconds_t)(us < left ? us : left));
+    *backoff_ms = *backoff_ms * 2 < PG_BACKOFF_MAX_MS ? *backoff_ms * 2 : PG_BACKOFF_MAX_MS;
+    return true;
+}
+
+int pg_acquire_until(struct pg_store *st, int64_t deadline_us, struct pg_conn **ret, struct err *e)
+{
+    struct pg_conn *c = take_slot(st);
+    bool replacing = false;
+    int backoff = PG_BACKOFF_MIN_MS;
+    struct err tried;
+
+    if (c && conn_alive(c->db)) {
         *ret = c;
         return 0;
     }
-    conn_close(c);
-    c = NULL;
-    if ((r = conn_open(st, &c, e)) < 0) {
-        pthread_mutex_lock(&st->lock);
-        st->nopen--;
-        pthread_cond_signal(&st->idle_cond);
-        pthread_mutex_unlock(&st->lock);
-        return r;
+    if (c) { /* closed by the server meanwhile (a restart): its slot opens a new one */
+        note_down(st, "the server closed the connection");
+        conn_close(c);
+        replacing = true;
     }
-    *ret = c;
-    return 0;
+    do {
+        err_clear(&tried);
+        if (conn_open(st, &c, &tried) == 0) {
+            note_up(st, replacing);
+            *ret = c;
+            return 0;
+        }
+        if (tried.code != HE_UNAVAILABLE)
+            break;
+        note_down(st, tried.msg);
+    } while (pg_backoff(&backoff, deadline_us));
+    give_slot(st);
+    return err_set(e, tried.code, NULL, "%s", tried.msg);
+}
+
+int pg_acquire(struct pg_store *st, struct pg_conn **ret, struct err *e)
+{
+    return pg_acquire_until(st, clock_mono_us() + PG_RETRY_MS * 1000LL, ret, e);
 }
 
 void pg_release(struct pg_store *st, struct pg_conn *c)
@@ -238,8 +333,14 @@ void pg_release(struct pg_store *st, struct pg_conn *c)
     if (!c)
         return;
     /* a connection left inside a transaction (a failed call) is rolled back before reuse */
-    if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
+    if (!pg_conn_lost(c) && PQtransactionStatus(c->db) != PQTRANS_IDLE)
         PQclear(PQexec(c->db, "ROLLBACK"));
+    if (pg_conn_lost(c)) {
+        note_down(st, PQerrorMessage(c->db)[0] ? PQerrorMessage(c->db) : "the connection was lost");
+        conn_close(c);
+        give_slot(st);
+        return;
+    }
     pthread_mutex_lock(&st->lock);
     st->idle[st->nidle++] = c;
     pthread_cond_signal(&st->idle_cond);
@@ -306,14 +407,24 @@ int pg_run(struct pg_conn *c, const char *sql, const struct pg_params *p, PGresu
 int pg_query(struct pg_store *st, const char *sql, const struct pg_params *p, PGresult **ret,
              const char *what, struct err *e)
 {
-    struct pg_conn *c;
-    int r = pg_acquire(st, &c, e);
+    int64_t deadline = clock_mono_us() + PG_RETRY_MS * 1000LL;
+    int backoff = PG_BACKOFF_MIN_MS, r;
+    struct err tried;
 
-    if (r)
-        return r;
-    r = pg_run(c, sql, p, ret, what, e);
-    pg_release(st, c);
-    return r;
+    do {
+        struct pg_conn *c;
+        bool lost;
+
+        err_clear(&tried);
+        if ((r = pg_acquire_until(st, deadline, &c, &tried)) < 0)
+            break;
+        r = pg_run(c, sql, p, ret, what, &tried);
+        lost = r < 0 && pg_conn_lost(c);
+        pg_release(st, c);
+        if (!lost)
+            break;
+    } while (pg_backoff(&backoff, deadline));
+    return r < 0 ? pg_err_copy(e, &tried) : 0;
 }
 
 int pg_exec(struct pg_conn *c, const char *sql, const char *what, struct err *e)
@@ -344,18 +455,31 @@ static int pg_reserve_ids(struct store *s, uint64_t n, uint64_t *ret_first, stru
     return 0;
 }
 
+/* The pool as it is, and one statement on it: no retry, a health check answers at once. */
 static int pg_health(struct store *s, struct store_health *ret, struct err *e)
 {
     struct pg_store *st = (struct pg_store *)s;
     _cleanup_result_ PGresult *res = NULL;
-    int r = pg_query(st, SQL_PING, NULL, &res, "checking the database", e);
+    struct pg_conn *c;
+    int r;
 
-    if (r)
+    if ((r = pg_acquire_until(st, 0, &c, e)) < 0)
+        return r;
+    r = pg_run(c, SQL_PING, NULL, &res, "checking the database", e);
+    pg_release(st, c);
+    if (r < 0)
         return r;
     ret->backend = "postgresql";
     ret->schema_version = st->schema_version;
     ret->writable = true;
-    ret->pending_writes = 0;
+    ret->pending_writes = pg_writer_pending(st);
+    pthread_mutex_lock(&st->lock);
+    ret->pool_open = st->nopen;
+    ret->pool_idle = st->nidle;
+    ret->pool_size = pool_size(st);
+    ret->reconnects = st->reconnects;
+    snprintf(ret->last_error, sizeof(ret->last_error), "%s", st->last_error);
+    pthread_mutex_unlock(&st->lock);
     return 0;
 }
 
@@ -422,6 +546,7 @@ static void pg_close(struct store *s)
 
     if (!st)
         return;
+    pg_writer_stop(st); /* writes what is queued first */
     pg_listen_stop(st); /* gives up this server's claims, on a pooled connection */
     /* every call has returned: every open connection is idle */
     for (int i = 0; i < st->nidle; i++)
@@ -445,7 +570,8 @@ int store_pg_open(const char *url, struct store **ret, struct err *e)
     st->base.shared = true;
     pthread_mutex_init(&st->lock, NULL);
     pthread_cond_init(&st->idle_cond, NULL);
-    if ((r = migrate(st, e)) < 0 || (r = pg_listen_start(st, e)) < 0) {
+    if ((r = migrate(st, e)) < 0 || (r = pg_writer_start(st, e)) < 0 ||
+        (r = pg_listen_start(st, e)) < 0) {
         pg_close(&st->base);
         return r;
     }

@@ -3,10 +3,10 @@
  * PostgreSQL backend internals, shared by its files (pg.c, pg_records.c, pg_runs.c, pg_topics.c,
  * pg_splits.c, pg_stats.c, pg_dedup.c, pg_import.c, pg_jobs.c, pg_listen.c, pg_todo.c).
  *
- * A pool of at most PG_POOL_SIZE libpq connections, opened on demand and shared by every calling
- * thread: a call borrows one connection for the length of its statement or transaction and gives
- * it back. Statements are prepared once per connection, on first use, named after their slot.
- * All parameters and results travel as text, BYTEA as hex text.
+ * A pool of libpq connections, opened on demand and shared by every calling thread: a call
+ * borrows one connection for the length of its statement or transaction and gives it back.
+ * Statements are prepared once per connection, on first use, named after their slot. All
+ * parameters and results travel as text, BYTEA as hex text.
  */
 #ifndef HETU_STORE_PG_INT_H
 #define HETU_STORE_PG_INT_H
@@ -17,33 +17,54 @@
 #include "store/store.h"
 #include "util/buf.h"
 
-/* Connections per server. A fixed size for now; the HTTP and worker thread counts are the right
- * measure (each blocks on at most one connection at a time). */
-#define PG_POOL_SIZE 4
+/* Connections per server: struct store's pool_hint (hetu serve sets it from its HTTP and worker
+ * threads, each of which blocks on at most one connection at a time), PG_POOL_DEFAULT when it is
+ * unset, never more than PG_POOL_MAX nor fewer than 2 (the writer and a caller). */
+#define PG_POOL_DEFAULT 4
+#define PG_POOL_MAX     64
+/* A call that finds the database unreachable connects again after PG_BACKOFF_MIN_MS, doubling
+ * up to PG_BACKOFF_MAX_MS between attempts, for at most PG_RETRY_MS; then HE_UNAVAILABLE. The
+ * writer retries a batch for PG_WRITER_RETRY_MS (PG_RETRY_MS once the store is closing). */
+#define PG_BACKOFF_MIN_MS  50
+#define PG_BACKOFF_MAX_MS  2000
+#define PG_RETRY_MS        5000
+#define PG_WRITER_RETRY_MS 30000
+/* The writer commits at most PG_BATCH_MAX writes at once; a caller waits while PG_QUEUE_MAX
+ * writes are queued. */
+#define PG_BATCH_MAX 256
+#define PG_QUEUE_MAX 1024
 /* Statements a connection may prepare; past that they run unprepared. */
 #define PG_STMT_SLOTS 64
 /* Parameters of one statement. */
 #define PG_MAX_PARAMS 40
+/* The last connection error kept for /healthz. */
+#define PG_ERROR_LEN 256
 
 struct pg_conn {
     PGconn *db;
     const char *prepared[PG_STMT_SLOTS]; /* by the address of their SQL text */
     int nprepared;
+    bool lost; /* a statement found the database unreachable: closed when given back */
 };
+
+struct pg_writer; /* pg_writer.c */
 
 struct pg_store {
     struct store base;
     char *conninfo;
-    int schema_version; /* set at open, read-only after */
+    int schema_version;           /* set at open, read-only after */
+    struct pg_writer *writer;     /* pg_writer.c: started at open, drained and joined at close */
+    struct pg_listener *listener; /* pg_listen.c: started at open, stopped at close */
 
     /* shared under lock */
     pthread_mutex_t lock;
     pthread_cond_t idle_cond;
-    struct pg_conn *idle[PG_POOL_SIZE]; /* connections no thread holds */
+    struct pg_conn *idle[PG_POOL_MAX]; /* connections no thread holds */
     int nidle;
-    int nopen; /* connections open, idle or held */
-
-    struct pg_listener *listener; /* pg_listen.c: started at open, stopped at close */
+    int nopen;                     /* connections open, idle or held */
+    bool down;                     /* the last attempt to reach the database failed */
+    uint64_t reconnects;           /* connections made again after the database was lost */
+    char last_error[PG_ERROR_LEN]; /* the last connection error, "" when none */
 };
 
 /* Parameters of one statement, as text: NULL is SQL NULL. */
@@ -61,15 +82,25 @@ void pg_param_id(struct pg_params *p, const char *id);
 /* Binary bytes as BYTEA hex text ("\x..."), kept in hex (2 * n + 3 bytes). */
 void pg_param_bytes(struct pg_params *p, const unsigned char *b, size_t n, char *hex);
 
-/* Borrows a connection (waiting when all are held), and gives it back. */
+/* Borrows a connection (waiting when all are held), and gives it back (a lost one is closed,
+ * one left inside a transaction rolled back). An unreachable database is tried again with
+ * backoff until deadline_us (clock_mono_us; 0: once), then HE_UNAVAILABLE naming the error;
+ * pg_acquire waits PG_RETRY_MS. */
 int pg_acquire(struct pg_store *st, struct pg_conn **ret, struct err *e);
+int pg_acquire_until(struct pg_store *st, int64_t deadline_us, struct pg_conn **ret, struct err *e);
 void pg_release(struct pg_store *st, struct pg_conn *c);
+/* Whether c lost its database (a statement failed on it as unreachable). */
+bool pg_conn_lost(const struct pg_conn *c);
+/* Sleeps *backoff_ms (not past deadline_us) and doubles it up to PG_BACKOFF_MAX_MS; false when
+ * the deadline has passed. */
+bool pg_backoff(int *backoff_ms, int64_t deadline_us);
 
 /* Runs sql (prepared on this connection) with p; on success *ret is its result, which the
  * caller PQclear()s. what names the work in an error ("saving the project"). */
 int pg_run(struct pg_conn *c, const char *sql, const struct pg_params *p, PGresult **ret,
            const char *what, struct err *e);
-/* The same on a borrowed connection, for a single statement outside a transaction. */
+/* The same on a borrowed connection, for a single statement outside a transaction: on a lost
+ * connection it runs again (the statement did not complete) for up to PG_RETRY_MS. */
 int pg_query(struct pg_store *st, const char *sql, const struct pg_params *p, PGresult **ret,
              const char *what, struct err *e);
 /* Runs one or more statements without parameters (BEGIN, COMMIT, migrations). */
@@ -77,6 +108,12 @@ int pg_exec(struct pg_conn *c, const char *sql, const char *what, struct err *e)
 
 /* Maps a failed result (or a lost connection) to an error. */
 int pg_error(struct err *e, struct pg_conn *c, const PGresult *res, const char *what);
+
+/* Sets e to the error from holds (a call's error kept aside while it retried). */
+static inline int pg_err_copy(struct err *e, const struct err *from)
+{
+    return err_set(e, from->code, from->field[0] ? from->field : NULL, "%s", from->msg);
+}
 
 static inline void pg_clearp(PGresult **r)
 {
@@ -145,15 +182,11 @@ struct pg_num_text {
  * into r and t. */
 void pg_run_params(struct pg_params *p, struct pg_num_text *t, const struct run *r,
                    const char *tags);
-/* fn(c, arg) in one transaction on a borrowed connection: all or nothing. */
-int pg_transact(struct store *s, int (*fn)(struct pg_conn *c, void *arg, struct err *e), void *arg,
-                const char *what, struct err *e);
 int pg_tag_insert_rows(struct pg_conn *c, const char *task_id, const char *run_id,
                        const char *const *tags, size_t n, struct err *e);
 int pg_run_insert_rows(struct pg_conn *c, struct run *const *runs, size_t n, struct err *e);
 int pg_run_insert(struct store *s, struct run *const *runs, size_t n, struct err *e);
-/* The async ops write on the calling thread (no writer thread yet), call cb before returning and
- * return 0; their callers (gen/batch.c, gen/listgen.c) hold no lock across the call. */
+/* Queued on the writer (pg_write_async); runs and what they point to stay valid until cb. */
 int pg_run_insert_async(struct store *s, struct run *const *runs, size_t n, store_done_cb cb,
                         void *ud, struct err *e);
 int pg_run_get(struct store *s, const char *task_id, const char *run_id, struct run *ret,
@@ -165,13 +198,38 @@ int pg_run_delete(struct store *s, const char *task_id, const char *run_id, stru
 int pg_run_find_by_hash(struct store *s, const char *task_id, const int64_t *hashes, size_t n,
                         store_run_hash_cb cb, void *ud, struct err *e);
 
-/* pg_writer.c: asynchronous writes. fn(c, arg) runs in a transaction (perhaps shared with other
- * writes, under a savepoint of its own, so a write that fails rolls back alone); cb(ud, result,
- * error) follows its commit or failure, on the writer's thread or the caller's. arg and what it
- * points to must stay valid until cb. With cb NULL: written at once, the result returned. */
+/*
+ * pg_writer.c: transactions, and the writer of asynchronous writes.
+ *
+ * fn(c, arg) writes inside a transaction on c. It may run more than once: when the connection
+ * is lost before its transaction is known to have committed, the whole transaction runs again
+ * on a new connection, so fn must not depend on an earlier run (it sets what it sets afresh).
+ */
 typedef int (*pg_write_fn)(struct pg_conn *c, void *arg, struct err *e);
+/* fn(c, arg) in one transaction on a borrowed connection: all or nothing. Writes queued on the
+ * writer before the call commit first (a thread's writes commit in the order it made them). */
+int pg_transact(struct store *s, pg_write_fn fn, void *arg, const char *what, struct err *e);
+/*
+ * Queues fn(c, arg) on the store's writer thread and returns 0; the writer commits every write
+ * waiting (up to PG_BATCH_MAX) in one transaction, each under a savepoint of its own, so a write
+ * that fails rolls back alone; cb(ud, result, error) runs on the writer thread after the commit,
+ * once per write (also when the store closes). A failed COMMIT fails every write of its batch; a
+ * lost connection runs the whole batch again. arg and what it points to must stay valid until
+ * cb. A caller waits while PG_QUEUE_MAX writes are queued (the writer's own callbacks never
+ * wait). Refused (closing): an error and no cb. With cb NULL: pg_transact, the result returned.
+ */
 int pg_write_async(struct store *s, pg_write_fn fn, void *arg, const char *what, store_done_cb cb,
                    void *ud, struct err *e);
+/* The same, arg malloc'd: freed after cb, or at once when the write is refused. */
+int pg_write_async_free(struct store *s, pg_write_fn fn, void *arg, const char *what,
+                        store_done_cb cb, void *ud, struct err *e);
+/* Waits until every write queued before the call has committed and been called back. */
+void pg_write_wait(struct pg_store *st);
+/* The writes queued or being written. */
+uint64_t pg_writer_pending(struct pg_store *st);
+int pg_writer_start(struct pg_store *st, struct err *e);
+/* Writes what is queued (callbacks included), then stops the thread. */
+void pg_writer_stop(struct pg_store *st);
 
 /* pg_topics.c: the topic tree. */
 int pg_topic_add(struct store *s, const char *task_id, const char *parent_key,
@@ -297,6 +355,5 @@ int pg_listen_start(struct pg_store *st, struct err *e);
 void pg_listen_arm(struct pg_store *st);
 /* Stops the thread, then gives up this server's claims and holds. */
 void pg_listen_stop(struct pg_store *st);
-
 
 #endif

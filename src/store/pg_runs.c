@@ -5,10 +5,7 @@
  * sample_tags, written together in one transaction; a sample's deletion drops its tag rows by
  * trigger. Listing builds its SQL from the filter, numbering only the parameters it uses, and
  * runs it unprepared (its text differs per filter). Topic key prefixes compare bytewise (the "C"
- * collation), as SQLite does.
- *
- * run_insert_async has no writer thread to queue on yet: it writes on the calling thread, calls
- * cb with the outcome before returning, and returns 0 (the write was taken, as a queued one is).
+ * collation), as SQLite does. run_insert_async queues on the writer (pg_writer.c).
  */
 #include <math.h>
 #include <stdio.h>
@@ -192,22 +189,6 @@ int pg_run_insert_rows(struct pg_conn *c, struct run *const *runs, size_t n, str
     return r;
 }
 
-/* fn(c, arg) inside one transaction on a borrowed connection: all or nothing. */
-int pg_transact(struct store *s, int (*fn)(struct pg_conn *c, void *arg, struct err *e), void *arg,
-                const char *what, struct err *e)
-{
-    struct pg_store *st = (struct pg_store *)s;
-    struct pg_conn *c;
-    int r = pg_acquire(st, &c, e);
-
-    if (r)
-        return r;
-    if ((r = pg_exec(c, "BEGIN", what, e)) == 0 && (r = fn(c, arg, e)) == 0)
-        r = pg_exec(c, "COMMIT", what, e);
-    pg_release(st, c); /* rolls back what a failure left open */
-    return r;
-}
-
 struct run_batch {
     struct run *const *runs;
     size_t n;
@@ -231,15 +212,12 @@ int pg_run_insert(struct store *s, struct run *const *runs, size_t n, struct err
 int pg_run_insert_async(struct store *s, struct run *const *runs, size_t n, store_done_cb cb,
                         void *ud, struct err *e)
 {
-    struct err done;
-    int r;
+    struct run_batch *b = malloc(sizeof(*b));
 
-    if (!cb)
-        return pg_run_insert(s, runs, n, e);
-    err_clear(&done);
-    r = pg_run_insert(s, runs, n, &done);
-    cb(ud, r, r < 0 ? &done : NULL);
-    return 0;
+    if (!b)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    *b = (struct run_batch){runs, n};
+    return pg_write_async_free(s, run_insert_fn, b, "saving samples", cb, ud, e);
 }
 
 static double col_opt_double(const PGresult *r, int row, int col)

@@ -6,9 +6,7 @@
  * listing by id is the order they were added in, whichever server added them. A node's subtree
  * is every node whose parent key starts with the node's key and every sample whose topic key
  * does, compared bytewise (the "C" collation).
- *
- * topic_add_async has no writer thread to queue on yet: it writes on the calling thread, calls
- * cb with the outcome before returning, and returns 0 (the write was taken, as a queued one is).
+ * topic_add_async reserves its ids on the calling thread and queues on the writer.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -110,15 +108,19 @@ int pg_topic_add_async(struct store *s, const char *task_id, const char *parent_
                        const char *const *names, size_t n, store_done_cb cb, void *ud,
                        struct err *e)
 {
-    struct err done;
+    struct topic_batch *b;
     int r;
 
     if (!cb)
         return pg_topic_add(s, task_id, parent_key, names, n, e);
-    err_clear(&done);
-    r = pg_topic_add(s, task_id, parent_key, names, n, &done);
-    cb(ud, r, r < 0 ? &done : NULL);
-    return 0;
+    if (!(b = malloc(sizeof(*b))))
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    *b = (struct topic_batch){task_id, parent_key, names, n, 0, now_us()};
+    if (n && (r = s->ops->reserve_ids(s, n, &b->first_id, e)) < 0) {
+        free(b);
+        return r;
+    }
+    return pg_write_async_free(s, topic_add_fn, b, "saving topics", cb, ud, e);
 }
 
 /* The rows of sql for task_id. */

@@ -209,6 +209,12 @@ struct store_health {
     int schema_version;
     bool writable;
     uint64_t pending_writes;
+    /* A backend with a connection pool (PostgreSQL; pool_size 0: none): connections open and
+     * idle, the most it opens, connections made again after the database was lost, and the
+     * last connection error ("" when none; never the password). */
+    int pool_open, pool_idle, pool_size;
+    uint64_t reconnects;
+    char last_error[256];
 };
 
 /* ---- near duplicates (dedup/near_job.c) ---- */
@@ -563,6 +569,10 @@ struct store {
     bool shared;
     /* This server's name in claims and holds: unique per open store (host, process, random). */
     char owner[64];
+    /* Threads that may each wait on the store at once (HTTP threads and workers); a backend
+     * with a connection pool sizes it from this. 0: the backend's default. Set before the first
+     * call (hetu serve). */
+    int pool_hint;
     /* store_watch's callbacks, under watch_lock (a backend's listener thread calls them). */
     pthread_mutex_t watch_lock;
     store_wake_cb watchers[STORE_WATCHERS];
