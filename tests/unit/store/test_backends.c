@@ -17,12 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "store/pg_int.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 
@@ -2677,6 +2679,374 @@ static void notify_wakes_the_other_server(void **state)
     store_close(s2);
 }
 
+/* ---- the writer: group commit, order, backpressure, close, lost connections ---- */
+
+#define WRITERS    4
+#define PER_WRITER 50
+
+/* Callbacks in the order they came: writer i's k-th write is i * 1000 + k. */
+struct order {
+    pthread_mutex_t lock;
+    int calls[WRITERS * PER_WRITER + 1];
+    int last[WRITERS]; /* the last k called back per writer, -1 none */
+    int out_of_order, failed, bad_result;
+    char bad_msg[128];
+};
+
+struct tagged {
+    struct order *o;
+    int tag; /* -1: the bad write */
+};
+
+static void on_ordered(void *ud, int result, const struct err *e)
+{
+    struct tagged *t = ud;
+    struct order *o = t->o;
+
+    pthread_mutex_lock(&o->lock);
+    if (t->tag < 0) {
+        o->bad_result = result;
+        snprintf(o->bad_msg, sizeof(o->bad_msg), "%s", e ? e->msg : "");
+        o->calls[WRITERS * PER_WRITER]++;
+    } else {
+        int i = t->tag / 1000, k = t->tag % 1000;
+        o->calls[i * PER_WRITER + k]++;
+        o->out_of_order += k <= o->last[i];
+        o->last[i] = k;
+        o->failed += result != 0;
+    }
+    pthread_mutex_unlock(&o->lock);
+}
+
+struct writer_arg {
+    struct store *s;
+    const struct task *t, *missing;
+    struct order *o;
+    int i;
+    struct run runs[PER_WRITER], bad;
+    struct run *one[PER_WRITER], *bad_one[1];
+    struct tagged tags[PER_WRITER], bad_tag;
+};
+
+static void *write_many(void *p)
+{
+    struct writer_arg *w = p;
+    struct err e;
+
+    err_clear(&e);
+    for (int k = 0; k < PER_WRITER; k++) {
+        w->tags[k] = (struct tagged){w->o, w->i * 1000 + k};
+        w->one[k] = &w->runs[k];
+        if (store_run_insert_async(w->s, &w->one[k], 1, on_ordered, &w->tags[k], &e) != 0)
+            fail_msg("store_run_insert_async: %s", e.msg);
+        if (w->i == 0 && k == PER_WRITER / 2) { /* one write among the others fails alone */
+            w->bad_tag = (struct tagged){w->o, -1};
+            w->bad_one[0] = &w->bad;
+            if (store_run_insert_async(w->s, w->bad_one, 1, on_ordered, &w->bad_tag, &e) != 0)
+                fail_msg("store_run_insert_async: %s", e.msg);
+        }
+    }
+    return NULL;
+}
+
+/* Writes from several threads at once: each write is called back once, a thread's writes in the
+ * order it made them; the one that fails (its task is missing) fails alone; a synchronous write
+ * made after them returns once every one of them has been called back. */
+static void async_writes_in_order_and_fail_alone(void **state)
+{
+    struct store *s = open_backend(state);
+    static struct writer_arg w[WRITERS];
+    static struct order o;
+    struct run after, *after_one[] = {&after};
+    struct project p;
+    struct task t, missing = {0};
+    pthread_t th[WRITERS];
+    struct err e;
+
+    err_clear(&e);
+    memset(&o, 0, sizeof(o));
+    pthread_mutex_init(&o.lock, NULL);
+    make_project(s, "writer order", &p);
+    make_task(s, p.id, &t);
+    memcpy(missing.id, "123456789012", ID_LEN);
+    for (int i = 0; i < WRITERS; i++) {
+        o.last[i] = -1;
+        w[i] = (struct writer_arg){.s = s, .t = &t, .missing = &missing, .o = &o, .i = i};
+        for (int k = 0; k < PER_WRITER; k++)
+            fill_run(s, &t, &w[i].runs[k], "并发", "", NULL, NULL, 0);
+        fill_run(s, &missing, &w[i].bad, "坏", "", NULL, NULL, 0);
+    }
+    for (int i = 0; i < WRITERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, write_many, &w[i]), 0);
+    for (int i = 0; i < WRITERS; i++)
+        pthread_join(th[i], NULL);
+    fill_run(s, &t, &after, "后", "", NULL, NULL, 0);
+    assert_int_equal(store_run_insert(s, after_one, 1, &e), 0);
+
+    pthread_mutex_lock(&o.lock);
+    for (int i = 0; i <= WRITERS * PER_WRITER; i++)
+        assert_int_equal(o.calls[i], 1);
+    assert_int_equal(o.out_of_order, 0);
+    assert_int_equal(o.failed, 0);
+    assert_int_equal(o.bad_result, HE_NOT_FOUND);
+    assert_string_equal(o.bad_msg, "task 123456789012 not found");
+    pthread_mutex_unlock(&o.lock);
+    struct run_filter f = {.task_id = t.id, .min_rating = NAN};
+    assert_int_equal(run_count(s, &f), WRITERS * PER_WRITER + 1);
+    pthread_mutex_destroy(&o.lock);
+    store_close(s);
+}
+
+/* A callback that holds the writer until released. */
+struct hold {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool holding, released;
+    int calls;
+};
+
+static void on_hold(void *ud, int result, const struct err *e)
+{
+    struct hold *h = ud;
+    (void)result;
+    (void)e;
+    pthread_mutex_lock(&h->lock);
+    h->holding = true;
+    pthread_cond_broadcast(&h->cond);
+    while (!h->released)
+        pthread_cond_wait(&h->cond, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void on_count(void *ud, int result, const struct err *e)
+{
+    struct hold *h = ud;
+    (void)e;
+    pthread_mutex_lock(&h->lock);
+    h->calls += result == 0;
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void hold_writer(struct store *s, const struct task *t, struct hold *h)
+{
+    struct err e;
+
+    err_clear(&e);
+    memset(h, 0, sizeof(*h));
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->cond, NULL);
+    assert_int_equal(store_topic_add_async(s, t->id, "", NULL, 0, on_hold, h, &e), 0);
+    pthread_mutex_lock(&h->lock);
+    while (!h->holding)
+        pthread_cond_wait(&h->cond, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void release_writer(struct hold *h)
+{
+    pthread_mutex_lock(&h->lock);
+    h->released = true;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static uint64_t pending_writes(struct store *s)
+{
+    struct store_health hl = {0};
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(store_health(s, &hl, &e), 0);
+    return hl.pending_writes;
+}
+
+/* Health counts the writes queued or being written; closing the store writes what is queued
+ * and calls every write back. */
+static void pending_writes_and_close(void **state)
+{
+    struct store *s = open_backend(state);
+    const char *names[] = {"甲"};
+    struct project p;
+    struct task t;
+    struct hold h;
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "pending", &p);
+    make_task(s, p.id, &t);
+    assert_int_equal(pending_writes(s), 0);
+    hold_writer(s, &t, &h);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(store_topic_add_async(s, t.id, "", names, 1, on_count, &h, &e), 0);
+    assert_int_equal(pending_writes(s), 6);
+    release_writer(&h);
+    store_close(s);
+    assert_int_equal(h.calls, 5);
+}
+
+struct flood {
+    struct store *s;
+    const struct task *t;
+    struct hold *h;
+    int n;
+    bool done;
+};
+
+static void *flood_writes(void *p)
+{
+    struct flood *f = p;
+    struct err e;
+
+    err_clear(&e);
+    for (int i = 0; i < f->n; i++)
+        if (store_topic_add_async(f->s, f->t->id, "", NULL, 0, on_count, f->h, &e) != 0)
+            fail_msg("store_topic_add_async: %s", e.msg);
+    pthread_mutex_lock(&f->h->lock);
+    f->done = true;
+    pthread_mutex_unlock(&f->h->lock);
+    return NULL;
+}
+
+/* Past PG_QUEUE_MAX queued writes a caller waits for room, until the writer takes them. */
+static void writer_queue_is_bounded(void **state)
+{
+    struct store *s = open_backend(state);
+    struct project p;
+    struct task t;
+    struct hold h;
+    pthread_t th;
+    bool done;
+
+    make_project(s, "bounded", &p);
+    make_task(s, p.id, &t);
+    hold_writer(s, &t, &h);
+    struct flood f = {s, &t, &h, PG_QUEUE_MAX + 1, false};
+    assert_int_equal(pthread_create(&th, NULL, flood_writes, &f), 0);
+    for (int i = 0; i < 2000 && pending_writes(s) < PG_QUEUE_MAX + 1; i++)
+        usleep(1000);
+    usleep(100000);
+    assert_int_equal(pending_writes(s), PG_QUEUE_MAX + 1); /* the writer's one and a full queue */
+    pthread_mutex_lock(&h.lock);
+    done = f.done;
+    pthread_mutex_unlock(&h.lock);
+    assert_false(done); /* the last write waits for room */
+    release_writer(&h);
+    pthread_join(th, NULL);
+    store_close(s);
+    assert_int_equal(h.calls, PG_QUEUE_MAX + 1);
+}
+
+/* A write that kills its own connection on its first run, before or at its COMMIT. */
+struct doomed {
+    const char *key;
+    int runs;
+};
+
+static const char SQL_PROBE_TABLE[] =
+    "CREATE TABLE IF NOT EXISTS writer_probe (k TEXT PRIMARY KEY);"
+    "CREATE SEQUENCE IF NOT EXISTS writer_probe_kills;"
+    "CREATE OR REPLACE FUNCTION writer_probe_kill() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    "  IF NEW.k LIKE 'commit-%' AND nextval('writer_probe_kills') % 2 = 1 THEN"
+    "    PERFORM pg_terminate_backend(pg_backend_pid()); END IF;"
+    "  RETURN NULL; END $$;"
+    "DROP TRIGGER IF EXISTS writer_probe_kill ON writer_probe;"
+    "CREATE CONSTRAINT TRIGGER writer_probe_kill AFTER INSERT ON writer_probe"
+    "  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION writer_probe_kill()";
+
+static int doomed_fn(struct pg_conn *c, void *arg, struct err *e)
+{
+    struct doomed *d = arg;
+    struct pg_params p = {0};
+    _cleanup_result_ PGresult *res = NULL;
+    int r;
+
+    pg_param_text(&p, d->key);
+    if ((r = pg_run(c, "INSERT INTO writer_probe (k) VALUES ($1)", &p, &res, "probing", e)) < 0)
+        return r;
+    if (d->runs++ == 0 && strncmp(d->key, "lost-", 5) == 0)
+        return pg_exec(c, "SELECT pg_terminate_backend(pg_backend_pid())", "probing", e);
+    return 0;
+}
+
+static int setup_fn(struct pg_conn *c, void *arg, struct err *e)
+{
+    (void)arg;
+    return pg_exec(c, SQL_PROBE_TABLE, "creating the probe", e);
+}
+
+static int64_t probe_rows(struct store *s, const char *key)
+{
+    struct pg_params p = {0};
+    _cleanup_result_ PGresult *res = NULL;
+    struct err e;
+
+    err_clear(&e);
+    pg_param_text(&p, key);
+    if (pg_query((struct pg_store *)s, "SELECT count(*) FROM writer_probe WHERE k = $1", &p, &res,
+                 "counting", &e) != 0)
+        fail_msg("counting: %s", e.msg);
+    return pg_col_int(res, 0, 0);
+}
+
+/* A transaction whose connection is lost runs again whole on a new one, and stores once; also
+ * when the loss comes at its COMMIT (the transaction's fate is asked, found not committed). A
+ * lost connection counts as a reconnect and is the last error /healthz shows. */
+static void lost_connection_runs_again(void **state)
+{
+    struct store *s = open_backend(state);
+    char lost[32], commit[32];
+    struct store_health hl = {0};
+    struct err e;
+
+    err_clear(&e);
+    snprintf(lost, sizeof(lost), "lost-%ld", (long)random());
+    snprintf(commit, sizeof(commit), "commit-%ld", (long)random());
+    assert_int_equal(pg_transact(s, setup_fn, NULL, "creating the probe", &e), 0);
+    struct doomed d = {lost, 0};
+    assert_int_equal(pg_transact(s, doomed_fn, &d, "probing", &e), 0);
+    assert_int_equal(d.runs, 2);
+    assert_int_equal(probe_rows(s, lost), 1);
+    struct doomed at_commit = {commit, 0};
+    assert_int_equal(pg_transact(s, doomed_fn, &at_commit, "probing", &e), 0);
+    assert_int_equal(at_commit.runs, 2);
+    assert_int_equal(probe_rows(s, commit), 1);
+    assert_int_equal(store_health(s, &hl, &e), 0);
+    assert_true(hl.reconnects >= 2);
+    assert_non_null(strstr(hl.last_error, "terminating connection"));
+    store_close(s);
+}
+
+/* The same through the writer: the lost batch runs again whole, every write of it once. */
+static void lost_batch_runs_again(void **state)
+{
+    struct store *s = open_backend(state);
+    struct doomed d[3] = {{"batch-a", 0}, {"lost-batch", 0}, {"batch-c", 0}};
+    char keys[3][32];
+    struct project p;
+    struct task t;
+    struct hold h;
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "lost batch", &p);
+    make_task(s, p.id, &t);
+    assert_int_equal(pg_transact(s, setup_fn, NULL, "creating the probe", &e), 0);
+    hold_writer(s, &t, &h); /* so the three go in one batch */
+    for (int i = 0; i < 3; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "%s-%ld", d[i].key, (long)random());
+        d[i].key = keys[i];
+        assert_int_equal(pg_write_async(s, doomed_fn, &d[i], "probing", on_count, &h, &e), 0);
+    }
+    release_writer(&h);
+    pg_write_wait((struct pg_store *)s);
+    assert_int_equal(h.calls, 3);
+    assert_int_equal(d[0].runs, 2); /* before the loss, and again */
+    assert_int_equal(d[1].runs, 2);
+    assert_int_equal(d[2].runs, 1); /* its batch was lost before it ran */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(probe_rows(s, keys[i]), 1);
+    store_close(s);
+}
+
 static struct backend sqlite_backend = {"sqlite", ":memory:"};
 static struct backend postgresql_backend = {"postgresql", NULL};
 
@@ -2729,6 +3099,11 @@ int main(void)
         ON(postgresql, job_hold_between_servers),
         ON(postgresql, close_releases_claims),
         ON(postgresql, notify_wakes_the_other_server),
+        ON_BOTH(async_writes_in_order_and_fail_alone),
+        ON_BOTH(pending_writes_and_close),
+        ON(postgresql, writer_queue_is_bounded),
+        ON(postgresql, lost_connection_runs_again),
+        ON(postgresql, lost_batch_runs_again),
     };
     struct CMUnitTest run[ARRAY_SIZE(tests)];
     const char *url = getenv("HETU_TEST_PG_URL");
