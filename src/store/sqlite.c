@@ -620,7 +620,7 @@ int store_sqlite_open(const char *path, struct store **ret, struct err *e)
 
     if (!st)
         return err_set(e, HE_NOMEM, NULL, NULL);
-    st->base.ops = &sqlite_ops;
+    store_base_init(&st->base, &sqlite_ops);
     atomic_store(&st->version, 1);
     pthread_key_create(&st->reader_key, NULL);
     pthread_mutex_init(&st->conns_lock, NULL);

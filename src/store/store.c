@@ -39,6 +39,14 @@ static void owner_name(char *buf, size_t size)
     snprintf(buf, size, "%s:%ld:%08x", host, (long)getpid(), nonce);
 }
 
+void store_base_init(struct store *s, const struct store_ops *ops)
+{
+    s->ops = ops;
+    s->lease_ms = STORE_LEASE_MS_DEFAULT;
+    pthread_mutex_init(&s->watch_lock, NULL);
+    owner_name(s->owner, sizeof(s->owner));
+}
+
 int store_watch(struct store *s, store_wake_cb cb, void *ud, struct err *e)
 {
     pthread_mutex_lock(&s->watch_lock);
@@ -77,9 +85,6 @@ int store_open(const char *url, struct store **ret, struct err *e)
     }
     if (r)
         return r;
-    s->lease_ms = STORE_LEASE_MS_DEFAULT;
-    pthread_mutex_init(&s->watch_lock, NULL);
-    owner_name(s->owner, sizeof(s->owner));
     s->ids = id_gen_new(reserve_cb, s, ID_BLOCK);
     if (!s->ids) {
         s->ops->close(s);

@@ -565,6 +565,8 @@ struct store {
     /* Item leases and job holds last lease_ms (STORE_LEASE_MS_DEFAULT), renewed every third
      * of it; set before the first claim (hetu serve --job-lease). */
     int64_t lease_ms;
+    /* Several servers may use this store at once (PostgreSQL); set by the backend at open. */
+    bool shared;
     /* This server's name in claims and holds: unique per open store (host, process, random). */
     char owner[64];
     /* Threads that may each wait on the store at once (HTTP threads and workers); a backend

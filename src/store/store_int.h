@@ -10,6 +10,9 @@ int store_sqlite_open(const char *path, struct store **ret, struct err *e);
 /* url: a libpq connection URI; libpq's environment variables fill what it leaves out. */
 int store_pg_open(const char *url, struct store **ret, struct err *e);
 
+/* Sets up the part of struct store every backend shares (its ops, lease, owner, watchers):
+ * first thing after allocating it, before starting any thread of its own. */
+void store_base_init(struct store *s, const struct store_ops *ops);
 /* Calls every store_watch callback (a backend's listener thread). */
 void store_wake_watchers(struct store *s);
 

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: MIT
 """hetu serve on PostgreSQL (a throwaway server from tests/pgserver.py): projects and tasks
-round-trip through the API, samples and the topic tree too, /healthz names the backend, an op the backend does not do yet is a
-503 naming it, and a server that loses its database answers 503 and recovers by itself when the
+round-trip through the API, samples and the topic tree too, /healthz names the backend, and a server that loses its database answers 503 and recovers by itself when the
 database comes back, also when it restarted between two requests."""
 
 import json
@@ -36,7 +35,7 @@ def test_projects_and_tasks_on_postgresql(start_server, pg, tmp_path):
     h = c.get("/healthz")
     assert h.status == 200, h
     assert h.json()["store"]["backend"] == "postgresql"
-    assert h.json()["store"]["schema_version"] == 7
+    assert h.json()["store"]["schema_version"] == 8
 
     p = c.new_project()
     t = c.new_task(p["id"])
@@ -49,9 +48,6 @@ def test_projects_and_tasks_on_postgresql(start_server, pg, tmp_path):
     assert r.status == 404
     assert r.json()["detail"] == "project 123456789012 not found"
 
-    r = c.get("/api/projects/%s/tasks/%s/dataset_splits" % (p["id"], t["id"]))
-    assert r.status == 503, r
-    assert r.json()["detail"] == "the postgresql backend does not do split_list yet"
 
     # a second server on the same database sees the same records (nothing is kept locally)
     other = start_server(db=pg.url, args=["--spool-dir", str(tmp_path / "spool2")])
