@@ -67,11 +67,14 @@ static const char SQL_ITEMS_FAILED[] =
 static const char SQL_ITEMS_BY_STATE[] = "SELECT state, count(*) FROM job_items GROUP BY state";
 static const char SQL_ITEMS_NOT_RUN[] =
     "UPDATE job_items SET error = $2 WHERE job_id = $1 AND state = 0";
-/* A requeue also frees every claim: the resumed job's items go to whichever server asks. */
+/* A resume ($2) also frees every claim: the resumed job's items go to whichever server asks
+ * first (another round of a running job leaves the items in flight with their servers). */
 static const char SQL_ITEMS_REQUEUE[] =
-    "UPDATE job_items SET state = 0, error = NULL, claimed_by = NULL, lease_until = NULL "
+    "UPDATE job_items SET state = 0, error = NULL, "
+    "claimed_by = CASE WHEN $2::boolean THEN NULL ELSE claimed_by END, "
+    "lease_until = CASE WHEN $2::boolean THEN NULL ELSE lease_until END "
     "WHERE job_id = $1 AND (state = 2 OR (state = 0 AND (error IS NOT NULL OR "
-    "claimed_by IS NOT NULL)))";
+    "($2::boolean AND claimed_by IS NOT NULL))))";
 static const char SQL_JOB_REQUEUE[] =
     "UPDATE jobs SET failed = 0, status = $3, "
     "error = CASE WHEN $4::boolean THEN NULL ELSE error END, "
@@ -560,8 +563,9 @@ static int requeue_fn(struct pg_conn *c, void *arg, struct err *e)
         return r;
     if (changed_none(job))
         return status_unchanged(c, a, e);
-    if ((r = run_on_job(c, SQL_ITEMS_REQUEUE, a->job_id, &items, "requeueing the job's items", e)) <
-        0)
+    p.n = 1;
+    pg_param_text(&p, a->from != a->to ? "true" : "false");
+    if ((r = pg_run(c, SQL_ITEMS_REQUEUE, &p, &items, "requeueing the job's items", e)) < 0)
         return r;
     return pg_notify_job(c, a->job_id, e);
 }

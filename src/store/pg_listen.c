@@ -222,17 +222,19 @@ static int serve(struct pg_listener *l)
     store_wake_watchers(&l->st->base); /* what changed while this server was not listening */
     for (;;) {
         int64_t now = mono_ms();
+        int woke;
+
         if (now >= next) {
             if (renew(l) < 0)
                 return 0;
             next = now + renew_every(l);
         }
-        switch (wait_for(l, PQsocket(l->db), next - now)) {
-        case 1: return 1;
-        case 2: /* armed: renew now, then every third of the lease */ next = now; continue;
-        }
-        if (take_notifications(l) < 0)
+        if (take_notifications(l) < 0) /* those that came during the renewal too */
             return 0;
+        if ((woke = wait_for(l, PQsocket(l->db), next - now)) == 1)
+            return 1;
+        if (woke == 2) /* armed: renew now, then every third of the lease */
+            next = now;
     }
 }
 

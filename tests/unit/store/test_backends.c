@@ -1448,6 +1448,29 @@ static void close_releases_claims(void **state)
     store_close(s2);
 }
 
+/* A resumed job's items go to whichever server asks first, whoever claimed them before;
+ * another round of a running job leaves the items in flight with their server. */
+static void resume_frees_claims(void **state)
+{
+    struct store *s1 = open_backend(state), *s2 = open_backend(state);
+    struct task t;
+    struct job j;
+    struct handed h;
+    struct err e;
+
+    err_clear(&e);
+    make_task_job(s1, 2, &t, &j);
+    assert_int_equal(store_job_set_status(s1, j.id, JOB_QUEUED, JOB_RUNNING, NULL, &e), 0);
+    assert_string_equal(pending(s1, j.id, -1, 10, &h), "0 1");
+    assert_int_equal(store_job_requeue(s1, j.id, JOB_RUNNING, JOB_RUNNING, &e), 0);
+    assert_string_equal(pending(s2, j.id, -1, 10, &h), "");
+    assert_int_equal(store_job_set_status(s1, j.id, JOB_RUNNING, JOB_CANCELLED, NULL, &e), 0);
+    assert_int_equal(store_job_requeue(s1, j.id, JOB_CANCELLED, JOB_QUEUED, &e), 0);
+    assert_string_equal(pending(s2, j.id, -1, 10, &h), "0 1");
+    store_close(s2);
+    store_close(s1);
+}
+
 struct wakes {
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -1557,6 +1580,7 @@ int main(void)
         ON(postgresql, job_hold_between_servers),
         ON(postgresql, close_releases_claims),
         ON(postgresql, notify_wakes_the_other_server),
+        ON(postgresql, resume_frees_claims),
     };
     struct CMUnitTest run[ARRAY_SIZE(tests)];
     const char *url = getenv("HETU_TEST_PG_URL");
