@@ -1352,7 +1352,11 @@ __attribute__((format(printf, 2, 3))) static void pg_sql(void **state, const cha
     PQfinish(db);
 }
 
-#define GHOST_LEASE "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint + 300000"
+/* A server that died: its lease runs out 300 ms from now. */
+#define GHOST_SERVER                                                                      \
+    "INSERT INTO hetu_servers VALUES ('ghost', (extract(epoch FROM clock_timestamp()) * " \
+    "1000000)::bigint + 300000) ON CONFLICT (owner) DO UPDATE SET lease_until = "         \
+    "excluded.lease_until;"
 
 /* Two servers share a job's items: each keeps what it claimed while it lives (its leases are
  * renewed), and a dead server's items go to another once their lease runs out. */
@@ -1373,10 +1377,7 @@ static void claims_exclude_other_servers(void **state)
     assert_string_equal(pending(s1, j.id, -1, 10, &h), "0 1");
 
     make_job(s1, &t, NULL, 2, &k); /* claimed by a server that died */
-    pg_sql(state,
-           "UPDATE job_items SET claimed_by = 'ghost', lease_until = " GHOST_LEASE
-           " WHERE job_id = %s",
-           k.id);
+    pg_sql(state, GHOST_SERVER "UPDATE job_items SET claimed_by = 'ghost' WHERE job_id = %s", k.id);
     assert_string_equal(pending(s2, k.id, -1, 10, &h), "");
     usleep(400 * 1000);
     assert_string_equal(pending(s2, k.id, -1, 10, &h), "0 1");
@@ -1416,8 +1417,7 @@ static void job_hold_between_servers(void **state)
     err_clear(&e);
 
     make_job(s1, &t, NULL, 1, &k); /* held by a server that died */
-    pg_sql(state, "UPDATE jobs SET owner = 'ghost', held_until = " GHOST_LEASE " WHERE id = %s",
-           k.id);
+    pg_sql(state, GHOST_SERVER "UPDATE jobs SET owner = 'ghost' WHERE id = %s", k.id);
     assert_int_equal(store_job_hold(s2, k.id, false, &e), HE_CONFLICT);
     err_clear(&e);
     usleep(400 * 1000);
