@@ -43,7 +43,7 @@ static const char SQL_ITEM_SETTLE[] =
     "UPDATE job_items SET state = $3, error = $4, produced = produced + $5, calls = calls + $6, "
     "input_tokens = input_tokens + $7, output_tokens = output_tokens + $8, "
     "cached_tokens = cached_tokens + $9, cost = cost + $10::double precision, "
-    "attempts = attempts + 1, claimed_by = NULL, lease_until = NULL "
+    "attempts = attempts + 1, claimed_by = NULL "
     "WHERE job_id = $1 AND idx = $2 AND state = 0";
 static const char SQL_JOB_STEP[] =
     "UPDATE jobs SET completed = completed + $2, failed = failed + $3, total = total + $4 "
