@@ -1646,12 +1646,11 @@ static void import_all_or_nothing(void **state)
 static void missing_ops_say_so(void **state)
 {
     struct store *s = open_backend(state);
-    struct dataset_split d = {0};
     struct err e;
 
     err_clear(&e);
-    assert_int_equal(store_split_get(s, "123456789012", "123456789013", &d, &e), HE_UNAVAILABLE);
-    assert_string_equal(e.msg, "the postgresql backend does not do split_get yet");
+    assert_int_equal(store_job_stages(s, "123456789012", NULL, NULL, &e), HE_UNAVAILABLE);
+    assert_string_equal(e.msg, "the postgresql backend does not do job_stages yet");
     store_close(s);
 }
 
