@@ -1836,7 +1836,7 @@ static int scan_row_cb(void *ud, const struct dedup_sample *d, struct err *e)
 }
 
 static const char *dd_scan(struct store *s, const struct dedup_scan *q, struct dd_scanned *x,
-                        int64_t *total)
+                           int64_t *total)
 {
     struct err e;
     err_clear(&e);
@@ -2124,11 +2124,14 @@ static void import_all_or_nothing(void **state)
     assert_string_equal(part_order(s, d.id, "train", &x), "b a");
 
     /* each kind of taken id in turn: a conflict naming it, nothing of the import stored */
+    const char *kinds[3] = {"task", "task run", "dataset split"};
+    const char *taken_ids[3] = {t[1].id, runs[1].id, d.id};
     for (int taken = 0; taken < 3; taken++) {
         fill_import(s, &p2, t2, runs2, &d2);
-        if (taken == 0)
+        if (taken == 0) { /* two taken: the first in the import's order is named */
+            memcpy(t2[0].id, t[1].id, ID_LEN);
             memcpy(t2[1].id, t[0].id, ID_LEN);
-        else if (taken == 1)
+        } else if (taken == 1)
             memcpy(runs2[2].id, runs[1].id, ID_LEN);
         else
             memcpy(d2.id, d.id, ID_LEN);
@@ -2136,13 +2139,8 @@ static void import_all_or_nothing(void **state)
         struct store_import imp2 = {&p2, t2, 2, import_next, &src2, &d2, parts, nparts, 1};
         assert_int_equal(store_import(s, &imp2, &e), HE_CONFLICT);
         assert_string_equal(e.field, "id");
-        snprintf(want, sizeof(want), "a %s with the id %s is stored already",
-                 taken == 0   ? "task"
-                 : taken == 1 ? "task run"
-                              : "dataset split",
-                 taken == 0   ? t[0].id
-                 : taken == 1 ? runs[1].id
-                              : d.id);
+        snprintf(want, sizeof(want), "a %s with the id %s is stored already", kinds[taken],
+                 taken_ids[taken]);
         assert_string_equal(e.msg, want);
         err_clear(&e);
         assert_int_equal(store_project_get(s, p2.id, &got_p, &e), HE_NOT_FOUND);
