@@ -2706,6 +2706,17 @@ static void notify_wakes_the_other_server(void **state)
 
 /* ---- the writer: group commit, order, backpressure, close, lost connections ---- */
 
+/* A store of the group's backend with a task of a new project. */
+static struct store *open_with_task(void **state, const char *name, struct task *ret)
+{
+    struct store *s = open_backend(state);
+    struct project p;
+
+    make_project(s, name, &p);
+    make_task(s, p.id, ret);
+    return s;
+}
+
 #define WRITERS    4
 #define PER_WRITER 50
 
@@ -2779,20 +2790,17 @@ static void *write_many(void *p)
  * made after them returns once every one of them has been called back. */
 static void async_writes_in_order_and_fail_alone(void **state)
 {
-    struct store *s = open_backend(state);
     static struct writer_arg w[WRITERS];
     static struct order o;
     struct run after, *after_one[] = {&after};
-    struct project p;
     struct task t, missing = {0};
+    struct store *s = open_with_task(state, "writer order", &t);
     pthread_t th[WRITERS];
     struct err e;
 
     err_clear(&e);
     memset(&o, 0, sizeof(o));
     pthread_mutex_init(&o.lock, NULL);
-    make_project(s, "writer order", &p);
-    make_task(s, p.id, &t);
     memcpy(missing.id, "123456789012", ID_LEN);
     for (int i = 0; i < WRITERS; i++) {
         o.last[i] = -1;
@@ -2888,16 +2896,13 @@ static uint64_t pending_writes(struct store *s)
  * and calls every write back. */
 static void pending_writes_and_close(void **state)
 {
-    struct store *s = open_backend(state);
     const char *names[] = {"甲"};
-    struct project p;
     struct task t;
+    struct store *s = open_with_task(state, "pending", &t);
     struct hold h;
     struct err e;
 
     err_clear(&e);
-    make_project(s, "pending", &p);
-    make_task(s, p.id, &t);
     assert_int_equal(pending_writes(s), 0);
     hold_writer(s, &t, &h);
     for (int i = 0; i < 5; i++)
@@ -2934,15 +2939,12 @@ static void *flood_writes(void *p)
 /* Past PG_QUEUE_MAX queued writes a caller waits for room, until the writer takes them. */
 static void writer_queue_is_bounded(void **state)
 {
-    struct store *s = open_backend(state);
-    struct project p;
     struct task t;
+    struct store *s = open_with_task(state, "bounded", &t);
     struct hold h;
     pthread_t th;
     bool done;
 
-    make_project(s, "bounded", &p);
-    make_task(s, p.id, &t);
     hold_writer(s, &t, &h);
     struct flood f = {s, &t, &h, PG_QUEUE_MAX + 1, false};
     assert_int_equal(pthread_create(&th, NULL, flood_writes, &f), 0);
@@ -3043,17 +3045,14 @@ static void lost_connection_runs_again(void **state)
 /* The same through the writer: the lost batch runs again whole, every write of it once. */
 static void lost_batch_runs_again(void **state)
 {
-    struct store *s = open_backend(state);
     struct doomed d[3] = {{"batch-a", 0}, {"lost-batch", 0}, {"batch-c", 0}};
     char keys[3][32];
-    struct project p;
     struct task t;
+    struct store *s = open_with_task(state, "lost batch", &t);
     struct hold h;
     struct err e;
 
     err_clear(&e);
-    make_project(s, "lost batch", &p);
-    make_task(s, p.id, &t);
     assert_int_equal(pg_transact(s, setup_fn, NULL, "creating the probe", &e), 0);
     hold_writer(s, &t, &h); /* so the three go in one batch */
     for (int i = 0; i < 3; i++) {
