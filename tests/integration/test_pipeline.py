@@ -174,7 +174,7 @@ def recorded_before_kill(db, job_id, stage):
     """The items of stage recorded (done) when the server died: their payloads."""
     rows = testdb.sql(db, "SELECT payload FROM job_items WHERE job_id = ? AND stage = ? AND "
                       "state = 1", (int(job_id), stage))
-    payloads = [json.loads(r[0]) for r in rows]
+    payloads = [json.loads(testdb.text(r[0])) for r in rows]
     if stage == "judge":
         ids = [int(x["run_id"]) for x in payloads]
         inputs = {r[0] for r in testdb.sql(

@@ -161,6 +161,15 @@ def _literal(v):
     return "'" + str(v).replace("'", "''") + "'"
 
 
+def text(value):
+    """A BYTEA or BLOB value read by sql() as text (PostgreSQL's hex form "\\x..." decoded)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, str) and value.startswith("\\x"):
+        return bytes.fromhex(value[2:]).decode("utf-8")
+    return value
+
+
 def sql(db, query, params=()):
     """Runs query (with ? placeholders) on a test server's database: its rows as tuples. On
     PostgreSQL every value comes back as text (None for NULL); convert where it matters."""
