@@ -554,10 +554,8 @@ struct store_ops {
 /* Called on one of the store's threads when another server changed a job (made one, asked to
  * cancel one, resumed one, finished one): the workers look at their jobs again at once. */
 typedef void (*store_wake_cb)(void *ud);
-#define STORE_WATCHERS 4
-
-/* How long a server's claims last without renewal (the issue of a shared store). */
-#define STORE_LEASE_MS_DEFAULT 30000
+#define STORE_WATCHERS         4
+#define STORE_LEASE_MS_DEFAULT 30000 /* how long claims on a shared store last unrenewed */
 
 struct store {
     const struct store_ops *ops;
