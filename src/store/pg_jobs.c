@@ -61,13 +61,21 @@ static const char SQL_JOB_PARAMS[] = "UPDATE jobs SET params = $2 WHERE id = $1"
     "s.lease_until >= " PG_NOW_US ")"
 
 /* Pending items after $2 that no other live server claimed, claimed for $4 */
-static const char SQL_ITEMS_CLAIM[] =
-    "UPDATE job_items AS i SET claimed_by = $4 "
-    "FROM (SELECT job_id, idx FROM job_items AS j WHERE job_id = $1 AND state = 0 AND idx > $2 "
-    "  AND (claimed_by IS NULL OR claimed_by = $4 OR " LEASE_GONE(
-        "j.claimed_by") ") "
-                        "  ORDER BY idx LIMIT $3 FOR UPDATE OF j SKIP LOCKED) AS c "
-                        "WHERE i.job_id = c.job_id AND i.idx = c.idx RETURNING i.idx, i.payload";
+/* A claim renews its server's own lease first (a data-modifying WITH runs whether read or not):
+ * a server whose lease lapsed (the database was away longer than a lease) never claims items
+ * the others would take for free. */
+#define RENEW_MINE(owner, lease)                                                                \
+    "WITH mine AS (INSERT INTO hetu_servers (owner, lease_until) VALUES (" owner ", " PG_NOW_US \
+    " + " lease "::bigint) ON CONFLICT (owner) DO UPDATE SET lease_until = excluded.lease_until) "
+static const char SQL_ITEMS_CLAIM[] = RENEW_MINE(
+    "$4", "$5") "UPDATE job_items AS i SET claimed_by = $4 "
+                "FROM (SELECT job_id, idx FROM job_items AS j WHERE job_id = $1 AND state = 0 AND "
+                "idx > $2 "
+                "  AND (claimed_by IS NULL OR claimed_by = $4 OR " LEASE_GONE(
+                    "j.claimed_by") ") "
+                                    "  ORDER BY idx LIMIT $3 FOR UPDATE OF j SKIP LOCKED) AS c "
+                                    "WHERE i.job_id = c.job_id AND i.idx = c.idx RETURNING i.idx, "
+                                    "i.payload";
 static const char SQL_ITEMS_FAILED[] =
     "SELECT idx, error FROM ((SELECT idx, error FROM job_items WHERE job_id = $1 AND state = 2 "
     "ORDER BY idx LIMIT $2) UNION ALL (SELECT idx, error FROM job_items "
@@ -95,9 +103,9 @@ static const char SQL_ITEM_SETTLE[] =
 static const char SQL_JOB_COUNT[] =
     "UPDATE jobs SET completed = completed + $2, failed = failed + $3 WHERE id = $1";
 /* Taken when unheld, held by this server, or held by one whose lease ran out */
-static const char SQL_JOB_HOLD[] =
-    "UPDATE jobs SET owner = $2 WHERE id = $1 AND "
-    "(owner IS NULL OR owner = $2 OR " LEASE_GONE("jobs.owner") ") RETURNING id";
+static const char SQL_JOB_HOLD[] = RENEW_MINE(
+    "$2", "$3") "UPDATE jobs SET owner = $2 WHERE id = $1 AND "
+                "(owner IS NULL OR owner = $2 OR " LEASE_GONE("jobs.owner") ") RETURNING id";
 static const char SQL_JOB_HOLDER[] = "SELECT owner FROM jobs WHERE id = $1";
 static const char SQL_JOB_UNHOLD[] = "UPDATE jobs SET owner = NULL WHERE id = $1 AND owner = $2";
 
@@ -415,6 +423,7 @@ int pg_job_pending(struct store *s, const char *job_id, int64_t after, size_t li
     pg_param_int(&p, after);
     pg_param_int(&p, (int64_t)limit);
     pg_param_text(&p, s->owner);
+    pg_param_int(&p, s->lease_ms * 1000);
     if ((r = pg_query((struct pg_store *)s, SQL_ITEMS_CLAIM, &p, &res, "claiming the job's items",
                       e)) < 0)
         return r;
@@ -435,6 +444,7 @@ int pg_job_hold(struct store *s, const char *job_id, bool release, struct err *e
         return pg_query(st, SQL_JOB_UNHOLD, &p, &res, "releasing the job", e);
     if ((r = pg_listen_arm(st, e)) < 0)
         return r;
+    pg_param_int(&p, s->lease_ms * 1000);
     if ((r = pg_query(st, SQL_JOB_HOLD, &p, &res, "holding the job", e)) < 0)
         return r;
     if (PQntuples(res) == 1)
