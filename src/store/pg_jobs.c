@@ -647,25 +647,60 @@ static int settle_one(struct pg_conn *c, const struct job_item_result *x, bool *
     return 0;
 }
 
+static int by_item(const void *a, const void *b)
+{
+    const struct job_item_result *x = *(const struct job_item_result *const *)a;
+    const struct job_item_result *y = *(const struct job_item_result *const *)b;
+    int c = strcmp(x->job_id, y->job_id);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Adds a job's settled results to its counters. */
+static int count_progress(struct pg_conn *c, const char *job_id, int64_t done, int64_t failed,
+                          struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    struct pg_params p = {0};
+
+    if (done == 0 && failed == 0)
+        return 0;
+    pg_param_id(&p, job_id);
+    pg_param_int(&p, done);
+    pg_param_int(&p, failed);
+    return pg_run(c, SQL_JOB_COUNT, &p, &res, "counting the job's progress", e);
+}
+
+/*
+ * Items are settled in (job, idx) order and each job's counters updated once, after its items:
+ * two servers settling overlapping items (one presumed dead, finishing late) take their row
+ * locks in the same order, so neither waits on the other in a cycle.
+ */
 static int items_done_fn(struct pg_conn *c, void *arg, struct err *e)
 {
     struct done_args *a = arg;
+    _cleanup_free_ const struct job_item_result **order = calloc(a->n + 1, sizeof(*order));
+    int64_t done = 0, failed = 0;
     int r = 0;
 
+    if (!order)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    for (size_t i = 0; i < a->n; i++)
+        order[i] = &a->results[i];
+    qsort(order, a->n, sizeof(*order), by_item);
     for (size_t i = 0; i < a->n && r == 0; i++) {
-        const struct job_item_result *x = &a->results[i];
-        _cleanup_result_ PGresult *res = NULL;
-        struct pg_params p = {0};
+        const struct job_item_result *x = order[i];
         bool settled = false;
 
-        if ((r = settle_one(c, x, &settled, e)) < 0 || !settled)
-            continue; /* not settled: already done, this result is a repeat */
-        if (x->run && (r = pg_run_insert_rows(c, &x->run, 1, e)) < 0)
+        if ((r = settle_one(c, x, &settled, e)) < 0)
             break;
-        pg_param_id(&p, x->job_id);
-        pg_param_int(&p, x->run ? 1 : 0);
-        pg_param_int(&p, x->run ? 0 : 1);
-        r = pg_run(c, SQL_JOB_COUNT, &p, &res, "counting the job's progress", e);
+        if (settled && x->run && (r = pg_run_insert_rows(c, &x->run, 1, e)) < 0)
+            break;
+        if (settled) /* not settled: already done, this result is a repeat */
+            *(x->run ? &done : &failed) += 1;
+        if (i + 1 == a->n || strcmp(order[i + 1]->job_id, x->job_id) != 0) {
+            r = count_progress(c, x->job_id, done, failed, e);
+            done = failed = 0;
+        }
     }
     return r;
 }
