@@ -8,7 +8,9 @@
  * made: topics, samples, new items, judge ratings. The item's UPDATE is guarded by state = 0:
  * a step for an item that is no longer pending (a late or repeated result, the same result from
  * a server presumed dead) changes nothing at all. A concurrent step of the same item waits for
- * the first one's row lock and then finds it settled.
+ * the first one's row lock and then finds it settled. A call settles all its items first, in
+ * (job, idx) order, then writes the rest of each applied step in that order (so new items take
+ * indexes in that order): concurrent calls lock rows in one order and never deadlock.
  *
  * New items take the job's next indexes, one more than the largest it has: the job's counter
  * UPDATE comes first and holds the job's row until commit, so steps of one job from several
@@ -266,15 +268,12 @@ static uint64_t topics_of(const struct job_step *x)
     return n;
 }
 
-/* One step: nothing at all when its item is not pending. Its topics take ids topic_id, ... */
+/* What an applied step carries besides its item's state. Its topics take ids topic_id, ... */
 static int apply_step(struct pg_conn *c, const struct job_step *x, uint64_t topic_id, int64_t now,
                       struct err *e)
 {
-    bool applied = false;
     int r;
 
-    if ((r = settle(c, x, &applied, e)) < 0 || !applied)
-        return r;
     if ((r = count_and_append(c, x, e)) < 0)
         return r;
     for (size_t i = 0; i < x->n_topics; i++) {
@@ -292,16 +291,45 @@ static int apply_step(struct pg_conn *c, const struct job_step *x, uint64_t topi
     return 0;
 }
 
+/* A step's place in the order its rows are locked in. */
+struct step_order {
+    int64_t job, idx;
+    const struct job_step *x;
+    uint64_t topic_id;
+    bool applied;
+};
+
+static int by_job_item(const void *a, const void *b)
+{
+    const struct step_order *p = a, *q = b;
+    if (p->job != q->job)
+        return p->job < q->job ? -1 : 1;
+    return p->idx < q->idx ? -1 : p->idx > q->idx;
+}
+
+/* Every item is settled first, in (job, idx) order, and only then do the jobs' rows and the
+ * rest follow, in the same order: writes of overlapping items from several servers take their
+ * locks in one order and never deadlock. A step whose item was not pending adds nothing. */
 static int step_fn(struct pg_conn *c, void *arg, struct err *e)
 {
     struct step_args *a = arg;
+    _cleanup_free_ struct step_order *order = calloc(a->n + 1, sizeof(*order));
     uint64_t topic_id = a->first_topic_id;
     int r = 0;
 
-    for (size_t i = 0; i < a->n && r == 0; i++) {
-        r = apply_step(c, &a->steps[i], topic_id, a->now, e);
+    if (!order)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    for (size_t i = 0; i < a->n; i++) {
+        order[i] = (struct step_order){id_value(a->steps[i].job_id), a->steps[i].idx, &a->steps[i],
+                                       topic_id, false};
         topic_id += topics_of(&a->steps[i]);
     }
+    qsort(order, a->n, sizeof(*order), by_job_item);
+    for (size_t i = 0; i < a->n && r == 0; i++)
+        r = settle(c, order[i].x, &order[i].applied, e);
+    for (size_t i = 0; i < a->n && r == 0; i++)
+        if (order[i].applied)
+            r = apply_step(c, order[i].x, order[i].topic_id, a->now, e);
     return r;
 }
 
