@@ -422,6 +422,7 @@ static void pg_close(struct store *s)
 
     if (!st)
         return;
+    pg_listen_stop(st); /* gives up this server's claims, on a pooled connection */
     /* every call has returned: every open connection is idle */
     for (int i = 0; i < st->nidle; i++)
         conn_close(st->idle[i]);
@@ -443,7 +444,7 @@ int store_pg_open(const char *url, struct store **ret, struct err *e)
     st->base.ops = &pg_ops;
     pthread_mutex_init(&st->lock, NULL);
     pthread_cond_init(&st->idle_cond, NULL);
-    if ((r = migrate(st, e)) < 0) {
+    if ((r = migrate(st, e)) < 0 || (r = pg_listen_start(st, e)) < 0) {
         pg_close(&st->base);
         return r;
     }
@@ -482,6 +483,18 @@ static const struct store_ops pg_ops = {.name = "postgresql",
                                         .topic_list = pg_topic_list,
                                         .topic_counts = pg_topic_counts,
                                         .topic_delete = pg_topic_delete,
+                                        .job_create = pg_job_create,
+                                        .job_get = pg_job_get,
+                                        .job_list = pg_job_list,
+                                        .job_set_status = pg_job_set_status,
+                                        .job_request_cancel = pg_job_request_cancel,
+                                        .job_requeue = pg_job_requeue,
+                                        .job_pending = pg_job_pending,
+                                        .job_hold = pg_job_hold,
+                                        .job_errors = pg_job_errors,
+                                        .job_item_counts = pg_job_item_counts,
+                                        .job_items_done_async = pg_job_items_done_async,
+                                        .job_set_params = pg_job_set_params,
 #define PG_TODO_OP(op) .op = pg_todo_##op,
                                         PG_TODO_OPS(PG_TODO_OP)
 #undef PG_TODO_OP

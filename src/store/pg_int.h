@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * PostgreSQL backend internals, shared by its files (pg.c, pg_records.c, pg_runs.c, pg_topics.c,
- * pg_todo.c).
+ * pg_jobs.c, pg_listen.c, pg_todo.c).
  *
  * A pool of at most PG_POOL_SIZE libpq connections, opened on demand and shared by every calling
  * thread: a call borrows one connection for the length of its statement or transaction and gives
@@ -41,6 +41,8 @@ struct pg_store {
     struct pg_conn *idle[PG_POOL_SIZE]; /* connections no thread holds */
     int nidle;
     int nopen; /* connections open, idle or held */
+
+    struct pg_listener *listener; /* pg_listen.c: started at open, stopped at close */
 };
 
 /* Parameters of one statement, as text: NULL is SQL NULL. */
@@ -160,6 +162,49 @@ int pg_topic_counts(struct store *s, const char *task_id, store_topic_count_cb c
                     struct err *e);
 int pg_topic_delete(struct store *s, struct topic_delete *d, struct err *e);
 
+/* pg_jobs.c: jobs and their items, a queue several servers share. Migration 8 makes
+ * job_items.payload BYTEA and adds job_items.claimed_by, lease_until and jobs.held_until (the
+ * holder is jobs.owner); leases and holds are in microseconds on the database's clock. */
+#define PG_JOBS_CHANNEL "hetu_jobs"
+#define PG_NOW_US       "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+int pg_job_create(struct store *s, const struct job *j, const char *const *payloads, size_t n,
+                  struct err *e);
+int pg_job_get(struct store *s, const char *job_id, struct job *ret, struct err *e);
+int pg_job_list(struct store *s, const char *task_id, store_job_cb cb, void *ud, struct err *e);
+int pg_job_set_status(struct store *s, const char *job_id, enum job_status from, enum job_status to,
+                      const char *error, struct err *e);
+int pg_job_request_cancel(struct store *s, const char *job_id, struct err *e);
+int pg_job_requeue(struct store *s, const char *job_id, enum job_status from, enum job_status to,
+                   struct err *e);
+int pg_job_pending(struct store *s, const char *job_id, int64_t after, size_t limit,
+                   store_item_cb cb, void *ud, struct err *e);
+int pg_job_hold(struct store *s, const char *job_id, bool release, struct err *e);
+int pg_job_errors(struct store *s, const char *job_id, size_t limit, store_item_error_cb cb,
+                  void *ud, struct err *e);
+int pg_job_item_counts(struct store *s, int64_t ret[3], struct err *e);
+int pg_job_items_done_async(struct store *s, const struct job_item_result *results, size_t n,
+                            store_done_cb cb, void *ud, struct err *e);
+int pg_job_set_params(struct store *s, const char *job_id, const char *params, struct err *e);
+/* Helpers for the other job writes, inside their transaction on c. The job's row, queued
+ * (HE_NOT_FOUND naming task_id when its task is gone). */
+int pg_job_insert_row(struct pg_conn *c, const struct job *j, struct err *e);
+/* Items of job_id through COPY: item idx[i] (idx NULL: i) with payloads[i], lens[i] bytes
+ * (lens NULL: NUL-terminated text). */
+int pg_job_items_copy(struct pg_conn *c, const char *job_id, const int64_t *idx,
+                      const void *const *payloads, const size_t *lens, size_t n, struct err *e);
+/* NOTIFY hetu_jobs with the job id: every server's listener wakes its workers on commit. Each
+ * write another server must hear of at once (a new job, a cancel, a requeue, a status) calls
+ * it in its transaction. */
+int pg_notify_job(struct pg_conn *c, const char *job_id, struct err *e);
+
+/* pg_listen.c: the listener thread (LISTEN hetu_jobs, lease and hold renewal). */
+int pg_listen_start(struct pg_store *st, struct err *e);
+/* Called by each claim (job_pending, job_hold): from then on this server's claims are renewed
+ * every third of struct store's lease_ms, and given up at close. */
+void pg_listen_arm(struct pg_store *st);
+/* Stops the thread, then gives up this server's claims and holds. */
+void pg_listen_stop(struct pg_store *st);
+
 /* pg_todo.c: the ops this backend does not do yet, each failing with HE_UNAVAILABLE naming it. */
 int pg_todo_split_insert(struct store *s, const struct dataset_split *d,
                          const struct dataset_split_part *parts, size_t nparts, struct err *e);
@@ -169,24 +214,6 @@ int pg_todo_split_list(struct store *s, const char *task_id, store_split_cb cb, 
                        struct err *e);
 int pg_todo_split_runs(struct store *s, const char *split_id, const char *part,
                        store_split_run_cb cb, void *ud, struct err *e);
-int pg_todo_job_create(struct store *s, const struct job *j, const char *const *payloads, size_t n,
-                       struct err *e);
-int pg_todo_job_get(struct store *s, const char *job_id, struct job *ret, struct err *e);
-int pg_todo_job_list(struct store *s, const char *task_id, store_job_cb cb, void *ud,
-                     struct err *e);
-int pg_todo_job_set_status(struct store *s, const char *job_id, enum job_status from,
-                           enum job_status to, const char *error, struct err *e);
-int pg_todo_job_request_cancel(struct store *s, const char *job_id, struct err *e);
-int pg_todo_job_requeue(struct store *s, const char *job_id, enum job_status from,
-                        enum job_status to, struct err *e);
-int pg_todo_job_pending(struct store *s, const char *job_id, int64_t after, size_t limit,
-                        store_item_cb cb, void *ud, struct err *e);
-int pg_todo_job_hold(struct store *s, const char *job_id, bool release, struct err *e);
-int pg_todo_job_errors(struct store *s, const char *job_id, size_t limit, store_item_error_cb cb,
-                       void *ud, struct err *e);
-int pg_todo_job_item_counts(struct store *s, int64_t ret[3], struct err *e);
-int pg_todo_job_items_done_async(struct store *s, const struct job_item_result *results, size_t n,
-                                 store_done_cb cb, void *ud, struct err *e);
 int pg_todo_job_create_staged(struct store *s, const struct job *j,
                               const struct job_new_item *items, size_t n, struct err *e);
 int pg_todo_job_step_async(struct store *s, const struct job_step *steps, size_t n,
@@ -195,7 +222,6 @@ int pg_todo_job_items_scan(struct store *s, const struct job_item_query *q, stor
                            void *ud, struct err *e);
 int pg_todo_job_stages(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
                        struct err *e);
-int pg_todo_job_set_params(struct store *s, const char *job_id, const char *params, struct err *e);
 int pg_todo_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
                            struct err *e);
 int pg_todo_stats(struct store *s, const char *task_id, struct store_stats *ret, store_stats_cb cb,
@@ -212,34 +238,22 @@ int pg_todo_dedup_clusters_list(struct store *s, const char *job_id, int64_t aft
 int pg_todo_import(struct store *s, const struct store_import *imp, struct err *e);
 
 /* The ops above, as an X-macro list for the ops table. */
-#define PG_TODO_OPS(X)      \
-    X(split_insert)         \
-    X(split_get)            \
-    X(split_list)           \
-    X(split_runs)           \
-    X(job_create)           \
-    X(job_get)              \
-    X(job_list)             \
-    X(job_set_status)       \
-    X(job_request_cancel)   \
-    X(job_requeue)          \
-    X(job_pending)          \
-    X(job_hold)             \
-    X(job_errors)           \
-    X(job_item_counts)      \
-    X(job_items_done_async) \
-    X(job_create_staged)    \
-    X(job_step_async)       \
-    X(job_items_scan)       \
-    X(job_stages)           \
-    X(job_set_params)       \
-    X(job_load_async)       \
-    X(stats)                \
-    X(dedup_scan)           \
-    X(dedup_save)           \
-    X(dedup_buckets)        \
-    X(dedup_clusters_save)  \
-    X(dedup_clusters_list)  \
+#define PG_TODO_OPS(X)     \
+    X(split_insert)        \
+    X(split_get)           \
+    X(split_list)          \
+    X(split_runs)          \
+    X(job_create_staged)   \
+    X(job_step_async)      \
+    X(job_items_scan)      \
+    X(job_stages)          \
+    X(job_load_async)      \
+    X(stats)               \
+    X(dedup_scan)          \
+    X(dedup_save)          \
+    X(dedup_buckets)       \
+    X(dedup_clusters_save) \
+    X(dedup_clusters_list) \
     X(import)
 
 #endif

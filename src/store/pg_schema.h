@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The PostgreSQL schema as forward migrations, one for one with sqlite_schema.h: migration N
- * takes hetu_schema.version N-1 to N, with the same tables and columns. Never edit a released
- * migration; add the next one, here and in sqlite_schema.h together.
+ * The PostgreSQL schema as forward migrations, one for one with sqlite_schema.h up to 7:
+ * migration N takes hetu_schema.version N-1 to N, with the same tables and columns. Never edit
+ * a released migration; add the next one, here and in sqlite_schema.h together. From 8 on,
+ * some are PostgreSQL's alone (what only a store several servers share needs).
  *
  * Types: ids, times (microseconds) and counts BIGINT; ratings, scores and costs DOUBLE
  * PRECISION; flags BOOLEAN; bytes BYTEA; JSON the store treats as text stays TEXT (it is
@@ -161,6 +162,17 @@ static const char *const pg_migrations[] = {
     "ALTER TABLE samples ADD COLUMN judge_rating TEXT, ADD COLUMN judge_score DOUBLE PRECISION;"
     "CREATE INDEX samples_by_judge ON samples(task_id, judge_score)"
     "  WHERE judge_score IS NOT NULL;",
+
+    /* 8 (PostgreSQL only: one server owns a SQLite store): the queue several servers share.
+     * An item is claimed by a server (claimed_by, its owner name) until lease_until, a job held
+     * by one (owner) until held_until, both in microseconds on the database's clock; payloads
+     * become bytes (a file import's items are binary records). samples_by_job_item (1) keeps
+     * each item to one sample. */
+    "ALTER TABLE job_items ADD COLUMN claimed_by TEXT, ADD COLUMN lease_until BIGINT,"
+    "  ALTER COLUMN payload TYPE BYTEA USING convert_to(payload, 'UTF8');"
+    "CREATE INDEX job_items_by_claim ON job_items(claimed_by) WHERE claimed_by IS NOT NULL;"
+    "ALTER TABLE jobs ADD COLUMN held_until BIGINT;"
+    "CREATE INDEX jobs_by_owner ON jobs(owner) WHERE owner IS NOT NULL;",
 };
 
 #endif

@@ -1,0 +1,687 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PostgreSQL backend: durable jobs and their items, a queue several servers share.
+ *
+ * DESIGN
+ * - Same answers and errors as sqlite_jobs.c. A job's status is kept as its name and changes
+ *   only from the state the caller saw (the UPDATE is guarded by it); counters change by
+ *   `completed = completed + k` inside the write's transaction, so servers finishing items of
+ *   one job at once never lose an update.
+ * - Items are claimed, not merely read: job_pending marks the pending items it hands out with
+ *   this server's owner name and a lease (job_items.claimed_by, lease_until, microseconds on
+ *   the database's clock, so servers whose clocks differ agree), in one UPDATE over a
+ *   SELECT ... FOR UPDATE SKIP LOCKED. Another server skips them until the lease runs out;
+ *   pg_listen.c renews this server's leases while it lives and gives them up when it closes.
+ * - A result applies only while its item is pending (the settling UPDATE checks state = 0 and
+ *   locks the row): a late duplicate from a server presumed dead changes nothing and stores no
+ *   sample; samples also keep (job_id, job_item) unique.
+ * - A job hold (jobs.owner, held_until) gives a whole job to one server under the same lease.
+ * - Changes another server must hear of at once (a new job, a cancel, a requeue, a status)
+ *   NOTIFY hetu_jobs with the job id in their transaction: delivered on commit only.
+ * - Payloads are BYTEA (JSON text, or a file import's binary records), written through COPY.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/job_status.h"
+#include "store/pg_int.h"
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+#define JOB_COLUMNS                                                                          \
+    "id, task_id, kind, status, params, total, completed, failed, error, cancel_requested, " \
+    "created_at, started_at, finished_at, cursor"
+
+static const char SQL_JOB_INSERT[] =
+    "INSERT INTO jobs (id, task_id, kind, status, params, total, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7)";
+static const char SQL_ITEMS_COPY[] = "COPY job_items (job_id, idx, payload) FROM STDIN";
+static const char SQL_NOTIFY[] = "SELECT pg_notify('" PG_JOBS_CHANNEL "', $1)";
+static const char SQL_JOB_GET[] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1";
+static const char SQL_JOB_LIST_TASK[] =
+    "SELECT " JOB_COLUMNS " FROM jobs WHERE task_id = $1 ORDER BY id DESC";
+static const char SQL_JOB_LIST_ACTIVE[] =
+    "SELECT " JOB_COLUMNS " FROM jobs WHERE status IN ($1, $2) ORDER BY id";
+static const char SQL_JOB_STATUS[] =
+    "UPDATE jobs SET status = $2, error = coalesce($3, error), "
+    "started_at = CASE WHEN $5::boolean THEN coalesce(started_at, $4::bigint) ELSE started_at END, "
+    "finished_at = CASE WHEN $6::boolean THEN $4::bigint ELSE finished_at END "
+    "WHERE id = $1 AND status = $7";
+static const char SQL_JOB_STATUS_NOW[] = "SELECT status FROM jobs WHERE id = $1";
+static const char SQL_JOB_CANCEL[] = "UPDATE jobs SET cancel_requested = true WHERE id = $1";
+static const char SQL_JOB_PARAMS[] = "UPDATE jobs SET params = $2 WHERE id = $1";
+/* Pending items after $2 that no other server holds under a live lease, claimed for $4 */
+static const char SQL_ITEMS_CLAIM[] =
+    "UPDATE job_items AS i SET claimed_by = $4, lease_until = " PG_NOW_US " + $5::bigint "
+    "FROM (SELECT job_id, idx FROM job_items WHERE job_id = $1 AND state = 0 AND idx > $2 "
+    "  AND (claimed_by IS NULL OR claimed_by = $4 OR lease_until < " PG_NOW_US ") "
+    "  ORDER BY idx LIMIT $3 FOR UPDATE SKIP LOCKED) AS c "
+    "WHERE i.job_id = c.job_id AND i.idx = c.idx RETURNING i.idx, i.payload";
+static const char SQL_ITEMS_FAILED[] =
+    "SELECT idx, error FROM ((SELECT idx, error FROM job_items WHERE job_id = $1 AND state = 2 "
+    "ORDER BY idx LIMIT $2) UNION ALL (SELECT idx, error FROM job_items "
+    "WHERE job_id = $1 AND state = 0 AND error IS NOT NULL AND "
+    "(SELECT status FROM jobs WHERE id = $1) IN ($3, $4) ORDER BY idx LIMIT $2)) AS x LIMIT $2";
+static const char SQL_ITEMS_BY_STATE[] = "SELECT state, count(*) FROM job_items GROUP BY state";
+static const char SQL_ITEMS_NOT_RUN[] =
+    "UPDATE job_items SET error = $2 WHERE job_id = $1 AND state = 0";
+/* A requeue also frees every claim: the resumed job's items go to whichever server asks. */
+static const char SQL_ITEMS_REQUEUE[] =
+    "UPDATE job_items SET state = 0, error = NULL, claimed_by = NULL, lease_until = NULL "
+    "WHERE job_id = $1 AND (state = 2 OR (state = 0 AND (error IS NOT NULL OR "
+    "claimed_by IS NOT NULL)))";
+static const char SQL_JOB_REQUEUE[] =
+    "UPDATE jobs SET failed = 0, status = $3, "
+    "error = CASE WHEN $4::boolean THEN NULL ELSE error END, "
+    "cancel_requested = CASE WHEN $4::boolean THEN false ELSE cancel_requested END, "
+    "finished_at = CASE WHEN $4::boolean THEN NULL ELSE finished_at END "
+    "WHERE id = $1 AND status = $2";
+static const char SQL_ITEM_SETTLE[] =
+    "UPDATE job_items SET state = $3, error = $4, sample_id = $5, attempts = attempts + 1, "
+    "claimed_by = NULL, lease_until = NULL WHERE job_id = $1 AND idx = $2 AND state = 0";
+static const char SQL_JOB_COUNT[] =
+    "UPDATE jobs SET completed = completed + $2, failed = failed + $3 WHERE id = $1";
+/* Taken when unheld, held by this server, or held under a lease that ran out */
+static const char SQL_JOB_HOLD[] =
+    "UPDATE jobs SET owner = $2, held_until = " PG_NOW_US " + $3::bigint WHERE id = $1 AND "
+    "(owner IS NULL OR owner = $2 OR held_until < " PG_NOW_US ") RETURNING id";
+static const char SQL_JOB_HOLDER[] = "SELECT owner FROM jobs WHERE id = $1";
+static const char SQL_JOB_UNHOLD[] =
+    "UPDATE jobs SET owner = NULL, held_until = NULL WHERE id = $1 AND owner = $2";
+
+/* A COPY buffer is sent when it holds this much. */
+#define COPY_CHUNK (1024 * 1024)
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int job_not_found(struct err *e, const char *job_id)
+{
+    return err_set(e, HE_NOT_FOUND, "job_id", "job %s not found", job_id);
+}
+
+static bool changed_none(const PGresult *r)
+{
+    const char *n = PQcmdTuples((PGresult *)r);
+    return !n[0] || strcmp(n, "0") == 0;
+}
+
+/* Runs sql with the job id as its one parameter. */
+static int run_on_job(struct pg_conn *c, const char *sql, const char *job_id, PGresult **ret,
+                      const char *what, struct err *e)
+{
+    struct pg_params p = {0};
+    pg_param_id(&p, job_id);
+    return pg_run(c, sql, &p, ret, what, e);
+}
+
+int pg_notify_job(struct pg_conn *c, const char *job_id, struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    struct pg_params p = {0};
+
+    pg_param_text(&p, job_id);
+    return pg_run(c, SQL_NOTIFY, &p, &res, "telling the other servers", e);
+}
+
+/* ---- create ---- */
+
+int pg_job_insert_row(struct pg_conn *c, const struct job *j, struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    struct pg_params p = {0};
+    int r;
+
+    pg_param_id(&p, j->id);
+    pg_param_id(&p, j->task_id);
+    pg_param_text(&p, j->kind);
+    pg_param_text(&p, job_status_name(JOB_QUEUED));
+    pg_param_text(&p, j->params ? j->params : "{}");
+    pg_param_int(&p, j->total);
+    pg_param_int(&p, j->created_at);
+    if ((r = pg_run(c, SQL_JOB_INSERT, &p, &res, "creating the job", e)) == HE_NOT_FOUND) {
+        err_clear(e); /* the foreign key: its task is missing */
+        return err_set(e, HE_NOT_FOUND, "task_id", "task %s not found", j->task_id);
+    }
+    return r;
+}
+
+struct copy_buf {
+    struct pg_conn *c;
+    char *data;
+    size_t len, cap;
+};
+
+static int copy_flush(struct copy_buf *b, struct err *e)
+{
+    if (b->len && PQputCopyData(b->c->db, b->data, (int)b->len) != 1)
+        return pg_error(e, b->c, NULL, "saving the job's items");
+    b->len = 0;
+    return 0;
+}
+
+/* One COPY text row: job, idx, and the payload as BYTEA hex ("\\x..." once COPY unescapes). */
+static int copy_row(struct copy_buf *b, int64_t job, int64_t idx, const unsigned char *v, size_t n,
+                    struct err *e)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t need = 64 + 2 * n;
+    char *at;
+
+    if (b->len + need > b->cap) {
+        int r = copy_flush(b, e);
+        if (r < 0)
+            return r;
+        if (need > b->cap) {
+            char *d = realloc(b->data, need);
+            if (!d)
+                return err_set(e, HE_NOMEM, NULL, NULL);
+            b->data = d;
+            b->cap = need;
+        }
+    }
+    at = b->data + b->len;
+    at += snprintf(at, 64, "%lld\t%lld\t\\\\x", (long long)job, (long long)idx);
+    for (size_t i = 0; i < n; i++) {
+        *at++ = digits[v[i] >> 4];
+        *at++ = digits[v[i] & 15];
+    }
+    *at++ = '\n';
+    b->len = (size_t)(at - b->data);
+    return 0;
+}
+
+/* Ends the COPY: sent whole (end true) or abandoned after a failure. */
+static int copy_end(struct pg_conn *c, bool ok, struct err *e)
+{
+    PGresult *res;
+    int r = 0;
+
+    if (PQputCopyEnd(c->db, ok ? NULL : "abandoned") != 1 && ok)
+        r = pg_error(e, c, NULL, "saving the job's items");
+    while ((res = PQgetResult(c->db))) {
+        if (ok && r == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+            r = pg_error(e, c, res, "saving the job's items");
+        PQclear(res);
+    }
+    return r;
+}
+
+int pg_job_items_copy(struct pg_conn *c, const char *job_id, const int64_t *idx,
+                      const void *const *payloads, const size_t *lens, size_t n, struct err *e)
+{
+    struct copy_buf b = {.c = c, .cap = COPY_CHUNK};
+    int64_t job = id_valid(job_id) ? (int64_t)strtoll(job_id, NULL, 10) : 0;
+    PGresult *res;
+    int r = 0;
+
+    if (n == 0)
+        return 0;
+    if (!(b.data = malloc(b.cap)))
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    res = PQexec(c->db, SQL_ITEMS_COPY);
+    if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
+        r = pg_error(e, c, res, "saving the job's items");
+        PQclear(res);
+        free(b.data);
+        return r;
+    }
+    PQclear(res);
+    for (size_t i = 0; i < n && r == 0; i++) {
+        const unsigned char *v = payloads[i];
+        r = copy_row(&b, job, idx ? idx[i] : (int64_t)i, v, lens ? lens[i] : strlen(payloads[i]),
+                     e);
+    }
+    if (r == 0)
+        r = copy_flush(&b, e);
+    free(b.data);
+    if (copy_end(c, r == 0, e) < 0 && r == 0)
+        r = e->code;
+    return r;
+}
+
+struct job_create_args {
+    const struct job *j;
+    const char *const *payloads;
+    size_t n;
+};
+
+static int job_create_fn(struct pg_conn *c, void *arg, struct err *e)
+{
+    struct job_create_args *a = arg;
+    int r;
+
+    if ((r = pg_job_insert_row(c, a->j, e)) < 0 ||
+        (r = pg_job_items_copy(c, a->j->id, NULL, (const void *const *)a->payloads, NULL, a->n,
+                               e)) < 0)
+        return r;
+    return pg_notify_job(c, a->j->id, e);
+}
+
+int pg_job_create(struct store *s, const struct job *j, const char *const *payloads, size_t n,
+                  struct err *e)
+{
+    struct job_create_args a = {j, payloads, n};
+    return pg_transact(s, job_create_fn, &a, "creating the job", e);
+}
+
+/* ---- read ---- */
+
+/* The job of a row; its strings are views into r (copy: duplicated). 0, HE_NOMEM, or HE_STORE
+ * when the status is not one of the table's. */
+static int job_from_row(const PGresult *r, int row, struct job *j, bool copy)
+{
+    const char *kind = pg_col_text(r, row, 2, NULL), *params = pg_col_text(r, row, 4, NULL);
+    const char *error = pg_col_text(r, row, 8, NULL);
+
+    memset(j, 0, sizeof(*j));
+    pg_col_id(r, row, 0, j->id);
+    pg_col_id(r, row, 1, j->task_id);
+    if (job_status_parse(PQgetvalue(r, row, 3), &j->status) < 0)
+        return HE_STORE;
+    j->total = pg_col_int(r, row, 5);
+    j->completed = pg_col_int(r, row, 6);
+    j->failed = pg_col_int(r, row, 7);
+    j->cancel_requested = PQgetvalue(r, row, 9)[0] == 't';
+    j->created_at = pg_col_int(r, row, 10);
+    j->started_at = pg_col_int(r, row, 11);
+    j->finished_at = pg_col_int(r, row, 12);
+    j->cursor = pg_col_int(r, row, 13);
+    if (!copy) {
+        j->kind = (char *)kind;
+        j->params = (char *)params;
+        j->error = (char *)error;
+        return 0;
+    }
+    j->kind = strdup(kind);
+    j->params = strdup(params);
+    j->error = error ? strdup(error) : NULL;
+    return (!j->kind || !j->params || (error && !j->error)) ? HE_NOMEM : 0;
+}
+
+static int bad_job(struct err *e, int code, const char *job_id)
+{
+    if (code == HE_NOMEM)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    return err_set(e, code, NULL, "job %s has a status this version does not know", job_id);
+}
+
+int pg_job_get(struct store *s, const char *job_id, struct job *ret, struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    struct pg_params p = {0};
+    int r;
+
+    pg_param_id(&p, job_id);
+    if ((r = pg_query((struct pg_store *)s, SQL_JOB_GET, &p, &res, "reading the job", e)) < 0)
+        return r;
+    if (PQntuples(res) == 0)
+        return job_not_found(e, job_id);
+    if ((r = job_from_row(res, 0, ret, true)) < 0) {
+        job_done(ret);
+        return bad_job(e, r, job_id);
+    }
+    return 0;
+}
+
+int pg_job_list(struct store *s, const char *task_id, store_job_cb cb, void *ud, struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    struct pg_params p = {0};
+    int r;
+
+    if (task_id) {
+        pg_param_id(&p, task_id);
+    } else { /* the states a job is not over in */
+        pg_param_text(&p, job_status_name(JOB_QUEUED));
+        pg_param_text(&p, job_status_name(JOB_RUNNING));
+    }
+    if ((r = pg_query((struct pg_store *)s, task_id ? SQL_JOB_LIST_TASK : SQL_JOB_LIST_ACTIVE, &p,
+                      &res, "listing jobs", e)) < 0)
+        return r;
+    for (int i = 0, n = PQntuples(res); i < n; i++) {
+        struct job j;
+        if ((r = job_from_row(res, i, &j, false)) < 0) {
+            char id[ID_LEN];
+            pg_col_id(res, i, 0, id);
+            return bad_job(e, r, id);
+        }
+        if ((r = cb(ud, &j, e)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+struct claimed {
+    int64_t idx;
+    int row;
+};
+
+static int by_idx(const void *a, const void *b)
+{
+    const struct claimed *x = a, *y = b;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Hands the claimed rows of res to cb in idx order (UPDATE ... RETURNING keeps no order). */
+static int pending_each(const PGresult *res, store_item_cb cb, void *ud, struct err *e)
+{
+    int n = PQntuples(res), r = 0;
+    _cleanup_free_ struct claimed *order = calloc((size_t)n + 1, sizeof(*order));
+
+    if (!order)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    for (int i = 0; i < n; i++)
+        order[i] = (struct claimed){pg_col_int(res, i, 0), i};
+    qsort(order, (size_t)n, sizeof(*order), by_idx);
+    for (int i = 0; i < n && r == 0; i++) {
+        size_t len = 0;
+        unsigned char *v =
+            PQunescapeBytea((const unsigned char *)PQgetvalue(res, order[i].row, 1), &len);
+        if (!v)
+            return err_set(e, HE_NOMEM, NULL, NULL);
+        r = cb(ud, order[i].idx, len ? (const void *)v : "", len, e);
+        PQfreemem(v);
+    }
+    return r;
+}
+
+int pg_job_pending(struct store *s, const char *job_id, int64_t after, size_t limit,
+                   store_item_cb cb, void *ud, struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    struct pg_params p = {0};
+    int r;
+
+    pg_listen_arm((struct pg_store *)s);
+    pg_param_id(&p, job_id);
+    pg_param_int(&p, after);
+    pg_param_int(&p, (int64_t)limit);
+    pg_param_text(&p, s->owner);
+    pg_param_int(&p, s->lease_ms * 1000);
+    if ((r = pg_query((struct pg_store *)s, SQL_ITEMS_CLAIM, &p, &res, "claiming the job's items",
+                      e)) < 0)
+        return r;
+    return pending_each(res, cb, ud, e);
+}
+
+int pg_job_hold(struct store *s, const char *job_id, bool release, struct err *e)
+{
+    struct pg_store *st = (struct pg_store *)s;
+    _cleanup_result_ PGresult *res = NULL;
+    _cleanup_result_ PGresult *who = NULL;
+    struct pg_params p = {0};
+    int r;
+
+    pg_param_id(&p, job_id);
+    pg_param_text(&p, s->owner);
+    if (release)
+        return pg_query(st, SQL_JOB_UNHOLD, &p, &res, "releasing the job", e);
+    pg_listen_arm(st);
+    pg_param_int(&p, s->lease_ms * 1000);
+    if ((r = pg_query(st, SQL_JOB_HOLD, &p, &res, "holding the job", e)) < 0)
+        return r;
+    if (PQntuples(res) == 1)
+        return 0;
+    p.n = 1;
+    if ((r = pg_query(st, SQL_JOB_HOLDER, &p, &who, "reading the job", e)) < 0)
+        return r;
+    if (PQntuples(who) == 0)
+        return job_not_found(e, job_id);
+    return err_set(e, HE_CONFLICT, "job_id", "job %s is held by another server (%s)", job_id,
+                   PQgetvalue(who, 0, 0));
+}
+
+int pg_job_errors(struct store *s, const char *job_id, size_t limit, store_item_error_cb cb,
+                  void *ud, struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    struct pg_params p = {0};
+    int r;
+
+    pg_param_id(&p, job_id);
+    pg_param_int(&p, (int64_t)limit);
+    pg_param_text(&p, job_status_name(JOB_FAILED));
+    pg_param_text(&p, job_status_name(JOB_CANCELLED));
+    if ((r = pg_query((struct pg_store *)s, SQL_ITEMS_FAILED, &p, &res, "reading the job's errors",
+                      e)) < 0)
+        return r;
+    for (int i = 0, n = PQntuples(res); i < n; i++)
+        if ((r = cb(ud, pg_col_int(res, i, 0), pg_col_text(res, i, 1, NULL), e)) < 0)
+            return r;
+    return 0;
+}
+
+int pg_job_item_counts(struct store *s, int64_t ret[3], struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    int64_t n[3] = {0, 0, 0};
+    int r = pg_query((struct pg_store *)s, SQL_ITEMS_BY_STATE, NULL, &res, "counting job items", e);
+
+    if (r < 0)
+        return r;
+    for (int i = 0, rows = PQntuples(res); i < rows; i++) {
+        int64_t state = pg_col_int(res, i, 0);
+        if (state >= 0 && state < 3)
+            n[state] = pg_col_int(res, i, 1);
+    }
+    memcpy(ret, n, sizeof(n));
+    return 0;
+}
+
+/* ---- state changes ---- */
+
+struct status_args {
+    const char *job_id;
+    enum job_status from, to;
+    const char *error;
+};
+
+/* Why a guarded status change changed nothing: the job is gone, or no longer in from. */
+static int status_unchanged(struct pg_conn *c, const struct status_args *a, struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    int r = run_on_job(c, SQL_JOB_STATUS_NOW, a->job_id, &res, "reading the job", e);
+
+    if (r < 0)
+        return r;
+    if (PQntuples(res) == 0)
+        return job_not_found(e, a->job_id);
+    return err_set(e, HE_CONFLICT, NULL, "job %s is %s, not %s: it cannot become %s", a->job_id,
+                   PQgetvalue(res, 0, 0), job_status_name(a->from), job_status_name(a->to));
+}
+
+/* The job ended failed or cancelled: each item still pending says why it did not run. */
+static int not_run(struct pg_conn *c, const struct status_args *a, struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    struct pg_params p = {0};
+    char why[ERR_MSG_MAX + 64];
+
+    if (a->to == JOB_CANCELLED)
+        snprintf(why, sizeof(why), "not run: the job was cancelled");
+    else
+        snprintf(why, sizeof(why), "not run: the job failed: %s",
+                 a->error ? a->error : "no reason given");
+    pg_param_id(&p, a->job_id);
+    pg_param_text(&p, why);
+    return pg_run(c, SQL_ITEMS_NOT_RUN, &p, &res, "recording why the job's items did not run", e);
+}
+
+static int status_fn(struct pg_conn *c, void *arg, struct err *e)
+{
+    struct status_args *a = arg;
+    _cleanup_result_ PGresult *res = NULL;
+    struct pg_params p = {0};
+    int r;
+
+    pg_param_id(&p, a->job_id);
+    pg_param_text(&p, job_status_name(a->to));
+    pg_param_text(&p, a->error);
+    pg_param_int(&p, now_us());
+    pg_param_text(&p, a->to == JOB_RUNNING ? "true" : "false");
+    pg_param_text(&p, job_status_is_final(a->to) ? "true" : "false");
+    pg_param_text(&p, job_status_name(a->from));
+    if ((r = pg_run(c, SQL_JOB_STATUS, &p, &res, "updating the job", e)) < 0)
+        return r;
+    if (changed_none(res))
+        return status_unchanged(c, a, e);
+    if ((a->to == JOB_FAILED || a->to == JOB_CANCELLED) && (r = not_run(c, a, e)) < 0)
+        return r;
+    return pg_notify_job(c, a->job_id, e);
+}
+
+int pg_job_set_status(struct store *s, const char *job_id, enum job_status from, enum job_status to,
+                      const char *error, struct err *e)
+{
+    struct status_args a = {job_id, from, to, error};
+    return pg_transact(s, status_fn, &a, "updating the job", e);
+}
+
+static int requeue_fn(struct pg_conn *c, void *arg, struct err *e)
+{
+    struct status_args *a = arg;
+    _cleanup_result_ PGresult *job = NULL;
+    _cleanup_result_ PGresult *items = NULL;
+    struct pg_params p = {0};
+    int r;
+
+    pg_param_id(&p, a->job_id);
+    pg_param_text(&p, job_status_name(a->from));
+    pg_param_text(&p, job_status_name(a->to));
+    pg_param_text(&p, a->from != a->to ? "true" : "false");
+    if ((r = pg_run(c, SQL_JOB_REQUEUE, &p, &job, "requeueing the job", e)) < 0)
+        return r;
+    if (changed_none(job))
+        return status_unchanged(c, a, e);
+    if ((r = run_on_job(c, SQL_ITEMS_REQUEUE, a->job_id, &items, "requeueing the job's items", e)) <
+        0)
+        return r;
+    return pg_notify_job(c, a->job_id, e);
+}
+
+int pg_job_requeue(struct store *s, const char *job_id, enum job_status from, enum job_status to,
+                   struct err *e)
+{
+    struct status_args a = {job_id, from, to, NULL};
+    return pg_transact(s, requeue_fn, &a, "requeueing the job", e);
+}
+
+static int cancel_fn(struct pg_conn *c, void *arg, struct err *e)
+{
+    const char *job_id = arg;
+    _cleanup_result_ PGresult *res = NULL;
+    int r = run_on_job(c, SQL_JOB_CANCEL, job_id, &res, "cancelling the job", e);
+
+    if (r < 0)
+        return r;
+    if (changed_none(res))
+        return job_not_found(e, job_id);
+    return pg_notify_job(c, job_id, e);
+}
+
+int pg_job_request_cancel(struct store *s, const char *job_id, struct err *e)
+{
+    return pg_transact(s, cancel_fn, (void *)job_id, "cancelling the job", e);
+}
+
+int pg_job_set_params(struct store *s, const char *job_id, const char *params, struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    struct pg_params p = {0};
+    int r;
+
+    pg_param_id(&p, job_id);
+    pg_param_text(&p, params ? params : "{}");
+    if ((r = pg_query((struct pg_store *)s, SQL_JOB_PARAMS, &p, &res,
+                      "updating the job's parameters", e)) < 0)
+        return r;
+    return changed_none(res) ? job_not_found(e, job_id) : 0;
+}
+
+/* ---- results ---- */
+
+struct done_args {
+    const struct job_item_result *results;
+    size_t n;
+    store_done_cb cb;
+    void *ud;
+};
+
+/* Settles one item when it is still pending; *ret_settled says whether it was. */
+static int settle_one(struct pg_conn *c, const struct job_item_result *x, bool *ret_settled,
+                      struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    struct pg_params p = {0};
+    int r;
+
+    pg_param_id(&p, x->job_id);
+    pg_param_int(&p, x->idx);
+    pg_param_int(&p, x->run ? 1 : 2);
+    pg_param_text(&p, x->run ? NULL : x->error);
+    if (x->run)
+        pg_param_id(&p, x->run->id);
+    else
+        pg_param_text(&p, NULL);
+    if ((r = pg_run(c, SQL_ITEM_SETTLE, &p, &res, "recording an item's result", e)) < 0)
+        return r;
+    *ret_settled = !changed_none(res);
+    return 0;
+}
+
+static int items_done_fn(struct pg_conn *c, void *arg, struct err *e)
+{
+    struct done_args *a = arg;
+    int r = 0;
+
+    for (size_t i = 0; i < a->n && r == 0; i++) {
+        const struct job_item_result *x = &a->results[i];
+        _cleanup_result_ PGresult *res = NULL;
+        struct pg_params p = {0};
+        bool settled = false;
+
+        if ((r = settle_one(c, x, &settled, e)) < 0 || !settled)
+            continue; /* not settled: already done, this result is a repeat */
+        if (x->run && (r = pg_run_insert_rows(c, &x->run, 1, e)) < 0)
+            break;
+        pg_param_id(&p, x->job_id);
+        pg_param_int(&p, x->run ? 1 : 0);
+        pg_param_int(&p, x->run ? 0 : 1);
+        r = pg_run(c, SQL_JOB_COUNT, &p, &res, "counting the job's progress", e);
+    }
+    return r;
+}
+
+static void items_done_cb(void *ud, int result, const struct err *error)
+{
+    struct done_args *a = ud;
+    a->cb(a->ud, result, error);
+    free(a);
+}
+
+int pg_job_items_done_async(struct store *s, const struct job_item_result *results, size_t n,
+                            store_done_cb cb, void *ud, struct err *e)
+{
+    struct done_args *a = malloc(sizeof(*a));
+    int r;
+
+    if (!a)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    *a = (struct done_args){results, n, cb, ud};
+    if (!cb) {
+        r = pg_write_async(s, items_done_fn, a, "recording the items' results", NULL, NULL, e);
+        free(a);
+        return r;
+    }
+    if ((r = pg_write_async(s, items_done_fn, a, "recording the items' results", items_done_cb, a,
+                            e)) < 0)
+        free(a); /* not queued: no callback follows */
+    return r;
+}

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PostgreSQL backend: the listener, one thread per store with a connection of its own.
+ *
+ * DESIGN
+ * - It LISTENs on hetu_jobs and, on each notification (another server, or this one, changed a
+ *   job: pg_notify_job), calls store_wake_watchers. After it (re)connects it wakes them once
+ *   too, for what it may have missed while the database was away.
+ * - Once this server has claimed something (pg_listen_arm, from job_pending and job_hold, which
+ *   come after struct store's owner and lease_ms are set), it renews every third of lease_ms
+ *   the leases of the pending items this server claimed and its job holds, one UPDATE each.
+ * - When the database goes away it reconnects with a backoff (100 ms doubling to 5 s), logging
+ *   nothing (library code never logs; /healthz reports the database). It waits only in poll(),
+ *   on its socket and on a pipe that pg_listen_stop writes to, so the store closes at once.
+ * - pg_listen_stop joins the thread and then gives up this server's claims and holds, so a
+ *   server that stops cleanly leaves its items to the others at once.
+ *
+ * Threads: the fields under `lock` are shared with the calling threads (pg_listen_arm); the
+ * rest belong to the listener thread between start and stop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/pg_int.h"
+#include "store/store_int.h"
+#include "util/banned.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+/* How long the thread sleeps when it has nothing to renew. */
+#define IDLE_WAIT_MS 1000
+
+static const char SQL_LISTEN[] = "LISTEN " PG_JOBS_CHANNEL;
+static const char SQL_RENEW_ITEMS[] =
+    "UPDATE job_items SET lease_until = " PG_NOW_US " + $2::bigint "
+    "WHERE claimed_by = $1 AND state = 0";
+static const char SQL_RENEW_HOLDS[] =
+    "UPDATE jobs SET held_until = " PG_NOW_US " + $2::bigint WHERE owner = $1";
+static const char SQL_FREE_ITEMS[] =
+    "UPDATE job_items SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = $1";
+static const char SQL_FREE_HOLDS[] =
+    "UPDATE jobs SET owner = NULL, held_until = NULL WHERE owner = $1";
+
+struct pg_listener {
+    struct pg_store *st;
+    pthread_t thread;
+    int stop_pipe[2]; /* written once by pg_listen_stop */
+
+    /* shared under lock */
+    pthread_mutex_t lock;
+    bool armed;     /* this server has claimed something: renew */
+    char owner[64]; /* struct store's, copied when armed */
+    int64_t lease_ms;
+
+    /* the listener thread's */
+    PGconn *db;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits up to ms for the socket fd (-1: none) or the stop pipe: 1 stop, 0 otherwise. */
+static int wait_for(struct pg_listener *l, int fd, int64_t ms)
+{
+    struct pollfd p[2] = {{.fd = l->stop_pipe[0], .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+    int n = poll(p, fd >= 0 ? 2 : 1, ms < 0 ? 0 : (int)ms);
+
+    return n > 0 && (p[0].revents & POLLIN) ? 1 : 0;
+}
+
+static void drop(struct pg_listener *l)
+{
+    PQfinish(l->db);
+    l->db = NULL;
+}
+
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* Connects without blocking past a stop: 0 connected, -1 failed, 1 stop. */
+static int connect_db(struct pg_listener *l)
+{
+    PostgresPollingStatusType s = PGRES_POLLING_WRITING;
+    PGresult *res;
+
+    if (!(l->db = PQconnectStart(l->st->conninfo)) || PQstatus(l->db) == CONNECTION_BAD)
+        goto fail;
+    while (s != PGRES_POLLING_OK) {
+        int fd = PQsocket(l->db);
+        struct pollfd p[2] = {{.fd = l->stop_pipe[0], .events = POLLIN},
+                              {.fd = fd, .events = s == PGRES_POLLING_READING ? POLLIN : POLLOUT}};
+        if (s == PGRES_POLLING_FAILED || fd < 0)
+            goto fail;
+        if (poll(p, 2, BACKOFF_MAX_MS) > 0 && (p[0].revents & POLLIN)) {
+            drop(l);
+            return 1;
+        }
+        s = PQconnectPoll(l->db);
+    }
+    PQsetNoticeProcessor(l->db, ignore_notice, NULL);
+    res = PQexec(l->db, SQL_LISTEN);
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        PQclear(res);
+        goto fail;
+    }
+    PQclear(res);
+    return 0;
+fail:
+    drop(l);
+    return -1;
+}
+
+/* Runs an owner-wide UPDATE (owner, then lease in microseconds when with_lease): 0 or -1. */
+static int owner_update(PGconn *db, const char *sql, const char *owner, int64_t lease_ms,
+                        bool with_lease)
+{
+    char lease[24];
+    const char *v[2] = {owner, lease};
+    PGresult *res;
+    bool ok;
+
+    snprintf(lease, sizeof(lease), "%lld", (long long)(lease_ms * 1000));
+    res = PQexecParams(db, sql, with_lease ? 2 : 1, NULL, v, NULL, NULL, 0);
+    ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+/* Renews this server's leases and holds when it has any: 0, or -1 (the connection failed). */
+static int renew(struct pg_listener *l)
+{
+    char owner[64];
+    int64_t lease_ms;
+    bool armed;
+
+    pthread_mutex_lock(&l->lock);
+    armed = l->armed;
+    memcpy(owner, l->owner, sizeof(owner));
+    lease_ms = l->lease_ms;
+    pthread_mutex_unlock(&l->lock);
+    if (!armed)
+        return 0;
+    if (owner_update(l->db, SQL_RENEW_ITEMS, owner, lease_ms, true) < 0 ||
+        owner_update(l->db, SQL_RENEW_HOLDS, owner, lease_ms, true) < 0)
+        return -1;
+    return 0;
+}
+
+static int64_t renew_every(struct pg_listener *l)
+{
+    int64_t ms = IDLE_WAIT_MS;
+
+    pthread_mutex_lock(&l->lock);
+    if (l->armed && l->lease_ms > 0)
+        ms = l->lease_ms / 3;
+    pthread_mutex_unlock(&l->lock);
+    return ms > 0 ? ms : 1;
+}
+
+/* Reads what arrived: 0, or -1 when the connection is gone. */
+static int take_notifications(struct pg_listener *l)
+{
+    PGnotify *n;
+    int got = 0;
+
+    if (!PQconsumeInput(l->db) || PQstatus(l->db) != CONNECTION_OK)
+        return -1;
+    while ((n = PQnotifies(l->db))) {
+        got++;
+        PQfreemem(n);
+    }
+    if (got)
+        store_wake_watchers(&l->st->base);
+    return 0;
+}
+
+/* Serves one connection until it fails (0) or a stop (1). */
+static int serve(struct pg_listener *l)
+{
+    int64_t next = mono_ms();
+
+    store_wake_watchers(&l->st->base); /* what changed while this server was not listening */
+    for (;;) {
+        int64_t now = mono_ms();
+        if (now >= next) {
+            if (renew(l) < 0)
+                return 0;
+            next = now + renew_every(l);
+        }
+        if (wait_for(l, PQsocket(l->db), next - now))
+            return 1;
+        if (take_notifications(l) < 0)
+            return 0;
+    }
+}
+
+static void *listen_main(void *arg)
+{
+    struct pg_listener *l = arg;
+    int64_t backoff = BACKOFF_MIN_MS;
+
+    for (;;) {
+        int r = connect_db(l);
+        if (r == 1)
+            break;
+        if (r == 0) {
+            backoff = BACKOFF_MIN_MS;
+            r = serve(l);
+            drop(l);
+            if (r == 1)
+                break;
+        }
+        if (wait_for(l, -1, backoff))
+            break;
+        backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS;
+    }
+    return NULL;
+}
+
+int pg_listen_start(struct pg_store *st, struct err *e)
+{
+    struct pg_listener *l = calloc(1, sizeof(*l));
+
+    if (!l)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    l->st = st;
+    if (pipe2(l->stop_pipe, O_CLOEXEC) < 0) {
+        free(l);
+        return err_set(e, HE_INTERNAL, NULL, "starting the job listener: %s", strerror(errno));
+    }
+    pthread_mutex_init(&l->lock, NULL);
+    if (pthread_create(&l->thread, NULL, listen_main, l) != 0) {
+        close(l->stop_pipe[0]);
+        close(l->stop_pipe[1]);
+        pthread_mutex_destroy(&l->lock);
+        free(l);
+        return err_set(e, HE_INTERNAL, NULL, "starting the job listener");
+    }
+    st->listener = l;
+    return 0;
+}
+
+void pg_listen_arm(struct pg_store *st)
+{
+    struct pg_listener *l = st->listener;
+
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->lock);
+    if (!l->armed) {
+        snprintf(l->owner, sizeof(l->owner), "%s", st->base.owner);
+        l->armed = true;
+    }
+    l->lease_ms = st->base.lease_ms;
+    pthread_mutex_unlock(&l->lock);
+}
+
+/* Gives up this server's claims and holds (best effort: when the database is away they run
+ * out with their leases). */
+static void release_claims(struct pg_listener *l)
+{
+    struct pg_conn *c;
+    struct err e;
+
+    err_clear(&e);
+    if (!l->armed || pg_acquire(l->st, &c, &e) < 0)
+        return;
+    owner_update(c->db, SQL_FREE_ITEMS, l->owner, 0, false);
+    owner_update(c->db, SQL_FREE_HOLDS, l->owner, 0, false);
+    pg_release(l->st, c);
+}
+
+void pg_listen_stop(struct pg_store *st)
+{
+    struct pg_listener *l = st->listener;
+    ssize_t n;
+
+    if (!l)
+        return;
+    do
+        n = write(l->stop_pipe[1], "x", 1);
+    while (n < 0 && errno == EINTR);
+    pthread_join(l->thread, NULL);
+    release_claims(l);
+    close(l->stop_pipe[0]);
+    close(l->stop_pipe[1]);
+    pthread_mutex_destroy(&l->lock);
+    free(l);
+    st->listener = NULL;
+}
