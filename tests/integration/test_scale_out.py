@@ -18,6 +18,7 @@ a minute. The calls are attributed to servers by their API keys, which the fake 
 characters)."""
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -39,7 +40,7 @@ pytestmark = pytest.mark.skipif(not pgserver.server_bindir(),
                                 reason="PostgreSQL server binaries not installed "
                                        "(scripts/install-deps test)")
 
-ITEMS = 20000
+ITEMS = int(os.environ.get("HETU_TEST_SCALE_ITEMS", "20000"))  # lower it to try things out
 SERVERS = 3
 WINDOW = 30  # per server; see the module's docstring
 LEASE = 3  # seconds
@@ -205,10 +206,10 @@ class Cluster:
                 break
         assert len(inputs) == ITEMS and set(inputs) == {item_input(k) for k in range(ITEMS)}
         committed = {}
-        for inp, ts in psql(self.pg, "SELECT input, extract(epoch FROM "
-                                     "pg_xact_commit_timestamp(xmin)) FROM samples "
-                                     "WHERE job_id = %d" % int(job_id)):
-            committed[int(MARK.search(inp).group(1))] = float(ts)
+        for k, ts in psql(self.pg, "SELECT substring(input FROM '%s'), extract(epoch FROM "
+                                   "pg_xact_commit_timestamp(xmin)) FROM samples "
+                                   "WHERE job_id = %d" % (MARK.pattern, int(job_id))):
+            committed[int(k)] = float(ts)
         return committed
 
     def calls(self, model):
@@ -243,8 +244,9 @@ def test_kill_9_one_of_three_servers_mid_job(start_server, pg, fake, tmp_path):
     assert cl.servers[0].returncode == -signal.SIGKILL
     killed_at = time.time()
     # the two others go on, taking over the dead server's claims once their leases expire
-    j = cl.wait(1, job_id, ITEMS // 2, timeout=120)
-    assert j["status"] == "running" and time.time() - killed_at > 2 * LEASE, j
+    cl.wait(1, job_id, ITEMS // 2, timeout=120)
+    time.sleep(max(0.0, killed_at + 3 * LEASE - time.time()))
+    assert cl.job(1, job_id)["status"] == "running"
     cl.servers[0] = cl.start(0)
     restarted_at = time.time()
     j = cl.wait(2, job_id, ITEMS, timeout=180)
@@ -257,7 +259,9 @@ def test_kill_9_one_of_three_servers_mid_job(start_server, pg, fake, tmp_path):
     orphans = {k for k, t, srv in calls if srv == 0 and t < killed_at and committed[k] > killed_at}
     assert orphans, "server 0 had nothing in flight when it was killed"
     retaken = {k for k, t, srv in calls if srv != 0 and killed_at < t < restarted_at}
-    assert orphans <= retaken, sorted(orphans - retaken)[:10]
+    assert orphans <= retaken, "not taken over while server 0 was down (%.1f s): %r" % (
+        restarted_at - killed_at, [(k, [(round(t - killed_at, 2), srv) for kk, t, srv in calls
+                                        if kk == k]) for k in sorted(orphans - retaken)[:5]])
     # the restarted server took its share again
     assert any(srv == 0 and t > restarted_at for _, t, srv in calls)
     print("scale-out, kill: %d calls for %d items, %.1f s" % (len(calls), ITEMS,
