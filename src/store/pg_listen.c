@@ -11,7 +11,8 @@
  *   the leases of the pending items this server claimed and its job holds, one UPDATE each.
  * - When the database goes away it reconnects with a backoff (100 ms doubling to 5 s), logging
  *   nothing (library code never logs; /healthz reports the database). It waits only in poll(),
- *   on its socket and on a pipe that pg_listen_stop writes to, so the store closes at once.
+ *   on its socket and on a pipe that pg_listen_arm and pg_listen_stop write to, so it renews
+ *   from the first claim on and the store closes at once.
  * - pg_listen_stop joins the thread and then gives up this server's claims and holds, so a
  *   server that stops cleanly leaves its items to the others at once.
  *
@@ -50,10 +51,11 @@ static const char SQL_FREE_HOLDS[] =
 struct pg_listener {
     struct pg_store *st;
     pthread_t thread;
-    int stop_pipe[2]; /* written once by pg_listen_stop */
+    int pipe[2]; /* a byte: look at the shared fields again */
 
     /* shared under lock */
     pthread_mutex_t lock;
+    bool stopping;
     bool armed;     /* this server has claimed something: renew */
     char owner[64]; /* struct store's, copied when armed */
     int64_t lease_ms;
@@ -69,13 +71,38 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits up to ms for the socket fd (-1: none) or the stop pipe: 1 stop, 0 otherwise. */
+static void poke(struct pg_listener *l)
+{
+    ssize_t n;
+    do
+        n = write(l->pipe[1], "x", 1);
+    while (n < 0 && errno == EINTR);
+}
+
+/* After the pipe was readable: drains it and says whether to stop. */
+static bool poked_to_stop(struct pg_listener *l)
+{
+    char buf[16];
+    bool stop;
+
+    while (read(l->pipe[0], buf, sizeof(buf)) > 0)
+        ;
+    pthread_mutex_lock(&l->lock);
+    stop = l->stopping;
+    pthread_mutex_unlock(&l->lock);
+    return stop;
+}
+
+/* Waits up to ms for the socket fd (-1: none) or the pipe: 1 stop, 2 armed meanwhile, 0 the
+ * socket or the time. */
 static int wait_for(struct pg_listener *l, int fd, int64_t ms)
 {
-    struct pollfd p[2] = {{.fd = l->stop_pipe[0], .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+    struct pollfd p[2] = {{.fd = l->pipe[0], .events = POLLIN}, {.fd = fd, .events = POLLIN}};
     int n = poll(p, fd >= 0 ? 2 : 1, ms < 0 ? 0 : (int)ms);
 
-    return n > 0 && (p[0].revents & POLLIN) ? 1 : 0;
+    if (n > 0 && (p[0].revents & POLLIN))
+        return poked_to_stop(l) ? 1 : 2;
+    return 0;
 }
 
 static void drop(struct pg_listener *l)
@@ -100,11 +127,11 @@ static int connect_db(struct pg_listener *l)
         goto fail;
     while (s != PGRES_POLLING_OK) {
         int fd = PQsocket(l->db);
-        struct pollfd p[2] = {{.fd = l->stop_pipe[0], .events = POLLIN},
+        struct pollfd p[2] = {{.fd = l->pipe[0], .events = POLLIN},
                               {.fd = fd, .events = s == PGRES_POLLING_READING ? POLLIN : POLLOUT}};
         if (s == PGRES_POLLING_FAILED || fd < 0)
             goto fail;
-        if (poll(p, 2, BACKOFF_MAX_MS) > 0 && (p[0].revents & POLLIN)) {
+        if (poll(p, 2, BACKOFF_MAX_MS) > 0 && (p[0].revents & POLLIN) && poked_to_stop(l)) {
             drop(l);
             return 1;
         }
@@ -200,8 +227,10 @@ static int serve(struct pg_listener *l)
                 return 0;
             next = now + renew_every(l);
         }
-        if (wait_for(l, PQsocket(l->db), next - now))
-            return 1;
+        switch (wait_for(l, PQsocket(l->db), next - now)) {
+        case 1: return 1;
+        case 2: /* armed: renew now, then every third of the lease */ next = now; continue;
+        }
         if (take_notifications(l) < 0)
             return 0;
     }
@@ -223,7 +252,7 @@ static void *listen_main(void *arg)
             if (r == 1)
                 break;
         }
-        if (wait_for(l, -1, backoff))
+        if (wait_for(l, -1, backoff) == 1)
             break;
         backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS;
     }
@@ -237,14 +266,14 @@ int pg_listen_start(struct pg_store *st, struct err *e)
     if (!l)
         return err_set(e, HE_NOMEM, NULL, NULL);
     l->st = st;
-    if (pipe2(l->stop_pipe, O_CLOEXEC) < 0) {
+    if (pipe2(l->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
         free(l);
         return err_set(e, HE_INTERNAL, NULL, "starting the job listener: %s", strerror(errno));
     }
     pthread_mutex_init(&l->lock, NULL);
     if (pthread_create(&l->thread, NULL, listen_main, l) != 0) {
-        close(l->stop_pipe[0]);
-        close(l->stop_pipe[1]);
+        close(l->pipe[0]);
+        close(l->pipe[1]);
         pthread_mutex_destroy(&l->lock);
         free(l);
         return err_set(e, HE_INTERNAL, NULL, "starting the job listener");
@@ -256,16 +285,20 @@ int pg_listen_start(struct pg_store *st, struct err *e)
 void pg_listen_arm(struct pg_store *st)
 {
     struct pg_listener *l = st->listener;
+    bool changed;
 
     if (!l)
         return;
     pthread_mutex_lock(&l->lock);
+    changed = !l->armed || l->lease_ms != st->base.lease_ms;
     if (!l->armed) {
         snprintf(l->owner, sizeof(l->owner), "%s", st->base.owner);
         l->armed = true;
     }
     l->lease_ms = st->base.lease_ms;
     pthread_mutex_unlock(&l->lock);
+    if (changed)
+        poke(l);
 }
 
 /* Gives up this server's claims and holds (best effort: when the database is away they run
@@ -286,17 +319,17 @@ static void release_claims(struct pg_listener *l)
 void pg_listen_stop(struct pg_store *st)
 {
     struct pg_listener *l = st->listener;
-    ssize_t n;
 
     if (!l)
         return;
-    do
-        n = write(l->stop_pipe[1], "x", 1);
-    while (n < 0 && errno == EINTR);
+    pthread_mutex_lock(&l->lock);
+    l->stopping = true;
+    pthread_mutex_unlock(&l->lock);
+    poke(l);
     pthread_join(l->thread, NULL);
     release_claims(l);
-    close(l->stop_pipe[0]);
-    close(l->stop_pipe[1]);
+    close(l->pipe[0]);
+    close(l->pipe[1]);
     pthread_mutex_destroy(&l->lock);
     free(l);
     st->listener = NULL;

@@ -19,6 +19,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "util/cleanup.h"
@@ -45,6 +48,13 @@ static struct store *open_backend(void **state)
     if (store_open(b->url, &s, &e) != 0)
         fail_msg("store_open(%s): %s", b->url, e.msg);
     return s;
+}
+
+/* The schema version a backend's store has: PostgreSQL's has migrations of its own (8). */
+static int schema_of(void **state)
+{
+    const struct backend *b = *state;
+    return strcmp(b->name, "postgresql") == 0 ? 8 : 7;
 }
 
 static void make_project(struct store *s, const char *name, struct project *ret)
@@ -130,7 +140,7 @@ static void concurrent_opens_migrate_once(void **state)
         err_clear(&e);
         assert_non_null(o[i].s);
         assert_int_equal(store_health(o[i].s, &h, &e), 0);
-        assert_int_equal(h.schema_version, 7);
+        assert_int_equal(h.schema_version, schema_of(state));
         store_close(o[i].s);
     }
 }
@@ -145,7 +155,7 @@ static void health_names_the_backend(void **state)
     err_clear(&e);
     assert_int_equal(store_health(s, &h, &e), 0);
     assert_string_equal(h.backend, b->name);
-    assert_int_equal(h.schema_version, 7);
+    assert_int_equal(h.schema_version, schema_of(state));
     assert_true(h.writable);
     store_close(s);
 }
@@ -977,16 +987,12 @@ static void topic_delete_takes_the_subtree(void **state)
 static void missing_ops_say_so(void **state)
 {
     struct store *s = open_backend(state);
-    struct job j = {0};
-    int64_t counts[3];
+    struct dataset_split d = {0};
     struct err e;
 
     err_clear(&e);
-    assert_int_equal(store_job_get(s, "123456789012", &j, &e), HE_UNAVAILABLE);
-    assert_string_equal(e.msg, "the postgresql backend does not do job_get yet");
-    err_clear(&e);
-    assert_int_equal(store_job_item_counts(s, counts, &e), HE_UNAVAILABLE);
-    assert_string_equal(e.msg, "the postgresql backend does not do job_item_counts yet");
+    assert_int_equal(store_split_get(s, "123456789012", "123456789013", &d, &e), HE_UNAVAILABLE);
+    assert_string_equal(e.msg, "the postgresql backend does not do split_get yet");
     store_close(s);
 }
 
@@ -1006,6 +1012,508 @@ static void url_for_log_hides_the_password(void **state)
     assert_string_equal(buf, "postgresql://db/hetu?password=***&sslmode=require");
     store_url_for_log("./hetu-data/hetu.db", buf, sizeof(buf));
     assert_string_equal(buf, "./hetu-data/hetu.db");
+}
+
+/* ---- jobs and the shared queue ---- */
+
+/* A job of task t with n items whose payloads are payloads[i] (or {"i":i}). */
+static void make_job(struct store *s, const struct task *t, const char *const *payloads, size_t n,
+                     struct job *ret)
+{
+    char(*made)[24] = calloc(n + 1, sizeof(*made));
+    const char **p = calloc(n + 1, sizeof(*p));
+    struct err e;
+
+    assert_non_null(made);
+    assert_non_null(p);
+    err_clear(&e);
+    memset(ret, 0, sizeof(*ret));
+    assert_int_equal(store_new_id(s, ret->id, &e), 0);
+    memcpy(ret->task_id, t->id, ID_LEN);
+    ret->kind = "import_samples";
+    ret->params = "{\"k\":1}";
+    ret->total = (int64_t)n;
+    ret->created_at = 1795515330123456LL;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(made[i], sizeof(made[i]), "{\"i\":%zu}", i);
+        p[i] = payloads ? payloads[i] : made[i];
+    }
+    if (store_job_create(s, ret, p, n, &e) != 0)
+        fail_msg("store_job_create: %s", e.msg);
+    free(p);
+    free(made);
+}
+
+/* A task with a job of n items. */
+static void make_task_job(struct store *s, size_t n, struct task *t, struct job *j)
+{
+    struct project pr;
+    make_project(s, "jobs", &pr);
+    make_task(s, pr.id, t);
+    make_job(s, t, NULL, n, j);
+}
+
+/* The items job_pending hands out, as "idx idx ...", and the last one's payload. */
+struct handed {
+    char idx[256];
+    char payload[64];
+};
+
+static int hand_item(void *ud, int64_t idx, const void *payload, size_t len, struct err *e)
+{
+    struct handed *h = ud;
+    size_t at = strlen(h->idx);
+    (void)e;
+    snprintf(h->idx + at, sizeof(h->idx) - at, "%s%lld", at ? " " : "", (long long)idx);
+    snprintf(h->payload, sizeof(h->payload), "%.*s", (int)len, (const char *)payload);
+    return 0;
+}
+
+static const char *pending(struct store *s, const char *job_id, int64_t after, size_t limit,
+                           struct handed *h)
+{
+    struct err e;
+    err_clear(&e);
+    memset(h, 0, sizeof(*h));
+    if (store_job_pending(s, job_id, after, limit, hand_item, h, &e) != 0)
+        fail_msg("store_job_pending: %s", e.msg);
+    return h->idx;
+}
+
+static int list_error(void *ud, int64_t idx, const char *error, struct err *e)
+{
+    char *out = ud;
+    size_t at = strlen(out);
+    (void)e;
+    snprintf(out + at, 256 - at, "%s%lld:%s", at ? "|" : "", (long long)idx, error);
+    return 0;
+}
+
+static const char *job_errors(struct store *s, const char *job_id, char out[256])
+{
+    struct err e;
+    err_clear(&e);
+    out[0] = '\0';
+    if (store_job_errors(s, job_id, 10, list_error, out, &e) != 0)
+        fail_msg("store_job_errors: %s", e.msg);
+    return out;
+}
+
+static int job_listed(void *ud, const struct job *j, struct err *e)
+{
+    struct named *x = ud;
+    (void)e;
+    x->n += strcmp(j->id, x->want) == 0;
+    return 0;
+}
+
+/* Records results and waits for them (on SQLite a synchronous write after them returns once
+ * they are done). */
+static void items_done(struct store *s, const struct job_item_result *r, size_t n)
+{
+    struct done d = {0};
+    struct err e;
+
+    err_clear(&e);
+    assert_int_equal(store_job_items_done_async(s, r, n, on_done, &d, &e), 0);
+    assert_int_equal(store_job_set_params(s, r[0].job_id, "{\"k\":1}", &e), 0);
+    assert_int_equal(d.calls, 1);
+    if (d.result != 0)
+        fail_msg("job_items_done_async: %s", d.msg);
+}
+
+static struct job get_job(struct store *s, const char *job_id)
+{
+    struct job j;
+    struct err e;
+    err_clear(&e);
+    if (store_job_get(s, job_id, &j, &e) != 0)
+        fail_msg("store_job_get: %s", e.msg);
+    return j;
+}
+
+/* A second server on the same database (PostgreSQL); SQLite, which one server owns: s again. */
+static struct store *second_server(void **state, struct store *s)
+{
+    const struct backend *b = *state;
+    return strcmp(b->name, "postgresql") == 0 ? open_backend(state) : s;
+}
+
+static void jobs_round_trip(void **state)
+{
+    struct store *s = open_backend(state);
+    static const char *const payloads[] = {"{\"a\":\"x\\ty\\\\n\"}", "制\t\\\n.", "{}"};
+    struct project pr;
+    struct task t;
+    struct job j, got = {0}, orphan;
+    struct named x = {0};
+    struct handed h;
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "jobs", &pr);
+    make_task(s, pr.id, &t);
+    make_job(s, &t, payloads, 3, &j);
+    got = get_job(s, j.id);
+    assert_string_equal(got.id, j.id);
+    assert_string_equal(got.task_id, t.id);
+    assert_string_equal(got.kind, "import_samples");
+    assert_string_equal(got.params, "{\"k\":1}");
+    assert_int_equal(got.status, JOB_QUEUED);
+    assert_int_equal(got.total, 3);
+    assert_int_equal(got.created_at, 1795515330123456LL);
+    assert_int_equal(got.started_at, 0);
+    assert_null(got.error);
+    assert_false(got.cancel_requested);
+    job_done(&got);
+    x.want = j.id;
+    assert_int_equal(store_job_list(s, t.id, job_listed, &x, &e), 0);
+    assert_int_equal(store_job_list(s, NULL, job_listed, &x, &e), 0);
+    assert_int_equal(x.n, 2);
+
+    /* payloads come back byte for byte */
+    assert_string_equal(pending(s, j.id, -1, 10, &h), "0 1 2");
+    assert_string_equal(h.payload, "{}");
+    assert_string_equal(pending(s, j.id, 0, 1, &h), "1");
+    assert_string_equal(h.payload, "制\t\\\n.");
+    pending(s, j.id, -1, 1, &h);
+    assert_string_equal(h.payload, "{\"a\":\"x\\ty\\\\n\"}");
+    assert_int_equal(store_job_hold(s, j.id, false, &e), 0);
+    assert_int_equal(store_job_hold(s, j.id, true, &e), 0);
+
+    assert_int_equal(store_job_get(s, "123456789012", &got, &e), HE_NOT_FOUND);
+    assert_string_equal(e.msg, "job 123456789012 not found");
+    assert_string_equal(e.field, "job_id");
+    err_clear(&e);
+    orphan = j;
+    assert_int_equal(store_new_id(s, orphan.id, &e), 0);
+    memcpy(orphan.task_id, "123456789012", ID_LEN);
+    assert_int_equal(store_job_create(s, &orphan, payloads, 1, &e), HE_NOT_FOUND);
+    assert_string_equal(e.msg, "task 123456789012 not found");
+    assert_string_equal(e.field, "task_id");
+    err_clear(&e);
+    assert_int_equal(store_job_request_cancel(s, "123456789012", &e), HE_NOT_FOUND);
+    assert_string_equal(e.msg, "job 123456789012 not found");
+    err_clear(&e);
+    assert_int_equal(store_job_set_params(s, "123456789012", "{}", &e), HE_NOT_FOUND);
+    assert_string_equal(e.field, "job_id");
+    err_clear(&e);
+    assert_int_equal(store_job_set_status(s, "123456789012", JOB_QUEUED, JOB_RUNNING, NULL, &e),
+                     HE_NOT_FOUND);
+    assert_string_equal(e.msg, "job 123456789012 not found");
+    store_close(s);
+}
+
+/* Status moves guarded by the state seen, stamps, results, reasons and a requeue. */
+static void jobs_move_settle_and_requeue(void **state)
+{
+    struct store *s = open_backend(state);
+    struct task t;
+    struct job j, got;
+    struct run r;
+    struct job_item_result res[2];
+    struct handed h;
+    int64_t before[3], after[3];
+    char want[160], errors[256];
+    struct err e;
+
+    err_clear(&e);
+    assert_int_equal(store_job_item_counts(s, before, &e), 0);
+    make_task_job(s, 3, &t, &j);
+    assert_int_equal(store_job_set_status(s, j.id, JOB_QUEUED, JOB_RUNNING, NULL, &e), 0);
+    assert_int_equal(store_job_set_status(s, j.id, JOB_QUEUED, JOB_RUNNING, NULL, &e), HE_CONFLICT);
+    snprintf(want, sizeof(want), "job %s is running, not queued: it cannot become running", j.id);
+    assert_string_equal(e.msg, want);
+    err_clear(&e);
+    assert_int_equal(store_job_set_params(s, j.id, "{\"k\":2}", &e), 0);
+    assert_int_equal(store_job_request_cancel(s, j.id, &e), 0);
+    got = get_job(s, j.id);
+    assert_true(got.started_at > 0);
+    assert_int_equal(got.finished_at, 0);
+    assert_string_equal(got.params, "{\"k\":2}");
+    assert_true(got.cancel_requested);
+    job_done(&got);
+
+    fill_run(s, &t, &r, "一", "", NULL, NULL, 0);
+    r.job_id = strtoll(j.id, NULL, 10);
+    r.job_item = 0;
+    res[0] = (struct job_item_result){.job_id = j.id, .idx = 0, .run = &r};
+    res[1] = (struct job_item_result){.job_id = j.id, .idx = 1, .error = "bad input"};
+    items_done(s, res, 2);
+    got = get_job(s, j.id);
+    assert_int_equal(got.completed, 1);
+    assert_int_equal(got.failed, 1);
+    job_done(&got);
+    assert_string_equal(pending(s, j.id, -1, 10, &h), "2");
+    assert_string_equal(job_errors(s, j.id, errors), "1:bad input");
+    assert_int_equal(store_job_item_counts(s, after, &e), 0);
+    assert_int_equal(after[0] - before[0], 1);
+    assert_int_equal(after[1] - before[1], 1);
+    assert_int_equal(after[2] - before[2], 1);
+
+    assert_int_equal(store_job_set_status(s, j.id, JOB_RUNNING, JOB_FAILED, "boom", &e), 0);
+    got = get_job(s, j.id);
+    assert_int_equal(got.status, JOB_FAILED);
+    assert_string_equal(got.error, "boom");
+    assert_true(got.finished_at > 0);
+    job_done(&got);
+    assert_string_equal(job_errors(s, j.id, errors), "1:bad input|2:not run: the job failed: boom");
+
+    assert_int_equal(store_job_requeue(s, j.id, JOB_FAILED, JOB_QUEUED, &e), 0);
+    got = get_job(s, j.id);
+    assert_int_equal(got.status, JOB_QUEUED);
+    assert_int_equal(got.completed, 1);
+    assert_int_equal(got.failed, 0);
+    assert_null(got.error);
+    assert_false(got.cancel_requested);
+    assert_int_equal(got.finished_at, 0);
+    job_done(&got);
+    assert_string_equal(pending(s, j.id, -1, 10, &h), "1 2");
+    assert_string_equal(job_errors(s, j.id, errors), "");
+    assert_int_equal(store_job_requeue(s, j.id, JOB_FAILED, JOB_QUEUED, &e), HE_CONFLICT);
+    snprintf(want, sizeof(want), "job %s is queued, not failed: it cannot become queued", j.id);
+    assert_string_equal(e.msg, want);
+    store_close(s);
+}
+
+/* A result for an item already done (a server presumed dead finishing late) stores no second
+ * sample and leaves the counters as they were. */
+static void a_late_result_changes_nothing(void **state)
+{
+    struct store *s = open_backend(state), *s2 = second_server(state, s);
+    struct task t;
+    struct job j, got;
+    struct run a, b, out = {0};
+    struct job_item_result first, late, late_fail;
+    struct err e;
+
+    err_clear(&e);
+    make_task_job(s, 2, &t, &j);
+    fill_run(s, &t, &a, "first", "", NULL, NULL, 0);
+    fill_run(s, &t, &b, "late", "", NULL, NULL, 0);
+    a.job_id = b.job_id = strtoll(j.id, NULL, 10);
+    a.job_item = b.job_item = 0;
+    first = (struct job_item_result){.job_id = j.id, .idx = 0, .run = &a};
+    late = (struct job_item_result){.job_id = j.id, .idx = 0, .run = &b};
+    late_fail = (struct job_item_result){.job_id = j.id, .idx = 0, .error = "timed out"};
+    items_done(s, &first, 1);
+    items_done(s2, &late, 1);
+    items_done(s2, &late_fail, 1);
+    got = get_job(s2, j.id);
+    assert_int_equal(got.completed, 1);
+    assert_int_equal(got.failed, 0);
+    job_done(&got);
+    assert_int_equal(store_run_get(s, t.id, a.id, &out, &e), 0);
+    assert_string_equal(out.input, "first");
+    run_done(&out);
+    assert_int_equal(store_run_get(s, t.id, b.id, &out, &e), HE_NOT_FOUND);
+    if (s2 != s)
+        store_close(s2);
+    store_close(s);
+}
+
+/* A million-payload job is one COPY on PostgreSQL; a large one here, on both. */
+static void large_job_create(void **state)
+{
+    struct store *s = open_backend(state);
+    struct task t;
+    struct job j;
+    struct handed h;
+    int64_t before[3], after[3];
+    struct err e;
+
+    err_clear(&e);
+    assert_int_equal(store_job_item_counts(s, before, &e), 0);
+    make_task_job(s, 100000, &t, &j);
+    assert_int_equal(store_job_item_counts(s, after, &e), 0);
+    assert_int_equal(after[0] - before[0], 100000);
+    assert_string_equal(pending(s, j.id, 99997, 10, &h), "99998 99999");
+    assert_string_equal(h.payload, "{\"i\":99999}");
+    store_close(s);
+}
+
+/* Runs the statement fmt formats, as another server would (PostgreSQL only). */
+__attribute__((format(printf, 2, 3))) static void pg_sql(void **state, const char *fmt, ...)
+{
+    const struct backend *b = *state;
+    char text[512];
+    PGconn *db = PQconnectdb(b->url);
+    PGresult *r;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    assert_int_equal(PQstatus(db), CONNECTION_OK);
+    r = PQexec(db, text);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", text, PQerrorMessage(db));
+    PQclear(r);
+    PQfinish(db);
+}
+
+#define GHOST_LEASE "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint + 300000"
+
+/* Two servers share a job's items: each keeps what it claimed while it lives (its leases are
+ * renewed), and a dead server's items go to another once their lease runs out. */
+static void claims_exclude_other_servers(void **state)
+{
+    struct store *s1 = open_backend(state), *s2 = open_backend(state);
+    struct task t;
+    struct job j, k;
+    struct handed h;
+
+    s1->lease_ms = s2->lease_ms = 300;
+    make_task_job(s1, 4, &t, &j);
+    assert_string_equal(pending(s1, j.id, -1, 2, &h), "0 1");
+    assert_string_equal(pending(s2, j.id, -1, 10, &h), "2 3");
+    assert_string_equal(pending(s1, j.id, -1, 10, &h), "0 1"); /* its own, again */
+    usleep(700 * 1000);                                        /* two leases: renewed */
+    assert_string_equal(pending(s2, j.id, -1, 10, &h), "2 3");
+    assert_string_equal(pending(s1, j.id, -1, 10, &h), "0 1");
+
+    make_job(s1, &t, NULL, 2, &k); /* claimed by a server that died */
+    pg_sql(state,
+           "UPDATE job_items SET claimed_by = 'ghost', lease_until = " GHOST_LEASE
+           " WHERE job_id = %s",
+           k.id);
+    assert_string_equal(pending(s2, k.id, -1, 10, &h), "");
+    usleep(400 * 1000);
+    assert_string_equal(pending(s2, k.id, -1, 10, &h), "0 1");
+    assert_string_equal(pending(s1, k.id, -1, 10, &h), "");
+    store_close(s2);
+    store_close(s1);
+}
+
+static void job_hold_between_servers(void **state)
+{
+    struct store *s1 = open_backend(state), *s2 = open_backend(state);
+    struct task t;
+    struct job j, k;
+    char want[200];
+    struct err e;
+
+    err_clear(&e);
+    s1->lease_ms = s2->lease_ms = 300;
+    make_task_job(s1, 1, &t, &j);
+    assert_int_equal(store_job_hold(s1, j.id, false, &e), 0);
+    assert_int_equal(store_job_hold(s1, j.id, false, &e), 0);
+    assert_int_equal(store_job_hold(s2, j.id, false, &e), HE_CONFLICT);
+    snprintf(want, sizeof(want), "job %s is held by another server (%s)", j.id, s1->owner);
+    assert_string_equal(e.msg, want);
+    assert_string_equal(e.field, "job_id");
+    err_clear(&e);
+    usleep(500 * 1000); /* renewed meanwhile */
+    assert_int_equal(store_job_hold(s2, j.id, false, &e), HE_CONFLICT);
+    err_clear(&e);
+    assert_int_equal(store_job_hold(s1, j.id, true, &e), 0);
+    assert_int_equal(store_job_hold(s2, j.id, false, &e), 0);
+    assert_int_equal(store_job_hold(s1, j.id, true, &e), 0); /* not its own: changes nothing */
+    assert_int_equal(store_job_hold(s1, j.id, false, &e), HE_CONFLICT);
+    err_clear(&e);
+    assert_int_equal(store_job_hold(s1, "123456789012", false, &e), HE_NOT_FOUND);
+    assert_string_equal(e.msg, "job 123456789012 not found");
+    err_clear(&e);
+
+    make_job(s1, &t, NULL, 1, &k); /* held by a server that died */
+    pg_sql(state, "UPDATE jobs SET owner = 'ghost', held_until = " GHOST_LEASE " WHERE id = %s",
+           k.id);
+    assert_int_equal(store_job_hold(s2, k.id, false, &e), HE_CONFLICT);
+    err_clear(&e);
+    usleep(400 * 1000);
+    assert_int_equal(store_job_hold(s2, k.id, false, &e), 0);
+    store_close(s2);
+    store_close(s1);
+}
+
+/* A server that stops gives its items and holds to the others at once. */
+static void close_releases_claims(void **state)
+{
+    struct store *s1 = open_backend(state), *s2 = open_backend(state);
+    struct task t;
+    struct job j;
+    struct handed h;
+    struct err e;
+
+    err_clear(&e);
+    make_task_job(s1, 3, &t, &j);
+    assert_string_equal(pending(s1, j.id, -1, 10, &h), "0 1 2");
+    assert_int_equal(store_job_hold(s1, j.id, false, &e), 0);
+    assert_string_equal(pending(s2, j.id, -1, 10, &h), "");
+    assert_int_equal(store_job_hold(s2, j.id, false, &e), HE_CONFLICT);
+    err_clear(&e);
+    store_close(s1);
+    assert_string_equal(pending(s2, j.id, -1, 10, &h), "0 1 2");
+    assert_int_equal(store_job_hold(s2, j.id, false, &e), 0);
+    store_close(s2);
+}
+
+struct wakes {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int n;
+};
+
+static void on_wake(void *ud)
+{
+    struct wakes *w = ud;
+    pthread_mutex_lock(&w->lock);
+    w->n++;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Waits up to a second for a wake after the count was reset: whether one came. */
+static bool woken(struct wakes *w)
+{
+    struct timespec until;
+    bool got;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    pthread_mutex_lock(&w->lock);
+    while (w->n == 0 && pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
+        ;
+    got = w->n > 0;
+    w->n = 0;
+    pthread_mutex_unlock(&w->lock);
+    return got;
+}
+
+static void quiet(struct wakes *w)
+{
+    usleep(300 * 1000); /* the listener has connected (and woken once) */
+    pthread_mutex_lock(&w->lock);
+    w->n = 0;
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* What one server changes in a job wakes the other's workers within a second. */
+static void notify_wakes_the_other_server(void **state)
+{
+    struct store *s1 = open_backend(state), *s2 = open_backend(state);
+    struct wakes w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    struct task t;
+    struct job j;
+    struct err e;
+
+    err_clear(&e);
+    assert_int_equal(store_watch(s2, on_wake, &w, &e), 0);
+    quiet(&w);
+    make_task_job(s1, 1, &t, &j);
+    assert_true(woken(&w));
+    assert_int_equal(store_job_request_cancel(s1, j.id, &e), 0);
+    assert_true(woken(&w));
+    assert_int_equal(store_job_set_status(s1, j.id, JOB_QUEUED, JOB_RUNNING, NULL, &e), 0);
+    assert_true(woken(&w));
+    assert_int_equal(store_job_set_status(s1, j.id, JOB_RUNNING, JOB_CANCELLED, NULL, &e), 0);
+    assert_true(woken(&w));
+    assert_int_equal(store_job_requeue(s1, j.id, JOB_CANCELLED, JOB_QUEUED, &e), 0);
+    assert_true(woken(&w));
+    assert_int_equal(store_job_set_params(s1, j.id, "{}", &e), 0);
+    assert_false(woken(&w)); /* nothing another server must hear of */
+    store_close(s1);
+    store_close(s2);
 }
 
 static struct backend sqlite_backend = {"sqlite", ":memory:"};
@@ -1041,6 +1549,14 @@ int main(void)
         ON_BOTH(topic_delete_takes_the_subtree),
         ON(postgresql, missing_ops_say_so),
         cmocka_unit_test(url_for_log_hides_the_password),
+        ON_BOTH(jobs_round_trip),
+        ON_BOTH(jobs_move_settle_and_requeue),
+        ON_BOTH(a_late_result_changes_nothing),
+        ON_BOTH(large_job_create),
+        ON(postgresql, claims_exclude_other_servers),
+        ON(postgresql, job_hold_between_servers),
+        ON(postgresql, close_releases_claims),
+        ON(postgresql, notify_wakes_the_other_server),
     };
     struct CMUnitTest run[ARRAY_SIZE(tests)];
     const char *url = getenv("HETU_TEST_PG_URL");
