@@ -495,6 +495,11 @@ static const struct store_ops pg_ops = {.name = "postgresql",
                                         .job_item_counts = pg_job_item_counts,
                                         .job_items_done_async = pg_job_items_done_async,
                                         .job_set_params = pg_job_set_params,
+                                        .job_create_staged = pg_job_create_staged,
+                                        .job_step_async = pg_job_step_async,
+                                        .job_items_scan = pg_job_items_scan,
+                                        .job_stages = pg_job_stages,
+                                        .job_load_async = pg_job_load_async,
 #define PG_TODO_OP(op) .op = pg_todo_##op,
                                         PG_TODO_OPS(PG_TODO_OP)
 #undef PG_TODO_OP

@@ -123,6 +123,24 @@ int pg_api_key_revoke(struct store *s, const char *id, int64_t now, struct err *
 int pg_api_key_count(struct store *s, int64_t *ret, struct err *e);
 
 /* pg_runs.c: samples. */
+#define PG_RUN_COLUMNS                                                                          \
+    "id, task_id, created_at, created_by, input, input_source_type, input_source, output_id, "  \
+    "output_created_at, output, output_source_type, output_source, rating, rating_score, "      \
+    "repair_instructions, repaired_output, intermediate_outputs, tags, session_id, topic_key, " \
+    "input_tokens, output_tokens, total_tokens, cost, job_id, job_item, judge_rating, judge_score"
+/* The columns pg_run_params fills, in its order. */
+#define PG_RUN_INSERT_COLUMNS                                                               \
+    PG_RUN_COLUMNS ", input_hash, input_chars, output_chars, input_model, input_provider, " \
+                   "output_model, output_provider, prompt_method"
+/* Text of the numbers a statement binds that pg_params cannot format (doubles). */
+struct pg_num_text {
+    char v[4][40];
+    int n;
+};
+/* A sample's row as parameters of PG_RUN_INSERT_COLUMNS (tags: its JSON list); the texts point
+ * into r and t. */
+void pg_run_params(struct pg_params *p, struct pg_num_text *t, const struct run *r,
+                   const char *tags);
 /* fn(c, arg) in one transaction on a borrowed connection: all or nothing. */
 int pg_transact(struct store *s, int (*fn)(struct pg_conn *c, void *arg, struct err *e), void *arg,
                 const char *what, struct err *e);
@@ -161,6 +179,29 @@ int pg_topic_list(struct store *s, const char *task_id, store_topic_cb cb, void 
 int pg_topic_counts(struct store *s, const char *task_id, store_topic_count_cb cb, void *ud,
                     struct err *e);
 int pg_topic_delete(struct store *s, struct topic_delete *d, struct err *e);
+
+/* A node row of each name (ids first_id, first_id + 1, ...), names there already skipped. */
+int pg_topic_insert_rows(struct pg_conn *c, const char *task_id, const char *parent_key,
+                         const char *const *names, size_t n, uint64_t first_id, int64_t now,
+                         struct err *e);
+
+/* pg_steps.c: jobs whose items come in stages. */
+int pg_job_create_staged(struct store *s, const struct job *j, const struct job_new_item *items,
+                         size_t n, struct err *e);
+int pg_job_step_async(struct store *s, const struct job_step *steps, size_t n, store_done_cb cb,
+                      void *ud, struct err *e);
+int pg_job_items_scan(struct store *s, const struct job_item_query *q, store_job_item_cb cb,
+                      void *ud, struct err *e);
+int pg_job_stages(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
+                  struct err *e);
+
+/* pg_load.c: rows through COPY. */
+/* Items of a job at first, first + 1, ... as one COPY into job_items, pending, item i of stage
+ * stages[i] with payloads[i] (JSON text; NULL: "{}"). */
+int pg_copy_staged_items(struct pg_conn *c, int64_t job, int64_t first, const char *const *stages,
+                         const char *const *payloads, size_t n, struct err *e);
+int pg_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
+                      struct err *e);
 
 /* pg_jobs.c: jobs and their items, a queue several servers share. Migration 8 makes
  * job_items.payload BYTEA and adds job_items.claimed_by, lease_until and jobs.held_until (the
@@ -214,16 +255,6 @@ int pg_todo_split_list(struct store *s, const char *task_id, store_split_cb cb, 
                        struct err *e);
 int pg_todo_split_runs(struct store *s, const char *split_id, const char *part,
                        store_split_run_cb cb, void *ud, struct err *e);
-int pg_todo_job_create_staged(struct store *s, const struct job *j,
-                              const struct job_new_item *items, size_t n, struct err *e);
-int pg_todo_job_step_async(struct store *s, const struct job_step *steps, size_t n,
-                           store_done_cb cb, void *ud, struct err *e);
-int pg_todo_job_items_scan(struct store *s, const struct job_item_query *q, store_job_item_cb cb,
-                           void *ud, struct err *e);
-int pg_todo_job_stages(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
-                       struct err *e);
-int pg_todo_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
-                           struct err *e);
 int pg_todo_stats(struct store *s, const char *task_id, struct store_stats *ret, store_stats_cb cb,
                   void *ud, struct err *e);
 int pg_todo_dedup_scan(struct store *s, const struct dedup_scan *q, store_dedup_sample_cb cb,
@@ -243,11 +274,6 @@ int pg_todo_import(struct store *s, const struct store_import *imp, struct err *
     X(split_get)           \
     X(split_list)          \
     X(split_runs)          \
-    X(job_create_staged)   \
-    X(job_step_async)      \
-    X(job_items_scan)      \
-    X(job_stages)          \
-    X(job_load_async)      \
     X(stats)               \
     X(dedup_scan)          \
     X(dedup_save)          \

@@ -21,15 +21,10 @@
 #include "util/jsonw.h"
 #include "util/banned.h"
 
-#define RUN_COLUMNS                                                                             \
-    "id, task_id, created_at, created_by, input, input_source_type, input_source, output_id, "  \
-    "output_created_at, output, output_source_type, output_source, rating, rating_score, "      \
-    "repair_instructions, repaired_output, intermediate_outputs, tags, session_id, topic_key, " \
-    "input_tokens, output_tokens, total_tokens, cost, job_id, job_item, judge_rating, judge_score"
+#define RUN_COLUMNS PG_RUN_COLUMNS
 
 static const char SQL_RUN_INSERT[] =
-    "INSERT INTO samples (" RUN_COLUMNS ", input_hash, input_chars, output_chars, input_model, "
-    "input_provider, output_model, output_provider, prompt_method) VALUES ($1, $2, $3, $4, $5, "
+    "INSERT INTO samples (" PG_RUN_INSERT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, "
     "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, "
     "$25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)";
 static const char SQL_TAG_INSERT[] = "INSERT INTO sample_tags (task_id, tag, sample_id) "
@@ -56,13 +51,7 @@ static const char SQL_RUN_BY_HASH[] =
     " (SELECT h, min(pos) AS pos FROM unnest($2::bigint[]) WITH ORDINALITY AS w(h, pos)"
     "  GROUP BY h) w ON s.input_hash = w.h WHERE s.task_id = $1 ORDER BY w.pos, s.id";
 
-/* Text of the numbers a statement binds that pg_params cannot format (doubles). */
-struct num_text {
-    char v[4][40];
-    int n;
-};
-
-static void param_double(struct pg_params *p, struct num_text *t, double v)
+static void param_double(struct pg_params *p, struct pg_num_text *t, double v)
 {
     if (isnan(v) || t->n == (int)(sizeof(t->v) / sizeof(t->v[0]))) {
         pg_param_text(p, NULL);
@@ -115,8 +104,8 @@ int pg_tag_insert_rows(struct pg_conn *c, const char *task_id, const char *run_i
     return 0;
 }
 
-static void run_params(struct pg_params *p, struct num_text *t, const struct run *r,
-                       const char *tags)
+void pg_run_params(struct pg_params *p, struct pg_num_text *t, const struct run *r,
+                   const char *tags)
 {
     pg_param_id(p, r->id);
     pg_param_id(p, r->task_id);
@@ -172,12 +161,12 @@ static int run_insert_one(struct pg_conn *c, const struct run *r, struct err *e)
     const char *tags = r->tags ? r->tags : made;
     _cleanup_result_ PGresult *res = NULL;
     struct pg_params p = {0};
-    struct num_text t = {0};
+    struct pg_num_text t = {0};
     int rc;
 
     if (!tags)
         return err_set(e, HE_NOMEM, NULL, NULL);
-    run_params(&p, &t, r, tags);
+    pg_run_params(&p, &t, r, tags);
     if ((rc = pg_run(c, SQL_RUN_INSERT, &p, &res, "saving a sample", e)) < 0) {
         /* the messages of the SQLite backend */
         if (rc == HE_NOT_FOUND) {
@@ -329,7 +318,7 @@ static bool judge_minimum(const struct run_filter *f)
 struct list_query {
     struct buf sql;
     struct pg_params p;
-    struct num_text t;
+    struct pg_num_text t;
 };
 
 /* Appends text with "$?" replaced by the next parameter's number, and that parameter. */
@@ -509,7 +498,7 @@ static int run_update_fn(struct pg_conn *c, void *arg, struct err *e)
         return pg_not_found(e, &k);
     if (u->set_rating) {
         struct pg_params q = {0};
-        struct num_text t = {0};
+        struct pg_num_text t = {0};
         update_key(&q, u);
         pg_param_text(&q, u->rating);
         param_double(&q, &t, u->rating ? u->rating_score : NAN);

@@ -40,36 +40,6 @@ int pg_todo_split_runs(struct store *s, const char *split_id, const char *part,
     return pg_todo(e, "split_runs");
 }
 
-int pg_todo_job_create_staged(struct store *s, const struct job *j,
-                              const struct job_new_item *items, size_t n, struct err *e)
-{
-    return pg_todo(e, "job_create_staged");
-}
-
-int pg_todo_job_step_async(struct store *s, const struct job_step *steps, size_t n,
-                           store_done_cb cb, void *ud, struct err *e)
-{
-    return pg_todo(e, "job_step_async");
-}
-
-int pg_todo_job_items_scan(struct store *s, const struct job_item_query *q, store_job_item_cb cb,
-                           void *ud, struct err *e)
-{
-    return pg_todo(e, "job_items_scan");
-}
-
-int pg_todo_job_stages(struct store *s, const char *job_id, store_job_stage_cb cb, void *ud,
-                       struct err *e)
-{
-    return pg_todo(e, "job_stages");
-}
-
-int pg_todo_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
-                           struct err *e)
-{
-    return pg_todo(e, "job_load_async");
-}
-
 int pg_todo_stats(struct store *s, const char *task_id, struct store_stats *ret, store_stats_cb cb,
                   void *ud, struct err *e)
 {

@@ -85,6 +85,14 @@ static int topic_add_fn(struct pg_conn *c, void *arg, struct err *e)
     return r;
 }
 
+int pg_topic_insert_rows(struct pg_conn *c, const char *task_id, const char *parent_key,
+                         const char *const *names, size_t n, uint64_t first_id, int64_t now,
+                         struct err *e)
+{
+    struct topic_batch b = {task_id, parent_key, names, n, first_id, now};
+    return topic_add_fn(c, &b, e);
+}
+
 int pg_topic_add(struct store *s, const char *task_id, const char *parent_key,
                  const char *const *names, size_t n, struct err *e)
 {

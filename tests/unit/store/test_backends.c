@@ -982,6 +982,520 @@ static void topic_delete_takes_the_subtree(void **state)
     store_close(s);
 }
 
+/* ---- staged jobs and file-import loads ---- */
+
+/* A job of task t with items[0..n), queued. */
+static void make_staged(struct store *s, const struct task *t, const char *kind,
+                        const struct job_new_item *items, size_t n, struct job *ret)
+{
+    struct err e;
+    err_clear(&e);
+    memset(ret, 0, sizeof(*ret));
+    assert_int_equal(store_new_id(s, ret->id, &e), 0);
+    memcpy(ret->task_id, t->id, ID_LEN);
+    ret->kind = (char *)kind;
+    ret->params = "{}";
+    ret->created_at = 1795515330123456LL;
+    assert_int_equal(store_job_create_staged(s, ret, items, n, &e), 0);
+}
+
+/* The job's total, completed, failed and cursor as "T C F K". */
+static const char *job_counts(struct store *s, const char *job_id, char buf[96])
+{
+    struct job j = {0};
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(store_job_get(s, job_id, &j, &e), 0);
+    snprintf(buf, 96, "%lld %lld %lld %lld", (long long)j.total, (long long)j.completed,
+             (long long)j.failed, (long long)j.cursor);
+    job_done(&j);
+    return buf;
+}
+
+/* Items scanned, as "idx:state:stage:payload ..." (payloads as text). */
+struct scanned {
+    char text[1024];
+    size_t n;
+};
+
+static int scan_row(void *ud, const struct job_item_row *it, struct err *e)
+{
+    struct scanned *x = ud;
+    size_t used = strlen(x->text);
+    (void)e;
+    x->n++;
+    if (used < sizeof(x->text) - 1)
+        snprintf(x->text + used, sizeof(x->text) - used, "%s%lld:%d:%s:%.*s", used ? " " : "",
+                 (long long)it->idx, it->state, it->stage ? it->stage : "-", (int)it->len,
+                 it->payload);
+    return 0;
+}
+
+static const char *scan(struct store *s, const char *job_id, const char *stage, unsigned states,
+                        int64_t after, size_t limit, struct scanned *x)
+{
+    struct job_item_query q = {job_id, stage, states, after, limit};
+    struct err e;
+    err_clear(&e);
+    memset(x, 0, sizeof(*x));
+    assert_int_equal(store_job_items_scan(s, &q, scan_row, x, &e), 0);
+    return x->text;
+}
+
+#define ALL_STATES (JOB_ITEM_PENDING | JOB_ITEM_DONE | JOB_ITEM_FAILED)
+
+/* A staged job is created queued with its items in one write; the scan selects by stage, state,
+ * index and limit, and reads every item of a long list; a missing task is not found. */
+static void staged_create_and_scan(void **state)
+{
+    struct store *s = open_backend(state);
+    const struct job_new_item items[] = {
+        {"topics", "{\"a\":\"一\"}"}, {"inputs", NULL}, {"topics", "{\"b\":\"\\t\"}"}};
+    enum { MANY = 2100 };
+    struct job_new_item *many = calloc(MANY, sizeof(*many));
+    struct job j, big, got = {0};
+    struct scanned x;
+    struct project p;
+    struct task t;
+    struct err e;
+    char buf[96];
+
+    err_clear(&e);
+    make_project(s, "staged", &p);
+    make_task(s, p.id, &t);
+    make_staged(s, &t, "pipeline", items, 3, &j);
+    assert_int_equal(store_job_get(s, j.id, &got, &e), 0);
+    assert_int_equal(got.status, JOB_QUEUED);
+    assert_string_equal(got.kind, "pipeline");
+    job_done(&got);
+    assert_string_equal(job_counts(s, j.id, buf), "3 0 0 0");
+    assert_string_equal(scan(s, j.id, NULL, ALL_STATES, -1, 0, &x),
+                        "0:0:topics:{\"a\":\"一\"} 1:0:inputs:{} 2:0:topics:{\"b\":\"\\t\"}");
+    assert_string_equal(scan(s, j.id, "topics", JOB_ITEM_PENDING, -1, 0, &x),
+                        "0:0:topics:{\"a\":\"一\"} 2:0:topics:{\"b\":\"\\t\"}");
+    assert_string_equal(scan(s, j.id, NULL, JOB_ITEM_DONE | JOB_ITEM_FAILED, -1, 0, &x), "");
+    assert_string_equal(scan(s, j.id, NULL, ALL_STATES, 0, 1, &x), "1:0:inputs:{}");
+    assert_string_equal(scan(s, j.id, "judge", ALL_STATES, -1, 0, &x), "");
+
+    for (size_t i = 0; i < MANY; i++)
+        many[i] = (struct job_new_item){"inputs", "{}"};
+    make_staged(s, &t, "pipeline", many, MANY, &big);
+    scan(s, big.id, NULL, JOB_ITEM_PENDING, -1, 0, &x);
+    assert_int_equal(x.n, MANY);
+    scan(s, big.id, "inputs", JOB_ITEM_PENDING, 99, 1500, &x);
+    assert_int_equal(x.n, 1500);
+    free(many);
+
+    memcpy(j.task_id, "123456789012", ID_LEN);
+    assert_int_equal(store_new_id(s, j.id, &e), 0);
+    assert_int_equal(store_job_create_staged(s, &j, items, 3, &e), HE_NOT_FOUND);
+    assert_string_equal(e.msg, "task 123456789012 not found");
+    assert_string_equal(e.field, "task_id");
+    store_close(s);
+}
+
+static int topic_names(void *ud, const char *parent_key, const char *name, struct err *e)
+{
+    char *out = ud;
+    size_t used = strlen(out);
+    (void)e;
+    snprintf(out + used, 256 - used, "%s%s/%s", used ? " " : "", parent_key, name);
+    return 0;
+}
+
+/* Stages summed, as "stage:total,pending,done,failed,produced,calls,in,out,cached,cost,unpriced
+ * ..." in the order stages first appear. */
+static int stage_row(void *ud, const struct job_stage_totals *t, struct err *e)
+{
+    char *out = ud;
+    size_t used = strlen(out);
+    (void)e;
+    snprintf(out + used, 512 - used, "%s%s:%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%g,%lld",
+             used ? " " : "", t->stage, (long long)t->total, (long long)t->pending,
+             (long long)t->done, (long long)t->failed, (long long)t->produced,
+             (long long)t->spend.calls, (long long)t->spend.input_tokens,
+             (long long)t->spend.output_tokens, (long long)t->spend.cached_tokens, t->spend.cost,
+             (long long)t->unpriced_calls);
+    return 0;
+}
+
+static const char *stages(struct store *s, const char *job_id, char out[512])
+{
+    struct err e;
+    err_clear(&e);
+    out[0] = '\0';
+    assert_int_equal(store_job_stages(s, job_id, stage_row, out, &e), 0);
+    return out;
+}
+
+/* Returns once the asynchronous writes before it are done (a synchronous write waits for
+ * them). */
+static void write_barrier(struct store *s)
+{
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(store_job_set_status(s, "123456789012", JOB_QUEUED, JOB_RUNNING, NULL, &e),
+                     HE_NOT_FOUND);
+}
+
+static void step_async(struct store *s, const struct job_step *steps, size_t n, int want)
+{
+    struct done d = {0};
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(store_job_step_async(s, steps, n, on_done, &d, &e), 0);
+    write_barrier(s);
+    assert_int_equal(d.calls, 1);
+    assert_int_equal(d.result, want);
+}
+
+/* Steps store what they carry (topics, samples, new items at the next indexes, spend) with the
+ * item's state and the job's counters; a repeated step, and a step of a settled item, change
+ * nothing; a failed step counts its spend. */
+static void steps_store_what_they_carry(void **state)
+{
+    struct store *s = open_backend(state);
+    const struct job_new_item items[] = {{"topics", "{}"}, {"outputs", "{}"}, {"outputs", "{}"}};
+    const struct job_new_item more[] = {{"inputs", "{\"i\":1}"}, {"inputs", "{\"i\":2}"}};
+    const char *names[] = {"甲", "乙"}, *other[] = {"丙"};
+    const struct job_topics topics = {"", names, 2}, other_topics = {"", other, 1};
+    struct run a, b;
+    struct run *runs[] = {&a}, *again[] = {&b};
+    struct job j;
+    struct project p;
+    struct task t;
+    struct scanned x;
+    char buf[96], out[512], tree[256] = "";
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "steps", &p);
+    make_task(s, p.id, &t);
+    make_staged(s, &t, "pipeline", items, 3, &j);
+    struct job_step first = {.job_id = j.id,
+                             .idx = 0,
+                             .spend = {2, 10, 20, 3, 0.5},
+                             .produced = 2,
+                             .topics = &topics,
+                             .n_topics = 1,
+                             .task_id = t.id,
+                             .items = more,
+                             .n_items = 2};
+    step_async(s, &first, 1, 0);
+    assert_string_equal(job_counts(s, j.id, buf), "5 1 0 0");
+    assert_string_equal(scan(s, j.id, "inputs", ALL_STATES, -1, 0, &x),
+                        "3:0:inputs:{\"i\":1} 4:0:inputs:{\"i\":2}");
+    assert_int_equal(store_topic_list(s, t.id, topic_names, tree, &e), 0);
+    assert_string_equal(tree, "/甲 /乙");
+
+    fill_run(s, &t, &a, "入", "", NULL, NULL, 0);
+    a.job_id = strtoll(j.id, NULL, 10);
+    a.job_item = 1;
+    struct job_step second = {.job_id = j.id,
+                              .idx = 1,
+                              .spend = {1, 5, 6, 0, 0.25},
+                              .produced = 1,
+                              .task_id = t.id,
+                              .runs = runs,
+                              .n_runs = 1};
+    struct job_step third = {.job_id = j.id,
+                             .idx = 2,
+                             .failed = true,
+                             .error = "坏了",
+                             .spend = {1, 7, 0, 0, 0.125},
+                             .task_id = t.id};
+    struct job_step steps[] = {second, third};
+    step_async(s, steps, 2, 0);
+    assert_string_equal(job_counts(s, j.id, buf), "5 2 1 0");
+    struct run_filter f = {.task_id = t.id, .min_rating = NAN};
+    assert_int_equal(run_count(s, &f), 1);
+    assert_string_equal(scan(s, j.id, NULL, JOB_ITEM_DONE | JOB_ITEM_FAILED, -1, 0, &x),
+                        "0:1:topics:{} 1:1:outputs:{} 2:2:outputs:{}");
+    assert_string_equal(stages(s, j.id, out), "topics:1,0,1,0,2,2,10,20,3,0.5,0 "
+                                              "outputs:2,0,1,1,1,2,12,6,0,0.375,0 "
+                                              "inputs:2,2,0,0,0,0,0,0,0,0,0");
+
+    /* the same steps again, and with other contents: nothing changes */
+    fill_run(s, &t, &b, "又", "", NULL, NULL, 0);
+    first.topics = &other_topics;
+    second.runs = again;
+    third.failed = false;
+    struct job_step repeats[] = {first, second, third};
+    step_async(s, repeats, 3, 0);
+    assert_string_equal(job_counts(s, j.id, buf), "5 2 1 0");
+    assert_int_equal(run_count(s, &f), 1);
+    tree[0] = '\0';
+    assert_int_equal(store_topic_list(s, t.id, topic_names, tree, &e), 0);
+    assert_string_equal(tree, "/甲 /乙");
+    assert_string_equal(stages(s, j.id, out), "topics:1,0,1,0,2,2,10,20,3,0.5,0 "
+                                              "outputs:2,0,1,1,1,2,12,6,0,0.375,0 "
+                                              "inputs:2,2,0,0,0,0,0,0,0,0,0");
+    store_close(s);
+}
+
+/* The steps of one call are one write: a sample its item already has fails the call with the
+ * SQLite backend's message, and none of its steps is stored. */
+static void step_call_is_all_or_none(void **state)
+{
+    struct store *s = open_backend(state);
+    const struct job_new_item items[] = {{"outputs", "{}"}, {"outputs", "{}"}};
+    struct run a, b;
+    struct run *one[] = {&a}, *dup[] = {&b};
+    struct job j;
+    struct project p;
+    struct task t;
+    struct scanned x;
+    char buf[96], want[96];
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "all or none", &p);
+    make_task(s, p.id, &t);
+    make_staged(s, &t, "pipeline", items, 2, &j);
+    fill_run(s, &t, &a, "一", "", NULL, NULL, 0);
+    fill_run(s, &t, &b, "二", "", NULL, NULL, 0);
+    a.job_id = b.job_id = strtoll(j.id, NULL, 10);
+    a.job_item = b.job_item = 1;
+    assert_int_equal(store_run_insert(s, one, 1, &e), 0);
+    struct job_step steps[] = {
+        {.job_id = j.id, .idx = 0, .spend = {1, 1, 1, 0, 0}, .task_id = t.id},
+        {.job_id = j.id, .idx = 1, .task_id = t.id, .runs = dup, .n_runs = 1},
+    };
+    struct done d = {0};
+    assert_int_equal(store_job_step_async(s, steps, 2, on_done, &d, &e), 0);
+    write_barrier(s);
+    assert_int_equal(d.calls, 1);
+    assert_int_equal(d.result, HE_CONFLICT);
+    snprintf(want, sizeof(want), "job %s item 1 already has a sample", j.id);
+    assert_string_equal(d.msg, want);
+    assert_string_equal(job_counts(s, j.id, buf), "2 0 0 0");
+    assert_string_equal(scan(s, j.id, NULL, JOB_ITEM_PENDING, -1, 0, &x),
+                        "0:0:outputs:{} 1:0:outputs:{}");
+    store_close(s);
+}
+
+/* A judge's step rates its samples (judge_rating, judge_score, the reasoning merged into
+ * intermediate_outputs, "rejected" tagged once and listed by tag); a deleted sample is
+ * skipped. */
+static void judged_steps_rate_samples(void **state)
+{
+    struct store *s = open_backend(state);
+    const struct job_new_item items[] = {{"judge", "{}"}, {"judge", "{}"}};
+    const char *tags[] = {"synthetic"};
+    struct run a, got = {0};
+    struct run *all[] = {&a};
+    struct job j;
+    struct project p;
+    struct task t;
+    char buf[96];
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "judge", &p);
+    make_task(s, p.id, &t);
+    fill_run(s, &t, &a, "问", "", NULL, tags, 1);
+    a.intermediate_outputs = "{\"chain_of_thought\":\"想\"}";
+    assert_int_equal(store_run_insert(s, all, 1, &e), 0);
+    make_staged(s, &t, "judge", items, 2, &j);
+    const char *rating = "{\"type\":\"five_star\",\"value\":2}";
+    struct job_judged first[] = {{a.id, rating, 2, "太短\t了", true},
+                                 {"123456789012", rating, 1, "gone", true}};
+    struct job_judged second = {a.id, rating, 1.5, "更短", true};
+    struct job_step steps[] = {
+        {.job_id = j.id, .idx = 0, .produced = 1, .task_id = t.id, .judged = first, .n_judged = 2},
+        {.job_id = j.id,
+         .idx = 1,
+         .produced = 1,
+         .task_id = t.id,
+         .judged = &second,
+         .n_judged = 1},
+    };
+    step_async(s, &steps[0], 1, 0);
+    assert_int_equal(store_run_get(s, t.id, a.id, &got, &e), 0);
+    assert_string_equal(got.judge_rating, rating);
+    assert_true(got.judge_score == 2);
+    assert_null(got.rating);
+    assert_string_equal(got.intermediate_outputs,
+                        "{\"chain_of_thought\":\"想\",\"judge_reasoning\":\"太短\\t了\"}");
+    assert_string_equal(got.tags, "[\"synthetic\",\"rejected\"]");
+    run_done(&got);
+    step_async(s, &steps[1], 1, 0);
+    assert_int_equal(store_run_get(s, t.id, a.id, &got, &e), 0);
+    assert_true(got.judge_score == 1.5);
+    assert_string_equal(got.intermediate_outputs,
+                        "{\"chain_of_thought\":\"想\",\"judge_reasoning\":\"更短\"}");
+    assert_string_equal(got.tags, "[\"synthetic\",\"rejected\"]");
+    run_done(&got);
+    struct run_filter f = {.task_id = t.id, .tag = "rejected", .min_rating = NAN};
+    assert_int_equal(run_count(s, &f), 1);
+    assert_string_equal(job_counts(s, j.id, buf), "2 2 0 0");
+    store_close(s);
+}
+
+/* A stage's cost is NaN when some item's cost is unknown, its unpriced calls those items'
+ * calls; a cost once unknown stays unknown over later attempts. */
+static void stages_cost_unknown(void **state)
+{
+    struct store *s = open_backend(state);
+    const struct job_new_item items[] = {{"inputs", "{}"}, {"dedup", "{}"}, {"inputs", "{}"}};
+    struct job j;
+    struct project p;
+    struct task t;
+    char out[512];
+
+    make_project(s, "stages", &p);
+    make_task(s, p.id, &t);
+    make_staged(s, &t, "pipeline", items, 3, &j);
+    struct job_step steps[] = {
+        {.job_id = j.id, .idx = 0, .spend = {3, 30, 40, 5, NAN}, .produced = 4, .task_id = t.id},
+        {.job_id = j.id, .idx = 2, .spend = {1, 1, 2, 0, 0.75}, .produced = 1, .task_id = t.id},
+        {.job_id = j.id, .idx = 1, .spend = {0, 0, 0, 0, 0.0}, .produced = 3, .task_id = t.id},
+    };
+    step_async(s, steps, 3, 0);
+    assert_string_equal(stages(s, j.id, out), "inputs:2,0,2,0,5,4,31,42,5,nan,3 "
+                                              "dedup:1,0,1,0,3,0,0,0,0,0,0");
+    store_close(s);
+}
+
+/* Pending items as scanned, their bytes kept. */
+struct item_bytes {
+    size_t n;
+    unsigned char b[2][16];
+    size_t len[2];
+    int64_t idx[2];
+};
+
+static int item_row(void *ud, const struct job_item_row *it, struct err *e)
+{
+    struct item_bytes *x = ud;
+    (void)e;
+    if (x->n < 2 && it->len <= 16) {
+        memcpy(x->b[x->n], it->payload, it->len);
+        x->len[x->n] = it->len;
+        x->idx[x->n] = it->idx;
+    }
+    x->n++;
+    return 0;
+}
+
+/* A file import's slice: runs become samples (text with tabs, newlines, backslashes, quotes,
+ * \N and Chinese read back exactly, tag rows listed), items keep their bytes, the cursor and
+ * completed count move; a slice whose sample an item already has stores nothing; a slice larger
+ * than what COPY sends at once is stored whole. */
+static void loads_store_rows_and_cursor(void **state)
+{
+    struct store *s = open_backend(state);
+    static const char tricky[] = "tab\there\nline\r\nback\\slash \\N \"quoted\" '单' 中文\\t";
+    static const unsigned char bytes1[] = {'H', 0, 1, '\t', '\n', '\\', 'x', 0xff, 0xe4, '\r'};
+    static const unsigned char bytes2[] = {'\\', 'x', '0', '0'};
+    const char *tags[] = {"导入", "tab\ttag", "导入"};
+    const void *payloads[] = {bytes1, bytes2};
+    const size_t lens[] = {sizeof(bytes1), sizeof(bytes2)};
+    const int64_t idx[] = {1, 3};
+    struct run a, b, c, got = {0};
+    struct run *runs[] = {&a, &b}, *dup[] = {&c};
+    struct job j;
+    struct project p;
+    struct task t;
+    struct done d = {0};
+    char buf[96], want[96];
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "load", &p);
+    make_task(s, p.id, &t);
+    make_staged(s, &t, "import_file", NULL, 0, &j);
+    fill_run(s, &t, &a, tricky, "", NULL, tags, 3);
+    a.output = tricky;
+    a.job_id = strtoll(j.id, NULL, 10);
+    a.job_item = 0;
+    fill_run(s, &t, &b, "二", "", NULL, NULL, 0);
+    b.job_id = a.job_id;
+    b.job_item = 2;
+    struct job_load l = {j.id, runs, 2, idx, payloads, lens, 2, 4};
+    assert_int_equal(store_job_load_async(s, &l, on_done, &d, &e), 0);
+    write_barrier(s);
+    assert_string_equal(job_counts(s, j.id, buf), "0 2 0 4");
+    assert_int_equal(d.calls, 1);
+    assert_int_equal(d.result, 0);
+    assert_int_equal(store_run_get(s, t.id, a.id, &got, &e), 0);
+    assert_string_equal(got.input, tricky);
+    assert_string_equal(got.output, tricky);
+    assert_string_equal(got.tags, "[\"导入\",\"tab\\ttag\",\"导入\"]");
+    run_done(&got);
+    struct run_filter f = {.task_id = t.id, .tag = "tab\ttag", .min_rating = NAN};
+    assert_int_equal(run_count(s, &f), 1);
+
+    struct item_bytes got_items = {0};
+    struct job_item_query q = {j.id, NULL, JOB_ITEM_PENDING, -1, 0};
+    assert_int_equal(store_job_items_scan(s, &q, item_row, &got_items, &e), 0);
+    assert_int_equal(got_items.n, 2);
+    assert_int_equal(got_items.idx[0], 1);
+    assert_int_equal(got_items.idx[1], 3);
+    assert_int_equal(got_items.len[0], sizeof(bytes1));
+    assert_memory_equal(got_items.b[0], bytes1, sizeof(bytes1));
+    assert_int_equal(got_items.len[1], sizeof(bytes2));
+    assert_memory_equal(got_items.b[1], bytes2, sizeof(bytes2));
+
+    /* a sample of item 2 again: nothing of the slice is stored */
+    fill_run(s, &t, &c, "三", "", NULL, NULL, 0);
+    c.job_id = a.job_id;
+    c.job_item = 2;
+    const int64_t idx2[] = {5};
+    struct job_load bad = {j.id, dup, 1, idx2, payloads, lens, 1, 6};
+    assert_int_equal(store_job_load_async(s, &bad, on_done, &d, &e), 0);
+    write_barrier(s);
+    assert_string_equal(job_counts(s, j.id, buf), "0 2 0 4");
+    assert_int_equal(d.calls, 2);
+    assert_int_equal(d.result, HE_CONFLICT);
+    snprintf(want, sizeof(want), "job %s item 2 already has a sample", j.id);
+    assert_string_equal(d.msg, want);
+    got_items.n = 0;
+    assert_int_equal(store_job_items_scan(s, &q, item_row, &got_items, &e), 0);
+    assert_int_equal(got_items.n, 2);
+    store_close(s);
+}
+
+/* A slice far larger than what COPY sends at once is stored whole. */
+static void large_load_is_stored_whole(void **state)
+{
+    struct store *s = open_backend(state);
+    enum { N = 3000 };
+    struct run *mem = calloc(N, sizeof(*mem));
+    struct run **runs = calloc(N, sizeof(*runs));
+    char input[256];
+    struct job j;
+    struct project p;
+    struct task t;
+    char buf[96];
+    struct err e;
+
+    err_clear(&e);
+    memset(input, 'x', sizeof(input) - 1);
+    input[sizeof(input) - 1] = '\0';
+    make_project(s, "large load", &p);
+    make_task(s, p.id, &t);
+    make_staged(s, &t, "import_file", NULL, 0, &j);
+    for (size_t i = 0; i < N; i++) {
+        fill_run(s, &t, &mem[i], input, "", NULL, NULL, 0);
+        mem[i].job_id = strtoll(j.id, NULL, 10);
+        mem[i].job_item = (int64_t)i;
+        runs[i] = &mem[i];
+    }
+    struct job_load l = {j.id, runs, N, NULL, NULL, NULL, 0, N};
+    struct done d = {0};
+    assert_int_equal(store_job_load_async(s, &l, on_done, &d, &e), 0);
+    write_barrier(s);
+    assert_string_equal(job_counts(s, j.id, buf), "0 3000 0 3000");
+    assert_int_equal(d.calls, 1);
+    assert_int_equal(d.result, 0);
+    struct run_filter f = {.task_id = t.id, .min_rating = NAN};
+    assert_int_equal(run_count(s, &f), N);
+    free(runs);
+    free(mem);
+    store_close(s);
+}
+
 /* The ops PostgreSQL does not do yet answer 503 naming themselves (PostgreSQL only: remove an
  * op from here when the backend does it). */
 static void missing_ops_say_so(void **state)
@@ -1547,6 +2061,13 @@ int main(void)
         ON_BOTH(topics_are_distinct_per_node),
         ON_BOTH(topics_list_and_count),
         ON_BOTH(topic_delete_takes_the_subtree),
+        ON_BOTH(staged_create_and_scan),
+        ON_BOTH(steps_store_what_they_carry),
+        ON_BOTH(step_call_is_all_or_none),
+        ON_BOTH(judged_steps_rate_samples),
+        ON_BOTH(stages_cost_unknown),
+        ON_BOTH(loads_store_rows_and_cursor),
+        ON_BOTH(large_load_is_stored_whole),
         ON(postgresql, missing_ops_say_so),
         cmocka_unit_test(url_for_log_hides_the_password),
         ON_BOTH(jobs_round_trip),
