@@ -369,10 +369,23 @@ static void set_status(struct near_run *x, enum job_status to, const char *error
 static void run_job(struct near_worker *w, const struct job *job)
 {
     struct near_run x = {.w = w, .job = *job};
+    struct job now = {0};
     struct err e = ERR_INIT;
     char request_id[LOG_REQUEST_MAX + 1];
     int r;
 
+    /* One server runs a job at a time: another that holds it is left to it, and one that
+     * finished it meanwhile has changed its status since it was listed. */
+    if (store_job_hold(w->store, job->id, false, &e) < 0)
+        return;
+    if (store_job_get(w->store, job->id, &now, &e) < 0 ||
+        (now.status != JOB_QUEUED && now.status != JOB_RUNNING)) {
+        job_done(&now);
+        store_job_hold(w->store, job->id, true, &e);
+        return;
+    }
+    x.job.status = now.status;
+    job_done(&now);
     request_of(job, request_id);
     log_set_request(request_id[0] ? request_id : NULL);
     buf_init(&x.scratch, INPUT_MAX);
@@ -401,6 +414,8 @@ static void run_job(struct near_worker *w, const struct job *job)
     log_event(LOG_INFO, "job finished", "job", x.job.id, "status", job_status_name(x.job.status),
               NULL);
 out:
+    err_clear(&e);
+    store_job_hold(w->store, job->id, true, &e);
     buf_done(&x.scratch);
     log_set_request(NULL);
 }

@@ -223,7 +223,8 @@ static int set_status(struct jobs *j, struct active *a, enum job_status to, cons
 
     err_clear(&e);
     if (store_job_set_status(j->env.store, a->job.id, a->job.status, to, error, &e) < 0) {
-        if (e.code == HE_NOT_FOUND) /* deleted with its task meanwhile: nothing to record */
+        /* deleted with its task meanwhile, or moved by another server: nothing to record */
+        if (e.code == HE_NOT_FOUND || e.code == HE_CONFLICT)
             return e.code;
         log_event(LOG_ERROR, "cannot change the job's status", "job", a->job.id, "from",
                   job_status_name(a->job.status), "to", job_status_name(to), "error", e.msg, NULL);
@@ -281,8 +282,8 @@ static int adopt(void *ud, const struct job *job, struct err *e)
     /* The lines of the job carry the request that started it; the loop that steps the jobs
      * sets the context again for each and clears it after them. */
     log_set_request(a->params.request_id);
-    if (a->job.status == JOB_QUEUED)
-        set_status(j, a, JOB_RUNNING, NULL);
+    if (a->job.status == JOB_QUEUED && set_status(j, a, JOB_RUNNING, NULL) == HE_CONFLICT)
+        a->job.status = JOB_RUNNING; /* another server started it (step sees any other move) */
     log_event(LOG_INFO, "job running", "job", job->id, "kind", job->kind, NULL);
     a->next = j->list;
     j->list = a;
@@ -402,6 +403,8 @@ static bool load_more(struct jobs *j, struct active *a, const struct job *now, s
     } else if (loads == 0) {
         a->loaded = true;
         unlink(a->params.spool);
+        err_clear(&e);
+        store_job_hold(j->env.store, a->job.id, true, &e);
     }
     return false;
 }
@@ -443,6 +446,28 @@ static bool again(struct jobs *j, struct active *a)
     return true;
 }
 
+static int any_item(void *ud, const struct job_item_row *it, struct err *e)
+{
+    (void)it;
+    (void)e;
+    *(bool *)ud = true;
+    return 0;
+}
+
+/* Whether an item is still pending that this server could not claim: another server works on
+ * it (or held it and died: its lease runs out and a later claim takes it). */
+static bool others_working(struct jobs *j, struct active *a)
+{
+    struct job_item_query q = {a->job.id, NULL, JOB_ITEM_PENDING, -1, 1};
+    struct err e;
+    bool any = false;
+
+    err_clear(&e);
+    if (store_job_items_scan(j->env.store, &q, any_item, &any, &e) < 0)
+        return true; /* not known: ask again at the next pass */
+    return any;
+}
+
 /* Every item settled: the final state follows from the stored counts. */
 static bool settle(struct jobs *j, struct active *a, struct ending *end)
 {
@@ -475,7 +500,40 @@ static bool run_items(struct jobs *j, struct active *a, struct ending *end)
         a->no_more = false;
         return false;
     }
+    if (others_working(j, a))
+        return false;
     return !again(j, a) && settle(j, a, end);
+}
+
+/* Another server loads the rows of this file import: this one runs the items loaded so far, and
+ * takes the job's end once every row is in. */
+static bool help(struct jobs *j, struct active *a, const struct job *now)
+{
+    size_t inflight = counts_of(j, a).inflight;
+
+    if (now->cursor >= now->total) {
+        a->loaded = true;
+        return false;
+    }
+    if (inflight < j->cfg.window)
+        claim(j, a, a->next_idx, j->cfg.window - inflight);
+    return false;
+}
+
+/*
+ * Whether this server loads the rows of a file import: one server at a time holds the job for
+ * it. On a store several servers share, the rows are in the spool of the server that received
+ * the file; a server without that file leaves the loading to it (it resumes when that server
+ * comes back) and runs the items loaded so far.
+ */
+static bool may_load(struct jobs *j, struct active *a)
+{
+    struct err e;
+
+    if (j->env.store->shared && access(a->params.spool, R_OK) < 0)
+        return false;
+    err_clear(&e);
+    return store_job_hold(j->env.store, a->job.id, false, &e) == 0;
 }
 
 static bool go_on(struct jobs *j, struct active *a, const struct job *now, struct ending *end)
@@ -487,7 +545,11 @@ static bool go_on(struct jobs *j, struct active *a, const struct job *now, struc
         llm_cancel_group(j->env.engine, group_of(a));
         return false;
     }
-    return a->loaded ? run_items(j, a, end) : load_more(j, a, now, end);
+    if (!a->loaded && !a->loader)
+        a->loader = may_load(j, a);
+    if (a->loaded)
+        return run_items(j, a, end);
+    return a->loader ? load_more(j, a, now, end) : help(j, a, now);
 }
 
 /* One pass over a job; returns true when the job is over and can be dropped. */
@@ -506,12 +568,27 @@ static bool step(struct jobs *j, struct active *a)
             a->cancelling = true;
             llm_cancel_group(j->env.engine, group_of(a));
         }
-        over = a->cancelling || a->stopping_early ? wind_down(j, a, &end) : go_on(j, a, &now, &end);
+        if (now.status != a->job.status && job_status_is_stopped(now.status)) {
+            /* another server ended it (an early stop, a cancel it recorded first) */
+            a->job.status = now.status;
+            a->ended_elsewhere = true;
+            llm_cancel_group(j->env.engine, group_of(a));
+        }
+        over = a->ended_elsewhere                   ? outstanding(j, a) == 0
+               : a->cancelling || a->stopping_early ? wind_down(j, a, &end)
+                                                    : go_on(j, a, &now, &end);
     }
     job_done(&now);
-    if (over)
+    if (!over)
+        return false;
+    if (!a->ended_elsewhere)
         finish(j, a, &end);
-    return over;
+    jobs_close_spool(a);
+    if (a->loader) {
+        err_clear(&e);
+        store_job_hold(j->env.store, a->job.id, true, &e);
+    }
+    return true;
 }
 
 static void *runner_main(void *arg)

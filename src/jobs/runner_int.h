@@ -54,6 +54,8 @@ struct active {
     int64_t next_idx; /* claims continue after this item */
     int rounds;       /* of items run again (again()) */
     bool cancelling, stopping_early, loaded, no_more;
+    bool loader;          /* this server loads the rows (it holds the job for that) */
+    bool ended_elsewhere; /* another server recorded the job's end: drop it, record nothing */
     struct active *next;
 };
 

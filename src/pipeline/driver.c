@@ -290,7 +290,8 @@ static int set_status(struct pjob *j, enum job_status to, const char *error)
     struct err e = ERR_INIT;
 
     if (store_job_set_status(j->d->env.store, j->job.id, j->job.status, to, error, &e) < 0) {
-        if (e.code != HE_NOT_FOUND)
+        /* gone with its task, or moved by another server since (step sees it next) */
+        if (e.code != HE_NOT_FOUND && e.code != HE_CONFLICT)
             log_event(LOG_ERROR, "cannot change the job's status", "job", j->job.id, "from",
                       job_status_name(j->job.status), "to", job_status_name(to), "error", e.msg,
                       NULL);
@@ -310,6 +311,15 @@ static void pjob_free(struct pjob *j)
     arena_done(&j->mem);
     free(j->last_error);
     free(j);
+}
+
+/* Frees a job this server no longer runs, and gives its hold back. */
+static void drop(struct pjob *j)
+{
+    struct err e = ERR_INIT;
+
+    store_job_hold(j->d->env.store, j->job.id, true, &e);
+    pjob_free(j);
 }
 
 /* How a pass ends when the job is over (gone: deleted with its task, nothing to record). */
@@ -412,6 +422,12 @@ static bool step(struct pjob *j)
             j->cancelling = true;
             llm_cancel_group(j->d->env.engine, j->group);
         }
+        if (now.status != j->job.status && job_status_is_stopped(now.status)) {
+            /* ended elsewhere (another server held it before): nothing left to record here */
+            llm_cancel_group(j->d->env.engine, j->group);
+            job_done(&now);
+            return end.gone = j->inflight == 0;
+        }
         if (!j->cancelling && !j->stopping_early && j->successes == 0 &&
             j->same_failures >= EARLY_STOP_FAILURES) {
             j->stopping_early = true;
@@ -444,8 +460,13 @@ static int adopt(void *ud, const struct job *job, struct err *e)
     for (j = d->list; j; j = j->next)
         if (strcmp(j->job.id, job->id) == 0)
             return 0;
-    if (!(j = calloc(1, sizeof(*j))))
+    /* One server runs a job at a time: one another server holds is left to it. */
+    if (store_job_hold(d->env.store, job->id, false, &pe) < 0)
         return 0;
+    if (!(j = calloc(1, sizeof(*j)))) {
+        store_job_hold(d->env.store, job->id, true, &pe);
+        return 0;
+    }
     j->d = d;
     j->job = *job;
     j->job.kind = strdup(job->kind);
@@ -459,7 +480,7 @@ static int adopt(void *ud, const struct job *job, struct err *e)
     if (!j->job.kind || adopt_load(j, job->params, &pe) < 0) {
         /* The task is gone or the params are broken: the job cannot go on. */
         set_status(j, JOB_FAILED, pe.code ? pe.msg : "out of memory");
-        pjob_free(j);
+        drop(j);
         return 0;
     }
     log_set_request(j->request_id[0] ? j->request_id : NULL);
@@ -481,7 +502,7 @@ static void step_all(struct pipeline_driver *d)
         log_set_request(j->request_id[0] ? j->request_id : NULL);
         if (step(j)) {
             *pp = j->next;
-            pjob_free(j);
+            drop(j);
         } else {
             pp = &j->next;
         }

@@ -442,6 +442,7 @@ int store_pg_open(const char *url, struct store **ret, struct err *e)
         return err_set(e, HE_NOMEM, NULL, NULL);
     }
     st->base.ops = &pg_ops;
+    st->base.shared = true;
     pthread_mutex_init(&st->lock, NULL);
     pthread_cond_init(&st->idle_cond, NULL);
     if ((r = migrate(st, e)) < 0 || (r = pg_listen_start(st, e)) < 0) {

@@ -559,6 +559,8 @@ struct store {
     /* Item leases and job holds last lease_ms (STORE_LEASE_MS_DEFAULT), renewed every third
      * of it; set before the first claim (hetu serve --job-lease). */
     int64_t lease_ms;
+    /* Several servers may use this store at once (PostgreSQL); set by the backend at open. */
+    bool shared;
     /* This server's name in claims and holds: unique per open store (host, process, random). */
     char owner[64];
     /* store_watch's callbacks, under watch_lock (a backend's listener thread calls them). */
