@@ -225,13 +225,24 @@ class Cluster:
         return out
 
 
-def check_no_call_after_commit(calls, committed):
-    """Every item was called, and no call reached the provider after the item's sample was
-    committed: a recorded item is never asked for again."""
+def check_calls(calls, committed, cut, cut_end):
+    """Every item was called; no call reached the provider after the item's sample was
+    committed (a recorded item is never asked for again); and the only items called more than
+    once were called before the disruption ended (cut_end: the restart of the database; cut for
+    a kill) and recorded after it began (cut: the kill, the database's stop), the results the
+    disruption lost: no two servers worked on one item otherwise."""
     assert {k for k, _, _ in calls} == set(range(ITEMS))
     late = [(k, t - committed[k], srv) for k, t, srv in calls if t > committed[k]]
     assert late == [], "%d calls for items already recorded (item, seconds late, server): %r" % (
         len(late), late[:10])
+    first, times = {}, {}
+    for k, t, srv in calls:
+        first[k] = min(first.get(k, t), t)
+        times.setdefault(k, []).append((round(t - cut, 2), srv))
+    again = {k for k, v in times.items() if len(v) > 1}
+    lost = {k for k in first if first[k] < cut_end and committed[k] > cut}
+    assert again <= lost, "called more than once (seconds after the cut, server): %r" % (
+        [(k, times[k]) for k in sorted(again - lost)[:5]])
 
 
 def test_kill_9_one_of_three_servers_mid_job(start_server, pg, fake, tmp_path):
@@ -254,7 +265,7 @@ def test_kill_9_one_of_three_servers_mid_job(start_server, pg, fake, tmp_path):
     cl.check_end(job_id)
     committed = cl.check_stored_once(job_id)
     calls = cl.calls(model)
-    check_no_call_after_commit(calls, committed)
+    check_calls(calls, committed, killed_at, killed_at)
     # what server 0 had called and not recorded when it died was called again, and by no other
     # server before its lease could have run out (renewed every third of it, so 2/3 of a lease
     # after the kill at the earliest)
@@ -278,17 +289,19 @@ def test_database_restarted_mid_job(start_server, pg, fake, tmp_path):
     job_id = cl.begin(model)
     j = cl.wait(1, job_id, ITEMS // 3, timeout=120)
     assert j["status"] == "running" and j["completed"] < ITEMS // 2, j
+    paused_at = time.time()
     pg.pause()
     time.sleep(2 * LEASE)  # longer than a lease: every claim has expired when it is back
     r = cl.servers[1].client.get(cl.ds + "jobs/" + job_id)
     assert r.status == 503, r
     pg.resume()
+    resumed_at = time.time()
     cl.wait(1, job_id, None, timeout=180, unavailable_until=time.monotonic() + 30)
     for srv in cl.servers:
         assert srv.running(), srv.describe(tail=3000)
     cl.check_end(job_id)
     committed = cl.check_stored_once(job_id)
     calls = cl.calls(model)
-    check_no_call_after_commit(calls, committed)
+    check_calls(calls, committed, paused_at, resumed_at)
     print("scale-out, database restart: %d calls for %d items, %.1f s" % (
         len(calls), ITEMS, time.monotonic() - t0))
