@@ -24,7 +24,7 @@ Figures, one a line:
 
 Environment: HETU_BENCH_SCALE_ITEMS (20000), HETU_BENCH_SCALE_WINDOW (200),
 HETU_BENCH_SCALE_LATENCY_MS (200), HETU_BENCH_SCALE_SERVERS (1,2,3), HETU_BENCH_KEEP (keep the
-work directory)."""
+work directory). --trace prints the job's progress every second on stderr."""
 
 import argparse
 import json
@@ -120,10 +120,15 @@ def run(a, pg, fake_port, work, csv, n_servers):
         if out.returncode or "job_id" not in body:
             raise SystemExit("scale: the upload failed: %s %s" % (out.stdout[:500],
                                                                   out.stderr[:500]))
+        shown = 0.0
         while True:
             j = c.ok("GET", base + "/jobs/" + body["job_id"])
             if j["status"] not in ("queued", "running"):
                 break
+            if a.trace and time.monotonic() - shown >= 1:
+                shown = time.monotonic()
+                print("scale: %d servers, %.1f s: %s, %d done" % (
+                    n_servers, shown - t0, j["status"], j["completed"]), file=sys.stderr)
             time.sleep(0.05)
         wall = time.monotonic() - t0
         if (j["status"], j["completed"]) != ("completed", a.items):
@@ -149,6 +154,7 @@ def main():
     ap.add_argument("--latency", type=int,
                     default=int(os.environ.get("HETU_BENCH_SCALE_LATENCY_MS", 200)))
     ap.add_argument("--servers", default=os.environ.get("HETU_BENCH_SCALE_SERVERS", "1,2,3"))
+    ap.add_argument("--trace", action="store_true", help="the job's progress every second")
     a = ap.parse_args()
     counts = [int(x) for x in a.servers.split(",")]
     if not pgserver.server_bindir():
