@@ -20,7 +20,10 @@ Figures, one a line:
   with FOR UPDATE SKIP LOCKED) per item, from pg_stat_statements; all of the store's statements
   per item beside it; and the window time each item held beyond its call,
   (wall x N x WINDOW - items x LATENCY) / items, which counts everything else too (upload,
-  loading the rows, writes, polling).
+  loading the rows, writes, polling);
+- CPU time per item of the servers, of the fake and of PostgreSQL, with the share of the
+  machine's cores they used and its load average: on a machine whose cores the three share,
+  CPU, not the claims, can set the pace.
 
 Environment: HETU_BENCH_SCALE_ITEMS (20000), HETU_BENCH_SCALE_WINDOW (200),
 HETU_BENCH_SCALE_LATENCY_MS (200), HETU_BENCH_SCALE_SERVERS (1,2,3), HETU_BENCH_KEEP (keep the
@@ -69,6 +72,36 @@ def write_csv(path, n):
             f.write('"%s",%s\n' % (inp.replace('"', '""'), ">>>>>".join(tp)))
 
 
+def cpu_seconds(pids):
+    """User and system CPU seconds the processes have used so far (gone ones count 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / tick
+
+
+def pg_pids(pg):
+    """The postmaster and its children (backends, writer, checkpointer...)."""
+    with open(os.path.join(pg.datadir, "postmaster.pid")) as f:
+        pm = int(f.readline())
+    out = [pm]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pm:
+                        out.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
 def database(pg, name):
     psql(pg.url, "CREATE DATABASE " + name)
     url = pg.url.rsplit("/", 1)[0] + "/" + name
@@ -88,12 +121,14 @@ def statement_ms(url):
     return int(calls), float(claim), float(total)
 
 
-def run(a, pg, fake_port, work, csv, n_servers):
+def run(a, pg, fake, work, csv, n_servers):
+    """Returns (wall seconds, claim statements, their ms, all statements' ms, CPU seconds of
+    the servers, of the fake, of PostgreSQL)."""
     url = database(pg, "scale_%d" % n_servers)
     cfg = work / "hetu.json"
     cfg.write_text(json.dumps({"providers": {"together_ai": {
         "concurrency": 4 * a.window, "max_attempts": 2, "timeout_s": 60}}}))
-    env = {"HETU_TOGETHER_AI_BASE_URL": "http://127.0.0.1:%d/v1" % fake_port,
+    env = {"HETU_TOGETHER_AI_BASE_URL": "http://127.0.0.1:%d/v1" % fake[1],
            "TOGETHERAI_API_KEY": "sk-bench", "HETU_USER": "bench"}
     servers = []
     try:
@@ -112,6 +147,8 @@ def run(a, pg, fake_port, work, csv, n_servers):
         psql(url, "SELECT pg_stat_statements_reset()")
         model = "scale-bench-%d-%d+latency=%d" % (os.getpid(), n_servers, a.latency)
         q = "?output_model_name=%s&output_provider=together_ai" % model.replace("+", "%2B")
+        groups = ([s.proc.pid for s in servers], [fake[0].pid], pg_pids(pg))
+        cpu0 = [cpu_seconds(g) for g in groups]
         t0 = time.monotonic()
         out = subprocess.run(["curl", "-sS", "--fail-with-body", "-F", "file=@%s" % csv,
                               servers[0].base_url + base + "/import_samples_from_file" + q],
@@ -131,6 +168,7 @@ def run(a, pg, fake_port, work, csv, n_servers):
                     n_servers, shown - t0, j["status"], j["completed"]), file=sys.stderr)
             time.sleep(0.05)
         wall = time.monotonic() - t0
+        cpu = [cpu_seconds(g) - c0 for g, c0 in zip(groups, cpu0)]
         if (j["status"], j["completed"]) != ("completed", a.items):
             raise SystemExit("scale: with %d servers the job ended %s, %d of %d: %s" % (
                 n_servers, j["status"], j["completed"], j["total"], j.get("error")))
@@ -138,7 +176,7 @@ def run(a, pg, fake_port, work, csv, n_servers):
         if stored != [str(a.items), str(a.items)]:
             raise SystemExit("scale: %s samples (distinct items) for %d items" % (stored, a.items))
         claims, claim_ms, all_ms = statement_ms(url)
-        return wall, claims, claim_ms, all_ms
+        return (wall, claims, claim_ms, all_ms) + tuple(cpu)
     finally:
         for s in servers:
             s.stop()
@@ -174,7 +212,8 @@ def main():
         say("latency", a.latency, "ms a call")
         rate = {}
         for n in counts:
-            wall, claims, claim_ms, all_ms = run(a, pg, fport, work, csv, n)
+            wall, claims, claim_ms, all_ms, cpu_srv, cpu_fake, cpu_pg = run(
+                a, pg, (fake, fport), work, csv, n)
             rate[n] = a.items / wall
             ideal = n * a.window * 1000.0 / a.latency
             held = (wall * n * a.window - a.items * a.latency / 1000.0) / a.items
@@ -191,6 +230,11 @@ def main():
                 "ms (every statement of the run)")
             say("servers_%d_window_ms_per_item" % n, "%.1f" % (held * 1000),
                 "ms held beyond the call")
+            say("servers_%d_cpu_ms_per_item" % n, "%.2f/%.2f/%.2f" % (
+                cpu_srv * 1000 / a.items, cpu_fake * 1000 / a.items, cpu_pg * 1000 / a.items),
+                "ms (servers/fake/PostgreSQL; %.0f%% of the run's %d cores, load %.1f)" % (
+                    100 * (cpu_srv + cpu_fake + cpu_pg) / (wall * os.cpu_count()),
+                    os.cpu_count(), os.getloadavg()[0]))
     finally:
         pg.stop()
         fake.terminate()
