@@ -118,7 +118,11 @@ def statement_ms(url):
                      " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database()"
                      " AND query NOT ILIKE '%pg_stat_statements%'")
     calls, claim, total = rows[0]
-    return int(calls), float(claim), float(total)
+    top = psql(url, "SELECT round(total_exec_time), calls, regexp_replace(left(query, 70), "
+                    "'\\s+', ' ', 'g') FROM pg_stat_statements s JOIN pg_database d ON "
+                    "d.oid = s.dbid WHERE d.datname = current_database() ORDER BY "
+                    "total_exec_time DESC LIMIT 1")
+    return int(calls), float(claim), float(total), top[0] if top else None
 
 
 def run(a, pg, fake, work, csv, n_servers):
@@ -175,7 +179,10 @@ def run(a, pg, fake, work, csv, n_servers):
         stored = psql(url, "SELECT count(*), count(DISTINCT job_item) FROM samples")[0]
         if stored != [str(a.items), str(a.items)]:
             raise SystemExit("scale: %s samples (distinct items) for %d items" % (stored, a.items))
-        claims, claim_ms, all_ms = statement_ms(url)
+        claims, claim_ms, all_ms, top = statement_ms(url)
+        if top:
+            say("servers_%d_slowest_statement" % n_servers, "%s ms in %s calls:" % (top[0], top[1]),
+                top[2])
         return (wall, claims, claim_ms, all_ms) + tuple(cpu)
     finally:
         for s in servers:
