@@ -204,8 +204,9 @@ int pg_job_load_async(struct store *s, const struct job_load *l, store_done_cb c
                       struct err *e);
 
 /* pg_jobs.c: jobs and their items, a queue several servers share. Migration 8 makes
- * job_items.payload BYTEA and adds job_items.claimed_by, lease_until and jobs.held_until (the
- * holder is jobs.owner); leases and holds are in microseconds on the database's clock. */
+ * job_items.payload BYTEA and adds job_items.claimed_by and hetu_servers (owner, lease_until):
+ * a claim (claimed_by, jobs.owner) lasts while its server's row is live; leases are in
+ * microseconds on the database's clock. */
 #define PG_JOBS_CHANNEL "hetu_jobs"
 #define PG_NOW_US       "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
 int pg_job_create(struct store *s, const struct job *j, const char *const *payloads, size_t n,
@@ -238,11 +239,12 @@ int pg_job_items_copy(struct pg_conn *c, const char *job_id, const int64_t *idx,
  * it in its transaction. */
 int pg_notify_job(struct pg_conn *c, const char *job_id, struct err *e);
 
-/* pg_listen.c: the listener thread (LISTEN hetu_jobs, lease and hold renewal). */
+/* pg_listen.c: the listener thread (LISTEN hetu_jobs, this server's lease). */
 int pg_listen_start(struct pg_store *st, struct err *e);
-/* Called by each claim (job_pending, job_hold): from then on this server's claims are renewed
- * every third of struct store's lease_ms, and given up at close. */
-void pg_listen_arm(struct pg_store *st);
+/* Called before each claim (job_pending, job_hold): the first one gives this server its live
+ * row in hetu_servers (struct store's owner, lease_ms), renewed from then on every third of
+ * lease_ms and removed at close. */
+int pg_listen_arm(struct pg_store *st, struct err *e);
 /* Stops the thread, then gives up this server's claims and holds. */
 void pg_listen_stop(struct pg_store *st);
 

@@ -8,14 +8,17 @@
  *   `completed = completed + k` inside the write's transaction, so servers finishing items of
  *   one job at once never lose an update.
  * - Items are claimed, not merely read: job_pending marks the pending items it hands out with
- *   this server's owner name and a lease (job_items.claimed_by, lease_until, microseconds on
- *   the database's clock, so servers whose clocks differ agree), in one UPDATE over a
- *   SELECT ... FOR UPDATE SKIP LOCKED. Another server skips them until the lease runs out;
- *   pg_listen.c renews this server's leases while it lives and gives them up when it closes.
+ *   this server's owner name (job_items.claimed_by), in one UPDATE over a SELECT ... FOR UPDATE
+ *   SKIP LOCKED. A claim lasts while its server's lease lives: one row per server in
+ *   hetu_servers (lease_until, microseconds on the database's clock, so servers whose clocks
+ *   differ agree), which pg_listen.c renews while the server runs and removes when it closes.
+ *   Renewing touches that one row, never the items, so it neither rewrites the claimed items
+ *   nor locks them away from a claim; another server takes an item once its claimer's lease
+ *   ran out (the server died).
  * - A result applies only while its item is pending (the settling UPDATE checks state = 0 and
  *   locks the row): a late duplicate from a server presumed dead changes nothing and stores no
  *   sample; samples also keep (job_id, job_item) unique.
- * - A job hold (jobs.owner, held_until) gives a whole job to one server under the same lease.
+ * - A job hold (jobs.owner) gives a whole job to one server under the same lease.
  * - Changes another server must hear of at once (a new job, a cancel, a requeue, a status)
  *   NOTIFY hetu_jobs with the job id in their transaction: delivered on commit only.
  * - Payloads are BYTEA (JSON text, or a file import's binary records), written through COPY.
@@ -52,13 +55,19 @@ static const char SQL_JOB_STATUS[] =
 static const char SQL_JOB_STATUS_NOW[] = "SELECT status FROM jobs WHERE id = $1";
 static const char SQL_JOB_CANCEL[] = "UPDATE jobs SET cancel_requested = true WHERE id = $1";
 static const char SQL_JOB_PARAMS[] = "UPDATE jobs SET params = $2 WHERE id = $1";
-/* Pending items after $2 that no other server holds under a live lease, claimed for $4 */
+/* Whether the server named by column (an owner name) has no live lease. */
+#define LEASE_GONE(column)                                                     \
+    "NOT EXISTS (SELECT 1 FROM hetu_servers s WHERE s.owner = " column " AND " \
+    "s.lease_until >= " PG_NOW_US ")"
+
+/* Pending items after $2 that no other live server claimed, claimed for $4 */
 static const char SQL_ITEMS_CLAIM[] =
-    "UPDATE job_items AS i SET claimed_by = $4, lease_until = " PG_NOW_US " + $5::bigint "
-    "FROM (SELECT job_id, idx FROM job_items WHERE job_id = $1 AND state = 0 AND idx > $2 "
-    "  AND (claimed_by IS NULL OR claimed_by = $4 OR lease_until < " PG_NOW_US ") "
-    "  ORDER BY idx LIMIT $3 FOR UPDATE SKIP LOCKED) AS c "
-    "WHERE i.job_id = c.job_id AND i.idx = c.idx RETURNING i.idx, i.payload";
+    "UPDATE job_items AS i SET claimed_by = $4 "
+    "FROM (SELECT job_id, idx FROM job_items AS j WHERE job_id = $1 AND state = 0 AND idx > $2 "
+    "  AND (claimed_by IS NULL OR claimed_by = $4 OR " LEASE_GONE(
+        "j.claimed_by") ") "
+                        "  ORDER BY idx LIMIT $3 FOR UPDATE OF j SKIP LOCKED) AS c "
+                        "WHERE i.job_id = c.job_id AND i.idx = c.idx RETURNING i.idx, i.payload";
 static const char SQL_ITEMS_FAILED[] =
     "SELECT idx, error FROM ((SELECT idx, error FROM job_items WHERE job_id = $1 AND state = 2 "
     "ORDER BY idx LIMIT $2) UNION ALL (SELECT idx, error FROM job_items "
@@ -67,11 +76,13 @@ static const char SQL_ITEMS_FAILED[] =
 static const char SQL_ITEMS_BY_STATE[] = "SELECT state, count(*) FROM job_items GROUP BY state";
 static const char SQL_ITEMS_NOT_RUN[] =
     "UPDATE job_items SET error = $2 WHERE job_id = $1 AND state = 0";
-/* A requeue also frees every claim: the resumed job's items go to whichever server asks. */
+/* A resume ($2) also frees every claim: the resumed job's items go to whichever server asks
+ * first (another round of a running job leaves the items in flight with their servers). */
 static const char SQL_ITEMS_REQUEUE[] =
-    "UPDATE job_items SET state = 0, error = NULL, claimed_by = NULL, lease_until = NULL "
+    "UPDATE job_items SET state = 0, error = NULL, "
+    "claimed_by = CASE WHEN $2::boolean THEN NULL ELSE claimed_by END "
     "WHERE job_id = $1 AND (state = 2 OR (state = 0 AND (error IS NOT NULL OR "
-    "claimed_by IS NOT NULL)))";
+    "($2::boolean AND claimed_by IS NOT NULL))))";
 static const char SQL_JOB_REQUEUE[] =
     "UPDATE jobs SET failed = 0, status = $3, "
     "error = CASE WHEN $4::boolean THEN NULL ELSE error END, "
@@ -80,16 +91,15 @@ static const char SQL_JOB_REQUEUE[] =
     "WHERE id = $1 AND status = $2";
 static const char SQL_ITEM_SETTLE[] =
     "UPDATE job_items SET state = $3, error = $4, sample_id = $5, attempts = attempts + 1, "
-    "claimed_by = NULL, lease_until = NULL WHERE job_id = $1 AND idx = $2 AND state = 0";
+    "claimed_by = NULL WHERE job_id = $1 AND idx = $2 AND state = 0";
 static const char SQL_JOB_COUNT[] =
     "UPDATE jobs SET completed = completed + $2, failed = failed + $3 WHERE id = $1";
-/* Taken when unheld, held by this server, or held under a lease that ran out */
+/* Taken when unheld, held by this server, or held by one whose lease ran out */
 static const char SQL_JOB_HOLD[] =
-    "UPDATE jobs SET owner = $2, held_until = " PG_NOW_US " + $3::bigint WHERE id = $1 AND "
-    "(owner IS NULL OR owner = $2 OR held_until < " PG_NOW_US ") RETURNING id";
+    "UPDATE jobs SET owner = $2 WHERE id = $1 AND "
+    "(owner IS NULL OR owner = $2 OR " LEASE_GONE("jobs.owner") ") RETURNING id";
 static const char SQL_JOB_HOLDER[] = "SELECT owner FROM jobs WHERE id = $1";
-static const char SQL_JOB_UNHOLD[] =
-    "UPDATE jobs SET owner = NULL, held_until = NULL WHERE id = $1 AND owner = $2";
+static const char SQL_JOB_UNHOLD[] = "UPDATE jobs SET owner = NULL WHERE id = $1 AND owner = $2";
 
 /* A COPY buffer is sent when it holds this much. */
 #define COPY_CHUNK (1024 * 1024)
@@ -399,12 +409,12 @@ int pg_job_pending(struct store *s, const char *job_id, int64_t after, size_t li
     struct pg_params p = {0};
     int r;
 
-    pg_listen_arm((struct pg_store *)s);
+    if ((r = pg_listen_arm((struct pg_store *)s, e)) < 0)
+        return r;
     pg_param_id(&p, job_id);
     pg_param_int(&p, after);
     pg_param_int(&p, (int64_t)limit);
     pg_param_text(&p, s->owner);
-    pg_param_int(&p, s->lease_ms * 1000);
     if ((r = pg_query((struct pg_store *)s, SQL_ITEMS_CLAIM, &p, &res, "claiming the job's items",
                       e)) < 0)
         return r;
@@ -423,8 +433,8 @@ int pg_job_hold(struct store *s, const char *job_id, bool release, struct err *e
     pg_param_text(&p, s->owner);
     if (release)
         return pg_query(st, SQL_JOB_UNHOLD, &p, &res, "releasing the job", e);
-    pg_listen_arm(st);
-    pg_param_int(&p, s->lease_ms * 1000);
+    if ((r = pg_listen_arm(st, e)) < 0)
+        return r;
     if ((r = pg_query(st, SQL_JOB_HOLD, &p, &res, "holding the job", e)) < 0)
         return r;
     if (PQntuples(res) == 1)
@@ -560,8 +570,9 @@ static int requeue_fn(struct pg_conn *c, void *arg, struct err *e)
         return r;
     if (changed_none(job))
         return status_unchanged(c, a, e);
-    if ((r = run_on_job(c, SQL_ITEMS_REQUEUE, a->job_id, &items, "requeueing the job's items", e)) <
-        0)
+    p.n = 1;
+    pg_param_text(&p, a->from != a->to ? "true" : "false");
+    if ((r = pg_run(c, SQL_ITEMS_REQUEUE, &p, &items, "requeueing the job's items", e)) < 0)
         return r;
     return pg_notify_job(c, a->job_id, e);
 }
@@ -636,25 +647,60 @@ static int settle_one(struct pg_conn *c, const struct job_item_result *x, bool *
     return 0;
 }
 
+static int by_item(const void *a, const void *b)
+{
+    const struct job_item_result *x = *(const struct job_item_result *const *)a;
+    const struct job_item_result *y = *(const struct job_item_result *const *)b;
+    int c = strcmp(x->job_id, y->job_id);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Adds a job's settled results to its counters. */
+static int count_progress(struct pg_conn *c, const char *job_id, int64_t done, int64_t failed,
+                          struct err *e)
+{
+    _cleanup_result_ PGresult *res = NULL;
+    struct pg_params p = {0};
+
+    if (done == 0 && failed == 0)
+        return 0;
+    pg_param_id(&p, job_id);
+    pg_param_int(&p, done);
+    pg_param_int(&p, failed);
+    return pg_run(c, SQL_JOB_COUNT, &p, &res, "counting the job's progress", e);
+}
+
+/*
+ * Items are settled in (job, idx) order and each job's counters updated once, after its items:
+ * two servers settling overlapping items (one presumed dead, finishing late) take their row
+ * locks in the same order, so neither waits on the other in a cycle.
+ */
 static int items_done_fn(struct pg_conn *c, void *arg, struct err *e)
 {
     struct done_args *a = arg;
+    _cleanup_free_ const struct job_item_result **order = calloc(a->n + 1, sizeof(*order));
+    int64_t done = 0, failed = 0;
     int r = 0;
 
+    if (!order)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    for (size_t i = 0; i < a->n; i++)
+        order[i] = &a->results[i];
+    qsort(order, a->n, sizeof(*order), by_item);
     for (size_t i = 0; i < a->n && r == 0; i++) {
-        const struct job_item_result *x = &a->results[i];
-        _cleanup_result_ PGresult *res = NULL;
-        struct pg_params p = {0};
+        const struct job_item_result *x = order[i];
         bool settled = false;
 
-        if ((r = settle_one(c, x, &settled, e)) < 0 || !settled)
-            continue; /* not settled: already done, this result is a repeat */
-        if (x->run && (r = pg_run_insert_rows(c, &x->run, 1, e)) < 0)
+        if ((r = settle_one(c, x, &settled, e)) < 0)
             break;
-        pg_param_id(&p, x->job_id);
-        pg_param_int(&p, x->run ? 1 : 0);
-        pg_param_int(&p, x->run ? 0 : 1);
-        r = pg_run(c, SQL_JOB_COUNT, &p, &res, "counting the job's progress", e);
+        if (settled && x->run && (r = pg_run_insert_rows(c, &x->run, 1, e)) < 0)
+            break;
+        if (settled) /* not settled: already done, this result is a repeat */
+            *(x->run ? &done : &failed) += 1;
+        if (i + 1 == a->n || strcmp(order[i + 1]->job_id, x->job_id) != 0) {
+            r = count_progress(c, x->job_id, done, failed, e);
+            done = failed = 0;
+        }
     }
     return r;
 }

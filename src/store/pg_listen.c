@@ -6,15 +6,15 @@
  * - It LISTENs on hetu_jobs and, on each notification (another server, or this one, changed a
  *   job: pg_notify_job), calls store_wake_watchers. After it (re)connects it wakes them once
  *   too, for what it may have missed while the database was away.
- * - Once this server has claimed something (pg_listen_arm, from job_pending and job_hold, which
- *   come after struct store's owner and lease_ms are set), it renews every third of lease_ms
- *   the leases of the pending items this server claimed and its job holds, one UPDATE each.
+ * - From this server's first claim on (pg_listen_arm, from job_pending and job_hold, which come
+ *   after struct store's owner and lease_ms are set), it renews this server's lease (its row in
+ *   hetu_servers, which every claim of this server lasts by) every third of lease_ms.
  * - When the database goes away it reconnects with a backoff (100 ms doubling to 5 s), logging
  *   nothing (library code never logs; /healthz reports the database). It waits only in poll(),
  *   on its socket and on a pipe that pg_listen_arm and pg_listen_stop write to, so it renews
  *   from the first claim on and the store closes at once.
- * - pg_listen_stop joins the thread and then gives up this server's claims and holds, so a
- *   server that stops cleanly leaves its items to the others at once.
+ * - pg_listen_stop joins the thread and then ends this server's lease and gives up its claims
+ *   and holds, so a server that stops cleanly leaves its items to the others at once.
  *
  * Threads: the fields under `lock` are shared with the calling threads (pg_listen_arm); the
  * rest belong to the listener thread between start and stop.
@@ -30,6 +30,7 @@
 
 #include "store/pg_int.h"
 #include "store/store_int.h"
+#include "util/cleanup.h"
 #include "util/banned.h"
 
 #define BACKOFF_MIN_MS 100
@@ -38,15 +39,15 @@
 #define IDLE_WAIT_MS 1000
 
 static const char SQL_LISTEN[] = "LISTEN " PG_JOBS_CHANNEL;
-static const char SQL_RENEW_ITEMS[] =
-    "UPDATE job_items SET lease_until = " PG_NOW_US " + $2::bigint "
-    "WHERE claimed_by = $1 AND state = 0";
-static const char SQL_RENEW_HOLDS[] =
-    "UPDATE jobs SET held_until = " PG_NOW_US " + $2::bigint WHERE owner = $1";
-static const char SQL_FREE_ITEMS[] =
-    "UPDATE job_items SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = $1";
-static const char SQL_FREE_HOLDS[] =
-    "UPDATE jobs SET owner = NULL, held_until = NULL WHERE owner = $1";
+static const char SQL_RENEW[] =
+    "INSERT INTO hetu_servers (owner, lease_until) VALUES ($1, " PG_NOW_US " + $2::bigint) "
+    "ON CONFLICT (owner) DO UPDATE SET lease_until = excluded.lease_until";
+/* Servers whose lease ended an hour ago: what they claimed is free with or without them. */
+static const char SQL_FORGET_GONE[] =
+    "DELETE FROM hetu_servers WHERE lease_until < " PG_NOW_US " - 3600000000";
+static const char SQL_END_LEASE[] = "DELETE FROM hetu_servers WHERE owner = $1";
+static const char SQL_FREE_ITEMS[] = "UPDATE job_items SET claimed_by = NULL WHERE claimed_by = $1";
+static const char SQL_FREE_HOLDS[] = "UPDATE jobs SET owner = NULL WHERE owner = $1";
 
 struct pg_listener {
     struct pg_store *st;
@@ -56,7 +57,7 @@ struct pg_listener {
     /* shared under lock */
     pthread_mutex_t lock;
     bool stopping;
-    bool armed;     /* this server has claimed something: renew */
+    bool armed;     /* this server has a lease: renew it */
     char owner[64]; /* struct store's, copied when armed */
     int64_t lease_ms;
 
@@ -166,7 +167,7 @@ static int owner_update(PGconn *db, const char *sql, const char *owner, int64_t 
     return ok ? 0 : -1;
 }
 
-/* Renews this server's leases and holds when it has any: 0, or -1 (the connection failed). */
+/* Renews this server's lease when it has one: 0, or -1 (the connection failed). */
 static int renew(struct pg_listener *l)
 {
     char owner[64];
@@ -180,10 +181,7 @@ static int renew(struct pg_listener *l)
     pthread_mutex_unlock(&l->lock);
     if (!armed)
         return 0;
-    if (owner_update(l->db, SQL_RENEW_ITEMS, owner, lease_ms, true) < 0 ||
-        owner_update(l->db, SQL_RENEW_HOLDS, owner, lease_ms, true) < 0)
-        return -1;
-    return 0;
+    return owner_update(l->db, SQL_RENEW, owner, lease_ms, true);
 }
 
 static int64_t renew_every(struct pg_listener *l)
@@ -222,17 +220,19 @@ static int serve(struct pg_listener *l)
     store_wake_watchers(&l->st->base); /* what changed while this server was not listening */
     for (;;) {
         int64_t now = mono_ms();
+        int woke;
+
         if (now >= next) {
             if (renew(l) < 0)
                 return 0;
             next = now + renew_every(l);
         }
-        switch (wait_for(l, PQsocket(l->db), next - now)) {
-        case 1: return 1;
-        case 2: /* armed: renew now, then every third of the lease */ next = now; continue;
-        }
-        if (take_notifications(l) < 0)
+        if (take_notifications(l) < 0) /* those that came during the renewal too */
             return 0;
+        if ((woke = wait_for(l, PQsocket(l->db), next - now)) == 1)
+            return 1;
+        if (woke == 2) /* armed: the next renewal a third of the lease from now */
+            next = now + renew_every(l);
     }
 }
 
@@ -282,27 +282,39 @@ int pg_listen_start(struct pg_store *st, struct err *e)
     return 0;
 }
 
-void pg_listen_arm(struct pg_store *st)
+int pg_listen_arm(struct pg_store *st, struct err *e)
 {
     struct pg_listener *l = st->listener;
-    bool changed;
+    _cleanup_result_ PGresult *res = NULL;
+    _cleanup_result_ PGresult *gone = NULL;
+    struct pg_params p = {0};
+    bool current;
+    int r;
 
     if (!l)
-        return;
+        return 0;
     pthread_mutex_lock(&l->lock);
-    changed = !l->armed || l->lease_ms != st->base.lease_ms;
-    if (!l->armed) {
-        snprintf(l->owner, sizeof(l->owner), "%s", st->base.owner);
-        l->armed = true;
-    }
-    l->lease_ms = st->base.lease_ms;
+    current = l->armed && l->lease_ms == st->base.lease_ms;
     pthread_mutex_unlock(&l->lock);
-    if (changed)
-        poke(l);
+    if (current)
+        return 0;
+    /* the claim that follows must find this server live: the lease starts here */
+    pg_param_text(&p, st->base.owner);
+    pg_param_int(&p, st->base.lease_ms * 1000);
+    if ((r = pg_query(st, SQL_RENEW, &p, &res, "starting this server's lease", e)) < 0 ||
+        (r = pg_query(st, SQL_FORGET_GONE, NULL, &gone, "starting this server's lease", e)) < 0)
+        return r;
+    pthread_mutex_lock(&l->lock);
+    snprintf(l->owner, sizeof(l->owner), "%s", st->base.owner);
+    l->lease_ms = st->base.lease_ms;
+    l->armed = true;
+    pthread_mutex_unlock(&l->lock);
+    poke(l); /* renew from now on, every third of the lease */
+    return 0;
 }
 
-/* Gives up this server's claims and holds (best effort: when the database is away they run
- * out with their leases). */
+/* Ends this server's lease and gives up its claims and holds (best effort: when the database
+ * is away the lease runs out by itself). */
 static void release_claims(struct pg_listener *l)
 {
     struct pg_conn *c;
@@ -311,6 +323,7 @@ static void release_claims(struct pg_listener *l)
     err_clear(&e);
     if (!l->armed || pg_acquire(l->st, &c, &e) < 0)
         return;
+    owner_update(c->db, SQL_END_LEASE, l->owner, 0, false);
     owner_update(c->db, SQL_FREE_ITEMS, l->owner, 0, false);
     owner_update(c->db, SQL_FREE_HOLDS, l->owner, 0, false);
     pg_release(l->st, c);

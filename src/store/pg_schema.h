@@ -164,14 +164,15 @@ static const char *const pg_migrations[] = {
     "  WHERE judge_score IS NOT NULL;",
 
     /* 8 (PostgreSQL only: one server owns a SQLite store): the queue several servers share.
-     * An item is claimed by a server (claimed_by, its owner name) until lease_until, a job held
-     * by one (owner) until held_until, both in microseconds on the database's clock; payloads
-     * become bytes (a file import's items are binary records). samples_by_job_item (1) keeps
-     * each item to one sample. */
-    "ALTER TABLE job_items ADD COLUMN claimed_by TEXT, ADD COLUMN lease_until BIGINT,"
+     * Each server that claims work has a row in hetu_servers, live until lease_until
+     * (microseconds on the database's clock) and renewed while it runs; an item is claimed by
+     * a server (claimed_by, its owner name), a job held by one (jobs.owner), for as long as that
+     * server's row is live. Payloads become bytes (a file import's items are binary records).
+     * samples_by_job_item (1) keeps each item to one sample. */
+    "CREATE TABLE hetu_servers (owner TEXT PRIMARY KEY, lease_until BIGINT NOT NULL);"
+    "ALTER TABLE job_items ADD COLUMN claimed_by TEXT,"
     "  ALTER COLUMN payload TYPE BYTEA USING convert_to(payload, 'UTF8');"
     "CREATE INDEX job_items_by_claim ON job_items(claimed_by) WHERE claimed_by IS NOT NULL;"
-    "ALTER TABLE jobs ADD COLUMN held_until BIGINT;"
     "CREATE INDEX jobs_by_owner ON jobs(owner) WHERE owner IS NOT NULL;",
 };
 

@@ -36,7 +36,7 @@ def test_projects_and_tasks_on_postgresql(start_server, pg, tmp_path):
     h = c.get("/healthz")
     assert h.status == 200, h
     assert h.json()["store"]["backend"] == "postgresql"
-    assert h.json()["store"]["schema_version"] == 7
+    assert h.json()["store"]["schema_version"] == 8  # 7 as SQLite, and 8: the shared job queue
 
     p = c.new_project()
     t = c.new_task(p["id"])

@@ -1866,7 +1866,11 @@ __attribute__((format(printf, 2, 3))) static void pg_sql(void **state, const cha
     PQfinish(db);
 }
 
-#define GHOST_LEASE "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint + 300000"
+/* A server that died: its lease runs out 300 ms from now. */
+#define GHOST_SERVER                                                                      \
+    "INSERT INTO hetu_servers VALUES ('ghost', (extract(epoch FROM clock_timestamp()) * " \
+    "1000000)::bigint + 300000) ON CONFLICT (owner) DO UPDATE SET lease_until = "         \
+    "excluded.lease_until;"
 
 /* Two servers share a job's items: each keeps what it claimed while it lives (its leases are
  * renewed), and a dead server's items go to another once their lease runs out. */
@@ -1887,10 +1891,7 @@ static void claims_exclude_other_servers(void **state)
     assert_string_equal(pending(s1, j.id, -1, 10, &h), "0 1");
 
     make_job(s1, &t, NULL, 2, &k); /* claimed by a server that died */
-    pg_sql(state,
-           "UPDATE job_items SET claimed_by = 'ghost', lease_until = " GHOST_LEASE
-           " WHERE job_id = %s",
-           k.id);
+    pg_sql(state, GHOST_SERVER "UPDATE job_items SET claimed_by = 'ghost' WHERE job_id = %s", k.id);
     assert_string_equal(pending(s2, k.id, -1, 10, &h), "");
     usleep(400 * 1000);
     assert_string_equal(pending(s2, k.id, -1, 10, &h), "0 1");
@@ -1930,8 +1931,7 @@ static void job_hold_between_servers(void **state)
     err_clear(&e);
 
     make_job(s1, &t, NULL, 1, &k); /* held by a server that died */
-    pg_sql(state, "UPDATE jobs SET owner = 'ghost', held_until = " GHOST_LEASE " WHERE id = %s",
-           k.id);
+    pg_sql(state, GHOST_SERVER "UPDATE jobs SET owner = 'ghost' WHERE id = %s", k.id);
     assert_int_equal(store_job_hold(s2, k.id, false, &e), HE_CONFLICT);
     err_clear(&e);
     usleep(400 * 1000);
@@ -1960,6 +1960,29 @@ static void close_releases_claims(void **state)
     assert_string_equal(pending(s2, j.id, -1, 10, &h), "0 1 2");
     assert_int_equal(store_job_hold(s2, j.id, false, &e), 0);
     store_close(s2);
+}
+
+/* A resumed job's items go to whichever server asks first, whoever claimed them before;
+ * another round of a running job leaves the items in flight with their server. */
+static void resume_frees_claims(void **state)
+{
+    struct store *s1 = open_backend(state), *s2 = open_backend(state);
+    struct task t;
+    struct job j;
+    struct handed h;
+    struct err e;
+
+    err_clear(&e);
+    make_task_job(s1, 2, &t, &j);
+    assert_int_equal(store_job_set_status(s1, j.id, JOB_QUEUED, JOB_RUNNING, NULL, &e), 0);
+    assert_string_equal(pending(s1, j.id, -1, 10, &h), "0 1");
+    assert_int_equal(store_job_requeue(s1, j.id, JOB_RUNNING, JOB_RUNNING, &e), 0);
+    assert_string_equal(pending(s2, j.id, -1, 10, &h), "");
+    assert_int_equal(store_job_set_status(s1, j.id, JOB_RUNNING, JOB_CANCELLED, NULL, &e), 0);
+    assert_int_equal(store_job_requeue(s1, j.id, JOB_CANCELLED, JOB_QUEUED, &e), 0);
+    assert_string_equal(pending(s2, j.id, -1, 10, &h), "0 1");
+    store_close(s2);
+    store_close(s1);
 }
 
 struct wakes {
@@ -2078,6 +2101,7 @@ int main(void)
         ON(postgresql, job_hold_between_servers),
         ON(postgresql, close_releases_claims),
         ON(postgresql, notify_wakes_the_other_server),
+        ON(postgresql, resume_frees_claims),
     };
     struct CMUnitTest run[ARRAY_SIZE(tests)];
     const char *url = getenv("HETU_TEST_PG_URL");
