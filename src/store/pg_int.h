@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * PostgreSQL backend internals, shared by its files (pg.c, pg_records.c, pg_runs.c, pg_topics.c,
- * pg_jobs.c, pg_listen.c, pg_todo.c).
+ * pg_jobs.c, pg_listen.c, pg_steps.c, pg_load.c, pg_todo.c).
  *
  * A pool of at most PG_POOL_SIZE libpq connections, opened on demand and shared by every calling
  * thread: a call borrows one connection for the length of its statement or transaction and gives

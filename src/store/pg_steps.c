@@ -43,7 +43,8 @@ static const char SQL_ITEM_SETTLE[] =
     "UPDATE job_items SET state = $3, error = $4, produced = produced + $5, calls = calls + $6, "
     "input_tokens = input_tokens + $7, output_tokens = output_tokens + $8, "
     "cached_tokens = cached_tokens + $9, cost = cost + $10::double precision, "
-    "attempts = attempts + 1 WHERE job_id = $1 AND idx = $2 AND state = 0";
+    "attempts = attempts + 1, claimed_by = NULL "
+    "WHERE job_id = $1 AND idx = $2 AND state = 0";
 static const char SQL_JOB_STEP[] =
     "UPDATE jobs SET completed = completed + $2, failed = failed + $3, total = total + $4 "
     "WHERE id = $1";
@@ -398,7 +399,9 @@ int pg_job_items_scan(struct store *s, const struct job_item_query *q, store_job
     struct pg_conn *c;
     int r = pg_acquire(st, &c, e);
 
-    while (r == 0 && left > 0) {
+    if (r)
+        return r;
+    while (left > 0) {
         _cleanup_result_ PGresult *res = NULL;
         size_t want = left < SCAN_PAGE ? left : SCAN_PAGE, got;
         if ((r = items_page(c, q, after, want, &res, e)) < 0)
