@@ -232,9 +232,11 @@ def check_calls(calls, committed, cut, cut_end):
     a kill) and recorded after it began (cut: the kill, the database's stop), the results the
     disruption lost: no two servers worked on one item otherwise."""
     assert {k for k, _, _ in calls} == set(range(ITEMS))
-    late = [(k, t - committed[k], srv) for k, t, srv in calls if t > committed[k]]
-    assert late == [], "%d calls for items already recorded (item, seconds late, server): %r" % (
-        len(late), late[:10])
+    late = [(k, round(t - committed[k], 3), srv) for k, t, srv in calls if t > committed[k]]
+    assert late == [], "%d calls for items already recorded (item, seconds late, server): %r; " \
+        "their calls (seconds after the commit, server): %r" % (len(late), late[:10], [
+            [(round(t - committed[k], 3), srv) for kk, t, srv in calls if kk == k]
+            for k, _, _ in late[:5]])
     first, times = {}, {}
     for k, t, srv in calls:
         first[k] = min(first.get(k, t), t)
