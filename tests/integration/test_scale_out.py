@@ -162,6 +162,13 @@ class Cluster:
         assert r.json()["status"] == "import_started" and r.json()["sample_count"] == ITEMS, r
         return r.json()["job_id"]
 
+    def begin_to_a_third(self, model):
+        """The job begun and a third of it done, not yet half; its id."""
+        job_id = self.begin(model)
+        j = self.wait(1, job_id, ITEMS // 3, timeout=120)
+        assert j["status"] == "running" and j["completed"] < ITEMS // 2, j
+        return job_id
+
     def job(self, n, job_id):
         return self.servers[n].client.ok("GET", self.ds + "jobs/" + job_id)
 
@@ -251,9 +258,7 @@ def test_kill_9_one_of_three_servers_mid_job(start_server, pg, fake, tmp_path):
     t0 = time.monotonic()
     cl = Cluster(start_server, pg, fake, tmp_path)
     model = "scale-kill+latency=%d" % LATENCY_MS
-    job_id = cl.begin(model)
-    j = cl.wait(1, job_id, ITEMS // 3, timeout=120)
-    assert j["status"] == "running" and j["completed"] < ITEMS // 2, j
+    job_id = cl.begin_to_a_third(model)
     cl.servers[0].stop(signal.SIGKILL)
     assert cl.servers[0].returncode == -signal.SIGKILL
     killed_at = time.time()
@@ -288,9 +293,7 @@ def test_database_restarted_mid_job(start_server, pg, fake, tmp_path):
     t0 = time.monotonic()
     cl = Cluster(start_server, pg, fake, tmp_path)
     model = "scale-db+latency=%d" % LATENCY_MS
-    job_id = cl.begin(model)
-    j = cl.wait(1, job_id, ITEMS // 3, timeout=120)
-    assert j["status"] == "running" and j["completed"] < ITEMS // 2, j
+    job_id = cl.begin_to_a_third(model)
     paused_at = time.time()
     pg.pause()
     time.sleep(2 * LEASE)  # longer than a lease: every claim has expired when it is back
