@@ -49,9 +49,6 @@ def test_projects_and_tasks_on_postgresql(start_server, pg, tmp_path):
     assert r.status == 404
     assert r.json()["detail"] == "project 123456789012 not found"
 
-    r = c.get("/api/projects/%s/tasks/%s/dataset_splits" % (p["id"], t["id"]))
-    assert r.status == 503, r
-    assert r.json()["detail"] == "the postgresql backend does not do split_list yet"
 
     # a second server on the same database sees the same records (nothing is kept locally)
     other = start_server(db=pg.url, args=["--spool-dir", str(tmp_path / "spool2")])
