@@ -6,8 +6,8 @@ it with nothing but its address and key configured (so the engine's default wind
 task whose instruction and requirements mix Chinese and English with quotes, asks for the dry
 run's estimate (with nothing stored: the default lengths; then with three samples as long
 as the fake's answers stored, so lengths are measured), then runs the pipeline: depth 2, breadth 10, 100 inputs a leaf, every call
-answered after LATENCY ms (the fake's latency directive). Exact dedup is off: the fake answers
-the same inputs to every leaf's prompt, and the benchmark measures 10,000 outputs.
+answered after LATENCY ms (the fake's latency directive), with the default deduplication
+(exact): the fake's inputs differ from leaf to leaf, so all 10,000 reach the outputs stage.
 
 The ideal is the critical path at the window the engine used: the stages depend on each other
 (the root's subtopics, then the level-1 nodes' subtopics, then the leaves' inputs, then the
@@ -105,8 +105,7 @@ def run(c, latency, breadth, per_leaf):
     body = {"topics": {"depth": 2, "breadth": breadth,
                        "human_guidance": ["产品线 \"product lines\"", "具体问题 specific issues"]},
             "inputs": {"per_leaf": per_leaf},
-            "outputs": {"provider": "openai", "model_name": model},
-            "dedup": {"exact": False}}
+            "outputs": {"provider": "openai", "model_name": model}}
     # the estimate with nothing stored (the documented default lengths), then with three
     # samples as long as the fake's answers stored at the root (lengths measured on them)
     est_default = c.ok("POST", path + "pipelines", dict(body, dry_run=True))["estimate"]

@@ -148,10 +148,11 @@ const struct field dedup_start_body[] = {
     {0},
 };
 
+/* A pipeline or judge job's hard caps (its request, and a resume). */
 static const struct field budget_fields[] = {
     {"max_cost_usd", FT_NUMBER, NULL_OK, "Spend at most this many US dollars"},
     {"max_calls", FT_INTEGER, NULL_OK, "Make at most this many model calls"},
-    {"max_tokens", FT_INTEGER, NULL_OK, "Use at most this many tokens (in and out)"},
+    {"max_tokens", FT_INTEGER, NULL_OK, "Use at most this many tokens, input and output"},
     {0},
 };
 
@@ -274,13 +275,6 @@ static const struct field pipeline_judge_fields[] = {
     {0},
 };
 
-static const struct field pipeline_budget_fields[] = {
-    {"max_cost_usd", FT_NUMBER, NULL_OK, "Spend at most this many US dollars"},
-    {"max_calls", FT_INTEGER, NULL_OK, "Make at most this many model calls"},
-    {"max_tokens", FT_INTEGER, NULL_OK, "Use at most this many tokens, input and output"},
-    {0},
-};
-
 const struct field pipeline_body[] = {
     {"topics", FT_OBJECT, NULL_OK, "Grow the topic tree; absent: the root is the only leaf",
      pipeline_topics_fields, NULL},
@@ -291,7 +285,7 @@ const struct field pipeline_body[] = {
     {"judge", FT_OBJECT, NULL_OK, "Rate each new sample with an LLM judge", pipeline_judge_fields,
      NULL},
     {"budget", FT_OBJECT, NULL_OK, "Hard caps: the job pauses before a call would pass one",
-     pipeline_budget_fields, NULL},
+     budget_fields, NULL},
     {"session_id", FT_STRING, NULL_OK, "Tags every sample synthetic_session_<id>"},
     {"drop_unsupported_params", FT_BOOLEAN, NULL_OK, "Drop parameters a model refuses"},
     {"dry_run", FT_BOOLEAN, NULL_OK, "Answer the estimate and start nothing"},
@@ -299,13 +293,6 @@ const struct field pipeline_body[] = {
 };
 
 /* ---- the LLM judge ---- */
-
-static const struct field judge_budget_fields[] = {
-    {"max_cost_usd", FT_NUMBER, NULL_OK, "Spend at most this many US dollars"},
-    {"max_calls", FT_INTEGER, NULL_OK, "Make at most this many model calls"},
-    {"max_tokens", FT_INTEGER, NULL_OK, "Use at most this many tokens, input and output"},
-    {0},
-};
 
 const struct field judge_body[] = {
     {"provider", FT_STRING, REQ, "The judge model's provider"},
@@ -316,8 +303,7 @@ const struct field judge_body[] = {
      "1 to 5: samples whose overall judge rating is below it are tagged rejected (never deleted)"},
     {"drop_unsupported_params", FT_BOOLEAN, NULL_OK,
      "Drop what the model does not support instead of failing"},
-    {"budget", FT_OBJECT, NULL_OK, "Hard caps: the job pauses before passing one",
-     judge_budget_fields},
+    {"budget", FT_OBJECT, NULL_OK, "Hard caps: the job pauses before passing one", budget_fields},
     {"topic_path", FT_ANY, NULL_OK, "Samples under this topic (a list of names, or a>>>>>b)"},
     {"node_path", FT_ANY, NULL_OK, "The same as topic_path"},
     {"session_id", FT_STRING, NULL_OK, "Samples of this session"},

@@ -20,6 +20,8 @@
 
 #include "store/store.h"
 
+#include "../store/task_fixture.h"
+
 struct fixture {
     struct store *s;
     struct project p;
@@ -36,19 +38,7 @@ static void setup(struct fixture *f, size_t n_items)
     assert_true(n_items <= 3);
     memset(f, 0, sizeof(*f));
     err_clear(&e);
-    if (store_open(":memory:", &f->s, &e) != 0)
-        fail_msg("store_open: %s", e.msg);
-    f->p = (struct project){.created_at = 1, .created_by = "tester", .name = "项目"};
-    f->p.description = "";
-    assert_int_equal(store_new_id(f->s, f->p.id, &e), 0);
-    assert_int_equal(store_project_insert(f->s, &f->p, &e), 0);
-    f->t = (struct task){.created_at = 1, .name = "任务", .instruction = "写一首诗"};
-    f->t.created_by = f->p.created_by;
-    f->t.description = f->p.description;
-    f->t.requirements = "[]";
-    memcpy(f->t.project_id, f->p.id, ID_LEN);
-    assert_int_equal(store_new_id(f->s, f->t.id, &e), 0);
-    assert_int_equal(store_task_insert(f->s, &f->t, &e), 0);
+    open_task_store(&f->s, &f->p, &f->t);
     f->job = (struct job){.kind = "import_samples", .params = "{}", .created_at = 1};
     f->job.total = (int64_t)n_items;
     memcpy(f->job.task_id, f->t.id, ID_LEN);
