@@ -456,59 +456,6 @@ static void topics_are_distinct_per_node(void **state)
     store_close(s);
 }
 
-/* A topic goes with its subtree, not its sibling "ab"; samples under it need with_samples, and
- * a refused delete changes nothing. */
-static void topic_delete_takes_the_subtree(void **state)
-{
-    struct store *s = open_store(":memory:");
-    const char *top[] = {"a", "ab"}, *kids[] = {"b", "c"}, *deep[] = {"d"};
-    struct run x, y, z;
-    struct run *all[] = {&x, &y, &z};
-    struct err e = ERR_INIT;
-    struct project p;
-    struct task t;
-    int n = 0;
-
-    (void)state;
-    make_project(s, "p", &p);
-    make_task(s, p.id, &t);
-    struct topic_delete d = {.task_id = t.id, .topic_key = "a\x1f"};
-    assert_int_equal(store_topic_add(s, t.id, "", top, 2, &e), 0);
-    assert_int_equal(store_topic_add(s, t.id, "a\x1f", kids, 2, &e), 0);
-    assert_int_equal(store_topic_add(s, t.id,
-                                     "a\x1f"
-                                     "b\x1f",
-                                     deep, 1, &e),
-                     0);
-    fill_run(s, &t, &x, "x", "a\x1f", NULL, NULL, 0);
-    fill_run(s, &t, &y, "y",
-             "a\x1f"
-             "b\x1f"
-             "d\x1f",
-             NULL, NULL, 0);
-    fill_run(s, &t, &z, "z", "ab\x1f", NULL, NULL, 0);
-    assert_int_equal(store_run_insert(s, all, 3, &e), 0);
-
-    assert_int_equal(store_topic_delete(s, &d, &e), HE_CONFLICT);
-    assert_int_equal(d.samples_under, 2);
-    assert_int_equal(store_topic_list(s, t.id, count_children, &n, &e), 0);
-    assert_int_equal(n, 2);
-    struct run_filter f = {.task_id = t.id, .min_rating = NAN};
-    assert_int_equal(list_count(s, &f), 3);
-    err_clear(&e);
-    d.with_samples = true;
-    assert_int_equal(store_topic_delete(s, &d, &e), 0);
-    assert_int_equal(d.deleted_topics, 4);
-    assert_int_equal(d.deleted_samples, 2);
-    n = 0;
-    assert_int_equal(store_topic_list(s, t.id, count_children, &n, &e), 0);
-    assert_int_equal(n, 1);                 /* ab */
-    assert_int_equal(list_count(s, &f), 1); /* z */
-    assert_int_equal(store_topic_delete(s, &d, &e), HE_NOT_FOUND);
-    assert_string_equal(e.field, "node_path");
-    store_close(s);
-}
-
 static int noop_project(void *ud, const struct project *p, struct err *e)
 {
     (void)ud;
@@ -639,7 +586,6 @@ int main(void)
         cmocka_unit_test(reads_repeat),
         cmocka_unit_test(runs_filter_and_tags),
         cmocka_unit_test(topics_are_distinct_per_node),
-        cmocka_unit_test(topic_delete_takes_the_subtree),
         cmocka_unit_test(postgres_unreachable_is_a_clear_error),
         cmocka_unit_test(read_records_own_their_strings),
         cmocka_unit_test(task_copy_owns_its_strings),
