@@ -4,7 +4,7 @@
  *
  * DESIGN
  * - It LISTENs on hetu_jobs and, on each notification (another server, or this one, changed a
- *   job: pg_notify_job), calls store_wake_watchers. After it (re)connects it wakes them once
+ *   job: pg_notify_job), calls store_wake_watchers. After it reconnects it wakes them once
  *   too, for what it may have missed while the database was away.
  * - From this server's first claim on (pg_listen_arm, from job_pending and job_hold, which come
  *   after struct store's owner and lease_ms are set), it renews this server's lease (its row in
@@ -213,11 +213,12 @@ static int take_notifications(struct pg_listener *l)
 }
 
 /* Serves one connection until it fails (0) or a stop (1). */
-static int serve(struct pg_listener *l)
+static int serve(struct pg_listener *l, bool again)
 {
     int64_t next = mono_ms();
 
-    store_wake_watchers(&l->st->base); /* what changed while this server was not listening */
+    if (again) /* what changed while this server was not listening */
+        store_wake_watchers(&l->st->base);
     for (;;) {
         int64_t now = mono_ms();
         int woke;
@@ -240,6 +241,7 @@ static void *listen_main(void *arg)
 {
     struct pg_listener *l = arg;
     int64_t backoff = BACKOFF_MIN_MS;
+    bool again = false; /* a reconnection (the first connection misses nothing) */
 
     for (;;) {
         int r = connect_db(l);
@@ -247,7 +249,8 @@ static void *listen_main(void *arg)
             break;
         if (r == 0) {
             backoff = BACKOFF_MIN_MS;
-            r = serve(l);
+            r = serve(l, again);
+            again = true;
             drop(l);
             if (r == 1)
                 break;
