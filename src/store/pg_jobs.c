@@ -55,10 +55,13 @@ static const char SQL_JOB_STATUS[] =
 static const char SQL_JOB_STATUS_NOW[] = "SELECT status FROM jobs WHERE id = $1";
 static const char SQL_JOB_CANCEL[] = "UPDATE jobs SET cancel_requested = true WHERE id = $1";
 static const char SQL_JOB_PARAMS[] = "UPDATE jobs SET params = $2 WHERE id = $1";
-/* Whether the server named by column (an owner name) has no live lease. */
-#define LEASE_GONE(column)                                                     \
-    "NOT EXISTS (SELECT 1 FROM hetu_servers s WHERE s.owner = " column " AND " \
-    "s.lease_until >= " PG_NOW_US ")"
+/* Whether the server named by column (an owner name) has no live lease. Within a lease of the
+ * database's start none has lapsed: a restart outlasting the leases would otherwise free every
+ * claim at once, and results still on their way from live servers would meet a second call. */
+#define LEASE_GONE(column, lease)                                                          \
+    "NOT EXISTS (SELECT 1 FROM hetu_servers s WHERE s.owner = " column " AND "             \
+    "s.lease_until >= " PG_NOW_US ") AND (extract(epoch FROM pg_postmaster_start_time()) " \
+    "* 1000000)::bigint < " PG_NOW_US " - " lease "::bigint"
 
 /* Pending items after $2 that no other live server claimed, claimed for $4 */
 /* A claim renews its server's own lease first (a data-modifying WITH runs whether read or not):
@@ -72,10 +75,11 @@ static const char SQL_ITEMS_CLAIM[] = RENEW_MINE(
                 "FROM (SELECT job_id, idx FROM job_items AS j WHERE job_id = $1 AND state = 0 AND "
                 "idx > $2 "
                 "  AND (claimed_by IS NULL OR claimed_by = $4 OR " LEASE_GONE(
-                    "j.claimed_by") ") "
-                                    "  ORDER BY idx LIMIT $3 FOR UPDATE OF j SKIP LOCKED) AS c "
-                                    "WHERE i.job_id = c.job_id AND i.idx = c.idx RETURNING i.idx, "
-                                    "i.payload";
+                    "j.claimed_by",
+                    "$5") ") "
+                          "  ORDER BY idx LIMIT $3 FOR UPDATE OF j SKIP LOCKED) AS c "
+                          "WHERE i.job_id = c.job_id AND i.idx = c.idx RETURNING i.idx, "
+                          "i.payload";
 static const char SQL_ITEMS_FAILED[] =
     "SELECT idx, error FROM ((SELECT idx, error FROM job_items WHERE job_id = $1 AND state = 2 "
     "ORDER BY idx LIMIT $2) UNION ALL (SELECT idx, error FROM job_items "
@@ -105,7 +109,7 @@ static const char SQL_JOB_COUNT[] =
 /* Taken when unheld, held by this server, or held by one whose lease ran out */
 static const char SQL_JOB_HOLD[] = RENEW_MINE(
     "$2", "$3") "UPDATE jobs SET owner = $2 WHERE id = $1 AND "
-                "(owner IS NULL OR owner = $2 OR " LEASE_GONE("jobs.owner") ") RETURNING id";
+                "(owner IS NULL OR owner = $2 OR " LEASE_GONE("jobs.owner", "$3") ") RETURNING id";
 static const char SQL_JOB_HOLDER[] = "SELECT owner FROM jobs WHERE id = $1";
 static const char SQL_JOB_UNHOLD[] = "UPDATE jobs SET owner = NULL WHERE id = $1 AND owner = $2";
 

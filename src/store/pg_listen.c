@@ -257,7 +257,11 @@ static void *listen_main(void *arg)
         }
         if (wait_for(l, -1, backoff) == 1)
             break;
+        /* at most a third of a lease apart: back within the grace a restarted database gives
+         * the leases (pg_jobs.c), the lease is renewed before another server takes its claims */
         backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS;
+        if (backoff > renew_every(l))
+            backoff = renew_every(l);
     }
     return NULL;
 }
