@@ -155,11 +155,12 @@ static void on_list(void *ud, struct json_object *items, const struct llm_usage 
     struct pitem *it = ud;
 
     spend_of(&it->spend, usage, calls);
-    if (e) {
+    /* A copy, not a reference: the driver's thread reads it while this (the engine's) thread
+     * drops the list's own reference, and json-c's reference counts are not atomic. */
+    if (e)
         fail(it, e->code, e->msg);
-    } else {
-        it->list = json_object_get(items);
-    }
+    else if (json_object_deep_copy(items, &it->list, NULL) != 0)
+        fail(it, HE_NOMEM, "out of memory");
     driver_landed(it);
 }
 
