@@ -272,8 +272,12 @@ static int adopt(void *ud, const struct job *job, struct err *e)
     if (r == 0)
         r = store_task_get(j->env.store, a->params.project_id, job->task_id, &a->task, &pe);
     if (r < 0 || !a->task.instruction) {
-        /* The task is gone (or the params are broken): the job cannot go on. */
-        set_status(j, a, JOB_FAILED, pe.code ? pe.msg : "the job's parameters are incomplete");
+        /* The task is gone (or the params are broken): the job cannot go on. Gone with its task,
+         * it leaves no spool behind. */
+        if (set_status(j, a, JOB_FAILED,
+                       pe.code ? pe.msg : "the job's parameters are incomplete") == HE_NOT_FOUND &&
+            a->params.spool)
+            unlink(a->params.spool);
         active_free(a);
         return 0;
     }
