@@ -424,38 +424,6 @@ static void runs_filter_and_tags(void **state)
     store_close(s);
 }
 
-static int count_children(void *ud, const char *parent_key, const char *name, struct err *e)
-{
-    (void)name;
-    (void)e;
-    if (strcmp(parent_key, "") == 0)
-        (*(int *)ud)++;
-    return 0;
-}
-
-/* The topic tree keeps names distinct per node, case- and space-insensitively. */
-static void topics_are_distinct_per_node(void **state)
-{
-    struct store *s = open_store(":memory:");
-    const char *first[] = {"Machine Learning", "数学"};
-    const char *again[] = {"machine  learning", "数学", "Physics"};
-    struct project p;
-    struct task t;
-    struct err e;
-    int n = 0;
-    (void)state;
-
-    err_clear(&e);
-    make_project(s, "p", &p);
-    make_task(s, p.id, &t);
-    assert_int_equal(store_topic_add(s, t.id, "", first, 2, &e), 0);
-    assert_int_equal(store_topic_add(s, t.id, "", again, 3, &e), 0);
-    assert_int_equal(store_topic_add(s, t.id, "数学\x1f", again, 1, &e), 0);
-    assert_int_equal(store_topic_list(s, t.id, count_children, &n, &e), 0);
-    assert_int_equal(n, 3);
-    store_close(s);
-}
-
 static int noop_project(void *ud, const struct project *p, struct err *e)
 {
     (void)ud;
@@ -585,7 +553,6 @@ int main(void)
         cmocka_unit_test(health_reports_backend),
         cmocka_unit_test(reads_repeat),
         cmocka_unit_test(runs_filter_and_tags),
-        cmocka_unit_test(topics_are_distinct_per_node),
         cmocka_unit_test(postgres_unreachable_is_a_clear_error),
         cmocka_unit_test(read_records_own_their_strings),
         cmocka_unit_test(task_copy_owns_its_strings),
