@@ -205,6 +205,7 @@ static int conn_open(struct pg_store *st, struct pg_conn **ret, struct err *e)
     if (PQstatus(c->db) != CONNECTION_OK)
         return pg_error(e, c, NULL, "connecting to the database");
     PQsetNoticeProcessor(c->db, ignore_notice, NULL);
+    c->owner = st->base.owner;
     if (pg_exec(c, "SET client_min_messages = warning", "setting up the connection", e) < 0)
         return e->code;
     *ret = take_ptr(c);

@@ -46,6 +46,7 @@ struct pg_conn {
     const char *prepared[PG_STMT_SLOTS]; /* by the address of their SQL text */
     int nprepared;
     bool lost; /* a statement found the database unreachable: closed when given back */
+    const char *owner; /* the store's owner (struct store), named in this server's NOTIFYs */
 };
 
 struct pg_writer; /* pg_writer.c */

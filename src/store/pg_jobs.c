@@ -41,7 +41,9 @@ static const char SQL_JOB_INSERT[] =
     "INSERT INTO jobs (id, task_id, kind, status, params, total, created_at) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7)";
 static const char SQL_ITEMS_COPY[] = "COPY job_items (job_id, idx, payload) FROM STDIN";
-static const char SQL_NOTIFY[] = "SELECT pg_notify('" PG_JOBS_CHANNEL "', $1)";
+/* The payload is "JOB_ID OWNER": a server's listener ignores its own (it wakes its workers
+ * itself, after answering, as on SQLite). */
+static const char SQL_NOTIFY[] = "SELECT pg_notify('" PG_JOBS_CHANNEL "', $1 || ' ' || $2)";
 static const char SQL_JOB_GET[] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1";
 static const char SQL_JOB_LIST_TASK[] =
     "SELECT " JOB_COLUMNS " FROM jobs WHERE task_id = $1 ORDER BY id DESC";
@@ -149,6 +151,7 @@ int pg_notify_job(struct pg_conn *c, const char *job_id, struct err *e)
     struct pg_params p = {0};
 
     pg_param_text(&p, job_id);
+    pg_param_text(&p, c->owner ? c->owner : "");
     return pg_run(c, SQL_NOTIFY, &p, &res, "telling the other servers", e);
 }
 

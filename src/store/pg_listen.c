@@ -3,9 +3,10 @@
  * PostgreSQL backend: the listener, one thread per store with a connection of its own.
  *
  * DESIGN
- * - It LISTENs on hetu_jobs and, on each notification (another server, or this one, changed a
- *   job: pg_notify_job), calls store_wake_watchers. After it reconnects it wakes them once
- *   too, for what it may have missed while the database was away.
+ * - It LISTENs on hetu_jobs and, on each notification of another server (it changed a job:
+ *   pg_notify_job, whose payload names the server), calls store_wake_watchers. This server's
+ *   own changes wake its workers where they are made, once the answer is built, as on SQLite.
+ *   After it reconnects it wakes them once too, for what it may have missed meanwhile.
  * - From this server's first claim on (pg_listen_arm, from job_pending and job_hold, which come
  *   after struct store's owner and lease_ms are set), it renews this server's lease (its row in
  *   hetu_servers, which every claim of this server lasts by) every third of lease_ms.
@@ -204,7 +205,9 @@ static int take_notifications(struct pg_listener *l)
     if (!PQconsumeInput(l->db) || PQstatus(l->db) != CONNECTION_OK)
         return -1;
     while ((n = PQnotifies(l->db))) {
-        got++;
+        const char *from = strchr(n->extra, ' ');
+        if (!from || strcmp(from + 1, l->st->base.owner) != 0)
+            got++;
         PQfreemem(n);
     }
     if (got)

@@ -2676,18 +2676,22 @@ static void quiet(struct wakes *w)
     pthread_mutex_unlock(&w->lock);
 }
 
-/* What one server changes in a job wakes the other's workers within a second. */
+/* What one server changes in a job wakes the other's workers within a second, and not its own:
+ * those it wakes itself once it has answered. */
 static void notify_wakes_the_other_server(void **state)
 {
     struct store *s1 = open_backend(state), *s2 = open_backend(state);
     struct wakes w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    struct wakes own = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
     struct task t;
     struct job j;
     struct err e;
 
     err_clear(&e);
     assert_int_equal(store_watch(s2, on_wake, &w, &e), 0);
+    assert_int_equal(store_watch(s1, on_wake, &own, &e), 0);
     quiet(&w);
+    quiet(&own);
     make_task_job(s1, 1, &t, &j);
     assert_true(woken(&w));
     assert_int_equal(store_job_request_cancel(s1, j.id, &e), 0);
@@ -2700,6 +2704,7 @@ static void notify_wakes_the_other_server(void **state)
     assert_true(woken(&w));
     assert_int_equal(store_job_set_params(s1, j.id, "{}", &e), 0);
     assert_false(woken(&w)); /* nothing another server must hear of */
+    assert_false(woken(&own));
     store_close(s1);
     store_close(s2);
 }
