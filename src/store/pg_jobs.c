@@ -4,9 +4,10 @@
  *
  * DESIGN
  * - Same answers and errors as sqlite_jobs.c. A job's status is kept as its name and changes
- *   only from the state the caller saw (the UPDATE is guarded by it); counters change by
- *   `completed = completed + k` inside the write's transaction, so servers finishing items of
- *   one job at once never lose an update.
+ *   only from the state the caller saw (the UPDATE is guarded by it). Counters are derived:
+ *   each server adds the results it records to its own row of job_counts (job, server), in the
+ *   write's transaction, and a job reads as its jobs row's counts plus the sum of those rows.
+ *   Servers finishing items of one job at once neither lose an update nor queue on one row.
  * - Items are claimed, not merely read: job_pending marks the pending items it hands out with
  *   this server's owner name (job_items.claimed_by), in one UPDATE over a SELECT ... FOR UPDATE
  *   SKIP LOCKED. A claim lasts while its server's lease lives: one row per server in
@@ -33,9 +34,12 @@
 #include "util/cleanup.h"
 #include "util/banned.h"
 
-#define JOB_COLUMNS                                                                          \
-    "id, task_id, kind, status, params, total, completed, failed, error, cancel_requested, " \
-    "created_at, started_at, finished_at, cursor"
+#define JOB_COUNT(column)                                                  \
+    column " + coalesce((SELECT sum(c." column ") FROM job_counts AS c " \
+    "WHERE c.job_id = jobs.id), 0)"
+#define JOB_COLUMNS                                                                             \
+    "id, task_id, kind, status, params, total, " JOB_COUNT("completed") ", " JOB_COUNT("failed") \
+    ", error, cancel_requested, created_at, started_at, finished_at, cursor"
 
 static const char SQL_JOB_INSERT[] =
     "INSERT INTO jobs (id, task_id, kind, status, params, total, created_at) "
@@ -107,7 +111,10 @@ static const char SQL_ITEM_SETTLE[] =
     "UPDATE job_items SET state = $3, error = $4, sample_id = $5, attempts = attempts + 1, "
     "claimed_by = NULL WHERE job_id = $1 AND idx = $2 AND state = 0";
 static const char SQL_JOB_COUNT[] =
-    "UPDATE jobs SET completed = completed + $2, failed = failed + $3 WHERE id = $1";
+    "INSERT INTO job_counts (job_id, owner, completed, failed) VALUES ($1, $4, $2, $3) "
+    "ON CONFLICT (job_id, owner) DO UPDATE SET completed = job_counts.completed + $2, "
+    "failed = job_counts.failed + $3";
+static const char SQL_COUNTS_REQUEUE[] = "UPDATE job_counts SET failed = 0 WHERE job_id = $1";
 /* Taken when unheld, held by this server, or held by one whose lease ran out */
 static const char SQL_JOB_HOLD[] = RENEW_MINE(
     "$2", "$3") "UPDATE jobs SET owner = $2 WHERE id = $1 AND "
@@ -576,6 +583,7 @@ static int requeue_fn(struct pg_conn *c, void *arg, struct err *e)
     struct status_args *a = arg;
     _cleanup_result_ PGresult *job = NULL;
     _cleanup_result_ PGresult *items = NULL;
+    _cleanup_result_ PGresult *counts = NULL;
     struct pg_params p = {0};
     int r;
 
@@ -590,6 +598,9 @@ static int requeue_fn(struct pg_conn *c, void *arg, struct err *e)
     p.n = 1;
     pg_param_text(&p, a->from != a->to ? "true" : "false");
     if ((r = pg_run(c, SQL_ITEMS_REQUEUE, &p, &items, "requeueing the job's items", e)) < 0)
+        return r;
+    p.n = 1;
+    if ((r = pg_run(c, SQL_COUNTS_REQUEUE, &p, &counts, "requeueing the job's items", e)) < 0)
         return r;
     return pg_notify_job(c, a->job_id, e);
 }
@@ -684,6 +695,7 @@ static int count_progress(struct pg_conn *c, const char *job_id, int64_t done, i
     pg_param_id(&p, job_id);
     pg_param_int(&p, done);
     pg_param_int(&p, failed);
+    pg_param_text(&p, c->owner ? c->owner : "");
     return pg_run(c, SQL_JOB_COUNT, &p, &res, "counting the job's progress", e);
 }
 

@@ -35,7 +35,7 @@ def test_projects_and_tasks_on_postgresql(start_server, pg, tmp_path):
     h = c.get("/healthz")
     assert h.status == 200, h
     assert h.json()["store"]["backend"] == "postgresql"
-    assert h.json()["store"]["schema_version"] == 8  # 7 as SQLite, and 8: the shared job queue
+    assert h.json()["store"]["schema_version"] == 9  # 7 as SQLite; 8, 9: the shared job queue
 
     p = c.new_project()
     t = c.new_task(p["id"])

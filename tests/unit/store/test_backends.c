@@ -52,11 +52,11 @@ static struct store *open_backend(void **state)
     return s;
 }
 
-/* The schema version a backend's store has: PostgreSQL's has migrations of its own (8). */
+/* The schema version a backend's store has: PostgreSQL's has migrations of its own (8, 9). */
 static int schema_of(void **state)
 {
     const struct backend *b = *state;
-    return strcmp(b->name, "postgresql") == 0 ? 8 : 7;
+    return strcmp(b->name, "postgresql") == 0 ? 9 : 7;
 }
 
 static void make_project(struct store *s, const char *name, struct project *ret)
@@ -2477,6 +2477,55 @@ static void a_late_result_changes_nothing(void **state)
     store_close(s);
 }
 
+/* Two servers recording results of one job: its counts are the sum of both, read from either,
+ * and a requeue clears the failures each of them counted. */
+static void counts_add_up_across_servers(void **state)
+{
+    struct store *s = open_backend(state), *s2 = second_server(state, s);
+    struct task t;
+    struct job j, got;
+    struct run a, b, c;
+    struct job_item_result res[3];
+    struct err e;
+
+    err_clear(&e);
+    make_task_job(s, 5, &t, &j);
+    assert_int_equal(store_job_set_status(s, j.id, JOB_QUEUED, JOB_RUNNING, NULL, &e), 0);
+    fill_run(s, &t, &a, "甲", "", NULL, NULL, 0);
+    fill_run(s, &t, &b, "乙", "", NULL, NULL, 0);
+    fill_run(s, &t, &c, "丙", "", NULL, NULL, 0);
+    a.job_id = b.job_id = c.job_id = strtoll(j.id, NULL, 10);
+    a.job_item = 0;
+    b.job_item = 2;
+    c.job_item = 1;
+    res[0] = (struct job_item_result){.job_id = j.id, .idx = 0, .run = &a};
+    res[1] = (struct job_item_result){.job_id = j.id, .idx = 1, .error = "refused"};
+    items_done(s, res, 2);
+    res[0] = (struct job_item_result){.job_id = j.id, .idx = 2, .run = &b};
+    res[1] = (struct job_item_result){.job_id = j.id, .idx = 3, .error = "timed out"};
+    items_done(s2, res, 2);
+    for (int i = 0; i < 2; i++) {
+        got = get_job(i ? s2 : s, j.id);
+        assert_int_equal(got.completed, 2);
+        assert_int_equal(got.failed, 2);
+        job_done(&got);
+    }
+    assert_int_equal(store_job_requeue(s2, j.id, JOB_RUNNING, JOB_RUNNING, &e), 0);
+    got = get_job(s, j.id);
+    assert_int_equal(got.completed, 2);
+    assert_int_equal(got.failed, 0);
+    job_done(&got);
+    res[0] = (struct job_item_result){.job_id = j.id, .idx = 1, .run = &c};
+    items_done(s2, res, 1);
+    got = get_job(s, j.id);
+    assert_int_equal(got.completed, 3);
+    assert_int_equal(got.failed, 0);
+    job_done(&got);
+    if (s2 != s)
+        store_close(s2);
+    store_close(s);
+}
+
 /* A million-payload job is one COPY on PostgreSQL; a large one here, on both. */
 static void large_job_create(void **state)
 {
@@ -3123,6 +3172,7 @@ int main(void)
         ON_BOTH(jobs_round_trip),
         ON_BOTH(jobs_move_settle_and_requeue),
         ON_BOTH(a_late_result_changes_nothing),
+        ON_BOTH(counts_add_up_across_servers),
         ON_BOTH(large_job_create),
         ON(postgresql, claims_exclude_other_servers),
         ON(postgresql, job_hold_between_servers),
