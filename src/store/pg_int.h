@@ -222,6 +222,13 @@ int pg_transact(struct store *s, pg_write_fn fn, void *arg, const char *what, st
  */
 int pg_write_async(struct store *s, pg_write_fn fn, void *arg, const char *what, store_done_cb cb,
                    void *ud, struct err *e);
+/* group(c, args, n) does what fn(c, args[i]) would do for each i, in one call (like fn, it may
+ * run more than once; what it did before failing is rolled back). */
+typedef int (*pg_group_fn)(struct pg_conn *c, void *const *args, size_t n, struct err *e);
+/* pg_write_async whose consecutive queued writes with the same group run as one group call
+ * under one savepoint; when that fails, each runs alone (fn) and fails alone. */
+int pg_write_async_group(struct store *s, pg_write_fn fn, pg_group_fn group, void *arg,
+                         const char *what, store_done_cb cb, void *ud, struct err *e);
 /* The same, arg malloc'd: freed after cb, or at once when the write is refused. */
 int pg_write_async_free(struct store *s, pg_write_fn fn, void *arg, const char *what,
                         store_done_cb cb, void *ud, struct err *e);

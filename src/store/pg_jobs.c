@@ -704,19 +704,14 @@ static int count_progress(struct pg_conn *c, const char *job_id, int64_t done, i
  * two servers settling overlapping items (one presumed dead, finishing late) take their row
  * locks in the same order, so neither waits on the other in a cycle.
  */
-static int items_done_fn(struct pg_conn *c, void *arg, struct err *e)
+static int settle_in_order(struct pg_conn *c, const struct job_item_result **order, size_t n,
+                           struct err *e)
 {
-    struct done_args *a = arg;
-    _cleanup_free_ const struct job_item_result **order = calloc(a->n + 1, sizeof(*order));
     int64_t done = 0, failed = 0;
     int r = 0;
 
-    if (!order)
-        return err_set(e, HE_NOMEM, NULL, NULL);
-    for (size_t i = 0; i < a->n; i++)
-        order[i] = &a->results[i];
-    qsort(order, a->n, sizeof(*order), by_item);
-    for (size_t i = 0; i < a->n && r == 0; i++) {
+    qsort(order, n, sizeof(*order), by_item);
+    for (size_t i = 0; i < n && r == 0; i++) {
         const struct job_item_result *x = order[i];
         bool settled = false;
 
@@ -726,12 +721,36 @@ static int items_done_fn(struct pg_conn *c, void *arg, struct err *e)
             break;
         if (settled) /* not settled: already done, this result is a repeat */
             *(x->run ? &done : &failed) += 1;
-        if (i + 1 == a->n || strcmp(order[i + 1]->job_id, x->job_id) != 0) {
+        if (i + 1 == n || strcmp(order[i + 1]->job_id, x->job_id) != 0) {
             r = count_progress(c, x->job_id, done, failed, e);
             done = failed = 0;
         }
     }
     return r;
+}
+
+/* The results of args[0..n) (struct done_args), settled together. */
+static int items_done_group(struct pg_conn *c, void *const *args, size_t n, struct err *e)
+{
+    size_t total = 0, k = 0;
+
+    for (size_t i = 0; i < n; i++)
+        total += ((const struct done_args *)args[i])->n;
+    _cleanup_free_ const struct job_item_result **order = calloc(total + 1, sizeof(*order));
+    if (!order)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    for (size_t i = 0; i < n; i++) {
+        const struct done_args *a = args[i];
+        for (size_t j = 0; j < a->n; j++)
+            order[k++] = &a->results[j];
+    }
+    return settle_in_order(c, order, total, e);
+}
+
+static int items_done_fn(struct pg_conn *c, void *arg, struct err *e)
+{
+    void *args[1] = {arg};
+    return items_done_group(c, args, 1, e);
 }
 
 static void items_done_cb(void *ud, int result, const struct err *error)
@@ -755,8 +774,8 @@ int pg_job_items_done_async(struct store *s, const struct job_item_result *resul
         free(a);
         return r;
     }
-    if ((r = pg_write_async(s, items_done_fn, a, "recording the items' results", items_done_cb, a,
-                            e)) < 0)
+    if ((r = pg_write_async_group(s, items_done_fn, items_done_group, a,
+                                  "recording the items' results", items_done_cb, a, e)) < 0)
         free(a); /* not queued: no callback follows */
     return r;
 }

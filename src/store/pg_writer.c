@@ -15,6 +15,10 @@
  *   under SAVEPOINT w, so a write that fails rolls back alone and gets its own error (a lone
  *   write needs no savepoint). A failed COMMIT fails every write of the batch. Callbacks run
  *   after the COMMIT, in queue order, on the writer thread, its connection back in the pool.
+ * - Consecutive writes of a batch that share a group function (many small writes of one kind,
+ *   such as items' results) run as one call of it under one savepoint: fewer statements for the
+ *   common case. When that call fails, it is rolled back and each of them runs alone, so a
+ *   failing write still fails alone.
  * - The queue holds at most PG_QUEUE_MAX writes: a caller waits for room (backpressure), except
  *   the writer thread itself (a callback that writes again), which must never wait for itself.
  * - A thread's writes commit in the order it made them: the queue is first in, first out,
@@ -39,6 +43,7 @@ static const char SQL_TXID_STATUS[] = "SELECT txid_status($1)";
 
 struct pg_write {
     pg_write_fn fn;
+    pg_group_fn group; /* NULL: runs alone */
     void *arg;
     bool free_arg;
     const char *what;
@@ -166,12 +171,42 @@ struct batch {
     size_t n;
 };
 
-/* The batch's writes, each under its savepoint (a lone one without): a write that fails rolls
- * back alone, keeping its error; a lost connection fails the batch, which runs again whole. */
+/* How many writes from w on share its group function (1 when it has none). */
+static size_t group_len(const struct pg_write *w)
+{
+    size_t n = 1;
+
+    if (w->group)
+        for (const struct pg_write *x = w->next; x && x->group == w->group; x = x->next)
+            n++;
+    return n;
+}
+
+/* The k writes from w as one call of their group function, under the savepoint: 1 written, 0
+ * failed and rolled back (each is to run alone), < 0 the batch failed. */
+static int run_group(struct pg_conn *c, struct pg_write *w, size_t k, struct err *e)
+{
+    void *args[PG_BATCH_MAX];
+    struct err tried = ERR_INIT;
+    size_t i = 0;
+
+    for (struct pg_write *x = w; i < k; x = x->next)
+        args[i++] = x->arg;
+    if (w->group(c, args, k, &tried) == 0)
+        return 1;
+    if (pg_conn_lost(c))
+        return pg_err_copy(e, &tried);
+    return pg_exec(c, "ROLLBACK TO w", "rolling a failed write back", e);
+}
+
+/* The batch's writes, each under its savepoint (a lone one without), a group of them under
+ * one: a write that fails rolls back alone, keeping its error; a lost connection fails the
+ * batch, which runs again whole. */
 static int batch_fn(struct pg_conn *c, void *arg, struct err *e)
 {
     struct batch *b = arg;
     bool alone = b->n == 1;
+    size_t singly = 0; /* writes left of a group that failed: each runs alone */
     int r;
 
     for (struct pg_write *w = b->head; w; w = w->next) {
@@ -179,9 +214,22 @@ static int batch_fn(struct pg_conn *c, void *arg, struct err *e)
         err_clear(&w->err);
     }
     for (struct pg_write *w = b->head; w; w = w->next) {
+        size_t k = singly ? 1 : group_len(w);
+
         if (!alone && (r = pg_exec(c, w == b->head ? "SAVEPOINT w" : "RELEASE w; SAVEPOINT w",
                                    "keeping writes apart", e)) < 0)
             return r;
+        if (k > 1) {
+            if ((r = run_group(c, w, k, e)) < 0)
+                return r;
+            if (r == 1) {
+                while (--k)
+                    w = w->next;
+                continue;
+            }
+            singly = k;
+        }
+        singly -= singly > 0;
         if ((w->result = w->fn(c, w->arg, &w->err)) == 0)
             continue;
         if (!w->err.code)
@@ -302,8 +350,9 @@ static int enqueue(struct pg_store *st, struct pg_write *w, struct err *e)
     return 0;
 }
 
-static int write_async(struct store *s, pg_write_fn fn, void *arg, bool free_arg, const char *what,
-                       store_done_cb cb, void *ud, struct err *e)
+static int write_async(struct store *s, pg_write_fn fn, pg_group_fn group, void *arg,
+                       bool free_arg, const char *what, store_done_cb cb, void *ud,
+                       struct err *e)
 {
     struct pg_write *w;
     int r;
@@ -314,8 +363,13 @@ static int write_async(struct store *s, pg_write_fn fn, void *arg, bool free_arg
             free(arg);
         return r;
     }
-    *w = (struct pg_write){
-        .fn = fn, .arg = arg, .free_arg = free_arg, .what = what, .cb = cb, .ud = ud};
+    *w = (struct pg_write){.fn = fn,
+                           .group = group,
+                           .arg = arg,
+                           .free_arg = free_arg,
+                           .what = what,
+                           .cb = cb,
+                           .ud = ud};
     if ((r = enqueue((struct pg_store *)s, w, e)) < 0) {
         if (free_arg)
             free(arg);
@@ -327,13 +381,19 @@ static int write_async(struct store *s, pg_write_fn fn, void *arg, bool free_arg
 int pg_write_async(struct store *s, pg_write_fn fn, void *arg, const char *what, store_done_cb cb,
                    void *ud, struct err *e)
 {
-    return write_async(s, fn, arg, false, what, cb, ud, e);
+    return write_async(s, fn, NULL, arg, false, what, cb, ud, e);
+}
+
+int pg_write_async_group(struct store *s, pg_write_fn fn, pg_group_fn group, void *arg,
+                         const char *what, store_done_cb cb, void *ud, struct err *e)
+{
+    return write_async(s, fn, group, arg, false, what, cb, ud, e);
 }
 
 int pg_write_async_free(struct store *s, pg_write_fn fn, void *arg, const char *what,
                         store_done_cb cb, void *ud, struct err *e)
 {
-    return write_async(s, fn, arg, true, what, cb, ud, e);
+    return write_async(s, fn, NULL, arg, true, what, cb, ud, e);
 }
 
 void pg_write_wait(struct pg_store *st)

@@ -2967,6 +2967,59 @@ static void pending_writes_and_close(void **state)
     assert_int_equal(h.calls, 5);
 }
 
+struct outcome {
+    int calls, result;
+    char msg[128];
+};
+
+static void on_outcome(void *ud, int result, const struct err *e)
+{
+    struct outcome *o = ud;
+    o->calls++;
+    o->result = result;
+    snprintf(o->msg, sizeof(o->msg), "%s", e ? e->msg : "");
+}
+
+/* Results queued together are written together; one whose sample cannot be stored (its task
+ * is gone) fails alone, and the others are recorded and counted. */
+static void queued_results_fail_alone(void **state)
+{
+    struct task t, missing = {0};
+    struct store *s = open_with_task(state, "results together", &t);
+    struct job j, got;
+    struct run runs[6];
+    struct job_item_result res[6];
+    struct outcome out[6] = {0};
+    struct handed h;
+    struct hold hd;
+    struct err e;
+
+    err_clear(&e);
+    memcpy(missing.id, "123456789012", ID_LEN);
+    make_job(s, &t, NULL, 6, &j);
+    hold_writer(s, &t, &hd);
+    for (int i = 0; i < 6; i++) {
+        fill_run(s, i == 3 ? &missing : &t, &runs[i], "一起", "", NULL, NULL, 0);
+        runs[i].job_id = strtoll(j.id, NULL, 10);
+        runs[i].job_item = i;
+        res[i] = (struct job_item_result){.job_id = j.id, .idx = i, .run = &runs[i]};
+        assert_int_equal(store_job_items_done_async(s, &res[i], 1, on_outcome, &out[i], &e), 0);
+    }
+    release_writer(&hd);
+    write_barrier(s);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(out[i].calls, 1);
+        assert_int_equal(out[i].result, i == 3 ? HE_NOT_FOUND : 0);
+    }
+    assert_string_equal(out[3].msg, "task 123456789012 not found");
+    got = get_job(s, j.id);
+    assert_int_equal(got.completed, 5);
+    assert_int_equal(got.failed, 0);
+    job_done(&got);
+    assert_string_equal(pending(s, j.id, -1, 10, &h), "3");
+    store_close(s);
+}
+
 struct flood {
     struct store *s;
     const struct task *t;
@@ -3179,6 +3232,7 @@ int main(void)
         ON(postgresql, close_releases_claims),
         ON(postgresql, notify_wakes_the_other_server),
         ON_BOTH(async_writes_in_order_and_fail_alone),
+        ON_BOTH(queued_results_fail_alone),
         ON_BOTH(pending_writes_and_close),
         ON(postgresql, writer_queue_is_bounded),
         ON(postgresql, lost_connection_runs_again),
