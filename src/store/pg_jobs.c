@@ -31,6 +31,7 @@
 
 #include "store/job_status.h"
 #include "store/pg_int.h"
+#include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 
@@ -110,6 +111,12 @@ static const char SQL_JOB_REQUEUE[] =
 static const char SQL_ITEM_SETTLE[] =
     "UPDATE job_items SET state = $3, error = $4, sample_id = $5, attempts = attempts + 1, "
     "claimed_by = NULL WHERE job_id = $1 AND idx = $2 AND state = 0";
+/* Items with a sample, settled in one statement ($1 job ids, $2 indexes, $3 sample ids) */
+static const char SQL_ITEMS_SETTLE_RUNS[] =
+    "UPDATE job_items AS i SET state = 1, error = NULL, sample_id = v.sample_id, "
+    "attempts = i.attempts + 1, claimed_by = NULL "
+    "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(job_id, idx, sample_id) "
+    "WHERE i.job_id = v.job_id AND i.idx = v.idx AND i.state = 0 RETURNING i.job_id, i.idx";
 static const char SQL_JOB_COUNT[] =
     "INSERT INTO job_counts (job_id, owner, completed, failed) VALUES ($1, $4, $2, $3) "
     "ON CONFLICT (job_id, owner) DO UPDATE SET completed = job_counts.completed + $2, "
@@ -699,27 +706,95 @@ static int count_progress(struct pg_conn *c, const char *job_id, int64_t done, i
     return pg_run(c, SQL_JOB_COUNT, &p, &res, "counting the job's progress", e);
 }
 
+static bool same_item(const struct job_item_result *x, const struct job_item_result *y)
+{
+    return x->idx == y->idx && strcmp(x->job_id, y->job_id) == 0;
+}
+
+/* The index in order[0..n) of the first result for the item (job_id, idx), or n. */
+static size_t find_item(const struct job_item_result **order, size_t n, const char *job_id,
+                        int64_t idx)
+{
+    struct job_item_result key = {.job_id = job_id, .idx = idx};
+    const struct job_item_result *k = &key, **at = bsearch(&k, order, n, sizeof(*order), by_item);
+    size_t i = at ? (size_t)(at - order) : n;
+
+    while (i > 0 && i < n && same_item(order[i - 1], order[i]))
+        i--;
+    return i;
+}
+
+/* Settles the results with a sample among order[0..n) (sorted, repeats marked in settled) in
+ * one statement, marking in settled those that were still pending. */
+static int settle_runs(struct pg_conn *c, const struct job_item_result **order, size_t n,
+                       bool *settled, struct err *e)
+{
+    _cleanup_(buf_done) struct buf jobs = {0};
+    _cleanup_(buf_done) struct buf idxs = {0};
+    _cleanup_(buf_done) struct buf samples = {0};
+    _cleanup_result_ PGresult *res = NULL;
+    struct pg_params p = {0};
+    const char *sep = "{";
+    int r = 0;
+
+    buf_init(&jobs, n * 24 + 8); /* ids and indexes of at most 20 digits each */
+    buf_init(&idxs, n * 24 + 8);
+    buf_init(&samples, n * 24 + 8);
+    for (size_t i = 0; i < n && r == 0; i++, sep = ",")
+        if (order[i]->run && !settled[i])
+            r = buf_addf(&jobs, "%s%s", sep, order[i]->job_id) < 0 ||
+                buf_addf(&idxs, "%s%lld", sep, (long long)order[i]->idx) < 0 ||
+                buf_addf(&samples, "%s%s", sep, order[i]->run->id) < 0;
+    if (r || buf_adds(&jobs, "}") < 0 || buf_adds(&idxs, "}") < 0 || buf_adds(&samples, "}") < 0)
+        return err_set(e, HE_NOMEM, NULL, NULL);
+    if (jobs.len < 3) /* none */
+        return 0;
+    pg_param_text(&p, jobs.data);
+    pg_param_text(&p, idxs.data);
+    pg_param_text(&p, samples.data);
+    if ((r = pg_run(c, SQL_ITEMS_SETTLE_RUNS, &p, &res, "recording the items' results", e)) < 0)
+        return r;
+    for (int i = 0; i < PQntuples(res); i++) {
+        size_t k = find_item(order, n, PQgetvalue(res, i, 0), pg_col_int(res, i, 1));
+        if (k < n)
+            settled[k] = true;
+    }
+    return 0;
+}
+
 /*
- * Items are settled in (job, idx) order and each job's counters updated once, after its items:
- * two servers settling overlapping items (one presumed dead, finishing late) take their row
- * locks in the same order, so neither waits on the other in a cycle.
+ * Results with a sample settle in one statement, failures one by one after them; of two
+ * results for one item, the first in (job, idx) order counts and the other is a repeat. Each
+ * job's counters are updated once, after its items. Two servers settling overlapping items
+ * (one presumed dead, finishing late) could deadlock on their locks: the database then fails
+ * one group, which runs again with each result alone, in (job, idx) order.
  */
 static int settle_in_order(struct pg_conn *c, const struct job_item_result **order, size_t n,
                            struct err *e)
 {
+    _cleanup_free_ bool *settled = calloc(n + 1, sizeof(*settled));
+    _cleanup_free_ bool *repeat = calloc(n + 1, sizeof(*repeat));
     int64_t done = 0, failed = 0;
     int r = 0;
 
+    if (!settled || !repeat)
+        return err_set(e, HE_NOMEM, NULL, NULL);
     qsort(order, n, sizeof(*order), by_item);
+    for (size_t i = 1; i < n; i++)
+        repeat[i] = same_item(order[i - 1], order[i]);
+    memcpy(settled, repeat, n * sizeof(*settled)); /* left out of settle_runs */
+    if ((r = settle_runs(c, order, n, settled, e)) < 0)
+        return r;
     for (size_t i = 0; i < n && r == 0; i++) {
         const struct job_item_result *x = order[i];
-        bool settled = false;
 
-        if ((r = settle_one(c, x, &settled, e)) < 0)
+        if (repeat[i])
+            settled[i] = false;
+        else if (!x->run && (r = settle_one(c, x, &settled[i], e)) < 0)
             break;
-        if (settled && x->run && (r = pg_run_insert_rows(c, &x->run, 1, e)) < 0)
+        if (settled[i] && x->run && (r = pg_run_insert_rows(c, &x->run, 1, e)) < 0)
             break;
-        if (settled) /* not settled: already done, this result is a repeat */
+        if (settled[i]) /* not settled: already done, this result is a repeat */
             *(x->run ? &done : &failed) += 1;
         if (i + 1 == n || strcmp(order[i + 1]->job_id, x->job_id) != 0) {
             r = count_progress(c, x->job_id, done, failed, e);

@@ -2981,15 +2981,16 @@ static void on_outcome(void *ud, int result, const struct err *e)
 }
 
 /* Results queued together are written together; one whose sample cannot be stored (its task
- * is gone) fails alone, and the others are recorded and counted. */
+ * is gone) fails alone, and the others are recorded and counted; a second result for an item
+ * among them (a late repeat) changes nothing. */
 static void queued_results_fail_alone(void **state)
 {
     struct task t, missing = {0};
     struct store *s = open_with_task(state, "results together", &t);
     struct job j, got;
-    struct run runs[6];
-    struct job_item_result res[6];
-    struct outcome out[6] = {0};
+    struct run runs[7];
+    struct job_item_result res[7];
+    struct outcome out[7] = {0};
     struct handed h;
     struct hold hd;
     struct err e;
@@ -2998,16 +2999,16 @@ static void queued_results_fail_alone(void **state)
     memcpy(missing.id, "123456789012", ID_LEN);
     make_job(s, &t, NULL, 6, &j);
     hold_writer(s, &t, &hd);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         fill_run(s, i == 3 ? &missing : &t, &runs[i], "一起", "", NULL, NULL, 0);
         runs[i].job_id = strtoll(j.id, NULL, 10);
-        runs[i].job_item = i;
-        res[i] = (struct job_item_result){.job_id = j.id, .idx = i, .run = &runs[i]};
+        runs[i].job_item = i % 6; /* the last repeats item 0 */
+        res[i] = (struct job_item_result){.job_id = j.id, .idx = i % 6, .run = &runs[i]};
         assert_int_equal(store_job_items_done_async(s, &res[i], 1, on_outcome, &out[i], &e), 0);
     }
     release_writer(&hd);
     write_barrier(s);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         assert_int_equal(out[i].calls, 1);
         assert_int_equal(out[i].result, i == 3 ? HE_NOT_FOUND : 0);
     }
@@ -3017,6 +3018,8 @@ static void queued_results_fail_alone(void **state)
     assert_int_equal(got.failed, 0);
     job_done(&got);
     assert_string_equal(pending(s, j.id, -1, 10, &h), "3");
+    struct run_filter f = {.task_id = t.id, .min_rating = NAN};
+    assert_int_equal(run_count(s, &f), 5);
     store_close(s);
 }
 
