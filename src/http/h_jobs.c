@@ -218,6 +218,8 @@ static void check(struct events *ev)
 
     err_clear(&e);
     if (store_job_get(ev->store, ev->job_id, &j, &e) < 0) {
+        if (e.code != HE_NOT_FOUND) /* the database away a while: the stream waits for it */
+            return;
         buf_addf(&ev->out, "event: error\ndata: {\"detail\":\"job %s is gone\"}\n\n", ev->job_id);
         ev->ended = true;
         return;

@@ -130,6 +130,8 @@ int pg_error(struct err *e, struct pg_conn *c, const PGresult *res, const char *
         msg = PQerrorMessage(c->db);
     n = strcspn(msg, "\n");
     snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), msg);
+    /* 40P01 deadlock detected, 40001 serialization failure: the transaction may run again */
+    c->conflict = state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
     /* 08: connection exceptions; 57P: the server is shutting down or starting up */
     if (PQstatus(c->db) != CONNECTION_OK ||
         (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0))) {

@@ -47,6 +47,7 @@ struct pg_conn {
     int nprepared;
     bool lost; /* a statement found the database unreachable: closed when given back */
     const char *owner; /* the store's owner (struct store), named in this server's NOTIFYs */
+    bool conflict;     /* the last error was a deadlock or a serialization failure: try again */
 };
 
 struct pg_writer; /* pg_writer.c */

@@ -9,6 +9,8 @@
  *   again (with backoff, pg.c) and runs again whole. When the lost answer was the COMMIT's, it
  *   first asks txid_status whether that transaction committed: committed is success, anything
  *   else runs it again. So a restart of the database neither loses a write nor applies one twice.
+ *   A deadlock or a serialization failure (the database rolled the transaction back) runs it
+ *   again too; in a batch, the write that met it runs again under its savepoint.
  *   A call retries for PG_RETRY_MS, the writer for PG_WRITER_RETRY_MS.
  * - One writer thread per store (started at open, drained and joined at close) takes the writes
  *   pg_write_async queues: every write waiting, at most PG_BATCH_MAX, in one transaction, each
@@ -37,6 +39,9 @@
 #include "util/clock.h"
 #include "util/worker.h"
 #include "util/banned.h"
+
+/* How many times a write of a batch that met a deadlock runs */
+#define PG_CONFLICT_TRIES 3
 
 static const char SQL_BEGIN[] = "BEGIN; SELECT txid_current()";
 static const char SQL_TXID_STATUS[] = "SELECT txid_status($1)";
@@ -93,6 +98,7 @@ static int txn_attempt(struct pg_conn *c, struct txn *t, struct err *e)
     }
     t->xid = pg_col_int(res, 0, 0);
     PQclear(res);
+    c->conflict = false;
     if ((r = t->fn(c, t->arg, e)) < 0)
         return r;
     if (PQtransactionStatus(c->db) == PQTRANS_INERROR) /* COMMIT would roll back, silently */
@@ -142,7 +148,7 @@ static int txn_run(struct pg_store *st, struct txn *t, int64_t deadline_us, stru
         r = t->in_doubt ? txn_settle(c, t, &tried) : 0;
         if (r == 0)
             r = txn_attempt(c, t, &tried);
-        again = r < 0 && (pg_conn_lost(c) || t->in_doubt);
+        again = r < 0 && (pg_conn_lost(c) || t->in_doubt || c->conflict);
         pg_release(st, c); /* rolls back what a failure left open */
         if (!again)
             break;
@@ -199,6 +205,29 @@ static int run_group(struct pg_conn *c, struct pg_write *w, size_t k, struct err
     return pg_exec(c, "ROLLBACK TO w", "rolling a failed write back", e);
 }
 
+/* w under the savepoint (none when alone): 0 with w's result and error set, < 0 the batch
+ * failed. A write that met a deadlock runs again (the other transaction was rolled back). */
+static int run_one(struct pg_conn *c, struct pg_write *w, bool alone, struct err *e)
+{
+    int r;
+
+    for (int tries = 1;; tries++) {
+        c->conflict = false;
+        if ((w->result = w->fn(c, w->arg, &w->err)) == 0)
+            return 0;
+        if (!w->err.code)
+            err_set(&w->err, w->result, NULL, "%s failed", w->what);
+        if (alone || pg_conn_lost(c)) /* alone: the transaction runs again on a conflict */
+            return pg_err_copy(e, &w->err);
+        if ((r = pg_exec(c, "ROLLBACK TO w", "rolling a failed write back", e)) < 0)
+            return r;
+        if (!c->conflict || tries == PG_CONFLICT_TRIES)
+            return 0;
+        w->result = 0;
+        err_clear(&w->err);
+    }
+}
+
 /* The batch's writes, each under its savepoint (a lone one without), a group of them under
  * one: a write that fails rolls back alone, keeping its error; a lost connection fails the
  * batch, which runs again whole. */
@@ -230,13 +259,7 @@ static int batch_fn(struct pg_conn *c, void *arg, struct err *e)
             singly = k;
         }
         singly -= singly > 0;
-        if ((w->result = w->fn(c, w->arg, &w->err)) == 0)
-            continue;
-        if (!w->err.code)
-            err_set(&w->err, w->result, NULL, "%s failed", w->what);
-        if (alone || pg_conn_lost(c))
-            return pg_err_copy(e, &w->err);
-        if ((r = pg_exec(c, "ROLLBACK TO w", "rolling a failed write back", e)) < 0)
+        if ((r = run_one(c, w, alone, e)) < 0)
             return r;
     }
     return 0;

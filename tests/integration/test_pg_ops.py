@@ -3,12 +3,14 @@
 tests/pgserver.py): concurrent sample saves commit together in one transaction (counted by the
 server's /metrics and by the database's commit timestamps), a write that fails in a batch fails
 alone, a database restart in the middle of a batch loses no save and stores none twice, /healthz
-reports the pool and answers 503 while the database is away, and the password shows nowhere.
+reports the pool and answers 503 while the database is away, and the password shows nowhere; a
+job's event stream waits out an outage.
 
 To hold the writer in the middle of a batch, the tests put a trigger on samples: a sample whose
 input is GATE waits for an advisory lock the test holds, one whose input is POISON fails."""
 
 import concurrent.futures
+import json
 import re
 import subprocess
 import sys
@@ -21,25 +23,34 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pgserver  # noqa: E402
 from hetu_http import Client, assert_error  # noqa: E402
+from test_import import Imp, csv_bytes, fake_env, provider_config, read_events, unique_model  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not pgserver.server_bindir(),
                                 reason="PostgreSQL server binaries not installed "
                                        "(scripts/install-deps test)")
 
 GATE, POISON, LOCK = "gate-sample", "poison-sample", 48475455
+# Samples whose insert meets a deadlock the first time (a sequence is not rolled back)
+DEADLOCK_ALONE, DEADLOCK_BATCH = "deadlock-alone", "deadlock-batch"
 PASSWORD = "s3cret-pw-7731"  # trust authentication takes any password
 THREADS = 3
 
 TRIGGER = """
+CREATE SEQUENCE IF NOT EXISTS hetu_test_alone;
+CREATE SEQUENCE IF NOT EXISTS hetu_test_batch;
 CREATE OR REPLACE FUNCTION hetu_test_gate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
   IF NEW.input = '%s' THEN PERFORM pg_advisory_xact_lock(%d); END IF;
   IF NEW.input = '%s' THEN RAISE EXCEPTION 'poisoned sample'; END IF;
+  IF (NEW.input = '%s' AND nextval('hetu_test_alone') = 1) OR
+     (NEW.input = '%s' AND nextval('hetu_test_batch') = 1) THEN
+    RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01';
+  END IF;
   RETURN NEW;
 END $$;
 DROP TRIGGER IF EXISTS hetu_test_gate ON samples;
 CREATE TRIGGER hetu_test_gate BEFORE INSERT ON samples FOR EACH ROW
   EXECUTE FUNCTION hetu_test_gate();
-""" % (GATE, LOCK, POISON)
+""" % (GATE, LOCK, POISON, DEADLOCK_ALONE, DEADLOCK_BATCH)
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +176,28 @@ def test_concurrent_saves_commit_together_and_a_bad_one_fails_alone(start_server
     assert pending(c) == 0
 
 
+def test_a_deadlocked_write_runs_again(start_server, pg, tmp_path):
+    """A write the database rolled back for a deadlock runs again, alone or in a batch, and is
+    stored once."""
+    srv, ds, _, task_id = start(start_server, pg, tmp_path)
+    c = srv.client
+    r = c.post(ds + "save_sample", {"input": DEADLOCK_ALONE, "output": "out"})
+    assert r.status == 200, r
+
+    gate = Gate(pg)
+    first = save_all(srv, ds, [GATE])
+    wait_for("the writer to wait at the gate", lambda: gate.waiting() == 1)
+    inputs = ["d%02d" % i for i in range(10)] + [DEADLOCK_BATCH]
+    rest = save_all(srv, ds, inputs)
+    wait_for("every save to be queued", lambda: pending(c) == 12)
+    gate.open()
+    for x, f in zip([GATE] + inputs, first + rest):
+        assert f.result().status == 200, (x, f.result())
+    assert stored(pg, task_id) == sorted([DEADLOCK_ALONE, GATE] + inputs)
+    assert psql(pg, "SELECT last_value FROM hetu_test_alone") == "2"  # tried twice
+    assert psql(pg, "SELECT last_value FROM hetu_test_batch") == "2"
+
+
 def test_database_restart_in_a_batch_loses_nothing(start_server, pg, tmp_path):
     url = pg.url.replace("postgresql://hetu@", "postgresql://hetu:%s@" % PASSWORD)
     srv, ds, project_id, task_id = start(start_server, pg, tmp_path, url=url)
@@ -203,3 +236,33 @@ def test_database_restart_in_a_batch_loses_nothing(start_server, pg, tmp_path):
                                           "unreachable: "), store
     assert c.get("/api/projects/%s" % project_id).status == 200
 
+
+
+def test_event_stream_waits_out_a_database_outage(start_server, pg, fake_llm, tmp_path):
+    """An outage longer than a request's retries (5 s) does not end a job's event stream: it
+    shows the job's progress again once the database is back, and ends with the job."""
+    n = 400
+    srv = start_server(db=pg.url, env=fake_env(fake_llm),
+                       args=["--spool-dir", str(tmp_path / "spool"), "--job-window", "20"] +
+                       provider_config(tmp_path))
+    imp = Imp(srv)
+    r = imp.upload("outage.csv", csv_bytes(["input"], [["停电 \"%d\"" % i] for i in range(n)]),
+                   output_model_name=unique_model("outage", "+latency=100"),
+                   output_provider="together_ai")
+    assert r.status == 200 and r.json()["status"] == "import_started", r
+    job_id = r.json()["job_id"]
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    stream = pool.submit(read_events, srv, imp.ds("jobs/%s/events" % job_id), 120)
+    pool.shutdown(wait=False)
+    wait_for("the job's first results", lambda: imp.job(job_id)["completed"] >= 20)
+
+    pg.pause()
+    time.sleep(7)
+    assert not stream.done(), stream.result()
+    pg.resume()
+    frames = stream.result()
+    names = [f[0] for f in frames]
+    assert names[-1] == "end" and set(names[:-1]) == {"progress"}, frames
+    end = json.loads(frames[-1][1])
+    assert (end["id"], end["status"], end["completed"], end["failed"]) == \
+        (job_id, "completed", n, 0), end
