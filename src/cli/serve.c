@@ -428,8 +428,8 @@ static int read_settings(struct serve_input *in, struct serve_settings *s)
 
 /* Threads besides the HTTP threads that may each wait on the store at once: the job runner, the
  * pipeline driver, the near-duplicate worker, the provider engine (its callbacks write), and
- * the store's own writer and listener. */
-#define STORE_WORKERS 6
+ * the store's own writer, its loaders (PostgreSQL) and its listener. */
+#define STORE_WORKERS 8
 
 /* What a running server holds; parts not started are NULL. */
 struct serve_parts {

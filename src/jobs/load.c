@@ -65,7 +65,8 @@ static void on_loaded(void *ud, int result, const struct err *e)
         if (!a->load_error)
             a->load_error = strdup(e ? e->msg : "the store refused the rows");
     } else {
-        a->cursor = l->jl.cursor;
+        if (l->jl.cursor > a->cursor) /* slices commit in order, but may be called back out of it */
+            a->cursor = l->jl.cursor;
         a->successes += (int64_t)l->n_runs;
     }
     a->loads--;
@@ -137,7 +138,7 @@ fail:
 int jobs_load_slice(struct jobs *j, struct active *a, struct err *e)
 {
     struct load *l = calloc(1, sizeof(*l));
-    int64_t row, cursor;
+    int64_t row, from, cursor;
     int r = 0;
 
     if (!l)
@@ -161,7 +162,7 @@ int jobs_load_slice(struct jobs *j, struct active *a, struct err *e)
         r = err_set(e, HE_NOMEM, NULL, NULL);
         goto fail;
     }
-    row = a->spool_row;
+    from = row = a->spool_row;
     while (l->n_runs + l->n_items < LOAD_BATCH && l->mem.total < LOAD_BYTES) {
         struct spool_row sr;
         if ((r = spool_read_row(a->spool_file, &l->mem, &sr, e)) != 0) {
@@ -200,6 +201,7 @@ int jobs_load_slice(struct jobs *j, struct active *a, struct err *e)
         .item_payloads = l->payloads,
         .item_lens = l->lens,
         .n_items = l->n_items,
+        .from = from,
         .cursor = row,
     };
     pthread_mutex_lock(&j->lock);

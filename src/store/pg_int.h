@@ -34,6 +34,10 @@
  * writes are queued. */
 #define PG_BATCH_MAX 256
 #define PG_QUEUE_MAX 1024
+/* Threads writing file imports' slices beside the writer, each on a connection of its own: the
+ * database loads PG_LOADERS slices at once (committed in order, pg_load.c). */
+#define PG_LOADERS 2
+#define PG_WRITERS (1 + PG_LOADERS)
 /* Statements a connection may prepare; past that they run unprepared. */
 #define PG_STMT_SLOTS 64
 /* Parameters of one statement. */
@@ -56,7 +60,9 @@ struct pg_store {
     struct store base;
     char *conninfo;
     int schema_version;           /* set at open, read-only after */
-    struct pg_writer *writer;     /* pg_writer.c: started at open, drained and joined at close */
+    /* pg_writer.c: the writer [0] and the loaders, started at open, drained and joined at close */
+    struct pg_writer *writers[PG_WRITERS];
+    unsigned loads; /* slices handed to the loaders, in turn (atomic) */
     struct pg_listener *listener; /* pg_listen.c: started at open, stopped at close */
 
     /* shared under lock */
@@ -230,6 +236,9 @@ typedef int (*pg_group_fn)(struct pg_conn *c, void *const *args, size_t n, struc
  * under one savepoint; when that fails, each runs alone (fn) and fails alone. */
 int pg_write_async_group(struct store *s, pg_write_fn fn, pg_group_fn group, void *arg,
                          const char *what, store_done_cb cb, void *ud, struct err *e);
+/* pg_write_async on the next loader in turn (one write a batch there: a slice is large). */
+int pg_load_async(struct store *s, pg_write_fn fn, void *arg, const char *what, store_done_cb cb,
+                  void *ud, struct err *e);
 /* The same, arg malloc'd: freed after cb, or at once when the write is refused. */
 int pg_write_async_free(struct store *s, pg_write_fn fn, void *arg, const char *what,
                         store_done_cb cb, void *ud, struct err *e);

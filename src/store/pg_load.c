@@ -3,10 +3,14 @@
  * PostgreSQL backend: rows loaded through COPY (a file import's slices, a job's items), with the
  * SQLite backend's semantics and errors (sqlite_jobs.c, job_load_async).
  *
- * A slice of a file import is one write (pg_write_async): its samples, their tag rows and its
- * items go in as three COPY ... FROM STDIN in text format, then the job's cursor and completed
- * count move, all in the write's transaction, so the cursor never passes a row that is not
- * stored. Rows are written into a buffer that is handed to libpq every COPY_FLUSH bytes, so a
+ * A slice of a file import is one write on a loader (pg_load_async): its samples, their tag
+ * rows and its items go in as three COPY ... FROM STDIN in text format, then the job's cursor
+ * and completed count move, all in the write's transaction, so the cursor never passes a row
+ * that is not stored. The loaders load slices at once, each on its own connection, and commit
+ * them in order: a slice moves the cursor only from where the slice before it left it (the
+ * UPDATE waits on that slice's row lock, or finds the cursor short of it and tries again after
+ * a pause), so the database spends more than one core on a large import. A slice whose
+ * predecessor never commits (it failed) gives up after PG_WRITER_RETRY_MS. Rows are written into a buffer that is handed to libpq every COPY_FLUSH bytes, so a
  * slice never holds more than that much COPY text at once (plus one row). Text fields are
  * escaped as COPY's text format wants (backslash, tab, newline, carriage return); NULL is \N.
  *
@@ -17,10 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/pg_int.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/jsonw.h"
 #include "util/banned.h"
 
@@ -33,8 +39,10 @@ static const char SQL_COPY_SAMPLES[] = "COPY samples (" PG_RUN_INSERT_COLUMNS ")
 static const char SQL_COPY_TAGS[] = "COPY sample_tags (task_id, tag, sample_id) FROM STDIN";
 static const char SQL_COPY_ITEMS[] =
     "COPY job_items (job_id, idx, state, stage, payload) FROM STDIN";
+/* Only after the slice before this one ($4: where it ended) */
 static const char SQL_JOB_LOADED[] =
-    "UPDATE jobs SET cursor = $2, completed = completed + $3 WHERE id = $1";
+    "UPDATE jobs SET cursor = $2, completed = completed + $3 WHERE id = $1 AND cursor = $4";
+static const char SQL_JOB_CURSOR[] = "SELECT cursor FROM jobs WHERE id = $1";
 
 /* One COPY FROM STDIN under way on c. */
 struct copy {
@@ -263,11 +271,50 @@ static int copy_samples(struct pg_conn *c, const struct job_load *l, struct err 
 
 /* ---- a file import's slice ---- */
 
+/* Moves the job's cursor past the slice once the slice before it has committed. */
+static int move_cursor(struct pg_conn *c, const struct job_load *l, struct err *e)
+{
+    int64_t deadline = clock_mono_us() + PG_WRITER_RETRY_MS * 1000LL, pause_us = 500;
+
+    for (;;) {
+        _cleanup_result_ PGresult *res = NULL;
+        _cleanup_result_ PGresult *now = NULL;
+        struct pg_params p = {0};
+        int64_t cursor;
+        int r;
+
+        pg_param_id(&p, l->job_id);
+        pg_param_int(&p, l->cursor);
+        pg_param_int(&p, (int64_t)l->n_runs);
+        pg_param_int(&p, l->from);
+        if ((r = pg_run(c, SQL_JOB_LOADED, &p, &res, "recording the import's progress", e)) < 0)
+            return r;
+        if (PQcmdTuples(res)[0] && strcmp(PQcmdTuples(res), "0") != 0)
+            return 0;
+        p.n = 1;
+        if ((r = pg_run(c, SQL_JOB_CURSOR, &p, &now, "recording the import's progress", e)) < 0)
+            return r;
+        if (PQntuples(now) != 1)
+            return err_set(e, HE_NOT_FOUND, "job_id", "job %s not found", l->job_id);
+        cursor = pg_col_int(now, 0, 0);
+        if (cursor > l->from)
+            return err_set(e, HE_CONFLICT, NULL,
+                           "recording the import's progress: job %s is at row %lld, past this "
+                           "slice's start (%lld)",
+                           l->job_id, (long long)cursor, (long long)l->from);
+        if (clock_mono_us() >= deadline)
+            return err_set(e, HE_STORE, NULL,
+                           "recording the import's progress: the rows before row %lld of job %s "
+                           "were not stored",
+                           (long long)l->from, l->job_id);
+        usleep((useconds_t)pause_us);
+        pause_us = pause_us < 20000 ? pause_us * 2 : 20000;
+    }
+}
+
 static int load_fn(struct pg_conn *c, void *arg, struct err *e)
 {
     const struct job_load *l = arg;
-    struct pg_params p = {0};
-    _cleanup_result_ PGresult *res = NULL;
     int r;
 
     if (l->n_runs && (r = copy_samples(c, l, e)) < 0)
@@ -275,14 +322,11 @@ static int load_fn(struct pg_conn *c, void *arg, struct err *e)
     if ((r = pg_job_items_copy(c, l->job_id, l->item_idx, l->item_payloads, l->item_lens,
                                l->n_items, e)) < 0)
         return r;
-    pg_param_id(&p, l->job_id);
-    pg_param_int(&p, l->cursor);
-    pg_param_int(&p, (int64_t)l->n_runs);
-    return pg_run(c, SQL_JOB_LOADED, &p, &res, "recording the import's progress", e);
+    return move_cursor(c, l, e);
 }
 
 int pg_job_load_async(struct store *s, const struct job_load *l, store_done_cb cb, void *ud,
                       struct err *e)
 {
-    return pg_write_async(s, load_fn, (void *)l, "loading the import's rows", cb, ud, e);
+    return pg_load_async(s, load_fn, (void *)l, "loading the import's rows", cb, ud, e);
 }

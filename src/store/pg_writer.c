@@ -62,6 +62,7 @@ struct pg_write {
 struct pg_writer {
     struct pg_store *st;
     pthread_t thread;
+    size_t batch_max; /* writes in one transaction: PG_BATCH_MAX, a loader 1 */
 
     /* shared under lock */
     pthread_mutex_t lock;
@@ -297,13 +298,13 @@ static void write_batch(struct pg_writer *wr, struct batch *b, bool closing)
     }
 }
 
-/* Takes up to PG_BATCH_MAX writes off the queue (under lock). */
+/* Takes up to batch_max writes off the queue (under lock). */
 static struct batch take_batch(struct pg_writer *wr)
 {
     struct batch b = {wr->head, 0};
     struct pg_write *last = NULL;
 
-    for (struct pg_write *w = wr->head; w && b.n < PG_BATCH_MAX; w = w->next) {
+    for (struct pg_write *w = wr->head; w && b.n < wr->batch_max; w = w->next) {
         last = w;
         b.n++;
     }
@@ -344,17 +345,19 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-static bool on_writer(const struct pg_writer *wr)
+/* Whether the calling thread is one of the store's writers (or loaders). */
+static bool on_writer(const struct pg_store *st)
 {
-    return pthread_equal(pthread_self(), wr->thread);
+    for (int i = 0; i < PG_WRITERS; i++)
+        if (st->writers[i] && pthread_equal(pthread_self(), st->writers[i]->thread))
+            return true;
+    return false;
 }
 
-static int enqueue(struct pg_store *st, struct pg_write *w, struct err *e)
+static int enqueue(struct pg_store *st, struct pg_writer *wr, struct pg_write *w, struct err *e)
 {
-    struct pg_writer *wr = st->writer;
-
     pthread_mutex_lock(&wr->lock);
-    while (!wr->stopping && wr->queued >= PG_QUEUE_MAX && !on_writer(wr))
+    while (!wr->stopping && wr->queued >= PG_QUEUE_MAX && !on_writer(st))
         pthread_cond_wait(&wr->room, &wr->lock);
     if (wr->stopping) {
         pthread_mutex_unlock(&wr->lock);
@@ -373,10 +376,11 @@ static int enqueue(struct pg_store *st, struct pg_write *w, struct err *e)
     return 0;
 }
 
-static int write_async(struct store *s, pg_write_fn fn, pg_group_fn group, void *arg,
+static int write_async(struct store *s, int writer, pg_write_fn fn, pg_group_fn group, void *arg,
                        bool free_arg, const char *what, store_done_cb cb, void *ud,
                        struct err *e)
 {
+    struct pg_store *st = (struct pg_store *)s;
     struct pg_write *w;
     int r;
 
@@ -393,7 +397,7 @@ static int write_async(struct store *s, pg_write_fn fn, pg_group_fn group, void 
                            .what = what,
                            .cb = cb,
                            .ud = ud};
-    if ((r = enqueue((struct pg_store *)s, w, e)) < 0) {
+    if ((r = enqueue(st, st->writers[writer], w, e)) < 0) {
         if (free_arg)
             free(arg);
         free(w);
@@ -404,45 +408,61 @@ static int write_async(struct store *s, pg_write_fn fn, pg_group_fn group, void 
 int pg_write_async(struct store *s, pg_write_fn fn, void *arg, const char *what, store_done_cb cb,
                    void *ud, struct err *e)
 {
-    return write_async(s, fn, NULL, arg, false, what, cb, ud, e);
+    return write_async(s, 0, fn, NULL, arg, false, what, cb, ud, e);
+}
+
+int pg_load_async(struct store *s, pg_write_fn fn, void *arg, const char *what, store_done_cb cb,
+                  void *ud, struct err *e)
+{
+    struct pg_store *st = (struct pg_store *)s;
+    unsigned n = __atomic_fetch_add(&st->loads, 1, __ATOMIC_RELAXED);
+    return write_async(s, 1 + (int)(n % PG_LOADERS), fn, NULL, arg, false, what, cb, ud, e);
 }
 
 int pg_write_async_group(struct store *s, pg_write_fn fn, pg_group_fn group, void *arg,
                          const char *what, store_done_cb cb, void *ud, struct err *e)
 {
-    return write_async(s, fn, group, arg, false, what, cb, ud, e);
+    return write_async(s, 0, fn, group, arg, false, what, cb, ud, e);
 }
 
 int pg_write_async_free(struct store *s, pg_write_fn fn, void *arg, const char *what,
                         store_done_cb cb, void *ud, struct err *e)
 {
-    return write_async(s, fn, NULL, arg, true, what, cb, ud, e);
+    return write_async(s, 0, fn, NULL, arg, true, what, cb, ud, e);
 }
 
 void pg_write_wait(struct pg_store *st)
 {
-    struct pg_writer *wr = st->writer;
-    uint64_t target;
+    uint64_t target[PG_WRITERS];
 
-    if (!wr || on_writer(wr))
+    if (!st->writers[0] || on_writer(st))
         return;
-    pthread_mutex_lock(&wr->lock);
-    target = wr->seq_queued;
-    while (wr->seq_done < target)
-        pthread_cond_wait(&wr->done, &wr->lock);
-    pthread_mutex_unlock(&wr->lock);
+    for (int i = 0; i < PG_WRITERS; i++) {
+        pthread_mutex_lock(&st->writers[i]->lock);
+        target[i] = st->writers[i]->seq_queued;
+        pthread_mutex_unlock(&st->writers[i]->lock);
+    }
+    for (int i = 0; i < PG_WRITERS; i++) {
+        struct pg_writer *wr = st->writers[i];
+        pthread_mutex_lock(&wr->lock);
+        while (wr->seq_done < target[i])
+            pthread_cond_wait(&wr->done, &wr->lock);
+        pthread_mutex_unlock(&wr->lock);
+    }
 }
 
 uint64_t pg_writer_pending(struct pg_store *st)
 {
-    struct pg_writer *wr = st->writer;
-    uint64_t n;
+    uint64_t n = 0;
 
-    if (!wr)
-        return 0;
-    pthread_mutex_lock(&wr->lock);
-    n = wr->pending;
-    pthread_mutex_unlock(&wr->lock);
+    for (int i = 0; i < PG_WRITERS; i++) {
+        struct pg_writer *wr = st->writers[i];
+        if (!wr)
+            continue;
+        pthread_mutex_lock(&wr->lock);
+        n += wr->pending;
+        pthread_mutex_unlock(&wr->lock);
+    }
     return n;
 }
 
@@ -455,33 +475,52 @@ static void writer_free(struct pg_writer *wr)
     free(wr);
 }
 
-int pg_writer_start(struct pg_store *st, struct err *e)
+static int writer_start(struct pg_store *st, int i, struct err *e)
 {
     struct pg_writer *wr = calloc(1, sizeof(*wr));
 
     if (!wr)
         return err_set(e, HE_NOMEM, NULL, NULL);
     wr->st = st;
+    /* A loader's slice waits for the slice before it to commit (pg_load.c): two slices in one
+     * transaction would wait for each other. */
+    wr->batch_max = i ? 1 : PG_BATCH_MAX;
     pthread_mutex_init(&wr->lock, NULL);
     pthread_cond_init(&wr->wake, NULL);
     pthread_cond_init(&wr->room, NULL);
     pthread_cond_init(&wr->done, NULL);
-    if (!worker_start(&wr->thread, writer_main, wr, "hetu-pg-writer")) {
+    /* set before the thread starts: on_writer reads it from the others */
+    st->writers[i] = wr;
+    if (!worker_start(&wr->thread, writer_main, wr, i ? "hetu-pg-loader" : "hetu-pg-writer")) {
+        st->writers[i] = NULL;
         writer_free(wr);
-        return err_set(e, HE_INTERNAL, NULL, "cannot start the store's writer thread");
+        return err_set(e, HE_INTERNAL, NULL, "cannot start the store's writer threads");
     }
-    st->writer = wr;
+    return 0;
+}
+
+int pg_writer_start(struct pg_store *st, struct err *e)
+{
+    for (int i = 0; i < PG_WRITERS; i++) {
+        int r = writer_start(st, i, e);
+        if (r < 0) {
+            pg_writer_stop(st);
+            return r;
+        }
+    }
     return 0;
 }
 
 void pg_writer_stop(struct pg_store *st)
 {
-    struct pg_writer *wr = st->writer;
-
-    if (!wr)
-        return;
-    worker_raise(&wr->lock, &wr->stopping, &wr->wake, &wr->room);
-    pthread_join(wr->thread, NULL);
-    st->writer = NULL;
-    writer_free(wr);
+    /* the loaders first: what they call back may queue on the writer */
+    for (int i = PG_WRITERS - 1; i >= 0; i--) {
+        struct pg_writer *wr = st->writers[i];
+        if (!wr)
+            continue;
+        worker_raise(&wr->lock, &wr->stopping, &wr->wake, &wr->room);
+        pthread_join(wr->thread, NULL);
+        st->writers[i] = NULL;
+        writer_free(wr);
+    }
 }

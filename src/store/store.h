@@ -194,7 +194,7 @@ struct job_load {
     const void *const *item_payloads;
     const size_t *item_lens;
     size_t n_items;
-    int64_t cursor;
+    int64_t from, cursor; /* the job's cursor before the slice and after it */
 };
 
 #include "store/job_steps.h" /* jobs whose items come in stages */

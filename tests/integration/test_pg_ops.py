@@ -148,7 +148,7 @@ def test_concurrent_saves_commit_together_and_a_bad_one_fails_alone(start_server
     srv, ds, _, task_id = start(start_server, pg, tmp_path)
     c = srv.client
     h = c.get("/healthz").json()["store"]
-    assert h["pool"]["size"] == THREADS + 6  # the HTTP threads and the workers
+    assert h["pool"]["size"] == THREADS + 8  # the HTTP threads and the workers
     assert h["pending_writes"] == 0
 
     gate = Gate(pg)

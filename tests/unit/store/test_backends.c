@@ -1418,7 +1418,7 @@ static void loads_store_rows_and_cursor(void **state)
     fill_run(s, &t, &b, "二", "", NULL, NULL, 0);
     b.job_id = a.job_id;
     b.job_item = 2;
-    struct job_load l = {j.id, runs, 2, idx, payloads, lens, 2, 4};
+    struct job_load l = {j.id, runs, 2, idx, payloads, lens, 2, 0, 4};
     assert_int_equal(store_job_load_async(s, &l, on_done, &d, &e), 0);
     write_barrier(s);
     assert_string_equal(job_counts(s, j.id, buf), "0 2 0 4");
@@ -1448,7 +1448,7 @@ static void loads_store_rows_and_cursor(void **state)
     c.job_id = a.job_id;
     c.job_item = 2;
     const int64_t idx2[] = {5};
-    struct job_load bad = {j.id, dup, 1, idx2, payloads, lens, 1, 6};
+    struct job_load bad = {j.id, dup, 1, idx2, payloads, lens, 1, 4, 6};
     assert_int_equal(store_job_load_async(s, &bad, on_done, &d, &e), 0);
     write_barrier(s);
     assert_string_equal(job_counts(s, j.id, buf), "0 2 0 4");
@@ -1459,6 +1459,44 @@ static void loads_store_rows_and_cursor(void **state)
     got_items.n = 0;
     assert_int_equal(store_job_items_scan(s, &q, item_row, &got_items, &e), 0);
     assert_int_equal(got_items.n, 2);
+    store_close(s);
+}
+
+/* Slices handed to the store out of order (PostgreSQL loads two at once, on two connections)
+ * commit in order: the later one moves the cursor only once the earlier one has. */
+static void slices_commit_in_order(void **state)
+{
+    struct store *s = open_backend(state);
+    struct run runs[4], *first[] = {&runs[0], &runs[1]}, *second[] = {&runs[2], &runs[3]};
+    struct project p;
+    struct task t;
+    struct job j;
+    struct done d1 = {0}, d2 = {0};
+    char buf[96];
+    struct err e;
+
+    err_clear(&e);
+    make_project(s, "in order", &p);
+    make_task(s, p.id, &t);
+    make_staged(s, &t, "import_file", NULL, 0, &j);
+    for (int i = 0; i < 4; i++) {
+        fill_run(s, &t, &runs[i], "顺序", "", NULL, NULL, 0);
+        runs[i].output = "有";
+        runs[i].job_id = strtoll(j.id, NULL, 10);
+        runs[i].job_item = i;
+    }
+    struct job_load a = {j.id, first, 2, NULL, NULL, NULL, 0, 0, 2};
+    struct job_load b = {j.id, second, 2, NULL, NULL, NULL, 0, 2, 4};
+    assert_int_equal(store_job_load_async(s, &b, on_done, &d2, &e), 0);
+    usleep(100 * 1000); /* b waits for a */
+    assert_string_equal(job_counts(s, j.id, buf), "0 0 0 0");
+    assert_int_equal(store_job_load_async(s, &a, on_done, &d1, &e), 0);
+    write_barrier(s);
+    assert_int_equal(d1.calls, 1);
+    assert_int_equal(d2.calls, 1);
+    assert_int_equal(d1.result, 0);
+    assert_int_equal(d2.result, 0);
+    assert_string_equal(job_counts(s, j.id, buf), "0 4 0 4");
     store_close(s);
 }
 
@@ -1488,7 +1526,7 @@ static void large_load_is_stored_whole(void **state)
         mem[i].job_item = (int64_t)i;
         runs[i] = &mem[i];
     }
-    struct job_load l = {j.id, runs, N, NULL, NULL, NULL, 0, N};
+    struct job_load l = {j.id, runs, N, NULL, NULL, NULL, 0, 0, N};
     struct done d = {0};
     assert_int_equal(store_job_load_async(s, &l, on_done, &d, &e), 0);
     write_barrier(s);
@@ -3219,6 +3257,7 @@ int main(void)
         ON_BOTH(stages_cost_unknown),
         ON_BOTH(loads_store_rows_and_cursor),
         ON_BOTH(large_load_is_stored_whole),
+        ON(postgresql, slices_commit_in_order),
         ON_BOTH(splits_round_trip),
         ON_BOTH(stats_figures_and_keys),
         ON_BOTH(dedup_signatures_and_buckets),
