@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The SQLite store on :memory: and on a temporary file: records round-trip, cascades, not-found
- * errors, ids unique under concurrent writers, schema-change guard, reopen keeps data, and
- * records read that own their strings.
+ * What only the SQLite store has, on :memory: and on a temporary file: ids unique under
+ * concurrent writers, the schema-change guard, reopening keeps data, and records read that own
+ * their strings. What every backend shares (round trips, cascades, not-found errors, filters)
+ * is in test_backends.c, run on both.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -66,98 +67,6 @@ static int count_cb(void *ud, const struct project *p, struct err *e)
     (void)e;
     (*(int *)ud)++;
     return 0;
-}
-
-static void projects_round_trip(void **state)
-{
-    struct store *s = open_store(":memory:");
-    struct project p, got = {0};
-    struct err e;
-    int n = 0;
-    (void)state;
-
-    err_clear(&e);
-    make_project(s, "项目一", &p);
-    assert_int_equal(store_project_get(s, p.id, &got, &e), 0);
-    assert_string_equal(got.id, p.id);
-    assert_string_equal(got.name, "项目一");
-    assert_string_equal(got.description, "描述");
-    assert_int_equal(got.created_at, p.created_at);
-    project_done(&got);
-
-    p.name = "renamed";
-    assert_int_equal(store_project_update(s, &p, &e), 0);
-    assert_int_equal(store_project_get(s, p.id, &got, &e), 0);
-    assert_string_equal(got.name, "renamed");
-    project_done(&got);
-
-    assert_int_equal(store_project_list(s, count_cb, &n, &e), 0);
-    assert_int_equal(n, 1);
-    store_close(s);
-}
-
-static void not_found_names_the_id(void **state)
-{
-    struct store *s = open_store(":memory:");
-    struct project got = {0};
-    struct task t = {0};
-    struct err e;
-    (void)state;
-
-    err_clear(&e);
-    assert_int_equal(store_project_get(s, "123456789012", &got, &e), HE_NOT_FOUND);
-    assert_string_equal(e.msg, "project 123456789012 not found");
-    err_clear(&e);
-    assert_int_equal(store_project_get(s, "../../etc", &got, &e), HE_NOT_FOUND);
-    err_clear(&e);
-    assert_int_equal(store_project_delete(s, "123456789012", &e), HE_NOT_FOUND);
-    err_clear(&e);
-    assert_int_equal(store_task_get(s, "123456789012", "223456789012", &t, &e), HE_NOT_FOUND);
-    assert_string_equal(e.msg, "task 223456789012 not found in project 123456789012");
-    store_close(s);
-}
-
-static void deletes_cascade(void **state)
-{
-    struct store *s = open_store(":memory:");
-    struct project p;
-    struct task t, got = {0};
-    struct err e;
-    (void)state;
-
-    err_clear(&e);
-    make_project(s, "p", &p);
-    make_task(s, p.id, &t);
-    assert_int_equal(store_task_get(s, p.id, t.id, &got, &e), 0);
-    assert_string_equal(got.instruction, "写一首诗");
-    assert_string_equal(got.input_json_schema, "{\"type\":\"object\"}");
-    assert_null(got.output_json_schema);
-    task_done(&got);
-    assert_int_equal(store_project_delete(s, p.id, &e), 0);
-    assert_int_equal(store_task_get(s, p.id, t.id, &got, &e), HE_NOT_FOUND);
-    store_close(s);
-}
-
-static void task_must_belong_to_project(void **state)
-{
-    struct store *s = open_store(":memory:");
-    struct project a, b;
-    struct task t, got = {0};
-    struct err e;
-    (void)state;
-
-    err_clear(&e);
-    make_project(s, "a", &a);
-    make_project(s, "b", &b);
-    make_task(s, a.id, &t);
-    assert_int_equal(store_task_get(s, b.id, t.id, &got, &e), HE_NOT_FOUND);
-    err_clear(&e);
-    assert_int_equal(store_task_delete(s, b.id, t.id, &e), HE_NOT_FOUND);
-    err_clear(&e);
-    memcpy(t.project_id, "999999999999", ID_LEN);
-    assert_int_equal(store_new_id(s, t.id, &e), 0);
-    assert_int_equal(store_task_insert(s, &t, &e), HE_NOT_FOUND);
-    store_close(s);
 }
 
 struct writer_arg {
@@ -360,70 +269,6 @@ static void fill_run(struct store *s, const struct task *t, struct run *r, const
     r->ntags = ntags;
 }
 
-static int count_run(void *ud, const struct run *r, struct err *e)
-{
-    (void)r;
-    (void)e;
-    (*(int *)ud)++;
-    return 0;
-}
-
-static int list_count(struct store *s, const struct run_filter *f)
-{
-    struct err e;
-    int n = 0;
-    err_clear(&e);
-    assert_int_equal(store_run_list(s, f, count_run, &n, &e), 0);
-    return n;
-}
-
-/* Samples: filters by topic subtree, session and tag; the tag filter follows tag updates. */
-static void runs_filter_and_tags(void **state)
-{
-    struct store *s = open_store(":memory:");
-    const char *tags_a[] = {"synthetic", "x"}, *tags_b[] = {"synthetic"}, *new_tags[] = {"y"};
-    struct run a, b, c;
-    struct run *all[] = {&a, &b, &c};
-    struct project p;
-    struct task t;
-    struct err e;
-    (void)state;
-
-    err_clear(&e);
-    make_project(s, "p", &p);
-    make_task(s, p.id, &t);
-    fill_run(s, &t, &a, "一",
-             "a\x1f"
-             "b\x1f",
-             "s1", tags_a, 2);
-    fill_run(s, &t, &b, "二", "a\x1f", NULL, tags_b, 1);
-    fill_run(s, &t, &c, "三", "ab\x1f", "s1", tags_b, 1);
-    assert_int_equal(store_run_insert(s, all, 3, &e), 0);
-
-    struct run_filter f = {.task_id = t.id, .min_rating = NAN};
-    assert_int_equal(list_count(s, &f), 3);
-    f.topic_prefix = "a\x1f";
-    assert_int_equal(list_count(s, &f), 2); /* a and a/b, not ab */
-    f.topic_prefix = NULL;
-    f.session_id = "s1";
-    assert_int_equal(list_count(s, &f), 2);
-    f.session_id = NULL;
-    f.tag = "x";
-    assert_int_equal(list_count(s, &f), 1);
-
-    struct run_update u = {
-        .task_id = t.id, .run_id = a.id, .set_tags = true, .tag_list = new_tags, .ntags = 1};
-    assert_int_equal(store_run_update(s, &u, &e), 0);
-    assert_int_equal(list_count(s, &f), 0); /* the old tag's row went with the old list */
-    f.tag = "y";
-    assert_int_equal(list_count(s, &f), 1);
-    assert_int_equal(store_run_delete(s, t.id, a.id, &e), 0);
-    assert_int_equal(list_count(s, &f), 0);
-    f.tag = "synthetic";
-    assert_int_equal(list_count(s, &f), 2);
-    store_close(s);
-}
-
 static int noop_project(void *ud, const struct project *p, struct err *e)
 {
     (void)ud;
@@ -543,16 +388,11 @@ static void postgres_unreachable_is_a_clear_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(projects_round_trip),
-        cmocka_unit_test(not_found_names_the_id),
-        cmocka_unit_test(deletes_cascade),
-        cmocka_unit_test(task_must_belong_to_project),
         cmocka_unit_test(concurrent_writers_file_and_reopen),
         cmocka_unit_test(ids_increase_across_blocks),
         cmocka_unit_test(schema_change_allowed_without_samples),
         cmocka_unit_test(health_reports_backend),
         cmocka_unit_test(reads_repeat),
-        cmocka_unit_test(runs_filter_and_tags),
         cmocka_unit_test(postgres_unreachable_is_a_clear_error),
         cmocka_unit_test(read_records_own_their_strings),
         cmocka_unit_test(task_copy_owns_its_strings),
