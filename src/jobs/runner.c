@@ -488,28 +488,11 @@ static bool settle(struct jobs *j, struct active *a, struct ending *end)
     return true;
 }
 
-/* On a store several servers share, once a lease: claims from the job's first item, for items
- * whose server died (their claims lapse with its lease) before the job's last pass. */
-static void sweep(struct jobs *j, struct active *a, size_t room)
-{
-    int64_t now = clock_mono_us(), next = a->next_idx;
-
-    if (!j->env.store->shared || room == 0 || now - a->swept_us < j->env.store->lease_ms * 1000)
-        return;
-    a->swept_us = now;
-    claim(j, a, -1, room);
-    if (a->next_idx < next) /* items behind the cursor were taken: it stays where it was */
-        a->next_idx = next;
-}
-
 /* Keeps the window of items full; over when no item is pending or in flight. */
 static bool run_items(struct jobs *j, struct active *a, struct ending *end)
 {
     size_t inflight = counts_of(j, a).inflight;
 
-    if (inflight < j->cfg.window)
-        sweep(j, a, j->cfg.window - inflight);
-    inflight = counts_of(j, a).inflight;
     if (inflight < j->cfg.window && !a->no_more &&
         claim(j, a, a->next_idx, j->cfg.window - inflight) == 0 && inflight == 0)
         a->no_more = true;
@@ -536,9 +519,6 @@ static bool help(struct jobs *j, struct active *a, const struct job *now)
         a->loaded = true;
         return false;
     }
-    if (inflight < j->cfg.window)
-        sweep(j, a, j->cfg.window - inflight);
-    inflight = counts_of(j, a).inflight;
     if (inflight < j->cfg.window)
         claim(j, a, a->next_idx, j->cfg.window - inflight);
     return false;
