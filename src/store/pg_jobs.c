@@ -764,8 +764,9 @@ static int settle_runs(struct pg_conn *c, const struct job_item_result **order, 
 
 /*
  * Results with a sample settle in one statement, failures one by one after them; of two
- * results for one item, the first in (job, idx) order counts and the other is a repeat. Each
- * job's counters are updated once, after its items. Two servers settling overlapping items
+ * results for one item, the first in (job, idx) order counts and the other is a repeat. The
+ * samples of the items settled go in after them (one COPY for several), and each job's
+ * counters are updated once. Two servers settling overlapping items
  * (one presumed dead, finishing late) could deadlock on their locks: the database then fails
  * one group, which runs again with each result alone, in (job, idx) order.
  */
@@ -774,10 +775,12 @@ static int settle_in_order(struct pg_conn *c, const struct job_item_result **ord
 {
     _cleanup_free_ bool *settled = calloc(n + 1, sizeof(*settled));
     _cleanup_free_ bool *repeat = calloc(n + 1, sizeof(*repeat));
+    _cleanup_free_ struct run **runs = calloc(n + 1, sizeof(*runs));
     int64_t done = 0, failed = 0;
+    size_t nruns = 0;
     int r = 0;
 
-    if (!settled || !repeat)
+    if (!settled || !repeat || !runs)
         return err_set(e, HE_NOMEM, NULL, NULL);
     qsort(order, n, sizeof(*order), by_item);
     for (size_t i = 1; i < n; i++)
@@ -785,19 +788,25 @@ static int settle_in_order(struct pg_conn *c, const struct job_item_result **ord
     memcpy(settled, repeat, n * sizeof(*settled)); /* left out of settle_runs */
     if ((r = settle_runs(c, order, n, settled, e)) < 0)
         return r;
-    for (size_t i = 0; i < n && r == 0; i++) {
+    for (size_t i = 0; i < n; i++) {
         const struct job_item_result *x = order[i];
 
         if (repeat[i])
             settled[i] = false;
         else if (!x->run && (r = settle_one(c, x, &settled[i], e)) < 0)
-            break;
-        if (settled[i] && x->run && (r = pg_run_insert_rows(c, &x->run, 1, e)) < 0)
-            break;
+            return r;
+        if (settled[i] && x->run)
+            runs[nruns++] = x->run;
+    }
+    /* the samples of the items settled: one COPY when there are several */
+    if ((r = nruns > 2 ? pg_copy_runs(c, runs, nruns, e) : pg_run_insert_rows(c, runs, nruns, e)) <
+        0)
+        return r;
+    for (size_t i = 0; i < n && r == 0; i++) {
         if (settled[i]) /* not settled: already done, this result is a repeat */
-            *(x->run ? &done : &failed) += 1;
-        if (i + 1 == n || strcmp(order[i + 1]->job_id, x->job_id) != 0) {
-            r = count_progress(c, x->job_id, done, failed, e);
+            *(order[i]->run ? &done : &failed) += 1;
+        if (i + 1 == n || strcmp(order[i + 1]->job_id, order[i]->job_id) != 0) {
+            r = count_progress(c, order[i]->job_id, done, failed, e);
             done = failed = 0;
         }
     }

@@ -269,6 +269,12 @@ static int copy_samples(struct pg_conn *c, const struct job_load *l, struct err 
     return copy_end(&cp, r, state, detail, e);
 }
 
+int pg_copy_runs(struct pg_conn *c, struct run *const *runs, size_t n, struct err *e)
+{
+    struct job_load l = {.runs = runs, .n_runs = n};
+    return n ? copy_samples(c, &l, e) : 0;
+}
+
 /* ---- a file import's slice ---- */
 
 /* Moves the job's cursor past the slice once the slice before it has committed. */
