@@ -125,6 +125,8 @@ class Bench:
         if self.pg:  # a fresh database for each server
             db = self.pg.url.rsplit("/", 1)[0] + "/" + name.replace("-", "_")
             psql(self.pg.url, "CREATE DATABASE " + name.replace("-", "_"))
+            # each run starts with what the runs before it wrote checkpointed, as the ceiling does
+            psql(self.pg.url, "CHECKPOINT")
             self.urls[name] = db
         srv = Server(d, binary=self.hetu, env=self.env, db=db,
                      args=["--spool-dir", str(d / "spool"), "--log-level", "warn"] + list(args))
