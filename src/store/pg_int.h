@@ -49,7 +49,7 @@ struct pg_conn {
     PGconn *db;
     const char *prepared[PG_STMT_SLOTS]; /* by the address of their SQL text */
     int nprepared;
-    bool lost; /* a statement found the database unreachable: closed when given back */
+    bool lost;         /* a statement found the database unreachable: closed when given back */
     const char *owner; /* the store's owner (struct store), named in this server's NOTIFYs */
     bool conflict;     /* the last error was a deadlock or a serialization failure: try again */
 };
@@ -59,10 +59,10 @@ struct pg_writer; /* pg_writer.c */
 struct pg_store {
     struct store base;
     char *conninfo;
-    int schema_version;           /* set at open, read-only after */
+    int schema_version; /* set at open, read-only after */
     /* pg_writer.c: the writer [0] and the loaders, started at open, drained and joined at close */
     struct pg_writer *writers[PG_WRITERS];
-    unsigned loads; /* slices handed to the loaders, in turn (atomic) */
+    unsigned loads;               /* slices handed to the loaders, in turn (atomic) */
     struct pg_listener *listener; /* pg_listen.c: started at open, stopped at close */
 
     /* shared under lock */

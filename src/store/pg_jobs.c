@@ -35,12 +35,14 @@
 #include "util/cleanup.h"
 #include "util/banned.h"
 
-#define JOB_COUNT(column)                                                  \
-    column " + coalesce((SELECT sum(c." column ") FROM job_counts AS c " \
-    "WHERE c.job_id = jobs.id), 0)"
-#define JOB_COLUMNS                                                                             \
-    "id, task_id, kind, status, params, total, " JOB_COUNT("completed") ", " JOB_COUNT("failed") \
-    ", error, cancel_requested, created_at, started_at, finished_at, cursor"
+/* A job's count: its jobs row's plus what every server counted (job_counts) */
+#define JOB_COUNT(column)                                                                 \
+    column " + coalesce((SELECT sum(c." column ") FROM job_counts AS c WHERE c.job_id = " \
+           "jobs.id), 0)"
+#define JOB_COUNTS JOB_COUNT("completed") ", " JOB_COUNT("failed")
+#define JOB_COLUMNS                                                     \
+    "id, task_id, kind, status, params, total, " JOB_COUNTS ", error, " \
+    "cancel_requested, created_at, started_at, finished_at, cursor"
 
 static const char SQL_JOB_INSERT[] =
     "INSERT INTO jobs (id, task_id, kind, status, params, total, created_at) "

@@ -10,9 +10,11 @@
  * them in order: a slice moves the cursor only from where the slice before it left it (the
  * UPDATE waits on that slice's row lock, or finds the cursor short of it and tries again after
  * a pause), so the database spends more than one core on a large import. A slice whose
- * predecessor never commits (it failed) gives up after PG_WRITER_RETRY_MS. Rows are written into a buffer that is handed to libpq every COPY_FLUSH bytes, so a
- * slice never holds more than that much COPY text at once (plus one row). Text fields are
- * escaped as COPY's text format wants (backslash, tab, newline, carriage return); NULL is \N.
+ * predecessor never commits (it failed) gives up after PG_WRITER_RETRY_MS.
+ *
+ * Rows are written into a buffer that is handed to libpq every COPY_FLUSH bytes, so a slice
+ * never holds more than that much COPY text at once (plus one row). Text fields are escaped as
+ * COPY's text format wants (backslash, tab, newline, carriage return); NULL is \N.
  *
  * Item payloads are BYTEA, sent in hex (pg_jobs.c writes an import's items, pg_copy_staged_items
  * a staged job's). Samples take their row from pg_run_params, the same values an INSERT of

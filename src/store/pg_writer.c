@@ -377,8 +377,7 @@ static int enqueue(struct pg_store *st, struct pg_writer *wr, struct pg_write *w
 }
 
 static int write_async(struct store *s, int writer, pg_write_fn fn, pg_group_fn group, void *arg,
-                       bool free_arg, const char *what, store_done_cb cb, void *ud,
-                       struct err *e)
+                       bool free_arg, const char *what, store_done_cb cb, void *ud, struct err *e)
 {
     struct pg_store *st = (struct pg_store *)s;
     struct pg_write *w;
