@@ -140,6 +140,17 @@ def save_all(srv, ds, inputs):
     return futures
 
 
+def queue_behind_gate(pg, srv, ds, inputs):
+    """Holds the writer at a GATE sample and queues a save of each input behind it, each waiting;
+    (the gate, the GATE save's future, the others' futures). gate.open() lets them through."""
+    gate = Gate(pg)
+    first = save_all(srv, ds, [GATE])
+    wait_for("the writer to wait at the gate", lambda: gate.waiting() == 1)
+    rest = save_all(srv, ds, inputs)
+    wait_for("every save to be queued", lambda: pending(srv.client) == len(inputs) + 1)
+    return gate, first[0], rest
+
+
 def stored(pg, task_id):
     return psql(pg, "SELECT input FROM samples WHERE task_id = %s ORDER BY input" % task_id).split()
 
@@ -151,16 +162,12 @@ def test_concurrent_saves_commit_together_and_a_bad_one_fails_alone(start_server
     assert h["pool"]["size"] == THREADS + 8  # the HTTP threads and the workers
     assert h["pending_writes"] == 0
 
-    gate = Gate(pg)
     commits, writes = group_commits(c)
-    first = save_all(srv, ds, [GATE])
-    wait_for("the writer to wait at the gate", lambda: gate.waiting() == 1)
     inputs = ["s%02d" % i for i in range(40)] + [POISON]
-    rest = save_all(srv, ds, inputs)
-    wait_for("every save to be queued", lambda: pending(c) == 42)
+    gate, first, rest = queue_behind_gate(pg, srv, ds, inputs)
     gate.open()
 
-    assert first[0].result().status == 200, first[0].result()
+    assert first.result().status == 200, first.result()
     answers = dict(zip(inputs, (f.result() for f in rest)))
     bad = answers.pop(POISON)
     assert_error(bad, 500, "store", mentions=("poisoned sample",))
@@ -184,14 +191,10 @@ def test_a_deadlocked_write_runs_again(start_server, pg, tmp_path):
     r = c.post(ds + "save_sample", {"input": DEADLOCK_ALONE, "output": "out"})
     assert r.status == 200, r
 
-    gate = Gate(pg)
-    first = save_all(srv, ds, [GATE])
-    wait_for("the writer to wait at the gate", lambda: gate.waiting() == 1)
     inputs = ["d%02d" % i for i in range(10)] + [DEADLOCK_BATCH]
-    rest = save_all(srv, ds, inputs)
-    wait_for("every save to be queued", lambda: pending(c) == 12)
+    gate, first, rest = queue_behind_gate(pg, srv, ds, inputs)
     gate.open()
-    for x, f in zip([GATE] + inputs, first + rest):
+    for x, f in zip([GATE] + inputs, [first] + rest):
         assert f.result().status == 200, (x, f.result())
     assert stored(pg, task_id) == sorted([DEADLOCK_ALONE, GATE] + inputs)
     assert psql(pg, "SELECT last_value FROM hetu_test_alone") == "2"  # tried twice
@@ -203,12 +206,9 @@ def test_database_restart_in_a_batch_loses_nothing(start_server, pg, tmp_path):
     srv, ds, project_id, task_id = start(start_server, pg, tmp_path, url=url)
     c = srv.client
 
-    gate = Gate(pg)
-    inputs = [GATE] + ["r%02d" % i for i in range(20)]
-    first = save_all(srv, ds, inputs[:1])
-    wait_for("the writer to wait at the gate", lambda: gate.waiting() == 1)
-    rest = save_all(srv, ds, inputs[1:])
-    wait_for("every save to be queued", lambda: pending(c) == 21)
+    inputs = ["r%02d" % i for i in range(20)]
+    gate, first, rest = queue_behind_gate(pg, srv, ds, inputs)
+    inputs, futures = [GATE] + inputs, [first] + rest
 
     pg.pause()  # the writer's transaction dies with the database, uncommitted
     gate.open()
@@ -216,10 +216,10 @@ def test_database_restart_in_a_batch_loses_nothing(start_server, pg, tmp_path):
     assert_error(during, 503, "unavailable", mentions=("the database is unreachable",))
     r = c.get("/api/projects/%s" % project_id)
     assert_error(r, 503, "unavailable", mentions=("the database is unreachable",))
-    assert not any(f.done() for f in first + rest)  # the writer waits for the database
+    assert not any(f.done() for f in futures)  # the writer waits for the database
 
     pg.resume()
-    for x, f in zip(inputs, first + rest):
+    for x, f in zip(inputs, futures):
         r = f.result()
         assert r.status == 200, (x, r)
     assert stored(pg, task_id) == sorted(inputs)  # every save once, none twice
