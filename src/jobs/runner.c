@@ -488,11 +488,28 @@ static bool settle(struct jobs *j, struct active *a, struct ending *end)
     return true;
 }
 
+/* On a store several servers share, once a lease: claims the job's items whose server died
+ * (their lease lapsed) without waiting for the job's last pass over its pending items. */
+static void sweep(struct jobs *j, struct active *a)
+{
+    size_t inflight = counts_of(j, a).inflight;
+    int64_t now = clock_mono_us(), next = a->next_idx;
+
+    if (!j->env.store->shared || inflight >= j->cfg.window ||
+        now - a->swept_us < j->env.store->lease_ms * 1000)
+        return;
+    a->swept_us = now;
+    claim(j, a, JOB_ITEMS_LAPSED, j->cfg.window - inflight);
+    a->next_idx = next; /* the items after it are still to claim */
+}
+
 /* Keeps the window of items full; over when no item is pending or in flight. */
 static bool run_items(struct jobs *j, struct active *a, struct ending *end)
 {
-    size_t inflight = counts_of(j, a).inflight;
+    size_t inflight;
 
+    sweep(j, a);
+    inflight = counts_of(j, a).inflight;
     if (inflight < j->cfg.window && !a->no_more &&
         claim(j, a, a->next_idx, j->cfg.window - inflight) == 0 && inflight == 0)
         a->no_more = true;
@@ -519,6 +536,8 @@ static bool help(struct jobs *j, struct active *a, const struct job *now)
         a->loaded = true;
         return false;
     }
+    sweep(j, a);
+    inflight = counts_of(j, a).inflight;
     if (inflight < j->cfg.window)
         claim(j, a, a->next_idx, j->cfg.window - inflight);
     return false;

@@ -52,6 +52,7 @@ struct active {
     uint64_t group;   /* the engine group of this run; a resumed job gets a new one, since
                          calls of a cancelled group are refused for minutes */
     int64_t next_idx; /* claims continue after this item */
+    int64_t swept_us; /* when claims last looked for lapsed leases (a shared store) */
     int rounds;       /* of items run again (again()) */
     bool cancelling, stopping_early, loaded, no_more;
     bool loader;          /* this server loads the rows (it holds the job for that) */

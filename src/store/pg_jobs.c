@@ -89,6 +89,14 @@ static const char SQL_ITEMS_CLAIM[] = RENEW_MINE(
                           "  ORDER BY idx LIMIT $3 FOR UPDATE OF j SKIP LOCKED) AS c "
                           "WHERE i.job_id = c.job_id AND i.idx = c.idx RETURNING i.idx, "
                           "i.payload";
+/* Pending items claimed by other servers whose lease lapsed, claimed for $3 */
+static const char SQL_ITEMS_LAPSED[] = RENEW_MINE(
+    "$3", "$4") "UPDATE job_items AS i SET claimed_by = $3 "
+                "FROM (SELECT job_id, idx FROM job_items AS j WHERE job_id = $1 AND state = 0 "
+                "  AND claimed_by IS NOT NULL AND claimed_by <> $3 AND " LEASE_GONE(
+                    "j.claimed_by", "$4") " ORDER BY idx LIMIT $2 FOR UPDATE OF j SKIP LOCKED) "
+                                          "AS c WHERE i.job_id = c.job_id AND i.idx = c.idx "
+                                          "RETURNING i.idx, i.payload";
 static const char SQL_ITEMS_FAILED[] =
     "SELECT idx, error FROM ((SELECT idx, error FROM job_items WHERE job_id = $1 AND state = 2 "
     "ORDER BY idx LIMIT $2) UNION ALL (SELECT idx, error FROM job_items "
@@ -443,12 +451,14 @@ int pg_job_pending(struct store *s, const char *job_id, int64_t after, size_t li
     if ((r = pg_listen_arm((struct pg_store *)s, e)) < 0)
         return r;
     pg_param_id(&p, job_id);
-    pg_param_int(&p, after);
+    if (after != JOB_ITEMS_LAPSED)
+        pg_param_int(&p, after);
     pg_param_int(&p, (int64_t)limit);
     pg_param_text(&p, s->owner);
     pg_param_int(&p, s->lease_ms * 1000);
-    if ((r = pg_query((struct pg_store *)s, SQL_ITEMS_CLAIM, &p, &res, "claiming the job's items",
-                      e)) < 0)
+    if ((r = pg_query((struct pg_store *)s,
+                      after == JOB_ITEMS_LAPSED ? SQL_ITEMS_LAPSED : SQL_ITEMS_CLAIM, &p, &res,
+                      "claiming the job's items", e)) < 0)
         return r;
     return pending_each(res, cb, ud, e);
 }

@@ -478,10 +478,10 @@ struct store_ops {
                        enum job_status to, struct err *e);
     /* Pending items with idx > after, in order, at most limit, claimed for this server. A store
      * several servers share (PostgreSQL) hands each item to one server at a time, under a lease
-     * the store renews while this server lives (struct store's lease_ms); an item whose lease
-     * ran out (its server died) is handed out again, to any server; an item this server claimed
-     * before and still holds is handed out to it again (its result failed to save). A store one
-     * server owns (SQLite) hands out every pending item. */
+     * renewed while this server lives (struct store's lease_ms); an item whose lease ran out (its
+     * server died) is handed out again, to any server, and one this server still holds to it
+     * again (its result failed to save). after JOB_ITEMS_LAPSED: only items of lapsed leases
+     * (none on a store one server owns). A store one server owns (SQLite) hands out all. */
     int (*job_pending)(struct store *s, const char *job_id, int64_t after, size_t limit,
                        store_item_cb cb, void *ud, struct err *e);
     /* Takes or keeps this server's hold on a whole job, for work one server does at a time (a
@@ -556,6 +556,7 @@ struct store_ops {
 typedef void (*store_wake_cb)(void *ud);
 #define STORE_WATCHERS         4
 #define STORE_LEASE_MS_DEFAULT 30000 /* how long claims on a shared store last unrenewed */
+#define JOB_ITEMS_LAPSED       (-2)  /* job_pending's after: items of lapsed leases only */
 
 struct store {
     const struct store_ops *ops;

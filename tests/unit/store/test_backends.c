@@ -2377,6 +2377,7 @@ static void jobs_round_trip(void **state)
     /* payloads come back byte for byte */
     assert_string_equal(pending(s, j.id, -1, 10, &h), "0 1 2");
     assert_string_equal(h.payload, "{}");
+    assert_string_equal(pending(s, j.id, JOB_ITEMS_LAPSED, 10, &h), ""); /* none lapsed */
     assert_string_equal(pending(s, j.id, 0, 1, &h), "1");
     assert_string_equal(h.payload, "制\t\\\n.");
     pending(s, j.id, -1, 1, &h);
@@ -2623,15 +2624,20 @@ static void claims_exclude_other_servers(void **state)
     make_task_job(s1, 4, &t, &j);
     assert_string_equal(pending(s1, j.id, -1, 2, &h), "0 1");
     assert_string_equal(pending(s2, j.id, -1, 10, &h), "2 3");
-    assert_string_equal(pending(s1, j.id, -1, 10, &h), "0 1"); /* its own, again */
-    usleep(700 * 1000);                                        /* two leases: renewed */
+    assert_string_equal(pending(s1, j.id, -1, 10, &h), "0 1");            /* its own, again */
+    assert_string_equal(pending(s1, j.id, JOB_ITEMS_LAPSED, 10, &h), ""); /* never its own */
+    assert_string_equal(pending(s2, j.id, JOB_ITEMS_LAPSED, 10, &h), ""); /* s1 lives */
+    usleep(700 * 1000);                                                   /* two leases: renewed */
     assert_string_equal(pending(s2, j.id, -1, 10, &h), "2 3");
     assert_string_equal(pending(s1, j.id, -1, 10, &h), "0 1");
 
     make_job(s1, &t, NULL, 2, &k); /* claimed by a server that died */
     pg_sql(state, GHOST_SERVER "UPDATE job_items SET claimed_by = 'ghost' WHERE job_id = %s", k.id);
     assert_string_equal(pending(s2, k.id, -1, 10, &h), "");
+    assert_string_equal(pending(s2, k.id, JOB_ITEMS_LAPSED, 10, &h), "");
     usleep(400 * 1000);
+    assert_string_equal(pending(s2, k.id, JOB_ITEMS_LAPSED, 10, &h), "0 1");
+    assert_string_equal(pending(s2, k.id, JOB_ITEMS_LAPSED, 10, &h), ""); /* its own now */
     assert_string_equal(pending(s2, k.id, -1, 10, &h), "0 1");
     assert_string_equal(pending(s1, k.id, -1, 10, &h), "");
     store_close(s2);
