@@ -175,9 +175,10 @@ static const char *const pg_migrations[] = {
     "CREATE INDEX job_items_by_claim ON job_items(claimed_by) WHERE claimed_by IS NOT NULL;"
     "CREATE INDEX jobs_by_owner ON jobs(owner) WHERE owner IS NOT NULL;",
 
-    /* 9 (PostgreSQL only): a job's results counted per server, and its claims by server. Each server adds the results it
-     * records to its own row, so servers finishing items of one job never wait on one counter
-     * row; a job's counts are its jobs row's (loads, stages) plus the sum of these. */
+    /* 9 (PostgreSQL only): a job's results counted per server, and its claims by server. Each
+     * server adds the results it records to its own row, so servers finishing items of one job
+     * never wait on one counter row; a job's counts are its jobs row's (loads, stages) plus the sum
+     * of these. */
     "CREATE TABLE job_counts ("
     "  job_id BIGINT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
     "  owner TEXT NOT NULL,"
