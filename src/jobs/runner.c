@@ -489,7 +489,8 @@ static bool settle(struct jobs *j, struct active *a, struct ending *end)
 }
 
 /* On a store several servers share, once a lease: claims the job's items whose server died
- * (their lease lapsed) without waiting for the job's last pass over its pending items. */
+ * (their lease lapsed) without waiting for the job's last pass over its pending items; at every
+ * pass while it finds more than the window has room for. */
 static void sweep(struct jobs *j, struct active *a)
 {
     size_t inflight = counts_of(j, a).inflight;
@@ -498,9 +499,9 @@ static void sweep(struct jobs *j, struct active *a)
     if (!j->env.store->shared || inflight >= j->cfg.window ||
         now - a->swept_us < j->env.store->lease_ms * 1000)
         return;
-    a->swept_us = now;
-    claim(j, a, JOB_ITEMS_LAPSED, j->cfg.window - inflight);
-    a->next_idx = next; /* the items after it are still to claim */
+    if (claim(j, a, JOB_ITEMS_LAPSED, j->cfg.window - inflight) < j->cfg.window - inflight)
+        a->swept_us = now; /* none left: look again in a lease; else at the next pass */
+    a->next_idx = next;    /* the items after it are still to claim */
 }
 
 /* Keeps the window of items full; over when no item is pending or in flight. */

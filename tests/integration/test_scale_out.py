@@ -283,6 +283,11 @@ def test_kill_9_one_of_three_servers_mid_job(start_server, pg, fake, tmp_path):
     assert all(again.values()), [k for k, v in again.items() if not v][:10]
     early = {k: v for k, v in again.items() if any(s and t < LEASE * 2 / 3 for t, s in v)}
     assert early == {}, "taken from a live lease (seconds after the kill, server): %r" % early
+    # and the two others took them once it had run out, before server 0 was back
+    back = restarted_at - killed_at
+    late = {k: v for k, v in again.items() if not any(s and t < back for t, s in v)}
+    assert late == {}, "not taken over before the restart (seconds after the kill, server): " \
+        "%r" % dict(list(late.items())[:10])
     # the restarted server took its share again
     assert any(srv == 0 and t > restarted_at for _, t, srv in calls)
     print("scale-out, kill: %d calls for %d items, %.1f s" % (len(calls), ITEMS,
