@@ -493,13 +493,13 @@ static bool settle(struct jobs *j, struct active *a, struct ending *end)
  * pass while it finds more than the window has room for. */
 static void sweep(struct jobs *j, struct active *a)
 {
-    size_t inflight = counts_of(j, a).inflight;
+    size_t inflight = counts_of(j, a).inflight, room = j->cfg.window - inflight;
     int64_t now = clock_mono_us(), next = a->next_idx;
 
     if (!j->env.store->shared || inflight >= j->cfg.window ||
         now - a->swept_us < j->env.store->lease_ms * 1000)
         return;
-    if (claim(j, a, JOB_ITEMS_LAPSED, j->cfg.window - inflight) < j->cfg.window - inflight)
+    if (claim(j, a, JOB_ITEMS_LAPSED, room) < room)
         a->swept_us = now; /* none left: look again in a lease; else at the next pass */
     a->next_idx = next;    /* the items after it are still to claim */
 }
@@ -531,7 +531,7 @@ static bool run_items(struct jobs *j, struct active *a, struct ending *end)
  * takes the job's end once every row is in. */
 static bool help(struct jobs *j, struct active *a, const struct job *now)
 {
-    size_t inflight = counts_of(j, a).inflight;
+    size_t inflight;
 
     if (now->cursor >= now->total) {
         a->loaded = true;

@@ -736,10 +736,10 @@ static size_t find_item(const struct job_item_result **order, size_t n, const ch
     return i;
 }
 
-/* Settles the results with a sample among order[0..n) (sorted, repeats marked in settled) in
- * one statement, marking in settled those that were still pending. */
+/* Settles the results with a sample among order[0..n) (sorted; those marked in repeat left out)
+ * in one statement, marking in settled those that were still pending. */
 static int settle_runs(struct pg_conn *c, const struct job_item_result **order, size_t n,
-                       bool *settled, struct err *e)
+                       const bool *repeat, bool *settled, struct err *e)
 {
     _cleanup_(buf_done) struct buf jobs = {0};
     _cleanup_(buf_done) struct buf idxs = {0};
@@ -753,7 +753,7 @@ static int settle_runs(struct pg_conn *c, const struct job_item_result **order, 
     buf_init(&idxs, n * 24 + 8);
     buf_init(&samples, n * 24 + 8);
     for (size_t i = 0; i < n && r == 0; i++, sep = ",")
-        if (order[i]->run && !settled[i])
+        if (order[i]->run && !repeat[i])
             r = buf_addf(&jobs, "%s%s", sep, order[i]->job_id) < 0 ||
                 buf_addf(&idxs, "%s%lld", sep, (long long)order[i]->idx) < 0 ||
                 buf_addf(&samples, "%s%s", sep, order[i]->run->id) < 0;
@@ -797,15 +797,12 @@ static int settle_in_order(struct pg_conn *c, const struct job_item_result **ord
     qsort(order, n, sizeof(*order), by_item);
     for (size_t i = 1; i < n; i++)
         repeat[i] = same_item(order[i - 1], order[i]);
-    memcpy(settled, repeat, n * sizeof(*settled)); /* left out of settle_runs */
-    if ((r = settle_runs(c, order, n, settled, e)) < 0)
+    if ((r = settle_runs(c, order, n, repeat, settled, e)) < 0)
         return r;
     for (size_t i = 0; i < n; i++) {
         const struct job_item_result *x = order[i];
 
-        if (repeat[i])
-            settled[i] = false;
-        else if (!x->run && (r = settle_one(c, x, &settled[i], e)) < 0)
+        if (!repeat[i] && !x->run && (r = settle_one(c, x, &settled[i], e)) < 0)
             return r;
         if (settled[i] && x->run)
             runs[nruns++] = x->run;
